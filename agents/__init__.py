@@ -1,0 +1,8 @@
+"""Hamlet's minds; importing this package registers them with the engine."""
+
+from agents.schedule import ScheduleMind
+from sim.mind import register_mind
+
+register_mind("schedule", ScheduleMind)
+
+__all__ = ["ScheduleMind"]

@@ -1,0 +1,234 @@
+"""The ``hamlet`` command line: the composition root that wires worlds, minds, backends and logs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sim import __version__
+from sim.errors import UserError
+from sim.llm.backends import BACKENDS, LLMOptions
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line with a pointer to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model", "which LLM answers (default: the embedded model, "
+                                      "or --base-url / OPENAI_BASE_URL when set)")
+    group.add_argument("--llm", choices=BACKENDS, help="backend: openai (any compatible server), local "
+                       "(embedded llama.cpp), scripted (deterministic, for tests), replay (a recorded run)")
+    group.add_argument("--model", help="model name at the server (openai backend)")
+    group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 "
+                       "(default: OPENAI_BASE_URL)")
+    group.add_argument("--api-key", help="API key (default: OPENAI_API_KEY); never written to any file")
+    group.add_argument("--concurrency", type=int, help="LLM calls in flight at once (default: 8; local: 1)")
+    group.add_argument("--budget-usd", type=float, help="stop cleanly once this much has been spent")
+    group.add_argument("--json-mode", choices=("json_schema", "json_object", "none"),
+                       help="how to ask for JSON: json_schema (OpenAI, vLLM, Ollama), json_object "
+                       "(llama.cpp), none (schema in the prompt)")
+    group.add_argument("--llm-timeout", type=float, dest="timeout_s", help="seconds to wait for one reply")
+    group.add_argument("--llm-latency-ms", type=float, default=0.0, help="scripted model: delay per reply")
+    group.add_argument("--llm-fault-rate", type=float, default=0.0,
+                       help="scripted model: share of replies that fail (429, 500, timeout, bad JSON, ...)")
+    group.add_argument("--replay-from", help="replay backend: the run file whose replies to reuse")
+
+
+def _span_options(parser: argparse.ArgumentParser, default_note: str) -> None:
+    span = parser.add_mutually_exclusive_group()
+    span.add_argument("--hours", type=float, help=f"simulated hours to run ({default_note})")
+    span.add_argument("--until", metavar="TIME", help="run until TIME: ISO 8601 (2026-02-13T14:00) or an "
+                      "offset from the run's start (+6h)")
+
+
+def build_parser() -> Parser:
+    """The parser for every ``hamlet`` command."""
+    parser = Parser(prog="hamlet", description="Hamlet: simulate societies of LLM agents, "
+                    "record everything to SQLite, replay and study it.")
+    parser.add_argument("--version", action="version", version=f"hamlet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    run = sub.add_parser("run", help="run a world and record it", description="Run a world scenario and "
+                         "record every event and LLM call in one SQLite file.")
+    run.add_argument("world", help="world file (YAML), e.g. worlds/smallville.yaml")
+    _span_options(run, "default: the world's hours, usually 24")
+    run.add_argument("--seed", type=int, help="run seed (default: the world's seed)")
+    run.add_argument("--out", help="run file or folder (default: replays/)")
+    run.add_argument("--fixed-step", type=int, metavar="SECONDS",
+                     help="step every person every SECONDS, Smallville-style, instead of event-driven")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _model_options(run)
+
+    resume = sub.add_parser("resume", help="continue an interrupted run", description="Continue a run from "
+                            "its newest snapshot; the finished log equals that of a run never interrupted.")
+    resume.add_argument("run_file", metavar="RUN.db")
+    _span_options(resume, "default: up to the run's planned end; given, extends the run")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+    _model_options(resume)
+
+    validate = sub.add_parser("validate", help="check a world file", description="Check a world file "
+                              "and print a one-line summary, or the first problem found.")
+    validate.add_argument("world")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of world files",
+                            description="Print the JSON Schema of world files, for editors that validate YAML.")
+    schema.add_argument("--out", help="write to this file instead of standard output")
+
+    runs = sub.add_parser("runs", help="list recorded runs", description="List the run files in a folder "
+                          "with a summary line each.")
+    runs.add_argument("folder", nargs="?", default="replays")
+
+    show = sub.add_parser("show", help="summarise a run", description="Summarise a run: world, people, "
+                          "simulated span, events, LLM calls, tokens, cost and status.")
+    show.add_argument("run_file", metavar="RUN.db")
+    show.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    export = sub.add_parser("export", help="export a run's tables", description="Export tables of a run "
+                            "as JSON Lines, CSV or Parquet, one file a table.")
+    export.add_argument("run_file", metavar="RUN.db")
+    export.add_argument("--format", default="jsonl", choices=("jsonl", "csv", "parquet"))
+    export.add_argument("--out", required=True, help="folder to write into")
+    export.add_argument("--tables", nargs="+", help="tables to export (default: run event llm_call memory "
+                        "artifact; also snapshot)")
+    return parser
+
+
+def _llm_options(args: argparse.Namespace) -> LLMOptions:
+    return LLMOptions(
+        llm=args.llm, model=args.model, base_url=args.base_url, api_key=args.api_key,
+        concurrency=args.concurrency, budget_usd=args.budget_usd, latency_ms=args.llm_latency_ms,
+        fault_rate=args.llm_fault_rate, replay_from=args.replay_from, json_mode=args.json_mode,
+        timeout_s=args.timeout_s,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one ``hamlet`` command; user errors print one line and return 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return _dispatch(args)
+    except UserError as err:
+        print(f"hamlet {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except sqlite3.DatabaseError as err:
+        print(f"hamlet {args.command}: error: the run file is damaged or not a Hamlet run ({err})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hamlet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    import agents  # noqa: F401  (registers the minds)
+
+    if args.command in ("run", "resume"):
+        from sim.session import RunOptions, resume_run, run_world
+
+        opts = RunOptions(hours=args.hours, until=args.until, quiet=args.quiet, llm=_llm_options(args))
+        if args.command == "run":
+            opts.seed, opts.out, opts.fixed_step = args.seed, args.out, args.fixed_step
+            outcome = run_world(args.world, opts)
+        else:
+            outcome = resume_run(args.run_file, opts)
+        s = outcome.summary
+        print(f"{outcome.path}: {outcome.status} at {s['sim_now']} · {s['events']} events · "
+              f"{s['llm_calls']} LLM calls ({s['fallbacks']} fallbacks) · "
+              f"{s['prompt_tokens'] + s['completion_tokens']} tokens · ${s['cost_usd']:.4f}")
+        if outcome.message:
+            print(outcome.message)
+        print(f"See it with: hamlet show {outcome.path}")
+        return 0 if outcome.status == "finished" else 3
+    if args.command == "validate":
+        from sim.scenario import load_scenario
+
+        scenario = load_scenario(args.world)
+        print(f"{args.world}: valid · {scenario.name!r} · {len(scenario.people)} people · "
+              f"{len(scenario.area_ids())} places in {len(scenario.sectors)} sectors · "
+              f"{len(scenario.interventions)} interventions")
+        return 0
+    if args.command == "schema":
+        from sim.scenario import scenario_json_schema
+
+        text = json.dumps(scenario_json_schema(), indent=2)
+        if args.out:
+            try:
+                Path(args.out).write_text(text + "\n", encoding="utf-8")
+            except OSError as err:
+                raise UserError(f"--out {args.out}: cannot write ({err.strerror})") from None
+        else:
+            print(text)
+        return 0
+    if args.command == "runs":
+        return _runs(Path(args.folder))
+    if args.command == "show":
+        from sim.reader import RunReader
+
+        with RunReader(args.run_file) as reader:
+            summary = reader.summary()
+        print(json.dumps(summary, indent=2) if args.json else _show_text(summary))
+        return 0
+    if args.command == "export":
+        from sim.export import export_run
+
+        for path in export_run(args.run_file, args.format, args.out, args.tables):
+            print(path)
+        return 0
+    raise AssertionError(args.command)
+
+
+def _runs(folder: Path) -> int:
+    from sim.reader import RunReader
+
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder")
+    files = sorted(folder.glob("*.db"))
+    if not files:
+        print(f"{folder}: no runs yet; start one with hamlet run worlds/two_rooms.yaml")
+        return 0
+    for path in files:
+        try:
+            with RunReader(path) as reader:
+                s = reader.summary()
+            print(f"{path}  {s['status']:<11} {s['world']} · seed {s['seed']} · {s['sim_start']} → "
+                  f"{s['sim_now']} · {s['events']} events · {s['llm_calls']} LLM calls · ${s['cost_usd']:.4f}")
+        except (UserError, sqlite3.DatabaseError) as err:
+            print(f"{path}  (unreadable: {str(err).split(': ', 1)[-1]})")
+    return 0
+
+
+def _show_text(s: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{k} {v}" for k, v in s["events_by_kind"].items())
+    purposes = ", ".join(f"{k} {v}" for k, v in s["llm_calls_by_purpose"].items()) or "none"
+    lines = [
+        f"Run        {s['file']}  ({s['status']}{': ' + s['message'] if s['message'] else ''})",
+        f"World      {s['world']} ({s['world_file']}), seed {s['seed']}, {len(s['people'])} people, "
+        f"{s['places']} places",
+        f"Simulated  {s['sim_start']} → {s['sim_now']} (planned end {s['sim_end']})",
+        f"Model      {s['options'].get('backend')} · {s['options'].get('resolved_model')}",
+        f"Events     {s['events']} ({kinds})",
+        f"LLM calls  {s['llm_calls']} ({purposes}) · cache hits {s['cache_hits']} · errors {s['errors']} · "
+        f"invalid {s['invalid_replies']} · fallbacks {s['fallbacks']}",
+        f"Tokens     {s['prompt_tokens']} prompt + {s['completion_tokens']} completion · cost ${s['cost_usd']:.4f}",
+        "People",
+    ]
+    width = max(len(p["name"]) for p in s["people"]) if s["people"] else 4
+    for p in s["people"]:
+        lines.append(f"  {p['name']:<{width}}  {p['age']:>3}  {p['occupation'] or '-':<24} {p['home']}  [{p['mind']}]")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

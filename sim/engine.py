@@ -1,0 +1,302 @@
+"""The engine: takes the clock's ticks, lets due minds think concurrently, commits in a fixed order.
+
+Each tick, every due person perceives the world as of the tick's start; all of them decide at
+once (their LLM calls overlap under the gateway's limit); then their actions are committed one
+person at a time, sorted by name. So the log never depends on which reply came back first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sim.clock import ARRIVE, INTERVENE, WAKE, Clock, Entry
+from sim.errors import BudgetExceeded
+from sim.events import Event
+from sim.llm.gateway import Gateway, GatewayFatal
+from sim.log import Batch, RunLog
+from sim.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Say, mind_factory
+from sim.rng import Stream
+from sim.scenario import PersonSpec, Scenario
+from sim.simtime import iso
+from sim.world import World
+
+Progress = Callable[["Simulation"], None]
+
+
+class Simulation:
+    """One run in memory: world, clock, minds and their random streams, feeding a ``RunLog``."""
+
+    def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, *, seed: int,
+                 fixed_step: int | None = None) -> None:
+        self.scenario = scenario
+        self.start_time = scenario.start
+        self.log = log
+        self.gateway = gateway
+        self.seed = seed
+        self.world = World(scenario)
+        self.clock = Clock(fixed_step)
+        self.fixed_step = fixed_step
+        self.snapshot_every = int(scenario.snapshot_minutes * 60)
+        # state below is saved in every snapshot
+        self.tick = 0
+        self.seq = 0
+        self.next_snapshot = 0
+        self.people: dict[str, PersonSpec] = {}
+        self.minds: dict[str, Mind] = {}
+        self.streams: dict[str, Stream] = {}
+        self.inbox: dict[str, list[Event]] = {}
+        # what the current tick will commit
+        self._events: list[Event] = []
+        self._calls: list[dict[str, Any]] = []
+        gateway._record = self._calls.append
+
+    # -- time ----------------------------------------------------------------------------
+
+    def when(self, t: int) -> datetime:
+        """The simulated datetime at second ``t``."""
+        return self.start_time + timedelta(seconds=t)
+
+    def second(self, moment: datetime) -> int:
+        """The run second of a simulated datetime (rounded up)."""
+        return math.ceil((moment - self.start_time).total_seconds())
+
+    # -- starting ------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a fresh run: log ``run_start``, place everyone, queue interventions, wake all at 0."""
+        self._emit(0, "run_start", data={"world": self.scenario.name, "seed": self.seed,
+                                         "people": len(self.scenario.people),
+                                         "fixed_step": self.fixed_step})
+        for person in self.scenario.people:
+            self._add_person(person, 0)
+        for index, iv in enumerate(self.scenario.interventions):
+            from sim.simtime import parse_time
+
+            self.clock.push(self.second(parse_time(iv.at, self.start_time)), INTERVENE, "intervene", index=index)
+        if self.fixed_step:
+            self.clock.push(0, WAKE + 1, "step")
+        self._commit_batch(0, force_snapshot=True)
+
+    def _add_person(self, spec: PersonSpec, t: int) -> None:
+        known = [fact.text for fact in self.scenario.facts if spec.name in fact.seeded_to]
+        if known:
+            spec = spec.model_copy(update={"memories": [*spec.memories, *known]})
+        self.people[spec.name] = spec
+        self.streams[spec.name] = Stream(self.seed, spec.name)
+        self.minds[spec.name] = self._make_mind(spec)
+        self.inbox[spec.name] = []
+        area = self.scenario.resolve_place(spec.start or spec.home)
+        self.world.place(spec.name, area)
+        self._emit(t, "spawn", spec.name, area, {"home": self.scenario.resolve_place(spec.home)})
+        self.clock.wake(spec.name, t, "start")
+
+    def _make_mind(self, spec: PersonSpec) -> Mind:
+        factory = mind_factory(spec.mind, spec.name)
+        params = dict(self.scenario.minds.get(spec.mind, {}))
+        return factory(spec, MindContext(self.scenario, self.world, self.gateway, self.streams[spec.name], params))
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self, end: int, progress: Progress | None = None) -> str:
+        """Run ticks until simulated second ``end``; returns the status to record."""
+        while True:
+            popped = self.clock.pop_tick(end)
+            if popped is None:
+                break
+            t, entries = popped
+            self.tick += 1
+            due = self._settle(t, entries)
+            try:
+                await self._think_and_commit(t, due)
+            except BudgetExceeded:
+                self._commit_calls_only()
+                return "budget"
+            except GatewayFatal:
+                self._commit_calls_only()
+                raise
+            self._commit_batch(t)
+            if progress:
+                progress(self)
+        self.clock.now = max(self.clock.now, end)
+        self._commit_batch(end, force_snapshot=True)
+        return "finished"
+
+    def _settle(self, t: int, entries: list[Entry]) -> dict[str, str]:
+        """Apply the tick's world happenings; return who is due and why."""
+        due: dict[str, str] = {}
+        for entry in entries:
+            if entry.kind == "arrive" and entry.person in self.minds:
+                place = self.world.arrive(entry.person)
+                self._emit(t, "arrive", entry.person, place)
+                due[entry.person] = "arrived"
+            elif entry.kind == "intervene":
+                self._intervene(t, entry.payload["index"], due)
+            elif entry.kind == "wake" and entry.person in self.minds:
+                due.setdefault(entry.person, entry.payload.get("reason", "due"))
+            elif entry.kind == "step":
+                for name in self.minds:
+                    due.setdefault(name, "step")
+                self.clock.push(t + (self.fixed_step or 0), WAKE + 1, "step")
+        return due
+
+    async def _think_and_commit(self, t: int, due: dict[str, str]) -> None:
+        people = sorted(due)
+        now = self.when(t)
+        self.gateway.tick, self.gateway.t = self.tick, t
+        percepts = [self._percept(name, now, due[name]) for name in people]
+        results = await asyncio.gather(
+            *(self.minds[name].decide(p) for name, p in zip(people, percepts, strict=True)),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        for name, decision in zip(people, results, strict=True):
+            assert isinstance(decision, Decision)
+            if name in self.minds:
+                self._commit(t, name, decision)
+
+    def _percept(self, name: str, now: datetime, reason: str) -> Percept:
+        sight = self.world.sight(name)
+        events = tuple(self.inbox[name])
+        self.inbox[name].clear()
+        return Percept(now, sight.place, sight.people, sight.objects, events, reason)
+
+    def _commit(self, t: int, name: str, decision: Decision) -> None:
+        moved = False
+        for action in decision.actions:
+            place = self.world.position.get(name)
+            if isinstance(action, Go):
+                target = self.scenario.resolve_place(action.place)
+                if place is None or target == place:
+                    continue
+                route = self.world.route(place, target)
+                arrival = t + max(1, round(route.minutes * 60))
+                self._emit(t, "move", name, place, {"to": target, "route": list(route.places),
+                                                    "minutes": route.minutes, "purpose": action.purpose})
+                self.world.depart(name, target, arrival)
+                self.clock.forget(name)
+                self.clock.push(arrival, ARRIVE, "arrive", name)
+                moved = True
+            elif isinstance(action, Do):
+                self.world.activity[name] = action.activity
+                self._emit(t, "act", name, place, {"activity": action.activity, "object": action.object,
+                                                   "until": iso(action.until)})
+            elif isinstance(action, Say):
+                self._emit(t, "say", name, place, {"text": action.text, "to": action.to,
+                                                   "hearers": [p for p in self.world.people_at(place or "") if p != name]})
+            elif isinstance(action, Note):
+                self._emit(t, action.kind, name, place, action.data)
+        if not moved:
+            if decision.wake is not None:
+                self.clock.wake(name, max(t + 1, self.second(decision.wake)))
+            else:
+                self.clock.forget(name)
+
+    # -- interventions -------------------------------------------------------------------
+
+    def _intervene(self, t: int, index: int, due: dict[str, str]) -> None:
+        iv = self.scenario.interventions[index]
+        place = self.scenario.resolve_place(iv.place) if iv.place else None
+        if iv.kind == "inject":
+            self._emit(t, "intervene", None, place, {"kind": "inject", "text": iv.text})
+        elif iv.kind == "whisper" and iv.person in self.minds:
+            event = self._emit(t, "intervene", iv.person, self.world.position.get(iv.person),
+                               {"kind": "whisper", "text": iv.text}, perceive=False)
+            self.inbox[iv.person].append(event)
+            due[iv.person] = "whisper"
+        elif iv.kind == "set_object" and place and iv.object:
+            self.world.objects[place][iv.object] = iv.state or ""
+            self._emit(t, "object", None, place, {"object": iv.object, "state": iv.state, "by": "intervention"})
+        elif iv.kind == "add_person" and iv.spec and iv.spec.name not in self.minds:
+            self._emit(t, "intervene", iv.spec.name, None, {"kind": "add_person"})
+            self._add_person(iv.spec, t)
+        elif iv.kind == "remove_person" and iv.person in self.minds:
+            self._emit(t, "leave", iv.person, self.world.position.get(iv.person), {"by": "intervention"})
+            self.world.remove(iv.person)
+            self.clock.forget(iv.person)
+            for table in (self.minds, self.people, self.inbox):
+                table.pop(iv.person, None)
+            due.pop(iv.person, None)
+
+    # -- the log -------------------------------------------------------------------------
+
+    def _emit(self, t: int, kind: str, person: str | None = None, place: str | None = None,
+              data: dict[str, Any] | None = None, *, perceive: bool = True) -> Event:
+        self.seq += 1
+        event = Event(t, kind, person, place, data or {}, self.seq, self.tick, iso(self.when(t)))
+        self._events.append(event)
+        if perceive and place is not None:
+            for other in self.world.people_at(place):
+                if other != person and other in self.minds and self.minds[other].notices(event):
+                    self.inbox[other].append(event)
+                    self.clock.wake(other, t, "noticed")
+        return event
+
+    def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
+        batch = Batch(self._events[:], self._calls[:])
+        self._events.clear()
+        self._calls.clear()
+        if force_snapshot or t >= self.next_snapshot:
+            while self.next_snapshot <= t:
+                self.next_snapshot += self.snapshot_every
+            batch.snapshot = {"tick": self.tick, "t": t, "seq": self.seq, "state": self.state()}
+            batch.run = {"sim_now": iso(self.when(t))}
+        if batch.events or batch.llm_calls or batch.snapshot:
+            self.log.submit(batch)
+
+    def _commit_calls_only(self) -> None:
+        # A tick cut short (budget, fatal error) is not committed, but what it paid for is.
+        self._events.clear()
+        if self._calls:
+            self.log.submit(Batch(llm_calls=self._calls[:]))
+            self._calls.clear()
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue the run exactly, as JSON-ready data."""
+        added = [p.model_dump(mode="json") for name, p in self.people.items()
+                 if name not in {s.name for s in self.scenario.people}]
+        return {
+            "tick": self.tick,
+            "seq": self.seq,
+            "next_snapshot": self.next_snapshot,
+            "people": sorted(self.people),
+            "added": added,
+            "world": self.world.state(),
+            "clock": self.clock.state(),
+            "minds": {name: mind.state() for name, mind in sorted(self.minds.items())},
+            "streams": {name: stream.counter for name, stream in sorted(self.streams.items())},
+            "inbox": {name: [_event_dict(e) for e in box] for name, box in sorted(self.inbox.items()) if box},
+            "gateway": {"counters": dict(sorted(self.gateway.counters.items()))},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a snapshot written by ``state``."""
+        self.tick, self.seq, self.next_snapshot = state["tick"], state["seq"], state["next_snapshot"]
+        specs = {p.name: p for p in self.scenario.people}
+        specs.update({d["name"]: PersonSpec.model_validate(d) for d in state["added"]})
+        self.people, self.minds, self.streams, self.inbox = {}, {}, {}, {}
+        for name in state["people"]:
+            spec = specs[name]
+            known = [f.text for f in self.scenario.facts if name in f.seeded_to]
+            if known:
+                spec = spec.model_copy(update={"memories": [*spec.memories, *known]})
+            self.people[name] = spec
+            self.streams[name] = Stream(self.seed, name, state["streams"][name])
+            self.minds[name] = self._make_mind(spec)
+            self.minds[name].restore(state["minds"][name])
+            self.inbox[name] = [Event(**e) for e in state["inbox"].get(name, [])]
+        self.world.restore(state["world"])
+        self.clock.restore(state["clock"])
+        self.gateway.counters = dict(state["gateway"]["counters"])
+
+
+def _event_dict(event: Event) -> dict[str, Any]:
+    return {"t": event.t, "kind": event.kind, "person": event.person, "place": event.place,
+            "data": event.data, "seq": event.seq, "tick": event.tick, "time": event.time}

@@ -1,0 +1,46 @@
+"""Events: everything observable in a run, and the glossary of their kinds.
+
+Kinds (the same words are used in the ``event`` table, the viewer and the docs):
+
+- ``run_start``: the run began (a resumed run does not log it again: its log equals an uninterrupted one).
+- ``spawn``: a person appeared in a place (start of the run, or ``add_person``).
+- ``move``: a person set off along a route; ``arrive``: they reached the destination.
+- ``act``: a person started an activity (with the object used and until when).
+- ``say``: a person said something (to someone, or to whoever is present).
+- ``plan``: a mind made or changed a plan.
+- ``intervene``: a researcher's intervention took effect.
+- ``object``: an object's state changed.
+- ``leave``: a person was removed from the world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = (
+    "run_start",
+    "spawn",
+    "move",
+    "arrive",
+    "act",
+    "say",
+    "plan",
+    "intervene",
+    "object",
+    "leave",
+)
+
+
+@dataclass(slots=True)
+class Event:
+    """One happening at simulated second ``t`` of the run; ``seq`` is given when it is committed."""
+
+    t: int
+    kind: str
+    person: str | None = None
+    place: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    tick: int = 0
+    time: str = ""

@@ -1,0 +1,82 @@
+"""Exporting a run's tables as JSON Lines, CSV or Parquet, ready for pandas."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sim.errors import UserError
+from sim.reader import RunReader
+from sim.tables import TABLES
+
+FORMATS = ("jsonl", "csv", "parquet")
+DEFAULT_TABLES = ("run", "event", "llm_call", "memory", "artifact")
+_JSON_COLUMNS = {"data", "options", "request", "evidence", "state"}
+
+
+def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str] | None = None) -> list[Path]:
+    """Write the chosen tables of a run into ``out``, one file a table; returns the files written."""
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    chosen = list(tables or DEFAULT_TABLES)
+    for table in chosen:
+        if table not in TABLES:
+            raise UserError(f"--tables {table!r}: unknown table; tables are {', '.join(TABLES)}")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError("--format parquet needs pyarrow: pip install 'hamlet-sim[research]'") from None
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {folder}: cannot create the folder ({err.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"--out {folder}: the folder is not writable")
+    written = []
+    with RunReader(path) as reader:
+        reader.run()
+        for table in chosen:
+            target = folder / f"{table}.{fmt}"
+            _write(reader, table, fmt, target)
+            written.append(target)
+    return written
+
+
+def _write(reader: RunReader, table: str, fmt: str, target: Path) -> None:
+    columns = reader.columns(table)
+    # Write beside the target and rename, so a failed export never leaves half a file.
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(handle)
+    try:
+        rows = reader.rows(table)
+        if fmt == "jsonl":
+            with open(temp, "w", encoding="utf-8") as stream:
+                for row in rows:
+                    stream.write(json.dumps(_decoded(row), sort_keys=True, ensure_ascii=False) + "\n")
+        elif fmt == "csv":
+            with open(temp, "w", encoding="utf-8", newline="") as stream:
+                writer = csv.writer(stream)
+                writer.writerow(columns)
+                for row in rows:
+                    writer.writerow([row[c] for c in columns])
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            data = list(rows)
+            pq.write_table(pa.Table.from_pylist(data) if data else pa.table({c: [] for c in columns}), temp)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.loads(v) if k in _JSON_COLUMNS and isinstance(v, str) and v else v for k, v in row.items()}

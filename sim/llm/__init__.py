@@ -1,0 +1,1 @@
+"""Model backends and the gateway that every LLM call goes through."""

@@ -1,0 +1,165 @@
+"""Choosing and starting a model backend: ``openai``, ``local``, ``scripted`` or ``replay``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sim.errors import UserError
+from sim.llm.gateway import Endpoint
+from sim.scenario import ModelSettings
+
+BACKENDS = ("openai", "local", "scripted", "replay")
+SCRIPTED_PRICE = (0.15, 0.60)
+"""USD per million prompt / completion tokens charged for scripted calls, like a small hosted
+model, so that budgets and cost reports can be exercised without spending anything."""
+
+
+@dataclass(slots=True)
+class LLMOptions:
+    """The model options shared by ``run``, ``resume`` and ``interview`` (API key kept out of logs)."""
+
+    llm: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    concurrency: int | None = None
+    budget_usd: float | None = None
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    replay_from: str | None = None
+    json_mode: str | None = None
+    timeout_s: float | None = None
+
+    def recorded(self) -> dict[str, Any]:
+        """The options as written to the run file: no API key, no credentials in URLs."""
+        data = asdict(self)
+        data.pop("api_key")
+        if data["base_url"]:
+            data["base_url"] = redact_url(data["base_url"])
+        return data
+
+
+def redact_url(url: str) -> str:
+    """``url`` without any user:password part."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+class Backend:
+    """A started backend: the endpoint the gateway talks to, and what to stop at the end."""
+
+    def __init__(self, kind: str, endpoint: Endpoint, concurrency: int, *, offline: bool = False,
+                 cache: dict[str, str] | None = None, stopper: Any = None) -> None:
+        self.kind = kind
+        self.endpoint = endpoint
+        self.concurrency = concurrency
+        self.offline = offline
+        self.cache = cache or {}
+        self._stopper = stopper
+
+    def close(self) -> None:
+        """Stop whatever server this backend started."""
+        if self._stopper is not None:
+            self._stopper.stop()
+            self._stopper = None
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def resolve_kind(opts: LLMOptions) -> str:
+    """The backend to use: ``--llm``, else ``openai`` when a server is configured, else ``local``."""
+    if opts.llm:
+        if opts.llm not in BACKENDS:
+            raise UserError(f"--llm {opts.llm!r}: unknown backend; choose one of {', '.join(BACKENDS)}")
+        return opts.llm
+    return "openai" if (opts.base_url or os.environ.get("OPENAI_BASE_URL")) else "local"
+
+
+def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> Backend:
+    """Start the backend ``opts`` asks for; servers it starts are stopped by ``close``."""
+    kind = resolve_kind(opts)
+    prices = (scenario_model.price_in_per_mtok or 0.0, scenario_model.price_out_per_mtok or 0.0)
+    if opts.fault_rate and kind != "scripted":
+        raise UserError("--llm-fault-rate: only the scripted model can inject faults; add --llm scripted")
+    if not 0 <= opts.fault_rate <= 1:
+        raise UserError(f"--llm-fault-rate {opts.fault_rate}: must be between 0 and 1")
+    if opts.budget_usd is not None and opts.budget_usd < 0:
+        raise UserError(f"--budget-usd {opts.budget_usd:g}: must be 0 or more")
+    if opts.concurrency is not None and opts.concurrency < 1:
+        raise UserError(f"--concurrency {opts.concurrency}: must be at least 1")
+    if kind == "openai":
+        base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        model = opts.model or scenario_model.model
+        if not model:
+            raise UserError("--model: no model given; name one with --model or under model: in the world file")
+        endpoint = Endpoint(base_url, opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed", model,
+                            _json_mode(opts, "json_schema"), opts.timeout_s or 120.0, 0.5, *prices)
+        return Backend(kind, endpoint, opts.concurrency or 8)
+    if kind == "local":
+        from sim.llm.local import MODEL_ALIAS, LocalServer
+
+        server = LocalServer()
+        endpoint = Endpoint(server.base_url, "not-needed", MODEL_ALIAS, _json_mode(opts, "json_object"),
+                            opts.timeout_s or 300.0, 0.5, *prices, fixed_model=True)
+        # llama.cpp's server answers one request at a time; more in flight would only queue there.
+        return Backend(kind, endpoint, opts.concurrency or 1, stopper=server)
+    if kind == "scripted":
+        from sim.llm.scripted import MODEL, ScriptConfig, ScriptedProcess
+
+        timeout = opts.timeout_s or (2.0 + opts.latency_ms / 1000)
+        process = ScriptedProcess(ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1))
+        endpoint = Endpoint(process.base_url, "not-needed", MODEL, _json_mode(opts, "json_schema"), timeout,
+                            0.02, *(prices if any(prices) else SCRIPTED_PRICE), fixed_model=True)
+        return Backend(kind, endpoint, opts.concurrency or 64, stopper=process)
+    source = _replay_source(opts)
+    model, cache = recorded_replies(source)
+    endpoint = Endpoint(None, "not-needed", model, "json_schema", 1.0, 0.0, fixed_model=True)
+    return Backend(kind, endpoint, opts.concurrency or 64, offline=True, cache=cache)
+
+
+def _json_mode(opts: LLMOptions, default: str) -> Any:
+    mode = opts.json_mode or default
+    if mode not in ("json_schema", "json_object", "none"):
+        raise UserError(f"--json-mode {mode!r}: choose json_schema, json_object or none")
+    return mode
+
+
+def _replay_source(opts: LLMOptions) -> Path:
+    if not opts.replay_from:
+        raise UserError("--llm replay: name the recorded run to answer from with --replay-from RUN.db")
+    path = Path(opts.replay_from)
+    if not path.is_file():
+        raise UserError(f"--replay-from {path}: no such file")
+    return path
+
+
+def recorded_replies(path: Path) -> tuple[str, dict[str, str]]:
+    """The model a run used and its valid replies by cache key (for replay and resume)."""
+    from sim.reader import RunReader
+
+    with RunReader(path) as reader:
+        model = reader.options().get("resolved_model") or "replay"
+        return model, reader.replies()
+
+
+def models_of(scenario_people: list[Any], base: ModelSettings, default: str) -> set[str]:
+    """Every model name a run will ask for (for the preflight check)."""
+    names = {base.model or default}
+    for person in scenario_people:
+        if person.model is not None and person.model.model:
+            names.add(person.model.model)
+    return names
+

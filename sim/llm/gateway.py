@@ -1,0 +1,359 @@
+"""The LLM gateway: every model call goes through here, over the OpenAI API with ``AsyncOpenAI``.
+
+Each call declares a pydantic model for its answer. The gateway asks for JSON under that
+schema, validates the reply, repairs by retrying with the validation error, and when it gives
+up returns the caller's declared fallback. Every attempt (ok, cached, error, invalid, fallback)
+becomes a row of the ``llm_call`` table; no default is ever silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import openai
+from pydantic import BaseModel, ValidationError
+
+from sim.errors import BudgetExceeded, UserError
+from sim.log import dumps, wall_now
+from sim.scenario import ModelSettings
+
+T = TypeVar("T", bound=BaseModel)
+
+JsonMode = Literal["json_schema", "json_object", "none"]
+"""How to ask for structured answers: OpenAI/vLLM/Ollama take ``json_schema``; llama.cpp's
+server takes ``json_object`` with a ``schema`` (it rejects ``json_schema``); ``none`` puts the
+schema in the prompt only."""
+
+
+class GatewayFatal(Exception):
+    """The server refused in a way retrying cannot fix (bad key, unknown model)."""
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """Where calls go and how: base URL, key (never logged), default model and JSON mode."""
+
+    base_url: str | None
+    api_key: str = "not-needed"
+    model: str = "default"
+    json_mode: JsonMode = "json_schema"
+    timeout_s: float = 120.0
+    backoff_s: float = 0.5
+    price_in_per_mtok: float = 0.0
+    price_out_per_mtok: float = 0.0
+    fixed_model: bool = False  # local and scripted servers serve one model, whatever the scenario names
+
+
+@dataclass(slots=True)
+class CallSite:
+    """Who asks and why: the person (None for the world itself) and the call's purpose."""
+
+    person: str | None
+    purpose: str
+
+
+@dataclass(slots=True)
+class Stats:
+    """Running totals over the run, shown by the progress bar and ``hamlet show``."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    model_wait_s: float = 0.0
+    by_purpose: dict[str, int] = field(default_factory=dict)
+
+
+class Gateway:
+    """Structured, cached, budgeted, concurrency-limited LLM calls with logged repairs."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        record: Callable[[dict[str, Any]], None],
+        *,
+        concurrency: int = 8,
+        budget_usd: float | None = None,
+        repairs: int = 2,
+        retries: int = 5,
+        cache: dict[str, str] | None = None,
+        offline: bool = False,
+    ) -> None:
+        self.endpoint = endpoint
+        self._record = record
+        self.concurrency = max(1, concurrency)
+        self._limit = asyncio.Semaphore(self.concurrency)
+        self.budget_usd = budget_usd
+        self.repairs = repairs
+        self.retries = retries
+        # cache key -> reply text that passed validation; preloaded on resume and for replays
+        self.cache: dict[str, str] = cache if cache is not None else {}
+        self.offline = offline
+        # person (or "" for the world) -> number of calls made so far; part of the cache key
+        self.counters: dict[str, int] = {}
+        self.stats = Stats()
+        # the engine's tick and simulated second, stamped on every call row
+        self.tick = 0
+        self.t = 0
+        self._client: openai.AsyncOpenAI | None = None
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The ``AsyncOpenAI`` client, made on first use inside the running event loop."""
+        if self._client is None:
+            self._client = openai.AsyncOpenAI(
+                base_url=self.endpoint.base_url,
+                api_key=self.endpoint.api_key,
+                max_retries=0,  # retries are ours, so each one is logged
+                timeout=self.endpoint.timeout_s,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    # -- the call ------------------------------------------------------------------------
+
+    async def ask(
+        self,
+        schema: type[T],
+        messages: list[dict[str, str]],
+        *,
+        site: CallSite,
+        fallback: T,
+        settings: ModelSettings | None = None,
+    ) -> T:
+        """Ask for an answer of type ``schema``; returns ``fallback`` (logged) if none is valid."""
+        settings = settings or ModelSettings()
+        endpoint = self.endpoint
+        model = endpoint.model if endpoint.fixed_model else (settings.model or endpoint.model)
+        prices = (
+            settings.price_in_per_mtok if settings.price_in_per_mtok is not None else endpoint.price_in_per_mtok,
+            settings.price_out_per_mtok if settings.price_out_per_mtok is not None else endpoint.price_out_per_mtok,
+        )
+        params = {
+            "temperature": settings.temperature if settings.temperature is not None else 0.7,
+            "max_tokens": settings.max_tokens or 400,
+        }
+        json_schema = schema.model_json_schema()
+        who = site.person or ""
+        index = self.counters.get(who, 0)
+        self.counters[who] = index + 1
+        key = _cache_key(model, messages, json_schema, params, who, index)
+        request = {"messages": messages, "schema": schema.__name__, "params": params, "index": index}
+        row = _Row(self, site, model, key, request, prices)
+
+        cached = self.cache.get(key)
+        if cached is not None:
+            answer = _parse(schema, cached)
+            if answer is not None:
+                row.emit(attempt=1, status="cached", response=cached, cache_hit=True)
+                return answer
+        if self.offline:
+            row.emit(attempt=1, status="replay_miss", fallback=True, response=fallback.model_dump_json(),
+                     error="no recorded reply for this call")
+            return fallback
+        if self.budget_usd is not None and self.stats.cost_usd >= self.budget_usd:
+            raise BudgetExceeded(f"spent ${self.stats.cost_usd:.4f} of the ${self.budget_usd:.4f} budget")
+
+        async with self._limit:
+            return await self._attempts(schema, messages, json_schema, model, params, fallback, key, row)
+
+    async def _attempts(
+        self,
+        schema: type[T],
+        messages: list[dict[str, str]],
+        json_schema: dict[str, Any],
+        model: str,
+        params: dict[str, Any],
+        fallback: T,
+        key: str,
+        row: _Row,
+    ) -> T:
+        conversation = _with_schema_hint(messages, json_schema, self.endpoint.json_mode)
+        attempt = failures = repairs = 0
+        last_error = ""
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                reply = await self.client.chat.completions.create(
+                    model=model,
+                    messages=conversation,  # type: ignore[arg-type]
+                    response_format=_response_format(schema, json_schema, self.endpoint.json_mode),  # type: ignore[arg-type]
+                    **params,
+                )
+            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as err:
+                latency = time.perf_counter() - started
+                last_error = _error_text(err)
+                row.emit(attempt=attempt, status="error", error=last_error, latency_s=latency)
+                failures += 1
+                if failures > self.retries:
+                    break
+                await asyncio.sleep(_backoff(self.endpoint.backoff_s, failures, err))
+                continue
+            except openai.APIStatusError as err:
+                row.emit(attempt=attempt, status="error", error=_error_text(err),
+                         latency_s=time.perf_counter() - started)
+                if err.status_code in (401, 403):
+                    raise GatewayFatal(f"the model server refused the API key (HTTP {err.status_code})") from None
+                if err.status_code == 404:
+                    raise GatewayFatal(f"the model server does not know model {model!r} (HTTP 404)") from None
+                raise GatewayFatal(f"the model server rejected the request: {_error_text(err)}") from None
+            latency = time.perf_counter() - started
+            self.stats.model_wait_s += latency
+            text = (reply.choices[0].message.content or "") if reply.choices else ""
+            usage = reply.usage
+            prompt_tokens = usage.prompt_tokens if usage else _estimate_tokens(conversation)
+            completion_tokens = usage.completion_tokens if usage else len(text) // 4
+            answer, problem = _validate(schema, text)
+            status = "ok" if answer is not None else "invalid"
+            row.emit(attempt=attempt, status=status, response=text, error=problem, latency_s=latency,
+                     prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+            if answer is not None:
+                self.cache[key] = text
+                return answer
+            last_error = problem
+            repairs += 1
+            if repairs > self.repairs:
+                break
+            conversation = [
+                *conversation,
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": f"That reply was not valid: {problem}. "
+                                            "Answer again with only JSON that matches the schema."},
+            ]
+        row.emit(attempt=attempt + 1, status="fallback", fallback=True, response=fallback.model_dump_json(),
+                 error=f"gave up after {attempt} attempts: {last_error}")
+        return fallback
+
+
+class _Row:
+    """Builds ``llm_call`` rows for one call and keeps the gateway's totals."""
+
+    def __init__(self, gateway: Gateway, site: CallSite, model: str, key: str, request: dict[str, Any],
+                 prices: tuple[float, float]) -> None:
+        self.gateway, self.site, self.model, self.key, self.prices = gateway, site, model, key, prices
+        self.request = dumps(request)
+
+    def emit(self, *, attempt: int, status: str, response: str = "", error: str = "",
+             latency_s: float = 0.0, prompt_tokens: int = 0, completion_tokens: int = 0,
+             cache_hit: bool = False, fallback: bool = False) -> None:
+        stats = self.gateway.stats
+        cost = (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
+        stats.calls += 1
+        stats.prompt_tokens += prompt_tokens
+        stats.completion_tokens += completion_tokens
+        stats.cost_usd += cost
+        purpose = self.site.purpose
+        stats.by_purpose[purpose] = stats.by_purpose.get(purpose, 0) + 1
+        self.gateway._record({
+            "tick": self.gateway.tick, "t": self.gateway.t, "person": self.site.person, "purpose": purpose,
+            "model": self.model, "attempt": attempt, "status": status, "cache_key": self.key,
+            "cache_hit": cache_hit, "fallback": fallback, "request": self.request, "response": response,
+            "error": error, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "cost_usd": cost, "latency_ms": round(latency_s * 1000, 3), "wall_time": wall_now(),
+        })
+
+
+def _cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any],
+               params: dict[str, Any], person: str, index: int) -> str:
+    payload = dumps([model, messages, schema, params, person, index])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _response_format(schema: type[BaseModel], json_schema: dict[str, Any], mode: JsonMode) -> Any:
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": json_schema}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": json_schema}
+    return openai.NOT_GIVEN
+
+
+def _with_schema_hint(messages: list[dict[str, str]], json_schema: dict[str, Any], mode: JsonMode) -> list[dict[str, str]]:
+    if mode == "json_schema":
+        return list(messages)
+    # Servers without schema support (and small models) need the schema in the prompt itself.
+    hint = "Reply with one JSON object that matches this JSON Schema:\n" + json.dumps(json_schema)
+    return [*messages, {"role": "system", "content": hint}]
+
+
+def _validate(schema: type[T], text: str) -> tuple[T | None, str]:
+    if not text.strip():
+        return None, "the reply was empty"
+    try:
+        return schema.model_validate_json(_strip_fences(text)), ""
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "reply"
+        if first["type"] == "json_invalid":
+            return None, f"the reply is not valid JSON ({first['msg']})"
+        return None, f"{where}: {first['msg']}"
+
+
+def _parse(schema: type[T], text: str) -> T | None:
+    return _validate(schema, text)[0]
+
+
+def _strip_fences(text: str) -> str:
+    # Small models like to wrap JSON in markdown fences even when told not to.
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else text[3:]
+        text = text.rsplit("```", 1)[0]
+    return text
+
+
+def _backoff(base: float, failures: int, err: Exception) -> float:
+    retry_after = getattr(getattr(err, "response", None), "headers", {}).get("retry-after")
+    if retry_after:
+        try:
+            return min(float(retry_after), 30.0)
+        except ValueError:
+            pass
+    return min(base * 2 ** (failures - 1), 20.0) * (0.5 + random.random())
+
+
+def _error_text(err: Exception) -> str:
+    status = getattr(err, "status_code", None)
+    name = type(err).__name__
+    message = str(err).splitlines()[0] if str(err) else name
+    return f"{name} (HTTP {status}): {message}" if status else f"{name}: {message}"
+
+
+def _estimate_tokens(messages: list[dict[str, str]]) -> int:
+    return sum(len(m.get("content", "")) for m in messages) // 4
+
+
+async def preflight(endpoint: Endpoint, what: str, models_used: set[str] | None = None) -> None:
+    """Check the server answers and knows every model the run uses, before anything is written."""
+    client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=0,
+                                timeout=min(endpoint.timeout_s, 15.0))
+    try:
+        models = [m.id async for m in client.models.list()]
+    except openai.AuthenticationError:
+        raise UserError(f"{what}: the server refused the API key; set OPENAI_API_KEY or --api-key") from None
+    except (openai.APIConnectionError, openai.APITimeoutError):
+        raise UserError(
+            f"--base-url {endpoint.base_url}: cannot reach the model server; start it or fix the URL"
+        ) from None
+    except openai.APIStatusError as err:
+        if err.status_code == 404:
+            return  # servers without a model list still serve chat completions
+        raise UserError(f"--base-url {endpoint.base_url}: the server answered HTTP {err.status_code}") from None
+    finally:
+        await client.close()
+    for model in sorted(models_used or {endpoint.model}):
+        if models and model not in models:
+            shown = ", ".join(models[:8]) + (" ..." if len(models) > 8 else "")
+            raise UserError(f"--model {model!r}: unknown at {endpoint.base_url}; it serves: {shown}")

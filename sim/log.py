@@ -1,0 +1,159 @@
+"""The run log writer: one thread appends batches to the run file, one transaction per batch.
+
+The engine hands over each tick's events, LLM calls and (sometimes) a snapshot; the writer
+thread commits them in order, so the file always holds a consistent prefix of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlmodel import SQLModel
+
+from sim import __version__
+from sim.events import Event
+from sim.tables import APP_ID, SCHEMA_VERSION, MetaRow  # noqa: F401  (registers tables)
+
+_EVENT_SQL = "INSERT INTO event (seq, tick, t, time, kind, person, place, data) VALUES (?,?,?,?,?,?,?,?)"
+_LLM_COLUMNS = (
+    "tick", "t", "person", "purpose", "model", "attempt", "status", "cache_key", "cache_hit",
+    "fallback", "request", "response", "error", "prompt_tokens", "completion_tokens", "cost_usd",
+    "latency_ms", "wall_time",
+)
+_LLM_SQL = f"INSERT INTO llm_call ({', '.join(_LLM_COLUMNS)}) VALUES ({', '.join('?' * len(_LLM_COLUMNS))})"
+
+
+def dumps(value: Any) -> str:
+    """JSON the way the run file stores it: compact, keys sorted, so equal data is equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def wall_now() -> str:
+    """The real (wall-clock) time, UTC, for bookkeeping columns only."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def open_engine(path: Path) -> Engine:
+    """A SQLAlchemy engine on ``path`` in WAL mode, tuned for one writer and many readers."""
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is safe against a killed process in WAL mode; only power loss may drop the tail.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return engine
+
+
+def create_run_file(path: Path) -> Engine:
+    """Create an empty run file with every table and the Hamlet markers."""
+    engine = open_engine(path)
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO meta (key, value) VALUES (?, ?), (?, ?), (?, ?)",
+            ("app", APP_ID, "schema_version", str(SCHEMA_VERSION), "hamlet_version", __version__),
+        )
+    return engine
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one transaction writes: events, LLM call attempts, a snapshot, a run update."""
+
+    events: list[Event] = field(default_factory=list)
+    llm_calls: list[dict[str, Any]] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None
+    run: dict[str, Any] | None = None
+
+
+class RunLog:
+    """Appends batches to a run file from a background thread; readers are never blocked (WAL)."""
+
+    def __init__(self, engine: Engine, max_pending: int = 64) -> None:
+        self.engine = engine
+        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=max_pending)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="hamlet-log-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, batch: Batch) -> None:
+        """Queue a batch; blocks only if the writer is far behind."""
+        self._raise_if_failed()
+        self._queue.put(batch)
+
+    def flush(self) -> None:
+        """Wait until everything submitted is committed."""
+        self._queue.join()
+        self._raise_if_failed()
+
+    def close(self) -> None:
+        """Commit what is pending and stop the writer thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self.engine.dispose()
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"writing the run file failed: {self._error}") from self._error
+
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            batches = [item]
+            # Group commit: take whatever else is already waiting into the same transaction.
+            while item is not None:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                batches.append(item)
+            try:
+                if self._error is None:
+                    self._write([b for b in batches if b is not None])
+            except BaseException as err:  # kept and re-raised in the engine's thread
+                self._error = err
+            finally:
+                for _ in batches:
+                    self._queue.task_done()
+            if batches[-1] is None:
+                return
+
+    def _write(self, batches: list[Batch]) -> None:
+        if not batches:
+            return
+        with self.engine.begin() as conn:
+            for batch in batches:
+                if batch.events:
+                    conn.exec_driver_sql(_EVENT_SQL, [_event_row(e) for e in batch.events])
+                if batch.llm_calls:
+                    conn.exec_driver_sql(
+                        _LLM_SQL, [tuple(call[c] for c in _LLM_COLUMNS) for call in batch.llm_calls]
+                    )
+                if batch.snapshot is not None:
+                    snap = batch.snapshot
+                    conn.exec_driver_sql(
+                        "INSERT INTO snapshot (tick, t, seq, state) VALUES (?,?,?,?)",
+                        (snap["tick"], snap["t"], snap["seq"], dumps(snap["state"])),
+                    )
+                if batch.run:
+                    update = dict(batch.run, updated_at=wall_now())
+                    assignments = ", ".join(f"{key} = :{key}" for key in update)
+                    conn.execute(text(f"UPDATE run SET {assignments} WHERE id = 1"), update)
+
+
+def _event_row(e: Event) -> tuple[Any, ...]:
+    return (e.seq, e.tick, e.t, e.time, e.kind, e.person, e.place, dumps(e.data))

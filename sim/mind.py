@@ -1,0 +1,138 @@
+"""The mind protocol: how the engine wakes a person, shows them the world and takes their decision.
+
+The engine knows minds only through this module; ``agents/`` registers the kinds it provides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sim.errors import UserError
+
+if TYPE_CHECKING:
+    from sim.events import Event
+    from sim.llm.gateway import Gateway
+    from sim.rng import Stream
+    from sim.scenario import PersonSpec, Scenario
+    from sim.world import World
+
+
+@dataclass(frozen=True, slots=True)
+class Percept:
+    """What a woken person knows of the world at the start of the tick."""
+
+    now: datetime
+    place: str | None
+    people: tuple[tuple[str, str], ...]
+    objects: tuple[tuple[str, str], ...]
+    events: tuple[Event, ...] = ()
+    reason: str = "due"
+
+
+# -- actions a decision may contain ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """Walk to ``place``; the person is woken again on arrival."""
+
+    place: str
+    purpose: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Do:
+    """Start ``activity`` here (using ``object``) until ``until``."""
+
+    activity: str
+    until: datetime
+    object: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Say ``text`` to ``to`` (or to whoever is present)."""
+
+    text: str
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Record a mind event (``plan`` and the like) with its data."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Action = Go | Do | Say | Note
+
+
+@dataclass(slots=True)
+class Decision:
+    """A mind's answer to a wake-up: actions committed in order, and when to wake it next.
+
+    ``wake`` is ignored when the actions include ``Go`` (the person wakes on arrival);
+    ``None`` means sleep until something salient happens.
+    """
+
+    actions: list[Action] = field(default_factory=list)
+    wake: datetime | None = None
+
+
+@dataclass(slots=True)
+class MindContext:
+    """What a mind may use: the scenario, a read-only world, the LLM gateway and its random stream."""
+
+    scenario: Scenario
+    world: World
+    gateway: Gateway
+    rng: Stream
+    params: dict[str, Any]
+
+
+class Mind(Protocol):
+    """Decides for one person; its whole state can be saved to and loaded from JSON."""
+
+    async def decide(self, percept: Percept) -> Decision:
+        """Choose what to do now; may ask the LLM gateway."""
+        ...
+
+    def notices(self, event: Event) -> bool:
+        """Whether a perceived event is salient enough to wake the person."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """The mind's state as JSON-ready data (for snapshots)."""
+        ...
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Load state saved by ``state``."""
+        ...
+
+
+MindFactory = Callable[["PersonSpec", MindContext], Mind]
+_REGISTRY: dict[str, MindFactory] = {}
+
+
+def register_mind(kind: str, factory: MindFactory) -> None:
+    """Make ``kind`` usable as a person's ``mind`` in scenarios."""
+    _REGISTRY[kind] = factory
+
+
+def mind_factory(kind: str, person: str = "") -> MindFactory:
+    """The factory for ``kind``, or a clear error naming the known kinds."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        who = f"{person}: " if person else ""
+        raise UserError(f"{who}unknown mind {kind!r}; known minds: {known}") from None
+
+
+def known_minds() -> list[str]:
+    """The registered mind kinds."""
+    return sorted(_REGISTRY)

@@ -1,0 +1,179 @@
+"""Reading run files: summaries, events, LLM calls, snapshots; never blocks the writer (WAL)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sim.errors import NotARunFile, UserError
+from sim.tables import APP_ID, SCHEMA_VERSION, TABLES
+
+
+class RunReader:
+    """Read-only access to one run file, checked to be a Hamlet run of a schema this version reads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise UserError(f"{self.path}: no such file; list recorded runs with hamlet runs")
+        if self.path.is_dir():
+            raise NotARunFile(f"{self.path}: is a folder, not a run file (.db)")
+        with open(self.path, "rb") as handle:
+            header = handle.read(16)
+        if header != b"SQLite format 3\x00":
+            raise NotARunFile(f"{self.path}: not a Hamlet run file (not an SQLite database)")
+        self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        try:
+            meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as err:
+            self.db.close()
+            raise NotARunFile(f"{self.path}: not a Hamlet run file ({err})") from None
+        if meta.get("app") != APP_ID:
+            self.db.close()
+            raise NotARunFile(f"{self.path}: not a Hamlet run file (no Hamlet marker)")
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise UserError(
+                f"{self.path}: written by a newer Hamlet (file schema {version}, this Hamlet reads "
+                f"up to {SCHEMA_VERSION}); upgrade Hamlet to read it"
+            )
+        self.meta = meta
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def __enter__(self) -> RunReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """The run row as a dict (raises if the run has not started writing yet)."""
+        row = self.db.execute("SELECT * FROM run WHERE id = 1").fetchone()
+        if row is None:
+            raise UserError(f"{self.path}: the run has not written anything yet; try again in a moment")
+        return dict(row)
+
+    def options(self) -> dict[str, Any]:
+        """The run's recorded options (no secrets)."""
+        return dict(json.loads(self.run()["options"]))
+
+    def summary(self) -> dict[str, Any]:
+        """What ``hamlet show`` prints: world, people, span, counts, tokens, cost and status."""
+        run = self.run()
+        from sim.scenario import parse_scenario
+
+        scenario = parse_scenario(run["scenario_yaml"], f"{self.path}:run.scenario_yaml")
+        one = self.db.execute
+        events = one("SELECT COUNT(*) FROM event").fetchone()[0]
+        last = one("SELECT time FROM event ORDER BY seq DESC LIMIT 1").fetchone()
+        calls = one(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
+            " COALESCE(SUM(cost_usd),0), COALESCE(SUM(cache_hit),0), COALESCE(SUM(fallback),0),"
+            " COALESCE(SUM(status='error'),0), COALESCE(SUM(status='invalid'),0) FROM llm_call"
+        ).fetchone()
+        by_purpose = dict(one("SELECT purpose, COUNT(*) FROM llm_call GROUP BY purpose ORDER BY purpose").fetchall())
+        by_kind = dict(one("SELECT kind, COUNT(*) FROM event GROUP BY kind ORDER BY kind").fetchall())
+        people = [
+            {"name": p.name, "age": p.age, "occupation": p.occupation, "home": scenario.resolve_place(p.home),
+             "mind": p.mind}
+            for p in scenario.people
+        ]
+        return {
+            "file": str(self.path),
+            "world": run["world"],
+            "world_file": run["world_file"],
+            "seed": run["seed"],
+            "status": run["status"],
+            "message": run["message"],
+            "people": people,
+            "places": len(scenario.area_ids()),
+            "sim_start": run["sim_start"],
+            "sim_end": run["sim_end"],
+            "sim_now": run["sim_now"],
+            "last_event_time": last[0] if last else None,
+            "events": events,
+            "events_by_kind": by_kind,
+            "llm_calls": calls[0],
+            "llm_calls_by_purpose": by_purpose,
+            "prompt_tokens": calls[1],
+            "completion_tokens": calls[2],
+            "cost_usd": round(calls[3], 6),
+            "cache_hits": calls[4],
+            "fallbacks": calls[5],
+            "errors": calls[6],
+            "invalid_replies": calls[7],
+            "options": json.loads(run["options"]),
+            "created_at": run["created_at"],
+            "updated_at": run["updated_at"],
+        }
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def events(self, kinds: list[str] | None = None, since: int | None = None, until: int | None = None,
+               after_seq: int = 0) -> Iterator[dict[str, Any]]:
+        """Events in commit order, ``data`` decoded; filter by kinds and simulated seconds."""
+        sql, args = "SELECT * FROM event WHERE seq > ?", [after_seq]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args += kinds
+        if since is not None:
+            sql += " AND t >= ?"
+            args.append(since)
+        if until is not None:
+            sql += " AND t <= ?"
+            args.append(until)
+        for row in self.db.execute(sql + " ORDER BY seq", args):
+            item = dict(row)
+            item["data"] = json.loads(item["data"])
+            yield item
+
+    def rows(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of one table, in key order, as stored."""
+        if table not in TABLES:
+            raise UserError(f"table {table!r}: unknown; tables are {', '.join(TABLES)}")
+        key = "seq" if table == "event" else "id"
+        yield from (dict(row) for row in self.db.execute(f"SELECT * FROM {table} ORDER BY {key}"))
+
+    def columns(self, table: str) -> list[str]:
+        """The column names of ``table`` in declaration order."""
+        return [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
+
+    def llm_calls(self) -> list[dict[str, Any]]:
+        """Every LLM call attempt in the order made."""
+        return list(self.rows("llm_call"))
+
+    def replies(self) -> dict[str, str]:
+        """Valid replies by cache key: what a replay or resume answers from."""
+        rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status = 'ok' ORDER BY id")
+        return {key: response for key, response in rows}
+
+    def latest_snapshot(self, at_or_before: int | None = None) -> dict[str, Any] | None:
+        """The newest snapshot (optionally at or before simulated second ``at_or_before``)."""
+        sql, args = "SELECT * FROM snapshot", []
+        if at_or_before is not None:
+            sql += " WHERE t <= ?"
+            args.append(at_or_before)
+        row = self.db.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        if row is None:
+            return None
+        snap = dict(row)
+        snap["state"] = json.loads(snap["state"])
+        return snap
+
+    def dataframe(self, table: str = "event") -> Any:
+        """One table as a pandas DataFrame (needs pandas: ``pip install 'hamlet-sim[research]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise UserError("pandas is not installed; pip install 'hamlet-sim[research]'") from None
+        return pd.DataFrame(list(self.rows(table)), columns=self.columns(table))

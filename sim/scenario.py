@@ -1,0 +1,442 @@
+"""The scenario: a world's places, people, model settings and interventions, loaded from YAML."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.errors import UserError
+from sim.simtime import parse_clock, parse_datetime
+
+FORMAT_VERSION = 1
+
+
+class Spec(BaseModel):
+    """Base for scenario parts: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ObjectSpec(Spec):
+    """A thing in an area that people use (a bed, an oven); its state can change."""
+
+    name: str = Field(min_length=1)
+    state: str = "idle"
+
+
+class AreaSpec(Spec):
+    """A room or spot inside a sector; the unit of location and perception."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    objects: list[ObjectSpec] = []
+
+    @field_validator("objects", mode="before")
+    @classmethod
+    def _object_shorthand(cls, value: Any) -> Any:
+        # Authors may list objects by name alone: objects: [bed, desk].
+        if isinstance(value, list):
+            return [{"name": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class SectorSpec(Spec):
+    """A building or district grouping areas; its first area is its entrance."""
+
+    name: str = Field(min_length=1)
+    kind: str = ""
+    areas: list[AreaSpec] = Field(min_length=1)
+    inner_minutes: float = Field(1.0, ge=0, description="minutes to walk between two of its areas")
+
+
+class LinkSpec(Spec):
+    """A path between two places (sectors or areas) taking ``minutes`` to walk."""
+
+    between: tuple[str, str]
+    minutes: float = Field(gt=0)
+
+
+class ModelSettings(Spec):
+    """Which model answers and how; any field left out is inherited from the scenario or CLI."""
+
+    model: str | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, gt=0)
+    price_in_per_mtok: float | None = Field(None, ge=0, description="USD per million prompt tokens")
+    price_out_per_mtok: float | None = Field(
+        None, ge=0, description="USD per million completion tokens"
+    )
+
+    def over(self, base: ModelSettings) -> ModelSettings:
+        """Return these settings with unset fields taken from ``base``."""
+        merged = base.model_dump()
+        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
+        return ModelSettings(**merged)
+
+
+class Relationship(Spec):
+    """How a person sees another person."""
+
+    name: str
+    relation: str
+
+
+class RoutineItem(Spec):
+    """One entry of a daily routine: from ``at`` on, do ``do`` at ``place`` (and ``object``)."""
+
+    at: str
+    do: str = Field(min_length=1)
+    place: str | None = Field(None, description="where; omitted means stay, 'free' lets the day plan choose")
+    object: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @property
+    def minute(self) -> int:
+        """Minutes after midnight at which the item starts."""
+        return parse_clock(self.at)
+
+
+class PersonSpec(Spec):
+    """A person: persona, home, relationships, initial memories, routine and the mind they run."""
+
+    name: str = Field(min_length=1)
+    age: int = Field(30, ge=0, le=150)
+    traits: list[str] = []
+    occupation: str = ""
+    lifestyle: str = ""
+    home: str = Field(description="the place the person lives (a sector or 'Sector:Area')")
+    start: str | None = Field(None, description="where the person is at the start; default home")
+    relationships: list[Relationship] = []
+    memories: list[str] = []
+    routine: list[RoutineItem] = []
+    mind: str = "schedule"
+    model: ModelSettings | None = None
+
+    @field_validator("routine")
+    @classmethod
+    def _sorted(cls, value: list[RoutineItem]) -> list[RoutineItem]:
+        return sorted(value, key=lambda item: item.minute)
+
+
+class FactSpec(Spec):
+    """A named piece of news whose spread researchers follow (detected by its keywords)."""
+
+    name: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    keywords: list[str] = []
+    seeded_to: list[str] = Field([], description="people who know it at the start")
+
+
+class InterventionSpec(Spec):
+    """A researcher's change at a simulated time: inject, whisper, set_object, add or remove a person."""
+
+    at: str = Field(description="ISO 8601 time or offset from the start such as +2h")
+    kind: Literal["inject", "whisper", "set_object", "add_person", "remove_person"]
+    place: str | None = None
+    person: str | None = None
+    text: str | None = None
+    object: str | None = None
+    state: str | None = None
+    spec: PersonSpec | None = Field(None, description="the person to add (add_person)")
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> InterventionSpec:
+        needed = {
+            "inject": ("place", "text"),
+            "whisper": ("person", "text"),
+            "set_object": ("place", "object", "state"),
+            "add_person": ("spec",),
+            "remove_person": ("person",),
+        }[self.kind]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} intervention needs {', '.join(missing)}")
+        return self
+
+
+class Scenario(Spec):
+    """A whole world file: the single input of a run."""
+
+    hamlet: int = Field(FORMAT_VERSION, description="scenario format version")
+    name: str = Field(min_length=1)
+    description: str = ""
+    start: datetime
+    hours: float = Field(24.0, gt=0, description="default simulated span of a run")
+    seed: int = 0
+    snapshot_minutes: float = Field(60.0, gt=0, description="simulated minutes between snapshots")
+    model: ModelSettings = ModelSettings()
+    minds: dict[str, dict[str, Any]] = Field({}, description="parameters per mind kind")
+    sectors: list[SectorSpec] = Field(min_length=1)
+    links: list[LinkSpec] = []
+    people: list[PersonSpec] = Field(min_length=1)
+    facts: list[FactSpec] = []
+    interventions: list[InterventionSpec] = []
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, value: Any) -> datetime:
+        return parse_datetime(value)
+
+    @field_validator("hamlet")
+    @classmethod
+    def _version(cls, value: int) -> int:
+        if value > FORMAT_VERSION:
+            raise ValueError(
+                f"format version {value} is newer than this Hamlet reads ({FORMAT_VERSION}); upgrade Hamlet"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        check_references(self)
+        return self
+
+    # -- places -------------------------------------------------------------------------
+
+    def area_ids(self) -> list[str]:
+        """Every area's id, ``Sector:Area``, in file order."""
+        return [f"{sector.name}:{area.name}" for sector in self.sectors for area in sector.areas]
+
+    def resolve_place(self, ref: str) -> str:
+        """Turn a place reference (sector, ``Sector:Area`` or a unique area name) into an area id."""
+        return _resolve(self, ref)
+
+    def person(self, name: str) -> PersonSpec:
+        """The person called ``name``."""
+        for person in self.people:
+            if person.name == name:
+                return person
+        raise KeyError(name)
+
+
+def _resolve(scenario: Scenario, ref: str) -> str:
+    ids = scenario.area_ids()
+    if ref in ids:
+        return ref
+    for sector in scenario.sectors:
+        if sector.name == ref:
+            return f"{sector.name}:{sector.areas[0].name}"
+    by_area = [area_id for area_id in ids if area_id.split(":", 1)[1] == ref]
+    if len(by_area) == 1:
+        return by_area[0]
+    if len(by_area) > 1:
+        raise ValueError(f"place {ref!r} is ambiguous: write one of {', '.join(by_area)}")
+    names = ids + [sector.name for sector in scenario.sectors]
+    close = difflib.get_close_matches(ref, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "; it must name a sector or 'Sector:Area'"
+    raise ValueError(f"unknown place {ref!r}{hint}")
+
+
+def _objects_of(scenario: Scenario, area_id: str) -> list[str]:
+    sector_name, area_name = area_id.split(":", 1)
+    for sector in scenario.sectors:
+        if sector.name == sector_name:
+            for area in sector.areas:
+                if area.name == area_name:
+                    return [obj.name for obj in area.objects]
+    return []
+
+
+class ScenarioReferenceError(ValueError):
+    """A reference inside the scenario that names nothing; carries the field path."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+def check_references(scenario: Scenario) -> None:
+    """Check names are unique and every place, person and object referenced exists and is reachable."""
+    _unique([s.name for s in scenario.sectors], "sectors", "sector")
+    for i, sector in enumerate(scenario.sectors):
+        _unique([a.name for a in sector.areas], f"sectors[{i}].areas", "area")
+        for j, area in enumerate(sector.areas):
+            _unique([o.name for o in area.objects], f"sectors[{i}].areas[{j}].objects", "object")
+            if ":" in area.name:
+                raise ScenarioReferenceError(f"sectors[{i}].areas[{j}].name", f"{area.name!r} may not contain ':'")
+        if ":" in sector.name:
+            raise ScenarioReferenceError(f"sectors[{i}].name", f"{sector.name!r} may not contain ':'")
+    _unique([p.name for p in scenario.people], "people", "person")
+    names = {p.name for p in scenario.people}
+
+    def place(where: str, ref: str) -> str:
+        try:
+            return _resolve(scenario, ref)
+        except ValueError as err:
+            raise ScenarioReferenceError(where, str(err)) from None
+
+    for i, link in enumerate(scenario.links):
+        for end in link.between:
+            place(f"links[{i}].between", end)
+    for i, person in enumerate(scenario.people):
+        _check_person(scenario, person, f"people[{i}]", names, place)
+    for i, fact in enumerate(scenario.facts):
+        for who in fact.seeded_to:
+            if who not in names:
+                raise ScenarioReferenceError(f"facts[{i}].seeded_to", f"unknown person {who!r}")
+    added = {iv.spec.name for iv in scenario.interventions if iv.spec is not None}
+    for i, iv in enumerate(scenario.interventions):
+        where = f"interventions[{i}]"
+        if iv.place is not None:
+            area = place(f"{where}.place", iv.place)
+            if iv.object is not None and iv.object not in _objects_of(scenario, area):
+                raise ScenarioReferenceError(f"{where}.object", f"no object {iv.object!r} in {area}")
+        if iv.person is not None and iv.person not in names | added:
+            raise ScenarioReferenceError(f"{where}.person", f"unknown person {iv.person!r}")
+        if iv.spec is not None:
+            if iv.spec.name in names:
+                raise ScenarioReferenceError(f"{where}.spec.name", f"{iv.spec.name!r} is already in the world")
+            _check_person(scenario, iv.spec, f"{where}.spec", names | added, place)
+    _check_connected(scenario)
+
+
+def _check_person(scenario: Scenario, person: PersonSpec, where: str, names: set[str], place: Any) -> None:
+    place(f"{where}.home", person.home)
+    if person.start is not None:
+        place(f"{where}.start", person.start)
+    for k, rel in enumerate(person.relationships):
+        if rel.name not in names:
+            raise ScenarioReferenceError(f"{where}.relationships[{k}].name", f"unknown person {rel.name!r}")
+    for k, item in enumerate(person.routine):
+        if item.place is None or item.place == "free":
+            continue
+        area = place(f"{where}.routine[{k}].place", item.place)
+        if item.object is not None and item.object not in _objects_of(scenario, area):
+            raise ScenarioReferenceError(
+                f"{where}.routine[{k}].object",
+                f"no object {item.object!r} in {area}; objects there: {', '.join(_objects_of(scenario, area)) or 'none'}",
+            )
+
+
+def _unique(names: list[str], where: str, noun: str) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise ScenarioReferenceError(f"{where}[{index}].name", f"duplicate {noun} name {name!r}; names must be unique")
+        seen.add(name)
+
+
+def _check_connected(scenario: Scenario) -> None:
+    from sim.world import place_graph  # local import: world depends on this module
+
+    import networkx as nx
+
+    graph = place_graph(scenario)
+    if nx.is_connected(graph):
+        return
+    parts = sorted(nx.connected_components(graph), key=len, reverse=True)
+    stray = sorted(parts[1])[0]
+    raise ScenarioReferenceError(
+        "links",
+        f"place {stray!r} cannot be reached from {sorted(parts[0])[0]!r}; add a link between their sectors",
+    )
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a world file; any problem becomes one ``UserError`` line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file; give the path of a world file such as worlds/two_rooms.yaml") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder; give the path of a world file (.yaml)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot be read ({err})") from None
+    return parse_scenario(text, str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text; ``source`` names it in error messages."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise UserError(f"{source}:{where}: invalid YAML: {problem}") from None
+    if data is None:
+        raise UserError(f"{source}: the file is empty; a world needs at least name, start, sectors and people")
+    if not isinstance(data, dict):
+        raise UserError(
+            f"{source}: the top level is a {type(data).__name__}, expected a mapping of keys "
+            "(name:, start:, sectors:, people:)"
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise UserError(f"{source}: {describe_validation_error(err, data)}") from None
+
+
+def describe_validation_error(err: ValidationError, data: Any) -> str:
+    """Turn pydantic's error list into one line: field path, the value, and what to do."""
+    errors = err.errors()
+    first = errors[0]
+    loc = [part for part in first["loc"] if part not in ("function-after", "function-before")]
+    message = first["msg"]
+    if first["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
+        ref = first.get("ctx", {}).get("error")
+        if isinstance(ref, ScenarioReferenceError):
+            return f"{ref.where}: {ref.message}" + _more(errors)
+    path = _path(loc)
+    value = _lookup(data, loc)
+    shown = "" if value is _MISSING else f" (got {_short(value)})"
+    if first["type"] == "missing":
+        message = "missing; this field is required"
+    elif first["type"] == "extra_forbidden":
+        message = "unknown field; check its spelling (hamlet schema lists every field)"
+    elif first["type"] in ("list_type", "dict_type", "model_type", "model_attributes_type"):
+        expected = "a list" if first["type"] == "list_type" else "a mapping"
+        message = f"expected {expected}"
+    return f"{path or 'top level'}: {message}{shown}" + _more(errors)
+
+
+_MISSING = object()
+
+
+def _lookup(data: Any, loc: list[Any]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return data
+
+
+def _path(loc: list[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _more(errors: list[Any]) -> str:
+    return f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of world files, for editors that validate YAML."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Hamlet world"
+    return schema

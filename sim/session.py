@@ -1,0 +1,225 @@
+"""Running and resuming: checks every input before anything is written, then drives a Simulation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sim.engine import Simulation
+from sim.errors import UserError
+from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
+from sim.llm.gateway import Gateway, GatewayFatal, preflight
+from sim.log import Batch, RunLog, create_run_file, dumps, open_engine, wall_now
+from sim.progress import RunProgress
+from sim.reader import RunReader
+from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.simtime import iso, parse_time
+
+DEFAULT_DIR = Path("replays")
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """What ``hamlet run`` and ``hamlet resume`` take besides the world."""
+
+    hours: float | None = None
+    until: str | None = None
+    seed: int | None = None
+    out: str | None = None
+    fixed_step: int | None = None
+    quiet: bool = False
+    llm: LLMOptions = field(default_factory=LLMOptions)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a run ended: its file, status and totals for the closing line."""
+
+    path: Path
+    status: str
+    message: str
+    summary: dict[str, Any]
+
+
+def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_hours: float) -> int:
+    """The simulated second at which the run stops, from ``--hours`` or ``--until``."""
+    if opts.hours is not None and opts.until is not None:
+        raise UserError("--hours and --until: give one or the other")
+    if opts.until is not None:
+        end = parse_time(opts.until, start)
+        seconds = int((end - scenario.start).total_seconds())
+        if seconds <= int((start - scenario.start).total_seconds()):
+            raise UserError(f"--until {opts.until}: {iso(end)} is not after {iso(start)}")
+        return seconds
+    hours = default_hours if opts.hours is None else opts.hours
+    if hours <= 0:
+        raise UserError(f"--hours {hours:g}: must be more than 0")
+    return int((start - scenario.start).total_seconds() + hours * 3600)
+
+
+def out_path(world: Path, seed: int, out: str | None) -> Path:
+    """Where the new run file goes; refuses to overwrite and checks the folder is writable."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"{world.stem}-seed{seed}-{stamp}.db"
+    if out is None:
+        path = DEFAULT_DIR / name
+    else:
+        given = Path(out)
+        path = given / name if (given.is_dir() or out.endswith(("/", os.sep))) else given
+    if path.exists():
+        raise UserError(f"--out {path}: already exists; choose another name or delete it")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {out or path}: cannot create folder {folder} ({err.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"--out {out or path}: folder {folder} is not writable; choose another --out")
+    return path
+
+
+def run_world(world: str, opts: RunOptions) -> Outcome:
+    """``hamlet run``: validate, start the model backend, create the run file, run to the end."""
+    world_path = Path(world)
+    scenario = load_scenario(world_path)
+    if opts.fixed_step is not None and opts.fixed_step <= 0:
+        raise UserError(f"--fixed-step {opts.fixed_step}: must be a positive number of seconds")
+    seed = scenario.seed if opts.seed is None else opts.seed
+    end = end_second(scenario, scenario.start, opts, scenario.hours)
+    path = out_path(world_path, seed, opts.out)
+    _check_minds(scenario)
+    with open_backend(opts.llm, scenario.model, seed) as backend:
+        asyncio.run(_preflight(backend, scenario))
+        engine = create_run_file(path)
+        options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
+                   "fixed_step": opts.fixed_step, "concurrency": backend.concurrency}
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
+                " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (scenario.name, str(world_path), world_path.read_text(encoding="utf-8"), seed, dumps(options),
+                 "running", "", iso(scenario.start), iso(_at(scenario, end)), iso(scenario.start),
+                 wall_now(), wall_now()),
+            )
+        log = RunLog(engine)
+        gateway = _gateway(backend, log, opts.llm.budget_usd)
+        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step)
+        sim.begin()
+        return _drive(sim, end, path, backend, opts)
+
+
+def resume_run(path_text: str, opts: RunOptions) -> Outcome:
+    """``hamlet resume``: continue a run from its newest snapshot; the finished log equals an uninterrupted one."""
+    path = Path(path_text)
+    with RunReader(path) as reader:
+        run = reader.run()
+        recorded = reader.options()
+        snapshot = reader.latest_snapshot()
+        replies = reader.replies()
+        spent = reader.summary()["cost_usd"]
+    scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
+    start = datetime.fromisoformat(run["sim_now"])
+    planned = int((datetime.fromisoformat(run["sim_end"]) - scenario.start).total_seconds())
+    extend = opts.hours is not None or opts.until is not None
+    end = end_second(scenario, start, opts, 0) if extend else planned
+    if run["status"] == "finished" and not extend:
+        raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
+    llm = _merge(recorded, opts.llm)
+    fixed_step = recorded.get("fixed_step")
+    _check_minds(scenario)
+    with open_backend(llm, scenario.model, run["seed"]) as backend:
+        if backend.kind != "replay":
+            asyncio.run(_preflight(backend, scenario))
+        engine = open_engine(path)
+        with engine.begin() as conn:
+            last_seq = snapshot["seq"] if snapshot else 0
+            # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
+            conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
+            conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
+                                 (iso(_at(scenario, end)),))
+        log = RunLog(engine)
+        gateway = _gateway(backend, log, llm.budget_usd)
+        gateway.cache.update(replies)
+        gateway.stats.cost_usd = spent
+        sim = Simulation(scenario, log, gateway, seed=run["seed"], fixed_step=fixed_step)
+        if snapshot is None:
+            sim.begin()
+        else:
+            sim.restore(snapshot["state"])
+        return _drive(sim, end, path, backend, opts)
+
+
+def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
+    status, message = "failed", ""
+    progress = RunProgress(sim, end, path, quiet=opts.quiet)
+    try:
+        with progress:
+            status = asyncio.run(_run_async(sim, end, progress))
+        if status == "budget":
+            message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
+    except GatewayFatal as err:
+        status, message = "failed", str(err)
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted; continue with hamlet resume"
+    finally:
+        sim.log.submit(Batch(run={"status": status, "message": message}))
+        sim.log.close()
+    with RunReader(path) as reader:
+        summary = reader.summary()
+    if status == "failed":
+        raise UserError(f"{path}: {message}")
+    return Outcome(path, status, message, summary)
+
+
+async def _run_async(sim: Simulation, end: int, progress: RunProgress) -> str:
+    try:
+        return await sim.run(end, progress.update)
+    finally:
+        await sim.gateway.aclose()
+
+
+async def _preflight(backend: Backend, scenario: Scenario) -> None:
+    if backend.offline:
+        return
+    used = (
+        {backend.endpoint.model} if backend.endpoint.fixed_model
+        else models_of(scenario.people, scenario.model, backend.endpoint.model)
+    )
+    await preflight(backend.endpoint, f"--llm {backend.kind}", used)
+
+
+def _gateway(backend: Backend, log: RunLog, budget_usd: float | None) -> Gateway:
+    # The engine replaces the row sink with its per-tick batch.
+    return Gateway(backend.endpoint, lambda row: None, concurrency=backend.concurrency,
+                   budget_usd=budget_usd, cache=dict(backend.cache), offline=backend.offline)
+
+
+def _merge(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
+    """Recorded model options, overridden by any given on the command line."""
+    fields = LLMOptions.__dataclass_fields__
+    merged = {k: v for k, v in recorded.items() if k in fields}
+    merged.update({k: v for k, v in vars_of(given).items() if v not in (None, 0.0)})
+    return LLMOptions(**merged)
+
+
+def vars_of(opts: LLMOptions) -> dict[str, Any]:
+    """The fields of ``opts`` as a dict."""
+    return {name: getattr(opts, name) for name in LLMOptions.__dataclass_fields__}
+
+
+def _check_minds(scenario: Scenario) -> None:
+    from sim.mind import mind_factory
+
+    for index, person in enumerate(scenario.people):
+        try:
+            mind_factory(person.mind)
+        except UserError as err:
+            raise UserError(f"people[{index}].mind: {err}") from None
+
+
+def _at(scenario: Scenario, second: int) -> datetime:
+    return scenario.start + timedelta(seconds=second)

@@ -1,0 +1,55 @@
+"""Simulated time: parsing TIME options, clock times of day and durations."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sim.errors import UserError
+
+_OFFSET = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 3600}
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_datetime(text: str | datetime) -> datetime:
+    """Parse an ISO 8601 date-time (``2026-02-13T14:00``) into a naive simulated datetime."""
+    if isinstance(text, datetime):
+        return text.replace(tzinfo=None)
+    try:
+        value = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 time; write it like 2026-02-13T14:00"
+        ) from None
+    return value.replace(tzinfo=None)
+
+
+def parse_time(text: str, start: datetime) -> datetime:
+    """Parse a TIME option: ISO 8601 (``2026-02-13T14:00``) or an offset from ``start`` (``+6h``)."""
+    match = _OFFSET.match(text.strip())
+    if match:
+        return start + timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        raise UserError(
+            f"time {text!r}: not understood; use ISO 8601 (2026-02-13T14:00) "
+            "or an offset from the run's start (+6h, +90m)"
+        ) from None
+
+
+def parse_clock(text: str) -> int:
+    """Parse a time of day ``HH:MM`` into minutes after midnight."""
+    match = _CLOCK.match(str(text).strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day; write it as HH:MM, e.g. 07:30")
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"{text!r} is not a time of day; hours run 00-23 and minutes 00-59")
+    return hours * 60 + minutes
+
+
+def iso(moment: datetime) -> str:
+    """Format a simulated datetime the way every file and screen shows it."""
+    return moment.isoformat(timespec="seconds")

@@ -1,0 +1,126 @@
+"""The run file's tables, declared with SQLModel: one SQLite file holds one run."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+"""Bumped whenever a table changes shape; readers refuse files from a newer version."""
+
+APP_ID = "hamlet"
+
+
+class MetaRow(SQLModel, table=True):
+    """Key/value facts about the file itself (``app``, ``schema_version``, ``hamlet_version``)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class RunRow(SQLModel, table=True):
+    """The run: its world, seed, options (never secrets), simulated span and status."""
+
+    __tablename__ = "run"
+    id: int = Field(default=1, primary_key=True)
+    world: str
+    world_file: str = ""
+    scenario_yaml: str = Field(description="the world file's text as it was run")
+    seed: int
+    options: str = Field(description="JSON of the run options; API keys are never stored")
+    status: str = Field(description="running, finished, budget, failed or interrupted")
+    message: str = ""
+    sim_start: str
+    sim_end: str
+    sim_now: str
+    created_at: str
+    updated_at: str
+
+
+class EventRow(SQLModel, table=True):
+    """One event: what happened at which simulated time, in commit order ``seq``."""
+
+    __tablename__ = "event"
+    seq: int = Field(primary_key=True)
+    tick: int = Field(index=True)
+    t: int = Field(index=True, description="simulated seconds since the run's start")
+    time: str = Field(description="simulated time, ISO 8601")
+    kind: str = Field(index=True)
+    person: str | None = Field(default=None, index=True)
+    place: str | None = None
+    data: str = Field(default="{}", description="JSON")
+
+
+class LLMCallRow(SQLModel, table=True):
+    """One attempt at an LLM call: request, reply, tokens, cost, latency, errors and fallbacks."""
+
+    __tablename__ = "llm_call"
+    id: int | None = Field(default=None, primary_key=True)
+    tick: int = Field(index=True)
+    t: int
+    person: str | None = Field(default=None, index=True)
+    purpose: str = Field(index=True)
+    model: str
+    attempt: int
+    status: str = Field(description="ok, cached, error, invalid, fallback or replay_miss")
+    cache_key: str = Field(index=True)
+    cache_hit: bool = False
+    fallback: bool = False
+    request: str = Field(description="JSON of messages, response format and parameters")
+    response: str = ""
+    error: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    wall_time: str = ""
+
+
+class MemoryRow(SQLModel, table=True):
+    """A memory in a person's stream (observation, reflection, plan, dialogue)."""
+
+    __tablename__ = "memory"
+    id: int = Field(primary_key=True)
+    person: str = Field(index=True)
+    t: int
+    kind: str
+    text: str
+    importance: float = 0.0
+    last_access: int = 0
+    evidence: str = "[]"
+    data: str = "{}"
+
+
+class SnapshotRow(SQLModel, table=True):
+    """The full state after tick ``tick``; events up to ``seq`` are included in it."""
+
+    __tablename__ = "snapshot"
+    id: int | None = Field(default=None, primary_key=True)
+    tick: int
+    t: int = Field(index=True)
+    seq: int
+    state: str = Field(description="JSON")
+
+
+class ArtifactRow(SQLModel, table=True):
+    """One version of a file a team wrote."""
+
+    __tablename__ = "artifact"
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(index=True)
+    version: int
+    t: int
+    phase: str = ""
+    role: str = ""
+    content: str = ""
+
+
+TABLES = {
+    "run": RunRow,
+    "event": EventRow,
+    "llm_call": LLMCallRow,
+    "memory": MemoryRow,
+    "snapshot": SnapshotRow,
+    "artifact": ArtifactRow,
+}
+"""Every table users may export, by name."""
