@@ -1,0 +1,95 @@
+"""Shared fixtures: run the real CLI in-process or as a child process, and write small worlds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORLDS = ROOT / "worlds"
+SHARED = ROOT.parent / "shared"
+
+
+@dataclass
+class Result:
+    """What a command did: exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def hamlet(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run ``hamlet ARGS`` in this process (the real CLI entry point)."""
+    from sim.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def hamlet_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                   timeout: float = 300) -> Result:
+    """Run ``python -m sim ARGS`` as a child process."""
+    proc = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+TINY_WORLD = """\
+hamlet: 1
+name: Tiny
+start: 2026-03-02T06:00
+hours: 12
+seed: 3
+sectors:
+  - name: Home
+    areas:
+      - name: room
+        objects: [bed, desk]
+  - name: Park
+    areas:
+      - name: lawn
+        objects: [bench]
+links:
+  - between: [Home, Park]
+    minutes: 5
+people:
+  - name: Ann
+    home: Home
+    routine:
+      - {at: "07:00", do: reads, place: Home, object: desk}
+      - {at: "10:00", do: walks, place: Park}
+      - {at: "21:00", do: sleeps, place: Home, object: bed}
+  - name: Bo
+    home: Home
+"""
+
+
+@pytest.fixture
+def tiny_world(tmp_path: Path) -> Path:
+    """A two-person world written to a temporary file."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_WORLD)
+    return path
+
+
+def assert_one_line_error(result: Result, *needles: str) -> None:
+    """The command failed with one clear line naming what was wrong, and no traceback."""
+    assert result.code != 0, result
+    lines = [line for line in result.err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got: {result.err!r}"
+    assert "Traceback" not in result.err + result.out
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"

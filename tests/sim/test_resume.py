@@ -1,0 +1,134 @@
+"""Crash safety: ``kill -9`` at any point, then ``hamlet resume``, gives the uninterrupted log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, hamlet_process
+
+PEOPLE = 24
+
+
+def busy_world(path: Path) -> Path:
+    """A town where people cross paths all day, so a run is long enough to kill mid-way."""
+    houses = "\n".join(
+        f"  - name: House {i}\n    areas:\n      - name: room\n        objects: [bed]" for i in range(6)
+    )
+    links = "\n".join(f"  - between: [House {i}, Square]\n    minutes: {3 + i}" for i in range(6))
+    people = "\n".join(
+        f"""  - name: Person {i:02d}
+    home: House {i % 6}
+    routine:
+      - {{at: "07:00", do: has breakfast, place: House {i % 6}}}
+      - {{at: "{8 + i % 3}:{(i * 7) % 60:02d}", do: works, place: Square:{'market' if i % 2 else 'hall'}}}
+      - {{at: "13:00", do: eats lunch, place: Square:cafe}}
+      - {{at: "14:{(i * 5) % 60:02d}", do: works, place: Square:hall}}
+      - {{at: "18:00", do: spends free time, place: free}}
+      - {{at: "22:00", do: sleeps, place: House {i % 6}, object: bed}}"""
+        for i in range(PEOPLE)
+    )
+    path.write_text(f"""hamlet: 1
+name: Busy
+start: 2026-05-04T06:00
+hours: 240
+seed: 5
+snapshot_minutes: 45
+sectors:
+{houses}
+  - name: Square
+    areas:
+      - name: market
+      - name: hall
+      - name: cafe
+links:
+{links}
+people:
+{people}
+""")
+    return path
+
+
+def start_run(world: Path, out: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--llm-latency-ms", "100",
+         "--out", str(out), "--quiet"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def events_export(run: Path, folder: Path) -> bytes:
+    result = hamlet_process("export", run, "--tables", "event", "--out", folder)
+    assert result.code == 0, result.err
+    return (folder / "event.jsonl").read_bytes()
+
+
+def _event_count(run: Path) -> int:
+    if not run.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    folder = tmp_path_factory.mktemp("reference")
+    world = busy_world(folder / "busy.yaml")
+    run = folder / "whole.db"
+    assert start_run(world, run).wait(300) == 0
+    return world, events_export(run, folder / "x")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fraction", [0.15, 0.45, 0.8])
+def test_kill_9_then_resume_gives_the_same_events_as_an_uninterrupted_run(
+    reference: tuple[Path, bytes], tmp_path: Path, fraction: float
+) -> None:
+    world, expected = reference
+    total = expected.count(b"\n")
+    run = tmp_path / "killed.db"
+    proc = start_run(world, run)
+    began = time.monotonic()
+    while _event_count(run) < total * fraction and time.monotonic() - began < 120:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    db = sqlite3.connect(run)
+    status, now = db.execute("SELECT status, sim_now FROM run").fetchone()
+    killed_events = db.execute("SELECT COUNT(*) FROM event").fetchone()[0]
+    db.close()
+    assert status == "running", "the kill must land mid-run for this test to mean anything"
+    assert 0 < killed_events < expected.count(b"\n")
+    result = hamlet_process("resume", run, "--quiet")
+    assert result.code == 0, result.err
+    assert events_export(run, tmp_path / "x") == expected
+
+
+@pytest.mark.slow
+def test_resume_of_a_finished_run_says_so_and_extends_with_hours(tmp_path: Path) -> None:
+    from tests.conftest import WORLDS
+
+    run = tmp_path / "r.db"
+    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--hours", "6",
+                          "--out", run, "--quiet").code == 0
+    again = hamlet_process("resume", run)
+    assert again.code != 0 and "already finished" in again.err and "Traceback" not in again.err
+    longer = hamlet_process("resume", run, "--hours", "18", "--quiet")
+    assert longer.code == 0, longer.err
+    whole = tmp_path / "whole.db"
+    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--hours", "24",
+                          "--out", whole, "--quiet").code == 0
+    assert events_export(run, tmp_path / "a") == events_export(whole, tmp_path / "b")
