@@ -48,10 +48,10 @@ def day_plan_model(places: tuple[str, ...]) -> type[BaseModel]:
     """The answer schema of the day plan, with the free-time places as the allowed values."""
     return create_model(
         "DayPlan",
-        mood=(Literal[MOODS], Field(description="how the person feels this morning")),  # type: ignore[valid-type]
+        mood=(Literal[MOODS], Field(description="how the person feels this morning")),
         intentions=(list[Annotated[str, StringConstraints(max_length=200)]],
                     Field(min_length=1, max_length=5, description="what the person means to do today")),
-        free_time_place=(Literal[places], Field(description="where to spend free time today")),  # type: ignore[valid-type]
+        free_time_place=(Literal[places], Field(description="where to spend free time today")),
     )
 
 
@@ -171,5 +171,7 @@ class ScheduleMind:
         if item.place is None:
             return self.current[1] if self.current else self.home
         if item.place == FREE:
-            return self.ctx.scenario.resolve_place(str(self.plan.get("free_time_place", self.home)))
+            chosen = str(self.plan.get("free_time_place", self.places[0]))
+            # "home" means the person's own area at home, not their building's entrance
+            return self.home if chosen == self.places[0] else self.ctx.scenario.resolve_place(chosen)
         return self.ctx.scenario.resolve_place(item.place)

@@ -152,9 +152,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"See it with: hamlet show {outcome.path}")
         return 0 if outcome.status == "finished" else 3
     if args.command == "validate":
+        from sim.mind import check_minds
         from sim.scenario import load_scenario
 
         scenario = load_scenario(args.world)
+        try:
+            check_minds(scenario)
+        except UserError as err:
+            raise UserError(f"{args.world}: {err}") from None
         print(f"{args.world}: valid · {scenario.name!r} · {len(scenario.people)} people · "
               f"{len(scenario.area_ids())} places in {len(scenario.sectors)} sectors · "
               f"{len(scenario.interventions)} interventions")
@@ -226,7 +231,7 @@ def _show_text(s: dict[str, Any]) -> str:
     ]
     width = max(len(p["name"]) for p in s["people"]) if s["people"] else 4
     for p in s["people"]:
-        lines.append(f"  {p['name']:<{width}}  {p['age']:>3}  {p['occupation'] or '-':<24} {p['home']}  [{p['mind']}]")
+        lines.append(f"  {p['name']:<{width}}  {p['age']:>3}  {p['home']:<28} {p['mind']:<10} {p['occupation']}")
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import json
 import queue
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def dumps(value: Any) -> str:
 
 def wall_now() -> str:
     """The real (wall-clock) time, UTC, for bookkeeping columns only."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def open_engine(path: Path) -> Engine:

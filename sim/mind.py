@@ -116,11 +116,30 @@ class Mind(Protocol):
 
 MindFactory = Callable[["PersonSpec", MindContext], Mind]
 _REGISTRY: dict[str, MindFactory] = {}
+# mind kind -> its parameters and their defaults, for checking ``minds:`` in world files
+_PARAMS: dict[str, dict[str, Any]] = {}
 
 
-def register_mind(kind: str, factory: MindFactory) -> None:
-    """Make ``kind`` usable as a person's ``mind`` in scenarios."""
+def register_mind(kind: str, factory: MindFactory, params: dict[str, Any] | None = None) -> None:
+    """Make ``kind`` usable as a person's ``mind`` in scenarios, with its parameters' defaults."""
     _REGISTRY[kind] = factory
+    _PARAMS[kind] = dict(params or {})
+
+
+def check_minds(scenario: Scenario) -> None:
+    """Check every mind a world names exists and every ``minds:`` parameter is one it takes."""
+    people = [(f"people[{i}]", p) for i, p in enumerate(scenario.people)]
+    people += [(f"interventions[{i}].spec", iv.spec) for i, iv in enumerate(scenario.interventions) if iv.spec]
+    for where, person in people:
+        if person.mind not in _REGISTRY:
+            raise UserError(f"{where}.mind: unknown mind {person.mind!r}; known minds: {', '.join(known_minds())}")
+    for kind, params in scenario.minds.items():
+        if kind not in _REGISTRY:
+            raise UserError(f"minds.{kind}: unknown mind {kind!r}; known minds: {', '.join(known_minds())}")
+        unknown = sorted(set(params) - set(_PARAMS[kind]))
+        if unknown:
+            taken = ", ".join(sorted(_PARAMS[kind])) or "none"
+            raise UserError(f"minds.{kind}.{unknown[0]}: unknown parameter; {kind} takes: {taken}")
 
 
 def mind_factory(kind: str, person: str = "") -> MindFactory:

@@ -122,7 +122,8 @@ class RunReader:
     def events(self, kinds: list[str] | None = None, since: int | None = None, until: int | None = None,
                after_seq: int = 0) -> Iterator[dict[str, Any]]:
         """Events in commit order, ``data`` decoded; filter by kinds and simulated seconds."""
-        sql, args = "SELECT * FROM event WHERE seq > ?", [after_seq]
+        sql = "SELECT * FROM event WHERE seq > ?"
+        args: list[Any] = [after_seq]
         if kinds:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"
             args += kinds
@@ -154,7 +155,7 @@ class RunReader:
 
     def replies(self) -> dict[str, str]:
         """Valid replies by cache key: what a replay or resume answers from."""
-        rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status = 'ok' ORDER BY id")
+        rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status IN ('ok', 'repaired') ORDER BY id")
         return {key: response for key, response in rows}
 
     def latest_snapshot(self, at_or_before: int | None = None) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import UserError
-from sim.simtime import parse_clock, parse_datetime
+from sim.simtime import parse_clock, parse_datetime, parse_time
 
 FORMAT_VERSION = 1
 
@@ -27,6 +27,12 @@ class ObjectSpec(Spec):
 
     name: str = Field(min_length=1)
     state: str = "idle"
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        # YAML 1.1 reads unquoted on/off/yes/no as booleans.
+        return ("on" if value else "off") if isinstance(value, bool) else value
 
 
 class AreaSpec(Spec):
@@ -94,11 +100,14 @@ class RoutineItem(Spec):
     place: str | None = Field(None, description="where; omitted means stay, 'free' lets the day plan choose")
     object: str | None = None
 
-    @field_validator("at")
+    @field_validator("at", mode="before")
     @classmethod
-    def _clock(cls, value: str) -> str:
-        parse_clock(value)
-        return value
+    def _clock(cls, value: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            # YAML 1.1 reads an unquoted 16:00 as the base-60 integer 960.
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        parse_clock(str(value))
+        return str(value)
 
     @property
     def minute(self) -> int:
@@ -149,6 +158,20 @@ class InterventionSpec(Spec):
     state: str | None = None
     spec: PersonSpec | None = Field(None, description="the person to add (add_person)")
 
+    @field_validator("at", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a time; write an offset such as +2h or an ISO time such as 2026-02-13T14:00")
+        return value
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        return ("on" if value else "off") if isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _fields_for_kind(self) -> InterventionSpec:
         needed = {
@@ -160,7 +183,8 @@ class InterventionSpec(Spec):
         }[self.kind]
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
-            raise ValueError(f"a {self.kind} intervention needs {', '.join(missing)}")
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise ValueError(f"{article} {self.kind} intervention needs {', '.join(missing)}")
         return self
 
 
@@ -223,14 +247,13 @@ def _resolve(scenario: Scenario, ref: str) -> str:
     ids = scenario.area_ids()
     if ref in ids:
         return ref
-    for sector in scenario.sectors:
-        if sector.name == ref:
-            return f"{sector.name}:{sector.areas[0].name}"
+    by_sector = [f"{s.name}:{s.areas[0].name}" for s in scenario.sectors if s.name == ref]
     by_area = [area_id for area_id in ids if area_id.split(":", 1)[1] == ref]
-    if len(by_area) == 1:
-        return by_area[0]
-    if len(by_area) > 1:
-        raise ValueError(f"place {ref!r} is ambiguous: write one of {', '.join(by_area)}")
+    matches = by_sector + [a for a in by_area if a not in by_sector]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ValueError(f"place {ref!r} is ambiguous: write one of {', '.join(matches)}")
     names = ids + [sector.name for sector in scenario.sectors]
     close = difflib.get_close_matches(ref, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else "; it must name a sector or 'Sector:Area'"
@@ -288,10 +311,16 @@ def check_references(scenario: Scenario) -> None:
     added = {iv.spec.name for iv in scenario.interventions if iv.spec is not None}
     for i, iv in enumerate(scenario.interventions):
         where = f"interventions[{i}]"
+        try:
+            when = parse_time(iv.at, scenario.start)
+        except UserError as err:
+            raise ScenarioReferenceError(f"{where}.at", str(err)) from None
+        if when < scenario.start:
+            raise ScenarioReferenceError(f"{where}.at", f"{iv.at} is before the world's start {scenario.start}")
         if iv.place is not None:
-            area = place(f"{where}.place", iv.place)
-            if iv.object is not None and iv.object not in _objects_of(scenario, area):
-                raise ScenarioReferenceError(f"{where}.object", f"no object {iv.object!r} in {area}")
+            area_id = place(f"{where}.place", iv.place)
+            if iv.object is not None and iv.object not in _objects_of(scenario, area_id):
+                raise ScenarioReferenceError(f"{where}.object", f"no object {iv.object!r} in {area_id}")
         if iv.person is not None and iv.person not in names | added:
             raise ScenarioReferenceError(f"{where}.person", f"unknown person {iv.person!r}")
         if iv.spec is not None:
@@ -328,9 +357,9 @@ def _unique(names: list[str], where: str, noun: str) -> None:
 
 
 def _check_connected(scenario: Scenario) -> None:
-    from sim.world import place_graph  # local import: world depends on this module
-
     import networkx as nx
+
+    from sim.world import place_graph  # local import: world depends on this module
 
     graph = place_graph(scenario)
     if nx.is_connected(graph):
@@ -439,4 +468,16 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Hamlet world"
+    # What the validators accept beyond the declared types: objects by name alone, times
+    # without seconds, and unquoted HH:MM that YAML 1.1 reads as numbers.
+    defs = schema["$defs"]
+    defs["AreaSpec"]["properties"]["objects"]["items"] = {
+        "anyOf": [{"type": "string"}, {"$ref": "#/$defs/ObjectSpec"}]
+    }
+    schema["properties"]["start"] = {
+        "type": "string", "title": "Start", "pattern": r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}",
+        "description": "ISO 8601 simulated start time, e.g. 2026-02-13T06:00",
+    }
+    defs["RoutineItem"]["properties"]["at"] = {"anyOf": [{"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
+                                                         {"type": "integer"}], "title": "At"}
     return schema

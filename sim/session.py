@@ -14,6 +14,7 @@ from sim.errors import UserError
 from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
 from sim.llm.gateway import Gateway, GatewayFatal, preflight
 from sim.log import Batch, RunLog, create_run_file, dumps, open_engine, wall_now
+from sim.mind import check_minds
 from sim.progress import RunProgress
 from sim.reader import RunReader
 from sim.scenario import Scenario, load_scenario, parse_scenario
@@ -50,7 +51,10 @@ def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_ho
     if opts.hours is not None and opts.until is not None:
         raise UserError("--hours and --until: give one or the other")
     if opts.until is not None:
-        end = parse_time(opts.until, start)
+        try:
+            end = parse_time(opts.until, start)
+        except UserError as err:
+            raise UserError(f"--until: {err}") from None
         seconds = int((end - scenario.start).total_seconds())
         if seconds <= int((start - scenario.start).total_seconds()):
             raise UserError(f"--until {opts.until}: {iso(end)} is not after {iso(start)}")
@@ -91,7 +95,10 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     seed = scenario.seed if opts.seed is None else opts.seed
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
-    _check_minds(scenario)
+    check_minds(scenario)
+    if opts.llm.model:
+        # --model names the world's default model; people with a model of their own keep it.
+        scenario.model = scenario.model.model_copy(update={"model": opts.llm.model})
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(_preflight(backend, scenario))
         engine = create_run_file(path)
@@ -130,7 +137,9 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
     llm = _merge(recorded, opts.llm)
     fixed_step = recorded.get("fixed_step")
-    _check_minds(scenario)
+    check_minds(scenario)
+    if llm.model:
+        scenario.model = scenario.model.model_copy(update={"model": llm.model})
     with open_backend(llm, scenario.model, run["seed"]) as backend:
         if backend.kind != "replay":
             asyncio.run(_preflight(backend, scenario))
@@ -211,14 +220,6 @@ def vars_of(opts: LLMOptions) -> dict[str, Any]:
     return {name: getattr(opts, name) for name in LLMOptions.__dataclass_fields__}
 
 
-def _check_minds(scenario: Scenario) -> None:
-    from sim.mind import mind_factory
-
-    for index, person in enumerate(scenario.people):
-        try:
-            mind_factory(person.mind)
-        except UserError as err:
-            raise UserError(f"people[{index}].mind: {err}") from None
 
 
 def _at(scenario: Scenario, second: int) -> datetime:

@@ -34,7 +34,7 @@ def parse_time(text: str, start: datetime) -> datetime:
         return parse_datetime(text)
     except ValueError:
         raise UserError(
-            f"time {text!r}: not understood; use ISO 8601 (2026-02-13T14:00) "
+            f"{text!r} is not a time; use ISO 8601 (2026-02-13T14:00) "
             "or an offset from the run's start (+6h, +90m)"
         ) from None
 

@@ -62,7 +62,7 @@ class LLMCallRow(SQLModel, table=True):
     purpose: str = Field(index=True)
     model: str
     attempt: int
-    status: str = Field(description="ok, cached, error, invalid, fallback or replay_miss")
+    status: str = Field(description="ok, repaired, cached, error, invalid, fallback or replay_miss")
     cache_key: str = Field(index=True)
     cache_hit: bool = False
     fallback: bool = False

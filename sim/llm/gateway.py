@@ -190,7 +190,7 @@ class Gateway:
                 reply = await self.client.chat.completions.create(
                     model=model,
                     messages=conversation,  # type: ignore[arg-type]
-                    response_format=_response_format(schema, json_schema, self.endpoint.json_mode),  # type: ignore[arg-type]
+                    response_format=_response_format(schema, json_schema, self.endpoint.json_mode),
                     **params,
                 )
             except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as err:
@@ -217,7 +217,12 @@ class Gateway:
             prompt_tokens = usage.prompt_tokens if usage else _estimate_tokens(conversation)
             completion_tokens = usage.completion_tokens if usage else len(text) // 4
             answer, problem = _validate(schema, text)
-            status = "ok" if answer is not None else "invalid"
+            if answer is None:
+                status = "invalid"
+            elif problem:
+                status = "repaired"  # usable after a local fix, which ``problem`` describes
+            else:
+                status = "ok"
             row.emit(attempt=attempt, status=status, response=text, error=problem, latency_s=latency,
                      prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
             if answer is not None:
@@ -289,16 +294,27 @@ def _with_schema_hint(messages: list[dict[str, str]], json_schema: dict[str, Any
 
 
 def _validate(schema: type[T], text: str) -> tuple[T | None, str]:
+    """The answer in ``text`` (or None) and what was wrong with it, or how it was repaired."""
     if not text.strip():
         return None, "the reply was empty"
+    body = _strip_fences(text)
     try:
-        return schema.model_validate_json(_strip_fences(text)), ""
+        return schema.model_validate_json(body), ""
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "reply"
-        if first["type"] == "json_invalid":
-            return None, f"the reply is not valid JSON ({first['msg']})"
-        return None, f"{where}: {first['msg']}"
+        if first["type"] != "json_invalid":
+            where = ".".join(str(p) for p in first["loc"]) or "reply"
+            return None, f"{where}: {first['msg']}"
+        problem = f"the reply is not valid JSON ({first['msg']})"
+    # Small models put raw newlines inside strings or trail text after the object; both are
+    # fixed here rather than by asking again, and the row says so.
+    try:
+        data, end = json.JSONDecoder(strict=False).raw_decode(body.lstrip())
+        answer = schema.model_validate(data)
+    except (ValueError, ValidationError):
+        return None, problem
+    trailing = " and text after the JSON dropped" if body.lstrip()[end:].strip() else ""
+    return answer, f"repaired locally: control characters in strings accepted{trailing}"
 
 
 def _parse(schema: type[T], text: str) -> T | None:

@@ -46,7 +46,8 @@ class LocalServer:
             raise UserError(f"--llm local: llama-cpp-python is not installed; {_INSTALL_HINT}")
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._log = tempfile.NamedTemporaryFile(prefix="hamlet-llama-", suffix=".log", delete=False)
+        # The server's output goes to a file we keep open for its whole life, read if it fails.
+        self._log = tempfile.NamedTemporaryFile(prefix="hamlet-llama-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
              "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(context),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -136,6 +137,8 @@ class ScriptedModel:
     def __init__(self, config: ScriptConfig) -> None:
         self.config = config
         self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most chat completions ever served at once
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection until the client closes it."""
@@ -162,9 +165,18 @@ class ScriptedModel:
         path = path.split("?", 1)[0].rstrip("/")
         if method == "GET" and path.endswith("/models"):
             return 200, {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "hamlet"}]}, {}
+        if method == "GET" and path.endswith("/stats"):
+            return 200, {"requests": self.requests, "max_in_flight": self.max_in_flight}, {}
         if method != "POST" or not path.endswith("/chat/completions"):
             return 404, {"error": {"message": f"no route {method} {path}"}}, {}
-        body = json.loads(raw or b"{}")
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._complete(json.loads(raw or b"{}"))
+        finally:
+            self.in_flight -= 1
+
+    async def _complete(self, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         if body.get("model") != MODEL:
             return 404, {"error": {"message": f"model {body.get('model')!r} not found", "code": "model_not_found"}}, {}
         self.requests += 1
@@ -261,10 +273,8 @@ def main(argv: list[str] | None = None) -> None:
         async with server:
             await server.serve_forever()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

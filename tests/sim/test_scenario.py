@@ -129,3 +129,40 @@ def test_routine_is_sorted_by_time(tmp_path: Path) -> None:
                         '      - {at: "07:00", do: reads, place: Home, object: desk}\n')
     scenario = load_scenario(write(tmp_path, text))
     assert [item.at for item in scenario.people[0].routine] == ["07:00", "10:00", "21:00"]
+
+
+def test_bad_intervention_time_is_named_at_validate(hamlet, tmp_path: Path) -> None:
+    text = TINY_WORLD + "interventions:\n  - {at: tomorrow, kind: whisper, person: Ann, text: hi}\n"
+    assert_one_line_error(hamlet("validate", write(tmp_path, text)), "interventions[0].at", "tomorrow")
+
+
+def test_intervention_before_the_start_is_rejected(hamlet, tmp_path: Path) -> None:
+    text = TINY_WORLD + "interventions:\n  - {at: '2020-01-01T00:00', kind: whisper, person: Ann, text: hi}\n"
+    assert_one_line_error(hamlet("validate", write(tmp_path, text)), "interventions[0].at", "before")
+
+
+def test_unknown_mind_is_caught_by_validate(hamlet, tmp_path: Path) -> None:
+    text = TINY_WORLD.replace("  - name: Bo\n", "  - name: Bo\n    mind: telepath\n")
+    assert_one_line_error(hamlet("validate", write(tmp_path, text)), "people[1].mind", "telepath", "schedule")
+
+
+def test_unknown_mind_parameter_lists_the_ones_it_takes(hamlet, tmp_path: Path) -> None:
+    text = TINY_WORLD + "minds:\n  schedule: {jitter_minute: 5}\n"
+    assert_one_line_error(hamlet("validate", write(tmp_path, text)), "minds.schedule.jitter_minute",
+                          "jitter_minutes")
+
+
+def test_unquoted_times_of_day_that_yaml_reads_as_numbers_still_work() -> None:
+    scenario = parse_scenario(TINY_WORLD.replace('"21:00"', "21:00").replace('"10:00"', "10:00"))
+    assert [item.at for item in scenario.people[0].routine] == ["07:00", "10:00", "21:00"]
+
+
+def test_yaml_datetimes_are_accepted_for_intervention_times() -> None:
+    scenario = parse_scenario(TINY_WORLD + "interventions:\n  - {at: 2026-03-02T08:00:00, kind: whisper, "
+                              "person: Ann, text: hi}\n")
+    assert scenario.interventions[0].at.startswith("2026-03-02T08:00")
+
+
+def test_a_name_that_is_both_a_sector_and_an_area_elsewhere_is_ambiguous(hamlet, tmp_path: Path) -> None:
+    text = TINY_WORLD.replace("      - name: lawn\n", "      - name: Home\n").replace("place: Park}", "place: Park:Home}")
+    assert_one_line_error(hamlet("validate", write(tmp_path, text)), "ambiguous", "Home:room", "Park:Home")

@@ -1,0 +1,204 @@
+"""The gateway: structured answers, repair, fallback, retries, cache, budget, concurrency, JSON modes.
+
+A small HTTP server stands in for a model here so each test can script exactly what it replies;
+the real ``AsyncOpenAI`` client talks to it over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel, Field
+
+from sim.errors import BudgetExceeded
+from sim.llm.gateway import CallSite, Endpoint, Gateway, GatewayFatal
+from sim.llm.scripted import ScriptConfig, ScriptedModel
+
+
+class Plan(BaseModel):
+    mood: Literal["calm", "busy"]
+    steps: list[str] = Field(min_length=1)
+
+
+FALLBACK = Plan(mood="calm", steps=["rest"])
+GOOD = json.dumps({"mood": "busy", "steps": ["bake", "sell"]})
+Reply = tuple[int, Any, dict[str, str]]
+
+
+class ScriptedReplies(ScriptedModel):
+    """Replies from a list, in order; remembers every request body it saw."""
+
+    def __init__(self, replies: list[Reply | str], delay: float = 0.0) -> None:
+        super().__init__(ScriptConfig())
+        self.replies = list(replies)
+        self.bodies: list[dict[str, Any]] = []
+        self.delay = delay
+
+    async def _complete(self, body: dict[str, Any]) -> Reply:
+        self.bodies.append(body)
+        await asyncio.sleep(self.delay)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if isinstance(reply, tuple):
+            return reply
+        return 200, {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                     "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
+                                  "finish_reason": "stop"}],
+                     "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}}, {}
+
+
+def with_server(replies: list[Reply | str], test: Callable[[Gateway, ScriptedReplies, list[dict]], Awaitable[None]],
+                *, delay: float = 0.0, **gateway_args: Any) -> ScriptedReplies:
+    model = ScriptedReplies(replies, delay)
+    rows: list[dict] = []
+
+    async def main() -> None:
+        server = await asyncio.start_server(model.handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        mode = gateway_args.pop("json_mode", "json_schema")
+        endpoint = Endpoint(f"http://127.0.0.1:{port}/v1", "sk-test", "m", mode, 2.0, 0.001, 1.0, 2.0)
+        gateway = Gateway(endpoint, rows.append, **gateway_args)
+        try:
+            await test(gateway, model, rows)
+        finally:
+            await gateway.aclose()
+            server.close()
+
+    asyncio.run(main())
+    return model
+
+
+def ask(gateway: Gateway, person: str = "Mara") -> Awaitable[Plan]:
+    return gateway.ask(Plan, [{"role": "user", "content": "plan the day"}], site=CallSite(person, "plan"),
+                       fallback=FALLBACK)
+
+
+def test_a_valid_reply_is_returned_and_logged_with_tokens_and_cost() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        assert await ask(gateway) == Plan.model_validate_json(GOOD)
+        assert [r["status"] for r in rows] == ["ok"]
+        assert rows[0]["prompt_tokens"] == 1000 and rows[0]["completion_tokens"] == 500
+        assert rows[0]["cost_usd"] == pytest.approx((1000 * 1.0 + 500 * 2.0) / 1e6)
+
+    with_server([GOOD], test)
+
+
+def test_an_invalid_reply_is_repaired_by_retrying_with_the_validation_error() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        assert await ask(gateway) == Plan.model_validate_json(GOOD)
+        assert [r["status"] for r in rows] == ["invalid", "ok"]
+        repair = model.bodies[1]["messages"][-1]["content"]
+        assert "not valid" in repair and "mood" in repair
+
+    with_server([json.dumps({"mood": "furious", "steps": ["x"]}), GOOD], test)
+
+
+def test_after_the_last_repair_the_declared_fallback_is_used_and_logged() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        assert await ask(gateway) == FALLBACK
+        assert [r["status"] for r in rows] == ["invalid", "invalid", "invalid", "fallback"]
+        assert rows[-1]["fallback"] and "gave up" in rows[-1]["error"]
+        assert json.loads(rows[-1]["response"]) == FALLBACK.model_dump()
+
+    with_server(["not json at all"], test, repairs=2)
+
+
+def test_rate_limits_and_server_errors_are_retried_with_each_attempt_logged() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        assert await ask(gateway) == Plan.model_validate_json(GOOD)
+        assert [r["status"] for r in rows] == ["error", "error", "ok"]
+        assert "429" in rows[0]["error"] and "500" in rows[1]["error"]
+
+    with_server([(429, {"error": {"message": "slow down"}}, {"retry-after": "0"}),
+                 (500, {"error": {"message": "oops"}}, {}), GOOD], test)
+
+
+def test_a_refused_api_key_is_fatal_not_retried() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        with pytest.raises(GatewayFatal, match="API key"):
+            await ask(gateway)
+        assert len(model.bodies) == 1
+
+    with_server([(401, {"error": {"message": "bad key"}}, {})], test)
+
+
+def test_cached_replies_are_served_without_a_request() -> None:
+    cache: dict[str, str] = {}
+
+    async def first(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await ask(gateway)
+        cache.update(gateway.cache)
+
+    async def second(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        assert await ask(gateway) == Plan.model_validate_json(GOOD)
+        assert [r["status"] for r in rows] == ["cached"] and rows[0]["cache_hit"]
+        await ask(gateway)  # the next call index is not cached
+        assert rows[-1]["status"] == "ok"
+
+    with_server([GOOD], first)
+    model = with_server([GOOD], second, cache=cache)
+    assert len(model.bodies) == 1
+
+
+def test_budget_stops_further_calls_once_spent() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await ask(gateway)
+        with pytest.raises(BudgetExceeded):
+            await ask(gateway)
+        assert len(model.bodies) == 1
+
+    with_server([GOOD], test, budget_usd=0.001)
+
+
+def test_concurrency_limit_caps_calls_in_flight() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await asyncio.gather(*(ask(gateway, f"p{i}") for i in range(8)))
+        assert model.max_in_flight == 3
+
+    with_server([GOOD], test, delay=0.1, concurrency=3)
+
+
+def test_json_object_mode_sends_the_schema_the_way_llama_cpp_takes_it() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await ask(gateway)
+        body = model.bodies[0]
+        assert body["response_format"]["type"] == "json_object"
+        assert body["response_format"]["schema"]["properties"]["mood"]["enum"] == ["calm", "busy"]
+        assert "JSON Schema" in body["messages"][-1]["content"]
+
+    with_server([GOOD], test, json_mode="json_object")
+
+
+def test_json_schema_mode_uses_response_format_json_schema() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await ask(gateway)
+        fmt = model.bodies[0]["response_format"]
+        assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "Plan"
+
+    with_server([GOOD], test)
+
+
+def test_markdown_fenced_json_from_small_models_is_accepted() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        assert await ask(gateway) == Plan.model_validate_json(GOOD)
+
+    with_server([f"```json\n{GOOD}\n```"], test)
+
+
+def test_the_api_key_never_reaches_a_log_row() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await ask(gateway)
+        assert "sk-test" not in json.dumps(rows)
+
+    with_server([GOOD], test)
+
+
+def test_raw_newlines_inside_strings_are_repaired_locally_and_logged_as_such() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        assert (await ask(gateway)).steps == ["bake\nbread"]
+        assert [r["status"] for r in rows] == ["repaired"] and "repaired locally" in rows[0]["error"]
+
+    with_server(['{"mood": "busy", "steps": ["bake\nbread"]} and some chatter'], test)
