@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -69,6 +70,8 @@ class Stats:
     cost_usd: float = 0.0
     model_wait_s: float = 0.0
     by_purpose: dict[str, int] = field(default_factory=dict)
+    # seconds each recent call spent in the gateway itself: not waiting for the model or a slot
+    overheads: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
 
 
 class Gateway:
@@ -134,6 +137,7 @@ class Gateway:
         settings: ModelSettings | None = None,
     ) -> T:
         """Ask for an answer of type ``schema``; returns ``fallback`` (logged) if none is valid."""
+        began = time.perf_counter()
         settings = settings or ModelSettings()
         endpoint = self.endpoint
         model = endpoint.model if endpoint.fixed_model else (settings.model or endpoint.model)
@@ -166,8 +170,12 @@ class Gateway:
         if self.budget_usd is not None and self.stats.cost_usd >= self.budget_usd:
             raise BudgetExceeded(f"spent ${self.stats.cost_usd:.4f} of the ${self.budget_usd:.4f} budget")
 
+        queued = time.perf_counter()
         async with self._limit:
-            return await self._attempts(schema, messages, json_schema, model, params, fallback, key, row)
+            row.wait_s += time.perf_counter() - queued
+            answer = await self._attempts(schema, messages, json_schema, model, params, fallback, key, row)
+        self.stats.overheads.append(max(0.0, time.perf_counter() - began - row.wait_s))
+        return answer
 
     async def _attempts(
         self,
@@ -200,7 +208,9 @@ class Gateway:
                 failures += 1
                 if failures > self.retries:
                     break
-                await asyncio.sleep(_backoff(self.endpoint.backoff_s, failures, err))
+                pause = _backoff(self.endpoint.backoff_s, failures, err)
+                row.wait_s += latency + pause
+                await asyncio.sleep(pause)
                 continue
             except openai.APIStatusError as err:
                 row.emit(attempt=attempt, status="error", error=_error_text(err),
@@ -212,6 +222,7 @@ class Gateway:
                 raise GatewayFatal(f"the model server rejected the request: {_error_text(err)}") from None
             latency = time.perf_counter() - started
             self.stats.model_wait_s += latency
+            row.wait_s += latency
             text = (reply.choices[0].message.content or "") if reply.choices else ""
             usage = reply.usage
             prompt_tokens = usage.prompt_tokens if usage else _estimate_tokens(conversation)
@@ -249,6 +260,7 @@ class _Row:
     def __init__(self, gateway: Gateway, site: CallSite, model: str, key: str, request: dict[str, Any],
                  prices: tuple[float, float]) -> None:
         self.gateway, self.site, self.model, self.key, self.prices = gateway, site, model, key, prices
+        self.wait_s = 0.0  # time spent waiting for a slot, the model, or a backoff
         self.request = dumps(request)
 
     def emit(self, *, attempt: int, status: str, response: str = "", error: str = "",
