@@ -89,7 +89,7 @@ def build_parser() -> Parser:
 
     show = sub.add_parser("show", help="summarise a run", description="Summarise a run: world, people, "
                           "simulated span, events, LLM calls, tokens, cost and status.")
-    show.add_argument("run_file", metavar="RUN.db")
+    show.add_argument("run_file", metavar="RUN.db", nargs="?", help="the run (default: the newest in replays/)")
     show.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
     export = sub.add_parser("export", help="export a run's tables", description="Export tables of a run "
@@ -181,7 +181,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "show":
         from sim.reader import RunReader
 
-        with RunReader(args.run_file) as reader:
+        with RunReader(args.run_file or _newest(Path("replays"))) as reader:
             summary = reader.summary()
         print(json.dumps(summary, indent=2) if args.json else _show_text(summary))
         return 0
@@ -192,6 +192,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(path)
         return 0
     raise AssertionError(args.command)
+
+
+def _newest(folder: Path) -> Path:
+    runs = sorted(folder.glob("*.db"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    if not runs:
+        raise UserError(f"{folder}: no runs yet; start one with hamlet run worlds/two_rooms.yaml")
+    return runs[-1]
 
 
 def _runs(folder: Path) -> int:
