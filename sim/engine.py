@@ -21,7 +21,7 @@ from sim.log import Batch, RunLog
 from sim.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Say, mind_factory
 from sim.rng import Stream
 from sim.scenario import PersonSpec, Scenario
-from sim.simtime import iso
+from sim.simtime import iso, parse_time
 from sim.world import World
 
 Progress = Callable[["Simulation"], None]
@@ -74,30 +74,30 @@ class Simulation:
         for person in self.scenario.people:
             self._add_person(person, 0)
         for index, iv in enumerate(self.scenario.interventions):
-            from sim.simtime import parse_time
-
             self.clock.push(self.second(parse_time(iv.at, self.start_time)), INTERVENE, "intervene", index=index)
         if self.fixed_step:
             self.clock.push(0, WAKE + 1, "step")
         self._commit_batch(0, force_snapshot=True)
 
     def _add_person(self, spec: PersonSpec, t: int) -> None:
-        known = [fact.text for fact in self.scenario.facts if spec.name in fact.seeded_to]
-        if known:
-            spec = spec.model_copy(update={"memories": [*spec.memories, *known]})
-        self.people[spec.name] = spec
-        self.streams[spec.name] = Stream(self.seed, spec.name)
-        self.minds[spec.name] = self._make_mind(spec)
-        self.inbox[spec.name] = []
+        self._install(spec, counter=0)
         area = self.scenario.resolve_place(spec.start or spec.home)
         self.world.place(spec.name, area)
         self._emit(t, "spawn", spec.name, area, {"home": self.scenario.resolve_place(spec.home)})
         self.clock.wake(spec.name, t, "start")
 
-    def _make_mind(self, spec: PersonSpec) -> Mind:
+    def _install(self, spec: PersonSpec, counter: int) -> Mind:
+        """Give a person their random stream, inbox and mind; facts seeded to them join their memories."""
+        known = [fact.text for fact in self.scenario.facts if spec.name in fact.seeded_to]
+        if known:
+            spec = spec.model_copy(update={"memories": [*spec.memories, *known]})
+        self.people[spec.name] = spec
+        self.streams[spec.name] = stream = Stream(self.seed, spec.name, counter)
+        self.inbox[spec.name] = []
         factory = mind_factory(spec.mind, spec.name)
         params = dict(self.scenario.minds.get(spec.mind, {}))
-        return factory(spec, MindContext(self.scenario, self.world, self.gateway, self.streams[spec.name], params))
+        mind = self.minds[spec.name] = factory(spec, MindContext(self.scenario, self.world, self.gateway, stream, params))
+        return mind
 
     # -- running -------------------------------------------------------------------------
 
@@ -283,14 +283,7 @@ class Simulation:
         specs.update({d["name"]: PersonSpec.model_validate(d) for d in state["added"]})
         self.people, self.minds, self.streams, self.inbox = {}, {}, {}, {}
         for name in state["people"]:
-            spec = specs[name]
-            known = [f.text for f in self.scenario.facts if name in f.seeded_to]
-            if known:
-                spec = spec.model_copy(update={"memories": [*spec.memories, *known]})
-            self.people[name] = spec
-            self.streams[name] = Stream(self.seed, name, state["streams"][name])
-            self.minds[name] = self._make_mind(spec)
-            self.minds[name].restore(state["minds"][name])
+            self._install(specs[name], state["streams"][name]).restore(state["minds"][name])
             self.inbox[name] = [Event(**e) for e in state["inbox"].get(name, [])]
         self.world.restore(state["world"])
         self.clock.restore(state["clock"])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import UserError
+from sim.paths import writable_folder
 from sim.reader import RunReader
 from sim.tables import TABLES
 
@@ -32,13 +33,7 @@ def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str
             import pyarrow  # noqa: F401
         except ImportError:
             raise UserError("--format parquet needs pyarrow: pip install 'hamlet-sim[research]'") from None
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"--out {folder}: cannot create the folder ({err.strerror})") from None
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"--out {folder}: the folder is not writable")
+    folder = writable_folder(Path(out), f"--out {out}")
     written = []
     with RunReader(path) as reader:
         reader.run()

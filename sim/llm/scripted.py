@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from sim.llm import child
+
 MODEL = "scripted"
 FAULTS = ("429", "500", "timeout", "malformed", "violation", "empty")
 REPAIR_PREFIX = "That reply was not valid"
@@ -217,17 +219,6 @@ async def serve(config: ScriptConfig, host: str = "127.0.0.1", port: int = 0) ->
     return await asyncio.start_server(model.handle, host, port, backlog=1024)
 
 
-def die_with_parent() -> None:
-    """In a child process: get SIGTERM when the parent dies, even by ``kill -9`` (Linux only)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere a killed run may leave its model server behind until it is stopped by hand
-
-
 class ScriptedProcess:
     """The scripted model in a child process (so it never competes with the engine for the GIL)."""
 
@@ -236,7 +227,7 @@ class ScriptedProcess:
             [sys.executable, "-m", "sim.llm.scripted", "--seed", str(config.seed),
              "--latency-ms", str(config.latency_ms), "--fault-rate", str(config.fault_rate),
              "--hang-s", str(config.hang_s)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, preexec_fn=die_with_parent,
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, preexec_fn=child.die_with_parent,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
@@ -248,13 +239,7 @@ class ScriptedProcess:
 
     def stop(self) -> None:
         """Stop the child process."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        child.stop(self.process)
 
 
 def main(argv: list[str] | None = None) -> None:

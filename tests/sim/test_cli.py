@@ -214,3 +214,52 @@ def test_every_command_has_help(hamlet) -> None:
         with pytest.raises(SystemExit) as exit_info:
             hamlet(command, "--help")
         assert exit_info.value.code == 0
+
+
+def test_replay_backend_reproduces_a_run_from_its_recorded_replies(hamlet, tmp_path: Path) -> None:
+    world = WORLDS / "two_rooms.yaml"
+    original, replayed = tmp_path / "a.db", tmp_path / "b.db"
+    run_scripted(hamlet, world, original, "--hours", "30")
+    result = hamlet("run", world, "--llm", "replay", "--replay-from", original, "--hours", "30", "--out",
+                    replayed, "--quiet")
+    assert result.code == 0, result.err
+    assert export_events(hamlet, original, tmp_path / "x") == export_events(hamlet, replayed, tmp_path / "y")
+    statuses = {row[0] for row in sqlite3.connect(replayed).execute("SELECT status FROM llm_call")}
+    assert statuses == {"cached"}
+    assert json.loads(hamlet("show", replayed, "--json").out)["cost_usd"] == 0
+
+
+def test_replay_without_a_source_run_says_what_to_give(hamlet, tiny_world: Path, tmp_path: Path) -> None:
+    assert_one_line_error(hamlet("run", tiny_world, "--llm", "replay", "--out", tmp_path / "r.db"),
+                          "--replay-from")
+
+
+def test_a_terminal_shows_a_progress_bar_with_time_events_calls_and_cost(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(WORLDS / "two_rooms.yaml"), "--llm",
+                             "scripted", "--hours", "48", "--out", str(tmp_path / "r.db")],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "COLUMNS": "160"})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(120)
+    os.close(leader)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "2026-03-04T06:00:00" in screen and "100%" in screen
+    assert "events" in screen and "LLM calls" in screen and "tokens" in screen and "$" in screen

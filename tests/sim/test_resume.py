@@ -132,3 +132,20 @@ def test_resume_of_a_finished_run_says_so_and_extends_with_hours(tmp_path: Path)
     assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--hours", "24",
                           "--out", whole, "--quiet").code == 0
     assert events_export(run, tmp_path / "a") == events_export(whole, tmp_path / "b")
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_run_that_another_process_is_still_writing(reference: tuple[Path, bytes],
+                                                                    tmp_path: Path) -> None:
+    world, expected = reference
+    run = tmp_path / "live.db"
+    proc = start_run(world, run)
+    try:
+        began = time.monotonic()
+        while _event_count(run) == 0 and time.monotonic() - began < 60:
+            time.sleep(0.02)
+        result = hamlet_process("resume", run, "--quiet")
+        assert result.code != 0 and "still being written" in result.err and "Traceback" not in result.err
+    finally:
+        proc.wait(300)
+    assert events_export(run, tmp_path / "x") == expected, "the refused resume changed nothing"

@@ -1,0 +1,150 @@
+"""Generated towns for the benchmarks: any number of people, valid per ``sim/scenario.py``.
+
+A town of N people has about N/10 houses (three rooms each) along streets of ten houses, one
+workplace for every 40 people (offices, shops, a school, a clinic, ...), a café, a library and a
+park, all reached through the town square. Every person runs the ``schedule`` mind with a
+routine of eight items, one of them ``free`` (the morning day plan chooses where to spend free
+time), so one simulated day costs exactly one LLM call a person.
+
+    python benchmarks/worlds.py 1000 > /tmp/town1000.yaml    # print one
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIRST = ["Ada", "Ben", "Cleo", "Dev", "Elin", "Farid", "Gita", "Hugo", "Ines", "Jon", "Kira", "Lars",
+         "Mina", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tove", "Umar", "Vera", "Wim",
+         "Xenia", "Yusuf", "Zora", "Aino", "Bruno", "Chiara", "Dario", "Emeka", "Freya", "Goran",
+         "Hana", "Ivo", "Jana", "Kofi", "Lena", "Marek", "Noor"]
+LAST = ["Abbott", "Brandt", "Castell", "Dumas", "Eriksen", "Fonseca", "Greaves", "Holm", "Iversen",
+        "Janssen", "Kowal", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quiroga",
+        "Ramos", "Sato", "Tanaka", "Ulloa", "Varga", "Weber", "Yilmaz", "Zeller", "Achebe",
+        "Bianchi", "Costa", "Dahl", "Engel"]
+TRAITS = ["curious", "shy", "cheerful", "methodical", "talkative", "patient", "restless", "kind",
+          "stubborn", "dreamy", "practical", "witty"]
+WORKPLACE_KINDS = [
+    ("office", ["reception", "open office", "meeting room"], ["desk", "printer", "whiteboard"],
+     "works at a desk"),
+    ("shop", ["shop floor", "stockroom"], ["shelves", "checkout", "crates"], "serves customers"),
+    ("school", ["classroom", "staff room", "yard"], ["blackboard", "desks", "kettle"], "teaches"),
+    ("clinic", ["waiting room", "surgery"], ["chairs", "examination couch"], "sees patients"),
+    ("workshop", ["bench room", "yard"], ["workbench", "lathe"], "repairs things"),
+    ("bakery", ["counter", "bakehouse"], ["oven", "cash register"], "bakes bread"),
+]
+
+
+def person_name(i: int) -> str:
+    """A unique, readable name for person ``i``."""
+    first = FIRST[i % len(FIRST)]
+    last = LAST[(i // len(FIRST)) % len(LAST)]
+    rounds = i // (len(FIRST) * len(LAST))
+    return f"{first} {last}" + (f" {rounds + 1}" if rounds else "")
+
+
+def _hhmm(minute: int) -> str:
+    minute %= 24 * 60
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = None) -> dict[str, Any]:
+    """The scenario of a town of ``people`` as plain data (what ``yaml.safe_dump`` writes)."""
+    houses = max(1, -(-people // 10))
+    workplaces = max(2, people // 40)
+    sectors: list[dict[str, Any]] = [
+        {"name": "Town Square", "kind": "square", "areas": [{"name": "fountain", "objects": ["bench", "fountain"]}]},
+        {"name": "Green Park", "kind": "park", "inner_minutes": 2,
+         "areas": [{"name": "lawn", "objects": ["bench", "bandstand"]},
+                   {"name": "pond", "objects": ["railing"]},
+                   {"name": "playground", "objects": ["swings"]}]},
+        {"name": "Corner Café", "kind": "cafe",
+         "areas": [{"name": "counter", "objects": ["espresso machine", "pastry case"]},
+                   {"name": "seating", "objects": ["tables", "window seat"]}]},
+        {"name": "Town Library", "kind": "library",
+         "areas": [{"name": "reading room", "objects": ["armchairs", "newspaper rack"]},
+                   {"name": "stacks", "objects": ["study tables"]}]},
+    ]
+    links: list[dict[str, Any]] = [
+        {"between": ["Town Square", "Green Park"], "minutes": 4},
+        {"between": ["Town Square", "Corner Café"], "minutes": 2},
+        {"between": ["Town Square", "Town Library"], "minutes": 3},
+    ]
+    work_names: list[tuple[str, str, str, str]] = []  # (sector, work area, object, activity)
+    for w in range(workplaces):
+        kind, areas, objects, activity = WORKPLACE_KINDS[w % len(WORKPLACE_KINDS)]
+        sector = f"{kind.title()} {w + 1}"
+        sectors.append({"name": sector, "kind": kind,
+                        "areas": [{"name": area, "objects": objects if a == 1 or len(areas) == 1 else objects[:1]}
+                                  for a, area in enumerate(areas)]})
+        links.append({"between": [sector, "Town Square"], "minutes": 2 + w % 7})
+        work_area = areas[1] if len(areas) > 1 else areas[0]
+        work_names.append((sector, work_area, objects[0], activity))
+    for h in range(houses):
+        sector = f"House {h + 1}"
+        sectors.append({"name": sector, "kind": "home", "inner_minutes": 0.5,
+                        "areas": [{"name": "hall", "objects": ["coat rack"]},
+                                  {"name": "kitchen", "objects": ["stove", "table"]},
+                                  {"name": "bedrooms", "objects": ["beds"]}]})
+        street_first = h - h % 10
+        if h == street_first:
+            links.append({"between": [sector, "Town Square"], "minutes": 3 + (h // 10) % 5})
+        else:
+            links.append({"between": [sector, f"House {h}"], "minutes": 1})
+    persons: list[dict[str, Any]] = []
+    names = [person_name(i) for i in range(people)]
+    for i, who in enumerate(names):
+        house = f"House {i // 10 + 1}"
+        sector, area, obj, activity = work_names[i % workplaces]
+        shift = (i % 7) * 10 - 30  # start times spread over an hour
+        mates = [names[j] for j in range(i - i % 10, min(people, i - i % 10 + 10)) if j != i][:2]
+        persons.append({
+            "name": who,
+            "age": 18 + (i * 7) % 60,
+            "traits": [TRAITS[i % len(TRAITS)], TRAITS[(i * 5 + 3) % len(TRAITS)]],
+            "occupation": f"{activity} at {sector}",
+            "home": house,
+            "relationships": [{"name": m, "relation": "housemate"} for m in mates],
+            "memories": [f"{who.split()[0]} promised to repair the fountain bench this week.",
+                         "The café has a new cardamom bun."],
+            "routine": [
+                {"at": _hhmm(7 * 60 + shift), "do": "has breakfast", "place": f"{house}:kitchen", "object": "stove"},
+                {"at": _hhmm(8 * 60 + 30 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
+                {"at": _hhmm(12 * 60 + 30 + shift), "do": "eats lunch", "place": "Corner Café:seating",
+                 "object": "tables"},
+                {"at": _hhmm(13 * 60 + 15 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
+                {"at": _hhmm(17 * 60 + 30 + shift), "do": "cooks dinner", "place": f"{house}:kitchen",
+                 "object": "stove"},
+                {"at": _hhmm(19 * 60 + shift), "do": "spends free time", "place": "free"},
+                {"at": _hhmm(21 * 60 + 30 + shift), "do": "reads the paper", "place": f"{house}:hall"},
+                {"at": _hhmm(22 * 60 + 30 + shift), "do": "sleeps", "place": f"{house}:bedrooms", "object": "beds"},
+            ],
+        })
+    return {
+        "hamlet": 1,
+        "name": name or f"Benchtown {people}",
+        "description": f"A generated town of {people} people for benchmarks.",
+        "start": "2026-03-02T06:00",
+        "hours": hours,
+        "seed": seed,
+        "snapshot_minutes": 60,
+        "minds": {"schedule": {"jitter_minutes": 10, "plan_with_llm": True}},
+        "sectors": sectors,
+        "links": links,
+        "people": persons,
+    }
+
+
+def write_town(folder: str | Path, people: int, **kwargs: Any) -> Path:
+    """Write the town of ``people`` as YAML into ``folder``; returns the file's path."""
+    path = Path(folder) / f"town{people}.yaml"
+    path.write_text(yaml.safe_dump(town(people, **kwargs), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 25
+    sys.stdout.write(yaml.safe_dump(town(count), sort_keys=False, allow_unicode=True))
