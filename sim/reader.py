@@ -31,7 +31,7 @@ class RunReader:
             meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as err:
             self.db.close()
-            raise NotARunFile(f"{self.path}: not a Hamlet run file ({err})") from None
+            raise NotARunFile(f"{self.path}: not a Hamlet run file, or a damaged one ({err})") from None
         if meta.get("app") != APP_ID:
             self.db.close()
             raise NotARunFile(f"{self.path}: not a Hamlet run file (no Hamlet marker)")
