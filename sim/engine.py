@@ -49,6 +49,7 @@ class Simulation:
         self.minds: dict[str, Mind] = {}
         self.streams: dict[str, Stream] = {}
         self.inbox: dict[str, list[Event]] = {}
+        self.contexts: dict[str, MindContext] = {}
         # what the current tick will commit
         self._events: list[Event] = []
         self._calls: list[dict[str, Any]] = []
@@ -86,7 +87,7 @@ class Simulation:
         self._emit(t, "spawn", spec.name, area, {"home": self.scenario.resolve_place(spec.home)})
         self.clock.wake(spec.name, t, "start")
 
-    def _install(self, spec: PersonSpec, counter: int) -> Mind:
+    def _install(self, spec: PersonSpec, counter: int, recorded: list[dict[str, Any]] | None = None) -> Mind:
         """Give a person their random stream, inbox and mind; facts seeded to them join their memories."""
         known = [fact.text for fact in self.scenario.facts if spec.name in fact.seeded_to]
         if known:
@@ -96,7 +97,9 @@ class Simulation:
         self.inbox[spec.name] = []
         factory = mind_factory(spec.mind, spec.name)
         params = dict(self.scenario.minds.get(spec.mind, {}))
-        mind = self.minds[spec.name] = factory(spec, MindContext(self.scenario, self.world, self.gateway, stream, params))
+        ctx = MindContext(self.scenario, self.world, self.gateway, stream, params, recorded=recorded or [])
+        self.contexts[spec.name] = ctx
+        mind = self.minds[spec.name] = factory(spec, ctx)
         return mind
 
     # -- running -------------------------------------------------------------------------
@@ -219,7 +222,7 @@ class Simulation:
             self._emit(t, "leave", iv.person, self.world.position.get(iv.person), {"by": "intervention"})
             self.world.remove(iv.person)
             self.clock.forget(iv.person)
-            for table in (self.minds, self.people, self.inbox):
+            for table in (self.minds, self.people, self.inbox, self.contexts):
                 table.pop(iv.person, None)
             due.pop(iv.person, None)
 
@@ -238,7 +241,7 @@ class Simulation:
         return event
 
     def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
-        batch = Batch(self._events[:], self._calls[:])
+        batch = Batch(self._events[:], self._calls[:], self._memories())
         self._events.clear()
         self._calls.clear()
         if force_snapshot or t >= self.next_snapshot:
@@ -246,12 +249,23 @@ class Simulation:
                 self.next_snapshot += self.snapshot_every
             batch.snapshot = {"tick": self.tick, "t": t, "seq": self.seq, "state": self.state()}
             batch.run = {"sim_now": iso(self.when(t))}
-        if batch.events or batch.llm_calls or batch.snapshot:
+        if batch.events or batch.llm_calls or batch.memories or batch.snapshot:
             self.log.submit(batch)
+
+    def _memories(self) -> list[dict[str, Any]]:
+        """The memory rows minds formed this tick, in name order, stamped with the tick."""
+        rows = []
+        for name in sorted(self.contexts):
+            outbox = self.contexts[name].memories
+            for row in outbox:
+                rows.append({**row, "person": name, "tick": self.tick})
+            outbox.clear()
+        return rows
 
     def _commit_calls_only(self) -> None:
         # A tick cut short (budget, fatal error) is not committed, but what it paid for is.
         self._events.clear()
+        self._memories()
         if self._calls:
             self.log.submit(Batch(llm_calls=self._calls[:]))
             self._calls.clear()
@@ -276,14 +290,18 @@ class Simulation:
             "gateway": {"counters": dict(sorted(self.gateway.counters.items()))},
         }
 
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from a snapshot written by ``state``."""
+    def restore(self, state: dict[str, Any], memories: list[dict[str, Any]] | None = None) -> None:
+        """Continue from a snapshot written by ``state``, with the memory rows formed up to it."""
         self.tick, self.seq, self.next_snapshot = state["tick"], state["seq"], state["next_snapshot"]
         specs = {p.name: p for p in self.scenario.people}
         specs.update({d["name"]: PersonSpec.model_validate(d) for d in state["added"]})
-        self.people, self.minds, self.streams, self.inbox = {}, {}, {}, {}
+        self.people, self.minds, self.streams, self.inbox, self.contexts = {}, {}, {}, {}, {}
+        by_person: dict[str, list[dict[str, Any]]] = {}
+        for row in memories or []:
+            by_person.setdefault(row["person"], []).append(row)
         for name in state["people"]:
-            self._install(specs[name], state["streams"][name]).restore(state["minds"][name])
+            mind = self._install(specs[name], state["streams"][name], by_person.get(name, []))
+            mind.restore(state["minds"][name])
             self.inbox[name] = [Event(**e) for e in state["inbox"].get(name, [])]
         self.world.restore(state["world"])
         self.clock.restore(state["clock"])

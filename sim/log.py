@@ -27,6 +27,8 @@ _LLM_COLUMNS = (
     "fallback", "request", "response", "error", "prompt_tokens", "completion_tokens", "cost_usd",
     "latency_ms", "wall_time",
 )
+_MEMORY_COLUMNS = ("person", "id", "tick", "t", "kind", "text", "importance", "evidence")
+_MEMORY_SQL = f"INSERT INTO memory ({', '.join(_MEMORY_COLUMNS)}) VALUES ({', '.join('?' * len(_MEMORY_COLUMNS))})"
 _LLM_SQL = f"INSERT INTO llm_call ({', '.join(_LLM_COLUMNS)}) VALUES ({', '.join('?' * len(_LLM_COLUMNS))})"
 
 
@@ -74,6 +76,7 @@ class Batch:
 
     events: list[Event] = field(default_factory=list)
     llm_calls: list[dict[str, Any]] = field(default_factory=list)
+    memories: list[dict[str, Any]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
     run: dict[str, Any] | None = None
 
@@ -143,6 +146,8 @@ class RunLog:
                     conn.exec_driver_sql(
                         _LLM_SQL, [tuple(call[c] for c in _LLM_COLUMNS) for call in batch.llm_calls]
                     )
+                if batch.memories:
+                    conn.exec_driver_sql(_MEMORY_SQL, [tuple(m[c] for c in _MEMORY_COLUMNS) for m in batch.memories])
                 if batch.snapshot is not None:
                     snap = batch.snapshot
                     conn.exec_driver_sql(

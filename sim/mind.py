@@ -85,13 +85,19 @@ class Decision:
 
 @dataclass(slots=True)
 class MindContext:
-    """What a mind may use: the scenario, a read-only world, the LLM gateway and its random stream."""
+    """What a mind may use: the scenario, a read-only world, the LLM gateway and its random stream.
+
+    ``memories`` is the person's outbox of memory rows, written with the tick that formed them;
+    ``recorded`` holds the rows already in the run file when a run is resumed.
+    """
 
     scenario: Scenario
     world: World
     gateway: Gateway
     rng: Stream
     params: dict[str, Any]
+    memories: list[dict[str, Any]] = field(default_factory=list)
+    recorded: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Mind(Protocol):

@@ -142,7 +142,7 @@ class RunReader:
         """Every row of one table, in key order, as stored."""
         if table not in TABLES:
             raise UserError(f"table {table!r}: unknown; tables are {', '.join(TABLES)}")
-        key = "seq" if table == "event" else "id"
+        key = {"event": "seq", "memory": "person, id"}.get(table, "id")
         yield from (dict(row) for row in self.db.execute(f"SELECT * FROM {table} ORDER BY {key}"))
 
     def columns(self, table: str) -> list[str]:
@@ -157,6 +157,25 @@ class RunReader:
         """Valid replies by cache key: what a replay or resume answers from."""
         rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status IN ('ok', 'repaired') ORDER BY id")
         return {key: response for key, response in rows}
+
+    def memories(self, person: str | None = None, until: int | None = None,
+                 until_tick: int | None = None) -> list[dict[str, Any]]:
+        """Memory rows (of one person, formed by second ``until`` or tick ``until_tick``) in stream order."""
+        sql = "SELECT * FROM memory WHERE 1=1"
+        args: list[Any] = []
+        if person is not None:
+            sql += " AND person = ?"
+            args.append(person)
+        if until is not None:
+            sql += " AND t <= ?"
+            args.append(until)
+        if until_tick is not None:
+            sql += " AND tick <= ?"
+            args.append(until_tick)
+        rows = [dict(row) for row in self.db.execute(sql + " ORDER BY person, id", args)]
+        for row in rows:
+            row["evidence"] = json.loads(row["evidence"])
+        return rows
 
     def latest_snapshot(self, at_or_before: int | None = None) -> dict[str, Any] | None:
         """The newest snapshot (optionally at or before simulated second ``at_or_before``)."""

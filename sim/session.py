@@ -125,6 +125,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         snapshot = reader.latest_snapshot()
         replies = reader.replies()
         spent = reader.summary()["cost_usd"]
+        memories = reader.memories(until_tick=snapshot["tick"]) if snapshot else []
         writer = reader.meta.get("writer", "")
     if run["status"] == "running" and _alive(writer):
         raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
@@ -149,6 +150,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
             last_seq = snapshot["seq"] if snapshot else 0
             # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
             conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
+            conn.exec_driver_sql("DELETE FROM memory WHERE tick > ?", (snapshot["tick"] if snapshot else -1,))
             conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
@@ -159,7 +161,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         if snapshot is None:
             sim.begin()
         else:
-            sim.restore(snapshot["state"])
+            sim.restore(snapshot["state"], memories)
         return _drive(sim, end, path, backend, opts)
 
 

@@ -77,18 +77,21 @@ class LLMCallRow(SQLModel, table=True):
 
 
 class MemoryRow(SQLModel, table=True):
-    """A memory in a person's stream (observation, reflection, plan, dialogue)."""
+    """A memory in a person's stream (observation, reflection, plan, dialogue, whisper, seed).
+
+    Rows are written once, when the memory forms; when it was last retrieved lives in the
+    mind's snapshot state, so the stream of any person at any time can be rebuilt.
+    """
 
     __tablename__ = "memory"
-    id: int = Field(primary_key=True)
-    person: str = Field(index=True)
-    t: int
+    person: str = Field(primary_key=True)
+    id: int = Field(primary_key=True, description="the memory's number in its person's stream, from 1")
+    tick: int = Field(index=True)
+    t: int = Field(index=True, description="simulated second the memory formed")
     kind: str
     text: str
     importance: float = 0.0
-    last_access: int = 0
-    evidence: str = "[]"
-    data: str = "{}"
+    evidence: str = Field(default="[]", description="JSON list of the memory ids a reflection rests on")
 
 
 class SnapshotRow(SQLModel, table=True):
