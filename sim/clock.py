@@ -10,13 +10,13 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-ARRIVE, INTERVENE, WAKE = 0, 1, 2
-"""Entry priorities: arrivals settle before interventions, which come before wake-ups."""
+ARRIVE, INTERVENE, CONVERSE, WAKE = 0, 1, 2, 3
+"""Entry priorities: arrivals settle first, then interventions, then conversations, then wake-ups."""
 
 
 @dataclass(order=True, slots=True)
 class Entry:
-    """A queued happening: ``kind`` is ``arrive``, ``intervene`` or ``wake``."""
+    """A queued happening: ``kind`` is ``arrive``, ``intervene``, ``converse``, ``wake`` or ``step``."""
 
     t: int
     priority: int

@@ -13,12 +13,25 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sim.clock import ARRIVE, INTERVENE, WAKE, Clock, Entry
+from sim.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
+from sim.conversation import Conversation, hold
 from sim.errors import BudgetExceeded
 from sim.events import Event
 from sim.llm.gateway import Gateway, GatewayFatal
 from sim.log import Batch, RunLog
-from sim.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Say, mind_factory
+from sim.mind import (
+    Decision,
+    Do,
+    Go,
+    Mind,
+    MindContext,
+    Note,
+    Percept,
+    Say,
+    Talk,
+    Talker,
+    mind_factory,
+)
 from sim.rng import Stream
 from sim.scenario import PersonSpec, Scenario
 from sim.simtime import iso, parse_time
@@ -50,7 +63,10 @@ class Simulation:
         self.streams: dict[str, Stream] = {}
         self.inbox: dict[str, list[Event]] = {}
         self.contexts: dict[str, MindContext] = {}
+        # person -> simulated second until which they are in a conversation
+        self.busy: dict[str, int] = {}
         # what the current tick will commit
+        self._talks: list[Conversation] = []
         self._events: list[Event] = []
         self._calls: list[dict[str, Any]] = []
         gateway._record = self._calls.append
@@ -131,6 +147,7 @@ class Simulation:
     def _settle(self, t: int, entries: list[Entry]) -> dict[str, str]:
         """Apply the tick's world happenings; return who is due and why."""
         due: dict[str, str] = {}
+        self._talks = []
         for entry in entries:
             if entry.kind == "arrive" and entry.person in self.minds:
                 place = self.world.arrive(entry.person)
@@ -140,10 +157,17 @@ class Simulation:
                 self._intervene(t, entry.payload["index"], due)
             elif entry.kind == "wake" and entry.person in self.minds:
                 due.setdefault(entry.person, entry.payload.get("reason", "due"))
+            elif entry.kind == "converse":
+                talk = Conversation(**entry.payload)
+                if talk.initiator in self.minds and talk.partner in self.minds:
+                    self._talks.append(talk)
             elif entry.kind == "step":
                 for name in self.minds:
                     due.setdefault(name, "step")
                 self.clock.push(t + (self.fixed_step or 0), WAKE + 1, "step")
+        for talk in self._talks:
+            due.pop(talk.initiator, None)
+            due.pop(talk.partner, None)
         return due
 
     async def _think_and_commit(self, t: int, due: dict[str, str]) -> None:
@@ -151,14 +175,19 @@ class Simulation:
         now = self.when(t)
         self.gateway.tick, self.gateway.t = self.tick, t
         percepts = [self._percept(name, now, due[name]) for name in people]
+        talks = sorted(self._talks, key=lambda c: c.initiator)
+        max_turns = int(self.scenario.minds.get("conversation", {}).get("max_turns", 8))
         results = await asyncio.gather(
+            *(hold(talk, self.minds, now, max_turns) for talk in talks),
             *(self.minds[name].decide(p) for name, p in zip(people, percepts, strict=True)),
             return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        for name, decision in zip(people, results, strict=True):
+        for talk in talks:
+            self._commit_talk(t, talk)
+        for name, decision in zip(people, results[len(talks):], strict=True):
             assert isinstance(decision, Decision)
             if name in self.minds:
                 self._commit(t, name, decision)
@@ -192,6 +221,8 @@ class Simulation:
             elif isinstance(action, Say):
                 self._emit(t, "say", name, place, {"text": action.text, "to": action.to,
                                                    "hearers": [p for p in self.world.people_at(place or "") if p != name]})
+            elif isinstance(action, Talk):
+                moved = self._start_talk(t, name, action) or moved
             elif isinstance(action, Note):
                 self._emit(t, action.kind, name, place, action.data)
         if not moved:
@@ -199,6 +230,36 @@ class Simulation:
                 self.clock.wake(name, max(t + 1, self.second(decision.wake)))
             else:
                 self.clock.forget(name)
+
+    # -- conversations -------------------------------------------------------------------
+
+    def _start_talk(self, t: int, name: str, talk: Talk) -> bool:
+        """Queue a conversation if the partner is here, free and able to talk; True if queued."""
+        place = self.world.position.get(name)
+        partner = talk.partner
+        if (place is None or partner == name or self.world.position.get(partner) != place
+                or self.busy.get(name, -1) >= t or self.busy.get(partner, -1) >= t
+                or not isinstance(self.minds.get(partner), Talker)):
+            return False
+        self.busy[name] = self.busy[partner] = t  # claimed: nobody else talks to them this tick
+        for person in (name, partner):
+            self.clock.forget(person)
+        self._emit(t, "talk", name, place, {"with": partner, "topic": talk.topic})
+        self.clock.push(t, CONVERSE, "converse", name,
+                        **Conversation(name, partner, talk.topic, place).state())
+        return True
+
+    def _commit_talk(self, t: int, talk: Conversation) -> None:
+        for turn, line in enumerate(talk.lines, 1):
+            other = talk.partner if line.speaker == talk.initiator else talk.initiator
+            self._emit(t, "say", line.speaker, talk.place, {"text": line.text, "to": other, "turn": turn})
+        self._emit(t, "talk_end", talk.initiator, talk.place,
+                   {"with": talk.partner, "turns": len(talk.lines), "reason": talk.reason})
+        until = t + talk.seconds
+        for person, other in ((talk.initiator, talk.partner), (talk.partner, talk.initiator)):
+            self.world.activity[person] = f"talking with {other}"
+            self.busy[person] = until
+            self.clock.wake(person, until, "talked")
 
     # -- interventions -------------------------------------------------------------------
 
@@ -287,6 +348,7 @@ class Simulation:
             "minds": {name: mind.state() for name, mind in sorted(self.minds.items())},
             "streams": {name: stream.counter for name, stream in sorted(self.streams.items())},
             "inbox": {name: [_event_dict(e) for e in box] for name, box in sorted(self.inbox.items()) if box},
+            "busy": {name: until for name, until in sorted(self.busy.items()) if until >= self.clock.now},
             "gateway": {"counters": dict(sorted(self.gateway.counters.items()))},
         }
 
@@ -303,6 +365,7 @@ class Simulation:
             mind = self._install(specs[name], state["streams"][name], by_person.get(name, []))
             mind.restore(state["minds"][name])
             self.inbox[name] = [Event(**e) for e in state["inbox"].get(name, [])]
+        self.busy = dict(state.get("busy", {}))
         self.world.restore(state["world"])
         self.clock.restore(state["clock"])
         self.gateway.counters = dict(state["gateway"]["counters"])

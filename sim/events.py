@@ -7,6 +7,7 @@ Kinds (the same words are used in the ``event`` table, the viewer and the docs):
 - ``move``: a person set off along a route; ``arrive``: they reached the destination.
 - ``act``: a person started an activity (with the object used and until when).
 - ``say``: a person said something (to someone, or to whoever is present).
+- ``talk`` / ``talk_end``: a conversation began / ended (with how many turns and why).
 - ``plan``: a mind made or changed a plan.
 - ``intervene``: a researcher's intervention took effect.
 - ``object``: an object's state changed.
@@ -25,6 +26,8 @@ KINDS = (
     "arrive",
     "act",
     "say",
+    "talk",
+    "talk_end",
     "plan",
     "intervene",
     "object",

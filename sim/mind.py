@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sim.errors import UserError
 
@@ -61,6 +61,30 @@ class Say:
 
 
 @dataclass(frozen=True, slots=True)
+class Talk:
+    """Start a conversation with ``partner`` about ``topic``; both are busy until it ends."""
+
+    partner: str
+    topic: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a conversation: who said what."""
+
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A speaker's answer in a conversation: the line, and whether they end the conversation."""
+
+    text: str
+    end: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """Record a mind event (``plan`` and the like) with its data."""
 
@@ -68,7 +92,7 @@ class Note:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Go | Do | Say | Note
+Action = Go | Do | Say | Talk | Note
 
 
 @dataclass(slots=True)
@@ -117,6 +141,19 @@ class Mind(Protocol):
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load state saved by ``state``."""
+        ...
+
+
+@runtime_checkable
+class Talker(Protocol):
+    """A mind that can hold conversations (an optional capability beside ``Mind``)."""
+
+    async def speak(self, partner: str, topic: str, lines: list[Line], now: datetime) -> Turn:
+        """Say the next line of a conversation with ``partner``."""
+        ...
+
+    async def remember_conversation(self, partner: str, topic: str, lines: list[Line], now: datetime) -> None:
+        """Keep what was said and learned once the conversation is over."""
         ...
 
 
