@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -113,6 +114,9 @@ def _llm_options(args: argparse.Namespace) -> LLMOptions:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one ``hamlet`` command; user errors print one line and return 2."""
+    # Some libraries call logging.basicConfig(level=INFO) on import, which would print every
+    # HTTP request; configuring first makes theirs a no-op.
+    logging.basicConfig(level=logging.WARNING, format="hamlet: %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -21,12 +21,14 @@ class Conversation:
     partner: str
     topic: str
     place: str
+    max_turns: int = DEFAULT_MAX_TURNS
     lines: list[Line] = field(default_factory=list)
     ended_by: str | None = None  # who chose to end it; None when the cap ended it
 
     def state(self) -> dict[str, Any]:
         """Who and what, for snapshots taken while the conversation is queued."""
-        return {"initiator": self.initiator, "partner": self.partner, "topic": self.topic, "place": self.place}
+        return {"initiator": self.initiator, "partner": self.partner, "topic": self.topic, "place": self.place,
+                "max_turns": self.max_turns}
 
     @property
     def reason(self) -> str:
@@ -39,13 +41,12 @@ class Conversation:
         return max(1, len(self.lines)) * SECONDS_PER_TURN
 
 
-async def hold(conversation: Conversation, minds: dict[str, Any], now: datetime,
-               max_turns: int = DEFAULT_MAX_TURNS, min_turns: int = 2) -> Conversation:
+async def hold(conversation: Conversation, minds: dict[str, Any], now: datetime, min_turns: int = 2) -> Conversation:
     """Alternate turns between the two minds, then let both remember the conversation."""
     speakers = (conversation.initiator, conversation.partner)
     first, second = minds[speakers[0]], minds[speakers[1]]
     assert isinstance(first, Talker) and isinstance(second, Talker)
-    for turn in range(max_turns):
+    for turn in range(conversation.max_turns):
         name = speakers[turn % 2]
         other = speakers[(turn + 1) % 2]
         reply = await minds[name].speak(other, conversation.topic, list(conversation.lines), now)

@@ -176,9 +176,8 @@ class Simulation:
         self.gateway.tick, self.gateway.t = self.tick, t
         percepts = [self._percept(name, now, due[name]) for name in people]
         talks = sorted(self._talks, key=lambda c: c.initiator)
-        max_turns = int(self.scenario.minds.get("conversation", {}).get("max_turns", 8))
         results = await asyncio.gather(
-            *(hold(talk, self.minds, now, max_turns) for talk in talks),
+            *(hold(talk, self.minds, now) for talk in talks),
             *(self.minds[name].decide(p) for name, p in zip(people, percepts, strict=True)),
             return_exceptions=True,
         )
@@ -246,7 +245,7 @@ class Simulation:
             self.clock.forget(person)
         self._emit(t, "talk", name, place, {"with": partner, "topic": talk.topic})
         self.clock.push(t, CONVERSE, "converse", name,
-                        **Conversation(name, partner, talk.topic, place).state())
+                        **Conversation(name, partner, talk.topic, place, talk.max_turns).state())
         return True
 
     def _commit_talk(self, t: int, talk: Conversation) -> None:

@@ -66,6 +66,7 @@ class Talk:
 
     partner: str
     topic: str = ""
+    max_turns: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +162,17 @@ MindFactory = Callable[["PersonSpec", MindContext], Mind]
 _REGISTRY: dict[str, MindFactory] = {}
 # mind kind -> its parameters and their defaults, for checking ``minds:`` in world files
 _PARAMS: dict[str, dict[str, Any]] = {}
+# mind kind -> a check of a parameter set that raises ValueError saying what is wrong
+_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {}
 
 
-def register_mind(kind: str, factory: MindFactory, params: dict[str, Any] | None = None) -> None:
+def register_mind(kind: str, factory: MindFactory, params: dict[str, Any] | None = None,
+                  check: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Make ``kind`` usable as a person's ``mind`` in scenarios, with its parameters' defaults."""
     _REGISTRY[kind] = factory
     _PARAMS[kind] = dict(params or {})
+    if check is not None:
+        _CHECKS[kind] = check
 
 
 def check_minds(scenario: Scenario) -> None:
@@ -183,6 +189,11 @@ def check_minds(scenario: Scenario) -> None:
         if unknown:
             taken = ", ".join(sorted(_PARAMS[kind])) or "none"
             raise UserError(f"minds.{kind}.{unknown[0]}: unknown parameter; {kind} takes: {taken}")
+        if kind in _CHECKS:
+            try:
+                _CHECKS[kind](params)
+            except (ValueError, TypeError) as err:
+                raise UserError(f"minds.{kind}: {err}") from None
 
 
 def mind_factory(kind: str, person: str = "") -> MindFactory:

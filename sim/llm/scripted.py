@@ -49,7 +49,7 @@ def answer(body: dict[str, Any], seed: int) -> str:
     rng = random.Random(hashlib.sha256(key.encode()).digest())
     phrases = _phrases(messages)
     if schema is None:
-        return rng.choice(phrases)
+        return _pick(rng, phrases)
     return json.dumps(_value(schema, schema.get("$defs", {}), rng, phrases, ""), ensure_ascii=False)
 
 
@@ -72,14 +72,23 @@ def _schema_of(response_format: Any) -> dict[str, Any] | None:
 
 
 def _phrases(messages: list[dict[str, Any]]) -> list[str]:
-    text = "\n".join(
-        str(m.get("content", "")) for m in messages
-        if m.get("role") == "user" or not str(m.get("content", "")).startswith("Reply with one JSON")
-    )
+    # The last line of the last user message is the instruction: answers quote the content above it.
+    # The persona (system message) is who speaks, not what is said; it is used only if nothing else is there.
+    texts = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
+    if texts and "\n" in texts[-1].strip():
+        texts[-1] = texts[-1].strip().rsplit("\n", 1)[0]
+    if not texts:
+        texts = [str(m.get("content", "")) for m in messages if not str(m.get("content", "")).startswith("Reply with one JSON")]
     # Split at sentence ends and at colons that do not sit inside a time of day (07:30).
-    clauses = [" ".join(c.split()) for c in re.split(r"[.;!?\n]+|:(?!\d)", text)]
-    phrases = [" ".join(c.split()[:14]) for c in clauses if len(c.split()) >= 3]
+    clauses = [" ".join(c.split()) for c in re.split(r"[.;!?\n]+|:(?!\d)", "\n".join(texts))]
+    phrases = [" ".join(c.split()[:16]) for c in clauses if len(c.split()) >= 3]
     return phrases or ["nothing much"]
+
+
+def _pick(rng: random.Random, phrases: list[str]) -> str:
+    """A phrase, favouring facts: names, numbers and dates weigh more than plain words."""
+    weights = [1 + sum(1 for word in p.split()[1:] if word[:1].isupper() or word[:1].isdigit()) for p in phrases]
+    return rng.choices(phrases, weights)[0]
 
 
 def _value(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, phrases: list[str], name: str) -> Any:
@@ -115,7 +124,7 @@ def _value(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, phr
         return round(rng.uniform(low, float(schema.get("maximum", low + 1.0))), 3)
     if kind == "boolean":
         return rng.random() < 0.5
-    text = rng.choice(phrases)
+    text = _pick(rng, phrases)
     low, high = schema.get("minLength", 0), schema.get("maxLength")
     if high is not None:
         text = text[:high]
