@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "planning": True,  # ablation switch: plan the day, or choose the next half hour as it comes
     "reflection": True,  # ablation switch
     "observation": True,  # ablation switch: remember what is perceived
-    "reflection_threshold": 150.0,  # importance of new observations that triggers a reflection
+    "reflection_threshold": 150.0,  # importance of new observations and conversations that triggers a reflection
     "reflection_questions": 3,
     "insights_per_question": 5,
     "reflection_window": 60,  # recent memories the questions are asked over
@@ -432,6 +432,8 @@ class GenerativeMind:
         assert isinstance(notes, dialogue.ConversationNotes)
         texts = [notes.summary, *notes.learned]
         await self._remember("dialogue", texts, [float(notes.importance)] * len(texts), t)
+        # What is heard in a conversation is perceived too, and counts toward reflecting.
+        self.importance_since += float(notes.importance) * len(texts)
 
     # -- interviews ----------------------------------------------------------------------
 
