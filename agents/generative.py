@@ -235,7 +235,8 @@ class GenerativeMind:
         self.last_talk = state["last_talk"]
         self._restored = state
         self.ready = False
-        self._resumed = bool(state["ready"])  # rebuild the stream; seed only if that never happened
+        # rebuild the stream from recorded rows; seed only if that never happened
+        self._resumed = bool(state["ready"]) or bool(self.ctx.recorded)
 
     # -- perception ----------------------------------------------------------------------
 

@@ -17,20 +17,19 @@ it then tells the candidates nothing apart, and 0.5 keeps the total on the same 
 does. Cosines closer than float32 rounding (1e-6) count as the same. Equal totals rank the newer
 memory (higher id) first, so rankings are deterministic.
 
-Candidates are every memory (created at or before ``before``, when given) while there are at most
-``EXACT_LIMIT`` of them: the scan is exact and cheap. Beyond that a full scan of a 100k stream
-costs ~20 ms, so candidates are the union of the top ``max(256, 32 * k)`` memories by relevance
-(faiss), by recency and by importance (numpy ``argpartition``), scored exactly over that union,
-which keeps retrieval under 10 ms at 100k. Recency and importance are normalised over all
-memories (their ranges are cheap to find), relevance from the union's lowest cosine to the global
-highest (the top hit). The top-k is then the exhaustive one whenever each of its memories is in
-the top ``N`` of some component, save for that stretched relevance scale; tests measure the
-agreement on random data (``tests/agents/test_memory.py``).
+Candidates are every memory (created at or before ``before``, when given), scored exactly. A
+shortcut that scores only the union of the top few hundred by each component was measured and
+dropped: min–max normalisation needs every cosine's range, and the union's top-8 matched the
+exhaustive one in only 28% of random queries at 6,000 memories, while saving nothing. Reading the
+vectors dominates either way, and a BLAS product over the index's own storage reads them as fast
+as a faiss search does (100k memories of 256 numbers: ~3–9 ms depending on load, against
+~7.5–10 ms for the shortcut; ``benchmarks/bench_retrieval.py``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,19 +39,13 @@ import numpy as np
 
 from agents.embeddings import normalise_rows
 
-# With OpenMP's default threads a single query costs ~16 ms of thread wake-up on a small
-# machine; one thread searches 10k vectors in ~0.4 ms. This is process-wide, and set once.
+# The index stores the vectors (they are read in place); should anything search it, OpenMP's
+# default threads would add ~16 ms of wake-up to each single query on a small machine, where one
+# thread searches 10k vectors in ~0.4 ms. This is process-wide, and set once.
 faiss.omp_set_num_threads(1)
 
 KINDS = ("observation", "reflection", "plan", "dialogue", "whisper", "seed")
 """The kinds of memory the generative mind writes."""
-
-EXACT_LIMIT = 4096
-"""Streams with at most this many candidate memories are scored exhaustively."""
-
-CANDIDATES_MIN = 256
-CANDIDATES_PER_K = 32
-"""Beyond ``EXACT_LIMIT``, each component contributes its top ``max(CANDIDATES_MIN, CANDIDATES_PER_K * k)``."""
 
 _SECONDS_PER_HOUR = 3600.0
 _COSINE_TOLERANCE = 1e-6  # float32 rounding: cosines closer than this are the same cosine
@@ -121,9 +114,10 @@ def memory_from_row(row: Any) -> Memory:
     if isinstance(evidence, str):
         evidence = json.loads(evidence or "[]")
     created = int(row.t)
-    return Memory(id=int(row.id), kind=row.kind, text=row.text, created=created,
-                  accessed=max(created, int(row.last_access or 0)), importance=float(row.importance),
-                  evidence=tuple(int(e) for e in evidence))
+    # rows are written once; later access times come from ``MemoryStream.state`` via ``restore``
+    accessed = max(created, int(getattr(row, "last_access", None) or 0))
+    return Memory(id=int(row.id), kind=row.kind, text=row.text, created=created, accessed=accessed,
+                  importance=float(row.importance), evidence=tuple(int(e) for e in evidence))
 
 
 class MemoryStream:
@@ -252,63 +246,40 @@ class MemoryStream:
         n = len(self)
         if n == 0 or k < 1 or self._index is None:
             return []
-        q = normalise_rows(np.asarray(query).reshape(1, -1))
-        if q.shape[1] != self.dim:
-            raise ValueError(f"query vector has {q.shape[1]} numbers; this stream's have {self.dim}")
-        accessed = np.minimum(self._accessed[:n], now)
-        importance = self._importance[:n]
-        eligible: np.ndarray | None = None
+        q = normalise_rows(np.asarray(query).reshape(1, -1))[0]
+        if q.shape[0] != self.dim:
+            raise ValueError(f"query vector has {q.shape[0]} numbers; this stream's have {self.dim}")
+        end = n  # candidates lie in positions [0, end); ``picked`` narrows them when not a run
+        picked: np.ndarray | None = None
         if before is not None:
-            eligible = self._created[:n] <= before
-            count = int(eligible.sum())
-            if count == 0:
+            picked = np.flatnonzero(self._created[:n] <= before)
+            if len(picked) == 0:
                 return []
-            if count == n:
-                eligible = None
-        else:
-            count = n
-        per_component = max(CANDIDATES_MIN, CANDIDATES_PER_K * k)
-
-        vectors = self._vectors()
-        if count <= EXACT_LIMIT or 3 * per_component >= count:
-            candidates = np.arange(n) if eligible is None else np.flatnonzero(eligible)
-            relevance = _cosines(vectors, candidates, q[0])
-            recency = weights.decay ** ((now - accessed[candidates]) / _SECONDS_PER_HOUR)
-            values = importance[candidates]
-            ranges = (_span(recency), _span(values), _span(relevance))
-        else:
-            candidates = self._candidates(q, accessed, importance, eligible, count, per_component)
-            relevance = _cosines(vectors, candidates, q[0])
-            recency = weights.decay ** ((now - accessed[candidates]) / _SECONDS_PER_HOUR)
-            values = importance[candidates]
-            pool_accessed = accessed if eligible is None else accessed[eligible]
-            pool_importance = importance if eligible is None else importance[eligible]
-            # recency falls as the access time ages, so its range comes from the access times'
-            newest, oldest = int(pool_accessed.max()), int(pool_accessed.min())
-            ends = weights.decay ** ((now - np.array([oldest, newest])) / _SECONDS_PER_HOUR)
-            ranges = ((float(ends[0]), float(ends[1])),
-                      (float(pool_importance.min()), float(pool_importance.max())),
-                      _span(relevance))
-
-        components = (
-            _normalise(recency, *ranges[0], tolerance=0.0),
-            _normalise(values, *ranges[1], tolerance=0.0),
-            _normalise(relevance, *ranges[2], tolerance=_COSINE_TOLERANCE),
-        )
-        total = (weights.recency * components[0] + weights.importance * components[1]
-                 + weights.relevance * components[2])
-        # best total first; among equal totals the newer memory (higher position = higher id)
-        order = np.lexsort((-candidates, -total))[:k]
-        chosen = candidates[order]
+            end = int(picked[-1]) + 1
+            if len(picked) == end:  # memories are usually created in id order: a prefix
+                picked = None
+        relevance = (self._vectors()[:end] @ q).astype(np.float64)
+        accessed = np.minimum(self._accessed[:end], now)
+        importance = self._importance[:end]
+        if picked is not None:
+            relevance, accessed, importance = relevance[picked], accessed[picked], importance[picked]
+        positions = np.arange(end) if picked is None else picked
+        # decay ** hours, through exp: numpy's exp is vectorised, its pow is not
+        recency = np.exp((now - accessed) * (math.log(weights.decay) / _SECONDS_PER_HOUR))
+        parts = (_normalise(recency, 0.0), _normalise(importance, 0.0),
+                 _normalise(relevance, _COSINE_TOLERANCE))
+        total = weights.recency * parts[0] + weights.importance * parts[1] + weights.relevance * parts[2]
+        slots = _best(total, positions, k)
+        chosen = positions[slots]
         if touch:
             self._accessed[chosen] = np.maximum(self._accessed[chosen], now)
         result = []
-        for slot, position in zip(order, chosen, strict=True):
+        for slot, position in zip(slots, chosen, strict=True):
             memory = self._memories[position]
             if touch:
                 memory.accessed = int(self._accessed[position])
-            result.append(Scored(memory, float(components[0][slot]), float(components[1][slot]),
-                                 float(components[2][slot]), float(total[slot])))
+            result.append(Scored(memory, float(parts[0][slot]), float(parts[1][slot]), float(parts[2][slot]),
+                                 float(total[slot])))
         return result
 
     def _vectors(self) -> np.ndarray:
@@ -316,30 +287,6 @@ class MemoryStream:
         assert self._index is not None and self.dim is not None
         n = self._index.ntotal
         return faiss.rev_swig_ptr(self._index.get_xb(), n * self.dim).reshape(n, self.dim)
-
-    def _candidates(self, q: np.ndarray, accessed: np.ndarray, importance: np.ndarray,
-                    eligible: np.ndarray | None, count: int, per_component: int) -> np.ndarray:
-        """Positions in the top ``per_component`` by relevance, by recency or by importance."""
-        assert self._index is not None
-        n = len(self)
-        params = None
-        selector: Any = None
-        if eligible is not None:
-            if eligible[:count].all():  # memories are usually created in id order: a prefix
-                selector = faiss.IDSelectorRange(0, count)
-            else:
-                bits = np.packbits(eligible, bitorder="little")  # must outlive the search
-                selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
-            params = faiss.SearchParameters()
-            params.sel = selector
-        _, labels = self._index.search(q, per_component, params=params)
-        by_relevance = labels[0][labels[0] >= 0]
-        if eligible is not None:
-            accessed = np.where(eligible, accessed, np.iinfo(np.int64).min)
-            importance = np.where(eligible, importance, -np.inf)
-        by_recency = np.argpartition(accessed, n - per_component)[n - per_component:]
-        by_importance = np.argpartition(importance, n - per_component)[n - per_component:]
-        return np.unique(np.concatenate([by_relevance, by_recency, by_importance]))
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -366,20 +313,20 @@ class MemoryStream:
             memory.accessed = int(self._accessed[position])
 
 
-def _cosines(vectors: np.ndarray, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Inner products of the rows at ``positions`` (sorted) with ``query``, as float64."""
-    first, last = int(positions[0]), int(positions[-1])
-    if last - first + 1 == len(positions):  # a run of rows: a view, no copy of the vectors
-        return (vectors[first:last + 1] @ query).astype(np.float64)
-    return (vectors[positions] @ query).astype(np.float64)
-
-
-def _span(values: np.ndarray) -> tuple[float, float]:
-    return float(values.min()), float(values.max())
-
-
-def _normalise(values: np.ndarray, low: float, high: float, *, tolerance: float) -> np.ndarray:
-    """Min–max scaling to [0, 1]; 0.5 for all when the range is flat (see the module's docstring)."""
+def _normalise(values: np.ndarray, tolerance: float) -> np.ndarray:
+    """Min–max scaling to [0, 1]; 0.5 for all when the values span no more than ``tolerance``."""
+    low, high = float(values.min()), float(values.max())
     if high - low <= tolerance:
         return np.full(len(values), 0.5)
-    return np.clip((values - low) / (high - low), 0.0, 1.0)
+    return (values - low) / (high - low)
+
+
+def _best(total: np.ndarray, positions: np.ndarray, k: int) -> np.ndarray:
+    """Indexes into ``total`` of its ``k`` largest, best first; equal totals put the later position first."""
+    if k < len(total):
+        # everything tied with the k-th best stays in, so the tie-break below sees all of them
+        kth = np.partition(total, len(total) - k)[len(total) - k]
+        among = np.flatnonzero(total >= kth)
+    else:
+        among = np.arange(len(total))
+    return among[np.lexsort((-positions[among], -total[among]))[:k]]

@@ -76,6 +76,16 @@ def build_parser() -> Parser:
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_options(resume)
 
+    interview = sub.add_parser("interview", help="ask a person of a run a question",
+                               description="Ask a person a question, answered from their memories as they were "
+                               "at --at (default: the run's latest time). Nothing is written to their memories; "
+                               "the exchange is recorded in the run file's interview table.")
+    interview.add_argument("run_file", metavar="RUN.db")
+    interview.add_argument("person", metavar="PERSON")
+    interview.add_argument("question", metavar="QUESTION")
+    interview.add_argument("--at", metavar="TIME", help="ISO 8601 time or offset from the start (+6h)")
+    _model_options(interview)
+
     validate = sub.add_parser("validate", help="check a world file", description="Check a world file "
                               "and print a one-line summary, or the first problem found.")
     validate.add_argument("world")
@@ -155,6 +165,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(outcome.message)
         print(f"See it with: hamlet show {outcome.path}")
         return 0 if outcome.status == "finished" else 3
+    if args.command == "interview":
+        from sim.interview import interview
+
+        exchange = interview(args.run_file, args.person, args.question, args.at, _llm_options(args))
+        print(f"[{exchange.time}] {exchange.person}: {exchange.answer}")
+        return 0
     if args.command == "validate":
         from sim.mind import check_minds
         from sim.scenario import load_scenario

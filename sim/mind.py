@@ -158,6 +158,15 @@ class Talker(Protocol):
         ...
 
 
+@runtime_checkable
+class Interviewee(Protocol):
+    """A mind that can answer questions from its memories as of a simulated second."""
+
+    async def answer(self, question: str, at: int) -> str:
+        """Answer ``question`` from memories formed by second ``at``, changing none of them."""
+        ...
+
+
 MindFactory = Callable[["PersonSpec", MindContext], Mind]
 _REGISTRY: dict[str, MindFactory] = {}
 # mind kind -> its parameters and their defaults, for checking ``minds:`` in world files

@@ -136,7 +136,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     end = end_second(scenario, start, opts, 0) if extend else planned
     if run["status"] == "finished" and not extend:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
-    llm = _merge(recorded, opts.llm)
+    llm = merge_options(recorded, opts.llm)
     fixed_step = recorded.get("fixed_step")
     check_minds(scenario)
     if llm.model:
@@ -210,7 +210,7 @@ def _gateway(backend: Backend, log: RunLog, budget_usd: float | None) -> Gateway
                    budget_usd=budget_usd, cache=dict(backend.cache), offline=backend.offline)
 
 
-def _merge(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
+def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
     """Recorded model options, overridden by any given on the command line."""
     fields = LLMOptions.__dataclass_fields__
     merged = {k: v for k, v in recorded.items() if k in fields}

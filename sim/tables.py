@@ -118,6 +118,24 @@ class ArtifactRow(SQLModel, table=True):
     content: str = ""
 
 
+class InterviewRow(SQLModel, table=True):
+    """An interview: a question put to a person as of a simulated time, and the answer.
+
+    Interviews have their own table rather than event rows, so that resuming a run (which
+    renumbers the events after its snapshot) never touches them.
+    """
+
+    __tablename__ = "interview"
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(index=True)
+    t: int = Field(description="the simulated second the person was asked as of")
+    time: str
+    question: str
+    answer: str
+    model: str = ""
+    wall_time: str = ""
+
+
 TABLES = {
     "run": RunRow,
     "event": EventRow,
@@ -125,5 +143,6 @@ TABLES = {
     "memory": MemoryRow,
     "snapshot": SnapshotRow,
     "artifact": ArtifactRow,
+    "interview": InterviewRow,
 }
 """Every table users may export, by name."""

@@ -210,7 +210,7 @@ def test_missing_run_file_is_named(hamlet, tmp_path: Path) -> None:
 
 
 def test_every_command_has_help(hamlet) -> None:
-    for command in ("run", "resume", "validate", "schema", "runs", "show", "export"):
+    for command in ("run", "resume", "interview", "validate", "schema", "runs", "show", "export"):
         with pytest.raises(SystemExit) as exit_info:
             hamlet(command, "--help")
         assert exit_info.value.code == 0

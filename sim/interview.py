@@ -1,0 +1,100 @@
+"""Interviews: ask a person of a recorded (or running) run a question, as they were at a given time."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import SQLModel
+
+from sim.errors import UserError
+from sim.llm.backends import LLMOptions, open_backend
+from sim.llm.gateway import Gateway
+from sim.log import Batch, RunLog, open_engine, wall_now
+from sim.mind import Interviewee, MindContext, check_minds, mind_factory
+from sim.reader import RunReader
+from sim.rng import Stream
+from sim.scenario import parse_scenario
+from sim.session import merge_options
+from sim.simtime import iso, parse_time
+from sim.world import World
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A question, its answer, and the simulated time the person was asked as of."""
+
+    person: str
+    question: str
+    answer: str
+    time: str
+
+
+def interview(path_text: str, person: str, question: str, at: str | None, llm: LLMOptions) -> Exchange:
+    """Answer ``question`` as ``person`` knew things at ``at`` (default: the run's latest time)."""
+    path = Path(path_text)
+    if not question.strip():
+        raise UserError("QUESTION: empty; ask something, e.g. \"What are you doing on Saturday?\"")
+    with RunReader(path) as reader:
+        run = reader.run()
+        scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
+        recorded = reader.options()
+        people = [p.name for p in scenario.people]
+        if person not in people:
+            raise UserError(f"PERSON {person!r}: not in this run; people: {', '.join(people)}")
+        start = scenario.start
+        try:
+            moment = parse_time(at, start) if at else parse_time(run["sim_now"], start)
+        except UserError as err:
+            raise UserError(f"--at: {err}") from None
+        second = int((moment - start).total_seconds())
+        if second < 0:
+            raise UserError(f"--at {at}: {iso(moment)} is before the run's start {iso(start)}")
+        snapshot = reader.latest_snapshot(at_or_before=second)
+        memories = reader.memories(person, until=second)
+    spec = scenario.person(person)
+    check_minds(scenario)
+    merged = merge_options(recorded, llm)
+    with open_backend(merged, scenario.model, run["seed"]) as backend:
+        rows: list[dict[str, Any]] = []
+        gateway = Gateway(backend.endpoint, rows.append, concurrency=1, cache={}, offline=backend.offline)
+        gateway.t = second
+        ctx = MindContext(scenario, World(scenario), gateway, Stream(run["seed"], f"interview:{person}"),
+                          dict(scenario.minds.get(spec.mind, {})), recorded=memories)
+        mind = mind_factory(spec.mind, person)(spec, ctx)
+        if not isinstance(mind, Interviewee):
+            raise UserError(f"PERSON {person!r}: runs the {spec.mind} mind, which keeps no memories to interview")
+        state = (snapshot or {}).get("state", {}).get("minds", {}).get(person)
+        if state is not None:
+            mind.restore(state)
+        answer = asyncio.run(_ask(mind, gateway, question, second))
+    _record(path, person, question, answer, second, iso(start + timedelta(seconds=second)),
+            backend.endpoint.model, rows)
+    return Exchange(person, question, answer, iso(start + timedelta(seconds=second)))
+
+
+async def _ask(mind: Interviewee, gateway: Gateway, question: str, second: int) -> str:
+    try:
+        return await mind.answer(question, second)
+    finally:
+        await gateway.aclose()
+
+
+def _record(path: Path, person: str, question: str, answer: str, second: int, time: str, model: str,
+            calls: list[dict[str, Any]]) -> None:
+    """Add the exchange and its LLM calls to the run file (alongside a live writer, if any)."""
+    engine = open_engine(path)
+    SQLModel.metadata.create_all(engine)  # files from before interviews existed gain the table
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO interview (person, t, time, question, answer, model, wall_time) VALUES (?,?,?,?,?,?,?)",
+            (person, second, time, question, answer, model, wall_now()),
+        )
+    log = RunLog(engine)
+    for call in calls:
+        call["tick"] = -1  # not part of any tick of the run
+    log.submit(Batch(llm_calls=calls))
+    log.close()
