@@ -59,6 +59,8 @@ def check_params(params: dict[str, Any]) -> None:
     weights(merged).check()
     if float(merged["reflection_threshold"]) <= 0:
         raise ValueError(f"reflection_threshold must be more than 0 (got {merged['reflection_threshold']})")
+    if merged["embeddings"] is not None:
+        make_embedder(str(merged["embeddings"]))  # checks the spec; nothing is loaded or contacted yet
     if int(merged["max_turns"]) < 2:
         raise ValueError(f"max_turns must be at least 2 (got {merged['max_turns']})")
 

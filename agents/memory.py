@@ -18,12 +18,13 @@ does. Cosines closer than float32 rounding (1e-6) count as the same. Equal total
 memory (higher id) first, so rankings are deterministic.
 
 Candidates are every memory (created at or before ``before``, when given), scored exactly. A
-shortcut that scores only the union of the top few hundred by each component was measured and
-dropped: min–max normalisation needs every cosine's range, and the union's top-8 matched the
-exhaustive one in only 28% of random queries at 6,000 memories, while saving nothing. Reading the
-vectors dominates either way, and a BLAS product over the index's own storage reads them as fast
-as a faiss search does (100k memories of 256 numbers: ~3–9 ms depending on load, against
-~7.5–10 ms for the shortcut; ``benchmarks/bench_retrieval.py``).
+shortcut that scores only the union of the top few hundred memories by each component (a faiss
+search for relevance) was measured and dropped: min–max normalisation needs the lowest cosine of
+all, which only a full scan finds, and at 6,000 random memories the shortcut's top-8 equalled the
+exhaustive one in 28% of queries. Nor was it faster: reading the vectors dominates either way,
+and a BLAS product over the index's own storage reads them as fast as a faiss search does (100k
+memories of 256 numbers, 98 MB a query: 6–11 ms at p50 on a busy 2-core machine, against ~8.5 ms
+for the shortcut; ``benchmarks/bench_retrieval.py``).
 """
 
 from __future__ import annotations
@@ -123,9 +124,8 @@ def memory_from_row(row: Any) -> Memory:
 class MemoryStream:
     """One person's memories in id order, with a faiss inner-product index over their unit vectors.
 
-    Ids must increase with each memory added (a per-person sequence from 1, or the run file's
-    row ids): position in the stream is then id order. ``dim`` is learned from the first vector
-    when not given.
+    Ids must increase with each memory added (the person's sequence from 1): position in the
+    stream is then id order. ``dim`` is learned from the first vector when not given.
     """
 
     def __init__(self, dim: int | None = None) -> None:
@@ -268,7 +268,9 @@ class MemoryStream:
         recency = np.exp((now - accessed) * (math.log(weights.decay) / _SECONDS_PER_HOUR))
         parts = (_normalise(recency, 0.0), _normalise(importance, 0.0),
                  _normalise(relevance, _COSINE_TOLERANCE))
-        total = weights.recency * parts[0] + weights.importance * parts[1] + weights.relevance * parts[2]
+        total = weights.recency * parts[0]
+        total += weights.importance * parts[1]
+        total += weights.relevance * parts[2]
         slots = _best(total, positions, k)
         chosen = positions[slots]
         if touch:
@@ -318,7 +320,9 @@ def _normalise(values: np.ndarray, tolerance: float) -> np.ndarray:
     low, high = float(values.min()), float(values.max())
     if high - low <= tolerance:
         return np.full(len(values), 0.5)
-    return (values - low) / (high - low)
+    scaled = values - low
+    scaled /= high - low
+    return scaled
 
 
 def _best(total: np.ndarray, positions: np.ndarray, k: int) -> np.ndarray:

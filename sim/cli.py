@@ -67,6 +67,11 @@ def build_parser() -> Parser:
     run.add_argument("--fixed-step", type=int, metavar="SECONDS",
                      help="step every person every SECONDS, Smallville-style, instead of event-driven")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                     help="override a mind parameter, e.g. --set reflection=off or --set generative.top_k=4 "
+                     "(repeatable)")
+    run.add_argument("--embeddings", metavar="SPEC", help="embeddings for memories: wordllama (default), hash, "
+                     "or an OpenAI-compatible endpoint as URL/model, e.g. http://localhost:11434/v1/nomic-embed-text")
     _model_options(run)
 
     resume = sub.add_parser("resume", help="continue an interrupted run", description="Continue a run from "
@@ -154,6 +159,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         opts = RunOptions(hours=args.hours, until=args.until, quiet=args.quiet, llm=_llm_options(args))
         if args.command == "run":
             opts.seed, opts.out, opts.fixed_step = args.seed, args.out, args.fixed_step
+            opts.settings = list(args.settings) + ([f"embeddings={args.embeddings}"] if args.embeddings else [])
             outcome = run_world(args.world, opts)
         else:
             outcome = resume_run(args.run_file, opts)

@@ -14,7 +14,7 @@ from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
 from sim.llm.gateway import Gateway
 from sim.log import Batch, RunLog, open_engine, wall_now
-from sim.mind import Interviewee, MindContext, check_minds, mind_factory
+from sim.mind import Interviewee, MindContext, apply_settings, check_minds, mind_factory
 from sim.reader import RunReader
 from sim.rng import Stream
 from sim.scenario import parse_scenario
@@ -56,6 +56,7 @@ def interview(path_text: str, person: str, question: str, at: str | None, llm: L
         snapshot = reader.latest_snapshot(at_or_before=second)
         memories = reader.memories(person, until=second)
     spec = scenario.person(person)
+    apply_settings(scenario, recorded.get("settings", []))
     check_minds(scenario)
     merged = merge_options(recorded, llm)
     with open_backend(merged, scenario.model, run["seed"]) as backend:

@@ -201,8 +201,48 @@ def check_minds(scenario: Scenario) -> None:
         if kind in _CHECKS:
             try:
                 _CHECKS[kind](params)
+            except UserError:
+                raise
             except (ValueError, TypeError) as err:
                 raise UserError(f"minds.{kind}: {err}") from None
+
+
+def apply_settings(scenario: Scenario, settings: list[str]) -> None:
+    """Apply ``--set KEY=VALUE`` overrides to ``scenario.minds``.
+
+    ``KEY`` is a parameter name (set for every mind kind that takes it, e.g. ``reflection=off``)
+    or ``KIND.NAME`` for one kind. Values ``on``/``off``/``true``/``false`` are booleans and
+    numbers are numbers; anything else stays text.
+    """
+    for setting in settings:
+        key, sep, raw = setting.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set {setting!r}: write it as KEY=VALUE, e.g. --set reflection=off")
+        kinds, _, name = key.rpartition(".")
+        targets = [kinds] if kinds else [k for k, params in _PARAMS.items() if name in params]
+        for kind in targets:
+            if kind not in _PARAMS or name not in _PARAMS[kind]:
+                known = sorted({p for params in _PARAMS.values() for p in params})
+                raise UserError(f"--set {setting!r}: no mind takes {key!r}; parameters: {', '.join(known)}")
+        if not targets:
+            known = sorted({p for params in _PARAMS.values() for p in params})
+            raise UserError(f"--set {setting!r}: no mind takes {name!r}; parameters: {', '.join(known)}")
+        for kind in targets:
+            scenario.minds.setdefault(kind, {})[name] = _value(raw)
+
+
+def _value(raw: str) -> Any:
+    lowered = raw.strip().lower()
+    if lowered in ("on", "true", "yes"):
+        return True
+    if lowered in ("off", "false", "no"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
 
 
 def mind_factory(kind: str, person: str = "") -> MindFactory:

@@ -15,7 +15,7 @@ from sim.errors import UserError
 from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
 from sim.llm.gateway import Gateway, GatewayFatal, preflight
 from sim.log import Batch, RunLog, create_run_file, dumps, open_engine, wall_now
-from sim.mind import check_minds
+from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.progress import RunProgress
 from sim.reader import RunReader
@@ -35,6 +35,7 @@ class RunOptions:
     out: str | None = None
     fixed_step: int | None = None
     quiet: bool = False
+    settings: list[str] = field(default_factory=list)  # --set KEY=VALUE mind parameter overrides
     llm: LLMOptions = field(default_factory=LLMOptions)
 
 
@@ -91,6 +92,7 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     seed = scenario.seed if opts.seed is None else opts.seed
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
+    apply_settings(scenario, opts.settings)
     check_minds(scenario)
     if opts.llm.model:
         # --model names the world's default model; people with a model of their own keep it.
@@ -100,7 +102,7 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
         engine = create_run_file(path)
         _claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-                   "fixed_step": opts.fixed_step, "concurrency": backend.concurrency}
+                   "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings}
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
@@ -138,6 +140,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
     llm = merge_options(recorded, opts.llm)
     fixed_step = recorded.get("fixed_step")
+    apply_settings(scenario, recorded.get("settings", []))
     check_minds(scenario)
     if llm.model:
         scenario.model = scenario.model.model_copy(update={"model": llm.model})
