@@ -105,7 +105,9 @@ def fit(steps: list[tuple[int, str, str, str | None]], start: int, end: int) -> 
     """Lay ``(minutes, activity, place, object)`` steps end to end over [start, end): no gap, no overlap.
 
     Each step lasts 5–15 minutes; steps repeat in order if they run out before ``end``; the last
-    one is cut at ``end`` (or merged into the one before when less than 5 minutes remain).
+    one is cut at ``end``; when less than 5 minutes remain they join the step before, or that
+    step gives up minutes so the last one lasts 5 (only a block shorter than 5 minutes has a
+    shorter action).
     """
     if not steps or end <= start:
         return []
@@ -114,9 +116,14 @@ def fit(steps: list[tuple[int, str, str, str | None]], start: int, end: int) -> 
     while clock < end:
         length, activity, place, obj = steps[index % len(steps)]
         length = min(max(length, MIN_ACTION), MAX_ACTION, end - clock)
-        if length < MIN_ACTION and out and out[-1].end - out[-1].start + length <= MAX_ACTION:
+        if length < MIN_ACTION and out:
             last = out.pop()
-            out.append(Action(last.start, clock + length, last.activity, last.place, last.object))
+            if last.end - last.start + length <= MAX_ACTION:
+                out.append(Action(last.start, clock + length, last.activity, last.place, last.object))
+            else:
+                cut = end - MIN_ACTION
+                out.append(Action(last.start, cut, last.activity, last.place, last.object))
+                out.append(Action(cut, end, activity, place, obj))
         else:
             out.append(Action(clock, clock + length, activity, place, obj))
         clock += length

@@ -81,7 +81,7 @@ def _phrases(messages: list[dict[str, Any]]) -> list[str]:
         texts = [str(m.get("content", "")) for m in messages if not str(m.get("content", "")).startswith("Reply with one JSON")]
     # Split at sentence ends and at colons that do not sit inside a time of day (07:30).
     clauses = [" ".join(c.split()) for c in re.split(r"[.;!?\n]+|:(?!\d)", "\n".join(texts))]
-    phrases = [" ".join(c.split()[:16]) for c in clauses if len(c.split()) >= 3]
+    phrases = [" ".join(c.split()[:24]) for c in clauses if len(c.split()) >= 3]
     return phrases or ["nothing much"]
 
 

@@ -1,0 +1,117 @@
+"""The generative agent end to end on the town, with the scripted model."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import WORLDS, hamlet_process
+
+
+def generative_town(folder: Path, people: int | None = None) -> Path:
+    data = yaml.safe_load((WORLDS / "smallville.yaml").read_text())
+    data["people"] = data["people"][:people] if people else data["people"]
+    kept = {p["name"] for p in data["people"]}
+    for person in data["people"]:
+        person["mind"] = "generative"
+        person["relationships"] = [r for r in person.get("relationships", []) if r["name"] in kept]
+    data["facts"] = [dict(f, seeded_to=[n for n in f.get("seeded_to", []) if n in kept]) for f in data.get("facts", [])]
+    data["interventions"] = [i for i in data.get("interventions", []) if i.get("person", next(iter(kept))) in kept]
+    path = folder / "town.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, sqlite3.Connection]:
+    folder = tmp_path_factory.mktemp("town")
+    run = folder / "day.db"
+    result = hamlet_process("run", generative_town(folder), "--llm", "scripted", "--hours", "24", "--seed", "7",
+                            "--set", "reflection_threshold=100", "--out", run, "--quiet")
+    assert result.code == 0, result.err
+    return run, sqlite3.connect(run)
+
+
+def counts(db: sqlite3.Connection, kind: str) -> dict[str, int]:
+    return dict(db.execute("SELECT person, COUNT(*) FROM memory WHERE kind = ? GROUP BY person", (kind,)))
+
+
+def test_every_person_plans_observes_reflects_and_talks(day) -> None:
+    _, db = day
+    people = {p for (p,) in db.execute("SELECT person FROM event WHERE kind = 'spawn'")}
+    for kind in ("plan", "observation", "reflection", "dialogue"):
+        assert set(counts(db, kind)) == people, f"someone has no {kind} memory"
+    talkers = {p for (p,) in db.execute("SELECT person FROM event WHERE kind = 'say'")}
+    assert talkers == people
+
+
+def test_reflections_cite_earlier_memories_as_evidence(day) -> None:
+    _, db = day
+    for person, evidence, mid in db.execute("SELECT person, evidence, id FROM memory WHERE kind = 'reflection'"):
+        cited = json.loads(evidence)
+        assert cited and all(0 < e < mid for e in cited)
+        found = db.execute(f"SELECT COUNT(*) FROM memory WHERE person = ? AND id IN ({','.join('?' * len(cited))})",
+                           (person, *cited)).fetchone()[0]
+        assert found == len(set(cited))
+
+
+def test_the_planted_party_news_reaches_someone_else_through_conversation(day) -> None:
+    _, db = day
+    host = "Sofia Marchetti"
+    heard = db.execute("SELECT DISTINCT person FROM memory WHERE kind = 'dialogue' AND person != ? "
+                       "AND text LIKE '%party%' AND text LIKE '%Valentine%'", (host,)).fetchall()
+    assert heard, "nobody learned of the party in a conversation"
+
+
+def test_economy_stays_within_the_per_person_day_budget(day) -> None:
+    _, db = day
+    people = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'spawn'").fetchone()[0]
+    calls, tokens = db.execute("SELECT COUNT(*), SUM(prompt_tokens + completion_tokens) FROM llm_call").fetchone()
+    assert calls / people <= 60 and tokens / people <= 40_000
+
+
+def test_interview_at_a_time_uses_no_later_memory_and_changes_none(day) -> None:
+    run, db = day
+    person, at = "Mateo Quispe", 6 * 3600
+    before = db.execute("SELECT * FROM memory ORDER BY person, id").fetchall()
+    result = hamlet_process("interview", run, person, "Who did you talk to, and about what?", "--at", "+6h")
+    assert result.code == 0, result.err
+    assert result.out.startswith("[2026-02-13T12:00:00] Mateo Quispe:")
+    assert db.execute("SELECT * FROM memory ORDER BY person, id").fetchall() == before
+    prompt = json.loads(db.execute("SELECT request FROM llm_call WHERE purpose = 'interview' ORDER BY id DESC")
+                        .fetchone()[0])["messages"][1]["content"]
+    earlier = {text for (text,) in db.execute("SELECT text FROM memory WHERE person = ? AND t <= ?", (person, at))}
+    later = {text for (text,) in db.execute("SELECT text FROM memory WHERE person = ? AND t > ?", (person, at))}
+    assert any(text.rstrip(".") in prompt for text in earlier), "the answer draws on earlier memories"
+    assert not [text for text in later - earlier if text.rstrip(".") in prompt]
+    row = db.execute("SELECT person, time, question FROM interview ORDER BY id DESC").fetchone()
+    assert row == (person, "2026-02-13T12:00:00", "Who did you talk to, and about what?")
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["Nobody Here", "hi"], ["Nobody Here", "not in this run"]),
+    (["Mateo Quispe", "hi", "--at", "noon-ish"], ["--at", "noon-ish"]),
+])
+def test_interview_bad_input_is_one_line(day, args, needles) -> None:
+    run, _ = day
+    result = hamlet_process("interview", run, *args)
+    assert result.code != 0 and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1 and all(n in result.err for n in needles)
+
+
+@pytest.mark.parametrize("setting,needle", [
+    ("w_recency=-1", "recency"),
+    ("generative.w_recency=0", None),
+    ("reflection_threshold=0", "reflection_threshold"),
+])
+def test_bad_generative_parameters_are_refused_before_running(tmp_path: Path, setting: str, needle) -> None:
+    world = generative_town(tmp_path, people=2)
+    extra = ["--set", "w_importance=0", "--set", "w_relevance=0"] if needle is None else []
+    result = hamlet_process("run", world, "--llm", "scripted", "--set", setting, *extra, "--out", tmp_path / "r.db")
+    assert result.code != 0 and len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+    assert (needle or "all 0") in result.err
+    assert not (tmp_path / "r.db").exists()
