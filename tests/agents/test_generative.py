@@ -115,3 +115,24 @@ def test_bad_generative_parameters_are_refused_before_running(tmp_path: Path, se
     assert result.code != 0 and len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
     assert (needle or "all 0") in result.err
     assert not (tmp_path / "r.db").exists()
+
+
+@pytest.mark.parametrize("switch,absent", [
+    ("reflection=off", ("memory", "reflection")),
+    ("observation=off", ("memory", "observation")),
+    ("planning=off", ("event", "plan")),
+])
+def test_ablation_switches_turn_their_component_off(tmp_path: Path, switch: str, absent: tuple[str, str]) -> None:
+    run = tmp_path / "r.db"
+    result = hamlet_process("run", generative_town(tmp_path, people=4), "--llm", "scripted", "--hours", "16",
+                            "--set", switch, "--set", "reflection_threshold=40", "--out", run, "--quiet")
+    assert result.code == 0, result.err
+    db = sqlite3.connect(run)
+    table, kind = absent
+    assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE kind = ?", (kind,)).fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM event WHERE kind = 'act'").fetchone()[0] > 0, "people still act"
+    # the other components still work (without observations there may be nothing to reflect on)
+    others = {"reflection", "observation", "plan"} - {kind} - ({"reflection"} if kind == "observation" else set())
+    present = {k for (k,) in db.execute("SELECT DISTINCT kind FROM memory")} | {
+        k for (k,) in db.execute("SELECT DISTINCT kind FROM event")}
+    assert others <= present
