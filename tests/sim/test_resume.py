@@ -149,3 +149,34 @@ def test_resume_refuses_a_run_that_another_process_is_still_writing(reference: t
     finally:
         proc.wait(300)
     assert events_export(run, tmp_path / "x") == expected, "the refused resume changed nothing"
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_generative_run_then_resume_restores_memories_and_indexes(tmp_path: Path) -> None:
+    from tests.agents.test_generative import generative_town
+
+    world = generative_town(tmp_path, people=5)
+
+    def start(out: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--llm-latency-ms", "30",
+             "--hours", "24", "--set", "reflection_threshold=60", "--out", str(out), "--quiet"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    whole = tmp_path / "whole.db"
+    assert start(whole).wait(600) == 0
+    assert hamlet_process("export", whole, "--tables", "event", "memory", "--out", tmp_path / "a").code == 0
+    total = (tmp_path / "a" / "event.jsonl").read_text().count("\n")
+    run = tmp_path / "killed.db"
+    proc = start(run)
+    began = time.monotonic()
+    while _event_count(run) < total * 0.5 and time.monotonic() - began < 300:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < _event_count(run) < total
+    result = hamlet_process("resume", run, "--quiet")
+    assert result.code == 0, result.err
+    assert hamlet_process("export", run, "--tables", "event", "memory", "--out", tmp_path / "b").code == 0
+    for name in ("event.jsonl", "memory.jsonl"):
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "a" / name).read_bytes(), name
