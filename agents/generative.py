@@ -192,6 +192,10 @@ class GenerativeMind:
         if percept.place is None:
             return Decision()
         notes: list[Any] = []
+        whispers = [str(e.data.get("text", "")) for e in percept.events
+                    if e.kind == "intervene" and e.data.get("kind") == "whisper"]
+        if whispers:  # planted by a researcher: a memory at once, whatever the ablations
+            await self._remember("whisper", whispers, await self._score(whispers, t), t)
         self._notice(percept)
         minute = now.hour * 60 + now.minute
         if self.params["planning"] and self.plan_date != now.date().isoformat() and minute >= 4 * 60:
@@ -255,7 +259,7 @@ class GenerativeMind:
         for event in percept.events:
             if event.kind == "say":
                 fresh.append(f"{event.person} said to me: {event.data.get('text', '')}")
-            elif event.kind == "intervene":
+            elif event.kind == "intervene" and event.data.get("kind") != "whisper":
                 fresh.append(str(event.data.get("text", "")))
         limit = int(self.params["notice_limit"])
         self.noticed = (self.noticed + fresh)[-limit:]

@@ -136,3 +136,15 @@ def test_ablation_switches_turn_their_component_off(tmp_path: Path, switch: str,
     present = {k for (k,) in db.execute("SELECT DISTINCT kind FROM memory")} | {
         k for (k,) in db.execute("SELECT DISTINCT kind FROM event")}
     assert others <= present
+
+
+def test_a_scheduled_whisper_becomes_a_whisper_memory_of_that_person(tmp_path: Path) -> None:
+    world = generative_town(tmp_path, people=3)
+    data = yaml.safe_load(world.read_text())
+    who = data["people"][1]["name"]
+    data["interventions"] = [{"at": "+2h", "kind": "whisper", "person": who, "text": "The mayor is resigning."}]
+    world.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = tmp_path / "r.db"
+    assert hamlet_process("run", world, "--llm", "scripted", "--hours", "3", "--out", run, "--quiet").code == 0
+    rows = sqlite3.connect(run).execute("SELECT person, t, text FROM memory WHERE kind = 'whisper'").fetchall()
+    assert rows == [(who, 7200, "The mayor is resigning.")]
