@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import common
-from common import median, percentile, table, union_seconds, verdict
+from common import median, table, verdict
 
 TARGET_OVERHEAD_MS = 1.0
 TARGET_RATIO = 1.5
@@ -45,149 +45,19 @@ TARGET_WALL_S = 600.0
 TARGET_RSS_MB = 4096.0
 
 
-# -- one run, in a child process --------------------------------------------------------
-
-
-def child(world: str, out: str, hours: float | None, concurrency: int | None,
-          loop_profiler: Any = None) -> dict[str, Any]:
-    """Run ``world`` like ``hamlet run --llm scripted --quiet`` and measure it; returns the figures.
-
-    ``loop_profiler`` (a ``cProfile.Profile``) is enabled around the run loop only.
-    """
-    began = time.perf_counter()
-    import asyncio
-    import resource
-    import sqlite3
-    import urllib.request
-    from datetime import datetime
-
-    import agents  # noqa: F401  (registers the minds, as the CLI does)
-    from sim import session
-    from sim.engine import Simulation
-    from sim.llm.backends import LLMOptions, open_backend
-    from sim.log import Batch, RunLog, create_run_file, dumps, wall_now
-    from sim.mind import check_minds
-    from sim.reader import RunReader
-    from sim.scenario import load_scenario
-    from sim.simtime import iso
-
-    imported = time.perf_counter()
-    opts = session.RunOptions(hours=hours, out=out, quiet=True,
-                              llm=LLMOptions(llm="scripted", concurrency=concurrency))
-    world_path = Path(world)
-    scenario = load_scenario(world_path)
-    seed = scenario.seed
-    end = session.end_second(scenario, scenario.start, opts, scenario.hours)
-    path = session.out_path(world_path, seed, opts.out)
-    check_minds(scenario)
-    loaded = time.perf_counter()
-    with open_backend(opts.llm, scenario.model, seed) as backend:
-        asyncio.run(session._preflight(backend, scenario))
-        engine = create_run_file(path)
-        if hasattr(session, "_claim"):
-            session._claim(engine)
-        options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-                   "fixed_step": None, "concurrency": backend.concurrency}
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
-                " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (scenario.name, str(world_path), world_path.read_text(encoding="utf-8"), seed, dumps(options),
-                 "running", "", iso(scenario.start), iso(session._at(scenario, end)), iso(scenario.start),
-                 wall_now(), wall_now()),
-            )
-        log = RunLog(engine)
-        gateway = session._gateway(backend, log, None)
-        sim = Simulation(scenario, log, gateway, seed=seed)
-        started = time.perf_counter()
-        sim.begin()
-        begun = time.perf_counter()
-
-        loop: dict[str, float] = {}
-
-        async def run() -> str:
-            cpu0 = time.process_time()
-            t0 = time.perf_counter()
-            if loop_profiler is not None:
-                loop_profiler.enable()
-            try:
-                return await sim.run(end)
-            finally:
-                if loop_profiler is not None:
-                    loop_profiler.disable()
-                loop["wall"] = time.perf_counter() - t0
-                loop["cpu"] = time.process_time() - cpu0
-                await gateway.aclose()
-
-        status = asyncio.run(run())
-        ran = time.perf_counter()
-        with urllib.request.urlopen(backend.endpoint.base_url.rstrip("/") + "/hamlet/stats") as reply:
-            served = json.load(reply)
-        log.submit(Batch(run={"status": status, "message": ""}))
-        log.close()
-        closed = time.perf_counter()
-    with RunReader(path) as reader:
-        summary = reader.summary()
-    finished = time.perf_counter()
-
-    db = sqlite3.connect(path)
-    rows = db.execute("SELECT wall_time, latency_ms FROM llm_call WHERE status NOT IN ('cached', 'fallback')").fetchall()
-    db.close()
-    intervals = []
-    for wall_time, latency_ms in rows:
-        stop = datetime.fromisoformat(wall_time).timestamp()
-        intervals.append((stop - latency_ms / 1000, stop))
-    waited = union_seconds(intervals)
-    overheads = [s * 1000 for s in gateway.stats.overheads]
-    people = len(scenario.people)
-    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    size = path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "-*"))
-    return {
-        "people": people,
-        "status": status,
-        "events": sim.seq,
-        "ticks": sim.tick,
-        "llm_rows": summary["llm_calls"],
-        "llm_requests": served["requests"],
-        "max_in_flight": served["max_in_flight"],
-        "concurrency": backend.concurrency,
-        "imports_s": imported - began,
-        "load_s": loaded - imported,
-        "server_and_file_s": started - loaded,
-        "begin_s": begun - started,
-        "loop_s": loop["wall"],
-        "loop_cpu_s": loop["cpu"],
-        "drain_s": closed - ran,
-        "summary_s": finished - closed,
-        "run_s": finished - imported,
-        "model_wait_union_s": waited,
-        "model_wait_sum_s": gateway.stats.model_wait_s,
-        "overhead_median_ms": median(overheads),
-        "overhead_p95_ms": percentile(overheads, 0.95),
-        "overhead_n": len(overheads),
-        "engine_ms_per_person": (loop["wall"] - waited) / people * 1000,
-        "cpu_ms_per_person": loop["cpu"] / people * 1000,
-        "events_per_s": sim.seq / loop["wall"],
-        "rss_self_mb": self_rss,
-        "rss_model_server_mb": child_rss,
-        "file_mb": size / 2**20,
-    }
-
-
 # -- the driver -------------------------------------------------------------------------
 
 
 def measure(people: int, repeats: int, folder: Path, hours: float, concurrency: int | None,
-            timeout: float) -> list[dict[str, Any]]:
+            timeout: float, town: dict[str, Any]) -> list[dict[str, Any]]:
     """Run the town of ``people`` ``repeats`` times, each in its own process."""
-    from worlds import write_town
+    from towns import write_town
 
-    world = write_town(folder, people)
+    world = write_town(folder, people, **town)
     results = []
     for index in range(repeats):
         out = folder / f"run{people}-{index}.db"
-        args = [str(Path(__file__).resolve()), "--child", str(world), "--out", str(out), "--hours", str(hours)]
+        args = [str(common.ROOT / "benchmarks" / "runner.py"), str(world), "--out", str(out), "--hours", str(hours)]
         if concurrency:
             args += ["--concurrency", str(concurrency)]
         t0 = time.perf_counter()
@@ -260,7 +130,7 @@ def report(results: dict[int, list[dict[str, Any]]]) -> str:
     return text
 
 
-def profile(people: int, folder: Path, hours: float, top: int, part: str) -> None:
+def profile(people: int, folder: Path, hours: float, top: int, part: str, town: dict[str, Any]) -> None:
     """One run of the town of ``people`` under cProfile, in this process; prints the top functions.
 
     ``part`` is ``run`` (everything ``hamlet run`` does) or ``loop`` (the run loop only).
@@ -268,15 +138,16 @@ def profile(people: int, folder: Path, hours: float, top: int, part: str) -> Non
     import cProfile
     import pstats
 
-    from worlds import write_town
+    from runner import measured_run
+    from towns import write_town
 
-    world = write_town(folder, people)
+    world = write_town(folder, people, **town)
     profiler = cProfile.Profile()
     if part == "loop":
-        result = child(str(world), str(folder / "profiled.db"), hours, None, loop_profiler=profiler)
+        result = measured_run(str(world), str(folder / "profiled.db"), hours=hours, loop_profiler=profiler)
     else:
         profiler.enable()
-        result = child(str(world), str(folder / "profiled.db"), hours, None)
+        result = measured_run(str(world), str(folder / "profiled.db"), hours=hours)
         profiler.disable()
     print(f"profiled {part} of {people:,} people (times under the profiler): whole run {result['run_s']:.1f} s, "
           f"run loop {result['loop_s']:.1f} s")
@@ -300,26 +171,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-part", choices=("run", "loop"), default="run",
                         help="--profile the whole run (default) or the run loop only")
     parser.add_argument("--top", type=int, default=30, help="functions shown by --profile")
-    parser.add_argument("--child", metavar="WORLD", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--one-cafe", action="store_true",
+                        help="one café for the whole town (crowded: hundreds in one place at lunch)")
     args = parser.parse_args(argv)
 
-    if args.child:
-        print(json.dumps(child(args.child, args.out, args.hours, args.concurrency)))
-        return 0
+    town = {"cafes": 1} if args.one_cafe else {}
     with tempfile.TemporaryDirectory(prefix="hamlet-bench-") as tmp:
         if args.profile:
-            profile(args.profile, Path(tmp), args.hours, args.top, args.profile_part)
+            profile(args.profile, Path(tmp), args.hours, args.top, args.profile_part, town)
             return 0
         print(common.machine_line(), flush=True)
         results: dict[int, list[dict[str, Any]]] = {}
         for people in args.people:
             repeats = args.repeats or (5 if people < 500 else 3)
-            results[people] = measure(people, repeats, Path(tmp), args.hours, args.concurrency, args.timeout)
+            results[people] = measure(people, repeats, Path(tmp), args.hours, args.concurrency, args.timeout, town)
             for r in results[people]:
                 r["rss_total_mb"] = r["rss_self_mb"] + r["rss_model_server_mb"]
                 r["run_per_person_ms"] = r["run_s"] / r["people"] * 1000
-    print(f"\nbench_overhead: scripted model at latency 0, {args.hours:g} simulated hours, medians over the runs")
+    kind = "one café for all" if args.one_cafe else "one café per 100 people"
+    print(f"\nbench_overhead: scripted model at latency 0, {args.hours:g} simulated hours, {kind}, "
+          "medians over the runs")
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": common.machine(), "results": results}, indent=1))

@@ -52,8 +52,9 @@ def machine() -> dict[str, Any]:
 def machine_line() -> str:
     """The machine in one line, printed above every table."""
     m = machine()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, "
-            f"SQLite {m['sqlite']}")
+            f"SQLite {m['sqlite']}; load average before the run {load}")
 
 
 def median(values: Iterable[float]) -> float:
@@ -101,7 +102,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain text table, right-aligned numbers, for terminals and Markdown alike."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
+    numeric = [any(r[i] for r in cells) and all(_is_number(r[i]) or not r[i] for r in cells)
+               for i in range(len(headers))]
 
     def line(values: Sequence[str]) -> str:
         parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]

@@ -1,12 +1,14 @@
 """Generated towns for the benchmarks: any number of people, valid per ``sim/scenario.py``.
 
 A town of N people has about N/10 houses (three rooms each) along streets of ten houses, one
-workplace for every 40 people (offices, shops, a school, a clinic, ...), a café, a library and a
-park, all reached through the town square. Every person runs the ``schedule`` mind with a
+workplace for every 40 people (offices, shops, a school, a clinic, ...), one café for every 100
+people (where everyone lunches, by workplace), a library and a park, all reached through the town
+square. So the number of people per place stays about the same whatever N is; ``cafes=1`` makes
+one crowded café instead (everyone lunches there, hundreds at once in a big town). Every person runs the ``schedule`` mind with a
 routine of eight items, one of them ``free`` (the morning day plan chooses where to spend free
 time), so one simulated day costs exactly one LLM call a person.
 
-    python benchmarks/worlds.py 1000 > /tmp/town1000.yaml    # print one
+    python benchmarks/towns.py 1000 > /tmp/town1000.yaml    # print one
 """
 
 from __future__ import annotations
@@ -51,28 +53,32 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = None) -> dict[str, Any]:
+def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = None,
+         cafes: int | None = None) -> dict[str, Any]:
     """The scenario of a town of ``people`` as plain data (what ``yaml.safe_dump`` writes)."""
     houses = max(1, -(-people // 10))
     workplaces = max(2, people // 40)
+    cafes = cafes or max(1, people // 100)
     sectors: list[dict[str, Any]] = [
         {"name": "Town Square", "kind": "square", "areas": [{"name": "fountain", "objects": ["bench", "fountain"]}]},
         {"name": "Green Park", "kind": "park", "inner_minutes": 2,
          "areas": [{"name": "lawn", "objects": ["bench", "bandstand"]},
                    {"name": "pond", "objects": ["railing"]},
                    {"name": "playground", "objects": ["swings"]}]},
-        {"name": "Corner Café", "kind": "cafe",
-         "areas": [{"name": "counter", "objects": ["espresso machine", "pastry case"]},
-                   {"name": "seating", "objects": ["tables", "window seat"]}]},
         {"name": "Town Library", "kind": "library",
          "areas": [{"name": "reading room", "objects": ["armchairs", "newspaper rack"]},
                    {"name": "stacks", "objects": ["study tables"]}]},
     ]
     links: list[dict[str, Any]] = [
         {"between": ["Town Square", "Green Park"], "minutes": 4},
-        {"between": ["Town Square", "Corner Café"], "minutes": 2},
         {"between": ["Town Square", "Town Library"], "minutes": 3},
     ]
+    cafe_names = [f"Café {c + 1}" for c in range(cafes)]
+    for c, cafe in enumerate(cafe_names):
+        sectors.append({"name": cafe, "kind": "cafe",
+                        "areas": [{"name": "counter", "objects": ["espresso machine", "pastry case"]},
+                                  {"name": "seating", "objects": ["tables", "window seat"]}]})
+        links.append({"between": [cafe, "Town Square"], "minutes": 2 + c % 4})
     work_names: list[tuple[str, str, str, str]] = []  # (sector, work area, object, activity)
     for w in range(workplaces):
         kind, areas, objects, activity = WORKPLACE_KINDS[w % len(WORKPLACE_KINDS)]
@@ -113,8 +119,8 @@ def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = N
             "routine": [
                 {"at": _hhmm(7 * 60 + shift), "do": "has breakfast", "place": f"{house}:kitchen", "object": "stove"},
                 {"at": _hhmm(8 * 60 + 30 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
-                {"at": _hhmm(12 * 60 + 30 + shift), "do": "eats lunch", "place": "Corner Café:seating",
-                 "object": "tables"},
+                {"at": _hhmm(12 * 60 + 30 + shift), "do": "eats lunch",
+                 "place": f"{cafe_names[(i % workplaces) % cafes]}:seating", "object": "tables"},
                 {"at": _hhmm(13 * 60 + 15 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
                 {"at": _hhmm(17 * 60 + 30 + shift), "do": "cooks dinner", "place": f"{house}:kitchen",
                  "object": "stove"},
@@ -140,7 +146,8 @@ def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = N
 
 def write_town(folder: str | Path, people: int, **kwargs: Any) -> Path:
     """Write the town of ``people`` as YAML into ``folder``; returns the file's path."""
-    path = Path(folder) / f"town{people}.yaml"
+    suffix = "".join(f"-{k}{v}" for k, v in sorted(kwargs.items()))
+    path = Path(folder) / f"town{people}{suffix}.yaml"
     path.write_text(yaml.safe_dump(town(people, **kwargs), sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
