@@ -36,11 +36,23 @@ def default_routine(spec: PersonSpec) -> list[RoutineItem]:
     ]
 
 
+_UNLIVED: list[tuple[Scenario, tuple[str, ...]]] = []  # the last scenario asked about, and its answer
+
+
+def _unlived_sectors(scenario: Scenario) -> tuple[str, ...]:
+    """The sectors nobody lives in: worked out once per scenario, not once per person (N^2)."""
+    if _UNLIVED and _UNLIVED[0][0] is scenario:
+        return _UNLIVED[0][1]
+    homes = {scenario.resolve_place(p.home).split(":", 1)[0] for p in scenario.people}
+    unlived = tuple(s.name for s in scenario.sectors if s.name not in homes)
+    _UNLIVED[:] = [(scenario, unlived)]
+    return unlived
+
+
 def free_time_places(scenario: Scenario, home: str) -> tuple[str, ...]:
     """Sectors a person may choose for free time: their own home and every sector nobody lives in."""
-    homes = {scenario.resolve_place(p.home).split(":", 1)[0] for p in scenario.people}
     own = scenario.resolve_place(home).split(":", 1)[0]
-    return (own, *(s.name for s in scenario.sectors if s.name not in homes))
+    return (own, *_unlived_sectors(scenario))
 
 
 @cache

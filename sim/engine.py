@@ -315,7 +315,8 @@ class Simulation:
     def _memories(self) -> list[dict[str, Any]]:
         """The memory rows minds formed this tick, in name order, stamped with the tick."""
         rows = []
-        for name in sorted(self.contexts):
+        # Most ticks nobody formed a memory: find who did without sorting everyone, every tick.
+        for name in sorted(name for name, ctx in self.contexts.items() if ctx.memories):
             outbox = self.contexts[name].memories
             for row in outbox:
                 rows.append({**row, "person": name, "tick": self.tick})
@@ -334,8 +335,8 @@ class Simulation:
 
     def state(self) -> dict[str, Any]:
         """Everything needed to continue the run exactly, as JSON-ready data."""
-        added = [p.model_dump(mode="json") for name, p in self.people.items()
-                 if name not in {s.name for s in self.scenario.people}]
+        original = {s.name for s in self.scenario.people}
+        added = [p.model_dump(mode="json") for name, p in self.people.items() if name not in original]
         return {
             "tick": self.tick,
             "seq": self.seq,

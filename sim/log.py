@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import SQLModel
 
@@ -161,4 +162,15 @@ class RunLog:
 
 
 def _event_row(e: Event) -> tuple[Any, ...]:
-    return (e.seq, e.tick, e.t, e.time, e.kind, e.person, e.place, dumps(e.data))
+    return (e.seq, e.tick, e.t, e.time, e.kind, e.person, e.place, _data_text(e.data))
+
+
+def _data_text(data: dict[str, Any]) -> str:
+    """``dumps(data)``, ~10x faster: the writer's hot path. The same text for the strings, ints,
+    lists and ordinary floats events hold (orjson writes 1e16 where json writes 1e+16, null for NaN)."""
+    if not data:
+        return "{}"
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # what orjson will not write (keys that are not strings, huge ints)
+        return dumps(data)

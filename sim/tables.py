@@ -45,8 +45,10 @@ class EventRow(SQLModel, table=True):
     tick: int = Field(index=True)
     t: int = Field(index=True, description="simulated seconds since the run's start")
     time: str = Field(description="simulated time, ISO 8601")
-    kind: str = Field(index=True)
-    person: str | None = Field(default=None, index=True)
+    # No index on kind or person: each insert into such an index lands at a random place, and the
+    # two of them cost more than half the writer's time (benchmarks/bench_log.py).
+    kind: str
+    person: str | None = None
     place: str | None = None
     data: str = Field(default="{}", description="JSON")
 

@@ -66,12 +66,26 @@ class World:
             for area in sector.areas
         }
         self._route = lru_cache(maxsize=65536)(self._shortest)
+        self._tree = lru_cache(maxsize=256)(self._shortest_tree)
 
     # -- movement ------------------------------------------------------------------------
 
+    def _shortest_tree(self, src: str) -> tuple[dict[str, str], dict[str, float]]:
+        # One Dijkstra per starting place serves every destination: a town's people start from a
+        # few hundred places but travel between thousands of pairs of them.
+        pred, dist = nx.dijkstra_predecessor_and_distance(self.graph, src, weight="minutes")
+        return {node: before[0] for node, before in pred.items() if before}, dist
+
     def _shortest(self, src: str, dst: str) -> Route:
-        minutes, path = nx.single_source_dijkstra(self.graph, src, dst, weight="minutes")
-        return Route(tuple(path), float(minutes))
+        # The same path nx.single_source_dijkstra(graph, src, dst) returns: its path to a node is
+        # the one through the node's first recorded predecessor.
+        before, dist = self._tree(src)
+        if dst not in dist:
+            raise nx.NetworkXNoPath(f"no path from {src} to {dst}")
+        path = [dst]
+        while path[-1] != src:
+            path.append(before[path[-1]])
+        return Route(tuple(reversed(path)), float(dist[dst]))
 
     def route(self, src: str, dst: str) -> Route:
         """The shortest path from ``src`` to ``dst`` with its travel time."""
