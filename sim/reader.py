@@ -122,18 +122,11 @@ class RunReader:
     def events(self, kinds: list[str] | None = None, since: int | None = None, until: int | None = None,
                after_seq: int = 0) -> Iterator[dict[str, Any]]:
         """Events in commit order, ``data`` decoded; filter by kinds and simulated seconds."""
-        sql = "SELECT * FROM event WHERE seq > ?"
-        args: list[Any] = [after_seq]
+        where, args = _where([("seq > ?", after_seq), ("t >= ?", since), ("t <= ?", until)])
         if kinds:
-            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            where += f" AND kind IN ({','.join('?' * len(kinds))})"
             args += kinds
-        if since is not None:
-            sql += " AND t >= ?"
-            args.append(since)
-        if until is not None:
-            sql += " AND t <= ?"
-            args.append(until)
-        for row in self.db.execute(sql + " ORDER BY seq", args):
+        for row in self.db.execute(f"SELECT * FROM event WHERE {where} ORDER BY seq", args):
             item = dict(row)
             item["data"] = json.loads(item["data"])
             yield item
@@ -161,18 +154,8 @@ class RunReader:
     def memories(self, person: str | None = None, until: int | None = None,
                  until_tick: int | None = None) -> list[dict[str, Any]]:
         """Memory rows (of one person, formed by second ``until`` or tick ``until_tick``) in stream order."""
-        sql = "SELECT * FROM memory WHERE 1=1"
-        args: list[Any] = []
-        if person is not None:
-            sql += " AND person = ?"
-            args.append(person)
-        if until is not None:
-            sql += " AND t <= ?"
-            args.append(until)
-        if until_tick is not None:
-            sql += " AND tick <= ?"
-            args.append(until_tick)
-        rows = [dict(row) for row in self.db.execute(sql + " ORDER BY person, id", args)]
+        where, args = _where([("person = ?", person), ("t <= ?", until), ("tick <= ?", until_tick)])
+        rows = [dict(row) for row in self.db.execute(f"SELECT * FROM memory WHERE {where} ORDER BY person, id", args)]
         for row in rows:
             row["evidence"] = json.loads(row["evidence"])
         return rows
@@ -197,3 +180,9 @@ class RunReader:
         except ImportError:
             raise UserError("pandas is not installed; pip install 'hamlet-sim[research]'") from None
         return pd.DataFrame(list(self.rows(table)), columns=self.columns(table))
+
+
+def _where(conditions: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """An SQL condition joining the clauses whose value is given, and their arguments."""
+    given = [(clause, value) for clause, value in conditions if value is not None]
+    return " AND ".join([clause for clause, _ in given] or ["1=1"]), [value for _, value in given]
