@@ -20,10 +20,12 @@ _BEGAN = time.perf_counter()
 
 import argparse  # noqa: E402  (the clock above starts before the imports it measures)
 import json  # noqa: E402
+import logging  # noqa: E402
 import sys  # noqa: E402
-from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+logging.basicConfig(level=logging.WARNING)  # as the CLI does, before wordllama's import sets INFO
 
 import common  # noqa: E402,F401  (puts the repository first on sys.path)
 from common import median, percentile, union_seconds  # noqa: E402
@@ -114,10 +116,9 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     rows = db.execute("SELECT tick, person, wall_time, latency_ms FROM llm_call"
                       " WHERE status NOT IN ('cached', 'fallback')").fetchall()
     db.close()
-    per_person = Counter((tick, person) for tick, person, _, _ in rows)
-    longest: dict[int, int] = {}
-    for (tick, _), count in per_person.items():
-        longest[tick] = max(longest.get(tick, 0), count)
+    # The longest chain of requests that waited for one another, per tick, as the gateway counted
+    # them along each task's causal chain (a person's calls in turn; a conversation's turns).
+    longest = gateway.stats.chains
     intervals = []
     for _, _, wall_time, latency_ms_row in rows:
         stop = datetime.fromisoformat(wall_time).timestamp()

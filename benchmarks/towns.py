@@ -54,8 +54,12 @@ def _hhmm(minute: int) -> str:
 
 
 def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = None,
-         cafes: int | None = None) -> dict[str, Any]:
-    """The scenario of a town of ``people`` as plain data (what ``yaml.safe_dump`` writes)."""
+         cafes: int | None = None, mind: str = "schedule") -> dict[str, Any]:
+    """The scenario of a town of ``people`` as plain data (what ``yaml.safe_dump`` writes).
+
+    ``mind="generative"`` gives everyone the generative mind (all components on), which calls
+    the model dozens of times a person a day instead of once.
+    """
     houses = max(1, -(-people // 10))
     workplaces = max(2, people // 40)
     cafes = cafes or max(1, people // 100)
@@ -109,6 +113,7 @@ def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = N
         mates = [names[j] for j in range(i - i % 10, min(people, i - i % 10 + 10)) if j != i][:2]
         persons.append({
             "name": who,
+            "mind": mind,
             "age": 18 + (i * 7) % 60,
             "traits": [TRAITS[i % len(TRAITS)], TRAITS[(i * 5 + 3) % len(TRAITS)]],
             "occupation": f"{activity} at {sector}",

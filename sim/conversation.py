@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,7 @@ async def hold(conversation: Conversation, minds: dict[str, Any], now: datetime,
         if reply.end and turn + 1 >= min_turns:
             conversation.ended_by = name
             break
-    for name, other in (speakers, speakers[::-1]):
-        await minds[name].remember_conversation(other, conversation.topic, list(conversation.lines), now)
+    # Each remembers only into their own stream, so both can think about it at once.
+    await asyncio.gather(*(minds[name].remember_conversation(other, conversation.topic, list(conversation.lines), now)
+                           for name, other in (speakers, speakers[::-1])))
     return conversation

@@ -9,6 +9,7 @@ becomes a row of the ``llm_call`` table; no default is ever silent.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import json
@@ -27,6 +28,9 @@ from sim.log import dumps, wall_now
 from sim.scenario import ModelSettings
 
 T = TypeVar("T", bound=BaseModel)
+
+_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("hamlet_call_depth", default=0)
+"""Requests sent so far on the current task's causal chain within its tick."""
 
 JsonMode = Literal["json_schema", "json_object", "none"]
 """How to ask for structured answers: OpenAI/vLLM/Ollama take ``json_schema``; llama.cpp's
@@ -73,6 +77,8 @@ class Stats:
     by_purpose: dict[str, int] = field(default_factory=dict)
     # seconds each recent call spent in the gateway itself: not waiting for the model or a slot
     overheads: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    # tick -> the longest chain of requests that had to wait for one another in it (latency bound)
+    chains: dict[int, int] = field(default_factory=dict)
 
 
 class Gateway:
@@ -129,6 +135,15 @@ class Gateway:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+    def _chained(self) -> None:
+        """Count one more request on the caller's causal chain, for the latency figures."""
+        # A task started by asyncio.gather copies its parent's context, so the depth continues
+        # along each branch, and requests on parallel branches do not add up.
+        depth = _DEPTH.get() + 1
+        _DEPTH.set(depth)
+        if depth > self.stats.chains.get(self.tick, 0):
+            self.stats.chains[self.tick] = depth
 
     # -- the call ------------------------------------------------------------------------
 
@@ -198,6 +213,7 @@ class Gateway:
         last_error = ""
         while True:
             attempt += 1
+            self._chained()
             started = time.perf_counter()
             try:
                 reply = await self.client.chat.completions.create(
