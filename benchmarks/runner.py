@@ -66,8 +66,7 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(session._preflight(backend, scenario))
         engine = create_run_file(path)
-        if hasattr(session, "_claim"):
-            session._claim(engine)
+        session.claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
                    "fixed_step": None, "concurrency": backend.concurrency}
         with engine.begin() as conn:

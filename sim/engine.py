@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sim.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
+from sim.control import Desk
 from sim.conversation import Conversation, hold
 from sim.errors import BudgetExceeded
 from sim.events import Event
@@ -33,7 +34,7 @@ from sim.mind import (
     mind_factory,
 )
 from sim.rng import Stream
-from sim.scenario import PersonSpec, Scenario
+from sim.scenario import InterventionSpec, PersonSpec, Scenario
 from sim.simtime import iso, parse_time
 from sim.world import World
 
@@ -69,7 +70,10 @@ class Simulation:
         self._talks: list[Conversation] = []
         self._events: list[Event] = []
         self._calls: list[dict[str, Any]] = []
+        self._controls: list[dict[str, Any]] = []  # live requests taken before this tick
         gateway._record = self._calls.append
+        # where live requests (pause, stop, interventions) come from; None: a run nobody steers
+        self.desk: Desk | None = None
 
     # -- time ----------------------------------------------------------------------------
 
@@ -123,6 +127,9 @@ class Simulation:
     async def run(self, end: int, progress: Progress | None = None) -> str:
         """Run ticks until simulated second ``end``; returns the status to record."""
         while True:
+            if self.desk is not None and await self._take_requests():
+                self._commit_batch(self.clock.now, force_snapshot=True)
+                return "interrupted"
             popped = self.clock.pop_tick(end)
             if popped is None:
                 break
@@ -143,6 +150,26 @@ class Simulation:
         self.clock.now = max(self.clock.now, end)
         self._commit_batch(end, force_snapshot=True)
         return "finished"
+
+    async def _take_requests(self) -> bool:
+        """Queue live interventions for the next tick; True if asked to stop."""
+        assert self.desk is not None
+        requests = await self.desk.take()
+        upcoming = self.clock.next_time()
+        t = self.clock.now if upcoming is None else upcoming
+        for request in requests:
+            self._controls.append({"id": request.id, "tick": self.tick + 1, "t": t})
+            if request.kind == "stop":
+                return True  # what came after the stop stays pending for a resumed run
+        for request in requests:
+            if request.intervention is not None:
+                self.schedule(t, request.intervention)
+        return False
+
+    def schedule(self, t: int, intervention: InterventionSpec) -> None:
+        """Apply ``intervention`` at simulated second ``t``, as if the scenario had scheduled it."""
+        self.scenario.interventions.append(intervention)
+        self.clock.push(t, INTERVENE, "intervene", index=len(self.scenario.interventions) - 1)
 
     def _settle(self, t: int, entries: list[Entry]) -> dict[str, str]:
         """Apply the tick's world happenings; return who is due and why."""
@@ -301,15 +328,16 @@ class Simulation:
         return event
 
     def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
-        batch = Batch(self._events[:], self._calls[:], self._memories())
+        batch = Batch(self._events[:], self._calls[:], self._memories(), controls=self._controls[:])
         self._events.clear()
         self._calls.clear()
+        self._controls.clear()
         if force_snapshot or t >= self.next_snapshot:
             while self.next_snapshot <= t:
                 self.next_snapshot += self.snapshot_every
             batch.snapshot = {"tick": self.tick, "t": t, "seq": self.seq, "state": self.state()}
             batch.run = {"sim_now": iso(self.when(t))}
-        if batch.events or batch.llm_calls or batch.memories or batch.snapshot:
+        if batch.events or batch.llm_calls or batch.memories or batch.snapshot or batch.controls:
             self.log.submit(batch)
 
     def _memories(self) -> list[dict[str, Any]]:

@@ -80,6 +80,8 @@ class Batch:
     memories: list[dict[str, Any]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
     run: dict[str, Any] | None = None
+    # control requests taken this tick: {"id", "tick", "t"}, marked applied with the tick's events
+    controls: list[dict[str, Any]] = field(default_factory=list)
 
 
 class RunLog:
@@ -155,6 +157,9 @@ class RunLog:
                         "INSERT INTO snapshot (tick, t, seq, state) VALUES (?,?,?,?)",
                         (snap["tick"], snap["t"], snap["seq"], dumps(snap["state"])),
                     )
+                if batch.controls:
+                    conn.exec_driver_sql("UPDATE control SET status = 'applied', tick = ?, t = ? WHERE id = ?",
+                                         [(c["tick"], c["t"], c["id"]) for c in batch.controls])
                 if batch.run:
                     update = dict(batch.run, updated_at=wall_now())
                     assignments = ", ".join(f"{key} = :{key}" for key in update)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sim.control import Desk, applied_since, claim, writer_alive
 from sim.engine import Simulation
 from sim.errors import UserError
 from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
@@ -100,7 +100,7 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(_preflight(backend, scenario))
         engine = create_run_file(path)
-        _claim(engine)
+        claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
                    "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings}
         with engine.begin() as conn:
@@ -129,7 +129,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         spent = reader.summary()["cost_usd"]
         memories = reader.memories(until_tick=snapshot["tick"]) if snapshot else []
         writer = reader.meta.get("writer", "")
-    if run["status"] == "running" and _alive(writer):
+    if run["status"] == "running" and writer_alive(writer):
         raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
     scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
     start = datetime.fromisoformat(run["sim_now"])
@@ -148,7 +148,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         if backend.kind != "replay":
             asyncio.run(_preflight(backend, scenario))
         engine = open_engine(path)
-        _claim(engine)
+        claim(engine)
         with engine.begin() as conn:
             last_seq = snapshot["seq"] if snapshot else 0
             # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
@@ -165,22 +165,28 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
             sim.begin()
         else:
             sim.restore(snapshot["state"], memories)
+        for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
+            sim.schedule(t, intervention)  # live interventions whose effects are redone
         return _drive(sim, end, path, backend, opts)
 
 
 def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
     status, message = "failed", ""
     progress = RunProgress(sim, end, path, quiet=opts.quiet)
+    sim.desk = Desk(path)
     try:
         with progress:
             status = asyncio.run(_run_async(sim, end, progress))
         if status == "budget":
             message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
+        elif status == "interrupted":
+            message = "stopped on request; continue with hamlet resume"
     except GatewayFatal as err:
         status, message = "failed", str(err)
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted; continue with hamlet resume"
     finally:
+        sim.desk.close()
         sim.log.submit(Batch(run={"status": status, "message": message}))
         sim.log.close()
     with RunReader(path) as reader:
@@ -226,26 +232,6 @@ def vars_of(opts: LLMOptions) -> dict[str, Any]:
     return {name: getattr(opts, name) for name in LLMOptions.__dataclass_fields__}
 
 
-
-
-def _claim(engine: Any) -> None:
-    """Record which process writes the file, so a second ``resume`` can refuse to join it."""
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('writer', ?)",
-                             (f"{os.getpid()}@{socket.gethostname()}",))
-
-
-def _alive(writer: str) -> bool:
-    pid, _, host = writer.partition("@")
-    if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _at(scenario: Scenario, second: int) -> datetime:

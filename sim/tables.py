@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped whenever a table changes shape; readers refuse files from a newer version."""
 
 APP_ID = "hamlet"
@@ -35,6 +35,20 @@ class RunRow(SQLModel, table=True):
     sim_now: str
     created_at: str
     updated_at: str
+
+
+class ControlRow(SQLModel, table=True):
+    """A request to a live run (pause, resume, stop, or an intervention), applied between ticks."""
+
+    __tablename__ = "control"
+    id: int | None = Field(default=None, primary_key=True)
+    issued_at: str = Field(description="wall-clock time the request was written")
+    source: str = Field(description="who sent it: cli, tui or mqtt")
+    kind: str = Field(description="pause, resume, stop or intervene")
+    payload: str = Field(default="{}", description="JSON of the intervention (kind intervene)")
+    status: str = Field(default="pending", description="pending or applied")
+    tick: int | None = Field(default=None, description="the tick before which it was applied")
+    t: int | None = Field(default=None, description="simulated second an intervention took effect")
 
 
 class EventRow(SQLModel, table=True):
@@ -146,5 +160,6 @@ TABLES = {
     "snapshot": SnapshotRow,
     "artifact": ArtifactRow,
     "interview": InterviewRow,
+    "control": ControlRow,
 }
 """Every table users may export, by name."""

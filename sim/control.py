@@ -1,0 +1,170 @@
+"""Live control: requests written into a running run's file, taken by its engine between ticks.
+
+Any process may ask a live run to pause, resume, stop or apply an intervention (``hamlet
+interview --whisper``, the TUI, the MQTT bridge): the request is a ``control`` row. The run's
+``Desk`` polls for new rows between ticks; an intervention takes effect at the next tick and is
+logged as that tick's event, and the row is marked applied in the same transaction, so a
+resumed run re-applies exactly the interventions whose effects it redoes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.errors import UserError
+from sim.log import wall_now
+from sim.reader import RunReader
+from sim.scenario import InterventionSpec, parse_scenario
+
+KINDS = ("pause", "resume", "stop", "intervene")
+
+
+@dataclass(slots=True, frozen=True)
+class Request:
+    """One control row as the engine sees it."""
+
+    id: int
+    kind: str
+    intervention: InterventionSpec | None = None
+
+
+def send(path_text: str, kind: str, intervention: dict[str, Any] | None = None, source: str = "cli") -> int:
+    """Write a request for the live run in ``path_text``; returns its id (raises ``UserError`` if not live)."""
+    path = Path(path_text)
+    if kind not in KINDS:
+        raise UserError(f"control {kind!r}: unknown; use one of {', '.join(KINDS)}")
+    with RunReader(path) as reader:
+        run = reader.run()
+        writer = reader.meta.get("writer", "")
+        live = run["status"] == "running" and writer_alive(writer, this_process=True)
+        scenario_yaml = run["scenario_yaml"]
+        sim_now = run["sim_now"]
+    payload = "{}"
+    if kind == "intervene":
+        spec = _checked(path, intervention or {}, scenario_yaml, sim_now)
+        payload = spec.model_dump_json(exclude_none=True)
+    if not live:
+        raise UserError(f"{path}: not a live run (status {run['status']}); a whisper or intervention reaches only a "
+                        "running simulation; schedule it in the world's interventions, or resume the run first")
+    db = sqlite3.connect(path, timeout=10)
+    try:
+        with db:
+            cursor = db.execute("INSERT INTO control (issued_at, source, kind, payload, status) VALUES (?,?,?,?,?)",
+                                (wall_now(), source, kind, payload, "pending"))
+    except sqlite3.OperationalError as err:
+        raise UserError(f"{path}: cannot take live requests ({err}); it was written by an older Hamlet") from None
+    finally:
+        db.close()
+    return int(cursor.lastrowid or 0)
+
+
+def _checked(path: Path, fields: dict[str, Any], scenario_yaml: str, sim_now: str) -> InterventionSpec:
+    """Validate an intervention against the run's recorded world, as the scenario loader would."""
+    scenario = parse_scenario(scenario_yaml, f"{path} (recorded world)")
+    try:
+        spec = InterventionSpec.model_validate({"at": sim_now, **fields})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "intervention"
+        raise UserError(f"{where}: {first['msg']}") from None
+    names = {p.name for p in scenario.people}
+    if spec.person is not None and spec.kind != "add_person" and spec.person not in names:
+        raise UserError(f"PERSON {spec.person!r}: not in this run; people: {', '.join(sorted(names))}")
+    if spec.place is not None:
+        try:
+            scenario.resolve_place(spec.place)
+        except ValueError as err:
+            raise UserError(f"place: {err}") from None
+    return spec
+
+
+class Desk:
+    """The engine's side: polls a run file for new requests, and holds the run while paused."""
+
+    def __init__(self, path: Path, every_s: float = 0.1) -> None:
+        self.path = path
+        self.every_s = every_s  # at most one look at the file per this many wall seconds
+        self._next = 0.0
+        self._seen = 0  # highest request id taken
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=10)
+
+    def close(self) -> None:
+        """Close the desk's connection."""
+        self._db.close()
+
+    async def take(self) -> list[Request]:
+        """New requests in order; while the newest pause is unanswered by a resume, waits for one."""
+        taken: list[Request] = []
+        paused = False
+        while True:
+            now = time.monotonic()
+            if now >= self._next or paused:
+                self._next = now + self.every_s
+                for request in self._poll():
+                    taken.append(request)
+                    if request.kind == "pause":
+                        paused = True
+                    elif request.kind in ("resume", "stop"):
+                        paused = False
+            if not paused:
+                return taken
+            await asyncio.sleep(self.every_s)
+
+    def _poll(self) -> list[Request]:
+        rows = self._db.execute("SELECT id, kind, payload FROM control WHERE id > ? AND status = 'pending' ORDER BY id",
+                                (self._seen,)).fetchall()
+        requests = []
+        for row_id, kind, payload in rows:
+            self._seen = max(self._seen, row_id)
+            spec = InterventionSpec.model_validate(json.loads(payload)) if kind == "intervene" else None
+            requests.append(Request(row_id, kind, spec))
+        return requests
+
+
+def applied_since(path: Path, tick: int) -> list[tuple[int, InterventionSpec]]:
+    """Interventions applied after ``tick``, as (simulated second, intervention): a resume redoes them."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT t, payload FROM control WHERE kind = 'intervene' AND status = 'applied'"
+                          " AND tick > ? ORDER BY id", (tick,)).fetchall()
+    except sqlite3.OperationalError:  # a file from before live control
+        rows = []
+    finally:
+        db.close()
+    return [(t, InterventionSpec.model_validate(json.loads(payload))) for t, payload in rows]
+
+
+def claim(engine: Any) -> None:
+    """Record which process writes the file, so a second ``resume`` can refuse to join it."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('writer', ?)",
+                             (f"{os.getpid()}@{socket.gethostname()}",))
+
+
+def writer_alive(writer: str, *, this_process: bool = False) -> bool:
+    """Whether the process named by a writer claim (``pid@host``) is alive on this machine.
+
+    This process itself counts only with ``this_process`` (a viewer inside the running process).
+    """
+    pid, _, host = writer.partition("@")
+    if not pid.isdigit() or host != socket.gethostname():
+        return False
+    if int(pid) == os.getpid():
+        return this_process
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
