@@ -115,8 +115,9 @@ class Simulation:
         self.people[spec.name] = spec
         self.streams[spec.name] = stream = Stream(self.seed, spec.name, counter)
         self.inbox[spec.name] = []
-        factory = mind_factory(spec.mind, spec.name)
-        params = dict(self.scenario.minds.get(spec.mind, {}))
+        kind = self.scenario.mind_of(spec)
+        factory = mind_factory(kind, spec.name)
+        params = dict(self.scenario.minds.get(kind, {}))
         ctx = MindContext(self.scenario, self.world, self.gateway, stream, params, recorded=recorded or [])
         self.contexts[spec.name] = ctx
         mind = self.minds[spec.name] = factory(spec, ctx)

@@ -64,10 +64,10 @@ def interview(path_text: str, person: str, question: str, at: str | None, llm: L
         gateway = Gateway(backend.endpoint, rows.append, concurrency=1, cache={}, offline=backend.offline)
         gateway.t = second
         ctx = MindContext(scenario, World(scenario), gateway, Stream(run["seed"], f"interview:{person}"),
-                          dict(scenario.minds.get(spec.mind, {})), recorded=memories)
-        mind = mind_factory(spec.mind, person)(spec, ctx)
+                          dict(scenario.minds.get(scenario.mind_of(spec), {})), recorded=memories)
+        mind = mind_factory(scenario.mind_of(spec), person)(spec, ctx)
         if not isinstance(mind, Interviewee):
-            raise UserError(f"PERSON {person!r}: runs the {spec.mind} mind, which keeps no memories to interview")
+            raise UserError(f"PERSON {person!r}: runs the {scenario.mind_of(spec)} mind, which keeps no memories to interview")
         state = (snapshot or {}).get("state", {}).get("minds", {}).get(person)
         if state is not None:
             mind.restore(state)

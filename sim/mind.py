@@ -189,8 +189,10 @@ def check_minds(scenario: Scenario) -> None:
     people = [(f"people[{i}]", p) for i, p in enumerate(scenario.people)]
     people += [(f"interventions[{i}].spec", iv.spec) for i, iv in enumerate(scenario.interventions) if iv.spec]
     for where, person in people:
-        if person.mind not in _REGISTRY:
-            raise UserError(f"{where}.mind: unknown mind {person.mind!r}; known minds: {', '.join(known_minds())}")
+        kind = scenario.mind_of(person)
+        if kind not in _REGISTRY:
+            where = f"{where}.mind" if person.mind else "mind"
+            raise UserError(f"{where}: unknown mind {kind!r}; known minds: {', '.join(known_minds())}")
     for kind, params in scenario.minds.items():
         if kind not in _REGISTRY:
             raise UserError(f"minds.{kind}: unknown mind {kind!r}; known minds: {', '.join(known_minds())}")
@@ -212,12 +214,16 @@ def apply_settings(scenario: Scenario, settings: list[str]) -> None:
 
     ``KEY`` is a parameter name (set for every mind kind that takes it, e.g. ``reflection=off``)
     or ``KIND.NAME`` for one kind. Values ``on``/``off``/``true``/``false`` are booleans and
-    numbers are numbers; anything else stays text.
+    numbers are numbers; anything else stays text. ``mind=KIND`` changes the world's mind, the
+    one every person who names none runs.
     """
     for setting in settings:
         key, sep, raw = setting.partition("=")
         if not sep or not key:
             raise UserError(f"--set {setting!r}: write it as KEY=VALUE, e.g. --set reflection=off")
+        if key == "mind":
+            scenario.mind = raw.strip()
+            continue
         kinds, _, name = key.rpartition(".")
         targets = [kinds] if kinds else [k for k, params in _PARAMS.items() if name in params]
         for kind in targets:

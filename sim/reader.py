@@ -73,6 +73,9 @@ class RunReader:
         from sim.scenario import parse_scenario
 
         scenario = parse_scenario(run["scenario_yaml"], f"{self.path}:run.scenario_yaml")
+        for setting in self.options().get("settings", []):
+            if setting.startswith("mind="):  # run with --set mind=KIND
+                scenario.mind = setting.partition("=")[2]
         one = self.db.execute
         events = one("SELECT COUNT(*) FROM event").fetchone()[0]
         last = one("SELECT time FROM event ORDER BY seq DESC LIMIT 1").fetchone()
@@ -85,7 +88,7 @@ class RunReader:
         by_kind = dict(one("SELECT kind, COUNT(*) FROM event GROUP BY kind ORDER BY kind").fetchall())
         people = [
             {"name": p.name, "age": p.age, "occupation": p.occupation, "home": scenario.resolve_place(p.home),
-             "mind": p.mind}
+             "mind": scenario.mind_of(p)}
             for p in scenario.people
         ]
         return {

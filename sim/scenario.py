@@ -136,7 +136,7 @@ class PersonSpec(Spec):
     relationships: list[Relationship] = []
     memories: list[str] = []
     routine: list[RoutineItem] = []
-    mind: str = "schedule"
+    mind: str | None = Field(None, description="the mind this person runs; default: the world's mind")
     model: ModelSettings | None = None
 
     @field_validator("routine")
@@ -207,6 +207,7 @@ class Scenario(Spec):
     seed: int = 0
     snapshot_minutes: float = Field(60.0, gt=0, description="simulated minutes between snapshots")
     model: ModelSettings = ModelSettings()
+    mind: str = Field("schedule", description="the mind of every person who names none (generative, schedule, ...)")
     minds: dict[str, dict[str, Any]] = Field({}, description="parameters per mind kind")
     sectors: list[SectorSpec] = Field(min_length=1)
     links: list[LinkSpec] = []
@@ -244,6 +245,10 @@ class Scenario(Spec):
     def resolve_place(self, ref: str) -> str:
         """Turn a place reference (sector, ``Sector:Area`` or a unique area name) into an area id."""
         return _resolve(self, ref)
+
+    def mind_of(self, person: PersonSpec) -> str:
+        """The mind kind ``person`` runs: their own, or the world's."""
+        return person.mind or self.mind
 
     def person(self, name: str) -> PersonSpec:
         """The person called ``name``."""

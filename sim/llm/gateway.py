@@ -338,23 +338,63 @@ def _validate(schema: type[T], text: str) -> tuple[T | None, str]:
     if not text.strip():
         return None, "the reply was empty"
     body = _strip_fences(text)
+    repairs: list[str] = []
     try:
-        return schema.model_validate_json(body), ""
-    except ValidationError as err:
-        first = err.errors()[0]
-        if first["type"] != "json_invalid":
-            where = ".".join(str(p) for p in first["loc"]) or "reply"
-            return None, f"{where}: {first['msg']}"
-        problem = f"the reply is not valid JSON ({first['msg']})"
-    # Small models put raw newlines inside strings or trail text after the object; both are
-    # fixed here rather than by asking again, and the row says so.
-    try:
-        data, end = json.JSONDecoder(strict=False).raw_decode(body.lstrip())
-        answer = schema.model_validate(data)
-    except (ValueError, ValidationError):
-        return None, problem
-    trailing = " and text after the JSON dropped" if body.lstrip()[end:].strip() else ""
-    return answer, f"repaired locally: control characters in strings accepted{trailing}"
+        data = json.loads(body)
+    except ValueError as err:
+        # Small models put raw newlines inside strings or trail text after the object; both are
+        # fixed here rather than by asking again, and the row says so.
+        try:
+            data, end = json.JSONDecoder(strict=False).raw_decode(body.lstrip())
+        except ValueError:
+            return None, f"the reply is not valid JSON ({err})"
+        trailing = " and text after the JSON dropped" if body.lstrip()[end:].strip() else ""
+        repairs.append(f"control characters in strings accepted{trailing}")
+    for _ in range(4):
+        try:
+            answer = schema.model_validate(data)
+        except ValidationError as err:
+            problems = err.errors()
+            fixed = _clamp(data, problems)
+            if fixed is None:
+                where = ".".join(str(p) for p in problems[0]["loc"]) or "reply"
+                return None, f"{where}: {problems[0]['msg']}"
+            repairs.extend(fixed)
+            continue
+        return answer, ("repaired locally: " + "; ".join(repairs)) if repairs else ""
+    return None, "the reply breaks the schema in too many places"
+
+
+_BOUNDS = {"less_than_equal": "le", "greater_than_equal": "ge", "too_long": "max_length",
+           "string_too_long": "max_length"}
+
+
+def _clamp(data: Any, problems: list[Any]) -> list[str] | None:
+    """Bring numbers out of range to the nearest bound and cut lists or strings that run long.
+
+    Grammar-constrained servers (llama.cpp) keep a reply's shape and allowed values but not its
+    numeric ranges or lengths; asking again returns the same reply, so such replies are fixed
+    here and the fix is logged. Returns what was changed, or None if a problem is of another kind.
+    """
+    changes = []
+    for problem in problems:
+        bound = _BOUNDS.get(problem["type"])
+        loc = problem["loc"]
+        if bound is None or not loc:
+            return None
+        parent = data
+        try:
+            for key in loc[:-1]:
+                parent = parent[key]
+            value = parent[loc[-1]]
+        except (KeyError, IndexError, TypeError):
+            return None
+        limit = problem["ctx"][bound]
+        fixed = value[:limit] if bound == "max_length" else limit
+        parent[loc[-1]] = fixed
+        where = ".".join(str(p) for p in loc)
+        changes.append(f"{where} cut to {limit}" if bound == "max_length" else f"{where} {value!r} set to {limit}")
+    return changes
 
 
 def _parse(schema: type[T], text: str) -> T | None:

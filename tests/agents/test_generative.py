@@ -30,8 +30,9 @@ def generative_town(folder: Path, people: int | None = None) -> Path:
 def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, sqlite3.Connection]:
     folder = tmp_path_factory.mktemp("town")
     run = folder / "day.db"
-    result = hamlet_process("run", generative_town(folder), "--llm", "scripted", "--hours", "24", "--seed", "7",
-                            "--set", "reflection_threshold=100", "--out", run, "--quiet")
+    # The bundled world as it ships: generative minds, its own parameters, a fixed seed.
+    result = hamlet_process("run", WORLDS / "smallville.yaml", "--llm", "scripted", "--hours", "24", "--seed", "7",
+                            "--out", run, "--quiet")
     assert result.code == 0, result.err
     return run, sqlite3.connect(run)
 

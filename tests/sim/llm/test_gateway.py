@@ -202,3 +202,28 @@ def test_raw_newlines_inside_strings_are_repaired_locally_and_logged_as_such() -
         assert [r["status"] for r in rows] == ["repaired"] and "repaired locally" in rows[0]["error"]
 
     with_server(['{"mood": "busy", "steps": ["bake\nbread"]} and some chatter'], test)
+
+
+class Scores(BaseModel):
+    scores: list[int] = Field(max_length=3)
+    minutes: int = Field(ge=5, le=15)
+
+
+def test_numbers_out_of_range_and_overlong_lists_are_clamped_locally_and_logged() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        answer = await gateway.ask(Scores, [{"role": "user", "content": "rate"}], site=CallSite("Mara", "importance"),
+                                   fallback=Scores(scores=[1], minutes=5))
+        assert answer == Scores(scores=[3, 4, 5], minutes=15)
+        assert len(model.bodies) == 1, "clamped at once, not asked again"
+        assert [r["status"] for r in rows] == ["repaired"]
+        assert "minutes 24 set to 15" in rows[0]["error"] and "scores cut to 3" in rows[0]["error"]
+
+    with_server([json.dumps({"scores": [3, 4, 5, 6], "minutes": 24})], test)
+
+
+def test_a_wrong_value_of_another_kind_is_still_asked_again() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await ask(gateway)
+        assert [r["status"] for r in rows] == ["invalid", "ok"]
+
+    with_server([json.dumps({"mood": "busy", "steps": []}), GOOD], test)
