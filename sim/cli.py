@@ -274,7 +274,7 @@ def _show_text(s: dict[str, Any]) -> str:
         f"Model      {s['options'].get('backend')} · {s['options'].get('resolved_model')}",
         f"Events     {s['events']} ({kinds})",
         f"LLM calls  {s['llm_calls']} ({purposes}) · cache hits {s['cache_hits']} · errors {s['errors']} · "
-        f"invalid {s['invalid_replies']} · fallbacks {s['fallbacks']}",
+        f"invalid {s['invalid_replies']} · repaired {s['repaired_replies']} · fallbacks {s['fallbacks']}",
         f"Tokens     {s['prompt_tokens']} prompt + {s['completion_tokens']} completion · cost ${s['cost_usd']:.4f}",
         "People",
     ]

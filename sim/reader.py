@@ -82,7 +82,8 @@ class RunReader:
         calls = one(
             "SELECT COUNT(*), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
             " COALESCE(SUM(cost_usd),0), COALESCE(SUM(cache_hit),0), COALESCE(SUM(fallback),0),"
-            " COALESCE(SUM(status='error'),0), COALESCE(SUM(status='invalid'),0) FROM llm_call"
+            " COALESCE(SUM(status='error'),0), COALESCE(SUM(status='invalid'),0), COALESCE(SUM(status='repaired'),0)"
+            " FROM llm_call"
         ).fetchone()
         by_purpose = dict(one("SELECT purpose, COUNT(*) FROM llm_call GROUP BY purpose ORDER BY purpose").fetchall())
         by_kind = dict(one("SELECT kind, COUNT(*) FROM event GROUP BY kind ORDER BY kind").fetchall())
@@ -115,6 +116,7 @@ class RunReader:
             "fallbacks": calls[5],
             "errors": calls[6],
             "invalid_replies": calls[7],
+            "repaired_replies": calls[8],
             "options": json.loads(run["options"]),
             "created_at": run["created_at"],
             "updated_at": run["updated_at"],
