@@ -278,7 +278,10 @@ class GenerativeMind:
         t = self._second(now)
         insights = [m.text for m in (self.stream.recent(5, kinds=("reflection",)) if self.stream else [])]
         habits = "; ".join(f"{item.at} {item.do}" for item in self.spec.routine) or self.spec.lifestyle or "none given"
+        # What the person has in mind (plans made, news to pass on) shapes the day, as in the paper.
+        in_mind = await self.retrieve(f"my plans, intentions and news for {now:%A %d %B}", t, k=3)
         prompt = (f"Today is {now:%A %d %B %Y}. Your usual day: {habits}.\n"
+                  f"You have in mind: {_listing(in_mind)}\n"
                   f"Your recent thoughts: {' '.join(insights) or 'none'}\n"
                   "Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
                   "each with the hour it starts.")
@@ -342,7 +345,7 @@ class GenerativeMind:
                   + "Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
                     "there or none.")
         where = self.current[1] if self.current else self.home
-        step = {"minutes": 15, "activity": block.activity, "object": "none",
+        step = {"minutes": 15, "activity": block.activity[:planning.ACTIVITY_CHARS], "object": "none",
                 "place": where if where in self.places else self.places[0]}
         fallback_steps: dict[str, Any] = {"steps": [step, step]}
         if noticed:
@@ -402,7 +405,7 @@ class GenerativeMind:
         schema = dialogue.talk_choice_model(candidates)
         known = {r.name: r.relation for r in self.spec.relationships}
         here = "; ".join(f"{c} ({known.get(c, 'someone you may not know')}) is here" for c in candidates)
-        prompt = (f"You are {self.current[0] if self.current else 'here'}. {here}.\n"
+        prompt = (f"Right now: {self.current[0] if self.current else 'nothing in particular'}. {here}.\n"
                   f"You remember: {_listing(recalled)}\nDo you start a conversation, and about what?")
         choice = await self._ask(schema, "talk_decision", prompt, schema(talk_to=dialogue.NOBODY, topic="nothing"))
         partner = str(choice.talk_to)
@@ -416,9 +419,12 @@ class GenerativeMind:
         """Say the next line, drawing on memories of the partner and the topic."""
         t = self._second(now)
         await self._ready(t)
-        recalled = await self.retrieve(f"{partner}. {topic}", t, k=4)
+        doing = self.current[0] if self.current else "nothing in particular"
+        # What one is busy with colours what one says, as the paper's agent status does.
+        recalled = await self.retrieve(f"{partner}. {topic}. {doing}", t, k=4)
         relation = next((r.relation for r in self.spec.relationships if r.name == partner), "someone you know")
         prompt = (f"You are talking with {partner} ({relation}) about {topic}.\n"
+                  f"Right now: {doing}.\n"
                   f"You remember: {_listing(recalled)}\n"
                   f"So far:\n{dialogue.transcript(lines)}\nSay your next line; end the conversation when it has run "
                   "its course.")

@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
 Text = Annotated[str, StringConstraints(max_length=160)]
+ACTIVITY_CHARS = 80
+Activity = Annotated[str, StringConstraints(max_length=ACTIVITY_CHARS)]
+"""An action's words: short, so a grammar-bound small model cannot run past its token limit."""
 WAKE_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(5, 10) for m in (0, 30))
 BED_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(20, 24) for m in (0, 30))
 HOURS = tuple(f"{h:02d}:00" for h in range(5, 24))
@@ -94,11 +97,11 @@ def decomposition_model(places: tuple[str, ...], objects: tuple[str, ...]) -> ty
     step = create_model(
         "Step",
         minutes=(int, Field(ge=MIN_ACTION, le=MAX_ACTION)),
-        activity=(Text, ...),
+        activity=(Activity, ...),
         place=(Literal[places], ...),
         object=(Literal[("none", *objects)], ...),
     )
-    return create_model("Steps", steps=(list[step], Field(min_length=2, max_length=12)))
+    return create_model("Steps", steps=(list[step], Field(min_length=2, max_length=8)))
 
 
 def fit(steps: list[tuple[int, str, str, str | None]], start: int, end: int) -> list[Action]:

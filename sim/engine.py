@@ -38,6 +38,9 @@ from sim.scenario import InterventionSpec, PersonSpec, Scenario
 from sim.simtime import iso, parse_time
 from sim.world import World
 
+REFUSED_TALK_RETRY_S = 60
+"""Simulated seconds after which someone whose partner could not talk decides again."""
+
 Progress = Callable[["Simulation"], None]
 
 
@@ -226,7 +229,7 @@ class Simulation:
         return Percept(now, sight.place, sight.people, sight.objects, events, reason)
 
     def _commit(self, t: int, name: str, decision: Decision) -> None:
-        moved = False
+        moved = refused = False
         for action in decision.actions:
             place = self.world.position.get(name)
             if isinstance(action, Go):
@@ -249,12 +252,16 @@ class Simulation:
                 self._emit(t, "say", name, place, {"text": action.text, "to": action.to,
                                                    "hearers": [p for p in self.world.people_at(place or "") if p != name]})
             elif isinstance(action, Talk):
-                moved = self._start_talk(t, name, action) or moved
+                started = self._start_talk(t, name, action)
+                refused = refused or not started
+                moved = started or moved
             elif isinstance(action, Note):
                 self._emit(t, action.kind, name, place, action.data)
         if not moved:
             if decision.wake is not None:
                 self.clock.wake(name, max(t + 1, self.second(decision.wake)))
+            elif refused:  # the partner was gone or busy: think again shortly, not never
+                self.clock.wake(name, t + REFUSED_TALK_RETRY_S, "talk refused")
             else:
                 self.clock.forget(name)
 

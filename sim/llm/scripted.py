@@ -82,7 +82,10 @@ def _phrases(messages: list[dict[str, Any]]) -> list[str]:
     # Split at sentence ends and at colons that do not sit inside a time of day (07:30).
     clauses = [" ".join(c.split()) for c in re.split(r"[.;!?\n]+|:(?!\d)", "\n".join(texts))]
     phrases = [" ".join(c.split()[:24]) for c in clauses if len(c.split()) >= 3]
-    return phrases or ["nothing much"]
+    # Sentences addressed to the model ("You are talking with ...") frame the task; answers quote
+    # what the framing carries (memories, a transcript), so such sentences are the last resort.
+    content = [p for p in phrases if not p.startswith("You ")]
+    return content or phrases or ["nothing much"]
 
 
 def _pick(rng: random.Random, phrases: list[str]) -> str:

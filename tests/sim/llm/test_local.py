@@ -44,8 +44,7 @@ def test_the_embedded_model_runs_three_generative_people_of_smallville_for_two_h
     db = sqlite3.connect(run)
     rows = db.execute("SELECT model, status, fallback, error, prompt_tokens FROM llm_call").fetchall()
     assert {model for model, *_ in rows} == {"SmolLM2-135M-Instruct"}
-    people = {name for (name,) in db.execute("SELECT name FROM json_each(?)",
-                                             (json.dumps([p["name"] for p in summary["people"]]),))}
+    people = {p["name"] for p in summary["people"]}
     planners = {p for (p,) in db.execute("SELECT DISTINCT person FROM event WHERE kind = 'plan'")}
     assert planners == people, "every person made a day plan, from the model or a logged fallback"
     rememberers = {p for (p,) in db.execute("SELECT DISTINCT person FROM memory WHERE kind = 'observation'")}
