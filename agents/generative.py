@@ -287,7 +287,7 @@ class GenerativeMind:
                   "each with the hour it starts.")
         first = self.spec.routine[0].do if self.spec.routine else "starts the day"
         fallback = planning.DayPlan(wake_up="07:00", bedtime="22:00", items=[
-            planning.PlanItem(start=f"{h:02d}:00", activity=a) for h, a in
+            planning.PlanItem(start=f"{h:02d}:00", activity=_clip(a, 160)) for h, a in
             ((7, first), (9, f"works as {self.spec.occupation or 'usual'}"), (12, "has lunch"),
              (13, "works"), (18, "has dinner and rests"))])
         plan = await self._ask(planning.DayPlan, "day_plan", prompt, fallback)
@@ -440,7 +440,7 @@ class GenerativeMind:
                   "Summarise the conversation, list up to three things you learned, and rate how much it mattered "
                   "(1 to 10).")
         notes = await self._ask(dialogue.ConversationNotes, "dialogue_memory", prompt,
-                                dialogue.ConversationNotes(summary=f"I talked with {partner} about {topic}.", learned=[],
+                                dialogue.ConversationNotes(summary=_clip(f"I talked with {partner} about {topic}.", 240), learned=[],
                                                            importance=3))
         assert isinstance(notes, dialogue.ConversationNotes)
         texts = [notes.summary, *notes.learned]
@@ -519,6 +519,11 @@ def _with_scores(base: type[BaseModel], count: int) -> type[BaseModel]:
 def _scored(base: type[BaseModel], count: int) -> type[BaseModel]:
     return create_model(f"{base.__name__}Scored", __base__=base,
                         scores=(list[Annotated[int, Field(ge=1, le=10)]], Field(min_length=count, max_length=count)))
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters: fallbacks quote model or author text and must always validate."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _listing(memories: list[Memory]) -> str:

@@ -72,6 +72,8 @@ def build_parser() -> Parser:
                      "(repeatable)")
     run.add_argument("--embeddings", metavar="SPEC", help="embeddings for memories: wordllama (default), hash, "
                      "or an OpenAI-compatible endpoint as URL/model, e.g. http://localhost:11434/v1/nomic-embed-text")
+    run.add_argument("--tui", action="store_true", help="watch the run in the terminal viewer while it runs "
+                     "(quitting the viewer stops the run cleanly; hamlet resume continues it)")
     _model_options(run)
 
     resume = sub.add_parser("resume", help="continue an interrupted run", description="Continue a run from "
@@ -119,6 +121,17 @@ def build_parser() -> Parser:
     export.add_argument("--out", required=True, help="folder to write into")
     export.add_argument("--tables", nargs="+", help="tables to export (default: run event llm_call memory "
                         "artifact; also snapshot)")
+    replay = sub.add_parser("replay", help="open a recorded run in the terminal viewer",
+                            description="Open a recorded run in the terminal viewer: step through it event by "
+                            "event or tick by tick, play it, jump to a time, and inspect what anyone knew then. "
+                            "Keys: ? in the viewer; see docs/tui.md.")
+    replay.add_argument("run_file", metavar="RUN.db")
+
+    watch = sub.add_parser("watch", help="watch a run in progress in the terminal viewer",
+                           description="Attach the terminal viewer to a run another process is writing: it "
+                           "reads the file read-only, never slowing the run, and follows it as it goes. "
+                           "space pauses and resumes the run. Keys: ? in the viewer; see docs/tui.md.")
+    watch.add_argument("run_file", metavar="RUN.db")
     return parser
 
 
@@ -157,6 +170,15 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     import agents  # noqa: F401  (registers the minds)
 
+    if args.command in ("replay", "watch"):
+        from sim.tui.launch import view
+
+        view(args.run_file, live=args.command == "watch")
+        return 0
+    if args.command == "run" and args.tui:
+        from sim.tui.launch import run_with_viewer
+
+        return run_with_viewer(args, build_parser())
     if args.command in ("run", "resume"):
         from sim.session import RunOptions, resume_run, run_world
 

@@ -336,7 +336,10 @@ class Simulation:
         return event
 
     def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
-        batch = Batch(self._events[:], self._calls[:], self._memories(), controls=self._controls[:])
+        # Replies of a tick arrive in whatever order the server answers; by person (a stable sort
+        # keeps each person's own calls in order) the llm_call table is the same on every run.
+        calls = sorted(self._calls, key=lambda call: call["person"] or "")
+        batch = Batch(self._events[:], calls, self._memories(), controls=self._controls[:])
         self._events.clear()
         self._calls.clear()
         self._controls.clear()

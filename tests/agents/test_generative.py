@@ -149,3 +149,15 @@ def test_a_scheduled_whisper_becomes_a_whisper_memory_of_that_person(tmp_path: P
     assert hamlet_process("run", world, "--llm", "scripted", "--hours", "3", "--out", run, "--quiet").code == 0
     rows = sqlite3.connect(run).execute("SELECT person, t, text FROM memory WHERE kind = 'whisper'").fetchall()
     assert rows == [(who, 7200, "The mayor is resigning.")]
+
+
+def test_a_generative_run_reaches_its_end_when_half_the_replies_are_broken(tmp_path: Path) -> None:
+    run = tmp_path / "faulty.db"
+    result = hamlet_process("run", generative_town(tmp_path, people=4), "--llm", "scripted", "--hours", "6",
+                            "--llm-fault-rate", "0.5", "--out", run, "--quiet")
+    assert result.code == 0, result.err
+    db = sqlite3.connect(run)
+    assert db.execute("SELECT status FROM run").fetchone()[0] == "finished"
+    statuses = dict(db.execute("SELECT status, COUNT(*) FROM llm_call GROUP BY status").fetchall())
+    assert statuses.get("fallback", 0) > 0 and statuses.get("error", 0) + statuses.get("invalid", 0) > 0
+    assert db.execute("SELECT COUNT(*) FROM llm_call WHERE status = 'fallback' AND NOT fallback").fetchone()[0] == 0

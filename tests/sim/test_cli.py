@@ -50,14 +50,19 @@ def test_run_records_a_hamlet_file_that_show_summarises(hamlet, tiny_world: Path
 
 
 def test_same_seed_gives_byte_identical_events_and_another_seed_differs(hamlet, tmp_path: Path) -> None:
-    world = WORLDS / "two_rooms.yaml"
-    exports = []
+    world = WORLDS / "smallville.yaml"  # as it ships: nine generative people
+    exports, calls = [], []
     for index, seed in enumerate(("7", "7", "8")):
         run = tmp_path / f"run{index}.db"
         run_scripted(hamlet, world, run, "--hours", "24", "--seed", seed)
         exports.append(export_events(hamlet, run, tmp_path / f"x{index}"))
+        db = sqlite3.connect(run)
+        calls.append(db.execute("SELECT id, tick, person, purpose, status, request, response FROM llm_call"
+                                " ORDER BY id").fetchall())
+        db.close()
     assert exports[0] == exports[1]
     assert exports[0] != exports[2]
+    assert calls[0] == calls[1], "the LLM calls table is the same too, apart from wall-clock columns"
     first = [json.loads(line) for line in exports[0].splitlines()]
     assert "latency_ms" not in first[0] and "wall_time" not in first[0]
 

@@ -1,0 +1,350 @@
+"""The viewer app: one Textual app for a recorded run, a run in another process, and a run it started.
+
+The viewed point is an event ``seq`` and a simulated second ``t``. Every key that moves the
+clock calls ``goto``; ``redraw`` rebuilds the world there with the ``Timeline`` and draws the
+visible tab (the others are drawn when shown). A live run is polled every ``poll_s`` seconds
+for new rows, read-only; while following, the view moves with the newest event.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from datetime import datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
+
+from sim.errors import UserError
+from sim.tui.calls import CallsPane
+from sim.tui.clock import SPEEDS, ClockBar, ClockInfo
+from sim.tui.commands import HamletCommands
+from sim.tui.feed import FeedPane
+from sim.tui.inspector import InspectorScreen
+from sim.tui.panes import Inspect, PeoplePane, WorldPane
+from sim.tui.screens import HelpScreen, JumpScreen
+from sim.tui.source import RunSource
+from sim.tui.timeline import Timeline
+from sim.tui.view import View
+
+TABS = ("world", "people", "feed", "calls")
+
+
+class MainScreen(Screen[None]):
+    """The clock bar above four tabs: world, people, feed, LLM calls."""
+
+    def __init__(self, source: RunSource, timeline: Timeline) -> None:
+        super().__init__()
+        self.source, self.timeline = source, timeline
+
+    def compose(self) -> ComposeResult:
+        """Header, clock, tabs, footer."""
+        assert self.source.scenario is not None
+        scenario = self.source.scenario
+        yield Header()
+        yield ClockBar(id="clock")
+        with TabbedContent(id="tabs"):
+            with TabPane("World", id="world"):
+                yield WorldPane(scenario)
+            with TabPane("People", id="people"):
+                yield PeoplePane(self.timeline)
+            with TabPane("Feed", id="feed"):
+                yield FeedPane(self.source, scenario)
+            with TabPane("LLM calls", id="calls"):
+                start = scenario.start
+                yield CallsPane(self.source, start.hour * 3600 + start.minute * 60 + start.second)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Composed: the app can start showing the run."""
+        if isinstance(self.app, HamletApp):
+            self.app.begin()
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog or the inspector: draw what changed meanwhile."""
+        app = self.app
+        if isinstance(app, HamletApp) and app.view is not None:
+            app.redraw()
+
+
+class HamletApp(App[None]):
+    """Shows one run at a chosen point of its log; follows it live when another process writes it."""
+
+    TITLE = "Hamlet"
+    CSS = """
+    Screen { overflow: hidden; }
+    TabbedContent { height: 1fr; }
+    TabbedContent > ContentSwitcher { height: 1fr; }
+    TabPane { height: 1fr; padding: 0; }
+    """
+    COMMANDS = App.COMMANDS | {HamletCommands}
+    BINDINGS = [
+        Binding("space,p", "play", "Play/pause"),
+        Binding("full_stop", "step(1)", "Event▶"),
+        Binding("comma", "step(-1)", "◀Event", show=False),
+        Binding("greater_than_sign", "tick(1)", "Tick▶", show=False),
+        Binding("less_than_sign", "tick(-1)", "◀Tick", show=False),
+        Binding("plus,equals_sign", "speed(1)", "Faster", show=False),
+        Binding("minus", "speed(-1)", "Slower", show=False),
+        Binding("j", "jump", "Jump"),
+        Binding("f", "follow", "Newest", show=False),
+        Binding("0", "start", "Start", show=False),
+        Binding("i", "inspect", "Inspect"),
+        Binding("1", "tab('world')", "World", show=False),
+        Binding("2", "tab('people')", "People", show=False),
+        Binding("3", "tab('feed')", "Feed", show=False),
+        Binding("4", "tab('calls')", "Calls", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, source: RunSource, *, live: bool = False, child: subprocess.Popen[Any] | None = None,
+                 poll_s: float = 0.25) -> None:
+        super().__init__()
+        run = source.run()
+        if run is None or source.scenario is None:
+            raise UserError(f"{source.path}: the run has not written anything yet")
+        self.source, self.live, self.child, self.poll_s = source, live, child, poll_s
+        self.timeline = Timeline(source)
+        self.run_row = run
+        self.end = source.second(datetime.fromisoformat(run["sim_end"]))
+        self.paused = source.paused() if live else False
+        self.following = live
+        self.playing = False
+        self.speed = 1
+        self.seq, self.t = 0, 0
+        self.view: View | None = None
+        self.drawn: set[str] = set()  # the tabs drawn for the current view
+        self.title = f"Hamlet · {run['world']} · seed {run['seed']}"
+        self.sub_title = f"{source.path.name} · {'live' if live else 'replay'}"
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The main screen."""
+        return MainScreen(self.source, self.timeline)
+
+    def begin(self) -> None:
+        """Open at the newest event when live, else after the run's first tick; start the timers."""
+        if self.live:
+            self.goto(self.timeline.last_seq, self._latest_t())
+        else:
+            first = self.source.tick_end(-1, forward=True)
+            self.goto(*(first or (0, 0)))
+        self.player = self.set_interval(0.1, self._play_frame, pause=True)
+        if self.live:
+            self.set_interval(self.poll_s, self.poll)
+
+    # -- moving the clock ----------------------------------------------------------------
+
+    def goto(self, seq: int, t: int | None = None) -> None:
+        """View the run after event ``seq`` at second ``t`` (default: that event's time)."""
+        seq = max(0, min(seq, self.timeline.last_seq))
+        if t is None:
+            event = self.source.event(seq)
+            t = int(event["t"]) if event else 0
+        self.seq, self.t = seq, max(0, t)
+        self.redraw()
+
+    def seek_time(self, t: int) -> None:
+        """View the run at second ``t``: after the last event at or before it."""
+        t = max(0, min(t, max(self.end, self._latest_t())))
+        self.goto(self.source.seq_at(t), t)
+
+    def redraw(self) -> None:
+        """Rebuild the world at the viewed point and draw the clock and what is on screen."""
+        try:
+            self._redraw()
+        except sqlite3.DatabaseError as err:  # a file damaged past what opening it checked
+            self.notify(f"{self.source.path.name}: cannot read this part of the run ({err})", severity="error")
+
+    def _redraw(self) -> None:
+        state = self.timeline.state(self.seq)
+        self.view = View(self.seq, self.t, self.source.when(self.t), state)
+        self.drawn = set()
+        info = self.clock_info()
+        for bar in self.screen.query(ClockBar):
+            bar.show(info)
+        if isinstance(self.screen, InspectorScreen):
+            self.screen.show(self.view)
+        elif isinstance(self.screen, MainScreen):
+            self._draw_tab(self.screen.query_one("#tabs", TabbedContent).active)
+
+    def clock_info(self) -> ClockInfo:
+        """What the clock bar shows now."""
+        assert self.view is not None
+        running = self.run_row["status"] == "running"
+        return ClockInfo(live=self.live, status=self.run_row["status"],
+                         playing=self.playing or (self.following and running), paused=self.paused, speed=SPEEDS[self.speed], when=self.view.when, t=self.t, end=self.end,
+                         seq=self.seq, last_seq=self.timeline.last_seq, tick=self.view.state.tick,
+                         cost=self.timeline.cost(self.view.state.tick), message=self.run_row.get("message", ""))
+
+    def _draw_tab(self, tab: str) -> None:
+        if self.view is None or tab in self.drawn or not isinstance(self.screen, MainScreen):
+            return
+        panes: dict[str, type[WorldPane | PeoplePane | FeedPane | CallsPane]] = {
+            "world": WorldPane, "people": PeoplePane, "feed": FeedPane, "calls": CallsPane}
+        self.screen.query_one(panes[tab]).show(self.view)
+        self.drawn.add(tab)
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        tab = str(event.pane.id)
+        try:
+            self._draw_tab(tab)
+        except sqlite3.DatabaseError as err:
+            self.notify(f"{self.source.path.name}: cannot read this part of the run ({err})", severity="error")
+        target = {"world": "#places", "people": "#people-table", "feed": "#feed-log", "calls": "#calls-table"}[tab]
+        self.screen.query_one(target).focus()
+
+    @on(ClockBar.Seek)
+    def _seek(self, event: ClockBar.Seek) -> None:
+        self.following = False
+        self.seek_time(round(event.share * self.end))
+
+    def _latest_t(self) -> int:
+        event = self.source.event(self.timeline.last_seq)
+        now = self.source.second(datetime.fromisoformat(self.run_row["sim_now"]))
+        return max(int(event["t"]) if event else 0, now)
+
+    def _play_frame(self) -> None:
+        if not self.playing:
+            return
+        target = self.t + SPEEDS[self.speed] // 10
+        if target >= self._latest_t():
+            self.playing = False
+            self.player.pause()
+        self.seek_time(target)
+
+    # -- live runs -----------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Read what the live run wrote since the last poll; follow it if following."""
+        try:
+            grew = self.timeline.refresh()
+            run = self.source.run() or self.run_row
+            paused = self.source.paused()
+        except sqlite3.Error as err:
+            self.notify(f"cannot read the run file: {err}", severity="error", timeout=3)
+            return
+        changed = grew or run["status"] != self.run_row["status"] or paused != self.paused
+        self.run_row, self.paused = run, paused
+        if self.child is not None and self.child.poll() is not None and run["status"] == "running":
+            self.run_row = {**run, "status": "failed", "message": f"the run process exited ({self.child.returncode})"}
+            changed = True
+        if not changed:
+            return
+        if self.following:
+            self.goto(self.timeline.last_seq, self._latest_t())
+        elif self.view is not None:
+            info = self.clock_info()
+            for bar in self.screen.query(ClockBar):
+                bar.show(info)
+
+    @work(thread=True, group="control")
+    def send(self, kind: str) -> None:
+        """Ask the live run to pause or resume (written to its control table, in a thread)."""
+        from sim.control import send
+
+        try:
+            send(str(self.source.path), kind, source="tui")
+        except UserError as err:
+            self.call_from_thread(self.notify, str(err), severity="error")
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_play(self) -> None:
+        """Live run: pause or resume it. Replay: play or pause the playback."""
+        if self.live and self.run_row["status"] == "running":
+            self.send("resume" if self.paused else "pause")
+            self.paused = not self.paused
+            self.redraw()
+            return
+        self.playing = not self.playing
+        if self.playing:
+            if self.t >= self._latest_t():
+                self.seek_time(0)
+            self.player.resume()
+        else:
+            self.player.pause()
+        self.redraw()
+
+    def action_step(self, events: int) -> None:
+        """Move ``events`` events forward (or back)."""
+        self.following = False
+        self.goto(self.seq + events)
+
+    def action_tick(self, direction: int) -> None:
+        """Move to the end of the next tick (1) or of the previous one (-1)."""
+        assert self.view is not None
+        self.following = False
+        if direction > 0:
+            upcoming = self.source.event(self.seq + 1)
+            target = self.source.tick_end(int(upcoming["tick"]) - 1, forward=True) if upcoming else None
+        else:
+            target = self.source.tick_end(self.view.state.tick, forward=False)
+        if target is not None:
+            self.goto(*target)
+
+    def action_speed(self, change: int) -> None:
+        """Play faster or slower."""
+        self.speed = max(0, min(len(SPEEDS) - 1, self.speed + change))
+        self.redraw()
+
+    def action_jump(self) -> None:
+        """Ask for a time and go there."""
+        assert self.view is not None
+
+        def chosen(moment: datetime | None) -> None:
+            """Go to the time typed, unless the dialog was cancelled."""
+            if moment is not None:
+                self.following = False
+                self.seek_time(self.source.second(moment))
+
+        self.push_screen(JumpScreen(self.source.start(), self.view.when), chosen)
+
+    def action_follow(self) -> None:
+        """Go to the newest event; on a live run, keep following it."""
+        self.following = self.live
+        self.goto(self.timeline.last_seq, self._latest_t())
+
+    def action_start(self) -> None:
+        """Go to the end of the run's first tick."""
+        self.following = False
+        self.goto(*(self.source.tick_end(-1, forward=True) or (0, 0)))
+
+    def action_tab(self, tab: str) -> None:
+        """Show one of the main tabs."""
+        if isinstance(self.screen, MainScreen):
+            self.screen.query_one("#tabs", TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        """Show the help screen."""
+        self.push_screen(HelpScreen())
+
+    async def action_inspect(self) -> None:
+        """Inspect the person under the people table's cursor."""
+        if not isinstance(self.screen, MainScreen):
+            return
+        table = self.screen.query_one("#people-table", DataTable)
+        if self.view is not None and "people" not in self.drawn:
+            self.screen.query_one(PeoplePane).show(self.view)
+        if table.row_count:
+            await self.inspect(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+
+    @on(Inspect)
+    async def _inspect(self, event: Inspect) -> None:
+        await self.inspect(event.person)
+
+    async def inspect(self, person: str) -> None:
+        """Open the inspector for ``person`` at the viewed point."""
+        if isinstance(self.screen, InspectorScreen):
+            self.pop_screen()
+        await self.push_screen(InspectorScreen(self.source, self.timeline, person))
+        self.redraw()
+
+    async def action_inspect_person(self, person: str) -> None:
+        """Open the inspector for ``person`` (from the command palette)."""
+        await self.inspect(person)

@@ -1,0 +1,114 @@
+"""The feed: conversations and events in log order with their simulated time, filtered by person, place and kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import RichLog, Select
+
+from sim.events import KINDS
+from sim.scenario import Scenario
+from sim.tui.source import Filters, RunSource
+from sim.tui.view import View, describe
+
+GROUPS = {"conversations": ("talk", "say", "talk_end"), "movement": ("move", "arrive")}
+"""Kind filters that name several kinds."""
+
+COLOURS = {"say": "green", "talk": "green", "talk_end": "green", "move": "blue", "arrive": "blue",
+           "act": "cyan", "plan": "magenta", "intervene": "bold red", "object": "yellow", "leave": "red"}
+
+LIMIT = 400  # lines the feed keeps
+
+
+def feed_line(event: dict[str, Any]) -> Text:
+    """One feed line: time, kind, who, what, where."""
+    line = Text(no_wrap=False)
+    line.append(str(event["time"])[11:19], "dim")
+    line.append(f" {event['kind']:<10}", COLOURS.get(event["kind"], "white"))
+    if event.get("person"):
+        line.append(f"{event['person']}: ", "bold")
+    line.append(describe(event))
+    if event.get("place") and event["kind"] not in ("spawn", "arrive"):
+        line.append(f"  @ {event['place']}", "dim")
+    return line
+
+
+class FeedPane(Vertical):
+    """Events up to the viewed point, newest at the bottom, with three filters above."""
+
+    DEFAULT_CSS = """
+    FeedPane #filters { height: 1; }
+    FeedPane Select { width: 1fr; }
+    FeedPane RichLog { height: 1fr; }
+    """
+
+    def __init__(self, source: RunSource, scenario: Scenario) -> None:
+        super().__init__()
+        self.source = source
+        self.scenario = scenario
+        self.filters = Filters()
+        self.upto = -1  # the seq the log shows events up to; -1: nothing drawn yet
+        self.drawn: Filters | None = None
+        self.view: View | None = None
+        self.seqs: list[int] = []  # the events the log shows, in order
+
+    def compose(self) -> ComposeResult:
+        """The filters and the log."""
+        people = [(p.name, p.name) for p in self.scenario.people]
+        spots = []
+        for sector in self.scenario.sectors:
+            spots.append((sector.name, sector.name))
+            spots += [(f"  {area.name}", f"{sector.name}:{area.name}") for area in sector.areas]
+        kinds = [(name, name) for name in GROUPS] + [(kind, kind) for kind in KINDS]
+        with Horizontal(id="filters"):
+            yield Select(people, prompt="any person", id="feed-person", compact=True)
+            yield Select(spots, prompt="anywhere", id="feed-place", compact=True)
+            yield Select(kinds, prompt="any kind", id="feed-kind", compact=True)
+        yield RichLog(id="feed-log", wrap=True, max_lines=4 * LIMIT, min_width=40)
+
+    def set_filters(self, person: str | None = None, place: str | None = None, kind: str | None = None) -> None:
+        """Filter by person, sector or area (``Sector`` or ``Sector:area``), and kind or group (None: any)."""
+        kinds = GROUPS.get(kind, (kind,)) if kind else ()
+        self.filters = Filters(person or None, place or None, tuple(kinds))
+
+    def show(self, view: View) -> None:
+        """Bring the log up to ``view``: append what is new, or redraw after a seek back or a new filter."""
+        self.view = view
+        log = self.query_one("#feed-log", RichLog)
+        if self.drawn == self.filters and 0 <= self.upto <= view.seq:
+            events = [e for e in self.source.events(self.upto, view.seq) if self._passes(e)][-LIMIT:]
+        else:
+            log.clear()
+            self.seqs = []
+            events = self.source.feed(view.seq, self.filters, LIMIT)
+            if not events:
+                log.write(Text("no events here yet", "dim"))
+        for event in events:
+            log.write(feed_line(event))
+            self.seqs.append(int(event["seq"]))
+        del self.seqs[:-LIMIT]
+        self.upto, self.drawn = view.seq, self.filters
+
+    def _passes(self, event: dict[str, Any]) -> bool:
+        f = self.filters
+        data = event.get("data") or {}
+        if f.person and f.person not in (event.get("person"), data.get("with"), data.get("to")):
+            return False
+        place = event.get("place") or ""
+        if f.place and place != f.place and not place.startswith(f.place + ":"):
+            return False
+        return not f.kinds or event["kind"] in f.kinds
+
+    @on(Select.Changed)
+    def _changed(self, event: Select.Changed) -> None:
+        values = {}
+        for name in ("person", "place", "kind"):
+            value = self.query_one(f"#feed-{name}", Select).value
+            values[name] = None if value in (Select.BLANK, Select.NULL) else str(value)
+        self.set_filters(**values)
+        if self.view is not None and self.drawn != self.filters:
+            self.show(self.view)

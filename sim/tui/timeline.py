@@ -1,0 +1,251 @@
+"""What the world looked like at any point of a run: the newest snapshot before it, plus the events after.
+
+A point of a run is an event ``seq`` (the last event that has happened) and the viewed simulated
+second. ``Timeline.state(seq)`` rebuilds positions, journeys, activities, object states and day
+plans from the newest snapshot whose ``seq`` is at most the one asked for, then applies the events
+in between with ``apply``. Seeking therefore reads at most one snapshot's worth of events,
+whatever the run's length; stepping forward applies only the new events to the last state.
+Utterances and spending are indexed once (and grown as a live run writes more), so the last line
+each person said and the cost so far are a binary search away.
+
+This module knows nothing of the screen; ``sim/tui/app.py`` draws what it returns.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Rows(Protocol):
+    """The queries a timeline needs (``sim.tui.source.RunSource`` answers them)."""
+
+    def snapshot_marks(self, after_id: int = 0) -> list[tuple[int, int, int, int]]:
+        """(id, tick, t, seq) of the snapshots after ``after_id``."""
+        ...
+
+    def snapshot_state(self, snapshot_id: int) -> dict[str, Any]:
+        """The state one snapshot holds."""
+        ...
+
+    def events(self, after: int, upto: int) -> list[dict[str, Any]]:
+        """Events with ``after < seq <= upto``, in order, ``data`` decoded."""
+        ...
+
+    def says(self, after: int) -> list[tuple[int, int, str, str]]:
+        """(seq, t, person, text) of the ``say`` events after ``after``."""
+        ...
+
+    def call_costs(self, after_id: int) -> list[tuple[int, int, float]]:
+        """(id, tick, cost) of the LLM calls after ``after_id``."""
+        ...
+
+    def last_seq(self) -> int:
+        """The newest event's ``seq``."""
+        ...
+
+
+@dataclass(slots=True)
+class State:
+    """The world after event ``seq``: who is where, travelling, doing what; objects; each day plan."""
+
+    seq: int = 0
+    tick: int = 0
+    t: int = 0
+    people: list[str] = field(default_factory=list)
+    position: dict[str, str | None] = field(default_factory=dict)
+    travel: dict[str, tuple[str, int]] = field(default_factory=dict)
+    activity: dict[str, str] = field(default_factory=dict)
+    objects: dict[str, dict[str, str]] = field(default_factory=dict)
+    plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def copy(self) -> State:
+        """A copy that later ``apply`` calls on this one leave alone."""
+        return State(self.seq, self.tick, self.t, list(self.people), dict(self.position), dict(self.travel),
+                     dict(self.activity), {k: dict(v) for k, v in self.objects.items()},
+                     dict(self.plans))
+
+
+def from_snapshot(state: dict[str, Any]) -> State:
+    """The ``State`` a snapshot's JSON (``Simulation.state()``) describes."""
+    world = state.get("world", {})
+    minds = state.get("minds", {})
+    return State(
+        seq=int(state.get("seq", 0)), tick=int(state.get("tick", 0)), t=int(state.get("clock", {}).get("now", 0)),
+        people=sorted(state.get("people", [])),
+        position=dict(world.get("position", {})),
+        travel={k: (str(v[0]), int(v[1])) for k, v in world.get("travel", {}).items()},
+        activity=dict(world.get("activity", {})),
+        objects={k: dict(v) for k, v in world.get("objects", {}).items()},
+        plans={name: dict(mind["plan"]) for name, mind in minds.items() if isinstance(mind, dict) and mind.get("plan")},
+    )
+
+
+def apply(state: State, event: dict[str, Any]) -> None:
+    """Change ``state`` as the engine changed its world when it logged ``event`` (data decoded)."""
+    kind, person, place, data = event["kind"], event.get("person"), event.get("place"), event.get("data") or {}
+    state.seq, state.tick, state.t = int(event["seq"]), int(event["tick"]), int(event["t"])
+    if kind == "spawn" and person:
+        at = bisect.bisect_left(state.people, person)
+        if at == len(state.people) or state.people[at] != person:
+            state.people.insert(at, person)
+    if kind in ("spawn", "arrive") and person and place:
+        state.position[person] = place
+        state.travel.pop(person, None)
+    elif kind == "move" and person:
+        arrival = int(event["t"]) + max(1, round(float(data.get("minutes", 0)) * 60))
+        state.position[person] = None
+        state.travel[person] = (str(data.get("to", "")), arrival)
+    elif kind == "act" and person:
+        state.activity[person] = str(data.get("activity", ""))
+    elif kind == "talk_end" and person and data.get("with"):
+        other = str(data["with"])
+        state.activity[person] = f"talking with {other}"
+        state.activity[other] = f"talking with {person}"
+    elif kind == "leave" and person:
+        if person in state.people:
+            state.people.remove(person)
+        for table in (state.position, state.travel, state.activity, state.plans):
+            table.pop(person, None)
+    elif kind == "object" and place and data.get("object"):
+        state.objects.setdefault(place, {})[str(data["object"])] = str(data.get("state") or "")
+    elif kind == "plan" and person:
+        state.plans[person] = {k: v for k, v in data.items() if k not in ("scope", "date")}
+
+
+def plan_spans(plan: dict[str, Any] | None) -> list[tuple[int, str]]:
+    """A day plan's items as (start minute, activity), laid out as ``agents.planning.blocks`` lays them out.
+
+    Items are taken by start time (of two with the same start, the later one in the plan); an item
+    before waking starts at waking, the first one covers the time from waking, and items from
+    bedtime on are dropped.
+    """
+    items = (plan or {}).get("items") or []
+    wake = _minutes((plan or {}).get("wake_up")) or 0
+    bed = _minutes((plan or {}).get("bedtime")) or 24 * 60
+    spans: list[tuple[int, str]] = []
+    for start, activity in sorted({_minutes(i.get("start")) or 0: str(i.get("activity", "")) for i in items}.items()):
+        start = max(start, wake)
+        if start >= bed:
+            break
+        if spans and spans[-1][0] == start:
+            spans[-1] = (start, activity)
+        else:
+            spans.append((start, activity))
+    if spans:
+        spans[0] = (wake, spans[0][1])
+    return spans
+
+
+def plan_item(plan: dict[str, Any] | None, minute: int) -> str:
+    """The day plan's item under way at ``minute`` after midnight ("asleep" outside waking hours)."""
+    if not plan:
+        return ""
+    if not plan.get("items"):  # the schedule mind's plan: a mood and intentions
+        intentions = plan.get("intentions") or []
+        return "; ".join(str(i) for i in intentions[:2]) or str(plan.get("mood", ""))
+    wake, bed = _minutes(plan.get("wake_up")), _minutes(plan.get("bedtime"))
+    if wake is not None and minute < wake or bed is not None and minute >= bed:
+        return "asleep"
+    current = ""
+    for start, activity in plan_spans(plan):
+        if start <= minute:
+            current = activity
+    return current
+
+
+def _minutes(clock: Any) -> int | None:
+    try:
+        hours, minutes = str(clock).split(":")
+        return int(hours) * 60 + int(minutes)
+    except ValueError:
+        return None
+
+
+class Timeline:
+    """Rebuilds ``State`` at any event of a run from snapshots and events; grows as a live run writes."""
+
+    def __init__(self, rows: Rows) -> None:
+        self.rows = rows
+        self.last_seq = 0
+        self._marks: list[tuple[int, int, int, int]] = []  # (seq, id, tick, t) of snapshots, by seq
+        self._mark_seqs: list[int] = []
+        self._last_mark_id = 0
+        self._said: dict[str, tuple[list[int], list[tuple[int, str]]]] = {}  # person -> (seqs, (t, text))
+        self._said_upto = 0
+        self._cost_by_tick: dict[int, float] = {}
+        self._last_call_id = 0
+        self._cost_ticks: list[int] = []
+        self._cost_sums: list[float] = []
+        self._cost_dirty = False
+        self._cached: State | None = None
+        self.snapshot_loads = 0  # how many snapshot states were read (seeks that could not step forward)
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Take in rows written since the last call; True if there are new events."""
+        before = self.last_seq
+        self.last_seq = self.rows.last_seq()
+        if self.last_seq < before:  # the run was resumed from an earlier snapshot: start over
+            self._cached = None
+            self._said, self._said_upto = {}, 0
+        for snap_id, tick, t, seq in self.rows.snapshot_marks(self._last_mark_id):
+            self._last_mark_id = snap_id
+            at = bisect.bisect_right(self._mark_seqs, seq)
+            self._mark_seqs.insert(at, seq)
+            self._marks.insert(at, (seq, snap_id, tick, t))
+        for seq, t, person, text in self.rows.says(self._said_upto):
+            seqs, lines = self._said.setdefault(person, ([], []))
+            seqs.append(seq)
+            lines.append((t, text))
+            self._said_upto = seq
+        self._said_upto = max(self._said_upto, self.last_seq)
+        for call_id, tick, cost in self.rows.call_costs(self._last_call_id):
+            self._last_call_id = call_id
+            if tick >= 0 and cost:  # interviews (tick -1) are not part of the run's spending
+                self._cost_by_tick[tick] = self._cost_by_tick.get(tick, 0.0) + cost
+                self._cost_dirty = True
+        return self.last_seq != before
+
+    def state(self, seq: int) -> State:
+        """The world after event ``seq`` (owned by the timeline: copy it to keep it)."""
+        seq = max(0, min(seq, self.last_seq))
+        at = bisect.bisect_right(self._mark_seqs, seq) - 1
+        mark = self._marks[at] if at >= 0 else None
+        cached = self._cached
+        if cached is not None and cached.seq <= seq and (mark is None or cached.seq >= mark[0]):
+            base = cached  # stepping forward from where we were is never more work than the snapshot
+        elif mark is not None:
+            base = from_snapshot(self.rows.snapshot_state(mark[1]))
+            base.seq, base.tick, base.t = mark[0], mark[2], mark[3]
+            self.snapshot_loads += 1
+        else:
+            base = State()
+        for event in self.rows.events(base.seq, seq):
+            apply(base, event)
+        self._cached = base
+        return base
+
+    def snapshot_id(self, seq: int) -> int | None:
+        """The id of the newest snapshot taken at or before event ``seq``."""
+        at = bisect.bisect_right(self._mark_seqs, seq) - 1
+        return self._marks[at][1] if at >= 0 else None
+
+    def last_said(self, person: str, seq: int) -> tuple[int, str] | None:
+        """(second, text) of the last thing ``person`` said at or before event ``seq``."""
+        found = self._said.get(person)
+        if not found:
+            return None
+        at = bisect.bisect_right(found[0], seq) - 1
+        return found[1][at] if at >= 0 else None
+
+    def cost(self, tick: int) -> float:
+        """US dollars spent on LLM calls up to and including tick ``tick``."""
+        if self._cost_dirty:
+            self._cost_ticks = sorted(self._cost_by_tick)
+            self._cost_sums = list(itertools.accumulate(self._cost_by_tick[t] for t in self._cost_ticks))
+            self._cost_dirty = False
+        at = bisect.bisect_right(self._cost_ticks, tick) - 1
+        return self._cost_sums[at] if at >= 0 else 0.0

@@ -1,0 +1,173 @@
+"""What the screens show at the viewed point of a run, as plain data: people rows, places, the map.
+
+Everything here is computed from a ``Timeline`` state and the run's world; nothing draws. The
+widgets in ``sim/tui/panes.py`` turn it into tables, trees and text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sim.scenario import Scenario
+from sim.tui.timeline import State, Timeline, plan_item, plan_spans
+
+
+@dataclass(slots=True, frozen=True)
+class View:
+    """The viewed point: the last event ``seq`` that has happened, the viewed second ``t`` and the world then."""
+
+    seq: int
+    t: int
+    when: datetime
+    state: State
+
+
+@dataclass(slots=True, frozen=True)
+class PersonRow:
+    """One line of the people table."""
+
+    name: str
+    place: str
+    action: str
+    plan: str
+    said: str
+
+    def cells(self) -> tuple[str, str, str, str, str]:
+        """The row's cells in column order."""
+        return (self.name, self.place, self.action, self.plan, self.said)
+
+
+COLUMNS = ("name", "place", "action", "plan", "said")
+"""The people table's columns, which are also its sort keys."""
+
+
+def people_rows(view: View, timeline: Timeline) -> list[PersonRow]:
+    """A row for everyone in the world at the viewed point, by name."""
+    state = view.state
+    minute = view.when.hour * 60 + view.when.minute
+    rows = []
+    for name in state.people:
+        place = state.position.get(name)
+        if place is None and name in state.travel:
+            place = f"→ {state.travel[name][0]}"
+        said = timeline.last_said(name, view.seq)
+        line = f"{_clock(said[0], view)} {said[1]}" if said else ""
+        rows.append(PersonRow(name, place or "", state.activity.get(name, ""), plan_item(state.plans.get(name), minute),
+                              line))
+    return rows
+
+
+def sort_rows(rows: list[PersonRow], column: str, reverse: bool = False) -> list[PersonRow]:
+    """``rows`` ordered by ``column`` (case-insensitive), then by name."""
+    index = COLUMNS.index(column)
+    return sorted(rows, key=lambda r: (r.cells()[index].casefold(), r.name), reverse=reverse)
+
+
+def filter_rows(rows: list[PersonRow], text: str) -> list[PersonRow]:
+    """The rows any of whose cells contain every word of ``text`` (case-insensitive)."""
+    words = text.casefold().split()
+    if not words:
+        return rows
+    return [r for r in rows if all(any(w in cell.casefold() for cell in r.cells()) for w in words)]
+
+
+def places(view: View, scenario: Scenario) -> list[tuple[str, list[tuple[str, list[tuple[str, str]]]]]]:
+    """Sectors in world order, each with its areas and who is in each doing what: (sector, [(area, [(person, activity)])])."""
+    state = view.state
+    here: dict[str, list[str]] = {}
+    for person, spot in state.position.items():
+        if spot is not None:
+            here.setdefault(spot, []).append(person)
+    out = []
+    for sector in scenario.sectors:
+        areas = []
+        for area in sector.areas:
+            area_id = f"{sector.name}:{area.name}"
+            areas.append((area.name, [(p, state.activity.get(p, "")) for p in sorted(here.get(area_id, []))]))
+        out.append((sector.name, areas))
+    return out
+
+
+def travelling(view: View) -> list[tuple[str, str, int]]:
+    """Who is on the way, where to, and the second they arrive."""
+    return [(p, dest, arrival) for p, (dest, arrival) in sorted(view.state.travel.items())]
+
+
+def map_rows(scenario: Scenario, counts: dict[str, int] | None = None) -> list[tuple[str, str, str]]:
+    """A compact text map of the place graph: (people there, sector with its area count, linked sectors with minutes)."""
+    counts = counts or {}
+    links: dict[str, list[tuple[str, float]]] = {s.name: [] for s in scenario.sectors}
+    for link in scenario.links:
+        first, second = (scenario.resolve_place(end).split(":", 1)[0] for end in link.between)
+        if first != second:
+            links[first].append((second, link.minutes))
+            links[second].append((first, link.minutes))
+    rows = []
+    for sector in scenario.sectors:
+        near = " · ".join(f"{other} {minutes:g}′" for other, minutes in sorted(links[sector.name], key=lambda x: x[1]))
+        count = counts.get(sector.name, 0)
+        rows.append((f"●{count}" if count else "○", f"{sector.name} [{len(sector.areas)}]", near or "no links"))
+    return rows
+
+
+def sector_counts(view: View) -> dict[str, int]:
+    """How many people are in each sector."""
+    counts: dict[str, int] = {}
+    for area in view.state.position.values():
+        if area is not None:
+            sector = area.split(":", 1)[0]
+            counts[sector] = counts.get(sector, 0) + 1
+    return counts
+
+
+def _clock(t: int, view: View) -> str:
+    return (view.when + timedelta(seconds=t - view.t)).strftime("%H:%M")
+
+
+def describe(event: dict[str, Any]) -> str:
+    """One event in words (without its time, person or place)."""
+    kind, data = event["kind"], event.get("data") or {}
+    if kind == "run_start":
+        return f"the run starts: {data.get('world')}, seed {data.get('seed')}, {data.get('people')} people"
+    if kind == "spawn":
+        return f"appears at {event.get('place')}"
+    if kind == "move":
+        return f"sets off to {data.get('to')} ({float(data.get('minutes', 0)):g} min): {data.get('purpose', '')}"
+    if kind == "arrive":
+        return f"arrives at {event.get('place')}"
+    if kind == "act":
+        until = str(data.get("until", ""))[11:16]
+        used = f" with the {data['object']}" if data.get("object") else ""
+        return f"{data.get('activity', '')}{used} until {until}"
+    if kind == "say":
+        to = f" (to {data['to']})" if data.get("to") else ""
+        return f"“{data.get('text', '')}”{to}"
+    if kind == "talk":
+        return f"starts talking with {data.get('with')} about {data.get('topic', '')}"
+    if kind == "talk_end":
+        return f"ends the talk with {data.get('with')} after {data.get('turns')} lines ({data.get('reason', '')})"
+    if kind == "plan":
+        items = "; ".join(f"{i.get('start')} {i.get('activity')}" for i in data.get("items", []))
+        return f"plans the day: {items or data}"
+    if kind == "intervene":
+        return f"intervention ({data.get('kind')}): {data.get('text', '')}"
+    if kind == "object":
+        return f"the {data.get('object')} now {data.get('state')}"
+    if kind == "leave":
+        return "leaves the world"
+    return str(data)
+
+
+def plan_progress(plan: dict[str, Any] | None, minute: int) -> list[tuple[str, str, str]]:
+    """The day plan's items in time order as (``done``/``now``/``next``, start, activity) at ``minute``."""
+    spans = plan_spans(plan)
+    asleep = plan_item(plan, minute) == "asleep"
+    started = [index for index, (start, _) in enumerate(spans) if start <= minute]
+    current = started[-1] if started and not asleep else None
+    rows = []
+    for index, (start, activity) in enumerate(spans):
+        mark = "now" if index == current else ("done" if index in started else "next")
+        rows.append((mark, f"{start // 60:02d}:{start % 60:02d}", activity))
+    return rows

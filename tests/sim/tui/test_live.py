@@ -1,0 +1,88 @@
+"""Watching a run another process writes: the clock follows it, and the run is the same as one nobody watched."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from sim.tui.app import HamletApp
+from sim.tui.clock import ClockBar
+from sim.tui.launch import open_source
+from tests.conftest import ROOT, hamlet_process
+from tests.sim.tui.conftest import HOURS, SEED, query
+
+pytestmark = pytest.mark.slow
+
+
+def _events(run: Path) -> int:
+    try:
+        return int(query(run, "SELECT COUNT(*) FROM event")[0][0])
+    except Exception:  # noqa: BLE001  (not created yet)
+        return 0
+
+
+def _export(run: Path, folder: Path) -> str:
+    done = hamlet_process("export", run, "--tables", "event", "--format", "jsonl", "--out", folder)
+    assert done.code == 0, done.err
+    return (folder / "event.jsonl").read_text()
+
+
+def test_a_watched_live_run_moves_the_clock_pauses_on_space_and_ends_as_an_unwatched_run(
+        recorded_run: Path, tmp_path: Path) -> None:
+    live = tmp_path / "live.db"
+    writer = subprocess.Popen([sys.executable, "-m", "sim", "run", "worlds/smallville.yaml", "--llm", "scripted",
+                               "--llm-latency-ms", "100", "--hours", str(HOURS), "--seed", str(SEED), "--out",
+                               str(live), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        began = time.monotonic()
+        while _events(live) == 0:
+            assert writer.poll() is None and time.monotonic() - began < 60, "the run did not start"
+            time.sleep(0.05)
+
+        async def script(app: HamletApp, pilot: Pilot[None]) -> None:
+            seen = [app.t]
+            while len(set(seen)) < 3:  # the clock moves on its own, twice
+                await pilot.pause(0.3)
+                assert writer.poll() is None, "the run ended before the viewer saw it move"
+                seen.append(app.t)
+            assert seen == sorted(seen) and "● LIVE" in app.screen.query_one(ClockBar).render().plain
+            assert app.seq == app.timeline.last_seq  # following the newest event
+            await pilot.press("space")  # pause the run
+            await app.workers.wait_for_complete()
+            await pilot.pause(3.0)  # the tick under way when the request came is committed, then none
+            held = app.timeline.last_seq
+            await pilot.pause(1.5)
+            assert app.timeline.last_seq == held, "a paused run writes nothing"
+            assert "run paused" in app.screen.query_one(ClockBar).render().plain
+            await pilot.press("space")  # resume it
+            await app.workers.wait_for_complete()
+            while writer.poll() is None:
+                await pilot.pause(0.25)
+            await pilot.pause(0.6)
+            assert "finished" in app.screen.query_one(ClockBar).render().plain
+            assert app.seq == app.timeline.last_seq
+
+        async def main() -> None:
+            source = open_source(str(live), live=True)
+            try:
+                async with HamletApp(source, live=True).run_test(size=(100, 30)) as pilot:
+                    await script(pilot.app, pilot)  # type: ignore[arg-type]
+            finally:
+                source.close()
+
+        asyncio.run(main())
+        out, err = writer.communicate(timeout=120)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert writer.returncode == 0, err
+    assert query(live, "SELECT status FROM run") == [("finished",)]
+    assert [kind for (kind,) in query(live, "SELECT kind FROM control ORDER BY id")] == ["pause", "resume"]
+    assert _export(live, tmp_path / "watched") == _export(recorded_run, tmp_path / "unwatched")
