@@ -1,0 +1,334 @@
+"""The sandbox runs generated programs in real, limited processes; hostile ones are contained.
+
+Every test starts real processes (no mocks). The hostile programs are kept small: a process
+limit of 8, time limits of one or two seconds, memory of 256 MiB.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sysconfig
+import textwrap
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.sandbox import (
+    INSIDE_DIR,
+    NETWORK_BLOCKED,
+    Limits,
+    Outcome,
+    available_isolation,
+    run_program,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+MiB = 1 << 20
+
+
+def _machine_allows_namespaces() -> bool:
+    """Found independently of the sandbox: root, and ``unshare`` may make a network namespace."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-n", "-m", "-p", "-f", "true"], capture_output=True).returncode == 0
+
+
+ISOLATION = available_isolation()
+needs_namespaces = pytest.mark.skipif(
+    ISOLATION != "namespaces",
+    reason="best-effort isolation does not keep a program from the host user's files (documented)")
+# As root without namespaces, the process limit does not hold (root may always fork): no fork bomb.
+needs_process_limit = pytest.mark.skipif(
+    ISOLATION == "best-effort" and os.geteuid() == 0,
+    reason="as root without namespaces the kernel does not apply RLIMIT_NPROC")
+
+
+def run(source: str, **limits: Any) -> Outcome:
+    """Run ``source`` as main.py under ``Limits(**limits)``."""
+    return run_program({"main.py": textwrap.dedent(source)}, limits=Limits(**limits))
+
+
+def processes_of(uid: int) -> list[int]:
+    """Host processes running as ``uid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_machine_isolation_is_namespaces_exactly_when_root_can_unshare() -> None:
+    expected = "namespaces" if _machine_allows_namespaces() else "best-effort"
+    assert available_isolation() == expected
+    assert run('print("hi")').isolation == expected
+
+
+def test_trivial_program_runs_and_its_output_and_exit_status_are_recorded() -> None:
+    outcome = run('print("hi")')
+    assert outcome.ok
+    assert (outcome.exit_code, outcome.signal, outcome.stdout, outcome.stderr) == (0, None, "hi\n", "")
+    assert (outcome.limit_hit, outcome.limits_hit) == ("none", [])
+    assert outcome.files == {"main.py": len('print("hi")')}
+    assert 0 < outcome.wall_seconds < 5 and outcome.cpu_seconds > 0
+    if ISOLATION == "namespaces":
+        assert outcome.uid != 0 and not processes_of(outcome.uid)
+
+
+def test_failing_program_exit_status_and_stderr_are_recorded() -> None:
+    outcome = run("""
+        import sys
+        print("partial")
+        print("went wrong", file=sys.stderr)
+        sys.exit(3)
+    """)
+    assert not outcome.ok
+    assert (outcome.exit_code, outcome.stdout, outcome.stderr) == (3, "partial\n", "went wrong\n")
+    assert outcome.limit_hit == "none"
+
+
+def test_program_imports_its_sibling_files_runs_its_own_tests_and_leaves_files() -> None:
+    files = {
+        "main.py": "from game import score\nprint(score(3))\n",
+        "game.py": "def score(n):\n    return n * 10\n",
+        "test_game.py": textwrap.dedent("""
+            import unittest
+            from game import score
+
+            class ScoreTest(unittest.TestCase):
+                def test_score(self):
+                    self.assertEqual(score(2), 20)
+                    with open("report.txt", "w") as handle:
+                        handle.write("passed")
+        """),
+    }
+    assert run_program(files).stdout == "30\n"
+    outcome = run_program(files, command=["python", "-m", "unittest"])  # python: on its PATH
+    assert outcome.ok, outcome.stderr
+    assert "Ran 1 test" in outcome.stderr
+    assert outcome.files["report.txt"] == len("passed")
+    assert set(outcome.files) == {*files, "report.txt"}  # no __pycache__ either
+
+
+def test_stdin_is_given_to_the_program() -> None:
+    outcome = run_program({"main.py": "print(input()[::-1])"}, stdin="olleh\n")
+    assert outcome.stdout == "hello\n"
+
+
+@needs_process_limit
+def test_fork_bomb_is_held_at_the_process_limit_and_killed_at_the_time_limit() -> None:
+    outcome = run("""
+        import os, sys, time
+        refused = False
+        while True:
+            try:
+                os.fork()
+            except OSError as exc:
+                if not refused:
+                    print("fork refused:", exc, file=sys.stderr, flush=True)
+                    refused = True
+                time.sleep(0.01)
+    """, processes=8, wall_seconds=2, memory_bytes=256 * MiB)
+    assert outcome.limit_hit == "processes" and "time" in outcome.limits_hit
+    assert outcome.signal == "SIGKILL" and outcome.exit_code is None
+    assert 2 <= outcome.wall_seconds < 5
+    if outcome.uid:
+        assert not processes_of(outcome.uid), "a process of the fork bomb survived"
+
+
+def test_endless_loop_is_stopped_at_the_cpu_limit() -> None:
+    outcome = run("while True:\n    pass\n", cpu_seconds=1, wall_seconds=10)
+    assert (outcome.limit_hit, outcome.signal) == ("cpu", "SIGXCPU")
+    assert 0.9 <= outcome.cpu_seconds < 3 and outcome.wall_seconds < 6
+
+
+def test_sleeping_program_and_its_escaped_daemon_are_killed_at_the_wall_time_limit() -> None:
+    outcome = run("""
+        import os, time
+        if os.fork() == 0:       # a daemon: new session, out of the program's process group
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(60)
+            os._exit(0)
+        print("sleeping", flush=True)
+        time.sleep(60)
+    """, wall_seconds=1)
+    assert outcome.limits_hit == ["time"] and outcome.signal == "SIGKILL"
+    assert outcome.stdout == "sleeping\n"
+    assert 1 <= outcome.wall_seconds < 4
+    if outcome.uid:
+        assert not processes_of(outcome.uid), "the daemon survived"
+
+
+def test_memory_hog_is_stopped_at_the_memory_limit() -> None:
+    outcome = run("""
+        hoard = []
+        while True:
+            hoard.append(bytearray(8 << 20))
+    """, memory_bytes=256 * MiB, wall_seconds=10)
+    assert outcome.limit_hit == "memory"
+    assert "MemoryError" in outcome.stderr
+    assert outcome.exit_code == 1 and outcome.wall_seconds < 5
+
+
+def test_huge_file_write_is_stopped_at_the_file_size_limit() -> None:
+    outcome = run("""
+        with open("big.bin", "wb") as handle:
+            for _ in range(64):
+                handle.write(b"x" * (1 << 20))
+    """, file_bytes=1 * MiB)
+    assert outcome.limit_hit == "file_size"
+    assert "File too large" in outcome.stderr
+    assert outcome.files["big.bin"] == 1 * MiB
+
+
+@needs_namespaces
+def test_many_files_stop_at_the_disk_limit() -> None:
+    outcome = run("""
+        for i in range(32):
+            with open(f"part{i}.bin", "wb") as handle:
+                handle.write(b"x" * (1 << 20))
+    """, file_bytes=1 * MiB, disk_bytes=4 * MiB)
+    assert outcome.limit_hit == "disk"
+    assert sum(outcome.files.values()) <= 4 * MiB
+
+
+def test_output_is_kept_up_to_the_cap_head_and_tail() -> None:
+    outcome = run("""
+        print("first line")
+        for i in range(100_000):
+            print("filler", i)
+        print("last line")
+    """, output_bytes=4096)
+    assert outcome.output_truncated and len(outcome.stdout) < 4200
+    assert outcome.stdout.startswith("first line\n") and outcome.stdout.endswith("last line\n")
+    assert "bytes left out" in outcome.stdout
+
+
+@needs_namespaces
+def test_writes_outside_the_folder_land_nowhere_on_the_host(tmp_path: Path) -> None:
+    token = uuid.uuid4().hex
+    targets = [Path("/tmp") / f"hamlet-probe-{token}", ROOT / f"hamlet-probe-{token}",
+               tmp_path / "probe", Path.home() / f"hamlet-probe-{token}", Path("/var/tmp") / f"probe-{token}",
+               Path("/dev/shm") / f"probe-{token}",
+               Path(sysconfig.get_paths()["purelib"]) / f"hamlet-probe-{token}.pth"]  # would run at every start
+    mounts_before = Path("/proc/self/mountinfo").read_text()
+    outcome = run(f"""
+        import os
+        for target in {[str(t) for t in targets]!r}:
+            try:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "w") as handle:
+                    handle.write("escaped")
+                print("wrote", target)
+            except OSError as exc:
+                print("refused", target, type(exc).__name__)
+        print("root holds", sorted(os.listdir("/")))
+    """)
+    assert outcome.exit_code == 0, outcome.stderr
+    for target in targets:
+        assert not target.exists(), f"the program wrote {target} on the host"
+    assert Path("/proc/self/mountinfo").read_text() == mounts_before, "a mount leaked to the host"
+    # /tmp and /dev/shm are the program's own tmpfs (writes vanish with it); the repo is not there.
+    assert f"refused {targets[1]}" in outcome.stdout
+    assert "work" not in outcome.stdout.splitlines()[-1]
+    assert set(outcome.files) == {"main.py"}
+
+
+@needs_namespaces
+def test_deleting_a_file_outside_the_folder_fails(tmp_path: Path) -> None:
+    canary = tmp_path / "canary.txt"
+    canary.write_text("alive")
+    outcome = run(f"""
+        import os, shutil
+        for attempt in (lambda: os.remove({str(canary)!r}), lambda: shutil.rmtree({str(tmp_path)!r}),
+                        lambda: os.remove("/etc/hostname"), lambda: shutil.rmtree({INSIDE_DIR!r} + "/..")):
+            try:
+                attempt()
+                print("deleted")
+            except OSError as exc:
+                print("refused", type(exc).__name__)
+    """)
+    assert canary.read_text() == "alive"
+    assert "deleted" not in outcome.stdout.split()
+    assert Path("/etc/hostname").exists() == os.path.exists("/etc/hostname")
+
+
+def test_network_connection_is_refused_and_never_reaches_the_host() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        port = server.getsockname()[1]
+        outcome = run(f"""
+            import socket
+            try:
+                socket.getaddrinfo("example.com", 80)
+                print("resolved")
+            except OSError as exc:
+                print("no name service:", exc)
+            socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"leak")
+            print("connected")
+        """)
+        server.setblocking(False)
+        with pytest.raises(BlockingIOError):  # nothing completed a handshake with our server
+            server.accept()
+    assert "connected" not in outcome.stdout and "resolved" not in outcome.stdout
+    assert outcome.exit_code == 1 and outcome.limit_hit == "network_refused"
+    if ISOLATION == "best-effort":
+        assert NETWORK_BLOCKED in outcome.stderr
+    else:
+        assert "ConnectionRefusedError" in outcome.stderr  # its own empty loopback answered
+
+
+def test_environment_secrets_are_not_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("HAMLET_TEST_TOKEN", "sk-secret-2")
+    outcome = run(f"""
+        import os
+        print(dict(os.environ))
+        for pid in ("1", "{os.getpid()}", str(os.getppid())):
+            try:
+                with open(f"/proc/{{pid}}/environ", "rb") as handle:
+                    print(pid, handle.read())
+            except OSError as exc:
+                print(pid, "unreadable:", type(exc).__name__)
+    """)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "sk-secret" not in outcome.stdout + outcome.stderr
+    env = eval(outcome.stdout.splitlines()[0])  # the program's own repr of a dict
+    assert set(env) <= {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PYTHONPATH"}
+
+
+def test_best_effort_mode_still_limits_scrubs_and_refuses_python_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    outcome = run("""
+        import os, socket
+        print(sorted(os.environ), "sk-secret" in str(os.environ))
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """, isolation="best-effort")
+    assert outcome.isolation == "best-effort"
+    assert "False" in outcome.stdout and "sk-secret" not in outcome.stdout
+    assert outcome.limit_hit == "network_refused" and NETWORK_BLOCKED in outcome.stderr
+    timed = run("import time\ntime.sleep(30)\n", isolation="best-effort", wall_seconds=1)
+    assert timed.limits_hit == ["time"] and timed.wall_seconds < 4
+
+
+def test_file_names_that_leave_the_folder_are_rejected() -> None:
+    for name in ("../escape.py", "/etc/passwd", "a/../../b", ""):
+        with pytest.raises(ValueError, match="not a relative file name"):
+            run_program({name: "print(1)"})
+
+
+def test_limits_reject_nonsense() -> None:
+    with pytest.raises(ValueError):
+        Limits(wall_seconds=0)
+    with pytest.raises(ValueError):
+        Limits(isolation="chroot")
