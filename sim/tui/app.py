@@ -3,11 +3,12 @@
 The viewed point is an event ``seq`` and a simulated second ``t``. Every key that moves the
 clock calls ``goto``; ``redraw`` rebuilds the world there with the ``Timeline`` and draws the
 visible tab (the others are drawn when shown). A live run is polled every ``poll_s`` seconds
-for new rows, read-only; while following, the view moves with the newest event.
+(``POLL_S``) for new rows, read-only; while following, the view moves with the newest event.
 """
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import subprocess
 from datetime import datetime
@@ -32,6 +33,10 @@ from sim.tui.timeline import Timeline
 from sim.tui.view import View
 
 TABS = ("world", "people", "feed", "calls")
+POLL_S = 0.05
+"""How often a live run's file is read for new rows: twenty times a second. A read that finds
+nothing new costs about a millisecond; one that does rebuilds the world and redraws what is on
+screen (``benchmarks/bench_tui.py`` measures both, and the run's slowdown)."""
 
 
 class MainScreen(Screen[None]):
@@ -40,6 +45,15 @@ class MainScreen(Screen[None]):
     def __init__(self, source: RunSource, timeline: Timeline) -> None:
         super().__init__()
         self.source, self.timeline = source, timeline
+        self._found: dict[str, Any] = {}  # found once: a thousand people make the screen's DOM long to search
+
+    def widget(self, selector: str | type[Any]) -> Any:
+        """The one widget ``selector`` finds on this screen (looked up once)."""
+        key = selector if isinstance(selector, str) else selector.__name__
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self.query_one(selector)
+        return found
 
     def compose(self) -> ComposeResult:
         """Header, clock, tabs, footer."""
@@ -103,7 +117,7 @@ class HamletApp(App[None]):
     ]
 
     def __init__(self, source: RunSource, *, live: bool = False, child: subprocess.Popen[Any] | None = None,
-                 poll_s: float = 0.25) -> None:
+                 poll_s: float = POLL_S) -> None:
         super().__init__()
         run = source.run()
         if run is None or source.scenario is None:
@@ -136,6 +150,14 @@ class HamletApp(App[None]):
         self.player = self.set_interval(0.1, self._play_frame, pause=True)
         if self.live:
             self.set_interval(self.poll_s, self.poll)
+        # What exists now (the world, the screen's widgets, a thousand people's nodes) lives as long as
+        # the app: keep it out of the cyclic garbage collector, which would otherwise walk all of it
+        # over and over while a live run or a replay makes new objects, and take a third of the time.
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        """Leaving: what ``begin`` kept from the garbage collector is collectable again."""
+        gc.unfreeze()
 
     # -- moving the clock ----------------------------------------------------------------
 
@@ -164,13 +186,17 @@ class HamletApp(App[None]):
         state = self.timeline.state(self.seq)
         self.view = View(self.seq, self.t, self.source.when(self.t), state)
         self.drawn = set()
-        info = self.clock_info()
-        for bar in self.screen.query(ClockBar):
-            bar.show(info)
+        self._show_clock()
         if isinstance(self.screen, InspectorScreen):
             self.screen.show(self.view)
         elif isinstance(self.screen, MainScreen):
-            self._draw_tab(self.screen.query_one("#tabs", TabbedContent).active)
+            self._draw_tab(self.screen.widget("#tabs").active)
+
+    def _show_clock(self) -> None:
+        info = self.clock_info()
+        bars = [self.screen.widget(ClockBar)] if isinstance(self.screen, MainScreen) else self.screen.query(ClockBar)
+        for bar in bars:
+            bar.show(info)
 
     def clock_info(self) -> ClockInfo:
         """What the clock bar shows now."""
@@ -186,7 +212,7 @@ class HamletApp(App[None]):
             return
         panes: dict[str, type[WorldPane | PeoplePane | FeedPane | CallsPane]] = {
             "world": WorldPane, "people": PeoplePane, "feed": FeedPane, "calls": CallsPane}
-        self.screen.query_one(panes[tab]).show(self.view)
+        self.screen.widget(panes[tab]).show(self.view)
         self.drawn.add(tab)
 
     @on(TabbedContent.TabActivated, "#tabs")
@@ -239,9 +265,7 @@ class HamletApp(App[None]):
         if self.following:
             self.goto(self.timeline.last_seq, self._latest_t())
         elif self.view is not None:
-            info = self.clock_info()
-            for bar in self.screen.query(ClockBar):
-                bar.show(info)
+            self._show_clock()
 
     @work(thread=True, group="control")
     def send(self, kind: str) -> None:

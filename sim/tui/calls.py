@@ -36,6 +36,7 @@ class CallsPane(Vertical):
         self.source = source
         self.day_second = day_second  # seconds from midnight at the run's start, for the time column
         self.tick: int | None = None
+        self.keys: list[str] = []  # the ids of the calls listed, in order
 
     def compose(self) -> ComposeResult:
         """The table."""
@@ -45,18 +46,21 @@ class CallsPane(Vertical):
         yield table
 
     def show(self, view: View) -> None:
-        """List the calls made up to the viewed tick (redrawn only when the tick changes)."""
+        """List the calls made up to the viewed tick (redrawn only when the calls listed change)."""
         if view.state.tick == self.tick:
             return
         self.tick = view.state.tick
+        calls = self.source.calls(view.state.tick)
+        keys = [str(call["id"]) for call in calls]
+        if keys == self.keys:  # a step, or a live run's new ticks, without new calls
+            return
         table = self.query_one("#calls-table", DataTable)
         at_end = table.cursor_row >= table.row_count - 1
         keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
         table.clear()
-        keys = []
-        for call in self.source.calls(view.state.tick):
-            keys.append(str(call["id"]))
-            table.add_row(*call_cells(call, self.day_second), key=keys[-1])
+        for key, call in zip(keys, calls, strict=True):
+            table.add_row(*call_cells(call, self.day_second), key=key)
+        self.keys = keys
         if keys:  # stay on the call the cursor was on, or on the newest if it was there
             table.move_cursor(row=len(keys) - 1 if at_end or keep not in keys else keys.index(str(keep)),
                               animate=False)

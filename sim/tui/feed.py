@@ -76,10 +76,14 @@ class FeedPane(Vertical):
         self.filters = Filters(person or None, place or None, tuple(kinds))
 
     def show(self, view: View) -> None:
-        """Bring the log up to ``view``: append what is new, or redraw after a seek back or a new filter."""
+        """Bring the log up to ``view``: append what is new, or redraw after a seek back, a long jump or a new filter.
+
+        A step, or a live run's newest ticks, appends their events; after a jump of more events than
+        the log shows, the last ``LIMIT`` are found with one query, not by reading all in between.
+        """
         self.view = view
         log = self.query_one("#feed-log", RichLog)
-        if self.drawn == self.filters and 0 <= self.upto <= view.seq:
+        if self.drawn == self.filters and 0 <= self.upto <= view.seq <= self.upto + 4 * LIMIT:
             events = [e for e in self.source.events(self.upto, view.seq) if self._passes(e)][-LIMIT:]
         else:
             log.clear()

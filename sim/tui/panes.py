@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, NamedTuple
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +16,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, Tree
+from textual.widgets.tree import TreeNode
 
 from sim.scenario import Scenario
 from sim.tui.timeline import Timeline
@@ -21,6 +27,7 @@ from sim.tui.view import (
     PersonRow,
     View,
     filter_rows,
+    map_mark,
     map_rows,
     people_rows,
     places,
@@ -42,13 +49,132 @@ class Inspect(Message):
 
 
 class SpaceTree(Tree[Any]):
-    """A tree on which ``space`` plays or pauses, as everywhere else; ``enter`` still folds a node."""
+    """A tree on which ``space`` plays or pauses, as everywhere else; ``enter`` still folds a node.
+
+    It is made to be changed a node at a time, often (a thousand people, a live run): labels are
+    one-line ``Text`` objects taken as they are, their widths are remembered, and ``changes()``
+    batches what ``Tree`` would otherwise work out again after every single change.
+    """
 
     BINDINGS = [Binding("space", "app.play", "Play/pause", show=False)]
 
+    _batch: dict[str, bool] | None = None  # in ``changes()``: whether lines, or only labels, changed
+    _widths: dict[int, tuple[Text, int]] | None = None  # id of a label -> (the label, its width in cells)
+
+    @contextmanager
+    def changes(self) -> Iterator[None]:
+        """Add, remove, fold and relabel nodes in a batch, and repaint once at the end.
+
+        ``Tree`` works its lines out again after every node added or removed, and repaints a node
+        after every new label; a seek or a live run's new ticks make hundreds of such changes.
+        """
+        self._batch = {"lines": False, "labels": False}
+        try:
+            yield
+        finally:
+            batch, self._batch = self._batch, None
+            if batch["lines"]:
+                self._invalidate()
+            elif batch["labels"]:
+                self.refresh()  # lines whose nodes changed are drawn again, the others come from the cache
+
+    def _invalidate(self) -> None:
+        if self._batch is None:
+            super()._invalidate()
+        else:
+            self._batch["lines"] = True
+
+    def call_later(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """Run ``callback`` later; but a node's repaint after a new label waits for the end of ``changes()``."""
+        if self._batch is not None and getattr(callback, "__func__", None) is _REFRESH_NODE:
+            self._batch["labels"] = True
+            return True
+        return super().call_later(callback, *args, **kwargs)
+
+    def process_label(self, label: str | Text) -> Text:
+        """A label as the tree keeps it: a one-line ``Text`` as it is, anything else as ``Tree`` does."""
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
+
+    def get_label_width(self, node: TreeNode[Any]) -> int:
+        """The width of a node's line without its guides: its icon and its label (remembered per label)."""
+        label = node.label
+        if not isinstance(label, Text):
+            return super().get_label_width(node)
+        if self._widths is None or len(self._widths) > 8192:
+            self._widths = {}
+        known = self._widths.get(id(label))
+        if known is None or known[0] is not label:
+            known = self._widths[id(label)] = (label, label.cell_len)
+        if not node.allow_expand:
+            return known[1]
+        return known[1] + (_ICON_WIDTH[self.ICON_NODE_EXPANDED] if node.is_expanded else _ICON_WIDTH[self.ICON_NODE])
+
+
+_REFRESH_NODE = getattr(Tree, "_refresh_node", None)  # what ``TreeNode.set_label`` asks the tree to call later
+_ICON_WIDTH = {icon: cell_len(icon) for icon in (Tree.ICON_NODE, Tree.ICON_NODE_EXPANDED)}
+
+
+MAP_TITLE = "Map: ● people there, [areas], ─ walks in minutes"
+
+
+def map_table() -> Table:
+    """The map's grid: the people mark, the sector with its areas, the linked sectors with minutes."""
+    grid = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
+    grid.add_column(width=3, no_wrap=True)
+    grid.add_column(ratio=2, style="bold")
+    grid.add_column(ratio=3, style="dim")
+    return grid
+
+
+class MapRow(Widget):
+    """One sector's row of the map, drawn again only when it changes, and only if it is in view.
+
+    The columns' widths do not depend on what the rows hold, so a row alone looks as it does in the
+    whole grid. The mark (people there) never wraps, so a row's height does not change with it.
+    """
+
+    DEFAULT_CSS = """
+    MapRow { height: auto; }
+    """
+
+    def __init__(self, row: tuple[str, str, str]) -> None:
+        super().__init__()
+        self.row = row
+
+    def render(self) -> Table:
+        """The row as a grid of one row."""
+        mark, sector, near = self.row
+        grid = map_table()
+        grid.add_row(Text(mark, "green" if mark != "○" else "dim"), sector, near)
+        return grid
+
+    def show(self, row: tuple[str, str, str]) -> None:
+        """Draw ``row`` if it differs from the one drawn."""
+        if row != self.row:
+            self.row = row
+            self.refresh()
+
+
+class _Node(NamedTuple):
+    """What one node of the places tree should show."""
+
+    key: str
+    shows: Hashable  # what the label depends on: it is made again only when this changes
+    make: Callable[..., Text]  # makes the label from ``args``
+    args: tuple[Any, ...]
+    data: str | None = None
+    expand: bool | None = None  # None: a leaf
+    children: list[_Node] | None = None  # None: they are in the tree already, as they should be
+
 
 class WorldPane(Horizontal):
-    """Places grouped by sector with who is in each and what they do, beside a text map of the place graph."""
+    """Places grouped by sector with who is in each and what they do, beside a text map of the place graph.
+
+    The tree is brought up to date node by node (``_sync``), and only in the sectors whose people
+    changed: a step, or a live run's newest ticks, moves some people, not a thousand.
+    """
 
     DEFAULT_CSS = """
     WorldPane Tree { width: 1fr; }
@@ -58,51 +184,131 @@ class WorldPane(Horizontal):
     def __init__(self, scenario: Scenario) -> None:
         super().__init__()
         self.scenario = scenario
+        self._node_of: dict[str, TreeNode[Any]] = {}  # key -> node in the tree
+        self._shown_as: dict[str, Hashable] = {}  # key -> what its label shows
+        self._key_of: dict[Any, str] = {}  # node id -> key
+        self._holds: dict[str, Hashable] = {}  # key of a sector (or the road) -> who is there, as drawn
+        self._map_static = map_rows(scenario)
+        self._map_rows: list[MapRow] = []
+        self._places_tree = SpaceTree("places", id="places")
 
     def compose(self) -> ComposeResult:
         """A tree of places and the map."""
-        tree = SpaceTree("places", id="places")
+        tree = self._places_tree
         tree.show_root = False
         yield tree
         with VerticalScroll(id="map-box"):
-            yield Static(id="map")
+            yield Static(Group(Text(MAP_TITLE, "bold")), id="map")
+            self._map_rows = [MapRow(row) for row in self._map_static]
+            yield from self._map_rows
 
     def show(self, view: View) -> None:
         """Draw the world at ``view``."""
-        tree = self.query_one("#places", Tree)
+        tree = self._places_tree
         line = tree.cursor_line
-        tree.clear()
+        wanted: list[_Node] = []
         for sector, areas in places(view, self.scenario):
-            present = [(area, people) for area, people in areas if people]
+            present = tuple((area, tuple(people)) for area, people in areas if people)
             count = sum(len(people) for _, people in present)
-            label = Text(f"{sector} ", "bold" if count else "dim")
-            label.append(f"({count})" if count else f"({len(areas)} places, empty)", "dim")
-            node = tree.root.add(label, data=sector, expand=bool(count))
-            for area, people in present:
-                spot = node.add(Text(area, "cyan"), data=f"{sector}:{area}", expand=True)
-                for person, activity in people:
-                    spot.add_leaf(Text.assemble((person, "bold"), (f" · {activity}" if activity else "", "")), data=person)
-        moving = travelling(view)
+            key = f"s:{sector}"
+            children = None
+            if self._holds.get(key) != present:
+                self._holds[key] = present
+                children = [_Node(f"a:{sector}:{area}", area, _area_label, (area,), f"{sector}:{area}", True,
+                                  self._people(f"a:{sector}:{area}", people)) for area, people in present]
+            wanted.append(_Node(key, (count, len(areas)), _sector_label, (sector, count, len(areas)), sector,
+                                bool(count), children))
+        moving = tuple((person, destination, f"{max(0, arrival - view.t) / 60:.0f}")
+                       for person, destination, arrival in travelling(view))
         if moving:
-            node = tree.root.add(Text(f"on the way ({len(moving)})", "bold yellow"), expand=True)
-            for person, destination, arrival in moving:
-                minutes = max(0, arrival - view.t) / 60
-                node.add_leaf(Text.assemble((person, "bold"), f" → {destination} in {minutes:.0f} min"), data=person)
+            children = None
+            if self._holds.get("moving") != moving:
+                self._holds["moving"] = moving
+                children = [_Node(f"p:{person}", (destination, minutes), _moving_label, (person, destination, minutes),
+                                  person) for person, destination, minutes in moving]
+            wanted.append(_Node("moving", len(moving), Text, (f"on the way ({len(moving)})", "bold yellow"), None, True,
+                                children))
+        with tree.changes():
+            self._sync(tree.root, wanted)
         tree.cursor_line = line  # keep the cursor where it was as the world changes under it
-        grid = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
-        grid.add_column(width=3, no_wrap=True)
-        grid.add_column(ratio=2, style="bold")
-        grid.add_column(ratio=3, style="dim")
-        for mark, sector, near in map_rows(self.scenario, sector_counts(view)):
-            grid.add_row(Text(mark, "green" if mark != "○" else "dim"), sector, near)
-        self.query_one("#map", Static).update(Group(Text("Map: ● people there, [areas], ─ walks in minutes", "bold"),
-                                                    grid))
+        counts = sector_counts(view)
+        for (_, sector, near), widget, spec in zip(self._map_static, self._map_rows, self.scenario.sectors,
+                                                   strict=True):
+            widget.show((map_mark(counts.get(spec.name, 0)), sector, near))
+
+    def _people(self, key: str, people: tuple[tuple[str, str], ...]) -> list[_Node] | None:
+        """The leaves of an area's people, or None if the tree shows them already."""
+        if self._holds.get(key) == people:
+            return None
+        self._holds[key] = people
+        return [_Node(f"p:{person}", activity, _person_label, (person, activity), person) for person, activity in people]
+
+    def _sync(self, parent: TreeNode[Any], wanted: list[_Node]) -> None:
+        """Make ``parent``'s children show ``wanted``, in that order, changing only the nodes that differ."""
+        keys = {item.key for item in wanted}
+        for child in list(parent.children):
+            if self._key_of.get(child.id) not in keys:
+                self._forget(child)
+                child.remove()
+        # What is left are wanted nodes, in the wanted order: item ``index`` is at ``index`` or missing.
+        for index, item in enumerate(wanted):
+            node = self._node_of.get(item.key)
+            if node is not None and node.parent is not parent:  # moved, e.g. from an area to the road
+                self._forget(node)
+                node.remove()
+                node = None
+            if node is None:
+                node = parent.add(item.make(*item.args), data=item.data, before=index, expand=bool(item.expand),
+                                  allow_expand=item.expand is not None)
+                self._node_of[item.key], self._key_of[node.id], self._shown_as[item.key] = node, item.key, item.shows
+            else:
+                if self._shown_as[item.key] != item.shows:
+                    node.set_label(item.make(*item.args))
+                    self._shown_as[item.key] = item.shows
+                if item.expand is not None and node.is_expanded != item.expand:
+                    node.expand() if item.expand else node.collapse()
+            if item.children is not None:
+                self._sync(node, item.children)
+
+    def _forget(self, node: TreeNode[Any]) -> None:
+        """Drop ``node`` and what is under it from the keys."""
+        for child in node.children:
+            self._forget(child)
+        key = self._key_of.pop(node.id, None)
+        if key is not None and self._node_of.get(key) is node:
+            del self._node_of[key]
+            self._shown_as.pop(key, None)
+            self._holds.pop(key, None)
 
     @on(Tree.NodeSelected)
     def _inspect(self, event: Tree.NodeSelected[str]) -> None:
         names = {p.name for p in self.scenario.people}
         if event.node.data in names:
             self.post_message(Inspect(str(event.node.data)))
+
+
+@lru_cache(maxsize=1024)
+def _sector_label(sector: str, count: int, areas: int) -> Text:
+    label = Text(f"{sector} ", "bold" if count else "dim")
+    label.append(f"({count})" if count else f"({areas} places, empty)", "dim")
+    return label
+
+
+@lru_cache(maxsize=1024)
+def _area_label(area: str) -> Text:
+    return Text(area, "cyan")
+
+
+# Labels are made once for each text and shared by the nodes that show it (the tree copies a label
+# before styling it), so a thousand people changing places do not make a thousand new labels.
+@lru_cache(maxsize=4096)
+def _person_label(person: str, activity: str) -> Text:
+    return Text.assemble((person, "bold"), (f" · {activity}" if activity else "", ""))
+
+
+@lru_cache(maxsize=2048)
+def _moving_label(person: str, destination: str, minutes: str) -> Text:
+    return Text.assemble((person, "bold"), f" → {destination} in {minutes} min")
 
 
 class PeoplePane(Vertical):
@@ -119,6 +325,10 @@ class PeoplePane(Vertical):
         self.sort_by, self.reverse = "name", False
         self.rows: list[PersonRow] = []
         self.view: View | None = None
+        # what the table shows: the people in order, the sort, and each one's cells
+        self._names: list[str] | None = None
+        self._sorted_as: tuple[str, bool] | None = None
+        self._cells: dict[str, tuple[str, ...]] = {}
 
     def compose(self) -> ComposeResult:
         """The filter box and the table."""
@@ -142,6 +352,21 @@ class PeoplePane(Vertical):
 
     def _fill(self) -> None:
         table = self.query_one("#people-table", DataTable)
+        rows = self.shown()
+        names = [r.name for r in rows]
+        header = (self.sort_by, self.reverse)
+        if names == self._names and header == self._sorted_as:
+            # The same people in the same order (a step, a live run's new ticks): change the cells that
+            # changed, rather than refill a thousand rows.
+            for row in rows:
+                cells = row.cells()
+                before = self._cells[row.name]
+                if cells != before:
+                    for column, old, new in zip(COLUMNS, before, cells, strict=True):
+                        if old != new:
+                            table.update_cell(row.name, column, new)
+                    self._cells[row.name] = cells
+            return
         keep = None
         if table.row_count and table.cursor_row < table.row_count:
             keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -149,10 +374,9 @@ class PeoplePane(Vertical):
         for column in COLUMNS:
             arrow = (" ▼" if self.reverse else " ▲") if column == self.sort_by else ""
             table.columns[column].label = Text(column + arrow)  # type: ignore[index]
-        rows = self.shown()
         for row in rows:
             table.add_row(*row.cells(), key=row.name)
-        names = [r.name for r in rows]
+        self._names, self._sorted_as, self._cells = names, header, {row.name: row.cells() for row in rows}
         if keep in names:
             table.move_cursor(row=names.index(keep), animate=False)
 

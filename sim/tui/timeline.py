@@ -164,6 +164,10 @@ def _minutes(clock: Any) -> int | None:
         return None
 
 
+SNAPSHOT_COST = 2
+"""Reading a snapshot costs about as much as applying this many events per person in it."""
+
+
 class Timeline:
     """Rebuilds ``State`` at any event of a run from snapshots and events; grows as a live run writes."""
 
@@ -172,6 +176,7 @@ class Timeline:
         self.last_seq = 0
         self._marks: list[tuple[int, int, int, int]] = []  # (seq, id, tick, t) of snapshots, by seq
         self._mark_seqs: list[int] = []
+        self._spacing = 0  # the most events between two snapshots (a seek never reads more)
         self._last_mark_id = 0
         self._said: dict[str, tuple[list[int], list[tuple[int, str]]]] = {}  # person -> (seqs, (t, text))
         self._said_upto = 0
@@ -196,6 +201,8 @@ class Timeline:
             at = bisect.bisect_right(self._mark_seqs, seq)
             self._mark_seqs.insert(at, seq)
             self._marks.insert(at, (seq, snap_id, tick, t))
+            neighbours = self._mark_seqs[max(0, at - 1):at + 2]
+            self._spacing = max([self._spacing, *(b - a for a, b in zip(neighbours, neighbours[1:], strict=False))])
         for seq, t, person, text in self.rows.says(self._said_upto):
             seqs, lines = self._said.setdefault(person, ([], []))
             seqs.append(seq)
@@ -217,6 +224,9 @@ class Timeline:
         cached = self._cached
         if cached is not None and cached.seq <= seq and (mark is None or cached.seq >= mark[0]):
             base = cached  # stepping forward from where we were is never more work than the snapshot
+        elif cached is not None and cached.seq <= seq and mark is not None and seq - cached.seq <= min(
+                self._spacing, seq - mark[0] + SNAPSHOT_COST * len(cached.people)):
+            base = cached  # past a snapshot, but reading it would cost more than the events it saves
         elif mark is not None:
             base = from_snapshot(self.rows.snapshot_state(mark[1]))
             base.seq, base.tick, base.t = mark[0], mark[2], mark[3]

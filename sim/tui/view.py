@@ -107,9 +107,13 @@ def map_rows(scenario: Scenario, counts: dict[str, int] | None = None) -> list[t
     rows = []
     for sector in scenario.sectors:
         near = " · ".join(f"{other} {minutes:g}′" for other, minutes in sorted(links[sector.name], key=lambda x: x[1]))
-        count = counts.get(sector.name, 0)
-        rows.append((f"●{count}" if count else "○", f"{sector.name} [{len(sector.areas)}]", near or "no links"))
+        rows.append((map_mark(counts.get(sector.name, 0)), f"{sector.name} [{len(sector.areas)}]", near or "no links"))
     return rows
+
+
+def map_mark(count: int) -> str:
+    """How the map marks a sector with ``count`` people in it."""
+    return f"●{count}" if count else "○"
 
 
 def sector_counts(view: View) -> dict[str, int]:
