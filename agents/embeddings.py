@@ -253,6 +253,17 @@ class CachedEmbedder:
 
 # -- choosing one --------------------------------------------------------------------------
 
+_SHARED: dict[str, CachedEmbedder] = {}
+
+
+def shared_embedder(spec: str | None) -> CachedEmbedder:
+    """One cached embedder per spec for the whole process, shared by every person."""
+    key = spec or "wordllama"
+    if key not in _SHARED:
+        _SHARED[key] = CachedEmbedder(make_embedder(spec))
+    return _SHARED[key]
+
+
 
 def make_embedder(spec: str | None, api_key: str | None = None) -> Embedder:
     """The embedder named by ``--embeddings``: ``wordllama`` (default), ``hash`` or ``URL/model``."""

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, create_model
 
 from agents import dialogue, planning, reflection
-from agents.embeddings import CachedEmbedder, Embedder, make_embedder
+from agents.embeddings import Embedder, make_embedder, shared_embedder
 from agents.memory import Memory, MemoryStream, Weights
 from sim.events import Event
 from sim.llm.gateway import CallSite
@@ -41,17 +41,6 @@ DEFAULTS: dict[str, Any] = {
     "notice_limit": 12,  # observations kept between two decompositions, newest first
     "embeddings": None,  # None: WordLlama; "hash"; or "URL/model" of an embeddings endpoint
 }
-
-_EMBEDDERS: dict[str, CachedEmbedder] = {}
-
-
-def shared_embedder(spec: str | None) -> CachedEmbedder:
-    """One cached embedder per spec for the whole process, shared by every person."""
-    key = spec or "wordllama"
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = CachedEmbedder(make_embedder(spec))
-    return _EMBEDDERS[key]
-
 
 def check_params(params: dict[str, Any]) -> None:
     """Refuse parameters no run could use: negative or all-zero weights, a threshold ≤ 0."""

@@ -72,6 +72,8 @@ def build_parser() -> Parser:
                      "(repeatable)")
     run.add_argument("--embeddings", metavar="SPEC", help="embeddings for memories: wordllama (default), hash, "
                      "or an OpenAI-compatible endpoint as URL/model, e.g. http://localhost:11434/v1/nomic-embed-text")
+    run.add_argument("--task", help="what the world's team is to make, e.g. \"a snake game\" (worlds with a team; "
+                     "docs/teams.md)")
     run.add_argument("--tui", action="store_true", help="watch the run in the terminal viewer while it runs "
                      "(quitting the viewer stops the run cleanly; hamlet resume continues it)")
     _model_options(run)
@@ -186,6 +188,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run":
             opts.seed, opts.out, opts.fixed_step = args.seed, args.out, args.fixed_step
             opts.settings = list(args.settings) + ([f"embeddings={args.embeddings}"] if args.embeddings else [])
+            opts.task = args.task
             outcome = run_world(args.world, opts)
         else:
             outcome = resume_run(args.run_file, opts)

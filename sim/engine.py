@@ -21,6 +21,7 @@ from sim.events import Event
 from sim.llm.gateway import Gateway, GatewayFatal
 from sim.log import Batch, RunLog
 from sim.mind import (
+    Chain,
     Decision,
     Do,
     Go,
@@ -29,8 +30,10 @@ from sim.mind import (
     Note,
     Percept,
     Say,
+    Step,
     Talk,
     Talker,
+    chain_factory,
     mind_factory,
 )
 from sim.rng import Stream
@@ -74,7 +77,15 @@ class Simulation:
         self._events: list[Event] = []
         self._calls: list[dict[str, Any]] = []
         self._controls: list[dict[str, Any]] = []  # live requests taken before this tick
+        self._artifacts: list[dict[str, Any]] = []
+        self._chain_due = False
         gateway._record = self._calls.append
+        # the team's chat chain, when the world has a team; its state is saved with the rest
+        self.chain: Chain | None = None
+        if scenario.team is not None:
+            context = MindContext(scenario, self.world, gateway, Stream(seed, "team"),
+                                  dict(scenario.minds.get("role", {})))
+            self.chain = chain_factory()(scenario, context)
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
 
@@ -101,6 +112,8 @@ class Simulation:
             self.clock.push(self.second(parse_time(iv.at, self.start_time)), INTERVENE, "intervene", index=index)
         if self.fixed_step:
             self.clock.push(0, WAKE + 1, "step")
+        if self.chain is not None:
+            self.clock.push(0, CONVERSE, "chain")
         self._commit_batch(0, force_snapshot=True)
 
     def _add_person(self, spec: PersonSpec, t: int) -> None:
@@ -179,6 +192,7 @@ class Simulation:
         """Apply the tick's world happenings; return who is due and why."""
         due: dict[str, str] = {}
         self._talks = []
+        self._chain_due = False
         for entry in entries:
             if entry.kind == "arrive" and entry.person in self.minds:
                 place = self.world.arrive(entry.person)
@@ -192,6 +206,8 @@ class Simulation:
                 talk = Conversation(**entry.payload)
                 if talk.initiator in self.minds and talk.partner in self.minds:
                     self._talks.append(talk)
+            elif entry.kind == "chain":
+                self._chain_due = self.chain is not None
             elif entry.kind == "step":
                 for name in self.minds:
                     due.setdefault(name, "step")
@@ -207,8 +223,10 @@ class Simulation:
         self.gateway.tick, self.gateway.t = self.tick, t
         percepts = [self._percept(name, now, due[name]) for name in people]
         talks = sorted(self._talks, key=lambda c: c.initiator)
+        steps = [self.chain.step(self.minds, now)] if self.chain is not None and self._chain_due else []
         results = await asyncio.gather(
             *(hold(talk, self.minds, now) for talk in talks),
+            *steps,
             *(self.minds[name].decide(p) for name, p in zip(people, percepts, strict=True)),
             return_exceptions=True,
         )
@@ -217,7 +235,10 @@ class Simulation:
                 raise result
         for talk in talks:
             self._commit_talk(t, talk)
-        for name, decision in zip(people, results[len(talks):], strict=True):
+        for step in results[len(talks):len(talks) + len(steps)]:
+            assert isinstance(step, Step)
+            self._commit_step(t, step)
+        for name, decision in zip(people, results[len(talks) + len(steps):], strict=True):
             assert isinstance(decision, Decision)
             if name in self.minds:
                 self._commit(t, name, decision)
@@ -295,6 +316,19 @@ class Simulation:
             self.busy[person] = until
             self.clock.wake(person, until, "talked")
 
+    # -- the team's chain ----------------------------------------------------------------
+
+    def _commit_step(self, t: int, step: Step) -> None:
+        """Log a chain step's events (an ``act`` also sets the activity) and file versions; queue the next step."""
+        for event in step.events:
+            if event.kind == "act" and event.person in self.minds:
+                self.world.activity[event.person] = str(event.data.get("activity", ""))
+            self._emit(t, event.kind, event.person, event.place, event.data)
+        for row in step.artifacts:
+            self._artifacts.append({**row, "tick": self.tick, "t": t})
+        if step.after is not None:
+            self.clock.push(t + max(1, step.after), CONVERSE, "chain")
+
     # -- interventions -------------------------------------------------------------------
 
     def _intervene(self, t: int, index: int, due: dict[str, str]) -> None:
@@ -339,8 +373,10 @@ class Simulation:
         # Replies of a tick arrive in whatever order the server answers; by person (a stable sort
         # keeps each person's own calls in order) the llm_call table is the same on every run.
         calls = sorted(self._calls, key=lambda call: call["person"] or "")
-        batch = Batch(self._events[:], calls, self._memories(), controls=self._controls[:])
+        batch = Batch(self._events[:], calls, self._memories(), controls=self._controls[:],
+                      artifacts=self._artifacts[:])
         self._events.clear()
+        self._artifacts.clear()
         self._calls.clear()
         self._controls.clear()
         if force_snapshot or t >= self.next_snapshot:
@@ -348,7 +384,7 @@ class Simulation:
                 self.next_snapshot += self.snapshot_every
             batch.snapshot = {"tick": self.tick, "t": t, "seq": self.seq, "state": self.state()}
             batch.run = {"sim_now": iso(self.when(t))}
-        if batch.events or batch.llm_calls or batch.memories or batch.snapshot or batch.controls:
+        if batch.events or batch.llm_calls or batch.memories or batch.snapshot or batch.controls or batch.artifacts:
             self.log.submit(batch)
 
     def _memories(self) -> list[dict[str, Any]]:
@@ -365,6 +401,7 @@ class Simulation:
     def _commit_calls_only(self) -> None:
         # A tick cut short (budget, fatal error) is not committed, but what it paid for is.
         self._events.clear()
+        self._artifacts.clear()
         self._memories()
         if self._calls:
             self.log.submit(Batch(llm_calls=self._calls[:]))
@@ -389,6 +426,7 @@ class Simulation:
             "inbox": {name: [_event_dict(e) for e in box] for name, box in sorted(self.inbox.items()) if box},
             "busy": {name: until for name, until in sorted(self.busy.items()) if until >= self.clock.now},
             "gateway": {"counters": dict(sorted(self.gateway.counters.items()))},
+            **({"chain": self.chain.state()} if self.chain is not None else {}),
         }
 
     def restore(self, state: dict[str, Any], memories: list[dict[str, Any]] | None = None) -> None:
@@ -408,6 +446,8 @@ class Simulation:
         self.world.restore(state["world"])
         self.clock.restore(state["clock"])
         self.gateway.counters = dict(state["gateway"]["counters"])
+        if self.chain is not None and "chain" in state:
+            self.chain.restore(state["chain"])
 
 
 def _event_dict(event: Event) -> dict[str, Any]:

@@ -30,6 +30,8 @@ _LLM_COLUMNS = (
 )
 _MEMORY_COLUMNS = ("person", "id", "tick", "t", "kind", "text", "importance", "evidence")
 _MEMORY_SQL = f"INSERT INTO memory ({', '.join(_MEMORY_COLUMNS)}) VALUES ({', '.join('?' * len(_MEMORY_COLUMNS))})"
+_ARTIFACT_COLUMNS = ("tick", "t", "path", "version", "phase", "role", "person", "content")
+_ARTIFACT_SQL = f"INSERT INTO artifact ({', '.join(_ARTIFACT_COLUMNS)}) VALUES ({', '.join('?' * len(_ARTIFACT_COLUMNS))})"
 _LLM_SQL = f"INSERT INTO llm_call ({', '.join(_LLM_COLUMNS)}) VALUES ({', '.join('?' * len(_LLM_COLUMNS))})"
 
 
@@ -73,7 +75,7 @@ def create_run_file(path: Path) -> Engine:
 
 @dataclass(slots=True)
 class Batch:
-    """What one transaction writes: events, LLM call attempts, a snapshot, a run update."""
+    """What one transaction writes: events, LLM call attempts, memories, artifacts, a snapshot, a run update."""
 
     events: list[Event] = field(default_factory=list)
     llm_calls: list[dict[str, Any]] = field(default_factory=list)
@@ -82,6 +84,7 @@ class Batch:
     run: dict[str, Any] | None = None
     # control requests taken this tick: {"id", "tick", "t"}, marked applied with the tick's events
     controls: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)  # file versions a team wrote
 
 
 class RunLog:
@@ -151,6 +154,8 @@ class RunLog:
                     )
                 if batch.memories:
                     conn.exec_driver_sql(_MEMORY_SQL, [tuple(m[c] for c in _MEMORY_COLUMNS) for m in batch.memories])
+                if batch.artifacts:
+                    conn.exec_driver_sql(_ARTIFACT_SQL, [tuple(a[c] for c in _ARTIFACT_COLUMNS) for a in batch.artifacts])
                 if batch.snapshot is not None:
                     snap = batch.snapshot
                     conn.exec_driver_sql(

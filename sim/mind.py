@@ -5,7 +5,7 @@ The engine knows minds only through this module; ``agents/`` registers the kinds
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -167,6 +167,51 @@ class Interviewee(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class Step:
+    """What a team's chain did in one tick: events to log in order, file versions written, when it goes on.
+
+    ``artifacts`` rows hold ``path``, ``version``, ``phase``, ``role``, ``person`` and ``content``;
+    ``after`` is the simulated seconds until the next step, or None when the chain is over.
+    """
+
+    events: list[Event] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    after: int | None = None
+
+
+class Chain(Protocol):
+    """A team's chat chain, which the engine runs one step (one reply, or one program run) per tick."""
+
+    async def step(self, minds: Mapping[str, Mind], now: datetime) -> Step:
+        """Take the chain's next step; the role players' minds are in ``minds``."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """The chain's state as JSON-ready data (for snapshots)."""
+        ...
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Load state saved by ``state``."""
+        ...
+
+
+ChainFactory = Callable[["Scenario", MindContext], Chain]
+_CHAIN: list[tuple[ChainFactory, Callable[[Scenario], None] | None]] = []
+
+
+def register_chain(factory: ChainFactory, check: Callable[[Scenario], None] | None = None) -> None:
+    """Make worlds with a ``team`` runnable: ``factory`` builds their chain, ``check`` refuses unrunnable ones."""
+    _CHAIN[:] = [(factory, check)]
+
+
+def chain_factory() -> ChainFactory:
+    """The registered chain factory, or a clear error when none is."""
+    if not _CHAIN:
+        raise UserError("team: this Hamlet has no chat chain registered (import agents first)")
+    return _CHAIN[0][0]
+
+
 MindFactory = Callable[["PersonSpec", MindContext], Mind]
 _REGISTRY: dict[str, MindFactory] = {}
 # mind kind -> its parameters and their defaults, for checking ``minds:`` in world files
@@ -185,7 +230,7 @@ def register_mind(kind: str, factory: MindFactory, params: dict[str, Any] | None
 
 
 def check_minds(scenario: Scenario) -> None:
-    """Check every mind a world names exists and every ``minds:`` parameter is one it takes."""
+    """Check every mind a world names exists, every ``minds:`` parameter is one it takes, and its team can run."""
     people = [(f"people[{i}]", p) for i, p in enumerate(scenario.people)]
     people += [(f"interventions[{i}].spec", iv.spec) for i, iv in enumerate(scenario.interventions) if iv.spec]
     for where, person in people:
@@ -207,6 +252,11 @@ def check_minds(scenario: Scenario) -> None:
                 raise
             except (ValueError, TypeError) as err:
                 raise UserError(f"minds.{kind}: {err}") from None
+    if scenario.team is not None:
+        chain_factory()
+        check = _CHAIN[0][1]
+        if check is not None:
+            check(scenario)
 
 
 def apply_settings(scenario: Scenario, settings: list[str]) -> None:

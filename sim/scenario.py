@@ -9,8 +9,6 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -20,14 +18,12 @@ from pydantic import (
 
 from sim.errors import UserError
 from sim.simtime import parse_clock, parse_datetime, parse_time
+from sim.spec import ModelSettings, ScenarioReferenceError, Spec
+from sim.team import TAGS, TeamSpec, check_team
+
+__all__ = ["ModelSettings", "ScenarioReferenceError", "Spec"]  # re-exported: worlds' parts are read from here
 
 FORMAT_VERSION = 1
-
-
-class Spec(BaseModel):
-    """Base for scenario parts: unknown keys are errors, so typos never pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class ObjectSpec(Spec):
@@ -73,24 +69,6 @@ class LinkSpec(Spec):
 
     between: tuple[str, str]
     minutes: float = Field(gt=0)
-
-
-class ModelSettings(Spec):
-    """Which model answers and how; any field left out is inherited from the scenario or CLI."""
-
-    model: str | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, gt=0)
-    price_in_per_mtok: float | None = Field(None, ge=0, description="USD per million prompt tokens")
-    price_out_per_mtok: float | None = Field(
-        None, ge=0, description="USD per million completion tokens"
-    )
-
-    def over(self, base: ModelSettings) -> ModelSettings:
-        """Return these settings with unset fields taken from ``base``."""
-        merged = base.model_dump()
-        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
-        return ModelSettings(**merged)
 
 
 class Relationship(Spec):
@@ -214,6 +192,7 @@ class Scenario(Spec):
     people: list[PersonSpec] = Field(min_length=1)
     facts: list[FactSpec] = []
     interventions: list[InterventionSpec] = []
+    team: TeamSpec | None = Field(None, description="roles and the chat chain they work through (docs/teams.md)")
     # (the sectors list it was made from, every reference naming one area -> that area's id)
     _places: tuple[list[SectorSpec], dict[str, str]] | None = PrivateAttr(default=None)
 
@@ -311,15 +290,6 @@ def _objects_of(scenario: Scenario, area_id: str) -> list[str]:
     return []
 
 
-class ScenarioReferenceError(ValueError):
-    """A reference inside the scenario that names nothing; carries the field path."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
-
-
 def check_references(scenario: Scenario) -> None:
     """Check names are unique and every place, person and object referenced exists and is reachable."""
     _unique([s.name for s in scenario.sectors], "sectors", "sector")
@@ -368,6 +338,8 @@ def check_references(scenario: Scenario) -> None:
             if iv.spec.name in names:
                 raise ScenarioReferenceError(f"{where}.spec.name", f"{iv.spec.name!r} is already in the world")
             _check_person(scenario, iv.spec, f"{where}.spec", names | added, place)
+    if scenario.team is not None:
+        check_team(scenario.team, names)
     _check_connected(scenario)
 
 
@@ -457,7 +429,7 @@ def describe_validation_error(err: ValidationError, data: Any) -> str:
     """Turn pydantic's error list into one line: field path, the value, and what to do."""
     errors = err.errors()
     first = errors[0]
-    loc = [part for part in first["loc"] if part not in ("function-after", "function-before")]
+    loc = [part for part in first["loc"] if part not in ("function-after", "function-before", *TAGS)]
     message = first["msg"]
     if first["type"] == "value_error":
         message = message.removeprefix("Value error, ")

@@ -21,6 +21,7 @@ from sim.progress import RunProgress
 from sim.reader import RunReader
 from sim.scenario import Scenario, load_scenario, parse_scenario
 from sim.simtime import iso, parse_time
+from sim.team import apply_task
 
 DEFAULT_DIR = Path("replays")
 
@@ -36,6 +37,7 @@ class RunOptions:
     fixed_step: int | None = None
     quiet: bool = False
     settings: list[str] = field(default_factory=list)  # --set KEY=VALUE mind parameter overrides
+    task: str | None = None  # --task: what a world's team is to make
     llm: LLMOptions = field(default_factory=LLMOptions)
 
 
@@ -93,6 +95,7 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
     apply_settings(scenario, opts.settings)
+    apply_task(scenario, opts.task, str(world_path))
     check_minds(scenario)
     if opts.llm.model:
         # --model names the world's default model; people with a model of their own keep it.
@@ -102,7 +105,8 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
         engine = create_run_file(path)
         claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-                   "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings}
+                   "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings,
+                   **({"task": scenario.team.task} if scenario.team is not None else {})}
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
@@ -141,6 +145,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     llm = merge_options(recorded, opts.llm)
     fixed_step = recorded.get("fixed_step")
     apply_settings(scenario, recorded.get("settings", []))
+    apply_task(scenario, recorded.get("task"), str(path))
     check_minds(scenario)
     if llm.model:
         scenario.model = scenario.model.model_copy(update={"model": llm.model})
@@ -153,7 +158,8 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
             last_seq = snapshot["seq"] if snapshot else 0
             # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
             conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
-            conn.exec_driver_sql("DELETE FROM memory WHERE tick > ?", (snapshot["tick"] if snapshot else -1,))
+            for table in ("memory", "artifact"):  # redone with the events
+                conn.exec_driver_sql(f"DELETE FROM {table} WHERE tick > ?", (snapshot["tick"] if snapshot else -1,))
             conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)

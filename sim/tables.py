@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped whenever a table changes shape; readers refuse files from a newer version."""
 
 APP_ID = "hamlet"
@@ -122,15 +122,17 @@ class SnapshotRow(SQLModel, table=True):
 
 
 class ArtifactRow(SQLModel, table=True):
-    """One version of a file a team wrote."""
+    """One version of a file a team wrote: every version is kept, with the phase and role that wrote it."""
 
     __tablename__ = "artifact"
     id: int | None = Field(default=None, primary_key=True)
-    path: str = Field(index=True)
-    version: int
-    t: int
-    phase: str = ""
-    role: str = ""
+    tick: int = Field(index=True, description="the tick that wrote it")
+    t: int = Field(description="simulated second it was written")
+    path: str = Field(index=True, description="file name in the program folder")
+    version: int = Field(description="1 for the first version of the path, then 2, 3, ...")
+    phase: str = Field("", description="the phase that wrote it (empty for the team's starting files)")
+    role: str = Field("", description="the role that wrote it")
+    person: str = Field("", description="the person who plays that role")
     content: str = ""
 
 

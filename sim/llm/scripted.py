@@ -1,7 +1,8 @@
 """The scripted model: a deterministic OpenAI-compatible server on loopback, for tests and benchmarks.
 
 It answers any declared JSON Schema with valid, varied, seeded content made of the prompt's own
-phrases and the schema's own options, so facts in a prompt can travel into answers. The answer
+phrases and the schema's own options, so facts in a prompt can travel into answers; asked for
+files of code, it writes a small working program (``sim/llm/program.py``). The answer
 depends only on (seed, model, prompt, schema): the order in which requests arrive never matters.
 With ``latency_ms`` it is slow; with ``fault_rate`` it misbehaves (429, 500, timeouts, malformed
 JSON, schema violations, empty replies). Run it alone with ``python -m sim.llm.scripted``.
@@ -21,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from sim.llm import child
+from sim.llm import child, program
 
 MODEL = "scripted"
 FAULTS = ("429", "500", "timeout", "malformed", "violation", "empty")
@@ -50,7 +51,9 @@ def answer(body: dict[str, Any], seed: int) -> str:
     phrases = _phrases(messages)
     if schema is None:
         return _pick(rng, phrases)
-    return json.dumps(_value(schema, schema.get("$defs", {}), rng, phrases, ""), ensure_ascii=False)
+    prompt = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") != "system"
+                       or not str(m.get("content", "")).startswith("Reply with one JSON"))
+    return json.dumps(_value(schema, schema.get("$defs", {}), rng, phrases, "", prompt), ensure_ascii=False)
 
 
 def _original(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -94,15 +97,16 @@ def _pick(rng: random.Random, phrases: list[str]) -> str:
     return rng.choices(phrases, weights)[0]
 
 
-def _value(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, phrases: list[str], name: str) -> Any:
+def _value(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, phrases: list[str], name: str,
+           prompt: str = "") -> Any:
     if "$ref" in schema:
-        return _value(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, rng, phrases, name)
+        return _value(_resolved(schema, defs), defs, rng, phrases, name, prompt)
     for union in ("anyOf", "oneOf"):
         if union in schema:
             options = [s for s in schema[union] if s.get("type") != "null"] or schema[union]
-            return _value(rng.choice(options), defs, rng, phrases, name)
+            return _value(rng.choice(options), defs, rng, phrases, name, prompt)
     if "allOf" in schema:
-        return _value(schema["allOf"][0], defs, rng, phrases, name)
+        return _value(schema["allOf"][0], defs, rng, phrases, name, prompt)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -112,12 +116,15 @@ def _value(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, phr
         kind = next((k for k in kind if k != "null"), "string")
     if kind == "object":
         props = schema.get("properties", {})
-        return {key: _value(sub, defs, rng, phrases, key) for key, sub in props.items()}
+        return {key: _value(sub, defs, rng, phrases, key, prompt) for key, sub in props.items()}
     if kind == "array":
+        items = _resolved(schema.get("items", {}), defs)
+        if program.is_file_list(items):  # files to write: a working program, or documents
+            return program.files(items, prompt, rng, phrases)
         low = schema.get("minItems", 1)
         high = schema.get("maxItems", low + 3)
         count = rng.randint(low, max(low, min(high, low + 3)))
-        return [_value(schema.get("items", {"type": "string"}), defs, rng, phrases, name) for _ in range(count)]
+        return [_value(schema.get("items", {"type": "string"}), defs, rng, phrases, name, prompt) for _ in range(count)]
     if kind == "integer":
         low = int(schema["exclusiveMinimum"]) + 1 if "exclusiveMinimum" in schema else int(schema.get("minimum", 1))
         high = int(schema["exclusiveMaximum"]) - 1 if "exclusiveMaximum" in schema else int(schema.get("maximum", low + 9))
@@ -132,6 +139,12 @@ def _value(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, phr
     if high is not None:
         text = text[:high]
     return text.ljust(low, ".")
+
+
+def _resolved(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
 
 
 def _violate(reply: str, rng: random.Random) -> str:

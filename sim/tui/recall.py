@@ -47,7 +47,8 @@ def recall(rows: list[dict[str, Any]], accessed: dict[str, Any], query: str, now
     """The ``k`` best of ``rows`` (one person's memory rows, in id order) for ``query`` at second ``now``."""
     if not rows or not query.strip():
         return []
-    from agents.generative import shared_embedder, weights
+    from agents.embeddings import shared_embedder
+    from agents.generative import weights
     from agents.memory import MemoryStream
 
     embedder = shared_embedder(params.get("embeddings"))

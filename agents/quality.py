@@ -1,0 +1,56 @@
+"""Quality of a team's program, as the ChatDev paper (Qian et al., 2023, §4) defines it.
+
+- completeness: 1 when no program file holds a placeholder (``pass``, ``...``, TODO, FIXME,
+  NotImplementedError), else 0; the paper's figure is the share of programs of which this holds.
+- executability: 1 when the program runs in the sandbox without error, else 0 (see ``runs``).
+- consistency: the cosine similarity of the embeddings of the task and of the program's code
+  (the paper embeds both with a text-embedding model; Hamlet uses the run's embedder), at least 0.
+- quality: the product of the three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from agents.artifacts import placeholders
+from agents.embeddings import Embedder
+from sim.sandbox import Outcome
+
+
+def runs(outcome: Outcome) -> bool:
+    """Whether the program ran without error: it exited with status 0, or it was still running at the
+    wall-time limit without having written to stderr (a program waiting for its user, such as a game
+    loop, has not failed; ChatDev's own test counts it the same way)."""
+    return outcome.exit_code == 0 or (outcome.limits_hit == ["time"] and not outcome.stderr.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """The four figures of one program, and what they were measured on."""
+
+    completeness: float
+    executability: float
+    consistency: float
+    quality: float
+    code_files: int
+    placeholder_lines: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures."""
+        return asdict(self)
+
+
+async def measure(task: str, code: dict[str, str], ran: bool, embedder: Embedder) -> Quality:
+    """The quality of the program ``code`` (its files by name) written for ``task``; ``ran``: it runs."""
+    marks = sum(len(placeholders(text)) for text in code.values())
+    completeness = 1.0 if code and marks == 0 else 0.0
+    executability = 1.0 if code and ran else 0.0
+    consistency = 0.0
+    if code and task.strip():
+        vectors = await embedder.embed([task, "\n".join(code.values())])
+        consistency = max(0.0, round(float(np.dot(vectors[0], vectors[1])), 4))
+    return Quality(completeness, executability, consistency, round(completeness * executability * consistency, 4),
+                   len(code), marks)

@@ -1,0 +1,38 @@
+"""The base of every part of a world file: strict specs, model settings, and reference errors."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Spec(BaseModel):
+    """Base for scenario parts: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSettings(Spec):
+    """Which model answers and how; any field left out is inherited from the scenario or CLI."""
+
+    model: str | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, gt=0)
+    price_in_per_mtok: float | None = Field(None, ge=0, description="USD per million prompt tokens")
+    price_out_per_mtok: float | None = Field(
+        None, ge=0, description="USD per million completion tokens"
+    )
+
+    def over(self, base: ModelSettings) -> ModelSettings:
+        """Return these settings with unset fields taken from ``base``."""
+        merged = base.model_dump()
+        merged.update({k: v for k, v in self.model_dump().items() if v is not None})
+        return ModelSettings(**merged)
+
+
+class ScenarioReferenceError(ValueError):
+    """A reference inside the scenario that names nothing; carries the field path."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
