@@ -81,10 +81,10 @@ class Version:
 
 @dataclass(slots=True)
 class Files:
-    """The team's files as they stand, and a counter that changes whenever any of them does."""
+    """The team's files as they stand, and a counter that changes whenever a program file does."""
 
     current: dict[str, Version] = field(default_factory=dict)
-    revision: int = 0
+    revision: int = 0  # of the program: documents do not change how it runs
 
     def write(self, path: str, content: str, phase: str, role: str, person: str) -> dict[str, Any] | None:
         """Keep ``content`` as the next version of ``path``; the artifact row, or None if nothing changed."""
@@ -93,7 +93,7 @@ class Files:
             return None
         version = old.version + 1 if old else 1
         self.current[path] = Version(version, content, phase, role)
-        self.revision += 1
+        self.revision += is_code(path)
         return {"path": path, "version": version, "phase": phase, "role": role, "person": person,
                 "content": content}
 

@@ -198,7 +198,7 @@ class ChatChain:
             return took
         cycle = self.cycles[name]
         if cycle >= loop.cap:
-            self._end_loop(loop, f"cycle cap: {cycle} cycles", cycle, self.pc + 1)
+            self._end_loop(loop, f"cycle cap: {cycle} {'cycle' if cycle == 1 else 'cycles'}", cycle, self.pc + 1)
         else:
             self.cycles[name] = cycle + 1
             self.pc = op.target
@@ -288,10 +288,12 @@ class ChatChain:
         if phase.extract == "agreed" and (reply.end or marked):
             after = text.split(phase.end_marker, 1)[1] if marked else ""
             talk["conclusion"] = str(getattr(reply, "conclusion", "") or "").strip() or after.strip()
-        if reply.end or marked or talk["approved"]:
+        if talk["approved"] and side == "assistant":
+            talk["ended"] = f"approved by the {role}"
+        elif reply.end or marked:
             talk["ended"] = f"end marker from the {role}"
         elif talk["replies"] >= phase.turns:
-            talk["ended"] = f"turn cap: {phase.turns} replies"
+            talk["ended"] = f"turn cap: {phase.turns} {'reply' if phase.turns == 1 else 'replies'}"
 
     async def _extract(self, phase: PhaseSpec) -> None:
         talk = self.talk

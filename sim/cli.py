@@ -120,9 +120,22 @@ def build_parser() -> Parser:
                             "as JSON Lines, CSV or Parquet, one file a table.")
     export.add_argument("run_file", metavar="RUN.db")
     export.add_argument("--format", default="jsonl", choices=("jsonl", "csv", "parquet"))
-    export.add_argument("--out", required=True, help="folder to write into")
+    export.add_argument("--out", help="folder to write the tables into")
     export.add_argument("--tables", nargs="+", help="tables to export (default: run event llm_call memory "
                         "artifact; also snapshot)")
+    export.add_argument("--artifacts", metavar="DIR", help="write the files a team wrote into DIR, each as its newest "
+                        "version, with hamlet-artifacts.json listing every version and the quality metrics")
+    export.add_argument("--all-versions", action="store_true",
+                        help="with --artifacts: also write every version, as DIR/versions/N/PATH")
+    importer = sub.add_parser("import", help="turn another tool's configuration into a world file",
+                              description="Turn another tool's configuration into a Hamlet world file. chatdev: a "
+                              "ChatDev CompanyConfig folder (ChatChainConfig.json, PhaseConfig.json, RoleConfig.json; "
+                              "files it lacks are taken from the Default folder beside it, as ChatDev does).")
+    importer.add_argument("kind", choices=("chatdev",), help="what PATH is")
+    importer.add_argument("path", metavar="PATH", help="the folder, e.g. ChatDev/CompanyConfig/Art")
+    importer.add_argument("-o", "--out", required=True, metavar="WORLD.yaml", help="the world file to write")
+    importer.add_argument("--force", action="store_true", help="replace WORLD.yaml if it exists")
+
     replay = sub.add_parser("replay", help="open a recorded run in the terminal viewer",
                             description="Open a recorded run in the terminal viewer: step through it event by "
                             "event or tick by tick, play it, jump to a time, and inspect what anyone knew then. "
@@ -252,10 +265,23 @@ def _dispatch(args: argparse.Namespace) -> int:
             summary = reader.summary()
         print(json.dumps(summary, indent=2) if args.json else _show_text(summary))
         return 0
-    if args.command == "export":
-        from sim.export import export_run
+    if args.command == "import":
+        from sim.chatdev import import_chatdev
 
-        for path in export_run(args.run_file, args.format, args.out, args.tables):
+        target = import_chatdev(args.path, args.out, force=args.force)
+        print(f"{target}: written; run it with hamlet run {target} --task \"...\"")
+        return 0
+    if args.command == "export":
+        from sim.export import export_artifacts, export_run
+
+        if args.out is None and args.artifacts is None:
+            raise UserError("give --out DIR (the run's tables) or --artifacts DIR (the files its team wrote), or both")
+        if args.all_versions and args.artifacts is None:
+            raise UserError("--all-versions: goes with --artifacts DIR")
+        written = export_run(args.run_file, args.format, args.out, args.tables) if args.out is not None else []
+        if args.artifacts is not None:
+            written += export_artifacts(args.run_file, args.artifacts, all_versions=args.all_versions)
+        for path in written:
             print(path)
         return 0
     raise AssertionError(args.command)
@@ -306,7 +332,57 @@ def _show_text(s: dict[str, Any]) -> str:
     width = max(len(p["name"]) for p in s["people"]) if s["people"] else 4
     for p in s["people"]:
         lines.append(f"  {p['name']:<{width}}  {p['age']:>3}  {p['home']:<28} {p['mind']:<10} {p['occupation']}")
+    if "team" in s:
+        lines += _team_text(s["team"])
     return "\n".join(lines)
+
+
+def _team_text(team: dict[str, Any]) -> list[str]:
+    lines = [f"Team       task {team['task']!r} · {team['status']} · {len(team['phases'])} phases ended · "
+             f"{len(team['program_runs'])} program runs"]
+    if team["phases"]:
+        lines.append("Phases")
+        width = max(len(p["phase"]) for p in team["phases"])
+        for p in team["phases"]:
+            cycle = f" #{p['cycle']}" if p["cycle"] else ""
+            result = f" → {', '.join(p['files'])}" if p["files"] else (f" → {_clip(p['conclusion'], 50)}" if p["conclusion"] else "")
+            lines.append(f"  {p['time'][11:16]}  {p['phase'] + cycle:<{width + 3}} {_n(p['replies'], 'reply'):>10} · "
+                         f"{p['reason']}{result}")
+    for loop in team["loops"]:
+        lines.append(f"Loop       {loop['loop']}: {_n(loop['cycles'], 'cycle')} · {loop['reason']}")
+    for run in team["program_runs"]:
+        lines.append(f"Sandbox    {run['time'][11:16]}  {_run_text(run)}")
+    if team["artifacts"]:
+        lines.append("Artifacts")
+        for item in team["artifacts"]:
+            newest = item["versions"][-1]
+            by = f"{newest['phase']}, {newest['role']}" if newest["phase"] else "given by the world"
+            lines.append(f"  {item['path']:<28} v{newest['version']} ({by}) · {newest['bytes']} bytes · "
+                         f"{_n(len(item['versions']), 'version')}")
+    if team["quality"]:
+        q = team["quality"]
+        lines.append(f"Quality    completeness {q['completeness']:g} · executability {q['executability']:g} · "
+                     f"consistency {q['consistency']:.3f} · quality {q['quality']:.3f}")
+    return lines
+
+
+def _run_text(run: dict[str, Any]) -> str:
+    if run["ok"]:
+        return "ran without error"
+    if run.get("error"):
+        return f"did not run: {run['error']}"
+    how = f"exit status {run['exit_code']}" if run["exit_code"] is not None else f"killed by {run['signal']}"
+    return f"failed: {how}" + (f" at the {run['limit_hit']} limit" if run["limit_hit"] not in (None, "none") else "")
+
+
+def _n(count: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{count} {noun if count == 1 else plural}"
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 if __name__ == "__main__":

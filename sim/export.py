@@ -44,6 +44,39 @@ def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str
     return written
 
 
+def export_artifacts(path: str | Path, out: str | Path, *, all_versions: bool = False) -> list[Path]:
+    """Write the newest version of each file a run's team wrote into ``out`` (and, if asked, every version
+    as ``versions/N/PATH``), with ``hamlet-artifacts.json`` listing every version and the quality metrics."""
+    folder = writable_folder(Path(out), f"--artifacts {out}")
+    with RunReader(path) as reader:
+        reader.run()
+        rows = reader.artifacts()
+        versions = reader.artifact_versions()
+        quality = reader.team()["quality"] if rows else None
+    written = []
+    newest = {row["path"]: row for row in rows}
+    targets = [(row["path"], row) for row in newest.values()]
+    if all_versions:
+        targets += [(f"versions/{row['version']}/{row['path']}", row) for row in rows]
+    for name, row in targets:
+        target = _inside(folder, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(row["content"], encoding="utf-8")
+        written.append(target)
+    manifest = folder / "hamlet-artifacts.json"
+    manifest.write_text(json.dumps({"run": str(path), "files": versions, "quality": quality}, indent=2,
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    return [*written, manifest]
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """``folder / name``, refusing names that would leave the folder (a run file is not to be trusted blindly)."""
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise UserError(f"artifact {name!r}: its name leaves the export folder; not written")
+    return target
+
+
 def _write(reader: RunReader, table: str, fmt: str, target: Path) -> None:
     columns = reader.columns(table)
     # Write beside the target and rename, so a failed export never leaves half a file.

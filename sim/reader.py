@@ -120,7 +120,51 @@ class RunReader:
             "options": json.loads(run["options"]),
             "created_at": run["created_at"],
             "updated_at": run["updated_at"],
+            **({"team": self.team()} if scenario.team is not None else {}),
         }
+
+    def team(self) -> dict[str, Any]:
+        """What the team did: its task, each phase and loop that ended and why, program runs, files, quality."""
+        happened = list(self.events(kinds=["chain_start", "phase_end", "loop_end", "sandbox", "chain_end"]))
+        first = next((e for e in happened if e["kind"] == "chain_start"), None)
+        last = next((e for e in happened if e["kind"] == "chain_end"), None)
+        phases = [{"time": e["time"], **{k: e["data"].get(k) for k in ("phase", "loop", "cycle", "replies", "reason",
+                                                                         "conclusion_name", "conclusion", "files")}}
+                  for e in happened if e["kind"] == "phase_end"]
+        loops = [{"time": e["time"], **e["data"]} for e in happened if e["kind"] == "loop_end"]
+        runs = [{"time": e["time"], **{k: e["data"].get(k) for k in ("ok", "exit_code", "signal", "limit_hit", "error")}}
+                for e in happened if e["kind"] == "sandbox"]
+        metrics = None
+        if last is not None and last["data"].get("program"):
+            metrics = {k: last["data"][k] for k in ("completeness", "executability", "consistency", "quality",
+                                                    "code_files", "placeholder_lines")}
+        return {
+            "task": first["data"].get("task") if first else self.options().get("task"),
+            "status": "finished" if last else ("working" if first else "not started"),
+            "phases": phases, "loops": loops, "program_runs": runs,
+            "artifacts": self.artifact_versions(), "quality": metrics,
+        }
+
+    def artifacts(self, latest: bool = False) -> list[dict[str, Any]]:
+        """Every version of every file the team wrote (or only each file's newest), by path and version."""
+        try:
+            rows = [dict(r) for r in self.db.execute("SELECT * FROM artifact ORDER BY path, version")]
+        except sqlite3.OperationalError:  # a file from before teams
+            return []
+        if latest:
+            newest = {row["path"]: row for row in rows}
+            rows = list(newest.values())
+        return rows
+
+    def artifact_versions(self) -> list[dict[str, Any]]:
+        """Each file: its versions and, for the newest, when, in which phase and by which role it was written."""
+        rows = self.artifacts()
+        files: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            entry = files.setdefault(row["path"], {"path": row["path"], "versions": []})
+            entry["versions"].append({"version": row["version"], "t": row["t"], "phase": row["phase"],
+                                      "role": row["role"], "person": row["person"], "bytes": len(row["content"].encode())})
+        return list(files.values())
 
     # -- rows ----------------------------------------------------------------------------
 

@@ -5,9 +5,11 @@ A schema asks for files with an array of objects that have a ``path`` and a ``co
 working Python program named after the task (found in a ``Task: "..."`` line of the prompt, or
 else the prompt's most frequent words): a module with a class, a ``self_test`` and ``main.py``,
 which runs the self-test and a short demonstration. A first draft (a prompt that shows no code)
-is sometimes flawed, as a model's first draft can be: a placeholder left in (a TODO), or a bug
-its self-test catches. A revision (a prompt that shows code) never is. Documents are Markdown or
-plain text made of the prompt's phrases. Everything depends only on the prompt and the seed.
+is sometimes flawed, as a model's first draft can be: a placeholder left in (a TODO), a bug its
+self-test catches, or both. A revision (a prompt that shows code) leaves no placeholder, and
+keeps the bug of the code it is shown unless the prompt reports the error (a Python traceback).
+Documents are Markdown or plain text made of the prompt's phrases. Everything depends only on
+the prompt and the seed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[A-Za-z][a-z]{2,}")
 _TASK = (re.compile(r"\btask\b\s*:\s*\"([^\"\n]{2,200})\"", re.I),  # Task: "a snake game"
          re.compile(r"\btask\b\s*:\s*([^\n]{2,200}?)(?:\.\s|\.?$)", re.I | re.M))  # task: a snake game.
-FLAWS = ("none", "placeholder", "bug")
+FLAWS = ("none", "placeholder", "bug", "both")
+BUG = "len(name) + 1"  # how the bug reads in the code: the revision that is shown it keeps it
 
 
 def is_file_list(items: dict[str, Any]) -> bool:
@@ -45,7 +48,8 @@ def files(items: dict[str, Any], prompt: str, rng: random.Random, phrases: list[
     allowed = list(path_schema.get("enum", [])) or ([path_schema["const"]] if "const" in path_schema else [])
     if media == "text/x-python":
         revision = "```python" in prompt or "\ndef " in prompt
-        written = program(task_of(prompt), content_words(prompt, rng), rng, draft=not revision)
+        flaw = rng.choice(FLAWS) if not revision else ("bug" if BUG in prompt and "Traceback" not in prompt else "none")
+        written = program(task_of(prompt), content_words(prompt, rng), rng, flaw=flaw)
         if allowed:  # fixed file names: the whole program in the first of them
             return [{"path": allowed[0], "content": single_file(written)}]
         return [{"path": path, "content": text} for path, text in written.items()]
@@ -78,18 +82,17 @@ def _identifier(words: list[str], default: str) -> str:
     return name
 
 
-def program(task: str, words: list[str], rng: random.Random, *, draft: bool) -> dict[str, str]:
-    """A module named after ``task`` and a ``main.py``; a draft may hold a placeholder or a bug."""
+def program(task: str, words: list[str], rng: random.Random, *, flaw: str = "none") -> dict[str, str]:
+    """A module named after ``task`` and a ``main.py``, with the ``flaw`` asked for (one of ``FLAWS``)."""
     words_of_task = [w for w in re.findall(r"[a-z0-9]+", task.lower()) if w not in STOP] or ["little", "tool"]
     module = _identifier(words_of_task, "tool")
     if module == "main":
         module = "main_logic"
     cls = "".join(part.capitalize() for part in module.split("_"))
-    flaw = rng.choice(FLAWS) if draft else "none"
     size = rng.randint(len(words), len(words) + 5)
     items = ", ".join(repr(w) for w in words)
-    score = "len(name) + 1" if flaw == "bug" else "len(name)"
-    if flaw == "placeholder":
+    score = BUG if flaw in ("bug", "both") else "len(name)"
+    if flaw in ("placeholder", "both"):
         summary = "        # TODO: describe the state\n        pass\n"
     else:
         summary = '        return f"{len(self.items)} items, score {self.score}, {self.steps} steps"\n'
