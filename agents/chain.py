@@ -90,7 +90,7 @@ def reply_model(extract: str, options: tuple[str, ...], files: tuple[str, ...], 
                                                         "it counts when end is true"))
     elif extract == "files" and side == "assistant":
         item: Any = file_model(files)
-        fields["files"] = (list[item], Field(min_length=1, description="the files you write, each complete"))
+        fields["files"] = (list[item], Field(description="the files you write, each complete"))
     elif extract == "review" and side == "assistant":
         fields["approved"] = (bool, Field(description="true when you find nothing left to change"))
     return create_model("Reply", **fields)

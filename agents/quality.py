@@ -2,7 +2,7 @@
 
 - completeness: 1 when no program file holds a placeholder (``pass``, ``...``, TODO, FIXME,
   NotImplementedError), else 0; the paper's figure is the share of programs of which this holds.
-- executability: 1 when the program runs in the sandbox without error, else 0 (see ``runs``).
+- executability: 1 when the program runs in the sandbox to its end without error, else 0 (``runs``).
 - consistency: the cosine similarity of the embeddings of the task and of the program's code
   (the paper embeds both with a text-embedding model; Hamlet uses the run's embedder), at least 0.
 - quality: the product of the three.
@@ -21,10 +21,14 @@ from sim.sandbox import Outcome
 
 
 def runs(outcome: Outcome) -> bool:
-    """Whether the program ran without error: it exited with status 0, or it was still running at the
-    wall-time limit without having written to stderr (a program waiting for its user, such as a game
-    loop, has not failed; ChatDev's own test counts it the same way)."""
-    return outcome.exit_code == 0 or (outcome.limits_hit == ["time"] and not outcome.stderr.strip())
+    """Whether the program ran without error: it exited by itself with status 0, within every limit.
+
+    ChatDev's own test also counts a program still running after a few seconds without an error
+    (a game loop waiting for its player); Hamlet does not, since a program that spins silently, or
+    forks until it is stopped, looks the same from outside. A program meant to be tested should
+    finish on its own, as the software company's prompts ask of main.py.
+    """
+    return outcome.exit_code == 0
 
 
 @dataclass(frozen=True, slots=True)
