@@ -162,7 +162,7 @@ class ChatChain:
     def _begin(self) -> None:
         self.started = True
         phases = sum(1 for op in self.ops if op.kind == "phase")
-        self._event("chain_start", data={"task": self.team.task, "roles": [r.name for r in self.team.roles],
+        self._event("chain", data={"task": self.team.task, "roles": [r.name for r in self.team.roles],
                                          "phases": phases})
         for path, content in sorted(self.team.files.items()):
             self._write(path, content, "", "", "")
@@ -179,7 +179,7 @@ class ChatChain:
         name = loop.loop
         if op.kind == "enter":
             self.cycles[name] = 1
-            self._event("loop_start", data={"loop": name, "cycles": loop.cap, "until": loop.until})
+            self._event("loop", data={"loop": name, "cycles": loop.cap, "until": loop.until})
             self.pc += 1
             return False
         if op.kind == "check":
@@ -243,7 +243,7 @@ class ChatChain:
         instructor, assistant = self._player(phase.instructor), self._player(phase.assistant)
         where = self.ctx.world.position.get(instructor)
         cycle = self.cycles.get(op.loop.loop) if op.loop else None
-        self._event("phase_start", instructor, where, {
+        self._event("phase", instructor, where, {
             "phase": phase.phase, "loop": op.loop.loop if op.loop else None, "cycle": cycle,
             "instructor": phase.instructor, "assistant": phase.assistant, "with": assistant, "turns": phase.turns})
         for person, other in ((assistant, instructor), (instructor, assistant)):
@@ -322,15 +322,15 @@ class ChatChain:
         if phase.conclusion and conclusion:
             self.vars[phase.conclusion] = conclusion
         loop = op.loop
+        instructor, assistant = self._player(phase.instructor), self._player(phase.assistant)
         data: dict[str, Any] = {
-            "phase": phase.phase, "loop": loop.loop if loop else None,
+            "phase": phase.phase, "with": assistant, "loop": loop.loop if loop else None,
             "cycle": self.cycles.get(loop.loop) if loop else None, "replies": talk["replies"],
             "reason": talk["ended"] + ("; conclusion asked for" if talk["extracted"] else ""),
             "conclusion_name": phase.conclusion,
             "conclusion": conclusion if phase.extract != "files" else "", "files": talk["written"]}
         if phase.extract == "review":
             data["approved"] = talk["approved"]
-        instructor, assistant = self._player(phase.instructor), self._player(phase.assistant)
         self._event("phase_end", instructor, self.ctx.world.position.get(instructor), data)
         summary = f"wrote {', '.join(talk['written'])}" if talk["written"] else (conclusion or talk["last"])[:300]
         for person, other, role in ((assistant, instructor, phase.instructor), (instructor, assistant, phase.assistant)):

@@ -338,6 +338,9 @@ def _show_text(s: dict[str, Any]) -> str:
 
 
 def _team_text(team: dict[str, Any]) -> list[str]:
+    # the viewer's words for the same things (sim.tui.view imports no Textual)
+    from sim.tui.view import clip, count, run_outcome
+
     lines = [f"Team       task {team['task']!r} · {team['status']} · {len(team['phases'])} phases ended · "
              f"{len(team['program_runs'])} program runs"]
     if team["phases"]:
@@ -345,44 +348,25 @@ def _team_text(team: dict[str, Any]) -> list[str]:
         width = max(len(p["phase"]) for p in team["phases"])
         for p in team["phases"]:
             cycle = f" #{p['cycle']}" if p["cycle"] else ""
-            result = f" → {', '.join(p['files'])}" if p["files"] else (f" → {_clip(p['conclusion'], 50)}" if p["conclusion"] else "")
-            lines.append(f"  {p['time'][11:16]}  {p['phase'] + cycle:<{width + 3}} {_n(p['replies'], 'reply'):>10} · "
+            result = f" → {', '.join(p['files'])}" if p["files"] else (f" → {clip(p['conclusion'], 50)}" if p["conclusion"] else "")
+            lines.append(f"  {p['time'][11:16]}  {p['phase'] + cycle:<{width + 3}} {count(p['replies'], 'reply'):>10} · "
                          f"{p['reason']}{result}")
     for loop in team["loops"]:
-        lines.append(f"Loop       {loop['loop']}: {_n(loop['cycles'], 'cycle')} · {loop['reason']}")
+        lines.append(f"Loop       {loop['loop']}: {count(loop['cycles'], 'cycle')} · {loop['reason']}")
     for run in team["program_runs"]:
-        lines.append(f"Sandbox    {run['time'][11:16]}  {_run_text(run)}")
+        lines.append(f"Sandbox    {run['time'][11:16]}  {run_outcome(run).removeprefix('it ')}")
     if team["artifacts"]:
         lines.append("Artifacts")
         for item in team["artifacts"]:
             newest = item["versions"][-1]
             by = f"{newest['phase']}, {newest['role']}" if newest["phase"] else "given by the world"
             lines.append(f"  {item['path']:<28} v{newest['version']} ({by}) · {newest['bytes']} bytes · "
-                         f"{_n(len(item['versions']), 'version')}")
+                         f"{count(len(item['versions']), 'version')}")
     if team["quality"]:
         q = team["quality"]
         lines.append(f"Quality    completeness {q['completeness']:g} · executability {q['executability']:g} · "
                      f"consistency {q['consistency']:.3f} · quality {q['quality']:.3f}")
     return lines
-
-
-def _run_text(run: dict[str, Any]) -> str:
-    if run["ok"]:
-        return "ran without error"
-    if run.get("error"):
-        return f"did not run: {run['error']}"
-    how = f"exit status {run['exit_code']}" if run["exit_code"] is not None else f"killed by {run['signal']}"
-    return f"failed: {how}" + (f" at the {run['limit_hit']} limit" if run["limit_hit"] not in (None, "none") else "")
-
-
-def _n(count: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{count} {noun if count == 1 else plural}"
-
-
-def _clip(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ Kinds (the same words are used in the ``event`` table, the viewer and the docs):
 
 A team's chat chain (``docs/teams.md``) adds:
 
-- ``chain_start`` / ``chain_end``: the team took up its task / finished its chain (with the quality metrics).
-- ``phase_start`` / ``phase_end``: a phase began (instructor, assistant, turn cap) / ended (why, and its conclusion);
+- ``chain`` / ``chain_end``: the team took up its task / finished its chain (with the quality metrics).
+- ``phase`` / ``phase_end``: a phase began (instructor, assistant, turn cap) / ended (why, and its conclusion);
   its lines are ``say`` events carrying the phase.
-- ``loop_start`` / ``loop_end``: a loop began / ended (after how many cycles, and why).
+- ``loop`` / ``loop_end``: a loop began / ended (after how many cycles, and why).
 - ``artifact``: a team member wrote a version of a file (its text is a row of the ``artifact`` table).
 - ``sandbox``: the team's program ran in the sandbox (exit status, signal, limit hit, output).
 """
@@ -41,10 +41,10 @@ KINDS = (
     "intervene",
     "object",
     "leave",
-    "chain_start",
-    "phase_start",
+    "chain",
+    "phase",
     "phase_end",
-    "loop_start",
+    "loop",
     "loop_end",
     "artifact",
     "sandbox",

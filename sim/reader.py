@@ -125,8 +125,8 @@ class RunReader:
 
     def team(self) -> dict[str, Any]:
         """What the team did: its task, each phase and loop that ended and why, program runs, files, quality."""
-        happened = list(self.events(kinds=["chain_start", "phase_end", "loop_end", "sandbox", "chain_end"]))
-        first = next((e for e in happened if e["kind"] == "chain_start"), None)
+        happened = list(self.events(kinds=["chain", "phase_end", "loop_end", "sandbox", "chain_end"]))
+        first = next((e for e in happened if e["kind"] == "chain"), None)
         last = next((e for e in happened if e["kind"] == "chain_end"), None)
         phases = [{"time": e["time"], **{k: e["data"].get(k) for k in ("phase", "loop", "cycle", "replies", "reason",
                                                                          "conclusion_name", "conclusion", "files")}}

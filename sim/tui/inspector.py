@@ -20,7 +20,7 @@ from sim.tui.panes import SpaceTree
 from sim.tui.recall import Recalled, mind_params, recall
 from sim.tui.source import RunSource
 from sim.tui.timeline import Timeline, plan_item
-from sim.tui.view import View, plan_progress
+from sim.tui.view import View, describe, plan_progress
 
 MARKS = {"done": ("✓", "dim"), "now": ("▶", "bold green"), "next": ("·", "")}
 
@@ -30,12 +30,15 @@ class InspectorScreen(Screen[None]):
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("m", "tab('memories')", "Memories"),
                 Binding("r", "tab('recall')", "Recall"), Binding("e", "tab('reflections')", "Reflections"),
-                Binding("l", "tab('plan')", "Plan"), Binding("n", "tab('interview')", "Interview")]
+                Binding("l", "tab('plan')", "Plan"), Binding("n", "tab('interview')", "Interview"),
+                Binding("w", "tab('work')", "Work")]
     DEFAULT_CSS = """
     InspectorScreen #who { height: auto; background: $boost; padding: 0 1; }
     InspectorScreen #memory-table { height: 1fr; }
     InspectorScreen #memory-detail { height: auto; max-height: 5; background: $boost; padding: 0 1; }
     InspectorScreen Input { margin: 0 1; }
+    InspectorScreen #work-table { height: 1fr; }
+    InspectorScreen #work-detail { height: auto; max-height: 12; background: $boost; padding: 0 1; }
     """
 
     def __init__(self, source: RunSource, timeline: Timeline, person: str) -> None:
@@ -44,6 +47,8 @@ class InspectorScreen(Screen[None]):
         self.view: View | None = None
         self.rows: list[dict[str, Any]] = []
         self.drawn = False  # the memory and reflection tables show ``rows``
+        self.team = source.scenario is not None and source.scenario.team is not None
+        self.work_rows: list[dict[str, Any]] = []  # the events the work table lists, newest first
 
     def compose(self) -> ComposeResult:
         """The person line and five tabs."""
@@ -71,6 +76,13 @@ class InspectorScreen(Screen[None]):
             with TabPane("Interview", id="interview"), Vertical():
                 yield Input(compact=True, placeholder="ask a question; the answer is as of the viewed time", id="ask")
                 yield RichLog(id="answers", wrap=True, min_width=30)
+            if self.team:  # a team member's phases and files
+                with TabPane("Work", id="work"), Vertical():
+                    work: DataTable[str] = DataTable(id="work-table", cursor_type="row", zebra_stripes=True)
+                    for column in ("time", "what", "detail"):
+                        work.add_column(column, key=column)
+                    yield work
+                    yield Static(id="work-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -83,10 +95,14 @@ class InspectorScreen(Screen[None]):
         """Switch to one of the inspector's tabs."""
         self.query_one("#inspector-tabs", TabbedContent).active = tab
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The Work tab is there only in runs of a team."""
+        return self.team or parameters != ("work",)
+
     @on(TabbedContent.TabActivated, "#inspector-tabs")
     def _focus(self, event: TabbedContent.TabActivated) -> None:
         target = {"memories": "#memory-table", "recall": "#recall-query", "reflections": "#reflection-tree",
-                  "plan": "#plan-text", "interview": "#ask"}[str(event.pane.id)]
+                  "plan": "#plan-text", "interview": "#ask", "work": "#work-table"}[str(event.pane.id)]
         widget = self.query_one(target)
         if widget.focusable:
             widget.focus()
@@ -106,6 +122,8 @@ class InspectorScreen(Screen[None]):
                             f" · plan: {plan_item(plan, minute) or '—'}")
         self.query_one("#who", Static).update(who)
         self._plan(plan, minute)
+        if self.team:
+            self._work(view)
         rows = self.source.memories(self.person, view.t)
         if [r["id"] for r in rows] == [r["id"] for r in self.rows] and self.drawn:
             return  # the same memories: keep the tables (and where the user is in them) as they are
@@ -161,6 +179,32 @@ class InspectorScreen(Screen[None]):
         else:
             text.append("\n".join(f"{key}: {value}" for key, value in plan.items()))
         self.query_one("#plan-text", Static).update(text)
+
+    def _work(self, view: View) -> None:
+        rows = list(reversed(self.source.work(self.person, view.seq)))
+        if [r["seq"] for r in rows] == [r["seq"] for r in self.work_rows]:
+            return
+        self.work_rows = rows
+        table = self.query_one("#work-table", DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(_hhmm(self.source, row["t"]), *_work_cells(row, self.person), key=str(row["seq"]))
+        if not rows:
+            table.add_row("", "", "no phases or files yet at this time")
+
+    @on(DataTable.RowHighlighted, "#work-table")
+    def _work_detail(self, event: DataTable.RowHighlighted) -> None:
+        row = next((r for r in self.work_rows if str(r["seq"]) == event.row_key.value), None)
+        detail = self.query_one("#work-detail", Static)
+        data = row["data"] if row else {}
+        if row is None:
+            detail.update("")
+        elif row["kind"] == "artifact":
+            content = self.source.artifact(str(data.get("path")), int(data.get("version", 0))) or ""
+            head = f"{data.get('path')} v{data.get('version')} · {data.get('role')} in {data.get('phase') or 'the world'}\n"
+            detail.update(Text.assemble((head, "dim"), content))
+        else:
+            detail.update(Text(describe(row), "italic"))
 
     # -- recall and interview ------------------------------------------------------------
 
@@ -220,6 +264,17 @@ class InspectorScreen(Screen[None]):
 
 def _exchange(time: str, question: str, answer: str) -> Text:
     return Text.assemble((f"[{time}] ", "dim"), ("Q: ", "bold"), question, "\n", ("A: ", "bold green"), answer, "\n")
+
+
+def _work_cells(row: dict[str, Any], person: str) -> tuple[str, str]:
+    """What a work row says to ``person``: the phase or file, and how it went."""
+    data = row["data"]
+    if row["kind"] == "artifact":
+        return f"wrote {data.get('path')} v{data.get('version')}", f"{data.get('lines')} lines in {data.get('phase')}"
+    other = data.get("with") if row["person"] == person else row["person"]
+    if row["kind"] == "phase":
+        return f"began {data.get('phase')}", f"with {other}"
+    return f"ended {data.get('phase')}", f"with {other}: {data.get('reason', '')}"
 
 
 def _hhmm(source: RunSource, t: int) -> str:

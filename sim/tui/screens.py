@@ -45,7 +45,9 @@ A click on the progress bar seeks there; a click on a table header sorts by it.
 recall scores for a query (`recency`, `importance`, `relevance` and their weighted `total`, as the
 mind's retrieval computes them), reflections with the memories they rest on, today's plan with
 progress, and an interview: the person answers as they were at the viewed time, and the
-exchange is recorded in the run file's `interview` table.
+exchange is recorded in the run file's `interview` table. In a team's run, **Work** (`w`) lists
+the phases the person took part in and the files they wrote; a file's row shows that version.
+The feed's kind filter `team` shows the chain: phases, loops, files and program runs.
 """
 
 

@@ -172,6 +172,18 @@ class RunSource:
         """The memory rows of ``person`` formed at or before second ``until``, in stream order."""
         return self.reader.memories(person, until=until)
 
+    def work(self, person: str, upto: int) -> list[dict[str, Any]]:
+        """The phases ``person`` took part in and the files they wrote, as events up to ``seq`` ``upto``."""
+        rows = self.db.execute(
+            f"SELECT {EVENT_COLUMNS} FROM event WHERE seq <= ? AND kind IN ('phase', 'phase_end', 'artifact')"
+            " AND (person = ? OR json_extract(data, '$.with') = ?) ORDER BY seq", (upto, person, person)).fetchall()
+        return [_event(row) for row in rows]
+
+    def artifact(self, path: str, version: int) -> str | None:
+        """The text of one version of a file the team wrote."""
+        row = self.db.execute("SELECT content FROM artifact WHERE path = ? AND version = ?", (path, version)).fetchone()
+        return str(row[0]) if row else None
+
     def interviews(self, person: str) -> list[dict[str, Any]]:
         """The interviews of ``person`` recorded in the file, oldest first."""
         try:

@@ -39,7 +39,7 @@ def test_each_company_config_imports_validates_and_runs_with_the_scripted_model(
     chain = json.loads((CONFIGS / company / "ChatChainConfig.json").read_text())["chain"]
     db = sqlite3.connect(run)
     kinds = dict(db.execute("SELECT kind, COUNT(*) FROM event GROUP BY kind").fetchall())
-    loops = [json.loads(d)["loop"] for (d,) in db.execute("SELECT data FROM event WHERE kind = 'loop_start'")]
+    loops = [json.loads(d)["loop"] for (d,) in db.execute("SELECT data FROM event WHERE kind = 'loop'")]
     db.close()
     assert kinds["chain_end"] == 1 and kinds["artifact"] >= 2
     assert loops == [item["phase"] for item in chain if item["phaseType"] == "ComposedPhase"]

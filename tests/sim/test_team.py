@@ -136,7 +136,7 @@ def test_a_scripted_software_company_goes_through_every_phase_to_a_program_that_
     assert ("snake_game.py", 1, "Coding", "Programmer") in versions
     assert max(v for p, v, _, _ in versions if p == "snake_game.py") >= 3  # completed, then fixed
     assert {p for p, *_ in versions} == {"main.py", "snake_game.py", "requirements.txt", "manual.md"}
-    programmer = [e for e in events(run, "phase_start") if "Programmer" in (e["instructor"], e["assistant"])]
+    programmer = [e for e in events(run, "phase") if "Programmer" in (e["instructor"], e["assistant"])]
     assert memories["Kenji Sato"] == len(programmer)  # a memory of each phase the programmer took part in
 
     out = tmp_path / "program"

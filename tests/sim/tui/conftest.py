@@ -34,6 +34,20 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return record(tmp_path_factory.mktemp("recorded") / "smallville.db")
 
 
+TEAM_SEED = 9  # a software company run that needs a cycle of every loop
+
+
+@pytest.fixture(scope="session")
+def team_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished scripted run of worlds/software_company.yaml ("a snake game"), never modified by a test."""
+    out = tmp_path_factory.mktemp("team") / "company.db"
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", "worlds/software_company.yaml", "--llm", "scripted",
+                           "--task", "a snake game", "--seed", str(TEAM_SEED), "--out", str(out), "--quiet"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
 @pytest.fixture
 def run_copy(recorded_run: Path, tmp_path: Path) -> Path:
     """A private copy of the recorded run, for tests that write to it (interviews), named like the original."""

@@ -254,3 +254,66 @@ def test_a_layout_of_80_by_24_shows_the_clock_tabs_and_footer(recorded_run: Path
             assert app.screen.query_one("#tabs").region.bottom <= 23
 
     drive(recorded_run, script, size=(80, 24))
+
+
+def test_the_feeds_team_filter_lists_exactly_the_chains_events_and_says_what_each_did(team_run: Path) -> None:
+    kinds = ("chain", "phase", "phase_end", "loop", "loop_end", "artifact", "sandbox", "chain_end")
+
+    async def script(app: HamletApp, pilot: Pilot[None]) -> None:
+        await jump(pilot, "+50m")
+        await pilot.press("3")
+        await pilot.pause()
+        app.screen.query_one("#feed-kind", Select).value = "team"
+        await pilot.pause()
+        feed = app.screen.query_one(FeedPane)
+        want = [seq for (seq,) in query(team_run, f"SELECT seq FROM event WHERE seq <= ? AND kind IN "
+                                                  f"({','.join('?' * len(kinds))}) ORDER BY seq", app.seq, *kinds)]
+        assert want and feed.seqs == want
+        text = " ".join(line.text for line in app.screen.query_one("#feed-log", RichLog).lines)
+        ((reason,),) = query(team_run, "SELECT json_extract(data, '$.reason') FROM event WHERE kind = 'loop_end' "
+                                       "AND json_extract(data, '$.loop') = 'Testing'")
+        assert f"loop Testing ends after 1 cycle: {reason}" in " ".join(text.split())
+        assert "writes snake_game.py v1" in text and "the program runs in the sandbox: it failed: exit status 1" in text
+
+    drive(team_run, script)
+
+
+def test_the_inspectors_work_tab_lists_a_members_phases_and_files_as_of_the_viewed_time(team_run: Path) -> None:
+    person = "Kenji Sato"
+
+    async def script(app: HamletApp, pilot: Pilot[None]) -> None:
+        await jump(pilot, "+20m")
+        await app.inspect(person)
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        table = app.screen.query_one("#work-table", DataTable)
+        want = query(team_run, "SELECT kind, json_extract(data, '$.phase'), json_extract(data, '$.path') FROM event "
+                               "WHERE seq <= ? AND kind IN ('phase', 'phase_end', 'artifact') AND (person = ? OR "
+                               "json_extract(data, '$.with') = ?) ORDER BY seq DESC", app.seq, person, person)
+        rows = table_rows(table)
+        assert len(rows) == len(want) > 0
+        for (kind, phase, path), (_, what, _) in zip(want, rows, strict=True):
+            assert (path or phase) in what and what.split()[0] == {"phase": "began", "phase_end": "ended",
+                                                                   "artifact": "wrote"}[kind]
+        newest = next(i for i, row in enumerate(rows) if row[1].startswith("wrote"))
+        table.move_cursor(row=newest)
+        await pilot.pause()
+        path, version = rows[newest][1].split()[1], int(rows[newest][1].split()[2][1:])
+        ((content,),) = query(team_run, "SELECT content FROM artifact WHERE path = ? AND version = ?", path, version)
+        shown = str(app.screen.query_one("#work-detail").render())
+        assert content.splitlines()[0] in shown
+
+    drive(team_run, script)
+
+
+def test_the_work_tab_is_only_there_in_a_teams_run(recorded_run: Path) -> None:
+    async def script(app: HamletApp, pilot: Pilot[None]) -> None:
+        await app.inspect("Sofia Marchetti")
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        assert not app.screen.query("#work-table")
+        assert isinstance(app.screen, InspectorScreen)
+
+    drive(recorded_run, script)

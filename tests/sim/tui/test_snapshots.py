@@ -108,3 +108,21 @@ def test_the_help_screen_lists_the_keys(snap_compare: Any, viewer: HamletApp) ->
 
 def test_the_people_tab_fits_an_80_by_24_terminal(snap_compare: Any, viewer: HamletApp) -> None:
     assert snap_compare(viewer, terminal_size=(80, 24), run_before=at("+2h", "2"))
+
+
+@pytest.fixture
+def team_viewer(team_run: Path) -> Iterator[HamletApp]:
+    """The viewer on the software company's run (its LLM calls' latencies are not on these screens)."""
+    source = open_source(str(team_run), live=False)
+    try:
+        yield HamletApp(source)
+    finally:
+        source.close()
+
+
+def test_the_feed_shows_a_teams_phases_files_and_program_runs(snap_compare: Any, team_viewer: HamletApp) -> None:
+    assert snap_compare(team_viewer, terminal_size=SIZE, run_before=at("+34m", "3"))
+
+
+def test_the_inspector_shows_a_team_members_work(snap_compare: Any, team_viewer: HamletApp) -> None:
+    assert snap_compare(team_viewer, terminal_size=SIZE, run_before=inspecting("Kenji Sato", "+40m", "w"))
