@@ -234,15 +234,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         from sim.mind import check_minds
         from sim.scenario import load_scenario
+        from sim.team import PhaseSpec
 
         scenario = load_scenario(args.world)
         try:
             check_minds(scenario)
         except UserError as err:
             raise UserError(f"{args.world}: {err}") from None
+        team = scenario.team
+        phases = sum(1 for _, item in team.items() if isinstance(item, PhaseSpec)) if team else 0
+        roles = f" · a team of {len(team.roles)} roles, {phases} phases" if team else ""
         print(f"{args.world}: valid · {scenario.name!r} · {len(scenario.people)} people · "
               f"{len(scenario.area_ids())} places in {len(scenario.sectors)} sectors · "
-              f"{len(scenario.interventions)} interventions")
+              f"{len(scenario.interventions)} interventions{roles}")
         return 0
     if args.command == "schema":
         from sim.scenario import scenario_json_schema

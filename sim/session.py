@@ -214,7 +214,8 @@ async def _preflight(backend: Backend, scenario: Scenario) -> None:
         return
     used = (
         {backend.endpoint.model} if backend.endpoint.fixed_model
-        else models_of(scenario.people, scenario.model, backend.endpoint.model)
+        else models_of([*scenario.people, *(scenario.team.roles if scenario.team else [])], scenario.model,
+                       backend.endpoint.model)
     )
     await preflight(backend.endpoint, f"--llm {backend.kind}", used)
 

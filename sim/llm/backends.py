@@ -156,7 +156,8 @@ def recorded_replies(path: Path) -> tuple[str, dict[str, str]]:
 
 
 def models_of(scenario_people: list[Any], base: ModelSettings, default: str) -> set[str]:
-    """Every model name a run will ask for (for the preflight check)."""
+    """Every model name a run will ask for (for the preflight check): the world's, and any of its people's
+    or roles' own (anything with a ``model`` of ``ModelSettings``)."""
     names = {base.model or default}
     for person in scenario_people:
         if person.model is not None and person.model.model:

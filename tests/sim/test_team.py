@@ -291,3 +291,16 @@ def test_a_teams_program_never_sees_the_environments_secrets(hamlet, tmp_path: P
     """)
     assert run["exit_code"] == 3 and run["stdout"].splitlines()[-1] == "unreadable"
     assert b"sk-team-secret" not in out.read_bytes()
+
+
+def test_a_team_member_can_be_interviewed_about_the_phases_they_remember(hamlet, tmp_path: Path) -> None:
+    run = run_company(hamlet, tmp_path, "run.db", seed=11)
+    result = hamlet("interview", run, "Kenji Sato", "Which files did you write?", "--llm", "scripted")
+    assert result.code == 0, result.err
+    db = sqlite3.connect(run)
+    (answer,) = db.execute("SELECT answer FROM interview WHERE person = 'Kenji Sato'").fetchone()
+    (request,) = db.execute("SELECT request FROM llm_call WHERE purpose = 'interview'").fetchone()
+    db.close()
+    assert answer in result.out
+    asked = json.loads(request)["messages"][1]["content"]
+    assert asked.startswith("You remember:\n- ") and ": wrote snake_game.py" in asked  # memories of phases
