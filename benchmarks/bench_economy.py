@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +43,8 @@ ENDED = ("ok", "repaired", "cached", "fallback")
 
 def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float) -> dict[str, Any]:
     """Run the world with the scripted model and read its LLM calls back, per purpose."""
-    args = [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--seed", str(seed),
-            "--hours", str(hours), "--out", str(out), "--quiet"]
-    began = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=common.ROOT, timeout=timeout, check=False)
-    wall = time.perf_counter() - began
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    wall = common.run_hamlet(["run", str(world), "--llm", "scripted", "--seed", str(seed), "--hours", str(hours),
+                              "--out", str(out), "--quiet"], timeout)
     db = sqlite3.connect(out)
     people = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'spawn'").fetchone()[0]
     rows = db.execute("SELECT purpose, status, prompt_tokens, completion_tokens FROM llm_call").fetchall()

@@ -27,10 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,13 +47,8 @@ DEFAULT_CONFIG = common.ROOT.parent / "shared" / "peers" / "chatdev" / "CompanyC
 
 def one_run(world: Path, out: Path, seed: int, task: str, timeout: float) -> dict[str, Any]:
     """Run the world on the scripted model and read its calls (by phase), quality and program runs."""
-    args = [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--task", task, "--seed", str(seed),
-            "--out", str(out), "--quiet"]
-    began = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=common.ROOT, timeout=timeout, check=False)
-    wall = time.perf_counter() - began
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    wall = common.run_hamlet(["run", str(world), "--llm", "scripted", "--task", task, "--seed", str(seed),
+                              "--out", str(out), "--quiet"], timeout)
     db = sqlite3.connect(out)
     phases: dict[str, dict[str, float]] = {}
     for purpose, status, prompt, completion, cost in db.execute(
@@ -147,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             ("software_company.yaml", common.ROOT / "worlds" / "software_company.yaml")]
         if not args.world and DEFAULT_CONFIG.is_dir():
             imported = tmp / "chatdev_default.yaml"
-            subprocess.run([sys.executable, "-m", "sim", "import", "chatdev", str(DEFAULT_CONFIG), "-o", str(imported)],
-                           cwd=common.ROOT, check=True, capture_output=True)
+            common.run_hamlet(["import", "chatdev", str(DEFAULT_CONFIG), "-o", str(imported)], args.timeout)
             worlds.append(("ChatDev Default (imported)", imported))
         for name, world in worlds:
             bench_world(name, world, seeds, args.task, args.timeout, tmp)

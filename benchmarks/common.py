@@ -13,6 +13,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,17 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def run_hamlet(args: Sequence[str], timeout: float) -> float:
+    """Run ``python -m sim ARGS`` in the repository; its wall seconds (raises with its stderr if it fails)."""
+    command = [sys.executable, "-m", "sim", *args]
+    began = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False)
+    wall = time.perf_counter() - began
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return wall
 
 
 def run_child(args: Sequence[str], timeout: float) -> dict[str, Any]:

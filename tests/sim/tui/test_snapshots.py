@@ -40,14 +40,19 @@ def steady_run(recorded_run: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return run
 
 
-@pytest.fixture
-def viewer(steady_run: Path) -> Iterator[HamletApp]:
-    """The viewer on the steady run."""
-    source = open_source(str(steady_run), live=False)
+def viewing(run: Path) -> Iterator[HamletApp]:
+    """The viewer on ``run``, closed afterwards."""
+    source = open_source(str(run), live=False)
     try:
         yield HamletApp(source)
     finally:
         source.close()
+
+
+@pytest.fixture
+def viewer(steady_run: Path) -> Iterator[HamletApp]:
+    """The viewer on the steady run."""
+    yield from viewing(steady_run)
 
 
 def at(text: str, *keys: str) -> Callable[[Pilot[None]], Any]:
@@ -113,11 +118,7 @@ def test_the_people_tab_fits_an_80_by_24_terminal(snap_compare: Any, viewer: Ham
 @pytest.fixture
 def team_viewer(team_run: Path) -> Iterator[HamletApp]:
     """The viewer on the software company's run (its LLM calls' latencies are not on these screens)."""
-    source = open_source(str(team_run), live=False)
-    try:
-        yield HamletApp(source)
-    finally:
-        source.close()
+    yield from viewing(team_run)
 
 
 def test_the_feed_shows_a_teams_phases_files_and_program_runs(snap_compare: Any, team_viewer: HamletApp) -> None:
