@@ -57,7 +57,7 @@ def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_ho
         raise UserError("--hours and --until: give one or the other")
     if opts.until is not None:
         try:
-            end = parse_time(opts.until, start)
+            end = parse_time(opts.until, scenario.start)  # an offset counts from the run's start, as everywhere
         except UserError as err:
             raise UserError(f"--until: {err}") from None
         seconds = int((end - scenario.start).total_seconds())

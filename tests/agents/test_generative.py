@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,28 @@ def test_a_scheduled_whisper_becomes_a_whisper_memory_of_that_person(tmp_path: P
     assert hamlet_process("run", world, "--llm", "scripted", "--hours", "3", "--out", run, "--quiet").code == 0
     rows = sqlite3.connect(run).execute("SELECT person, t, text FROM memory WHERE kind = 'whisper'").fetchall()
     assert rows == [(who, 7200, "The mayor is resigning.")]
+
+
+def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_path: Path) -> None:
+    world = generative_town(tmp_path, people=3)
+    first = tmp_path / "first.db"
+    assert hamlet_process("run", world, "--llm", "scripted", "--hours", "4", "--out", first, "--quiet").code == 0
+    # The same seed and replies give the same walks, so whoever walks at t in the first run walks then again.
+    who, start, data = sqlite3.connect(first).execute(
+        "SELECT person, time, data FROM event WHERE kind = 'move' AND json_extract(data, '$.minutes') >= 3"
+        " ORDER BY seq LIMIT 1").fetchone()
+    mid_walk = (datetime.fromisoformat(start) + timedelta(minutes=1)).isoformat()
+    plan = yaml.safe_load(world.read_text())
+    plan["interventions"] = [{"at": mid_walk, "kind": "whisper", "person": who, "text": "The bridge is closed."}]
+    world.write_text(yaml.safe_dump(plan, sort_keys=False))
+    second = tmp_path / "second.db"
+    assert hamlet_process("run", world, "--llm", "scripted", "--hours", "4", "--out", second, "--quiet").code == 0
+    db = sqlite3.connect(second)
+    on_road = db.execute("SELECT COUNT(*) FROM event WHERE person = ? AND kind = 'arrive' AND time > ? AND time <= ?",
+                         (who, start, mid_walk)).fetchone()[0] == 0
+    assert on_road, f"{who} should still be walking at {mid_walk}"
+    rows = db.execute("SELECT person, text FROM memory WHERE kind = 'whisper'").fetchall()
+    assert rows == [(who, "The bridge is closed.")]
 
 
 def test_a_generative_run_reaches_its_end_when_half_the_replies_are_broken(tmp_path: Path) -> None:

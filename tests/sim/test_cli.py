@@ -75,6 +75,14 @@ def test_hours_and_until_set_the_simulated_span(hamlet, tiny_world: Path, tmp_pa
     assert ends == ["2026-03-02T08:00:00", "2026-03-02T09:30:00", "2026-03-02T07:30:00"]
 
 
+def test_resume_until_an_offset_counts_from_the_runs_start(hamlet, tiny_world: Path, tmp_path: Path) -> None:
+    run = tmp_path / "r.db"
+    run_scripted(hamlet, tiny_world, run, "--hours", "2")
+    resumed = hamlet("resume", run, "--until", "+5h", "--quiet")
+    assert resumed.code == 0, resumed.err
+    assert json.loads(hamlet("show", run, "--json").out)["sim_now"] == "2026-03-02T11:00:00"
+
+
 def test_runs_lists_each_run_with_a_summary_line(hamlet, tiny_world: Path, tmp_path: Path) -> None:
     run_scripted(hamlet, tiny_world, tmp_path / "one.db", "--hours", "1")
     (tmp_path / "junk.db").write_text("not a database")

@@ -48,7 +48,7 @@ def _generative_world(folder: Path) -> Path:
 
     path = generative_town(folder, people=3)
     data = yaml.safe_load(path.read_text())
-    data["snapshot_minutes"] = 24 * 60  # the only snapshot is the first, so a resume redoes the whisper
+    data["snapshot_minutes"] = 30 * 24 * 60  # the only snapshot is the first, so a resume redoes the whisper
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -59,9 +59,9 @@ def test_a_whisper_to_a_live_run_becomes_a_memory_and_survives_kill_9_and_resume
     person = yaml.safe_load(world.read_text())["people"][1]["name"]
     run = tmp_path / "live.db"
     proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted",
-                             "--llm-latency-ms", "40", "--hours", "24", "--out", str(run), "--quiet"],
+                             "--llm-latency-ms", "40", "--hours", "240", "--out", str(run), "--quiet"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    try:  # ten simulated days: still running when the whisper lands, however loaded the machine
         _wait(lambda: _live(run), "the run to start")
         said = hamlet_process("interview", run, person, WHISPER, "--whisper")
         assert said.code == 0, said.err
@@ -70,9 +70,9 @@ def test_a_whisper_to_a_live_run_becomes_a_memory_and_survives_kill_9_and_resume
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
-    (tick,), = _query(run, "SELECT tick FROM control")
+    (tick, t), = _query(run, "SELECT tick, t FROM control")
     assert _query(run, "SELECT MAX(tick) FROM snapshot")[0][0] < tick, "the resume must redo the whisper"
-    resumed = hamlet_process("resume", run, "--quiet")
+    resumed = hamlet_process("resume", run, "--quiet", "--until", f"+{t // 3600 + 2}h")
     assert resumed.code == 0, resumed.err
     whispers = [json.loads(d) for (d,) in _query(run, "SELECT data FROM event WHERE kind = 'intervene'")
                 if json.loads(d)["kind"] == "whisper" and json.loads(d)["text"] == WHISPER]
