@@ -304,3 +304,17 @@ def test_a_team_member_can_be_interviewed_about_the_phases_they_remember(hamlet,
     assert answer in result.out
     asked = json.loads(request)["messages"][1]["content"]
     assert asked.startswith("You remember:\n- ") and ": wrote snake_game.py" in asked  # memories of phases
+
+
+def test_a_roles_own_model_is_checked_at_the_server_before_the_run(hamlet, tmp_path: Path) -> None:
+    from sim.llm.scripted import ScriptConfig, ScriptedProcess
+
+    world = company(tmp_path, ("      person: Kenji Sato\n", "      person: Kenji Sato\n      model: {model: coder-9000}\n"))
+    server = ScriptedProcess(ScriptConfig())
+    try:
+        result = hamlet("run", world, "--llm", "openai", "--base-url", server.base_url, "--model", "scripted",
+                        "--task", "a snake game", "--out", tmp_path / "r.db")
+    finally:
+        server.stop()
+    assert_one_line_error(result, "'coder-9000': unknown at", "it serves: scripted")
+    assert not (tmp_path / "r.db").exists()
