@@ -389,7 +389,8 @@ class ChatChain:
 
     def _values(self, phase: PhaseSpec) -> dict[str, str]:
         """What each placeholder of ``phase``'s prompts stands for now."""
-        return {**self.team.vars, **self.vars, "task": self.team.task, "background": self.team.background,
+        undecided = dict.fromkeys(self.team.conclusions(), "(not settled yet)")
+        return {**undecided, **self.team.vars, **self.vars, "task": self.team.task, "background": self.team.background,
                 "instructor_role": phase.instructor, "assistant_role": phase.assistant,
                 "codes": listing(self.files.code(), "(no code yet)"),
                 "files": ", ".join(sorted(self.files.current)) or "(none yet)",

@@ -308,3 +308,12 @@ def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_do
     second.restore(json.loads(json.dumps(first.state())))  # through JSON, as a snapshot stores it
     after = asyncio.run(drive(second, 50))
     assert [(e.kind, e.person, e.data) for e in before + after] == [(e.kind, e.person, e.data) for e in whole]
+
+
+def test_a_conclusion_not_reached_yet_reads_as_not_settled_in_a_prompt() -> None:
+    scenario = team_world("""
+        - {phase: Early, instructor: Lead, assistant: Coder, prompt: "We will build on {plan}.", turns: 1, extract: reply}
+        - {phase: Plan, instructor: Lead, assistant: Coder, prompt: plan, turns: 1, extract: reply, conclusion: plan}
+    """)
+    _, _, members, _ = run_chain(scenario, {"Early": [{}], "Plan": [{}]})
+    assert members["Ben"].seen[0] == ("Early", "We will build on (not settled yet).")
