@@ -21,8 +21,6 @@ from sim.simtime import parse_clock, parse_datetime, parse_time
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
 from sim.team import TAGS, TeamSpec, check_team
 
-__all__ = ["ModelSettings", "ScenarioReferenceError", "Spec"]  # re-exported: worlds' parts are read from here
-
 FORMAT_VERSION = 1
 
 
