@@ -132,6 +132,10 @@ def build_parser() -> Parser:
                            "reads the file read-only, never slowing the run, and follows it as it goes. "
                            "space pauses and resumes the run. Keys: ? in the viewer; see docs/tui.md.")
     watch.add_argument("run_file", metavar="RUN.db")
+
+    from sim.research import commands as research
+
+    research.add_parsers(sub, _model_options, _span_options)
     return parser
 
 
@@ -249,6 +253,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             summary = reader.summary()
         print(json.dumps(summary, indent=2) if args.json else _show_text(summary))
         return 0
+    from sim.research import commands as research
+
+    if args.command in research.COMMANDS:
+        return research.dispatch(args, _llm_options)
     if args.command == "export":
         from sim.export import export_run
 
