@@ -57,6 +57,7 @@ def rows(run: Path, sql: str, *args: object) -> list[tuple]:
 EVENTS = "SELECT seq, tick, t, time, kind, person, place, data FROM event WHERE t {} ? ORDER BY seq"
 
 
+@pytest.mark.slow
 def test_a_branch_repeats_the_past_without_a_request_and_the_whisper_changes_what_follows(
         server: ScriptedProcess, parent: Path, tmp_path: Path) -> None:
     branch = tmp_path / "branch.db"
@@ -83,6 +84,7 @@ def test_a_branch_repeats_the_past_without_a_request_and_the_whisper_changes_wha
     assert shown.code == 0 and "Δ branch" in shown.out
 
 
+@pytest.mark.slow
 def test_a_branch_without_a_change_is_the_parent_again_and_asks_nothing(
         server: ScriptedProcess, parent: Path, tmp_path: Path) -> None:
     branch = tmp_path / "same.db"
