@@ -62,7 +62,8 @@ def send(path_text: str, kind: str, intervention: dict[str, Any] | None = None, 
         payload = spec.model_dump_json(exclude_none=True)
     if not live:
         raise UserError(f"{path}: not a live run (status {run['status']}); a whisper or intervention reaches only a "
-                        "running simulation; schedule it in the world's interventions, or resume the run first")
+                        "running simulation; schedule it in the world's interventions, branch the run with hamlet fork "
+                        f"{path} --at TIME --intervene KIND, or resume the run first")
     db = sqlite3.connect(path, timeout=10)
     try:
         with db:
