@@ -136,6 +136,14 @@ def build_parser() -> Parser:
     from sim.research import commands as research
 
     research.add_parsers(sub, _model_options, _span_options)
+
+    importer = sub.add_parser("import", help="turn another project's simulation into a world file",
+                              description="Turn another project's simulation files into a Hamlet world file. "
+                              "Kinds: smallville (a Smallville base simulation folder).")
+    kinds = importer.add_subparsers(dest="kind", metavar="KIND", parser_class=Parser, required=True)
+    from sim.importers import smallville
+
+    smallville.add_parser(kinds)
     return parser
 
 
@@ -257,6 +265,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command in research.COMMANDS:
         return research.dispatch(args, _llm_options)
+    if args.command == "import":
+        return int(args.run_import(args))
     if args.command == "export":
         from sim.export import export_run
 
