@@ -149,11 +149,12 @@ def intervention_fields(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         if value is not None:
             fields[name] = value
     if args.spec is not None:
-        fields["spec"] = _person_file(Path(args.spec))
+        fields["spec"] = person_file(Path(args.spec))
     return fields
 
 
-def _person_file(path: Path) -> dict[str, Any]:
+def person_file(path: Path) -> dict[str, Any]:
+    """The person entry in a YAML file (``--spec`` of add-person), as a mapping; one clear line if it is not one."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

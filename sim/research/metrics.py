@@ -255,8 +255,8 @@ class RunMetrics:
             graph[a][b][kind] += 1
         return graph
 
-    def density(self, every: int = HOUR) -> Any:
-        """The density of the knows and conversation graphs every ``every`` seconds."""
+    def density(self, every: int = HOUR, times: list[int] | None = None) -> Any:
+        """The density of the knows and conversation graphs every ``every`` seconds (or at ``times``)."""
         knows = sorted((t, a, b) for (a, b), t in self._knows.items())
         contacts: dict[tuple[str, str], int] = {}
         for t, a, b, _kind in self._log.contacts:
@@ -264,7 +264,7 @@ class RunMetrics:
                 contacts.setdefault((min(a, b), max(a, b)), t)
         talks = sorted((t, a, b) for (a, b), t in contacts.items())
         rows = []
-        for t in self.grid(every):
+        for t in self.grid(every) if times is None else times:
             present = self.people(t)
             n = len(present)
             k = _count_edges(knows, t, self._log)
@@ -369,7 +369,7 @@ class RunMetrics:
         """The run's headline figures at its end, one number per name (for ``compare`` and sweeps)."""
         people = self.people()
         activity = self.activity()
-        density = self.density(every=max(1, self.end))
+        density = self.density(times=[self.end])
         last = density.iloc[-1]
         n = max(1, len(people))
         out: dict[str, float] = {
