@@ -172,7 +172,10 @@ class FactSpec(Spec):
 
     def probe(self) -> str:
         """The interview question that asks whether someone knows the fact."""
-        return self.question or f"Have you heard anything about {' or '.join(self.marks()[:2])}?"
+        if self.question:
+            return self.question
+        return f"Have you heard anything about {' or '.join(self.keywords[:2])}?" if self.keywords else \
+            "What news have you heard lately?"
 
 
 class InterventionSpec(Spec):

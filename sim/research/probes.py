@@ -2,8 +2,9 @@
 
 Each question goes through ``sim.interview`` with the run's model options, so it is answered
 from the person's memories as of the probed time and recorded in the run's ``interview`` table.
-An answer confirms a fact when it contains one of the fact's keywords (any case); it says the
-person knows someone when it names them and denies nothing ("don't know", "never heard", ...).
+An answer confirms a fact when it contains one of the fact's keywords (any case), and says the
+person knows someone when it names them; in both cases only if it denies nothing ("don't know",
+"never heard", "haven't", ...).
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from sim.llm.backends import LLMOptions
 from sim.research.metrics import RunMetrics, mentioned, name_keys, pandas
 from sim.scenario import FactSpec
 
-_DENIALS = re.compile(r"\b(don't|do not|doesn't|never|not sure who|no idea|haven't|have not)\b|\bnot know\b",
-                      re.IGNORECASE)
+_DENIALS = re.compile(r"\b(don't|do not|doesn't|does not|never|not sure who|no idea|haven't|have not|hasn't|"
+                      r"has not|not heard|not know)\b", re.IGNORECASE)
 
 
 def confirms(fact: FactSpec, answer: str) -> bool:
-    """Whether an interview answer shows knowledge of ``fact``: it contains one of its keywords."""
+    """Whether an interview answer shows knowledge of ``fact``: it has one of its keywords and denies nothing.
+
+    Answers may echo the question's words ("No, I haven't heard of any party"), hence the denials.
+    The rule is a heuristic: the answers are kept, for reading.
+    """
     folded = answer.casefold()
-    return any(mark.casefold() in folded for mark in fact.marks())
+    return any(mark.casefold() in folded for mark in fact.marks()) and not _DENIALS.search(answer)
 
 
 def knows_from_answer(answer: str, other: str, everyone: list[str]) -> bool:
