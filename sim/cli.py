@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from sim import __version__
 from sim.errors import UserError
-from sim.llm.backends import BACKENDS, LLMOptions
+from sim.llm.options import BACKENDS, LLMOptions
 
 
 class Parser(argparse.ArgumentParser):
@@ -184,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from sim.research import commands as research
+
+    if args.command in research.COMMANDS and not research.needs_minds(args):
+        return research.dispatch(args, _llm_options)  # reading run files: no mind, no model client to load
     import agents  # noqa: F401  (registers the minds)
 
     if args.command in ("replay", "watch"):
@@ -265,8 +269,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             summary = reader.summary()
         print(json.dumps(summary, indent=2) if args.json else _show_text(summary))
         return 0
-    from sim.research import commands as research
-
     if args.command in research.COMMANDS:
         return research.dispatch(args, _llm_options)
     if args.command == "import":

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from sim.errors import UserError
-from sim.llm.backends import LLMOptions
+from sim.llm.options import LLMOptions
 
 COMMANDS = ("intervene", "metrics", "plot", "compare", "fork", "sweep")
 KINDS = ("inject", "whisper", "set-object", "add-person", "remove-person")
@@ -122,6 +122,11 @@ def add_parsers(sub: Any, model_options: Options, span_options: Callable[[argpar
     sweep.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the tables")
     span_options(sweep, "default: the world's hours")
     model_options(sweep)
+
+
+def needs_minds(args: argparse.Namespace) -> bool:
+    """Whether the command runs minds (so they must be registered): forks, sweeps, probes, new people."""
+    return args.command in ("fork", "sweep", "intervene") or (args.command == "metrics" and args.probe)
 
 
 def dispatch(args: argparse.Namespace, llm_options: Callable[[argparse.Namespace], LLMOptions]) -> int:

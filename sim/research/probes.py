@@ -14,8 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from sim.interview import interview_many
-from sim.llm.backends import LLMOptions
+from sim.llm.options import LLMOptions
 from sim.research.metrics import RunMetrics, mentioned, name_keys, pandas
 from sim.scenario import FactSpec
 
@@ -43,6 +42,10 @@ def knows_from_answer(answer: str, other: str, everyone: list[str]) -> bool:
 def probe_fact(metrics: RunMetrics, fact: FactSpec, at: int, llm: LLMOptions,
                people: list[str] | None = None) -> Any:
     """Ask each person present at ``at`` the fact's question; a table of answers and whether each confirms it."""
+    from sim.interview import (
+        interview_many,  # the model client loads only when a probe is asked for
+    )
+
     asked = people or metrics.people(at)
     question = fact.probe()
     exchanges = interview_many(str(metrics.path), [(p, question) for p in asked], metrics.when(at), llm)
@@ -54,6 +57,8 @@ def probe_fact(metrics: RunMetrics, fact: FactSpec, at: int, llm: LLMOptions,
 def probe_acquaintance(metrics: RunMetrics, at: int, llm: LLMOptions,
                        people: list[str] | None = None) -> tuple[Any, nx.DiGraph]:
     """Ask every person "Do you know X?" about everyone else present; the answers and the graph they draw."""
+    from sim.interview import interview_many
+
     present = metrics.people(at)
     askers = people or present
     asks = [(a, f"Do you know {b}?") for a in askers for b in present if b != a]

@@ -10,7 +10,7 @@ from typing import Any
 import networkx as nx
 
 from sim.errors import UserError
-from sim.llm.backends import LLMOptions
+from sim.llm.options import LLMOptions
 from sim.paths import writable_folder
 from sim.research.metrics import RunMetrics, Window
 from sim.research.probes import probe_acquaintance, probe_fact

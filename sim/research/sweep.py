@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import UserError
-from sim.llm.backends import LLMOptions
+from sim.llm.options import LLMOptions
 from sim.mind import apply_settings, check_minds, taking
 from sim.paths import writable_folder
 from sim.reader import RunReader

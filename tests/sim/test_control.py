@@ -167,6 +167,19 @@ def test_every_kind_of_intervention_sent_from_the_command_line_is_an_event_of_th
     assert sources == {"cli"}
 
 
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished two-hour run of the tiny world (Ann and Bo, a home and a park)."""
+    from tests.conftest import TINY_WORLD
+
+    folder = tmp_path_factory.mktemp("finished")
+    (folder / "tiny.yaml").write_text(TINY_WORLD)
+    run = folder / "done.db"
+    assert hamlet_process("run", folder / "tiny.yaml", "--llm", "scripted", "--hours", "2", "--out", run,
+                          "--quiet").code == 0
+    return run
+
+
 @pytest.mark.parametrize(("args", "needles"), [
     (("inject", "--place", "Parc", "--text", "x"), ("place", "unknown place 'Parc'", "did you mean 'Park'")),
     (("inject", "--place", "Park"), ("inject", "needs text")),
@@ -175,16 +188,12 @@ def test_every_kind_of_intervention_sent_from_the_command_line_is_an_event_of_th
     (("remove-person", "--person", "Zed"), ("'Zed'",)),
     (("add-person", "--spec", "/nonexistent/new.yaml"), ("--spec", "no such file")),
 ])
-def test_a_bad_live_intervention_is_one_line_and_nothing_is_written(tmp_path: Path, tiny_world: Path, args: tuple,
+def test_a_bad_live_intervention_is_one_line_and_nothing_is_written(hamlet, finished: Path, args: tuple,
                                                                    needles: tuple) -> None:
-    run = tmp_path / "done.db"
-    assert hamlet_process("run", tiny_world, "--llm", "scripted", "--hours", "2", "--out", run, "--quiet").code == 0
-    assert_one_line_error(hamlet_process("intervene", run, *args), *needles)
-    assert _query(run, "SELECT COUNT(*) FROM control")[0][0] == 0
+    assert_one_line_error(hamlet("intervene", finished, *args), *needles)
+    assert _query(finished, "SELECT COUNT(*) FROM control")[0][0] == 0
 
 
-def test_a_valid_intervention_to_a_finished_run_says_to_fork_it(tmp_path: Path, tiny_world: Path) -> None:
-    run = tmp_path / "done.db"
-    assert hamlet_process("run", tiny_world, "--llm", "scripted", "--hours", "2", "--out", run, "--quiet").code == 0
-    result = hamlet_process("intervene", run, "inject", "--place", "Park", "--text", "Rain.")
+def test_a_valid_intervention_to_a_finished_run_says_to_fork_it(hamlet, finished: Path) -> None:
+    result = hamlet("intervene", finished, "inject", "--place", "Park", "--text", "Rain.")
     assert_one_line_error(result, "not a live run", "hamlet fork")

@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 from tests.sim.tui.conftest import SEED, query
 from tests.sim.tui.test_app import drive, jump
 
-KEYWORDS = ("party", "valentine")  # worlds/smallville.yaml's valentines_party
+KEYWORDS = ("party",)  # worlds/smallville.yaml's valentines_party
 
 
 def knowing(run: Path, t: int) -> int:
