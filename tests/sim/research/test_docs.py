@@ -33,7 +33,7 @@ def test_every_command_of_the_research_guide_runs_as_written(tmp_path: Path) -> 
         done = subprocess.run(["bash", "-c", prelude + block], cwd=checkout, env=env, capture_output=True,
                               text=True, timeout=600)
         assert done.returncode == 0, f"block {number} failed:\n{block}\n{done.stderr[-3000:]}"
-    for name in ("diffusion.png", "density.png", "network.png", "knows-noon.png", "cost.png"):
+    for name in ("diffusion.png", "density.png", "network.png", "cost.png"):
         assert (checkout / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert (checkout / "graphs" / "knows.graphml").exists() and (checkout / "tables" / "event.parquet").exists()
     assert len(list((checkout / "sweeps" / "reflection").glob("*.db"))) == 6
