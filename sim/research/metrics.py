@@ -18,9 +18,12 @@ and answers every question from what it read. Tables are pandas DataFrames, grap
 from __future__ import annotations
 
 import bisect
+import gc
 import math
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -86,6 +89,7 @@ class RunMetrics:
             raise
         self.start: datetime = self.scenario.start
         self.end = self.second(datetime.fromisoformat(run["sim_now"]))
+        self._activity: dict[int, Any] = {}  # second -> the activity table then (it is asked for twice)
 
     def close(self) -> None:
         """Close the run file."""
@@ -133,7 +137,12 @@ class RunMetrics:
         """Everyone who had appeared by second ``at`` and not left, in order of appearance."""
         t = self._upto(at)
         log = self._log
-        return [p for p, joined in log.joined.items() if joined <= t and log.left.get(p, math.inf) > t]
+        arrived = log.order[:bisect.bisect_right(log.joins, t)]
+        return [p for p in arrived if log.left.get(p, math.inf) > t] if log.left else arrived
+
+    def _count(self, times: list[int], t: int) -> int:
+        """How many of the people whose (sorted) ``times`` are given had theirs by ``t``, if nobody left."""
+        return bisect.bisect_right(times, t)
 
     def person(self, name: str) -> str:
         """``name`` if they are in the run, else one clear line naming who is."""
@@ -187,12 +196,16 @@ class RunMetrics:
     def diffusion_curve(self, fact: FactSpec, every: int = HOUR) -> Any:
         """How many of the people present knew ``fact``, at every ``every`` seconds from the start to the end."""
         known = self.knowing(fact)
+        since = sorted(t for t, *_ in known.values())
         rows = []
         for t in self.grid(every):
-            present = self.people(t)
-            count = sum(1 for p in present if p in known and known[p][0] <= t)
-            rows.append({"t": t, "time": self.when(t), "people": len(present), "knowing": count,
-                         "share": count / len(present) if present else 0.0})
+            if self._log.left:  # people removed: count among those present then
+                present = self.people(t)
+                n, count = len(present), sum(1 for p in present if p in known and known[p][0] <= t)
+            else:  # nobody left: everyone who had arrived, and everyone who knew by then
+                n, count = self._count(self._log.joins, t), self._count(since, t)
+            rows.append({"t": t, "time": self.when(t), "people": n, "knowing": count,
+                         "share": count / n if n else 0.0})
         return pandas().DataFrame(rows, columns=["t", "time", "people", "knowing", "share"])
 
     def grid(self, every: int = HOUR) -> list[int]:
@@ -265,8 +278,7 @@ class RunMetrics:
         talks = sorted((t, a, b) for (a, b), t in contacts.items())
         rows = []
         for t in self.grid(every) if times is None else times:
-            present = self.people(t)
-            n = len(present)
+            n = len(self.people(t)) if self._log.left else self._count(self._log.joins, t)
             k = _count_edges(knows, t, self._log)
             c = _count_edges(talks, t, self._log)
             rows.append({"t": t, "time": self.when(t), "people": n, "knows_edges": k,
@@ -324,6 +336,11 @@ class RunMetrics:
     def activity(self, at: int | None = None) -> Any:
         """Per person by ``at``: conversations, lines said, places visited, moves, LLM calls, tokens, cost."""
         upto = self._upto(at)
+        if upto not in self._activity:
+            self._activity[upto] = self._activity_at(upto)
+        return self._activity[upto].copy()
+
+    def _activity_at(self, upto: int) -> Any:
         log = self._log
         rows: dict[str, dict[str, Any]] = {
             p: {"person": p, "conversations": 0, "lines": 0, "places": set(), "moves": 0} for p in log.joined}
@@ -332,14 +349,14 @@ class RunMetrics:
                 rows[a]["conversations"] += 1
                 if b in rows and b != a:
                     rows[b]["conversations"] += 1
-        for t, person in log.lines:
-            if t <= upto and person in rows:
-                rows[person]["lines"] += 1
-        for t, person in log.moves:
-            if t <= upto and person in rows:
-                rows[person]["moves"] += 1
+        everything = upto >= self.end  # the common case: no time test per row
+        for name, events in (("lines", log.lines), ("moves", log.moves)):
+            counted = Counter(p for t, p in events if everything or t <= upto)
+            for person, count in counted.items():
+                if person in rows:
+                    rows[person][name] = count
         for stay in log.stays:
-            if stay.start <= upto:
+            if everything or stay.start <= upto:
                 rows[stay.person]["places"].add(stay.place)
         calls = self.reader.db.execute(
             "SELECT person, COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0), COALESCE(SUM(cost_usd), 0)"
@@ -400,6 +417,8 @@ class _Log:
 
     def __init__(self) -> None:
         self.joined: dict[str, int] = {}  # person -> second they appeared
+        self.order: list[str] = []  # people in order of appearance
+        self.joins: list[int] = []  # the seconds they appeared, in that order (sorted)
         self.left: dict[str, int] = {}  # person -> second they were removed
         self.stays: list[Stay] = []
         self.moves: list[tuple[int, str]] = []
@@ -410,33 +429,59 @@ class _Log:
     @classmethod
     def read(cls, reader: RunReader) -> _Log:
         """Read the events of the kinds the metrics use."""
+        with _collector_paused():
+            return cls._read(reader)
+
+    @classmethod
+    def _read(cls, reader: RunReader) -> _Log:
         log = cls()
         here: dict[str, Stay] = {}
+        # Bound once: this loop sees every move and arrival of the run (half a million rows in a big one).
+        stays, moves, pop = log.stays, log.moves, here.pop
         for t, kind, person, place, other, turn in reader.db.execute(_EVENT_SQL):
-            if kind == "move" or kind == "leave":
-                stay = here.pop(person, None)
+            if kind == "move":
+                stay = pop(person, None)
                 if stay is not None:
                     stay.end = t
-                if kind == "leave":
-                    log.left[person] = t
-                else:
-                    log.moves.append((t, person))
-            elif kind == "spawn" or kind == "arrive":
-                if kind == "spawn":
-                    log.joined.setdefault(person, t)
-                    log.left.pop(person, None)
-                previous = here.pop(person, None)
-                if previous is not None:
-                    previous.end = t
+                moves.append((t, person))
+            elif kind == "arrive":
+                stay = pop(person, None)
+                if stay is not None:
+                    stay.end = t
                 stay = here[person] = Stay(person, place, t)
-                log.stays.append(stay)
+                stays.append(stay)
+            elif kind == "spawn":
+                log.joined.setdefault(person, t)
+                log.left.pop(person, None)
+                stay = here[person] = Stay(person, place, t)
+                stays.append(stay)
+            elif kind == "leave":
+                stay = pop(person, None)
+                if stay is not None:
+                    stay.end = t
+                log.left[person] = t
             elif kind == "talk":
                 log.contacts.append((t, person, other, "conversations"))
             else:  # say
                 log.lines.append((t, person))
                 if other and turn is None:
                     log.contacts.append((t, person, other, "remarks"))
+        log.order = list(log.joined)
+        log.joins = list(log.joined.values())
         return log
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: reading a big log makes a million small objects, none in a
+    cycle, and the collector's passes over them took 40 % of the time (benchmarks/bench_research.py)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def name_keys(names: Iterable[str]) -> dict[str, str]:
