@@ -160,6 +160,12 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         gateway = gateway_for(backend, log, llm.budget_usd)
         gateway.cache.update(replies)
         gateway.stats.cost_usd = spent
+        fork = recorded.get("fork")
+        if fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
+            gateway.replay_until = int((parse_time(fork["at"], scenario.start) - scenario.start).total_seconds())
+            if Path(fork["parent"]).is_file():
+                with RunReader(fork["parent"]) as parent:
+                    gateway.cache.update({**parent.replies(), **replies})
         sim = Simulation(scenario, log, gateway, seed=run["seed"], fixed_step=fixed_step)
         if snapshot is None:
             sim.begin()

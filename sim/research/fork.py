@@ -115,7 +115,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
         options = {**llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
                    "fixed_step": prefix.options.get("fixed_step"), "concurrency": backend.concurrency,
                    "settings": prefix.options.get("settings", []),
-                   "fork": {"parent": str(parent), "at": moment, "snapshot_tick": prefix.snapshot["tick"],
+                   "fork": {"parent": str(parent.resolve()), "at": moment, "snapshot_tick": prefix.snapshot["tick"],
                             "intervention": spec.model_dump(mode="json", exclude_none=True) if spec else None}}
         run = prefix.run
         with engine.begin() as conn:

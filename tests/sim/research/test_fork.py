@@ -116,3 +116,34 @@ def test_a_fork_intervention_is_checked_against_the_world_at_that_time(parent: P
     result = hamlet_process("fork", parent, "--at", "+2h", "-o", tmp_path / "b.db", "--intervene", "inject")
     assert_one_line_error(result, "inject", "needs place, text")
     assert not (tmp_path / "b.db").exists()
+
+
+@pytest.mark.slow
+def test_a_branch_cut_short_at_its_fork_point_resumes_to_the_same_log(
+        server: ScriptedProcess, parent: Path, tmp_path: Path) -> None:
+    whole = tmp_path / "whole.db"
+    args = ("--at", "+5h", "--quiet", "--intervene", "whisper", "--person", "Hendrik Achterberg", "--text", WHISPER)
+    assert hamlet_process("fork", parent, "-o", whole, *args).code == 0
+    cut = tmp_path / "cut.db"
+    with sqlite3.connect(whole) as src, sqlite3.connect(cut) as dst:
+        src.backup(dst)
+    # What a kill -9 leaves just after the branch's own snapshot of the fork point: nothing redone yet.
+    with sqlite3.connect(cut) as db:
+        (tick,), = db.execute("SELECT json_extract(options, '$.fork.snapshot_tick') FROM run")
+        copied = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick <= ?", (tick,)).fetchone()[0]
+        snap_id, seq, t = db.execute("SELECT id, seq, t FROM snapshot WHERE tick = ? ORDER BY id DESC LIMIT 1",
+                                     (tick,)).fetchone()
+        db.execute("DELETE FROM snapshot WHERE id > ?", (snap_id,))
+        db.execute("DELETE FROM llm_call WHERE id > ?", (copied,))
+        db.execute("DELETE FROM event WHERE seq > ?", (seq,))
+        db.execute("DELETE FROM memory WHERE tick > ?", (tick,))
+        db.execute("UPDATE run SET status = 'interrupted', sim_now = datetime('2026-02-13T06:00:00', ? || ' seconds')",
+                   (str(t),))
+    before = served(server)
+    resumed = hamlet_process("resume", cut, "--quiet")
+    assert resumed.code == 0, resumed.err
+    everything = "SELECT seq, tick, t, time, kind, person, place, data FROM event ORDER BY seq"
+    assert rows(cut, everything) == rows(whole, everything)
+    sent = rows(cut, "SELECT t FROM llm_call WHERE id > ? AND status IN ('ok', 'repaired', 'invalid', 'error')",
+                copied)
+    assert served(server) - before == len(sent) and min(t for (t,) in sent) >= FORK_AT
