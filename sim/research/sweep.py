@@ -111,7 +111,10 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     for setting in grid:  # every combination is checked before anything runs
         trial = scenario.model_copy(deep=True)
         apply_settings(trial, [f"{k}={v}" for k, v in setting.items()])
-        check_minds(trial)
+        try:
+            check_minds(trial)
+        except UserError as err:
+            raise UserError(f"--set {label(setting)}: {err}") from None
     _note_unused(scenario, grid)
     if opts.parallel is not None and opts.parallel < 1:
         raise UserError(f"--parallel {opts.parallel}: must be at least 1")
