@@ -34,7 +34,15 @@ from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.reader import RunReader
 from sim.scenario import Scenario, parse_scenario
-from sim.session import DEFAULT_DIR, RunOptions, drive, gateway_for, merge_options, preflight_run
+from sim.session import (
+    DEFAULT_DIR,
+    Outcome,
+    RunOptions,
+    drive,
+    gateway_for,
+    merge_options,
+    preflight_run,
+)
 from sim.simtime import iso, parse_time
 
 SENT = ("ok", "repaired", "invalid", "error")
@@ -55,14 +63,10 @@ class ForkOptions:
 
 
 @dataclass(slots=True)
-class ForkOutcome:
+class ForkOutcome(Outcome):
     """How the branch ended, and how many LLM requests it sent (none before the fork time)."""
 
-    path: Path
-    status: str
-    message: str
-    summary: dict[str, Any]
-    sent: int
+    sent: int = 0
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ import pytest
 from sim.llm.scripted import ScriptConfig, ScriptedProcess
 from tests.agents.test_generative import generative_town
 from tests.conftest import assert_one_line_error, hamlet_process
+from tests.sim.tui.conftest import query as rows
 
 FORK_AT = 5 * 3600  # +5h: 11:00, with people on their way, at work and talking
 WHISPER = "The bakery will close for good on Monday."
@@ -44,14 +45,6 @@ def parent(server: ScriptedProcess, tmp_path_factory: pytest.TempPathFactory) ->
                             *model(server))
     assert result.code == 0, result.err
     return run
-
-
-def rows(run: Path, sql: str, *args: object) -> list[tuple]:
-    db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 EVENTS = "SELECT seq, tick, t, time, kind, person, place, data FROM event WHERE t {} ? ORDER BY seq"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from textual.widgets import Input, Select
 
 from sim.tui.app import HamletApp
 from sim.tui.intervene import InterveneScreen
-from sim.tui.launch import open_source
 from sim.tui.metrics import MetricsScreen, sparkline
 from tests.conftest import ROOT
 from tests.sim.tui.conftest import SEED, query
@@ -112,15 +110,7 @@ def test_an_intervention_typed_in_the_viewer_reaches_the_live_run_and_a_bad_one_
             assert app.screen is not screen
             assert any("intervention sent" in n.message for n in app._notifications)
 
-        async def main() -> None:
-            source = open_source(str(live), live=True)
-            try:
-                async with HamletApp(source, live=True).run_test(size=(100, 30)) as pilot:
-                    await script(pilot.app, pilot)  # type: ignore[arg-type]
-            finally:
-                source.close()
-
-        asyncio.run(main())
+        drive(live, script, live=True)
         began = time.monotonic()
         while query(live, "SELECT status FROM control")[0][0] != "applied":
             assert time.monotonic() - began < 60, "the intervention was not applied"
