@@ -108,7 +108,9 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
     if spec is not None:  # the change at the fork time, queued as the world file's last intervention
         clock = state["clock"]
         clock["counter"] += 1
-        clock["queue"].append([prefix.t, INTERVENE, clock["counter"], "intervene", None,
+        step = prefix.options.get("fixed_step")
+        when = -(-prefix.t // step) * step if step else prefix.t  # on the grid, as Clock.push puts it
+        clock["queue"].append([when, INTERVENE, clock["counter"], "intervene", None,
                                {"index": len(scenario.interventions) - 1}])
     with open_backend(llm, scenario.model, prefix.run["seed"]) as backend:
         if not backend.offline:

@@ -3,7 +3,8 @@
 Diffusion of each fact and the density of the knows and conversation networks as sparklines
 (hourly, from the start to the viewed time), conversations per person and LLM cost by purpose
 as bars. The figures come from ``sim.research.metrics`` reading the run file; on a live run
-they are read again when the log has grown, at most every ``RELOAD_S`` seconds.
+they are read again when the log has grown, at most every ``RELOAD_S`` seconds (and no more than
+a tenth of the time, for a run big enough to take a while to read).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class MetricsScreen(Screen[None]):
         self.metrics: RunMetrics | None = None
         self.loaded_seq = -1
         self.loaded_at = 0.0
+        self.load_s = 0.0  # how long the last read of the run file took
 
     def compose(self) -> ComposeResult:
         """Clock, a title line and the charts."""
@@ -123,13 +125,18 @@ class MetricsScreen(Screen[None]):
             self.metrics.close()
 
     def _fresh(self, seq: int) -> RunMetrics:
+        # A big run takes seconds to read: read it again no more than a tenth of the time.
+        wait = max(RELOAD_S, 10 * self.load_s)
         stale = self.metrics is None or (self.live and seq > self.loaded_seq
-                                         and time.monotonic() - self.loaded_at >= RELOAD_S)
+                                         and time.monotonic() - self.loaded_at >= wait)
         if stale:
+            began = time.monotonic()
             if self.metrics is not None:
                 self.metrics.close()
             self.metrics = RunMetrics(self.source.path)
+            self.metrics.people()  # the log is read now, not on the first chart
             self.loaded_seq, self.loaded_at = seq, time.monotonic()
+            self.load_s = self.loaded_at - began
         assert self.metrics is not None
         return self.metrics
 
