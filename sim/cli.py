@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any, NoReturn
 
 from sim import __version__
 from sim.errors import UserError
-from sim.llm.backends import BACKENDS, LLMOptions
+from sim.llm.options import BACKENDS, LLMOptions
 
 
 class Parser(argparse.ArgumentParser):
@@ -127,15 +128,6 @@ def build_parser() -> Parser:
                         "version, with hamlet-artifacts.json listing every version and the quality metrics")
     export.add_argument("--all-versions", action="store_true",
                         help="with --artifacts: also write every version, as DIR/versions/N/PATH")
-    importer = sub.add_parser("import", help="turn another tool's configuration into a world file",
-                              description="Turn another tool's configuration into a Hamlet world file. chatdev: a "
-                              "ChatDev CompanyConfig folder (ChatChainConfig.json, PhaseConfig.json, RoleConfig.json; "
-                              "files it lacks are taken from the Default folder beside it, as ChatDev does).")
-    importer.add_argument("kind", choices=("chatdev",), help="what PATH is")
-    importer.add_argument("path", metavar="PATH", help="the folder, e.g. ChatDev/CompanyConfig/Art")
-    importer.add_argument("-o", "--out", required=True, metavar="WORLD.yaml", help="the world file to write")
-    importer.add_argument("--force", action="store_true", help="replace WORLD.yaml if it exists")
-
     replay = sub.add_parser("replay", help="open a recorded run in the terminal viewer",
                             description="Open a recorded run in the terminal viewer: step through it event by "
                             "event or tick by tick, play it, jump to a time, and inspect what anyone knew then. "
@@ -147,6 +139,19 @@ def build_parser() -> Parser:
                            "reads the file read-only, never slowing the run, and follows it as it goes. "
                            "space pauses and resumes the run. Keys: ? in the viewer; see docs/tui.md.")
     watch.add_argument("run_file", metavar="RUN.db")
+
+    from sim.research import commands as research
+
+    research.add_parsers(sub, _model_options, _span_options)
+
+    importer = sub.add_parser("import", help="turn another project's simulation into a world file",
+                              description="Turn another project's simulation files into a Hamlet world file. "
+                              "Kinds: chatdev (a ChatDev CompanyConfig folder), smallville (a Smallville base simulation folder).")
+    kinds = importer.add_subparsers(dest="kind", metavar="KIND", parser_class=Parser, required=True)
+    from sim.importers import chatdev, smallville
+
+    chatdev.add_parser(kinds)
+    smallville.add_parser(kinds)
     return parser
 
 
@@ -180,9 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hamlet {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (hamlet metrics RUN.db | head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from sim.research import commands as research
+
+    if args.command in research.COMMANDS and not research.needs_minds(args):
+        return research.dispatch(args, _llm_options)  # reading run files: no mind, no model client to load
     import agents  # noqa: F401  (registers the minds)
 
     if args.command in ("replay", "watch"):
@@ -269,12 +281,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             summary = reader.summary()
         print(json.dumps(summary, indent=2) if args.json else _show_text(summary))
         return 0
+    if args.command in research.COMMANDS:
+        return research.dispatch(args, _llm_options)
     if args.command == "import":
-        from sim.chatdev import import_chatdev
-
-        target = import_chatdev(args.path, args.out, force=args.force)
-        print(f"{target}: written; run it with hamlet run {target} --task \"...\"")
-        return 0
+        return int(args.run_import(args))
     if args.command == "export":
         from sim.export import export_artifacts, export_run
 

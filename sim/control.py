@@ -23,8 +23,15 @@ from pydantic import ValidationError
 
 from sim.errors import UserError
 from sim.log import wall_now
+from sim.mind import check_minds
 from sim.reader import RunReader
-from sim.scenario import InterventionSpec, parse_scenario
+from sim.scenario import (
+    InterventionSpec,
+    Scenario,
+    ScenarioReferenceError,
+    check_references,
+    parse_scenario,
+)
 
 KINDS = ("pause", "resume", "stop", "intervene")
 
@@ -55,7 +62,8 @@ def send(path_text: str, kind: str, intervention: dict[str, Any] | None = None, 
         payload = spec.model_dump_json(exclude_none=True)
     if not live:
         raise UserError(f"{path}: not a live run (status {run['status']}); a whisper or intervention reaches only a "
-                        "running simulation; schedule it in the world's interventions, or resume the run first")
+                        "running simulation; schedule it in the world's interventions, branch the run with hamlet fork "
+                        f"{path} --at TIME --intervene KIND, or resume the run first")
     db = sqlite3.connect(path, timeout=10)
     try:
         with db:
@@ -69,22 +77,50 @@ def send(path_text: str, kind: str, intervention: dict[str, Any] | None = None, 
 
 
 def _checked(path: Path, fields: dict[str, Any], scenario_yaml: str, sim_now: str) -> InterventionSpec:
-    """Validate an intervention against the run's recorded world, as the scenario loader would."""
+    """Validate an intervention against the run's recorded world and the people in it now."""
     scenario = parse_scenario(scenario_yaml, f"{path} (recorded world)")
+    with RunReader(path) as reader:
+        present = people_at(reader, None)
+    return checked_intervention(scenario, fields, sim_now, present)
+
+
+def people_at(reader: RunReader, t: int | None) -> list[str]:
+    """Who is in the run's world at simulated second ``t`` (None: at its newest event), in order of arrival."""
+    people: dict[str, None] = {}
+    for event in reader.events(kinds=["spawn", "leave"], until=t):
+        if event["kind"] == "spawn":
+            people[event["person"]] = None
+        else:
+            people.pop(event["person"], None)
+    return list(people)
+
+
+def checked_intervention(scenario: Scenario, fields: dict[str, Any], at: str, present: list[str]) -> InterventionSpec:
+    """An intervention at ``at`` checked as the world file's own would be, and against who is there then.
+
+    Problems become one ``UserError`` line naming the field: ``place: unknown place 'Cafe'; ...``.
+    """
     try:
-        spec = InterventionSpec.model_validate({"at": sim_now, **fields})
+        spec = InterventionSpec.model_validate({"at": at, **fields})
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "intervention"
-        raise UserError(f"{where}: {first['msg']}") from None
-    names = {p.name for p in scenario.people}
-    if spec.person is not None and spec.kind != "add_person" and spec.person not in names:
-        raise UserError(f"PERSON {spec.person!r}: not in this run; people: {', '.join(sorted(names))}")
-    if spec.place is not None:
+        where = ".".join(str(p) for p in first["loc"]) or str(fields.get("kind", "intervention"))
+        raise UserError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
+    if spec.person is not None and spec.kind != "add_person" and spec.person not in present:
+        raise UserError(f"person {spec.person!r}: not in the world at {at}; people then: {', '.join(present) or 'none'}")
+    if spec.spec is not None and spec.spec.name in present:
+        raise UserError(f"spec.name {spec.spec.name!r}: already in the world; give the new person another name")
+    # The world's own checks (places, objects, the new person's home and routine), on this one intervention.
+    trial = scenario.model_copy(update={"interventions": [spec.model_copy(update={"person": None})]})
+    try:
+        check_references(trial)
+    except ScenarioReferenceError as err:
+        raise UserError(f"{err.where.removeprefix('interventions[0].')}: {err.message}") from None
+    if spec.spec is not None:
         try:
-            scenario.resolve_place(spec.place)
-        except ValueError as err:
-            raise UserError(f"place: {err}") from None
+            check_minds(trial)
+        except UserError as err:
+            raise UserError(str(err).removeprefix("interventions[0].")) from None
     return spec
 
 

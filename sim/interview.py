@@ -35,16 +35,26 @@ class Exchange:
 
 def interview(path_text: str, person: str, question: str, at: str | None, llm: LLMOptions) -> Exchange:
     """Answer ``question`` as ``person`` knew things at ``at`` (default: the run's latest time)."""
+    return interview_many(path_text, [(person, question)], at, llm)[0]
+
+
+def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, llm: LLMOptions) -> list[Exchange]:
+    """Answer each (person, question) as that person knew things at ``at``, with one model backend for all.
+
+    Every exchange is recorded in the ``interview`` table, with its LLM calls; memories are untouched.
+    """
     path = Path(path_text)
-    if not question.strip():
-        raise UserError("QUESTION: empty; ask something, e.g. \"What are you doing on Saturday?\"")
+    for _, question in asks:
+        if not question.strip():
+            raise UserError("QUESTION: empty; ask something, e.g. \"What are you doing on Saturday?\"")
     with RunReader(path) as reader:
         run = reader.run()
         scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
         recorded = reader.options()
         people = [p.name for p in scenario.people]
-        if person not in people:
-            raise UserError(f"PERSON {person!r}: not in this run; people: {', '.join(people)}")
+        for person, _ in asks:
+            if person not in people:
+                raise UserError(f"PERSON {person!r}: not in this run; people: {', '.join(people)}")
         start = scenario.start
         try:
             moment = parse_time(at, start) if at else parse_time(run["sim_now"], start)
@@ -54,45 +64,56 @@ def interview(path_text: str, person: str, question: str, at: str | None, llm: L
         if second < 0:
             raise UserError(f"--at {at}: {iso(moment)} is before the run's start {iso(start)}")
         snapshot = reader.latest_snapshot(at_or_before=second)
-        memories = reader.memories(person, until=second)
-    spec = scenario.person(person)
+        asked = list(dict.fromkeys(person for person, _ in asks))
+        memories = {person: reader.memories(person, until=second) for person in asked}
     apply_settings(scenario, recorded.get("settings", []))
     check_minds(scenario)
     merged = merge_options(recorded, llm)
+    when = iso(start + timedelta(seconds=second))
     with open_backend(merged, scenario.model, run["seed"]) as backend:
         rows: list[dict[str, Any]] = []
-        gateway = Gateway(backend.endpoint, rows.append, concurrency=1, cache={}, offline=backend.offline)
+        gateway = Gateway(backend.endpoint, rows.append, concurrency=backend.concurrency, cache={},
+                          offline=backend.offline)
         gateway.t = second
-        ctx = MindContext(scenario, World(scenario), gateway, Stream(run["seed"], f"interview:{person}"),
-                          dict(scenario.minds.get(scenario.mind_of(spec), {})), recorded=memories)
-        mind = mind_factory(scenario.mind_of(spec), person)(spec, ctx)
-        if not isinstance(mind, Interviewee):
-            raise UserError(f"PERSON {person!r}: runs the {scenario.mind_of(spec)} mind, which keeps no memories to interview")
-        state = (snapshot or {}).get("state", {}).get("minds", {}).get(person)
-        if state is not None:
-            mind.restore(state)
-        answer = asyncio.run(_ask(mind, gateway, question, second))
-    _record(path, person, question, answer, second, iso(start + timedelta(seconds=second)),
-            backend.endpoint.model, rows)
-    return Exchange(person, question, answer, iso(start + timedelta(seconds=second)))
+        minds: dict[str, Interviewee] = {}
+        for person in asked:
+            spec = scenario.person(person)
+            ctx = MindContext(scenario, World(scenario), gateway, Stream(run["seed"], f"interview:{person}"),
+                              dict(scenario.minds.get(scenario.mind_of(spec), {})), recorded=memories[person])
+            mind = mind_factory(scenario.mind_of(spec), person)(spec, ctx)
+            if not isinstance(mind, Interviewee):
+                raise UserError(f"PERSON {person!r}: runs the {scenario.mind_of(spec)} mind, which keeps no memories to interview")
+            state = (snapshot or {}).get("state", {}).get("minds", {}).get(person)
+            if state is not None:
+                mind.restore(state)
+            minds[person] = mind
+        answers = asyncio.run(_ask(minds, gateway, asks, second))
+    exchanges = [Exchange(person, question, answer, when) for (person, question), answer in zip(asks, answers, strict=True)]
+    _record(path, exchanges, second, backend.endpoint.model, rows)
+    return exchanges
 
 
-async def _ask(mind: Interviewee, gateway: Gateway, question: str, second: int) -> str:
+async def _ask(minds: dict[str, Interviewee], gateway: Gateway, asks: list[tuple[str, str]], second: int) -> list[str]:
     try:
-        return await mind.answer(question, second)
+        # One person's questions in turn (their stream is rebuilt once), different people at once.
+        async def person_answers(person: str) -> list[str]:
+            return [await minds[person].answer(q, second) for p, q in asks if p == person]
+
+        per_person = await asyncio.gather(*(person_answers(person) for person in minds))
+        queues = {person: iter(answers) for person, answers in zip(minds, per_person, strict=True)}
+        return [next(queues[person]) for person, _ in asks]
     finally:
         await gateway.aclose()
 
 
-def _record(path: Path, person: str, question: str, answer: str, second: int, time: str, model: str,
-            calls: list[dict[str, Any]]) -> None:
-    """Add the exchange and its LLM calls to the run file (alongside a live writer, if any)."""
+def _record(path: Path, exchanges: list[Exchange], second: int, model: str, calls: list[dict[str, Any]]) -> None:
+    """Add the exchanges and their LLM calls to the run file (alongside a live writer, if any)."""
     engine = open_engine(path)
     SQLModel.metadata.create_all(engine)  # files from before interviews existed gain the table
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO interview (person, t, time, question, answer, model, wall_time) VALUES (?,?,?,?,?,?,?)",
-            (person, second, time, question, answer, model, wall_now()),
+            [(e.person, second, e.time, e.question, e.answer, model, wall_now()) for e in exchanges],
         )
     log = RunLog(engine)
     for call in calls:

@@ -301,6 +301,11 @@ def _value(raw: str) -> Any:
     return raw
 
 
+def taking(parameter: str) -> list[str]:
+    """The mind kinds that take ``parameter``."""
+    return sorted(kind for kind, params in _PARAMS.items() if parameter in params)
+
+
 def mind_factory(kind: str, person: str = "") -> MindFactory:
     """The factory for ``kind``, or a clear error naming the known kinds."""
     try:

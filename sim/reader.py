@@ -196,8 +196,12 @@ class RunReader:
         return list(self.rows("llm_call"))
 
     def replies(self) -> dict[str, str]:
-        """Valid replies by cache key: what a replay or resume answers from."""
-        rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status IN ('ok', 'repaired') ORDER BY id")
+        """Valid replies by cache key: what a replay, resume or fork answers from.
+
+        Replies answered from a cache count too: a fork's recorded prefix holds only those.
+        """
+        rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status IN ('ok', 'repaired', 'cached')"
+                               " ORDER BY id")
         return {key: response for key, response in rows}
 
     def memories(self, person: str | None = None, until: int | None = None,

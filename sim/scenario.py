@@ -122,12 +122,36 @@ class PersonSpec(Spec):
 
 
 class FactSpec(Spec):
-    """A named piece of news whose spread researchers follow (detected by its keywords)."""
+    """A named piece of news whose spread researchers follow (detected by its keywords).
+
+    A fact may announce a gathering (``place``, ``starts``, ``ends``): coordination metrics
+    count who came to it.
+    """
 
     name: str = Field(min_length=1)
     text: str = Field(min_length=1)
-    keywords: list[str] = []
+    keywords: list[str] = Field([], description="words that mark a mention of it (any one, any case)")
     seeded_to: list[str] = Field([], description="people who know it at the start")
+    question: str | None = Field(None, description="what an interview probe asks to confirm someone knows it")
+    place: str | None = Field(None, description="where the gathering it announces happens")
+    starts: str | None = Field(None, description="when that gathering starts (TIME)")
+    ends: str | None = Field(None, description="when that gathering ends (TIME)")
+
+    @field_validator("starts", "ends", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    def marks(self) -> list[str]:
+        """The words that mark a mention of the fact: its keywords, or its whole text if it has none."""
+        return [k for k in self.keywords if k.strip()] or [self.text]
+
+    def probe(self) -> str:
+        """The interview question that asks whether someone knows the fact."""
+        if self.question:
+            return self.question
+        return f"Have you heard anything about {' or '.join(self.keywords[:2])}?" if self.keywords else \
+            "What news have you heard lately?"
 
 
 class InterventionSpec(Spec):
@@ -313,10 +337,12 @@ def check_references(scenario: Scenario) -> None:
             place(f"links[{i}].between", end)
     for i, person in enumerate(scenario.people):
         _check_person(scenario, person, f"people[{i}]", names, place)
+    _unique([f.name for f in scenario.facts], "facts", "fact")
     for i, fact in enumerate(scenario.facts):
         for who in fact.seeded_to:
             if who not in names:
                 raise ScenarioReferenceError(f"facts[{i}].seeded_to", f"unknown person {who!r}")
+        _check_gathering(scenario, fact, f"facts[{i}]", place)
     added = {iv.spec.name for iv in scenario.interventions if iv.spec is not None}
     for i, iv in enumerate(scenario.interventions):
         where = f"interventions[{i}]"
@@ -339,6 +365,25 @@ def check_references(scenario: Scenario) -> None:
     if scenario.team is not None:
         check_team(scenario.team, names)
     _check_connected(scenario)
+
+
+def _check_gathering(scenario: Scenario, fact: FactSpec, where: str, place: Any) -> None:
+    """A fact's gathering names a place and a start and an end in order, or none of them."""
+    given = [name for name in ("place", "starts", "ends") if getattr(fact, name) is not None]
+    if not given:
+        return
+    missing = [name for name in ("place", "starts", "ends") if name not in given]
+    if missing:
+        raise ScenarioReferenceError(f"{where}.{missing[0]}", "a gathering needs place, starts and ends together")
+    place(f"{where}.place", fact.place)
+    times = []
+    for name in ("starts", "ends"):
+        try:
+            times.append(parse_time(str(getattr(fact, name)), scenario.start))
+        except UserError as err:
+            raise ScenarioReferenceError(f"{where}.{name}", str(err)) from None
+    if times[1] <= times[0]:
+        raise ScenarioReferenceError(f"{where}.ends", f"{fact.ends} is not after starts {fact.starts}")
 
 
 def _check_person(scenario: Scenario, person: PersonSpec, where: str, names: set[str], place: Any) -> None:

@@ -101,7 +101,7 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
         # --model names the world's default model; people with a model of their own keep it.
         scenario.model = scenario.model.model_copy(update={"model": opts.llm.model})
     with open_backend(opts.llm, scenario.model, seed) as backend:
-        asyncio.run(_preflight(backend, scenario))
+        asyncio.run(preflight_run(backend, scenario))
         engine = create_run_file(path)
         claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
@@ -116,10 +116,10 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
                  wall_now(), wall_now()),
             )
         log = RunLog(engine)
-        gateway = _gateway(backend, log, opts.llm.budget_usd)
+        gateway = gateway_for(backend, log, opts.llm.budget_usd)
         sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step)
         sim.begin()
-        return _drive(sim, end, path, backend, opts)
+        return drive(sim, end, path, backend, opts)
 
 
 def resume_run(path_text: str, opts: RunOptions) -> Outcome:
@@ -151,7 +151,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         scenario.model = scenario.model.model_copy(update={"model": llm.model})
     with open_backend(llm, scenario.model, run["seed"]) as backend:
         if backend.kind != "replay":
-            asyncio.run(_preflight(backend, scenario))
+            asyncio.run(preflight_run(backend, scenario))
         engine = open_engine(path)
         claim(engine)
         with engine.begin() as conn:
@@ -163,9 +163,15 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
             conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
-        gateway = _gateway(backend, log, llm.budget_usd)
+        gateway = gateway_for(backend, log, llm.budget_usd)
         gateway.cache.update(replies)
         gateway.stats.cost_usd = spent
+        fork = recorded.get("fork")
+        if fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
+            gateway.replay_until = int((parse_time(fork["at"], scenario.start) - scenario.start).total_seconds())
+            if Path(fork["parent"]).is_file():
+                with RunReader(fork["parent"]) as parent:
+                    gateway.cache.update({**parent.replies(), **replies})
         sim = Simulation(scenario, log, gateway, seed=run["seed"], fixed_step=fixed_step)
         if snapshot is None:
             sim.begin()
@@ -173,10 +179,11 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
             sim.restore(snapshot["state"], memories)
         for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
             sim.schedule(t, intervention)  # live interventions whose effects are redone
-        return _drive(sim, end, path, backend, opts)
+        return drive(sim, end, path, backend, opts)
 
 
-def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
+def drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
+    """Run ``sim`` to second ``end`` with a progress bar and live control, then record how it ended."""
     status, message = "failed", ""
     progress = RunProgress(sim, end, path, quiet=opts.quiet)
     sim.desk = Desk(path)
@@ -209,7 +216,8 @@ async def _run_async(sim: Simulation, end: int, progress: RunProgress) -> str:
         await sim.gateway.aclose()
 
 
-async def _preflight(backend: Backend, scenario: Scenario) -> None:
+async def preflight_run(backend: Backend, scenario: Scenario) -> None:
+    """Check the backend's server answers and serves every model the world names (offline backends: nothing)."""
     if backend.offline:
         return
     used = (
@@ -220,7 +228,8 @@ async def _preflight(backend: Backend, scenario: Scenario) -> None:
     await preflight(backend.endpoint, f"--llm {backend.kind}", used)
 
 
-def _gateway(backend: Backend, log: RunLog, budget_usd: float | None) -> Gateway:
+def gateway_for(backend: Backend, log: RunLog, budget_usd: float | None) -> Gateway:
+    """The gateway a run talks to the backend through, with its budget and any preloaded replies."""
     # The engine replaces the row sink with its per-tick batch.
     return Gateway(backend.endpoint, lambda row: None, concurrency=backend.concurrency,
                    budget_usd=budget_usd, cache=dict(backend.cache), offline=backend.offline)

@@ -3,55 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sim.errors import UserError
 from sim.llm.gateway import Endpoint
+from sim.llm.options import BACKENDS, LLMOptions, redact_url
 from sim.scenario import ModelSettings
 
-BACKENDS = ("openai", "local", "scripted", "replay")
+__all__ = ["BACKENDS", "Backend", "LLMOptions", "open_backend", "redact_url"]
+
 SCRIPTED_PRICE = (0.15, 0.60)
 """USD per million prompt / completion tokens charged for scripted calls, like a small hosted
 model, so that budgets and cost reports can be exercised without spending anything."""
-
-
-@dataclass(slots=True)
-class LLMOptions:
-    """The model options shared by ``run``, ``resume`` and ``interview`` (API key kept out of logs)."""
-
-    llm: str | None = None
-    model: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    concurrency: int | None = None
-    budget_usd: float | None = None
-    latency_ms: float = 0.0
-    fault_rate: float = 0.0
-    replay_from: str | None = None
-    json_mode: str | None = None
-    timeout_s: float | None = None
-
-    def recorded(self) -> dict[str, Any]:
-        """The options as written to the run file: no API key, no credentials in URLs."""
-        data = asdict(self)
-        data.pop("api_key")
-        if data["base_url"]:
-            data["base_url"] = redact_url(data["base_url"])
-        return data
-
-
-def redact_url(url: str) -> str:
-    """``url`` without any user:password part."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
 
 
 class Backend:

@@ -106,6 +106,9 @@ class Gateway:
         # cache key -> reply text that passed validation; preloaded on resume and for replays
         self.cache: dict[str, str] = cache if cache is not None else {}
         self.offline = offline
+        # simulated second before which calls are answered from the cache only, never sent (a fork's
+        # recorded prefix); a call the cache cannot answer then is a logged replay_miss, as offline
+        self.replay_until = 0
         # person (or "" for the world) -> number of calls made so far; part of the cache key
         self.counters: dict[str, int] = {}
         self.stats = Stats()
@@ -183,7 +186,7 @@ class Gateway:
             if answer is not None:
                 row.emit(attempt=1, status="cached", response=cached, cache_hit=True)
                 return answer
-        if self.offline:
+        if self.offline or self.t < self.replay_until:
             row.emit(attempt=1, status="replay_miss", fallback=True, response=fallback.model_dump_json(),
                      error="no recorded reply for this call")
             return fallback

@@ -26,6 +26,8 @@ from sim.tui.clock import SPEEDS, ClockBar, ClockInfo
 from sim.tui.commands import HamletCommands
 from sim.tui.feed import FeedPane
 from sim.tui.inspector import InspectorScreen
+from sim.tui.intervene import InterveneScreen
+from sim.tui.metrics import MetricsScreen
 from sim.tui.panes import Inspect, PeoplePane, WorldPane
 from sim.tui.screens import HelpScreen, JumpScreen
 from sim.tui.source import RunSource
@@ -108,6 +110,8 @@ class HamletApp(App[None]):
         Binding("f", "follow", "Newest", show=False),
         Binding("0", "start", "Start", show=False),
         Binding("i", "inspect", "Inspect"),
+        Binding("m", "metrics", "Metrics", show=False),
+        Binding("x", "intervene", "Intervene", show=False),
         Binding("1", "tab('world')", "World", show=False),
         Binding("2", "tab('people')", "People", show=False),
         Binding("3", "tab('feed')", "Feed", show=False),
@@ -187,7 +191,7 @@ class HamletApp(App[None]):
         self.view = View(self.seq, self.t, self.source.when(self.t), state)
         self.drawn = set()
         self._show_clock()
-        if isinstance(self.screen, InspectorScreen):
+        if isinstance(self.screen, InspectorScreen | MetricsScreen):
             self.screen.show(self.view)
         elif isinstance(self.screen, MainScreen):
             self._draw_tab(self.screen.widget("#tabs").active)
@@ -343,6 +347,27 @@ class HamletApp(App[None]):
         """Show one of the main tabs."""
         if isinstance(self.screen, MainScreen):
             self.screen.query_one("#tabs", TabbedContent).active = tab
+
+    async def action_metrics(self) -> None:
+        """Show the research charts as of the viewed time."""
+        if isinstance(self.screen, MetricsScreen):
+            return
+        await self.push_screen(MetricsScreen(self.source, self.live))
+        self.redraw()
+
+    def action_intervene(self) -> None:
+        """Live run: ask for an intervention and send it. Replay: say how to branch the run instead."""
+        if not (self.live and self.run_row["status"] == "running"):
+            self.notify(f"interventions reach a live run; to change this one from a time on, fork it: hamlet fork "
+                        f"{self.source.path} --at TIME --intervene KIND ...", severity="warning", timeout=6)
+            return
+
+        def sent(request: int | None) -> None:
+            """Say the request went out, unless the dialog was cancelled."""
+            if request is not None:
+                self.notify(f"intervention sent (request {request}); it takes effect at the run's next tick")
+
+        self.push_screen(InterveneScreen(self.source.path), sent)
 
     def action_help(self) -> None:
         """Show the help screen."""

@@ -23,6 +23,8 @@ ACTIONS = (
     ("Show the people", "tab('people')", "2"),
     ("Show the feed", "tab('feed')", "3"),
     ("Show the LLM calls", "tab('calls')", "4"),
+    ("Show the metrics", "metrics", "m: diffusion, network density, conversations, cost at the viewed time"),
+    ("Intervene in the live run", "intervene", "x: inject, whisper, set an object, add or remove a person"),
     ("Help", "help", "?"),
 )
 

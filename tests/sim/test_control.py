@@ -124,3 +124,76 @@ def test_a_whisper_to_an_unknown_person_names_the_people(tmp_path: Path, tiny_wo
     assert hamlet_process("run", tiny_world, "--llm", "scripted", "--hours", "2", "--out", run, "--quiet").code == 0
     result = hamlet_process("interview", run, "Zed", "psst", "--whisper")
     assert_one_line_error(result, "'Zed'", "Ann", "Bo")
+
+
+@pytest.mark.slow
+def test_every_kind_of_intervention_sent_from_the_command_line_is_an_event_of_the_live_run(tmp_path: Path) -> None:
+    world = busy_world(tmp_path / "busy.yaml")
+    newcomer = tmp_path / "newcomer.yaml"
+    newcomer.write_text("name: Nia Vale\nhome: Square:cafe\nroutine:\n  - {at: '07:00', do: opens the cafe, place: Square:cafe}\n")
+    run = tmp_path / "live.db"
+    proc = start_run(world, run)
+    try:
+        _wait(lambda: _live(run), "the run to start")
+        control.send(str(run), "pause")  # held while the commands start, each a process of its own
+        sent = [
+            ("inject", "--place", "Square:market", "--text", "A juggler arrives."),
+            ("whisper", "--person", "Person 03", "--text", WHISPER),
+            ("set-object", "--place", "House 1:room", "--object", "bed", "--state", "broken"),
+            ("add-person", "--spec", str(newcomer)),
+            ("remove-person", "--person", "Person 07"),
+        ]
+        for args in sent:
+            result = hamlet_process("intervene", run, *args)
+            assert result.code == 0, result.err
+            assert f"{args[0]} sent to {run}" in result.out
+        control.send(str(run), "resume")
+        _wait(lambda: {s for (s,) in _query(run, "SELECT status FROM control")} == {"applied"}, "all to apply")
+        control.send(str(run), "stop")
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    events = [(kind, person, place, json.loads(data)) for kind, person, place, data in
+              _query(run, "SELECT kind, person, place, data FROM event WHERE kind IN "
+                          "('intervene', 'object', 'leave', 'spawn') AND seq > 30")]
+    assert ("intervene", None, "Square:market", {"kind": "inject", "text": "A juggler arrives."}) in events
+    assert any(e[:2] == ("intervene", "Person 03") and e[3] == {"kind": "whisper", "text": WHISPER} for e in events)
+    assert ("object", None, "House 1:room", {"object": "bed", "state": "broken", "by": "intervention"}) in events
+    assert ("intervene", "Nia Vale", None, {"kind": "add_person"}) in events
+    assert any(e[:2] == ("spawn", "Nia Vale") for e in events)
+    assert any(e[:2] == ("leave", "Person 07") for e in events)
+    sources = {s for (s,) in _query(run, "SELECT source FROM control WHERE kind = 'intervene'")}
+    assert sources == {"cli"}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished two-hour run of the tiny world (Ann and Bo, a home and a park)."""
+    from tests.conftest import TINY_WORLD
+
+    folder = tmp_path_factory.mktemp("finished")
+    (folder / "tiny.yaml").write_text(TINY_WORLD)
+    run = folder / "done.db"
+    assert hamlet_process("run", folder / "tiny.yaml", "--llm", "scripted", "--hours", "2", "--out", run,
+                          "--quiet").code == 0
+    return run
+
+
+@pytest.mark.parametrize(("args", "needles"), [
+    (("inject", "--place", "Parc", "--text", "x"), ("place", "unknown place 'Parc'", "did you mean 'Park'")),
+    (("inject", "--place", "Park"), ("inject", "needs text")),
+    (("set-object", "--place", "Park", "--object", "swing", "--state", "broken"), ("object", "'swing'", "Park:lawn")),
+    (("whisper", "--person", "Zed", "--text", "psst"), ("'Zed'", "Ann", "Bo")),
+    (("remove-person", "--person", "Zed"), ("'Zed'",)),
+    (("add-person", "--spec", "/nonexistent/new.yaml"), ("--spec", "no such file")),
+])
+def test_a_bad_live_intervention_is_one_line_and_nothing_is_written(hamlet, finished: Path, args: tuple,
+                                                                   needles: tuple) -> None:
+    assert_one_line_error(hamlet("intervene", finished, *args), *needles)
+    assert _query(finished, "SELECT COUNT(*) FROM control")[0][0] == 0
+
+
+def test_a_valid_intervention_to_a_finished_run_says_to_fork_it(hamlet, finished: Path) -> None:
+    result = hamlet("intervene", finished, "inject", "--place", "Park", "--text", "Rain.")
+    assert_one_line_error(result, "not a live run", "hamlet fork")

@@ -182,6 +182,25 @@ def import_chatdev(folder: str | Path, out: str | Path, *, force: bool = False) 
     return target
 
 
+def add_parser(kinds: Any) -> None:
+    """Add ``hamlet import chatdev``."""
+    parser = kinds.add_parser("chatdev", help="a ChatDev CompanyConfig folder",
+                              description="Turn a ChatDev CompanyConfig folder (ChatChainConfig.json, PhaseConfig.json, "
+                              "RoleConfig.json; files it lacks are taken from the Default folder beside it, as ChatDev "
+                              "does) into a Hamlet world file whose team works through the same chain.")
+    parser.add_argument("path", metavar="PATH", help="the folder, e.g. ChatDev/CompanyConfig/Art")
+    parser.add_argument("-o", "--out", required=True, metavar="WORLD.yaml", help="the world file to write")
+    parser.add_argument("--force", action="store_true", help="replace WORLD.yaml if it exists")
+    parser.set_defaults(run_import=run)
+
+
+def run(args: Any) -> int:
+    """Import and write the world; print where it went and how to run it."""
+    target = import_chatdev(args.path, args.out, force=args.force)
+    print(f"{target}: written; run it with hamlet run {target} --task \"...\"")
+    return 0
+
+
 def _phases(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for item in items:

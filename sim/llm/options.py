@@ -1,0 +1,50 @@
+"""The model options every command that asks a model shares, without loading any model client.
+
+Kept apart from ``sim.llm.backends`` so that building the command line (and the commands that
+never ask a model: metrics, plots, exports) does not import the ``openai`` package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+BACKENDS = ("openai", "local", "scripted", "replay")
+"""The model backends ``--llm`` chooses from."""
+
+
+@dataclass(slots=True)
+class LLMOptions:
+    """The model options shared by ``run``, ``resume`` and ``interview`` (API key kept out of logs)."""
+
+    llm: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    concurrency: int | None = None
+    budget_usd: float | None = None
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    replay_from: str | None = None
+    json_mode: str | None = None
+    timeout_s: float | None = None
+
+    def recorded(self) -> dict[str, Any]:
+        """The options as written to the run file: no API key, no credentials in URLs."""
+        data = asdict(self)
+        data.pop("api_key")
+        if data["base_url"]:
+            data["base_url"] = redact_url(data["base_url"])
+        return data
+
+
+def redact_url(url: str) -> str:
+    """``url`` without any user:password part."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url

@@ -1,0 +1,241 @@
+"""Forks: branch a recorded run at a time, with a change, at no LLM cost before that time.
+
+The branch's file starts as a copy of the parent's prefix up to the newest snapshot before
+TIME (events, memories, LLM calls, snapshots, applied live interventions). The engine restores
+that snapshot and redoes the stretch from it to TIME with a gateway that answers only from the
+parent's recorded replies and sends nothing (``Gateway.replay_until``), so the branch's events
+before TIME equal the parent's. At TIME the fork's intervention takes effect (it is added to the
+branch's world, so ``hamlet resume`` of a branch redoes it), and the run continues live with
+the parent's model options; calls identical to the parent's are still answered from its replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.clock import INTERVENE
+from sim.control import applied_since, checked_intervention, claim, people_at
+from sim.engine import Simulation
+from sim.errors import UserError
+from sim.llm.backends import LLMOptions, open_backend
+from sim.log import Batch, RunLog, create_run_file, dumps, wall_now
+from sim.mind import apply_settings, check_minds
+from sim.paths import writable_folder
+from sim.reader import RunReader
+from sim.scenario import Scenario, parse_scenario
+from sim.session import (
+    DEFAULT_DIR,
+    Outcome,
+    RunOptions,
+    drive,
+    gateway_for,
+    merge_options,
+    preflight_run,
+)
+from sim.simtime import iso, parse_time
+
+SENT = ("ok", "repaired", "invalid", "error")
+"""``llm_call`` statuses of attempts that reached the model server."""
+
+
+@dataclass(slots=True)
+class ForkOptions:
+    """What ``hamlet fork`` takes: where to branch, the change there, how far to run, the model."""
+
+    at: str
+    out: str | None = None
+    hours: float | None = None
+    until: str | None = None
+    intervention: dict[str, Any] | None = None  # as a world file writes one, without ``at``
+    quiet: bool = False
+    llm: LLMOptions = field(default_factory=LLMOptions)
+
+
+@dataclass(slots=True)
+class ForkOutcome(Outcome):
+    """How the branch ended, and how many LLM requests it sent (none before the fork time)."""
+
+    sent: int = 0
+
+
+@dataclass(slots=True)
+class _Prefix:
+    """What the branch takes from its parent."""
+
+    run: dict[str, Any]
+    options: dict[str, Any]
+    scenario: Scenario
+    t: int  # the fork time, in run seconds
+    snapshot: dict[str, Any]
+    present: list[str]
+    replies: dict[str, str]
+    spent: float
+    redo: list[tuple[int, Any]]  # live interventions applied between the snapshot and the fork time
+
+
+def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
+    """``hamlet fork``: check everything, copy the parent's prefix, redo it to the fork time, go on live."""
+    parent = Path(parent_text)
+    prefix = _read_prefix(parent, opts.at)
+    start = prefix.scenario.start
+    end = _end(prefix, opts)
+    moment = iso(start + timedelta(seconds=prefix.t))
+    spec = checked_intervention(prefix.scenario, opts.intervention, moment, prefix.present) if opts.intervention else None
+    world = prefix.run["scenario_yaml"]
+    if spec is not None:
+        data = yaml.safe_load(world)
+        data["interventions"] = [*(data.get("interventions") or []), spec.model_dump(mode="json", exclude_none=True)]
+        world = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    path = _branch_path(parent, opts.out)
+    scenario = parse_scenario(world, f"{path} (branch world)")
+    apply_settings(scenario, prefix.options.get("settings", []))
+    check_minds(scenario)
+    llm = merge_options(prefix.options, opts.llm)
+    if llm.model:
+        scenario.model = scenario.model.model_copy(update={"model": llm.model})
+    state = copy.deepcopy(prefix.snapshot["state"])
+    if spec is not None:  # the change at the fork time, queued as the world file's last intervention
+        clock = state["clock"]
+        clock["counter"] += 1
+        step = prefix.options.get("fixed_step")
+        when = -(-prefix.t // step) * step if step else prefix.t  # on the grid, as Clock.push puts it
+        clock["queue"].append([when, INTERVENE, clock["counter"], "intervene", None,
+                               {"index": len(scenario.interventions) - 1}])
+    with open_backend(llm, scenario.model, prefix.run["seed"]) as backend:
+        if not backend.offline:
+            asyncio.run(preflight_run(backend, scenario))
+        engine = create_run_file(path)
+        claim(engine)
+        copied = _copy_prefix(parent, path, prefix)
+        options = {**llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
+                   "fixed_step": prefix.options.get("fixed_step"), "concurrency": backend.concurrency,
+                   "settings": prefix.options.get("settings", []),
+                   "fork": {"parent": str(parent.resolve()), "at": moment, "snapshot_tick": prefix.snapshot["tick"],
+                            "intervention": spec.model_dump(mode="json", exclude_none=True) if spec else None}}
+        run = prefix.run
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
+                " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run["world"], run["world_file"], world, run["seed"], dumps(options), "running", "",
+                 run["sim_start"], iso(start + timedelta(seconds=end)),
+                 iso(start + timedelta(seconds=prefix.snapshot["t"])), wall_now(), wall_now()))
+        log = RunLog(engine)
+        gateway = gateway_for(backend, log, llm.budget_usd)
+        gateway.cache.update(prefix.replies)
+        gateway.stats.cost_usd = prefix.spent
+        gateway.replay_until = prefix.t
+        sim = Simulation(scenario, log, gateway, seed=run["seed"], fixed_step=prefix.options.get("fixed_step"))
+        with RunReader(parent) as reader:
+            sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
+        # The branch's own snapshot of the fork point: what a resume of the branch starts from.
+        log.submit(Batch(snapshot={"tick": prefix.snapshot["tick"], "t": prefix.snapshot["t"],
+                                   "seq": prefix.snapshot["seq"], "state": state}))
+        for t, intervention in prefix.redo:
+            sim.schedule(t, intervention)
+        outcome = drive(sim, end, path, backend, RunOptions(quiet=opts.quiet))
+    with RunReader(path) as reader:
+        marks = ",".join("?" * len(SENT))
+        sent = reader.db.execute(f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND status IN ({marks})",
+                                 (copied, *SENT)).fetchone()[0]
+    return ForkOutcome(outcome.path, outcome.status, outcome.message, outcome.summary, int(sent))
+
+
+def _read_prefix(parent: Path, at: str) -> _Prefix:
+    with RunReader(parent) as reader:
+        run = reader.run()
+        scenario = parse_scenario(run["scenario_yaml"], f"{parent} (recorded world)")
+        start = scenario.start
+        try:
+            moment = parse_time(at, start)
+        except UserError as err:
+            raise UserError(f"--at: {err}") from None
+        t = math.ceil((moment - start).total_seconds())
+        now = int((datetime.fromisoformat(run["sim_now"]) - start).total_seconds())
+        if not 0 <= t <= now:
+            raise UserError(f"--at {at}: {iso(moment)} is outside the run, which spans {iso(start)} to "
+                            f"{run['sim_now']}; fork at a time within it")
+        # The newest state before anything of the fork time happened: a snapshot of an earlier
+        # second, or the one written before the first tick (tick 0).
+        row = reader.db.execute("SELECT id, tick, t, seq, state FROM snapshot WHERE t < ? OR tick = 0"
+                                " ORDER BY id DESC LIMIT 1", (t,)).fetchone()
+        if row is None:
+            raise UserError(f"{parent}: has no snapshot to branch from")
+        snapshot = {"id": row["id"], "tick": row["tick"], "t": row["t"], "seq": row["seq"],
+                    "state": json.loads(row["state"])}
+        spent = reader.db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick >= 0 AND tick <= ?",
+                                  (snapshot["tick"],)).fetchone()[0]
+        prefix = _Prefix(run, reader.options(), scenario, t, snapshot, people_at(reader, max(t - 1, 0)),
+                         reader.replies(), float(spent), [])
+    prefix.redo = [(when, iv) for when, iv in applied_since(parent, snapshot["tick"]) if when < t]
+    return prefix
+
+
+def _end(prefix: _Prefix, opts: ForkOptions) -> int:
+    """The branch's last second: the parent's planned end, or ``--hours`` after the fork time, or ``--until``."""
+    start = prefix.scenario.start
+    if opts.hours is not None and opts.until is not None:
+        raise UserError("--hours and --until: give one or the other")
+    if opts.until is not None:
+        try:
+            end = int((parse_time(opts.until, start) - start).total_seconds())
+        except UserError as err:
+            raise UserError(f"--until: {err}") from None
+        if end <= prefix.t:
+            raise UserError(f"--until {opts.until}: not after the fork time {iso(start + timedelta(seconds=prefix.t))}")
+        return end
+    if opts.hours is not None:
+        if opts.hours <= 0:
+            raise UserError(f"--hours {opts.hours:g}: must be more than 0")
+        return prefix.t + round(opts.hours * 3600)
+    end = int((datetime.fromisoformat(prefix.run["sim_end"]) - start).total_seconds())
+    if end <= prefix.t:
+        raise UserError(f"--at {opts.at}: the parent ends there ({prefix.run['sim_end']}); give --hours H to run the "
+                        "branch on")
+    return end
+
+
+def _branch_path(parent: Path, out: str | None) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = DEFAULT_DIR / f"{parent.stem}-fork-{stamp}.db" if out is None else Path(out)
+    if out is not None and path.is_dir():
+        path = path / f"{parent.stem}-fork-{stamp}.db"
+    if path.exists():
+        raise UserError(f"--out {path}: already exists; choose another name or delete it")
+    writable_folder(path.parent, f"--out {out or path}")
+    return path
+
+
+def _copy_prefix(parent: Path, branch: Path, prefix: _Prefix) -> int:
+    """Copy the parent's rows up to the snapshot into the branch; returns how many LLM call rows were copied."""
+    snap = prefix.snapshot
+    db = sqlite3.connect(f"file:{branch}", uri=True)
+    db.execute("ATTACH DATABASE ? AS parent", (f"file:{parent.resolve()}?mode=ro",))
+    try:
+        with db:
+            db.execute("INSERT INTO event SELECT * FROM parent.event WHERE seq <= ? ORDER BY seq", (snap["seq"],))
+            db.execute("INSERT INTO memory SELECT * FROM parent.memory WHERE tick <= ?", (snap["tick"],))
+            columns = ", ".join(r[1] for r in db.execute("PRAGMA main.table_info(llm_call)") if r[1] != "id")
+            db.execute(f"INSERT INTO llm_call ({columns}) SELECT {columns} FROM parent.llm_call"
+                       " WHERE tick >= 0 AND tick <= ? ORDER BY id", (snap["tick"],))
+            db.execute("INSERT INTO snapshot (tick, t, seq, state) SELECT tick, t, seq, state FROM parent.snapshot"
+                       " WHERE id < ? ORDER BY id", (snap["id"],))
+            with contextlib.suppress(sqlite3.OperationalError):  # a parent from before live control
+                db.execute("INSERT INTO control (issued_at, source, kind, payload, status, tick, t)"
+                           " SELECT issued_at, source, kind, payload, status, tick, t FROM parent.control"
+                           " WHERE kind = 'intervene' AND status = 'applied' AND (tick <= ? OR t < ?) ORDER BY id",
+                           (snap["tick"], prefix.t))
+        return int(db.execute("SELECT COUNT(*) FROM llm_call").fetchone()[0])
+    finally:
+        db.close()

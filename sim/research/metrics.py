@@ -1,0 +1,533 @@
+"""Metrics of emergent behaviour, read from a run file: diffusion, relationships, coordination, activity.
+
+The measurements of the Smallville paper, computed from any run as of any simulated time:
+
+- information diffusion of a named fact: who knows it and since when, detected from memories
+  (a memory that contains one of the fact's keywords, any case), plus whoever it was seeded to;
+- relationships: the *knows* graph (A knows B once a memory of A names B, or A's persona lists
+  B) and the *conversation* graph (conversations and remarks addressed to someone), their
+  density over time (edges over possible pairs of the people present);
+- coordination: who was at a place during a time window (by default the gathering a fact
+  announces, such as a party);
+- activity: conversations, lines said, places visited, moves, LLM calls, tokens and cost per person.
+
+``RunMetrics`` reads the file once (events of the kinds it needs, memories, LLM call totals)
+and answers every question from what it read. Tables are pandas DataFrames, graphs networkx.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from sim.errors import UserError
+from sim.reader import RunReader
+from sim.scenario import FactSpec, Scenario, parse_scenario
+from sim.simtime import iso, parse_time
+
+HOUR = 3600
+_WORD = re.compile(r"[^\W\d_][\w\-]*")
+_EVENT_SQL = (
+    "SELECT t, kind, person, place,"
+    " CASE kind WHEN 'talk' THEN json_extract(data, '$.with') WHEN 'say' THEN json_extract(data, '$.to') END,"
+    " CASE kind WHEN 'say' THEN json_extract(data, '$.turn') END"
+    " FROM event WHERE kind IN ('spawn', 'move', 'arrive', 'leave', 'talk', 'say') ORDER BY seq"
+)
+
+
+def pandas() -> Any:
+    """The pandas module, or one clear line saying how to install it."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UserError("metrics need pandas: pip install 'hamlet-sim[research]'") from None
+    return pd
+
+
+@dataclass(slots=True)
+class Stay:
+    """A person in one area from ``start`` until ``end`` (None: still there when the log ends)."""
+
+    person: str
+    place: str
+    start: int
+    end: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A span of simulated seconds ``[start, end)`` at a place (a sector, or one area)."""
+
+    place: str
+    start: int
+    end: int
+
+
+class RunMetrics:
+    """The metrics of one run file; use as a context manager, or ``close()`` when done."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.reader = RunReader(self.path)
+        try:
+            run = self.reader.run()
+            self.scenario: Scenario = parse_scenario(run["scenario_yaml"], f"{self.path} (recorded world)")
+        except BaseException:
+            self.reader.close()
+            raise
+        self.start: datetime = self.scenario.start
+        self.end = self.second(datetime.fromisoformat(run["sim_now"]))
+        self._activity: dict[int, Any] = {}  # second -> the activity table then (it is asked for twice)
+
+    def close(self) -> None:
+        """Close the run file."""
+        self.reader.close()
+
+    def __enter__(self) -> RunMetrics:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- time ----------------------------------------------------------------------------
+
+    def second(self, moment: datetime) -> int:
+        """The run second of a simulated datetime."""
+        return int((moment - self.start).total_seconds())
+
+    def when(self, t: float) -> str:
+        """The ISO time of run second ``t``."""
+        return iso(self.start + timedelta(seconds=int(t)))
+
+    def time_option(self, text: str, flag: str) -> int:
+        """The run second a TIME option names (ISO or +offset); one clear line if it is not one."""
+        try:
+            return self.second(parse_time(text, self.start))
+        except UserError as err:
+            raise UserError(f"{flag}: {err}") from None
+
+    def _upto(self, at: int | None) -> int:
+        return self.end if at is None else at
+
+    # -- what was read -------------------------------------------------------------------
+
+    @cached_property
+    def _log(self) -> _Log:
+        return _Log.read(self.reader)
+
+    @cached_property
+    def _memories(self) -> list[tuple[str, int, str, int, str]]:
+        """(person, t, kind, id, text) of every memory, in stream order."""
+        rows = self.reader.db.execute("SELECT person, t, kind, id, text FROM memory ORDER BY person, id")
+        return [tuple(row) for row in rows]
+
+    def people(self, at: int | None = None) -> list[str]:
+        """Everyone who had appeared by second ``at`` and not left, in order of appearance."""
+        t = self._upto(at)
+        log = self._log
+        arrived = log.order[:bisect.bisect_right(log.joins, t)]
+        return [p for p in arrived if log.left.get(p, math.inf) > t] if log.left else arrived
+
+    def _count(self, times: list[int], t: int) -> int:
+        """How many of the people whose (sorted) ``times`` are given had theirs by ``t``, if nobody left."""
+        return bisect.bisect_right(times, t)
+
+    def person(self, name: str) -> str:
+        """``name`` if they are in the run, else one clear line naming who is."""
+        if name not in self._log.joined:
+            raise UserError(f"--person {name!r}: not in this run; people: {', '.join(self._log.joined)}")
+        return name
+
+    def facts(self) -> list[FactSpec]:
+        """The facts the world declares."""
+        return list(self.scenario.facts)
+
+    def fact(self, name: str) -> FactSpec:
+        """The fact called ``name``, else one clear line naming the facts there are."""
+        for fact in self.scenario.facts:
+            if fact.name == name:
+                return fact
+        known = ", ".join(f.name for f in self.scenario.facts) or "none (add facts: to the world file)"
+        raise UserError(f"--fact {name!r}: not a fact of this world; facts: {known}")
+
+    # -- information diffusion -----------------------------------------------------------
+
+    def knowing(self, fact: FactSpec) -> dict[str, tuple[int, str, int | None, str]]:
+        """Person -> (second they first knew ``fact``, how, memory id, memory text)."""
+        marks = [m.casefold() for m in fact.marks()]
+        first: dict[str, tuple[int, str, int | None, str]] = {}
+        for person in fact.seeded_to:
+            if person in self._log.joined:
+                first[person] = (self._log.joined[person], "seeded", None, fact.text)
+        for person, t, kind, memory_id, text in self._memories:
+            if person in first and first[person][0] <= t:
+                continue
+            folded = text.casefold()
+            if any(mark in folded for mark in marks):
+                first[person] = (t, kind, memory_id, text)
+        return first
+
+    def diffusion(self, fact: FactSpec, at: int | None = None) -> Any:
+        """One row per person present at ``at``: whether they knew ``fact`` by then, since when, and how."""
+        upto = self._upto(at)
+        known = self.knowing(fact)
+        rows = []
+        for person in self.people(upto):
+            hit = known.get(person)
+            knew = hit is not None and hit[0] <= upto
+            rows.append({"person": person, "knows": knew, "t": hit[0] if knew and hit else None,
+                         "time": self.when(hit[0]) if knew and hit else None,
+                         "how": hit[1] if knew and hit else None, "memory": hit[3] if knew and hit else None})
+        frame = pandas().DataFrame(rows, columns=["person", "knows", "t", "time", "how", "memory"])
+        return frame.astype({"t": "Int64"})
+
+    def diffusion_curve(self, fact: FactSpec, every: int = HOUR) -> Any:
+        """How many of the people present knew ``fact``, at every ``every`` seconds from the start to the end."""
+        known = self.knowing(fact)
+        since = sorted(t for t, *_ in known.values())
+        rows = []
+        for t in self.grid(every):
+            if self._log.left:  # people removed: count among those present then
+                present = self.people(t)
+                n, count = len(present), sum(1 for p in present if p in known and known[p][0] <= t)
+            else:  # nobody left: everyone who had arrived, and everyone who knew by then
+                n, count = self._count(self._log.joins, t), self._count(since, t)
+            rows.append({"t": t, "time": self.when(t), "people": n, "knowing": count,
+                         "share": count / n if n else 0.0})
+        return pandas().DataFrame(rows, columns=["t", "time", "people", "knowing", "share"])
+
+    def grid(self, every: int = HOUR) -> list[int]:
+        """Seconds from 0 to the end of the run every ``every`` seconds, the end included."""
+        if every <= 0:
+            raise UserError(f"--every {every}: must be a positive number of seconds")
+        points = list(range(0, self.end, every))
+        return [*points, self.end]
+
+    # -- relationships -------------------------------------------------------------------
+
+    @cached_property
+    def _knows(self) -> dict[tuple[str, str], int]:
+        """(a, b) -> the second a first knew b: from a's persona, or a memory of a naming b."""
+        log = self._log
+        names = list(log.joined)
+        keys = name_keys(names)
+        longest = max((len(k.split()) for k in keys), default=1)
+        since: dict[tuple[str, str], int] = {}
+        specs = {p.name: p for p in self.scenario.people}
+        specs.update({iv.spec.name: iv.spec for iv in self.scenario.interventions if iv.spec is not None})
+        for name in names:
+            spec = specs.get(name)
+            for rel in spec.relationships if spec else []:
+                if rel.name in log.joined and rel.name != name:
+                    since[(name, rel.name)] = log.joined[name]
+        for person, t, _kind, _id, text in self._memories:
+            for other in mentioned(text, keys, longest):
+                if other != person and since.get((person, other), math.inf) > t:
+                    since[(person, other)] = t
+        # nobody knows someone in the world before both of them are in it
+        return {(a, b): max(t, log.joined[a], log.joined[b]) for (a, b), t in since.items() if a in log.joined}
+
+    def knows_graph(self, at: int | None = None) -> nx.DiGraph:
+        """Who knew whom by ``at``: an edge a -> b with ``since`` (second) once a knew b."""
+        upto = self._upto(at)
+        graph = nx.DiGraph()
+        present = self.people(upto)
+        graph.add_nodes_from(present)
+        alive = set(present)
+        for (a, b), t in sorted(self._knows.items()):
+            if t <= upto and a in alive and b in alive:
+                graph.add_edge(a, b, since=t)
+        return graph
+
+    def conversation_graph(self, at: int | None = None) -> nx.Graph:
+        """Who talked with whom by ``at``: edges with ``conversations``, ``remarks`` and ``since``."""
+        upto = self._upto(at)
+        graph = nx.Graph()
+        present = self.people(upto)
+        graph.add_nodes_from(present)
+        alive = set(present)
+        for t, a, b, kind in self._log.contacts:
+            if t > upto:
+                break
+            if a not in alive or b not in alive or a == b:
+                continue
+            if not graph.has_edge(a, b):
+                graph.add_edge(a, b, conversations=0, remarks=0, since=t)
+            graph[a][b][kind] += 1
+        return graph
+
+    def density(self, every: int = HOUR, times: list[int] | None = None) -> Any:
+        """The density of the knows and conversation graphs every ``every`` seconds (or at ``times``)."""
+        knows = sorted((t, a, b) for (a, b), t in self._knows.items())
+        contacts: dict[tuple[str, str], int] = {}
+        for t, a, b, _kind in self._log.contacts:
+            if a != b:
+                contacts.setdefault((min(a, b), max(a, b)), t)
+        talks = sorted((t, a, b) for (a, b), t in contacts.items())
+        rows = []
+        for t in self.grid(every) if times is None else times:
+            n = len(self.people(t)) if self._log.left else self._count(self._log.joins, t)
+            k = _count_edges(knows, t, self._log)
+            c = _count_edges(talks, t, self._log)
+            rows.append({"t": t, "time": self.when(t), "people": n, "knows_edges": k,
+                         "knows_density": k / (n * (n - 1)) if n > 1 else 0.0, "conversation_edges": c,
+                         "conversation_density": 2 * c / (n * (n - 1)) if n > 1 else 0.0})
+        return pandas().DataFrame(rows, columns=["t", "time", "people", "knows_edges", "knows_density",
+                                                 "conversation_edges", "conversation_density"])
+
+    # -- coordination --------------------------------------------------------------------
+
+    def gathering(self, fact: FactSpec) -> Window | None:
+        """The place and time window of the gathering ``fact`` announces, if it names one."""
+        if fact.place is None or fact.starts is None or fact.ends is None:
+            return None
+        return Window(fact.place, self.time_option(fact.starts, f"facts {fact.name}.starts"),
+                      self.time_option(fact.ends, f"facts {fact.name}.ends"))
+
+    def window(self, place: str, start: int, end: int) -> Window:
+        """A checked window: a place of this world and ``start < end``."""
+        self._areas_of(place)
+        if end <= start:
+            raise UserError(f"--window: {self.when(end)} is not after {self.when(start)}")
+        return Window(place, start, end)
+
+    def _areas_of(self, place: str) -> set[str]:
+        sectors = {s.name: [f"{s.name}:{a.name}" for a in s.areas] for s in self.scenario.sectors}
+        if place in sectors:
+            return set(sectors[place])
+        try:
+            return {self.scenario.resolve_place(place)}
+        except ValueError as err:
+            raise UserError(f"--place: {err}") from None
+
+    def attendance(self, window: Window) -> Any:
+        """Who was at the window's place during it: first arrival, last departure, minutes present."""
+        areas = self._areas_of(window.place)
+        found: dict[str, dict[str, Any]] = {}
+        for stay in self._log.stays:
+            if stay.place not in areas:
+                continue
+            begin = max(stay.start, window.start)
+            finish = min(self.end if stay.end is None else stay.end, window.end)
+            if finish <= begin:
+                continue
+            row = found.setdefault(stay.person, {"person": stay.person, "arrived": begin, "left": finish, "seconds": 0})
+            row["arrived"], row["left"] = min(row["arrived"], begin), max(row["left"], finish)
+            row["seconds"] += max(0, finish - begin)
+        order = {p: i for i, p in enumerate(self._log.joined)}
+        rows = [{"person": r["person"], "arrived": self.when(r["arrived"]), "left": self.when(r["left"]),
+                 "minutes": round(r["seconds"] / 60, 1)} for r in sorted(found.values(), key=lambda r: order[r["person"]])]
+        return pandas().DataFrame(rows, columns=["person", "arrived", "left", "minutes"])
+
+    # -- activity ------------------------------------------------------------------------
+
+    def activity(self, at: int | None = None) -> Any:
+        """Per person by ``at``: conversations, lines said, places visited, moves, LLM calls, tokens, cost."""
+        upto = self._upto(at)
+        if upto not in self._activity:
+            self._activity[upto] = self._activity_at(upto)
+        return self._activity[upto].copy()
+
+    def _activity_at(self, upto: int) -> Any:
+        log = self._log
+        rows: dict[str, dict[str, Any]] = {
+            p: {"person": p, "conversations": 0, "lines": 0, "places": set(), "moves": 0} for p in log.joined}
+        for t, a, b, kind in log.contacts:
+            if t <= upto and kind == "conversations":
+                rows[a]["conversations"] += 1
+                if b in rows and b != a:
+                    rows[b]["conversations"] += 1
+        everything = upto >= self.end  # the common case: no time test per row
+        for name, events in (("lines", log.lines), ("moves", log.moves)):
+            counted = Counter(p for t, p in events if everything or t <= upto)
+            for person, count in counted.items():
+                if person in rows:
+                    rows[person][name] = count
+        for stay in log.stays:
+            if everything or stay.start <= upto:
+                rows[stay.person]["places"].add(stay.place)
+        calls = self.reader.db.execute(
+            "SELECT person, COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0), COALESCE(SUM(cost_usd), 0)"
+            " FROM llm_call WHERE tick >= 0 AND t <= ? AND person IS NOT NULL GROUP BY person", (upto,)).fetchall()
+        spent = {person: (n, tokens, cost) for person, n, tokens, cost in calls}
+        table = []
+        for person, row in rows.items():
+            n, tokens, cost = spent.get(person, (0, 0, 0.0))
+            table.append({**row, "places": len(row["places"]), "llm_calls": n, "tokens": tokens,
+                          "cost_usd": round(cost, 6)})
+        columns = ["person", "conversations", "lines", "places", "moves", "llm_calls", "tokens", "cost_usd"]
+        return pandas().DataFrame(table, columns=columns)
+
+    def cost_by_purpose(self, at: int | None = None) -> Any:
+        """LLM calls, requests answered from the cache, tokens and cost per purpose, by ``at`` (interviews included)."""
+        rows = self.reader.db.execute(
+            "SELECT purpose, COUNT(*), COALESCE(SUM(cache_hit), 0), COALESCE(SUM(prompt_tokens + completion_tokens), 0),"
+            " COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE t <= ? GROUP BY purpose ORDER BY purpose",
+            (self._upto(at),)).fetchall()
+        return pandas().DataFrame([{"purpose": p, "llm_calls": n, "cached": c, "tokens": k, "cost_usd": round(s, 6)}
+                                   for p, n, c, k, s in rows],
+                                  columns=["purpose", "llm_calls", "cached", "tokens", "cost_usd"])
+
+    # -- one line of numbers per run -----------------------------------------------------
+
+    def summary(self) -> dict[str, float]:
+        """The run's headline figures at its end, one number per name (for ``compare`` and sweeps)."""
+        people = self.people()
+        activity = self.activity()
+        density = self.density(times=[self.end])
+        last = density.iloc[-1]
+        n = max(1, len(people))
+        out: dict[str, float] = {
+            "people": float(len(people)),
+            "events": float(self.reader.db.execute("SELECT COUNT(*) FROM event").fetchone()[0]),
+            "conversations": float(activity["conversations"].sum() / 2),
+            "conversations_per_person": float(activity["conversations"].sum() / n),
+            "lines_per_person": float(activity["lines"].sum() / n),
+            "places_per_person": float(activity["places"].sum() / n),
+            "knows_density": round(float(last["knows_density"]), 6),
+            "conversation_density": round(float(last["conversation_density"]), 6),
+        }
+        for fact in self.scenario.facts:
+            table = self.diffusion(fact)
+            out[f"{fact.name}.knowing"] = float(table["knows"].sum())
+            out[f"{fact.name}.share"] = round(float(table["knows"].sum()) / n, 6)
+            window = self.gathering(fact)
+            if window is not None:
+                out[f"{fact.name}.attendance"] = float(len(self.attendance(window)))
+        out["llm_calls"] = float(activity["llm_calls"].sum())
+        out["tokens"] = float(activity["tokens"].sum())
+        out["cost_usd"] = round(float(activity["cost_usd"].sum()), 6)
+        return out
+
+
+class _Log:
+    """What the metrics need from the event log, read in one pass."""
+
+    def __init__(self) -> None:
+        self.joined: dict[str, int] = {}  # person -> second they appeared
+        self.order: list[str] = []  # people in order of appearance
+        self.joins: list[int] = []  # the seconds they appeared, in that order (sorted)
+        self.left: dict[str, int] = {}  # person -> second they were removed
+        self.stays: list[Stay] = []
+        self.moves: list[tuple[int, str]] = []
+        self.lines: list[tuple[int, str]] = []
+        # (t, a, b, "conversations" | "remarks"): a talk a started with b, or a line a said to b outside one
+        self.contacts: list[tuple[int, str, str, str]] = []
+
+    @classmethod
+    def read(cls, reader: RunReader) -> _Log:
+        """Read the events of the kinds the metrics use."""
+        with _collector_paused():
+            return cls._read(reader)
+
+    @classmethod
+    def _read(cls, reader: RunReader) -> _Log:
+        log = cls()
+        here: dict[str, Stay] = {}
+        # Bound once: this loop sees every move and arrival of the run (half a million rows in a big one).
+        stays, moves, pop = log.stays, log.moves, here.pop
+        for t, kind, person, place, other, turn in reader.db.execute(_EVENT_SQL):
+            if kind == "move":
+                stay = pop(person, None)
+                if stay is not None:
+                    stay.end = t
+                moves.append((t, person))
+            elif kind == "arrive":
+                stay = pop(person, None)
+                if stay is not None:
+                    stay.end = t
+                stay = here[person] = Stay(person, place, t)
+                stays.append(stay)
+            elif kind == "spawn":
+                log.joined.setdefault(person, t)
+                log.left.pop(person, None)
+                stay = here[person] = Stay(person, place, t)
+                stays.append(stay)
+            elif kind == "leave":
+                stay = pop(person, None)
+                if stay is not None:
+                    stay.end = t
+                log.left[person] = t
+            elif kind == "talk":
+                log.contacts.append((t, person, other, "conversations"))
+            else:  # say
+                log.lines.append((t, person))
+                if other and turn is None:
+                    log.contacts.append((t, person, other, "remarks"))
+        log.order = list(log.joined)
+        log.joins = list(log.joined.values())
+        return log
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: reading a big log makes a million small objects, none in a
+    cycle, and the collector's passes over them took 40 % of the time (benchmarks/bench_research.py)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def name_keys(names: Iterable[str]) -> dict[str, str]:
+    """The word sequences that name a person: their full name, and their first name when nobody shares it."""
+    names = list(names)
+    keys = {" ".join(_WORD.findall(name)): name for name in names}
+    firsts: dict[str, list[str]] = {}
+    for name in names:
+        words = _WORD.findall(name)
+        if len(words) > 1 and len(words[0]) >= 3:
+            firsts.setdefault(words[0], []).append(name)
+    for first, owners in firsts.items():
+        if len(owners) == 1 and first not in keys:
+            keys[first] = owners[0]
+    return keys
+
+
+def mentioned(text: str, keys: dict[str, str], longest: int) -> set[str]:
+    """The people ``text`` names (longest match first, names starting with a capital)."""
+    words = _WORD.findall(text)
+    found: set[str] = set()
+    i = 0
+    while i < len(words):
+        if words[i][:1].isupper():
+            for size in range(min(longest, len(words) - i), 0, -1):
+                name = keys.get(" ".join(words[i:i + size]))
+                if name is not None:
+                    found.add(name)
+                    i += size - 1
+                    break
+        i += 1
+    return found
+
+
+def _count_edges(edges: list[tuple[int, str, str]], t: int, log: _Log) -> int:
+    """Edges (sorted by the second they formed) formed by ``t`` whose two ends are still present then."""
+    count = bisect.bisect_right(edges, (t, "\U0010ffff", "\U0010ffff"))
+    if not log.left:
+        return count
+    gone = {p for p, left in log.left.items() if left <= t}
+    return count - sum(1 for _, a, b in edges[:count] if a in gone or b in gone)
+
+
+def parse_window(text: str, metrics: RunMetrics) -> tuple[int, int]:
+    """``T1..T2`` (each ISO 8601 or +offset) as two run seconds."""
+    first, sep, second = text.partition("..")
+    if not sep or not first.strip() or not second.strip():
+        raise UserError(f"--window {text!r}: write it as T1..T2, e.g. 2026-02-14T17:00..2026-02-14T19:00 or +35h..+37h")
+    return metrics.time_option(first.strip(), "--window"), metrics.time_option(second.strip(), "--window")

@@ -1,0 +1,107 @@
+"""Charts of a run's metrics as PNG files (matplotlib, Agg backend: no display needed).
+
+``hamlet plot RUN.db METRIC -o FILE.png`` draws one of ``PLOTS``: the diffusion curve of the
+world's facts, the density of the relationship graphs over time, the conversation (or knows)
+network, or the LLM cost by purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from sim.errors import UserError
+from sim.research.metrics import HOUR, RunMetrics
+
+PLOTS = ("diffusion", "density", "network", "cost")
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("plots need matplotlib: pip install 'hamlet-sim[research]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot(metrics: RunMetrics, kind: str, out: Path, *, facts: list[str] | None = None, at: int | None = None,
+         every: int = HOUR, graph: str = "conversations") -> Path:
+    """Draw chart ``kind`` of the run into ``out`` (PNG); returns the file written."""
+    if kind not in PLOTS:
+        raise UserError(f"METRIC {kind!r}: unknown; charts are {', '.join(PLOTS)}")
+    if out.suffix.lower() != ".png":
+        raise UserError(f"-o {out}: give a .png file name")
+    if not out.parent.is_dir():
+        raise UserError(f"-o {out}: folder {out.parent} does not exist")
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(9, 5), dpi=100)
+    try:
+        charts: dict[str, Callable[..., str]] = {"diffusion": _diffusion, "density": _density,
+                                                 "network": _network, "cost": _cost}
+        title = charts[kind](metrics, axes, facts=facts, at=at, every=every, graph=graph)
+        axes.set_title(f"{metrics.scenario.name}: {title}")
+        figure.tight_layout()
+        figure.savefig(out)
+    finally:
+        plt.close(figure)
+    return out
+
+
+def _times(metrics: RunMetrics, frame: Any) -> list[datetime]:
+    return [datetime.fromisoformat(t) for t in frame["time"]]
+
+
+def _diffusion(metrics: RunMetrics, axes: Any, *, facts: list[str] | None, every: int, **_: Any) -> str:
+    chosen = [metrics.fact(name) for name in facts] if facts else metrics.facts()
+    if not chosen:
+        raise UserError(f"{metrics.path}: the world declares no facts; add facts: to measure diffusion")
+    for fact in chosen:
+        curve = metrics.diffusion_curve(fact, every)
+        axes.step(_times(metrics, curve), curve["knowing"], where="post", label=fact.name)
+    axes.set_ylabel("people who know it")
+    axes.set_ylim(bottom=0)
+    axes.legend()
+    figure = axes.get_figure()
+    figure.autofmt_xdate()
+    return "information diffusion"
+
+
+def _density(metrics: RunMetrics, axes: Any, *, every: int, **_: Any) -> str:
+    frame = metrics.density(every)
+    times = _times(metrics, frame)
+    axes.plot(times, frame["knows_density"], label="knows")
+    axes.plot(times, frame["conversation_density"], label="conversations")
+    axes.set_ylabel("density")
+    axes.set_ylim(0, 1)
+    axes.legend()
+    axes.get_figure().autofmt_xdate()
+    return "relationship density"
+
+
+def _network(metrics: RunMetrics, axes: Any, *, at: int | None, graph: str, **_: Any) -> str:
+    if graph not in ("conversations", "knows"):
+        raise UserError(f"--graph {graph!r}: choose conversations or knows")
+    drawn: nx.Graph = metrics.conversation_graph(at) if graph == "conversations" else metrics.knows_graph(at)
+    layout = nx.spring_layout(drawn, seed=1) if len(drawn) else {}
+    widths = [1 + data.get("conversations", 0) + data.get("remarks", 0) / 2 for _, _, data in drawn.edges(data=True)]
+    nx.draw_networkx(drawn, layout, ax=axes, node_color="#9ecae1", edge_color="#636363", font_size=8,
+                     width=widths or 1.0, arrows=graph == "knows")
+    axes.set_axis_off()
+    when = metrics.when(metrics.end if at is None else at)
+    return f"{graph} network at {when}"
+
+
+def _cost(metrics: RunMetrics, axes: Any, *, at: int | None, **_: Any) -> str:
+    frame = metrics.cost_by_purpose(at)
+    axes.barh(list(frame["purpose"]), list(frame["cost_usd"]), color="#fdae6b")
+    for y, (cost, calls) in enumerate(zip(frame["cost_usd"], frame["llm_calls"], strict=True)):
+        axes.text(cost, y, f" ${cost:.4f} · {calls} calls", va="center", fontsize=8)
+    axes.set_xlabel("cost (USD)")
+    return "LLM cost by purpose"

@@ -1,0 +1,237 @@
+"""What ``hamlet metrics`` prints and writes: every metric of a run as of a time, as text, JSON, CSV or files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from sim.errors import UserError
+from sim.llm.options import LLMOptions
+from sim.paths import writable_folder
+from sim.research.metrics import RunMetrics, Window
+from sim.research.probes import probe_acquaintance, probe_fact
+from sim.scenario import FactSpec
+
+
+@dataclass(slots=True)
+class FactReport:
+    """One fact's spread: per person, over time, and (probed) what people answered."""
+
+    fact: FactSpec
+    table: Any
+    curve: Any
+    probe: Any = None
+
+
+@dataclass(slots=True)
+class Report:
+    """Every metric of a run as of second ``at``."""
+
+    metrics: RunMetrics
+    at: int
+    facts: list[FactReport]
+    density: Any
+    knows: nx.DiGraph
+    conversations: nx.Graph
+    activity: Any
+    cost: Any
+    window: Window | None = None
+    window_source: str = ""
+    attendance: Any = None
+    acquaintance: Any = None
+    acquaintance_graph: nx.DiGraph | None = None
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | None = None, at: str | None = None,
+          place: str | None = None, window: str | None = None, every_minutes: float = 60,
+          probe: LLMOptions | None = None) -> Report:
+    """Compute the report; every option is checked (one clear line) before any model is asked anything."""
+    from sim.research.metrics import parse_window
+
+    chosen = [metrics.fact(name) for name in facts] if facts else metrics.facts()
+    if person is not None:
+        metrics.person(person)
+    second = metrics.end if at is None else metrics.time_option(at, "--at")
+    if not 0 <= second <= metrics.end:
+        raise UserError(f"--at {at}: outside the run, which spans {metrics.when(0)} to {metrics.when(metrics.end)}")
+    every = round(every_minutes * 60)
+    if every <= 0:
+        raise UserError(f"--every {every_minutes:g}: must be more than 0 minutes")
+    if (place is None) != (window is None):
+        raise UserError("--place and --window: give both, e.g. --place 'Hobbs Cafe' --window +35h..+37h")
+    span: Window | None = None
+    source = ""
+    if place is not None and window is not None:
+        span = metrics.window(place, *parse_window(window, metrics))
+        source = "asked"
+    else:
+        for fact in chosen:
+            span = metrics.gathering(fact)
+            if span is not None:
+                source = f"the gathering of {fact.name}"
+                break
+    who = [person] if person else None
+    reports = []
+    for fact in chosen:
+        table = metrics.diffusion(fact, second)
+        reports.append(FactReport(fact, _only(table, person), metrics.diffusion_curve(fact, every)))
+    report = Report(metrics, second, reports, metrics.density(every), metrics.knows_graph(second),
+                    metrics.conversation_graph(second), _only(metrics.activity(second), person),
+                    metrics.cost_by_purpose(second), span, source, summary=metrics.summary())
+    if span is not None:
+        report.attendance = _only(metrics.attendance(span), person)
+    if probe is not None:
+        for item in reports:
+            item.probe = probe_fact(metrics, item.fact, second, probe, who)
+        report.acquaintance, report.acquaintance_graph = probe_acquaintance(metrics, second, probe, who)
+    return report
+
+
+def _only(frame: Any, person: str | None) -> Any:
+    return frame if person is None else frame[frame["person"] == person].reset_index(drop=True)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    return list(json.loads(frame.to_json(orient="records", date_format="iso")))
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data."""
+    m = report.metrics
+    data: dict[str, Any] = {
+        "file": str(m.path), "world": m.scenario.name, "at": m.when(report.at), "people": m.people(report.at),
+        "diffusion": {f.fact.name: {"keywords": f.fact.marks(), "people": _records(f.table),
+                                    "curve": _records(f.curve),
+                                    "probe": _records(f.probe) if f.probe is not None else None}
+                      for f in report.facts},
+        "density": _records(report.density),
+        "knows_edges": [[a, b, d["since"]] for a, b, d in report.knows.edges(data=True)],
+        "conversation_edges": [[a, b, d["conversations"], d["remarks"], d["since"]]
+                               for a, b, d in report.conversations.edges(data=True)],
+        "activity": _records(report.activity),
+        "cost_by_purpose": _records(report.cost),
+        "summary": report.summary,
+    }
+    if report.window is not None:
+        w = report.window
+        data["coordination"] = {"place": w.place, "start": m.when(w.start), "end": m.when(w.end),
+                                "source": report.window_source, "people": _records(report.attendance)}
+    if report.acquaintance is not None:
+        data["acquaintance_probe"] = {"answers": _records(report.acquaintance),
+                                      "density": _density(report.acquaintance_graph)}
+    return data
+
+
+def _density(graph: nx.DiGraph | None) -> float:
+    return round(nx.density(graph), 6) if graph is not None and len(graph) > 1 else 0.0
+
+
+def as_text(report: Report) -> str:
+    """The report for a terminal."""
+    m = report.metrics
+    present = m.people(report.at)
+    n = len(present)
+    lines = [f"Run        {m.path} · {m.scenario.name} · {m.when(0)} → {m.when(m.end)} · {n} people at "
+             f"{m.when(report.at)}"]
+    for item in report.facts:
+        knew = int(item.table["knows"].sum())
+        lines += ["", f"Diffusion of {item.fact.name} (detected by: {', '.join(item.fact.marks())})",
+                  f"  {knew} of {len(item.table)} knew it by {m.when(report.at)}"]
+        table = item.table[["person", "time", "how"]].rename(columns={"time": "knows since"}).fillna("-")
+        if item.probe is not None:
+            table = table.merge(item.probe[["person", "confirms", "answer"]], on="person", how="left")
+            table["answer"] = table["answer"].fillna("").str.slice(0, 60)
+        lines += _indent(table.to_string(index=False))
+    k, c = report.knows, report.conversations
+    lines += ["", f"Relationships at {m.when(report.at)}",
+              f"  knows: {k.number_of_edges()} of {n * (n - 1)} possible (density {_density(k):.3f}; "
+              f"{float(report.density['knows_density'].iloc[0]):.3f} at the start)",
+              f"  conversations: {c.number_of_edges()} pairs of {n * (n - 1) // 2} (density "
+              f"{nx.density(c) if n > 1 else 0.0:.3f}), "
+              f"{sum(d['conversations'] for _, _, d in c.edges(data=True))} conversations"]
+    if report.acquaintance_graph is not None:
+        lines.append(f"  \"do you know X?\" probe: {report.acquaintance_graph.number_of_edges()} yes of "
+                     f"{len(report.acquaintance)} asked (density {_density(report.acquaintance_graph):.3f})")
+    if report.window is not None:
+        w = report.window
+        lines += ["", f"Coordination at {w.place}, {m.when(w.start)}..{m.when(w.end)} ({report.window_source})",
+                  f"  {len(report.attendance)} came"]
+        if len(report.attendance):
+            lines += _indent(report.attendance.to_string(index=False))
+    lines += ["", "Activity", *_indent(report.activity.to_string(index=False)),
+              "", "LLM cost by purpose", *_indent(report.cost.to_string(index=False) if len(report.cost) else "none")]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> list[str]:
+    return ["  " + line for line in text.splitlines()]
+
+
+def people_table(report: Report) -> Any:
+    """One row per person: activity, when they knew each fact, whether they came to the gathering."""
+    table = report.activity.copy()
+    for item in report.facts:
+        since = dict(zip(item.table["person"], item.table["time"], strict=True))
+        table[f"{item.fact.name}_since"] = [since.get(p) for p in table["person"]]
+        if item.probe is not None:
+            said = dict(zip(item.probe["person"], item.probe["confirms"], strict=True))
+            table[f"{item.fact.name}_probe"] = [said.get(p) for p in table["person"]]
+    if report.attendance is not None:
+        minutes = dict(zip(report.attendance["person"], report.attendance["minutes"], strict=True))
+        table["attended_minutes"] = [minutes.get(p, 0.0) for p in table["person"]]
+    return table
+
+
+def write(report: Report, folder: Path, fmt: str) -> list[Path]:
+    """Every table of the report into ``folder`` as CSV or Parquet files; returns the files written."""
+    if fmt not in ("csv", "parquet"):
+        raise UserError(f"--format {fmt!r}: choose csv or parquet")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError("--format parquet needs pyarrow: pip install 'hamlet-sim[research]'") from None
+    writable_folder(folder, f"--out {folder}")
+    from sim.research.metrics import pandas
+
+    tables: dict[str, Any] = {"people": people_table(report), "activity": report.activity,
+                              "density": report.density, "cost_by_purpose": report.cost,
+                              "summary": pandas().DataFrame([report.summary])}
+    for item in report.facts:
+        tables[f"diffusion_{item.fact.name}"] = item.table
+        tables[f"diffusion_curve_{item.fact.name}"] = item.curve
+        if item.probe is not None:
+            tables[f"probe_{item.fact.name}"] = item.probe
+    if report.attendance is not None:
+        tables["attendance"] = report.attendance
+    if report.acquaintance is not None:
+        tables["probe_acquaintance"] = report.acquaintance
+    written = []
+    for name, frame in tables.items():
+        target = folder / f"{name}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(target, index=False)
+        else:
+            frame.to_parquet(target, index=False)
+        written.append(target)
+    return written
+
+
+def write_graphml(report: Report, folder: Path) -> list[Path]:
+    """The knows and conversation graphs (and the probe's, if asked) as GraphML files in ``folder``."""
+    writable_folder(folder, f"--graphml {folder}")
+    graphs: dict[str, nx.Graph] = {"knows": report.knows, "conversations": report.conversations}
+    if report.acquaintance_graph is not None:
+        graphs["probe_knows"] = report.acquaintance_graph
+    written = []
+    for name, graph in graphs.items():
+        target = folder / f"{name}.graphml"
+        nx.write_graphml(graph, target)
+        written.append(target)
+    return written
+

@@ -1,0 +1,66 @@
+"""Sweeps: a grid of seeds and settings runs in parallel processes and aggregates into one table, the same every time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.research.sweep import aggregate, parse_grid, parse_seeds
+from tests.conftest import WORLDS, assert_one_line_error, hamlet_process
+
+SWEEP = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-3", "--set", "mind=generative", "--set",
+         "reflection=on,off", "--hours", "3", "--parallel", "2", "--llm", "scripted")
+
+
+@pytest.mark.slow
+def test_three_seeds_by_reflection_on_off_make_six_runs_and_one_table_the_same_twice(tmp_path: Path) -> None:
+    first = hamlet_process(*SWEEP, "--out", tmp_path / "a")
+    assert first.code == 0, first.err
+    second = hamlet_process(*SWEEP, "--out", tmp_path / "b")
+    assert second.code == 0, second.err
+    runs = sorted(p.name for p in (tmp_path / "a").glob("*.db"))
+    assert runs == [f"mind-generative_reflection-{r}_seed{s}.db" for r in ("off", "on") for s in (1, 2, 3)]
+    table = pd.read_csv(tmp_path / "a" / "sweep.csv")
+    assert sorted(table["reflection"].unique()) == ["off", "on"]
+    assert set(table["n"]) == {3}
+    assert {"conversations_per_person", "knows_density", "llm_calls", "bench_fixed.share"} <= set(table["metric"])
+    assert (tmp_path / "a" / "sweep.csv").read_bytes() == (tmp_path / "b" / "sweep.csv").read_bytes()
+    assert json.loads((tmp_path / "a" / "sweep.json").read_text())["grid"] == [
+        "mind=generative reflection=on", "mind=generative reflection=off"]
+    assert "mind=generative reflection=off" in first.out and "95 % confidence interval" in first.out
+    assert first.out == second.out
+    again = hamlet_process(*SWEEP, "--out", tmp_path / "a")
+    assert again.code == 0 and again.out == first.out, "finished runs in the folder are reused"
+
+
+def test_a_setting_no_mind_takes_is_one_line_and_nothing_runs(tmp_path: Path) -> None:
+    result = hamlet_process("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-2", "--set", "reflexion=on,off",
+                            "--out", tmp_path / "s", "--llm", "scripted")
+    assert_one_line_error(result, "reflexion", "no mind takes")
+    assert not (tmp_path / "s").exists()
+
+
+def test_seeds_and_grids_are_read_as_written() -> None:
+    assert parse_seeds("1-3,7") == [1, 2, 3, 7] and parse_seeds("5") == [5]
+    keys, grid = parse_grid(["reflection=on,off", "top_k=4,8"])
+    assert keys == ["reflection", "top_k"]
+    assert grid == [{"reflection": "on", "top_k": "4"}, {"reflection": "on", "top_k": "8"},
+                    {"reflection": "off", "top_k": "4"}, {"reflection": "off", "top_k": "8"}]
+
+
+def test_a_bad_seed_list_is_one_line(tmp_path: Path) -> None:
+    result = hamlet_process("sweep", WORLDS / "two_rooms.yaml", "--seeds", "3-1", "--out", tmp_path / "s")
+    assert_one_line_error(result, "--seeds '3-1'", "1-10")
+
+
+def test_the_confidence_interval_is_students_t_over_the_seeds() -> None:
+    runs = pd.DataFrame({"k": ["a", "a", "a", "b"], "seed": [1, 2, 3, 1], "run": ["r"] * 4, "x": [1.0, 2.0, 3.0, 5.0]})
+    table = aggregate(runs, ["k"]).set_index("k")
+    # mean 2, sample sd 1, n 3: 2 ± 4.303 / sqrt(3)
+    assert table.loc["a", "mean"] == 2.0
+    assert table.loc["a", "ci95_low"] == round(2 - 4.303 / 3 ** 0.5, 6)
+    assert table.loc["a", "ci95_high"] == round(2 + 4.303 / 3 ** 0.5, 6)
+    assert table.loc["b", "n"] == 1 and pd.isna(table.loc["b", "ci95_low"])
