@@ -83,7 +83,9 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     if kind == "scripted":
         from sim.llm.scripted import MODEL, ScriptConfig, ScriptedProcess
 
-        timeout = opts.timeout_s or (2.0 + opts.latency_ms / 1000)
+        # Only injected timeout faults hang, so only then is a short wait worth it; otherwise a slow
+        # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
+        timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
         process = ScriptedProcess(ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1))
         endpoint = Endpoint(process.base_url, "not-needed", MODEL, _json_mode(opts, "json_schema"), timeout,
                             0.02, *(prices if any(prices) else SCRIPTED_PRICE), fixed_model=True)

@@ -35,6 +35,8 @@ what they remembered, and what had been spent.
 | `1` `2` `3` `4` | tabs: world, people, feed, LLM calls |
 | `i`, `enter` | inspect the selected person |
 | `s`, `/` | people: sort by the next column, filter |
+| `m` | metrics as of the viewed time: diffusion of each fact, network density, conversations, cost |
+| `x` | live run: send an intervention (inject, whisper, set object, add or remove a person) |
 | `ctrl+p` | command palette: every action, and "inspect" for each person |
 | `?` | this help |
 | `q` | quit (a run started with `--tui` is stopped cleanly; `hamlet resume` continues it) |
