@@ -8,7 +8,9 @@ visible tab (the others are drawn when shown). A live run is polled every ``poll
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sqlite3
 import subprocess
 from datetime import datetime
@@ -123,6 +125,9 @@ class HamletApp(App[None]):
     def __init__(self, source: RunSource, *, live: bool = False, child: subprocess.Popen[Any] | None = None,
                  poll_s: float = POLL_S) -> None:
         super().__init__()
+        # Watching must not slow the run: on a machine whose cores the run keeps busy, the viewer
+        # gets the time the run leaves over (its own process only; a --tui run's child keeps its own).
+        self._priority = _lower_priority() if live else None
         run = source.run()
         if run is None or source.scenario is None:
             raise UserError(f"{source.path}: the run has not written anything yet")
@@ -160,8 +165,10 @@ class HamletApp(App[None]):
         gc.freeze()
 
     def on_unmount(self) -> None:
-        """Leaving: what ``begin`` kept from the garbage collector is collectable again."""
+        """Leaving: what ``begin`` kept from the garbage collector is collectable again; the priority is restored."""
         gc.unfreeze()
+        if self._priority is not None:
+            _set_priority(self._priority)
 
     # -- moving the clock ----------------------------------------------------------------
 
@@ -397,3 +404,23 @@ class HamletApp(App[None]):
     async def action_inspect_person(self, person: str) -> None:
         """Open the inspector for ``person`` (from the command palette)."""
         await self.inspect(person)
+
+
+VIEWER_NICENESS = 10
+"""How much lower than the run the viewer of a live run schedules itself (``os.nice`` steps)."""
+
+
+def _lower_priority() -> int | None:
+    """Lower this process's scheduling priority by ``VIEWER_NICENESS``; the priority before, or None if it cannot."""
+    try:
+        before = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, min(19, before + VIEWER_NICENESS))
+    except (AttributeError, OSError):  # not on this platform: the viewer runs as it is
+        return None
+    return before
+
+
+def _set_priority(value: int) -> None:
+    # Raising it back needs privileges an ordinary user lacks: then the lower one stays.
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from sim.tui.app import HamletApp
+from sim.tui.app import VIEWER_NICENESS, HamletApp
 from sim.tui.clock import ClockBar
 from sim.tui.launch import open_source
 from tests.conftest import ROOT, hamlet_process
@@ -86,3 +87,21 @@ def test_a_watched_live_run_moves_the_clock_pauses_on_space_and_ends_as_an_unwat
     assert query(live, "SELECT status FROM run") == [("finished",)]
     assert [kind for (kind,) in query(live, "SELECT kind FROM control ORDER BY id")] == ["pause", "resume"]
     assert _export(live, tmp_path / "watched") == _export(recorded_run, tmp_path / "unwatched")
+
+
+def test_the_viewer_of_a_live_run_yields_the_cpu_to_the_run_and_restores_its_priority(recorded_run: Path) -> None:
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: list[int] = []
+
+    async def main() -> None:
+        source = open_source(str(recorded_run), live=True)
+        try:
+            async with HamletApp(source, live=True).run_test(size=(100, 30)) as pilot:
+                await pilot.pause()
+                seen.append(os.getpriority(os.PRIO_PROCESS, 0))
+        finally:
+            source.close()
+
+    asyncio.run(main())
+    assert seen == [min(19, before + VIEWER_NICENESS)], "the viewer runs at a lower priority than the run"
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before, "leaving the viewer restores the priority"
