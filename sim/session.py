@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sim.bus.link import BusOptions, Link
 from sim.control import Desk, applied_since, claim, writer_alive
 from sim.engine import Simulation
 from sim.errors import UserError
@@ -37,6 +38,7 @@ class RunOptions:
     quiet: bool = False
     settings: list[str] = field(default_factory=list)  # --set KEY=VALUE mind parameter overrides
     llm: LLMOptions = field(default_factory=LLMOptions)
+    bus: BusOptions = field(default_factory=BusOptions)
 
 
 @dataclass(slots=True)
@@ -97,25 +99,46 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     if opts.llm.model:
         # --model names the world's default model; people with a model of their own keep it.
         scenario.model = scenario.model.model_copy(update={"model": opts.llm.model})
+    link = Link.open(opts.bus, path)
+    try:
+        return _run_new(world_path, scenario, seed, end, path, opts, link)
+    finally:
+        if link is not None:
+            link.close()
+
+
+def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Path, opts: RunOptions,
+             link: Link | None) -> Outcome:
+    world_text = world_path.read_text(encoding="utf-8")
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(_preflight(backend, scenario))
+        pool = None
+        if link is not None and link.external:
+            pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
+                                          "model": opts.llm.model, "seed": seed})
         engine = create_run_file(path)
         claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
                    "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings}
+        if link is not None:
+            options.update(mqtt=link.url, workers=opts.bus.workers)
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
                 " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (scenario.name, str(world_path), world_path.read_text(encoding="utf-8"), seed, dumps(options),
+                (scenario.name, str(world_path), world_text, seed, dumps(options),
                  "running", "", iso(scenario.start), iso(_at(scenario, end)), iso(scenario.start),
                  wall_now(), wall_now()),
             )
         log = RunLog(engine)
+        if pool is not None:
+            pool.runlog = log
         gateway = _gateway(backend, log, opts.llm.budget_usd)
-        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step)
+        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step, host=pool)
+        if link is not None:
+            link.attach(log, {"world": scenario.name, "world_file": str(world_path), "seed": seed})
         sim.begin()
-        return _drive(sim, end, path, backend, opts)
+        return _drive(sim, end, path, backend, opts, link)
 
 
 def resume_run(path_text: str, opts: RunOptions) -> Outcome:
@@ -125,9 +148,8 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         run = reader.run()
         recorded = reader.options()
         snapshot = reader.latest_snapshot()
-        replies = reader.replies()
-        spent = reader.summary()["cost_usd"]
-        memories = reader.memories(until_tick=snapshot["tick"]) if snapshot else []
+        past = _Past(run, snapshot, reader.replies(), reader.summary()["cost_usd"],
+                     reader.memories(until_tick=snapshot["tick"]) if snapshot else [], recorded.get("fixed_step"))
         writer = reader.meta.get("writer", "")
     if run["status"] == "running" and writer_alive(writer):
         raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
@@ -139,18 +161,43 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     if run["status"] == "finished" and not extend:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
     llm = merge_options(recorded, opts.llm)
-    fixed_step = recorded.get("fixed_step")
     apply_settings(scenario, recorded.get("settings", []))
     check_minds(scenario)
     if llm.model:
         scenario.model = scenario.model.model_copy(update={"model": llm.model})
-    with open_backend(llm, scenario.model, run["seed"]) as backend:
+    if opts.bus.workers == "external":
+        raise UserError("--workers external: a resumed run thinks in-process (its recorded replies are kept "
+                        "here); resume without --workers")
+    link = Link.open(opts.bus, path)
+    try:
+        return _resume(path, scenario, past, end, llm, opts, link)
+    finally:
+        if link is not None:
+            link.close()
+
+
+@dataclass(slots=True)
+class _Past:
+    """What a resumed run takes from its file: the run row, newest snapshot, replies, spending, memories."""
+
+    run: dict[str, Any]
+    snapshot: dict[str, Any] | None
+    replies: dict[str, str]
+    spent: float
+    memories: list[dict[str, Any]]
+    fixed_step: int | None
+
+
+def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptions, opts: RunOptions,
+            link: Link | None) -> Outcome:
+    snapshot, seed = past.snapshot, past.run["seed"]
+    with open_backend(llm, scenario.model, seed) as backend:
         if backend.kind != "replay":
             asyncio.run(_preflight(backend, scenario))
         engine = open_engine(path)
         claim(engine)
+        last_seq = snapshot["seq"] if snapshot else 0
         with engine.begin() as conn:
-            last_seq = snapshot["seq"] if snapshot else 0
             # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
             conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
             conn.exec_driver_sql("DELETE FROM memory WHERE tick > ?", (snapshot["tick"] if snapshot else -1,))
@@ -158,25 +205,27 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
         gateway = _gateway(backend, log, llm.budget_usd)
-        gateway.cache.update(replies)
-        gateway.stats.cost_usd = spent
-        sim = Simulation(scenario, log, gateway, seed=run["seed"], fixed_step=fixed_step)
+        gateway.cache.update(past.replies)
+        gateway.stats.cost_usd = past.spent
+        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
+        if link is not None:
+            link.attach(log, {"world": scenario.name, "world_file": past.run["world_file"], "seed": seed}, last_seq)
         if snapshot is None:
             sim.begin()
         else:
-            sim.restore(snapshot["state"], memories)
+            sim.restore(snapshot["state"], past.memories)
         for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
             sim.schedule(t, intervention)  # live interventions whose effects are redone
-        return _drive(sim, end, path, backend, opts)
+        return _drive(sim, end, path, backend, opts, link)
 
 
-def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
+def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions, link: Link | None) -> Outcome:
     status, message = "failed", ""
     progress = RunProgress(sim, end, path, quiet=opts.quiet)
     sim.desk = Desk(path)
     try:
         with progress:
-            status = asyncio.run(_run_async(sim, end, progress))
+            status = asyncio.run(_run_async(sim, end, progress, link))
         if status == "budget":
             message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
         elif status == "interrupted":
@@ -189,6 +238,8 @@ def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOpt
         sim.desk.close()
         sim.log.submit(Batch(run={"status": status, "message": message}))
         sim.log.close()
+        if link is not None:
+            link.finish(status)
     with RunReader(path) as reader:
         summary = reader.summary()
     if status == "failed":
@@ -196,11 +247,15 @@ def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOpt
     return Outcome(path, status, message, summary)
 
 
-async def _run_async(sim: Simulation, end: int, progress: RunProgress) -> str:
+async def _run_async(sim: Simulation, end: int, progress: RunProgress, link: Link | None) -> str:
+    if link is not None:
+        link.bind()
     try:
         return await sim.run(end, progress.update)
     finally:
         await sim.gateway.aclose()
+        if link is not None:
+            await link.aclose()
 
 
 async def _preflight(backend: Backend, scenario: Scenario) -> None:
