@@ -189,13 +189,13 @@ class GenerativeMind:
         now = percept.now
         t = self._second(now)
         await self._ready(t)
+        whispers = [str(e.data.get("text", "")) for e in percept.events
+                    if e.kind == "intervene" and e.data.get("kind") == "whisper"]
+        if whispers:  # planted by a researcher: a memory at once, whatever the ablations, even on the way
+            await self._remember("whisper", whispers, await self._score(whispers, t), t)
         if percept.place is None:
             return Decision()
         notes: list[Any] = []
-        whispers = [str(e.data.get("text", "")) for e in percept.events
-                    if e.kind == "intervene" and e.data.get("kind") == "whisper"]
-        if whispers:  # planted by a researcher: a memory at once, whatever the ablations
-            await self._remember("whisper", whispers, await self._score(whispers, t), t)
         self._notice(percept)
         minute = now.hour * 60 + now.minute
         if self.params["planning"] and self.plan_date != now.date().isoformat() and minute >= 4 * 60:
