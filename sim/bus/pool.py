@@ -163,10 +163,13 @@ class Pool:
         self.bus.post(world_topic(self.run), envelope(self.run, **self.brief), retain=True)
 
     def wait_for_workers(self, timeout_s: float) -> int:
-        """Wait until some worker is alive; how many are (0 after ``timeout_s``)."""
+        """Wait until some worker is alive, then a heartbeat longer for the others; how many are alive."""
         deadline = time.monotonic() + timeout_s
         while not self.alive() and time.monotonic() < deadline:
             time.sleep(0.05)
+        alive = self.alive()
+        if alive:  # workers beat once a second or so: let those starting together all be counted
+            time.sleep(1.5 * max(w.beat_s for w in alive))
         return len(self.alive())
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -211,8 +214,11 @@ class Pool:
         held = self.holder.get(name)
         by_id = {w.id: w for w in alive}
         worker = by_id.get(held[0]) if held else None
-        if worker is None:
-            worker = min(alive, key=lambda w: (len(w.people), w.id))
+        least = min(alive, key=lambda w: (len(w.people), w.id))
+        if worker is None or len(worker.people) - len(least.people) >= 2:  # new, orphaned, or a worker joined
+            if worker is not None:
+                worker.people.discard(name)
+            worker = least
         worker.people.add(name)
         job.id, job.worker, job.sent_at = next(self._ids), worker.id, time.monotonic()
         self.pending[job.id] = job

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -92,7 +93,10 @@ class Mosquitto:
     def cli(self, tool: str, *args: str, user: str | None = None, password: str | None = None) -> list[str]:
         """A mosquitto_pub / mosquitto_sub command line for this broker."""
         login = ["-u", user, "-P", password or ""] if user else []
-        tls = ["--cafile", str(self.folder / "ca.crt")] if self.scheme == "mqtts" else []
+        tls = []
+        if self.scheme == "mqtts":
+            tls = ["--cafile", str(self.folder / "ca.crt"), "--cert", str(self.folder / "client.crt"),
+                   "--key", str(self.folder / "client.key")]
         return [tool, "-h", "127.0.0.1", "-p", str(self.port), *login, *tls, *args]
 
     def publish(self, topic: str, payload: str | bytes, *, user: str | None = None, password: str | None = None,
@@ -281,3 +285,36 @@ def _stop_started() -> Iterator[None]:
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+@dataclass
+class Workers:
+    """``hamlet workers -n N`` running in the background: its worker processes by pid."""
+
+    process: subprocess.Popen[bytes]
+    out: Path
+    pids: list[int]
+
+    @classmethod
+    def start(cls, url: str, count: int, out: Path, *args: str) -> Workers:
+        """Start them and wait until every worker is connected and ready."""
+        process = start_hamlet("workers", "--mqtt", url, "-n", str(count), *args, out=out)
+        deadline = time.monotonic() + 60
+        while True:
+            ready = [line for line in out.read_text().splitlines() if line.startswith("worker ") and " ready " in line]
+            if len(ready) == count:
+                return cls(process, out, [int(line.rsplit("pid ", 1)[1].rstrip(")")) for line in ready])
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not start: {out.read_text()}")
+            time.sleep(0.05)
+
+    def jobs(self) -> list[int]:
+        """How many jobs each worker said it served when it stopped."""
+        return [int(line.rsplit("after ", 1)[1].split()[0]) for line in self.out.read_text().splitlines()
+                if line.startswith("worker ") and " stopped after " in line]
+
+    def stop(self) -> None:
+        """Ctrl-C, as a user would; waits for every worker to say goodbye."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(30)
