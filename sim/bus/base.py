@@ -4,11 +4,13 @@ A bus carries messages by topic (MQTT's model: ``/``-separated levels, ``+`` and
 wildcards in subscriptions). ``post`` may be called from any thread and never blocks: messages
 are sent in order, and those posted while the broker is away are sent once it is back. Handlers
 run on the bus's own thread (``LocalBus``: on the poster's), so a consumer with an event loop
-hands each message over with ``loop.call_soon_threadsafe``.
+hands each message over to it with ``hand_over``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -19,6 +21,14 @@ from sim.bus.topics import matches
 
 Handler = Callable[[str, bytes, bool], None]
 """Called with (topic, payload, retained) for each message that matches a subscription."""
+
+
+def hand_over(loop: asyncio.AbstractEventLoop | None, function: Callable[..., None], *args: object) -> None:
+    """Run ``function(*args)`` on ``loop`` (a handler's way into its consumer); dropped once that loop is closed."""
+    if loop is None or loop.is_closed():
+        return
+    with contextlib.suppress(RuntimeError):  # closed in the meantime: the consumer has stopped listening
+        loop.call_soon_threadsafe(function, *args)
 
 
 @dataclass(slots=True)

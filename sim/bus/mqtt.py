@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 import paho.mqtt.client as paho
 
-from sim.bus.base import Bus, Handler, Outgoing
+from sim.bus.base import Bus, Handler, Outgoing, hand_over
 from sim.errors import UserError
 
 log = logging.getLogger("sim.bus")
@@ -139,8 +139,8 @@ class MqttBus(Bus):
         if not self._first.wait(timeout_s + 2):
             self._failure = f"no answer within {timeout_s:g} s"
         if self._failure is not None:
-            if self._loop is not None and self._closing is not None:
-                self._loop.call_soon_threadsafe(self._closing.set)
+            if self._closing is not None:
+                hand_over(self._loop, self._closing.set)
             self._thread.join(2)
             raise UserError(f"--mqtt {self.broker.url}: cannot connect to the broker ({self._failure}); "
                             "start it, or fix the URL, credentials or TLS files")
@@ -152,7 +152,7 @@ class MqttBus(Bus):
         self._deadline = time.monotonic() + timeout_s
         closing = self._closing
         assert closing is not None
-        self._loop.call_soon_threadsafe(closing.set)
+        hand_over(self._loop, closing.set)
         self._thread.join(timeout_s + 5)
         return self._left
 
@@ -163,15 +163,15 @@ class MqttBus(Bus):
             self._outbox.append(message)  # not started yet: sent on connecting
         elif threading.get_ident() == self._thread.ident:
             self._send_now(message)
-        elif not loop.is_closed():  # closed: the bus has stopped, and close() counted what is left
-            loop.call_soon_threadsafe(self._send_now, message)
+        else:  # dropped if the bus has stopped: close() counted what was left
+            hand_over(loop, self._send_now, message)
 
     def call(self, function: Callable[[], None]) -> None:
         """Run ``function`` on the bus thread."""
         if self._loop is None or self._thread is None or threading.get_ident() == self._thread.ident:
             function()
-        elif not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(function)
+        else:
+            hand_over(self._loop, function)
 
     def subscribe(self, pattern: str, handler: Handler) -> Future[None] | None:
         """Subscribe (kept across reconnections); once connected, returns a future done at the broker's answer."""

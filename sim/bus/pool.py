@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from sim.bus.base import Bus
+from sim.bus.base import Bus, hand_over
 from sim.bus.topics import (
     Rejected,
     done_topic,
@@ -267,8 +267,7 @@ class Pool:
     # -- answers -------------------------------------------------------------------------
 
     def _on_done(self, topic: str, payload: bytes, retained: bool) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._take, topic, payload)
+        hand_over(self._loop, self._take, topic, payload)
 
     def _take(self, topic: str, payload: bytes) -> None:
         try:
@@ -329,8 +328,7 @@ class Pool:
     def _on_beat(self, topic: str, payload: bytes, retained: bool) -> None:
         worker_id = topic.rsplit("/", 1)[-1]
         if not payload:  # the worker's will, or its goodbye
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._lost, worker_id, "it left the broker")
+            hand_over(self._loop, self._lost, worker_id, "it left the broker")
             return
         try:
             data = opened(payload, None)
@@ -346,8 +344,7 @@ class Pool:
                 log.info("worker %s joined", worker_id)
             worker.seen, worker.beat_s = time.monotonic(), beat_s
             worker.host, worker.pid = str(data.get("host", "")), int(data.get("pid", 0) or 0)
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._check_leases, worker_id, busy)
+        hand_over(self._loop, self._check_leases, worker_id, busy)
 
     def _check_leases(self, worker_id: str, busy: set[int]) -> None:
         worker = self.workers.get(worker_id)

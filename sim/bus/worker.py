@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sim.bus.base import Bus, Outgoing
+from sim.bus.base import Bus, Outgoing, hand_over
 from sim.bus.topics import (
     Rejected,
     done_topic,
@@ -212,8 +212,7 @@ class WorkerNode:
     # -- jobs ----------------------------------------------------------------------------
 
     def _on_jobs(self, topic: str, payload: bytes, retained: bool) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._jobs, topic, payload)
+        hand_over(self._loop, self._jobs, topic, payload)
 
     def _jobs(self, topic: str, payload: bytes) -> None:
         run = topic.split("/")[1]
@@ -294,9 +293,7 @@ class WorkerNode:
             await asyncio.sleep(0.01)
 
     def _on_brief(self, topic: str, payload: bytes, retained: bool) -> None:
-        run = topic.split("/")[1]
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._brief, run, payload)
+        hand_over(self._loop, self._brief, topic.split("/")[1], payload)
 
     def _brief(self, run: str, payload: bytes) -> None:
         state = self.runs.get(run)

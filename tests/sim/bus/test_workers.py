@@ -14,8 +14,8 @@ from sim.export import export_run
 from tests.conftest import WORLDS, hamlet_process
 from tests.sim.bus.conftest import Mosquitto, Workers, count_events, start_hamlet
 
-# The generative town (plans, memories, reflections, conversations: every kind of job) for 6 hours.
-TOWN = ["run", str(WORLDS / "smallville.yaml"), "--llm", "scripted", "--hours", "6", "--seed", "7",
+# The generative town (plans, memories, reflections, conversations: every kind of job) for 4 hours.
+TOWN = ["run", str(WORLDS / "smallville.yaml"), "--llm", "scripted", "--hours", "4", "--seed", "7",
         "--embeddings", "hash", "--quiet"]
 SLOW = ["--llm-latency-ms", "40"]  # replies take 40 ms: the run lasts long enough to harm a worker mid-way
 CALL_COLUMNS = ("tick, t, person, purpose, model, attempt, status, cache_key, cache_hit, fallback, request, "
