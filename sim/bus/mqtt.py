@@ -237,6 +237,9 @@ class MqttBus(Bus):
             self._acked(mid)
 
         client._client.on_publish = on_publish
+        # paho logs twice per message through the logger aiomqtt gives it (6 % of publishing);
+        # what matters (a lost connection) is reported by this module.
+        client._client.disable_logger()
         for pattern in dict.fromkeys(p for p, _ in self._subscriptions):
             await client.subscribe(pattern, qos=1)
         self._client = client
