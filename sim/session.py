@@ -113,9 +113,11 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(_preflight(backend, scenario))
         pool = None
-        if link is not None and link.external:
-            pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
-                                          "model": opts.llm.model, "seed": seed})
+        if link is not None:
+            link.ready()
+            if link.external:
+                pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
+                                              "model": opts.llm.model, "seed": seed})
         engine = create_run_file(path)
         claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
@@ -131,12 +133,10 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
                  wall_now(), wall_now()),
             )
         log = RunLog(engine)
-        if pool is not None:
-            pool.runlog = log
         gateway = _gateway(backend, log, opts.llm.budget_usd)
         sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step, host=pool)
         if link is not None:
-            link.attach(log, {"world": scenario.name, "world_file": str(world_path), "seed": seed})
+            link.attach(log)
         sim.begin()
         return _drive(sim, end, path, backend, opts, link)
 
@@ -168,7 +168,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     if opts.bus.workers == "external":
         raise UserError("--workers external: a resumed run thinks in-process (its recorded replies are kept "
                         "here); resume without --workers")
-    link = Link.open(opts.bus, path)
+    link = Link.open(opts.bus, path, after_seq=snapshot["seq"] if snapshot else 0)
     try:
         return _resume(path, scenario, past, end, llm, opts, link)
     finally:
@@ -194,6 +194,8 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
     with open_backend(llm, scenario.model, seed) as backend:
         if backend.kind != "replay":
             asyncio.run(_preflight(backend, scenario))
+        if link is not None:
+            link.ready()
         engine = open_engine(path)
         claim(engine)
         last_seq = snapshot["seq"] if snapshot else 0
@@ -209,7 +211,7 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
         gateway.stats.cost_usd = past.spent
         sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
         if link is not None:
-            link.attach(log, {"world": scenario.name, "world_file": past.run["world_file"], "seed": seed}, last_seq)
+            link.attach(log)
         if snapshot is None:
             sim.begin()
         else:

@@ -1,29 +1,30 @@
-"""A run's link to the bus, made by ``hamlet run`` / ``resume`` with ``--mqtt``: bus, relay and worker pool.
+"""A run's link to the bus, made by ``hamlet run`` / ``resume`` with ``--mqtt``: relay and worker pool.
 
 Everything is checked and connected before the run file is created, so a malformed URL, an
 unreachable broker or a run with no worker to think for it fails with one line and writes
 nothing. Without ``--mqtt`` there is no link: the bus is in-process and the engine does no bus
-work at all.
+work at all. With it, the relay (status, events, controls) is a process of its own; only a run
+with external workers connects the engine's process too, to talk to them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.bus.base import Bus
 from sim.bus.pool import Pool, no_workers
-from sim.bus.relay import Relay
-from sim.bus.topics import run_id
+from sim.bus.relay import RelayProcess, record_rejection
+from sim.bus.topics import run_id, world_topic
 from sim.errors import UserError
 from sim.llm.backends import Backend
 from sim.log import RunLog
 
 if TYPE_CHECKING:
-    from sim.bus.mqtt import Broker
+    from sim.bus.mqtt import Broker, MqttBus
 
 log = logging.getLogger("sim.bus")
 WORKER_MODES = ("in-process", "external")
@@ -40,6 +41,11 @@ class BusOptions:
     workers: str = "in-process"
     worker_timeout_s: float = 10.0
     worker_wait_s: float = 30.0
+
+    def tls(self) -> list[str]:
+        """The TLS flags, to hand on to another process."""
+        flags = (("--mqtt-ca", self.ca), ("--mqtt-cert", self.cert), ("--mqtt-key", self.key))
+        return [item for flag, value in flags if value for item in (flag, value)]
 
 
 def check(opts: BusOptions) -> Broker | None:
@@ -61,34 +67,53 @@ def check(opts: BusOptions) -> Broker | None:
 
 
 class Link:
-    """The bus of one run: its relay (status, events, controls) and, with external workers, the pool."""
+    """The bus of one run: its relay process and, with external workers, the pool on a bus of its own."""
 
-    def __init__(self, bus: Bus, run: str, path: Path, opts: BusOptions, url: str) -> None:
-        self.bus, self.run, self.path, self.opts, self.url = bus, run, path, opts, url
-        self.relay: Relay | None = None
+    def __init__(self, relay: RelayProcess, bus: MqttBus | None, run: str, path: Path, opts: BusOptions,
+                 url: str) -> None:
+        self.relay, self.bus, self.run, self.path, self.opts, self.url = relay, bus, run, path, opts, url
         self.pool: Pool | None = None
-        self._closed = False
+        self._started = self._finished = self._closed = False
 
     @classmethod
-    def open(cls, opts: BusOptions, path: Path) -> Link | None:
-        """Connect to the broker for the run to be written at ``path`` (None without ``--mqtt``)."""
+    def open(cls, opts: BusOptions, path: Path, after_seq: int = 0) -> Link | None:
+        """Start connecting for the run to be written at ``path`` (None without ``--mqtt``); ``ready`` waits."""
         broker = check(opts)
         if broker is None:
             return None
-        from sim.bus.mqtt import MqttBus, client_id
-
+        assert opts.mqtt is not None
         run = run_id(path)
-        bus = MqttBus(broker, client_id("world"), will=Relay.will(run, path))
-        bus.start()
-        return cls(bus, run, path, opts, broker.url)
+        relay = RelayProcess(opts.mqtt, opts.tls(), path, run, after_seq)
+        bus = None
+        if opts.workers == "external":
+            from sim.bus.base import Outgoing
+            from sim.bus.mqtt import MqttBus, client_id
+
+            # Should this process vanish, the broker withdraws the run's world message from workers.
+            bus = MqttBus(broker, client_id("world"), will=Outgoing(world_topic(run), b"", retain=True))
+            try:
+                bus.start()
+            except UserError:
+                relay.stop()
+                raise
+        return cls(relay, bus, run, path, opts, broker.url)
+
+    def ready(self) -> None:
+        """Wait until the relay is connected: one line if it could not be."""
+        try:
+            self.relay.ready()
+        except UserError:
+            self.close()
+            raise
 
     @property
     def external(self) -> bool:
         """Whether minds think on external workers."""
-        return self.opts.workers == "external"
+        return self.bus is not None
 
     def recruit(self, backend: Backend, brief: dict[str, Any]) -> Pool:
         """Make the worker pool, announce the run to workers, and wait until one is alive."""
+        assert self.bus is not None
         if backend.offline:
             raise UserError("--workers external: not with --llm replay (its replies live in this process); "
                             "replay the run in-process")
@@ -98,20 +123,20 @@ class Link:
             "timeout_s": endpoint.timeout_s, "backoff_s": endpoint.backoff_s,
             "price_in_per_mtok": endpoint.price_in_per_mtok, "price_out_per_mtok": endpoint.price_out_per_mtok,
             "fixed_model": endpoint.fixed_model}}
-        self.relay = self.relay or Relay(self.bus, self.run, self.path, {})
         pool = self.pool = Pool(self.bus, self.run, self.path, brief, timeout_s=self.opts.worker_timeout_s,
-                                reject=self.relay.reject)
+                                reject=functools.partial(record_rejection, self.path))
         if not pool.wait_for_workers(self.opts.worker_wait_s):
             raise no_workers(self.url, self.opts.worker_wait_s)
         pool.publish_brief()
         return pool
 
-    def attach(self, runlog: RunLog, facts: dict[str, Any], after_seq: int = 0) -> None:
-        """Publish the run's status and its events from ``after_seq`` on, and take its controls."""
-        relay = self.relay = self.relay or Relay(self.bus, self.run, self.path, {})
-        relay.facts.update(facts, workers=self.opts.workers)
-        relay.attach(runlog, after_seq)
-        relay.announce("running")
+    def attach(self, runlog: RunLog) -> None:
+        """The run file exists: the relay publishes its status and every event the log commits."""
+        if self.pool is not None:
+            self.pool.runlog = runlog
+        runlog.listeners.append(self.relay.committed)
+        self.relay.start()
+        self._started = True
 
     def bind(self) -> None:
         """Serve the pool from the running event loop (the engine's)."""
@@ -124,16 +149,22 @@ class Link:
             await self.pool.aclose()
 
     def finish(self, status: str) -> None:
-        """After the log is closed: publish the rest of the events and the final status, then disconnect."""
-        if self.relay is not None and self.relay.feed is not None:
-            self.relay.close(status)
+        """After the log is closed: the relay publishes the rest of the events and the final status."""
+        if self._started and not self._closed:
+            self.relay.finish(status)
+            self._finished = True
         self.close()
 
     def close(self) -> None:
-        """Disconnect (what could not be sent is reported)."""
+        """Disconnect; a relay that never started publishing is stopped, one left mid-run says ``failed``."""
         if self._closed:
             return
         self._closed = True
-        left = self.bus.close()
-        if left:
-            log.warning("%d bus messages were not sent (the broker at %s is away)", left, self.url)
+        if self._started and not self._finished:
+            self.relay.finish("failed")  # only reached when the run broke off before finishing
+        elif not self._started:
+            self.relay.stop()
+        if self.bus is not None:
+            left = self.bus.close()
+            if left:
+                log.warning("%d bus messages were not sent (the broker at %s is away)", left, self.url)

@@ -71,3 +71,16 @@ def test_events_committed_while_the_broker_is_down_are_published_after_it_return
     assert seen == {row["seq"] for row in rows} == set(range(1, len(rows) + 1))  # nothing lost, the log complete
     output = (tmp_path / "run.txt").read_text()
     assert "lost the broker" in output and "reconnected" in output and "finished" in output
+
+
+def test_a_run_killed_mid_way_still_has_its_committed_events_published_and_its_status_says_lost(
+        broker: Mosquitto, tmp_path: Path) -> None:
+    subscriber = broker.subscribe(tmp_path / "sub.txt")
+    run = tmp_path / "killed.db"
+    world = start_hamlet(*SLOW_TOWN, "--out", str(run), "--mqtt", broker.url(), out=tmp_path / "run.txt")
+    subscriber.wait_for(lambda s: len(s.events("killed")) >= 30)
+    world.kill()
+    world.wait(10)
+    subscriber.wait_for(lambda s: any(t == "hamlet/killed/status" and d["status"] == "lost"
+                                      for t, d in s.messages()))
+    assert subscriber.events("killed") == published(run)  # all the file holds, nothing it does not
