@@ -51,6 +51,7 @@ from sim.world import World
 
 log = logging.getLogger("sim.bus")
 WAIT_NOTE_S = 30.0  # how often a run with no worker says it is waiting
+MAX_TRIES = 20  # a job sent again this many times ends the run
 
 
 class RemoteMind:
@@ -108,6 +109,7 @@ class Job:
     id: int = 0
     worker: str = ""
     sent_at: float = 0.0
+    tries: int = 0  # times it was sent again
 
 
 @dataclass(slots=True)
@@ -272,13 +274,15 @@ class Pool:
     def _take(self, topic: str, payload: bytes) -> None:
         try:
             data = opened(payload, self.run)
-            results = data["results"]
-            worker_id = str(data["worker"])
+            results, worker_id = data["results"], str(data["worker"])
+            if not isinstance(results, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), int)
+                                                        for r in results):
+                raise Rejected("results must be a list of objects with an integer id")
         except (Rejected, KeyError, TypeError) as err:
             self.reject(topic, payload, str(err) if isinstance(err, Rejected) else f"not a worker's results ({err!r})")
             return
         for result in results:
-            job = self.pending.pop(int(result.get("id") or 0), None) if isinstance(result, dict) else None
+            job = self.pending.pop(result["id"], None)
             if job is None:
                 log.info("an answer from %s for a job already given to another worker: ignored", worker_id)
                 continue
@@ -315,6 +319,11 @@ class Pool:
     def _resend(self, job: Job) -> None:
         self.pending.pop(job.id, None)
         self.reassigned += 1
+        job.tries += 1
+        if job.tries > MAX_TRIES:  # never seen; a guard against two sides disagreeing for ever
+            job.future.set_exception(GatewayFatal(f"the job for {job.mind.name} was sent {MAX_TRIES} times "
+                                                  "without an answer; see the workers' output"))
+            return
         with self._lock:
             worker = self.workers.get(job.worker)
             if worker is not None:

@@ -218,12 +218,14 @@ class WorkerNode:
         run = topic.split("/")[1]
         try:
             data = opened(payload, run)
-            jobs = list(data["jobs"])
+            jobs = data["jobs"]
+            if not isinstance(jobs, list) or not all(isinstance(j, dict) and isinstance(j.get("id"), int) for j in jobs):
+                raise Rejected("jobs must be a list of objects with an integer id")
         except (Rejected, KeyError, TypeError) as err:
             log.warning("rejected a message on %s: %s", topic, err)
             return
         ids = self.busy.setdefault(run, set())
-        ids.update(int(job["id"]) for job in jobs)
+        ids.update(job["id"] for job in jobs)
         task = asyncio.ensure_future(self._work(run, data, jobs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -18,6 +18,9 @@ from tests.sim.bus.conftest import Mosquitto, Workers, count_events, start_hamle
 TOWN = ["run", str(WORLDS / "smallville.yaml"), "--llm", "scripted", "--hours", "4", "--seed", "7",
         "--embeddings", "hash", "--quiet"]
 SLOW = ["--llm-latency-ms", "40"]  # replies take 40 ms: the run lasts long enough to harm a worker mid-way
+BAD_RESULTS = ['{"results": [', '{"v": 7, "run": "town", "worker": "w", "results": []}',
+               '{"v": 1, "run": "elsewhere", "worker": "w", "results": []}',
+               '{"v": 1, "run": "town", "worker": "w", "results": [{"id": "one"}]}']
 CALL_COLUMNS = ("tick, t, person, purpose, model, attempt, status, cache_key, cache_hit, fallback, request, "
                 "response, error, prompt_tokens, completion_tokens, cost_usd")
 
@@ -77,6 +80,8 @@ def test_a_worker_that_dies_or_stalls_mid_run_has_its_people_reassigned_and_the_
     wait_for_events(run, count_events(in_process) // 3, world)
     victim = workers.pids[0]
     os.kill(victim, signal.SIGKILL if harm == "kill" else signal.SIGSTOP)
+    for payload in BAD_RESULTS:  # what arrives on the world's input topic from elsewhere is refused
+        assert broker.publish("hamlet/town/_work/done/impostor", payload).returncode == 0
     try:
         assert world.wait(120) == 0, out.read_text()
     finally:
@@ -87,3 +92,7 @@ def test_a_worker_that_dies_or_stalls_mid_run_has_its_people_reassigned_and_the_
     assert f"lost ({why})" in text and "people go to other workers" in text, text
     assert export(run, tmp_path / "a", "event") == export(in_process, tmp_path / "b", "event")
     assert export(run, tmp_path / "a", "memory") == export(in_process, tmp_path / "b", "memory")
+    reasons = [r for (r,) in sqlite3.connect(run).execute("SELECT reason FROM rejection ORDER BY id")]
+    assert len(reasons) == len(BAD_RESULTS), reasons
+    assert "not JSON" in reasons[0] and "envelope version 7" in reasons[1] and "is not this run" in reasons[2]
+    assert "integer id" in reasons[3]
