@@ -250,20 +250,6 @@ def event_rows(run: Path) -> list[dict[str, Any]]:
             for s, k, t, w, kind, p, pl, d in rows]
 
 
-def count_events(run: Path) -> int:
-    """How many events the run file holds now (0 before it exists)."""
-    if not run.exists():
-        return 0
-    try:
-        db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
-        try:
-            return int(db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
-
-
 _STARTED: list[subprocess.Popen[bytes]] = []
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sim.bus.conftest import USERS, Mosquitto, count_events, start_hamlet
+from tests.conftest import WORLDS, assert_one_line_error, count_events
+from tests.sim.bus.conftest import USERS, Mosquitto, start_hamlet
 from tests.sim.bus.test_feed import SLOW_TOWN
 
 
@@ -124,8 +125,6 @@ def test_with_broker_authentication_only_a_user_allowed_to_write_controls_a_run(
 @pytest.mark.parametrize("login", [None, ("world", "guess")])
 def test_a_run_refused_by_the_broker_stops_with_one_line_and_writes_nothing(secured_broker: Mosquitto,
                                                                            tmp_path: Path, hamlet, login) -> None:
-    from tests.conftest import WORLDS, assert_one_line_error
-
     run = tmp_path / "refused.db"
     url = secured_broker.url(*login) if login else secured_broker.url()
     result = hamlet("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--out", run, "--mqtt", url)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.conftest import WORLDS
-from tests.sim.bus.conftest import Mosquitto, count_events, event_rows, start_hamlet
+from tests.conftest import WORLDS, count_events
+from tests.sim.bus.conftest import Mosquitto, event_rows, start_hamlet
 
 # A generative town whose model answers in 40 ms: events are committed steadily for several seconds.
 SLOW_TOWN = ["run", str(WORLDS / "smallville.yaml"), "--llm", "scripted", "--llm-latency-ms", "40", "--hours", "8",

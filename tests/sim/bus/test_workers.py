@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sim.export import export_run
-from tests.conftest import WORLDS, hamlet_process
-from tests.sim.bus.conftest import Mosquitto, Workers, count_events, start_hamlet
+from tests.conftest import WORLDS, count_events, hamlet_process
+from tests.sim.bus.conftest import Mosquitto, Workers, start_hamlet
 
 # The generative town (plans, memories, reflections, conversations: every kind of job) for 4 hours.
 TOWN = ["run", str(WORLDS / "smallville.yaml"), "--llm", "scripted", "--hours", "4", "--seed", "7",
