@@ -83,7 +83,7 @@ class Link:
             return None
         assert opts.mqtt is not None
         run = run_id(path)
-        relay = RelayProcess(opts.mqtt, opts.tls(), path, run, after_seq)
+        relay = RelayProcess(opts.mqtt, opts.tls(), path, run, after_seq, opts.workers)
         bus = None
         if opts.workers == "external":
             from sim.bus.base import Outgoing

@@ -23,6 +23,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ from sim.bus.topics import (
 from sim.bus.wire import decision_of, lines_data, percept_data, turn_of
 from sim.errors import BudgetExceeded, UserError
 from sim.events import Event
-from sim.llm.gateway import Gateway, GatewayFatal
+from sim.llm.gateway import GatewayFatal
 from sim.log import RunLog
 from sim.mind import Decision, Line, Mind, MindContext, Percept, Talker, Turn
 from sim.scenario import PersonSpec
@@ -129,7 +130,7 @@ class Pool:
     """Sends each due person's work to a live worker and takes the answers back (a ``MindHost``)."""
 
     def __init__(self, bus: Bus, run: str, path: Path, brief: dict[str, Any], *,
-                 timeout_s: float = 10.0, reject: Any = None) -> None:
+                 timeout_s: float = 10.0, reject: Callable[[str, bytes, str], None] | None = None) -> None:
         self.bus, self.run, self.path = bus, run, path
         self.runlog: RunLog | None = None  # set once the run file exists: memory rows are read back from it
         self.brief = brief  # what workers need: world file, settings, model server (the retained world message)
@@ -146,7 +147,6 @@ class Pool:
         self._outgoing: dict[str, list[dict[str, Any]]] = {}
         self._flush_due = False
         self._world: World | None = None
-        self._gateway: Gateway | None = None
         self._db: sqlite3.Connection | None = None
         self._watcher: asyncio.Task[None] | None = None
         bus.subscribe(worker_topic(), self._on_beat)
@@ -156,7 +156,7 @@ class Pool:
 
     def adopt(self, spec: PersonSpec, mind: Mind, ctx: MindContext) -> Mind:
         """The stand-in the engine calls for ``spec``'s mind."""
-        self._world, self._gateway = ctx.world, ctx.gateway
+        self._world = ctx.world
         kind = RemoteTalker if isinstance(mind, Talker) else RemoteMind
         return kind(self, spec, mind, ctx)
 

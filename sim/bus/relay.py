@@ -14,7 +14,6 @@ unknown verb, an intervention the world cannot take) becomes a ``rejection`` row
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -69,15 +68,14 @@ class Relay:
         return Outgoing(status_topic(run), envelope(run, status="lost", log=str(path.resolve()),
                                                     host=socket.gethostname()), retain=True)
 
-    def attach(self, after_seq: int) -> Feed:
+    def attach(self, after_seq: int, workers: str) -> Feed:
         """Read what the status says from the run file, publish its events after ``after_seq``, take controls."""
         db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
-            world, world_file, seed, options = db.execute("SELECT world, world_file, seed, options FROM run").fetchone()
+            world, world_file, seed = db.execute("SELECT world, world_file, seed FROM run").fetchone()
         finally:
             db.close()
-        self.facts.update(world=world, world_file=world_file, seed=seed,
-                          workers=json.loads(options).get("workers", "in-process"))
+        self.facts.update(world=world, world_file=world_file, seed=seed, workers=workers)
         self.feed = Feed(self.bus, self.run, self.path, after_seq)
         self.bus.subscribe(control_topic(self.run), self._control)
         return self.feed
@@ -121,10 +119,11 @@ class Relay:
 class RelayProcess:
     """The relay's process, seen from the run: started before the run file, told of every commit."""
 
-    def __init__(self, url: str, tls: list[str], path: Path, run: str, after_seq: int) -> None:
+    def __init__(self, url: str, tls: list[str], path: Path, run: str, after_seq: int, workers: str) -> None:
         # The URL may hold a password: it goes through the environment, not the command line.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sim.bus.relay", str(path), "--run", run, "--after-seq", str(after_seq), *tls],
+            [sys.executable, "-m", "sim.bus.relay", str(path), "--run", run, "--after-seq", str(after_seq),
+             "--workers", workers, *tls],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "HAMLET_MQTT": url},
             preexec_fn=child.die_with_parent)
         self._lock = threading.Lock()
@@ -190,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_file")
     parser.add_argument("--run", required=True, help="the run's name on the bus")
     parser.add_argument("--after-seq", type=int, default=0, help="events up to this seq are not published")
+    parser.add_argument("--workers", default="in-process", help="where the run's minds think, for its status")
     parser.add_argument("--mqtt-ca")
     parser.add_argument("--mqtt-cert")
     parser.add_argument("--mqtt-key")
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         for raw in sys.stdin.buffer:
             line = raw.decode().strip()
             if line == "start":
-                feed = relay.attach(args.after_seq)
+                feed = relay.attach(args.after_seq, args.workers)
                 relay.announce("running")
             elif line.startswith("end "):
                 ended.append(line[4:])

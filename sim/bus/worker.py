@@ -206,8 +206,10 @@ class WorkerNode:
 
     def _beat(self) -> None:
         busy = {run: sorted(ids) for run, ids in self.busy.items() if ids}
-        self.bus.post(worker_topic(self.id), envelope(None, worker=self.id, host=socket.gethostname(), pid=os.getpid(),
-                                                      beat_s=self.beat_s, busy=busy), qos=0)
+        # Volatile: a heartbeat that cannot go now is worthless later.
+        self.bus.send(Outgoing(worker_topic(self.id), envelope(None, worker=self.id, host=socket.gethostname(),
+                                                               pid=os.getpid(), beat_s=self.beat_s, busy=busy),
+                               qos=0, volatile=True))
 
     # -- jobs ----------------------------------------------------------------------------
 
