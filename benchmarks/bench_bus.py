@@ -3,9 +3,10 @@
 Starts its own mosquitto (``set_tcp_nodelay true``, no persistence) on a free loopback port.
 
 Publish: a run file of N events (``act`` events of a generated town's people, like a real run's)
-is published by the real ``Feed`` over ``MqttBus``: from the moment the feed learns the file holds
-N events until the broker has acknowledged the last one (QoS 1, in order, at most ``WINDOW``
-unacknowledged), with no subscriber and with one ``mosquitto_sub -q 1`` reading everything.
+is published by the real relay process (``python -m sim.bus.relay``, as a run starts it): from
+the moment it learns the file holds N events until the broker has acknowledged the last one
+(QoS 1, in order, at most ``feed.WINDOW`` unacknowledged) and the relay has published the final
+status and exited; with no subscriber and with one ``mosquitto_sub -q 1`` reading everything.
 Target: >= 20,000 events/s.
 
 Workers: the generated town of ``--people`` (schedule minds, one LLM call a day each) for one
@@ -76,14 +77,20 @@ class Broker:
 
 
 def event_file(folder: Path, count: int) -> Path:
-    """A run file holding ``count`` act events of 200 people."""
+    """A run file holding a run row and ``count`` act events of 200 people."""
     from towns import person_name
 
     from sim.events import Event
     from sim.log import Batch, RunLog, create_run_file
 
     path = folder / "events.db"
-    log = RunLog(create_run_file(path))
+    engine = create_run_file(path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message, sim_start,"
+            " sim_end, sim_now, created_at, updated_at) VALUES (1, 'Bench', 'bench.yaml', '', 1, '{}', 'running',"
+            " '', '', '', '', '', '')")
+    log = RunLog(engine)
     names = [person_name(i) for i in range(200)]
     for start in range(0, count, 1000):
         log.submit(Batch([Event(t, "act", names[t % 200], "Office 3:open office",
@@ -95,21 +102,20 @@ def event_file(folder: Path, count: int) -> Path:
 
 
 def publish_once(url: str, path: Path, count: int) -> float:
-    """Seconds from "the file holds ``count`` events" until the broker acknowledged the last one."""
-    from sim.bus.feed import Feed
-    from sim.bus.mqtt import MqttBus, client_id, parse_broker
+    """Seconds the relay process takes from "the file holds ``count`` events" until it has published the
+    last one (acknowledged) and the final status, and disconnected."""
+    from sim.bus.relay import RelayProcess
 
-    bus = MqttBus(parse_broker(url), client_id("bench"))
-    bus.start()
-    feed = Feed(bus, "bench", path)
+    relay = RelayProcess(url, [], path, "bench", 0, "in-process")
+    relay.ready()
+    relay.start()
+    time.sleep(0.3)  # let it read the run row and publish the running status first
     began = time.perf_counter()
-    feed.committed_up_to(count)
-    missing = feed.drain(600)
+    relay.committed(count)
+    relay.finish("finished")
     took = time.perf_counter() - began
-    feed.close()
-    bus.close()
-    if missing:
-        raise RuntimeError(f"{missing} events were not acknowledged")
+    if relay.process.returncode != 0:
+        raise RuntimeError(f"the relay failed ({relay.process.returncode})")
     return took
 
 

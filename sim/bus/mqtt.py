@@ -118,7 +118,8 @@ class MqttBus(Bus):
         self._thread: threading.Thread | None = None
         self._client: aiomqtt.Client | None = None
         self._outbox: deque[Outgoing] = deque()  # waiting for a connection, oldest first
-        self._unacked: dict[int, Outgoing] = {}  # message id -> message sent, in sending order
+        self._unacked: dict[int, Outgoing] = {}  # message id -> message sent and not yet acknowledged
+        self._sent: deque[Outgoing] = deque()  # messages sent, oldest first, until they and all before are acked
         self._first = threading.Event()
         self._failure: str | None = None
         self._closing: asyncio.Event | None = None
@@ -148,7 +149,7 @@ class MqttBus(Bus):
     def close(self, timeout_s: float = 10.0) -> int:
         """Send what is queued (for up to ``timeout_s``), disconnect cleanly; returns messages left unsent."""
         if self._thread is None or not self._thread.is_alive() or self._loop is None:
-            return len(self._outbox) + len(self._unacked)
+            return len(self._outbox) + len(self._sent)
         self._deadline = time.monotonic() + timeout_s
         closing = self._closing
         assert closing is not None
@@ -213,7 +214,7 @@ class MqttBus(Bus):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), delay * (0.75 + random.random() / 2))
             delay = min(delay * 2, BACKOFF_MAX_S)
-        self._left = len(self._outbox) + len(self._unacked)
+        self._left = len(self._outbox) + len(self._sent)
 
     def _new_client(self, timeout_s: float) -> aiomqtt.Client:
         will = None
@@ -298,28 +299,28 @@ class MqttBus(Bus):
                 message.on_ack()
         else:
             self._unacked[info.mid] = message
+            self._sent.append(message)
 
     def _acked(self, mid: int) -> None:
-        message = self._unacked.get(mid)
+        message = self._unacked.pop(mid, None)
         if message is None:
             return
         message.done = True
-        while self._unacked:
-            first_mid, first = next(iter(self._unacked.items()))
-            if not first.done:
-                break
-            del self._unacked[first_mid]
+        sent = self._sent
+        while sent and sent[0].done:
+            first = sent.popleft()
             if first.on_ack is not None:
                 first.on_ack()
 
     def _down(self) -> None:
         self._client = None
-        kept = [m for m in self._unacked.values() if not m.done and not m.volatile]
+        kept = [m for m in self._sent if not m.done and not m.volatile]
         self._unacked.clear()
+        self._sent.clear()
         self._outbox.extendleft(reversed(kept))
 
     def _idle(self) -> bool:
-        return not self._outbox and not self._unacked
+        return not self._outbox and not self._sent
 
 
 def _reason(err: BaseException) -> str:
