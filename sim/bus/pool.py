@@ -343,6 +343,7 @@ class Pool:
             data = opened(payload, None)
             beat_s = float(data.get("beat_s", 1.0))
             busy = set(data.get("busy", {}).get(self.run, []))
+            seen = int(data.get("seen", {}).get(self.run, 0))
         except (Rejected, AttributeError, TypeError, ValueError) as err:
             log.warning("ignored a heartbeat on %s: %s", topic, err)
             return
@@ -353,9 +354,10 @@ class Pool:
                 log.info("worker %s joined", worker_id)
             worker.seen, worker.beat_s = time.monotonic(), beat_s
             worker.host, worker.pid = str(data.get("host", "")), int(data.get("pid", 0) or 0)
-        hand_over(self._loop, self._check_leases, worker_id, busy)
+        hand_over(self._loop, self._check_leases, worker_id, busy, seen)
 
-    def _check_leases(self, worker_id: str, busy: set[int]) -> None:
+    def _check_leases(self, worker_id: str, busy: set[int], seen: int) -> None:
+        """Send again the jobs a heartbeat shows lost: received after, or long ago, and not held."""
         worker = self.workers.get(worker_id)
         if worker is None:
             return
@@ -363,10 +365,12 @@ class Pool:
             parked, self.parked = self.parked, []
             for job in parked:
                 self._dispatch(job)
-        lease = max(3 * worker.beat_s, 2.0)
+        # Jobs to one worker go out in id order, so one it never got is older than one it got; one
+        # sent long ago that it has not got (its batch lost, nothing sent to it since) is lost too.
+        lease = max(10 * worker.beat_s, 10.0)
         now = time.monotonic()
-        lost = [job for job in self.pending.values()
-                if job.worker == worker_id and job.id not in busy and now - job.sent_at > lease]
+        lost = [job for job in self.pending.values() if job.worker == worker_id and job.id not in busy
+                and (job.id <= seen or now - job.sent_at > lease)]
         for job in lost:
             log.warning("worker %s no longer has the job for %s (lost with the broker?); sending it again",
                         worker_id, job.mind.name)

@@ -12,13 +12,13 @@ bus: a worker uses its own ``--api-key`` or ``OPENAI_API_KEY``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -173,15 +173,22 @@ class _Run:
 
 
 class WorkerNode:
-    """One worker process: takes job batches from the bus, runs them concurrently, answers in batches."""
+    """One worker process: takes job batches from the bus, runs them concurrently, answers in batches.
+
+    Jobs are counted as held from the moment the bus thread receives them until their answers are
+    handed to the bus, and heartbeats are sent by a thread of their own: a busy event loop (a mind
+    thinking hard, a big first batch) never makes the worker look dead or its jobs look lost.
+    """
 
     def __init__(self, bus: Bus, worker_id: str, overrides: Overrides | None = None, beat_s: float = 1.0) -> None:
         self.bus, self.id = bus, worker_id
         self.overrides = overrides or Overrides()
         self.beat_s = beat_s
         self.runs: dict[str, _Run] = {}
-        self.busy: dict[str, set[int]] = {}  # run -> ids of the jobs under way
         self.served = 0
+        self._lock = threading.Lock()  # guards the two below between the bus, heartbeat and loop threads
+        self._busy: dict[str, set[int]] = {}  # run -> ids of the jobs held (received, not yet answered)
+        self._seen: dict[str, int] = {}  # run -> the highest job id received
         self._loop: asyncio.AbstractEventLoop | None = None
         self._flush_due = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -195,28 +202,31 @@ class WorkerNode:
     async def serve(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, beating all the while; then say goodbye."""
         self._loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            self._beat()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.beat_s)
+        quiet = threading.Event()
+        beats = threading.Thread(target=self._beats, args=(quiet,), name="hamlet-heartbeat", daemon=True)
+        beats.start()
+        await stop.wait()
+        quiet.set()
+        beats.join()
         self.bus.post(worker_topic(self.id), b"")
         for state in self.runs.values():
             if state.host is not None:
                 await state.host.gateway.aclose()
 
-    def _beat(self) -> None:
-        busy = {run: sorted(ids) for run, ids in self.busy.items() if ids}
-        # Volatile: a heartbeat that cannot go now is worthless later.
-        self.bus.send(Outgoing(worker_topic(self.id), envelope(None, worker=self.id, host=socket.gethostname(),
-                                                               pid=os.getpid(), beat_s=self.beat_s, busy=busy),
-                               qos=0, volatile=True))
+    def _beats(self, quiet: threading.Event) -> None:
+        while not quiet.is_set():
+            with self._lock:
+                busy = {run: sorted(ids) for run, ids in self._busy.items() if ids}
+                seen = dict(self._seen)
+            # Volatile: a heartbeat that cannot go now is worthless later.
+            self.bus.send(Outgoing(worker_topic(self.id), envelope(
+                None, worker=self.id, host=socket.gethostname(), pid=os.getpid(), beat_s=self.beat_s, busy=busy,
+                seen=seen), qos=0, volatile=True))
+            quiet.wait(self.beat_s)
 
     # -- jobs ----------------------------------------------------------------------------
 
     def _on_jobs(self, topic: str, payload: bytes, retained: bool) -> None:
-        hand_over(self._loop, self._jobs, topic, payload)
-
-    def _jobs(self, topic: str, payload: bytes) -> None:
         run = topic.split("/")[1]
         try:
             data = opened(payload, run)
@@ -226,8 +236,12 @@ class WorkerNode:
         except (Rejected, KeyError, TypeError) as err:
             log.warning("rejected a message on %s: %s", topic, err)
             return
-        ids = self.busy.setdefault(run, set())
-        ids.update(job["id"] for job in jobs)
+        with self._lock:
+            self._busy.setdefault(run, set()).update(job["id"] for job in jobs)
+            self._seen[run] = max([self._seen.get(run, 0), *(job["id"] for job in jobs)])
+        hand_over(self._loop, self._start, run, data, jobs)
+
+    def _start(self, run: str, data: dict[str, Any], jobs: list[dict[str, Any]]) -> None:
         task = asyncio.ensure_future(self._work(run, data, jobs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -252,7 +266,6 @@ class WorkerNode:
         self._answer(run, result)
 
     def _answer(self, run: str, result: dict[str, Any]) -> None:
-        self.busy.get(run, set()).discard(int(result.get("id") or 0))
         self.runs[run].results.append(result)
         if not self._flush_due:
             self._flush_due = True
@@ -265,6 +278,8 @@ class WorkerNode:
             if state.results:
                 results, state.results = state.results, []
                 self.bus.post(done_topic(run, self.id), envelope(run, worker=self.id, results=results))
+                with self._lock:  # after the post: a heartbeat never goes out between a job and its answer
+                    self._busy.get(run, set()).difference_update(r.get("id") for r in results)
 
     async def _run_state(self, run: str) -> _Run:
         """What this worker knows of ``run``, reading its world message and checking its model server first."""
@@ -304,7 +319,9 @@ class WorkerNode:
         if not payload:  # the run is over: forget it
             if state is not None and state.host is not None:
                 self.runs.pop(run, None)
-                self.busy.pop(run, None)
+                with self._lock:
+                    self._busy.pop(run, None)
+                    self._seen.pop(run, None)
                 task = asyncio.ensure_future(state.host.gateway.aclose())
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
