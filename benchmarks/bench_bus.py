@@ -9,9 +9,9 @@ the moment it learns the file holds N events until the broker has acknowledged t
 status and exited; with no subscriber and with one ``mosquitto_sub -q 1`` reading everything.
 Target: >= 20,000 events/s.
 
-Workers: the generated town of ``--people`` (schedule minds, one LLM call a day each) for one
-simulated day with the scripted model at latency 0, run by ``python -m sim run`` in a fresh
-process: in-process; in-process with ``--mqtt`` (every event published); and with
+Workers: the generated town of ``--people`` (schedule minds, one LLM call a day each; or
+``--mind generative``) for ``--hours`` (one simulated day) with the scripted model at
+``--latency-ms`` (0), run by ``python -m sim run`` in a fresh process: in-process; in-process with ``--mqtt`` (every event published); and with
 ``--workers external`` on 2 and 4 worker processes (``hamlet workers -n N``, started and ready
 before the run). Wall time of the command, of the run itself (the run file's ``created_at`` to
 its last update: everything after the checks and connections), and the overhead per tick over
@@ -21,6 +21,7 @@ the in-process one's.
     python benchmarks/bench_bus.py                          # both parts: ~6 minutes
     python benchmarks/bench_bus.py --part publish --events 200000
     python benchmarks/bench_bus.py --part workers --people 1000 --workers 2 4 --repeats 3
+    python benchmarks/bench_bus.py --part workers --people 25 --mind generative --hours 4 --latency-ms 200
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ def events_export(path: Path, folder: Path) -> bytes:
 def one_run(world: Path, out: Path, extra: list[str], timeout: float) -> dict[str, Any]:
     began = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet",
-                           "--out", str(out), *extra], cwd=common.ROOT, capture_output=True, text=True,
+                           "--embeddings", "hash", "--out", str(out), *extra], cwd=common.ROOT,
+                          capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(common.ROOT)})
     command = time.perf_counter() - began
     if proc.returncode != 0:
@@ -191,11 +193,12 @@ def start_workers(url: str, count: int, log: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], repeats: int,
-                 timeout: float) -> tuple[str, list[dict[str, Any]]]:
+def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], repeats: int, timeout: float,
+                 mind: str, hours: float, latency_ms: float) -> tuple[str, list[dict[str, Any]]]:
     from towns import write_town
 
-    world = write_town(folder, people)
+    world = write_town(folder, people, mind=mind) if mind != "schedule" else write_town(folder, people)
+    common_args = ["--hours", str(hours), "--llm-latency-ms", str(latency_ms)]
     modes: list[tuple[str, list[str], int]] = [("in-process", [], 0), ("in-process, --mqtt", ["--mqtt", broker.url], 0)]
     modes += [(f"{n} worker processes", ["--mqtt", broker.url, "--workers", "external"], n) for n in counts]
     results: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in modes}
@@ -206,7 +209,7 @@ def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], r
             out = folder / f"run-{len(results[name])}-{workers}-{index}-{name[:2]}.db"
             pool = start_workers(broker.url, workers, folder / f"workers-{workers}.log") if workers else None
             try:
-                result = one_run(world, out, extra, timeout)
+                result = one_run(world, out, [*common_args, *extra], timeout)
             finally:
                 if pool is not None:
                     pool.send_signal(signal.SIGINT)
@@ -229,8 +232,8 @@ def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], r
         rows.append([name, median(r["command_s"] for r in runs), run_s, ticks,
                      (run_s - base) / ticks * 1000 if name != "in-process" else 0.0,
                      "yes" if same[name] else "NO"])
-    text = (f"bench_bus workers: {people} people x 1 simulated day, scripted model at latency 0, "
-            f"medians over {repeats} runs\n"
+    text = (f"bench_bus workers: {people} people ({mind} mind) x {hours:g} simulated hours, scripted model at "
+            f"latency {latency_ms:g} ms, medians over {repeats} runs\n"
             + table(["mode", "command s", "run s", "ticks", "overhead ms/tick", "same events"], rows))
     return text, [{"mode": name, **r} for name, runs in results.items() for r in runs]
 
@@ -242,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000, help="events to publish (default: 100,000)")
     parser.add_argument("--people", type=int, default=1000, help="town size for the worker runs (default: 1000)")
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 4], help="worker process counts (default: 2 4)")
+    parser.add_argument("--mind", choices=("schedule", "generative"), default="schedule",
+                        help="the town's mind (default: schedule, one LLM call a day)")
+    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours per run (default: 24)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="scripted model: delay per reply (default: 0)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (default: 3)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one run may take")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
@@ -256,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(publish_part(broker, folder, args.events, args.repeats), flush=True)
             if args.part in ("workers", "both"):
                 text, figures["workers"] = workers_part(broker, folder, args.people, args.workers, args.repeats,
-                                                        args.timeout)
+                                                        args.timeout, args.mind, args.hours, args.latency_ms)
                 print(text, flush=True)
         finally:
             broker.close()
