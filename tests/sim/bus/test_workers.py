@@ -96,3 +96,17 @@ def test_a_worker_that_dies_or_stalls_mid_run_has_its_people_reassigned_and_the_
     assert len(reasons) == len(BAD_RESULTS), reasons
     assert "not JSON" in reasons[0] and "envelope version 7" in reasons[1] and "is not this run" in reasons[2]
     assert "integer id" in reasons[3]
+
+
+def test_a_distributed_run_killed_mid_way_resumes_in_process_to_the_uninterrupted_log(
+        broker: Mosquitto, tmp_path: Path, in_process: Path) -> None:
+    Workers.start(broker.url(), 2, tmp_path / "workers.txt")
+    run, out = tmp_path / "town.db", tmp_path / "run.txt"
+    world = external_run(broker, run, out, *SLOW)
+    wait_for_events(run, count_events(in_process) // 2, world)
+    world.kill()  # the world's snapshots hold each mind's state as its worker returned it
+    world.wait(10)
+    result = hamlet_process("resume", run, "--quiet")
+    assert result.code == 0, result.err
+    assert export(run, tmp_path / "a", "event") == export(in_process, tmp_path / "b", "event")
+    assert export(run, tmp_path / "a", "memory") == export(in_process, tmp_path / "b", "memory")
