@@ -140,7 +140,6 @@ class Pool:
         self.holder: dict[str, tuple[str, int]] = {}  # person -> (worker, rev) holding their latest mind
         self.pending: dict[int, Job] = {}
         self.parked: list[Job] = []  # jobs waiting for any worker to be alive
-        self.reassigned = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # guards ``workers`` between the bus thread and the engine
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -318,7 +317,6 @@ class Pool:
 
     def _resend(self, job: Job) -> None:
         self.pending.pop(job.id, None)
-        self.reassigned += 1
         job.tries += 1
         if job.tries > MAX_TRIES:  # never seen; a guard against two sides disagreeing for ever
             job.future.set_exception(GatewayFatal(f"the job for {job.mind.name} was sent {MAX_TRIES} times "
@@ -385,8 +383,8 @@ class Pool:
             del self.holder[person]
         jobs = [job for job in self.pending.values() if job.worker == worker_id]
         if jobs or worker.people:
-            log.warning("worker %s lost (%s); %d people go to other workers, %d jobs are sent again",
-                        worker_id, why, len(worker.people), len(jobs))
+            log.warning("worker %s (pid %s on %s) lost (%s); %d people go to other workers, %d jobs are sent again",
+                        worker_id, worker.pid or "?", worker.host or "?", why, len(worker.people), len(jobs))
         for job in jobs:
             self._resend(job)
 
