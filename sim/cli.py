@@ -45,6 +45,24 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--replay-from", help="replay backend: the run file whose replies to reuse")
 
 
+def _bus_options(parser: argparse.ArgumentParser, *, workers: bool) -> None:
+    group = parser.add_argument_group("bus", "publish the run on an MQTT broker (default: nothing leaves the "
+                                      "process; see docs/distributed.md)")
+    group.add_argument("--mqtt", metavar="URL", help="broker to publish every event on, and take control requests "
+                       "from: mqtt://[user:pass@]host:port, or mqtts://... for TLS")
+    group.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
+    group.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
+    group.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
+    if workers:
+        group.add_argument("--workers", choices=("in-process", "external"), default="in-process",
+                           help="where minds think: in this process (default), or on workers started with "
+                           "hamlet workers --mqtt URL (needs --mqtt)")
+        group.add_argument("--worker-timeout", type=float, default=10.0, metavar="SECONDS",
+                           help="a worker silent this long is lost; its people go to others (default: 10)")
+        group.add_argument("--worker-wait", type=float, default=30.0, metavar="SECONDS",
+                           help="how long to wait at the start for a worker to answer (default: 30)")
+
+
 def _span_options(parser: argparse.ArgumentParser, default_note: str) -> None:
     span = parser.add_mutually_exclusive_group()
     span.add_argument("--hours", type=float, help=f"simulated hours to run ({default_note})")
@@ -78,6 +96,7 @@ def build_parser() -> Parser:
     run.add_argument("--tui", action="store_true", help="watch the run in the terminal viewer while it runs "
                      "(quitting the viewer stops the run cleanly; hamlet resume continues it)")
     _model_options(run)
+    _bus_options(run, workers=True)
 
     resume = sub.add_parser("resume", help="continue an interrupted run", description="Continue a run from "
                             "its newest snapshot; the finished log equals that of a run never interrupted.")
@@ -85,6 +104,25 @@ def build_parser() -> Parser:
     _span_options(resume, "default: up to the run's planned end; given, extends the run")
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_options(resume)
+    _bus_options(resume, workers=False)
+
+    workers = sub.add_parser("workers", help="run minds for runs started with --workers external",
+                             description="Start worker processes that run the minds of any run started with "
+                             "hamlet run --mqtt URL --workers external, taking jobs through the broker. Each calls "
+                             "the model server the run announces (or --base-url) with its own API key "
+                             "(--api-key or OPENAI_API_KEY). Stop them with Ctrl-C. See docs/distributed.md.")
+    workers.add_argument("--mqtt", metavar="URL", default=os.environ.get("HAMLET_MQTT"),
+                         help="the broker: mqtt://[user:pass@]host:port or mqtts://... (default: $HAMLET_MQTT)")
+    workers.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
+    workers.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
+    workers.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
+    workers.add_argument("-n", "--processes", type=int, default=1, metavar="N",
+                         help="worker processes to start (default: 1, in this process)")
+    workers.add_argument("--base-url", help="model server to call instead of the one each run announces")
+    workers.add_argument("--api-key", help="API key for the model server (default: OPENAI_API_KEY); never sent")
+    workers.add_argument("--concurrency", type=int, help="LLM calls in flight per worker (default: the run's)")
+    workers.add_argument("--heartbeat", type=float, default=1.0, metavar="SECONDS",
+                         help="seconds between heartbeats (default: 1); keep it well under runs' --worker-timeout")
 
     interview = sub.add_parser("interview", help="ask a person of a run a question",
                                description="Ask a person a question, answered from their memories as they were "
@@ -209,7 +247,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command in ("run", "resume"):
         from sim.session import RunOptions, resume_run, run_world
 
-        opts = RunOptions(hours=args.hours, until=args.until, quiet=args.quiet, llm=_llm_options(args))
+        opts = RunOptions(hours=args.hours, until=args.until, quiet=args.quiet, llm=_llm_options(args),
+                          bus=_bus(args))
         if args.command == "run":
             opts.seed, opts.out, opts.fixed_step = args.seed, args.out, args.fixed_step
             opts.settings = list(args.settings) + ([f"embeddings={args.embeddings}"] if args.embeddings else [])
@@ -225,6 +264,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(outcome.message)
         print(f"See it with: hamlet show {outcome.path}")
         return 0 if outcome.status == "finished" else 3
+    if args.command == "workers":
+        return _workers(args)
     if args.command == "interview":
         from sim.interview import interview
 
@@ -299,6 +340,47 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(path)
         return 0
     raise AssertionError(args.command)
+
+
+def _bus(args: argparse.Namespace) -> Any:
+    from sim.bus.link import BusOptions
+
+    return BusOptions(mqtt=args.mqtt, ca=args.mqtt_ca, cert=args.mqtt_cert, key=args.mqtt_key,
+                      workers=getattr(args, "workers", "in-process"),
+                      worker_timeout_s=getattr(args, "worker_timeout", 10.0),
+                      worker_wait_s=getattr(args, "worker_wait", 30.0))
+
+
+def _workers(args: argparse.Namespace) -> int:
+    from sim.bus.mqtt import MqttBus, client_id, parse_broker
+    from sim.bus.worker import Overrides, serve_one, supervise
+
+    if not args.mqtt:
+        raise UserError("--mqtt: name the broker, e.g. --mqtt mqtt://localhost:1883 (or set HAMLET_MQTT)")
+    broker = parse_broker(args.mqtt, args.mqtt_ca, args.mqtt_cert, args.mqtt_key)
+    if args.processes < 1:
+        raise UserError(f"-n {args.processes}: start at least 1 worker")
+    if args.heartbeat <= 0:
+        raise UserError(f"--heartbeat {args.heartbeat:g}: must be more than 0 seconds")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UserError(f"--concurrency {args.concurrency}: must be at least 1")
+    if args.processes == 1:
+        overrides = Overrides(args.base_url, args.api_key, args.concurrency)
+        return serve_one(lambda wid, will: MqttBus(broker, f"hamlet-worker-{wid}", will=will),
+                         client_id("w").removeprefix("hamlet-w-"), overrides, args.heartbeat)
+    probe = MqttBus(broker, client_id("probe"))
+    probe.start()  # one clear line now if the broker cannot be reached, not one per process
+    probe.close()
+    # The children read the URL from the environment: a password in argv would show in ps.
+    os.environ["HAMLET_MQTT"] = args.mqtt
+    argv = ["workers", "-n", "1", "--heartbeat", str(args.heartbeat)]
+    for flag, value in (("--mqtt-ca", args.mqtt_ca), ("--mqtt-cert", args.mqtt_cert), ("--mqtt-key", args.mqtt_key),
+                        ("--base-url", args.base_url), ("--concurrency", args.concurrency)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.api_key:
+        os.environ["OPENAI_API_KEY"] = args.api_key
+    return supervise(argv, args.processes, broker.url)
 
 
 def _newest(folder: Path) -> Path:

@@ -17,7 +17,7 @@ from sim.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
 from sim.control import Desk
 from sim.conversation import Conversation, hold
 from sim.errors import BudgetExceeded
-from sim.events import Event
+from sim.events import Event, event_dict
 from sim.llm.gateway import Gateway, GatewayFatal
 from sim.log import Batch, RunLog
 from sim.mind import (
@@ -27,6 +27,7 @@ from sim.mind import (
     Go,
     Mind,
     MindContext,
+    MindHost,
     Note,
     Percept,
     Say,
@@ -51,7 +52,7 @@ class Simulation:
     """One run in memory: world, clock, minds and their random streams, feeding a ``RunLog``."""
 
     def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, *, seed: int,
-                 fixed_step: int | None = None) -> None:
+                 fixed_step: int | None = None, host: MindHost | None = None) -> None:
         self.scenario = scenario
         self.start_time = scenario.start
         self.log = log
@@ -88,6 +89,8 @@ class Simulation:
             self.chain = chain_factory()(scenario, context)
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
+        # where minds think when not here (external workers); None: in this process
+        self.host = host
 
     # -- time ----------------------------------------------------------------------------
 
@@ -136,7 +139,10 @@ class Simulation:
         params = dict(self.scenario.minds.get(kind, {}))
         ctx = MindContext(self.scenario, self.world, self.gateway, stream, params, recorded=recorded or [])
         self.contexts[spec.name] = ctx
-        mind = self.minds[spec.name] = factory(spec, ctx)
+        mind = factory(spec, ctx)
+        if self.host is not None:
+            mind = self.host.adopt(spec, mind, ctx)
+        self.minds[spec.name] = mind
         return mind
 
     # -- running -------------------------------------------------------------------------
@@ -342,7 +348,7 @@ class Simulation:
             self.inbox[iv.person].append(event)
             due[iv.person] = "whisper"
         elif iv.kind == "set_object" and place and iv.object:
-            self.world.objects[place][iv.object] = iv.state or ""
+            self.world.set_object(place, iv.object, iv.state or "")
             self._emit(t, "object", None, place, {"object": iv.object, "state": iv.state, "by": "intervention"})
         elif iv.kind == "add_person" and iv.spec and iv.spec.name not in self.minds:
             self._emit(t, "intervene", iv.spec.name, None, {"kind": "add_person"})
@@ -423,7 +429,7 @@ class Simulation:
             "clock": self.clock.state(),
             "minds": {name: mind.state() for name, mind in sorted(self.minds.items())},
             "streams": {name: stream.counter for name, stream in sorted(self.streams.items())},
-            "inbox": {name: [_event_dict(e) for e in box] for name, box in sorted(self.inbox.items()) if box},
+            "inbox": {name: [event_dict(e) for e in box] for name, box in sorted(self.inbox.items()) if box},
             "busy": {name: until for name, until in sorted(self.busy.items()) if until >= self.clock.now},
             "gateway": {"counters": dict(sorted(self.gateway.counters.items()))},
             **({"chain": self.chain.state()} if self.chain is not None else {}),
@@ -448,8 +454,3 @@ class Simulation:
         self.gateway.counters = dict(state["gateway"]["counters"])
         if self.chain is not None and "chain" in state:
             self.chain.restore(state["chain"])
-
-
-def _event_dict(event: Event) -> dict[str, Any]:
-    return {"t": event.t, "kind": event.kind, "person": event.person, "place": event.place,
-            "data": event.data, "seq": event.seq, "tick": event.tick, "time": event.time}

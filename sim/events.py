@@ -64,3 +64,9 @@ class Event:
     seq: int = 0
     tick: int = 0
     time: str = ""
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    """An event as a dict of its fields (snapshots keep inboxes so; workers receive percepts so)."""
+    return {"t": event.t, "kind": event.kind, "person": event.person, "place": event.place,
+            "data": event.data, "seq": event.seq, "tick": event.tick, "time": event.time}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +95,8 @@ class RunLog:
         self.engine = engine
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
+        # called on the writer thread after each commit with the newest event seq it holds (the bus feed)
+        self.listeners: list[Callable[[int], None]] = []
         self._thread = threading.Thread(target=self._drain, name="hamlet-log-writer", daemon=True)
         self._thread.start()
 
@@ -169,6 +172,11 @@ class RunLog:
                     update = dict(batch.run, updated_at=wall_now())
                     assignments = ", ".join(f"{key} = :{key}" for key in update)
                     conn.execute(text(f"UPDATE run SET {assignments} WHERE id = 1"), update)
+        if self.listeners:
+            newest = max((b.events[-1].seq for b in batches if b.events), default=0)
+            if newest:
+                for listener in self.listeners:
+                    listener(newest)
 
 
 def _event_row(e: Event) -> tuple[Any, ...]:

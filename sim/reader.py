@@ -184,8 +184,15 @@ class RunReader:
         """Every row of one table, in key order, as stored."""
         if table not in TABLES:
             raise UserError(f"table {table!r}: unknown; tables are {', '.join(TABLES)}")
+        if not self.has(table):
+            return  # a table added after this file was written: it holds no rows
         key = {"event": "seq", "memory": "person, id"}.get(table, "id")
         yield from (dict(row) for row in self.db.execute(f"SELECT * FROM {table} ORDER BY {key}"))
+
+    def has(self, table: str) -> bool:
+        """Whether the file has ``table`` (files written by an older Hamlet lack the newer ones)."""
+        found = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        return found.fetchone() is not None
 
     def columns(self, table: str) -> list[str]:
         """The column names of ``table`` in declaration order."""

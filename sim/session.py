@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sim.bus.link import BusOptions, Link
 from sim.control import Desk, applied_since, claim, writer_alive
 from sim.engine import Simulation
 from sim.errors import UserError
@@ -39,6 +40,7 @@ class RunOptions:
     settings: list[str] = field(default_factory=list)  # --set KEY=VALUE mind parameter overrides
     task: str | None = None  # --task: what a world's team is to make
     llm: LLMOptions = field(default_factory=LLMOptions)
+    bus: BusOptions = field(default_factory=BusOptions)
 
 
 @dataclass(slots=True)
@@ -96,30 +98,54 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     path = out_path(world_path, seed, opts.out)
     apply_settings(scenario, opts.settings)
     apply_task(scenario, opts.task, str(world_path))
+    if scenario.team is not None and opts.bus.workers == "external":
+        raise UserError(f"--workers external: {world_path} has a team, whose chain talks to its members' minds in the "
+                        "world's process; run it without --workers")
     check_minds(scenario)
     if opts.llm.model:
         # --model names the world's default model; people with a model of their own keep it.
         scenario.model = scenario.model.model_copy(update={"model": opts.llm.model})
+    link = Link.open(opts.bus, path)
+    try:
+        return _run_new(world_path, scenario, seed, end, path, opts, link)
+    finally:
+        if link is not None:
+            link.close()
+
+
+def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Path, opts: RunOptions,
+             link: Link | None) -> Outcome:
+    world_text = world_path.read_text(encoding="utf-8")
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(preflight_run(backend, scenario))
+        pool = None
+        if link is not None:
+            link.ready()
+            if link.external:
+                pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
+                                              "model": opts.llm.model, "seed": seed, "task": opts.task})
         engine = create_run_file(path)
         claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
                    "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings,
                    **({"task": scenario.team.task} if scenario.team is not None else {})}
+        if link is not None:
+            options.update(mqtt=link.url, workers=opts.bus.workers)
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
                 " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (scenario.name, str(world_path), world_path.read_text(encoding="utf-8"), seed, dumps(options),
+                (scenario.name, str(world_path), world_text, seed, dumps(options),
                  "running", "", iso(scenario.start), iso(_at(scenario, end)), iso(scenario.start),
                  wall_now(), wall_now()),
             )
         log = RunLog(engine)
         gateway = gateway_for(backend, log, opts.llm.budget_usd)
-        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step)
+        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step, host=pool)
+        if link is not None:
+            link.attach(log)
         sim.begin()
-        return drive(sim, end, path, backend, opts)
+        return _drive(sim, end, path, backend, opts, link)
 
 
 def resume_run(path_text: str, opts: RunOptions) -> Outcome:
@@ -129,9 +155,9 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         run = reader.run()
         recorded = reader.options()
         snapshot = reader.latest_snapshot()
-        replies = reader.replies()
-        spent = reader.summary()["cost_usd"]
-        memories = reader.memories(until_tick=snapshot["tick"]) if snapshot else []
+        past = _Past(run, snapshot, reader.replies(), reader.summary()["cost_usd"],
+                     reader.memories(until_tick=snapshot["tick"]) if snapshot else [], recorded.get("fixed_step"),
+                     recorded.get("fork"))
         writer = reader.meta.get("writer", "")
     if run["status"] == "running" and writer_alive(writer):
         raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
@@ -143,19 +169,47 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     if run["status"] == "finished" and not extend:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
     llm = merge_options(recorded, opts.llm)
-    fixed_step = recorded.get("fixed_step")
     apply_settings(scenario, recorded.get("settings", []))
     apply_task(scenario, recorded.get("task"), str(path))
     check_minds(scenario)
     if llm.model:
         scenario.model = scenario.model.model_copy(update={"model": llm.model})
-    with open_backend(llm, scenario.model, run["seed"]) as backend:
+    if opts.bus.workers == "external":
+        raise UserError("--workers external: a resumed run thinks in-process (its recorded replies are kept "
+                        "here); resume without --workers")
+    link = Link.open(opts.bus, path, after_seq=snapshot["seq"] if snapshot else 0)
+    try:
+        return _resume(path, scenario, past, end, llm, opts, link)
+    finally:
+        if link is not None:
+            link.close()
+
+
+@dataclass(slots=True)
+class _Past:
+    """What a resumed run takes from its file: the run row, newest snapshot, replies, spending, memories."""
+
+    run: dict[str, Any]
+    snapshot: dict[str, Any] | None
+    replies: dict[str, str]
+    spent: float
+    memories: list[dict[str, Any]]
+    fixed_step: int | None
+    fork: dict[str, Any] | None = None  # a branch's parent and fork time (hamlet fork)
+
+
+def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptions, opts: RunOptions,
+            link: Link | None) -> Outcome:
+    snapshot, seed = past.snapshot, past.run["seed"]
+    with open_backend(llm, scenario.model, seed) as backend:
         if backend.kind != "replay":
             asyncio.run(preflight_run(backend, scenario))
+        if link is not None:
+            link.ready()
         engine = open_engine(path)
         claim(engine)
+        last_seq = snapshot["seq"] if snapshot else 0
         with engine.begin() as conn:
-            last_seq = snapshot["seq"] if snapshot else 0
             # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
             conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
             for table in ("memory", "artifact"):  # redone with the events
@@ -164,32 +218,37 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
         gateway = gateway_for(backend, log, llm.budget_usd)
-        gateway.cache.update(replies)
-        gateway.stats.cost_usd = spent
-        fork = recorded.get("fork")
-        if fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
-            gateway.replay_until = int((parse_time(fork["at"], scenario.start) - scenario.start).total_seconds())
-            if Path(fork["parent"]).is_file():
-                with RunReader(fork["parent"]) as parent:
-                    gateway.cache.update({**parent.replies(), **replies})
-        sim = Simulation(scenario, log, gateway, seed=run["seed"], fixed_step=fixed_step)
+        gateway.cache.update(past.replies)
+        gateway.stats.cost_usd = past.spent
+        if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
+            gateway.replay_until = int((parse_time(past.fork["at"], scenario.start) - scenario.start).total_seconds())
+            if Path(past.fork["parent"]).is_file():
+                with RunReader(past.fork["parent"]) as parent:
+                    gateway.cache.update({**parent.replies(), **past.replies})
+        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
+        if link is not None:
+            link.attach(log)
         if snapshot is None:
             sim.begin()
         else:
-            sim.restore(snapshot["state"], memories)
+            sim.restore(snapshot["state"], past.memories)
         for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
             sim.schedule(t, intervention)  # live interventions whose effects are redone
-        return drive(sim, end, path, backend, opts)
+        return _drive(sim, end, path, backend, opts, link)
 
 
 def drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
     """Run ``sim`` to second ``end`` with a progress bar and live control, then record how it ended."""
+    return _drive(sim, end, path, backend, opts, None)
+
+
+def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions, link: Link | None) -> Outcome:
     status, message = "failed", ""
     progress = RunProgress(sim, end, path, quiet=opts.quiet)
     sim.desk = Desk(path)
     try:
         with progress:
-            status = asyncio.run(_run_async(sim, end, progress))
+            status = asyncio.run(_run_async(sim, end, progress, link))
         if status == "budget":
             message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
         elif status == "interrupted":
@@ -202,6 +261,8 @@ def drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOpti
         sim.desk.close()
         sim.log.submit(Batch(run={"status": status, "message": message}))
         sim.log.close()
+        if link is not None:
+            link.finish(status)
     with RunReader(path) as reader:
         summary = reader.summary()
     if status == "failed":
@@ -209,11 +270,15 @@ def drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOpti
     return Outcome(path, status, message, summary)
 
 
-async def _run_async(sim: Simulation, end: int, progress: RunProgress) -> str:
+async def _run_async(sim: Simulation, end: int, progress: RunProgress, link: Link | None) -> str:
+    if link is not None:
+        link.bind()
     try:
         return await sim.run(end, progress.update)
     finally:
         await sim.gateway.aclose()
+        if link is not None:
+            await link.aclose()
 
 
 async def preflight_run(backend: Backend, scenario: Scenario) -> None:

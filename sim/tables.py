@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bumped whenever a table changes shape; readers refuse files from a newer version."""
 
 APP_ID = "hamlet"
@@ -49,6 +49,17 @@ class ControlRow(SQLModel, table=True):
     status: str = Field(default="pending", description="pending or applied")
     tick: int | None = Field(default=None, description="the tick before which it was applied")
     t: int | None = Field(default=None, description="simulated second an intervention took effect")
+
+
+class RejectionRow(SQLModel, table=True):
+    """A message on one of the run's bus input topics that was refused, and why (nothing was done)."""
+
+    __tablename__ = "rejection"
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: str = Field(description="wall-clock time the message arrived")
+    topic: str
+    reason: str
+    payload: str = Field(default="", description="the message as received, cut to 2,000 characters")
 
 
 class EventRow(SQLModel, table=True):
@@ -163,5 +174,6 @@ TABLES = {
     "artifact": ArtifactRow,
     "interview": InterviewRow,
     "control": ControlRow,
+    "rejection": RejectionRow,
 }
 """Every table users may export, by name."""

@@ -65,6 +65,8 @@ class World:
             for sector in scenario.sectors
             for area in sector.areas
         }
+        # bumped at every change of ``objects``, so copies of them elsewhere (workers) know they are stale
+        self.objects_version = 0
         self._route = lru_cache(maxsize=65536)(self._shortest)
         self._tree = lru_cache(maxsize=256)(self._shortest_tree)
 
@@ -121,6 +123,11 @@ class World:
         self.leave(person)
         self.activity.pop(person, None)
 
+    def set_object(self, area: str, name: str, state: str) -> None:
+        """Set the state of object ``name`` in ``area`` (adding the object if it is new there)."""
+        self.objects[area][name] = state
+        self.objects_version += 1
+
     # -- perception ----------------------------------------------------------------------
 
     def sight(self, person: str) -> Sight:
@@ -160,3 +167,4 @@ class World:
         self.travel = {k: (v[0], int(v[1])) for k, v in state["travel"].items()}
         for area, objs in state["objects"].items():
             self.objects[area] = dict(objs)
+        self.objects_version += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -83,6 +84,20 @@ def tiny_world(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY_WORLD)
     return path
+
+
+def count_events(run: Path) -> int:
+    """How many events the run file holds now (0 before it exists or while it is being created)."""
+    if not run.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
 
 
 def assert_one_line_error(result: Result, *needles: str) -> None:

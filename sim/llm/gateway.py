@@ -139,6 +139,16 @@ class Gateway:
             await self._client.close()
             self._client = None
 
+    def account(self, row: dict[str, Any]) -> None:
+        """Add one ``llm_call`` row to the totals and record it (rows made here, or by a worker)."""
+        stats = self.stats
+        stats.calls += 1
+        stats.prompt_tokens += row["prompt_tokens"]
+        stats.completion_tokens += row["completion_tokens"]
+        stats.cost_usd += row["cost_usd"]
+        stats.by_purpose[row["purpose"]] = stats.by_purpose.get(row["purpose"], 0) + 1
+        self._record(row)
+
     def _chained(self) -> None:
         """Count one more request on the caller's causal chain, for the latency figures."""
         # A task started by asyncio.gather copies its parent's context, so the depth continues
@@ -290,16 +300,9 @@ class _Row:
     def emit(self, *, attempt: int, status: str, response: str = "", error: str = "",
              latency_s: float = 0.0, prompt_tokens: int = 0, completion_tokens: int = 0,
              cache_hit: bool = False, fallback: bool = False) -> None:
-        stats = self.gateway.stats
         cost = (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
-        stats.calls += 1
-        stats.prompt_tokens += prompt_tokens
-        stats.completion_tokens += completion_tokens
-        stats.cost_usd += cost
-        purpose = self.site.purpose
-        stats.by_purpose[purpose] = stats.by_purpose.get(purpose, 0) + 1
-        self.gateway._record({
-            "tick": self.gateway.tick, "t": self.gateway.t, "person": self.site.person, "purpose": purpose,
+        self.gateway.account({
+            "tick": self.gateway.tick, "t": self.gateway.t, "person": self.site.person, "purpose": self.site.purpose,
             "model": self.model, "attempt": attempt, "status": status, "cache_key": self.key,
             "cache_hit": cache_hit, "fallback": fallback, "request": self.request, "response": response,
             "error": error, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,

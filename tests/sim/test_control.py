@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from sim import control
-from tests.conftest import ROOT, assert_one_line_error, hamlet_process
-from tests.sim.test_resume import _event_count, busy_world, events_export, start_run
+from tests.conftest import ROOT, assert_one_line_error, count_events, hamlet_process
+from tests.sim.test_resume import busy_world, events_export, start_run
 
 WHISPER = "The old mill will be turned into a cinema next spring."
 
@@ -38,7 +38,7 @@ def _wait(condition, what: str, timeout: float = 120) -> None:
 
 def _live(run: Path) -> bool:
     try:
-        return _event_count(run) > 0 and _query(run, "SELECT status FROM run")[0][0] == "running"
+        return count_events(run) > 0 and _query(run, "SELECT status FROM run")[0][0] == "running"
     except (sqlite3.Error, IndexError):
         return False
 
@@ -90,14 +90,14 @@ def test_pause_holds_the_clock_and_stop_then_resume_gives_the_uninterrupted_log(
     run = tmp_path / "stopped.db"
     proc = start_run(world, run)
     try:
-        _wait(lambda: _event_count(run) > expected.count(b"\n") * 0.2, "a fifth of the events")
+        _wait(lambda: count_events(run) > expected.count(b"\n") * 0.2, "a fifth of the events")
         control.send(str(run), "pause")
         time.sleep(0.5)  # the desk looks every 0.1 s and holds the loop from then on
-        held = _event_count(run)
+        held = count_events(run)
         time.sleep(1.0)
-        assert _event_count(run) == held, "a paused run commits nothing"
+        assert count_events(run) == held, "a paused run commits nothing"
         control.send(str(run), "resume")
-        _wait(lambda: _event_count(run) > held, "the run to go on after resume")
+        _wait(lambda: count_events(run) > held, "the run to go on after resume")
         control.send(str(run), "stop")
         assert proc.wait(60) == 3, "a stopped run exits with the code of an unfinished one"
     finally:
@@ -105,7 +105,7 @@ def test_pause_holds_the_clock_and_stop_then_resume_gives_the_uninterrupted_log(
             proc.kill()
     status, message = _query(run, "SELECT status, message FROM run")[0]
     assert status == "interrupted" and "hamlet resume" in message
-    assert _event_count(run) < expected.count(b"\n")
+    assert count_events(run) < expected.count(b"\n")
     resumed = hamlet_process("resume", run, "--quiet")
     assert resumed.code == 0, resumed.err
     assert events_export(run, tmp_path / "b") == expected

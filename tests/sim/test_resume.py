@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, hamlet_process
+from tests.conftest import ROOT, count_events, hamlet_process
 
 PEOPLE = 24
 
@@ -70,19 +70,6 @@ def events_export(run: Path, folder: Path) -> bytes:
     return (folder / "event.jsonl").read_bytes()
 
 
-def _event_count(run: Path) -> int:
-    if not run.exists():
-        return 0
-    try:
-        db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
-        try:
-            return int(db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     folder = tmp_path_factory.mktemp("reference")
@@ -102,7 +89,7 @@ def test_kill_9_then_resume_gives_the_same_events_as_an_uninterrupted_run(
     run = tmp_path / "killed.db"
     proc = start_run(world, run)
     began = time.monotonic()
-    while _event_count(run) < total * fraction and time.monotonic() - began < 120:
+    while count_events(run) < total * fraction and time.monotonic() - began < 120:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -142,7 +129,7 @@ def test_resume_refuses_a_run_that_another_process_is_still_writing(reference: t
     proc = start_run(world, run)
     try:
         began = time.monotonic()
-        while _event_count(run) == 0 and time.monotonic() - began < 60:
+        while count_events(run) == 0 and time.monotonic() - began < 60:
             time.sleep(0.02)
         result = hamlet_process("resume", run, "--quiet")
         assert result.code != 0 and "still being written" in result.err and "Traceback" not in result.err
@@ -170,11 +157,11 @@ def test_kill_9_of_a_generative_run_then_resume_restores_memories_and_indexes(tm
     run = tmp_path / "killed.db"
     proc = start(run)
     began = time.monotonic()
-    while _event_count(run) < total * 0.5 and time.monotonic() - began < 300:
+    while count_events(run) < total * 0.5 and time.monotonic() - began < 300:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 0 < _event_count(run) < total
+    assert 0 < count_events(run) < total
     result = hamlet_process("resume", run, "--quiet")
     assert result.code == 0, result.err
     assert hamlet_process("export", run, "--tables", "event", "memory", "--out", tmp_path / "b").code == 0

@@ -1,0 +1,276 @@
+"""The MQTT bus: events published per second to mosquitto on loopback, and runs on worker processes.
+
+Starts its own mosquitto (``set_tcp_nodelay true``, no persistence) on a free loopback port.
+
+Publish: a run file of N events (``act`` events of a generated town's people, like a real run's)
+is published by the real relay process (``python -m sim.bus.relay``, as a run starts it): from
+the moment it learns the file holds N events until the broker has acknowledged the last one
+(QoS 1, in order, at most ``feed.WINDOW`` unacknowledged) and the relay has published the final
+status and exited; with no subscriber and with one ``mosquitto_sub -q 1`` reading everything.
+Target: >= 20,000 events/s.
+
+Workers: the generated town of ``--people`` (schedule minds, one LLM call a day each; or
+``--mind generative``) for ``--hours`` (one simulated day) with the scripted model at
+``--latency-ms`` (0), run by ``python -m sim run`` in a fresh process: in-process; in-process with ``--mqtt`` (every event published); and with
+``--workers external`` on 2 and 4 worker processes (``hamlet workers -n N``, started and ready
+before the run). Wall time of the command, of the run itself (the run file's ``created_at`` to
+its last update: everything after the checks and connections), and the overhead per tick over
+the in-process run: (run - in-process run) / ticks. Each run's events export is compared with
+the in-process one's.
+
+    python benchmarks/bench_bus.py                          # both parts: ~6 minutes
+    python benchmarks/bench_bus.py --part publish --events 200000
+    python benchmarks/bench_bus.py --part workers --people 1000 --workers 2 4 --repeats 3
+    python benchmarks/bench_bus.py --part workers --people 25 --mind generative --hours 4 --latency-ms 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import common
+from common import median, table, verdict
+
+TARGET_PUBLISH = 20_000.0
+
+
+class Broker:
+    """A mosquitto of the benchmark's own on a free loopback port."""
+
+    def __init__(self, folder: Path) -> None:
+        if not shutil.which("mosquitto"):
+            raise SystemExit("bench_bus: mosquitto is not installed (apt-get install mosquitto mosquitto-clients)")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = folder / "mosquitto.conf"
+        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+                          "max_queued_messages 0\n")
+        self.process = subprocess.Popen(["mosquitto", "-c", str(config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+# -- publishing ---------------------------------------------------------------------------
+
+
+def event_file(folder: Path, count: int) -> Path:
+    """A run file holding a run row and ``count`` act events of 200 people."""
+    from towns import person_name
+
+    from sim.events import Event
+    from sim.log import Batch, RunLog, create_run_file
+
+    path = folder / "events.db"
+    engine = create_run_file(path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message, sim_start,"
+            " sim_end, sim_now, created_at, updated_at) VALUES (1, 'Bench', 'bench.yaml', '', 1, '{}', 'running',"
+            " '', '', '', '', '', '')")
+    log = RunLog(engine)
+    names = [person_name(i) for i in range(200)]
+    for start in range(0, count, 1000):
+        log.submit(Batch([Event(t, "act", names[t % 200], "Office 3:open office",
+                                {"activity": "works at a desk", "object": "desk", "until": "2026-03-02T12:00:00"},
+                                seq=t + 1, tick=t // 200, time="2026-03-02T09:00:00")
+                          for t in range(start, min(count, start + 1000))]))
+    log.close()
+    return path
+
+
+def publish_once(url: str, path: Path, count: int) -> float:
+    """Seconds the relay process takes from "the file holds ``count`` events" until it has published the
+    last one (acknowledged) and the final status, and disconnected."""
+    from sim.bus.relay import RelayProcess
+
+    relay = RelayProcess(url, [], path, "bench", 0, "in-process")
+    relay.ready()
+    relay.start()
+    time.sleep(0.3)  # let it read the run row and publish the running status first
+    began = time.perf_counter()
+    relay.committed(count)
+    relay.finish("finished")
+    took = time.perf_counter() - began
+    if relay.process.returncode != 0:
+        raise RuntimeError(f"the relay failed ({relay.process.returncode})")
+    return took
+
+
+def publish_part(broker: Broker, folder: Path, count: int, repeats: int) -> str:
+    path = event_file(folder, count)
+    rows = []
+    for subscribers in (0, 1):
+        reader = None
+        if subscribers:
+            reader = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                                       "-t", "hamlet/#"], stdout=subprocess.DEVNULL)
+            time.sleep(0.5)
+        rates = []
+        for index in range(repeats):
+            seconds = publish_once(broker.url, path, count)
+            rates.append(count / seconds)
+            print(f"  publish, {subscribers} subscriber(s), run {index + 1}/{repeats}: {count / seconds:,.0f} events/s",
+                  file=sys.stderr, flush=True)
+        if reader is not None:
+            reader.terminate()
+            reader.wait(10)
+        rate = median(rates)
+        rows.append([f"events/s published, {subscribers} subscriber(s)", rate, min(rates), max(rates),
+                     f">= {TARGET_PUBLISH:,.0f}", verdict(rate >= TARGET_PUBLISH)])
+    return (f"bench_bus publish: {count:,} events from a run file to mosquitto on loopback, QoS 1, "
+            f"medians over {repeats} runs\n"
+            + table(["figure", "median", "min", "max", "target", "verdict"], rows))
+
+
+# -- runs on workers ----------------------------------------------------------------------
+
+
+def run_span(path: Path) -> tuple[float, int]:
+    """The run's own wall time (file created to last update) and its number of ticks."""
+    db = sqlite3.connect(path)
+    try:
+        created, updated = db.execute("SELECT created_at, updated_at FROM run").fetchone()
+        ticks = db.execute("SELECT MAX(tick) FROM event").fetchone()[0]
+    finally:
+        db.close()
+    return (datetime.fromisoformat(updated) - datetime.fromisoformat(created)).total_seconds(), int(ticks)
+
+
+def events_export(path: Path, folder: Path) -> bytes:
+    from sim.export import export_run
+
+    (written,) = export_run(path, "jsonl", folder, ["event"])
+    return written.read_bytes()
+
+
+def one_run(world: Path, out: Path, extra: list[str], timeout: float) -> dict[str, Any]:
+    began = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet",
+                           "--embeddings", "hash", "--out", str(out), *extra], cwd=common.ROOT,
+                          capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(common.ROOT)})
+    command = time.perf_counter() - began
+    if proc.returncode != 0:
+        raise RuntimeError(f"run failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    span, ticks = run_span(out)
+    return {"command_s": command, "run_s": span, "ticks": ticks}
+
+
+def start_workers(url: str, count: int, log: Path) -> subprocess.Popen[bytes]:
+    handle = open(log, "wb")  # noqa: SIM115  (the workers keep writing to it)
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "workers", "--mqtt", url, "-n", str(count)],
+                            cwd=common.ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(common.ROOT)})
+    deadline = time.monotonic() + 120
+    while log.read_text().count(" ready (pid ") < count:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"workers did not start: {log.read_text()}")
+        time.sleep(0.1)
+    return proc
+
+
+def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], repeats: int, timeout: float,
+                 mind: str, hours: float, latency_ms: float) -> tuple[str, list[dict[str, Any]]]:
+    from towns import write_town
+
+    world = write_town(folder, people, mind=mind) if mind != "schedule" else write_town(folder, people)
+    common_args = ["--hours", str(hours), "--llm-latency-ms", str(latency_ms)]
+    modes: list[tuple[str, list[str], int]] = [("in-process", [], 0), ("in-process, --mqtt", ["--mqtt", broker.url], 0)]
+    modes += [(f"{n} worker processes", ["--mqtt", broker.url, "--workers", "external"], n) for n in counts]
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in modes}
+    reference: bytes | None = None
+    same: dict[str, bool] = {}
+    for index in range(repeats):
+        for name, extra, workers in modes:
+            out = folder / f"run-{len(results[name])}-{workers}-{index}-{name[:2]}.db"
+            pool = start_workers(broker.url, workers, folder / f"workers-{workers}.log") if workers else None
+            try:
+                result = one_run(world, out, [*common_args, *extra], timeout)
+            finally:
+                if pool is not None:
+                    pool.send_signal(signal.SIGINT)
+                    pool.wait(60)
+            exported = events_export(out, folder / f"export-{name[:2]}-{workers}")
+            if reference is None:
+                reference = exported
+            same[name] = same.get(name, True) and exported == reference
+            results[name].append(result)
+            for leftover in folder.glob(out.name + "*"):
+                leftover.unlink()
+            print(f"  {name}, run {index + 1}/{repeats}: command {result['command_s']:.1f} s, "
+                  f"run {result['run_s']:.1f} s, {result['ticks']} ticks", file=sys.stderr, flush=True)
+    base = median(r["run_s"] for r in results["in-process"])
+    rows = []
+    for name, _, _ in modes:
+        runs = results[name]
+        run_s = median(r["run_s"] for r in runs)
+        ticks = median(r["ticks"] for r in runs)
+        rows.append([name, median(r["command_s"] for r in runs), run_s, ticks,
+                     (run_s - base) / ticks * 1000 if name != "in-process" else 0.0,
+                     "yes" if same[name] else "NO"])
+    text = (f"bench_bus workers: {people} people ({mind} mind) x {hours:g} simulated hours, scripted model at "
+            f"latency {latency_ms:g} ms, medians over {repeats} runs\n"
+            + table(["mode", "command s", "run s", "ticks", "overhead ms/tick", "same events"], rows))
+    return text, [{"mode": name, **r} for name, runs in results.items() for r in runs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--part", choices=("publish", "workers", "both"), default="both")
+    parser.add_argument("--events", type=int, default=100_000, help="events to publish (default: 100,000)")
+    parser.add_argument("--people", type=int, default=1000, help="town size for the worker runs (default: 1000)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 4], help="worker process counts (default: 2 4)")
+    parser.add_argument("--mind", choices=("schedule", "generative"), default="schedule",
+                        help="the town's mind (default: schedule, one LLM call a day)")
+    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours per run (default: 24)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="scripted model: delay per reply (default: 0)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (default: 3)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one run may take")
+    parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
+    args = parser.parse_args(argv)
+    print(common.machine_line(), flush=True)
+    with tempfile.TemporaryDirectory(prefix="hamlet-bench-bus-") as tmp:
+        folder = Path(tmp)
+        broker = Broker(folder)
+        figures: dict[str, Any] = {}
+        try:
+            if args.part in ("publish", "both"):
+                print(publish_part(broker, folder, args.events, args.repeats), flush=True)
+            if args.part in ("workers", "both"):
+                text, figures["workers"] = workers_part(broker, folder, args.people, args.workers, args.repeats,
+                                                        args.timeout, args.mind, args.hours, args.latency_ms)
+                print(text, flush=True)
+        finally:
+            broker.close()
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
