@@ -256,12 +256,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             outcome = run_world(args.world, opts)
         else:
             outcome = resume_run(args.run_file, opts)
-        s = outcome.summary
-        print(f"{outcome.path}: {outcome.status} at {s['sim_now']} · {s['events']} events · "
-              f"{s['llm_calls']} LLM calls ({s['fallbacks']} fallbacks) · "
-              f"{s['prompt_tokens'] + s['completion_tokens']} tokens · ${s['cost_usd']:.4f}")
-        if outcome.message:
-            print(outcome.message)
+        print("\n".join(outcome.lines()))
         print(f"See it with: hamlet show {outcome.path}")
         return 0 if outcome.status == "finished" else 3
     if args.command == "workers":

@@ -52,6 +52,15 @@ class Outcome:
     message: str
     summary: dict[str, Any]
 
+    def lines(self, note: str = "", calls: str = "") -> list[str]:
+        """The closing lines a command prints: where the run stopped, its totals, ``note`` after the time."""
+        s = self.summary
+        calls = calls or f"{s['fallbacks']} fallbacks"
+        head = (f"{self.path}: {self.status} at {s['sim_now']}{note} · {s['events']} events · "
+                f"{s['llm_calls']} LLM calls ({calls}) · "
+                f"{s['prompt_tokens'] + s['completion_tokens']} tokens · ${s['cost_usd']:.4f}")
+        return [head] + ([self.message] if self.message else [])
+
 
 def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_hours: float) -> int:
     """The simulated second at which the run stops, from ``--hours`` or ``--until``."""

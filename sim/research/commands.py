@@ -246,12 +246,8 @@ def _fork(args: argparse.Namespace, llm: LLMOptions) -> int:
     fields = intervention_fields(args, args.intervene) if args.intervene else None
     outcome = fork_run(args.run_file, ForkOptions(at=args.at, out=args.out, hours=args.hours, until=args.until,
                                                   intervention=fields, quiet=args.quiet, llm=llm))
-    s = outcome.summary
-    print(f"{outcome.path}: {outcome.status} at {s['sim_now']} · branched from {args.run_file} at "
-          f"{s['options']['fork']['at']} · {s['events']} events · {s['llm_calls']} LLM calls "
-          f"({outcome.sent} sent) · ${s['cost_usd']:.4f}")
-    if outcome.message:
-        print(outcome.message)
+    note = f" · branched from {args.run_file} at {outcome.summary['options']['fork']['at']}"
+    print("\n".join(outcome.lines(note, calls=f"{outcome.sent} sent")))
     print(f"Compare: hamlet compare {args.run_file} {outcome.path}")
     return 0 if outcome.status == "finished" else 3
 
