@@ -64,7 +64,7 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     check_minds(scenario)
     loaded = time.perf_counter()
     with open_backend(opts.llm, scenario.model, seed) as backend:
-        asyncio.run(session._preflight(backend, scenario))
+        asyncio.run(session.preflight_run(backend, scenario))
         engine = create_run_file(path)
         session.claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
@@ -78,7 +78,7 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
                  wall_now(), wall_now()),
             )
         log = RunLog(engine)
-        gateway = session._gateway(backend, log, None)
+        gateway = session.gateway_for(backend, log, None)
         sim = Simulation(scenario, log, gateway, seed=seed)
         started = time.perf_counter()
         sim.begin()

@@ -24,10 +24,7 @@ def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str
     """Write the chosen tables of a run into ``out``, one file a table; returns the files written."""
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    chosen = list(tables or DEFAULT_TABLES)
-    for table in chosen:
-        if table not in TABLES:
-            raise UserError(f"--tables {table!r}: unknown table; tables are {', '.join(TABLES)}")
+    chosen = [table_named(name) for name in tables or DEFAULT_TABLES]
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -42,6 +39,15 @@ def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str
             _write(reader, table, fmt, target)
             written.append(target)
     return written
+
+
+def table_named(name: str) -> str:
+    """The table ``name`` means: a table's own name or its plural (``events``, ``llm_calls``, ``memories``)."""
+    plurals = {(t[:-1] + "ies" if t.endswith("y") else t + "s"): t for t in TABLES}
+    table = name if name in TABLES else plurals.get(name)
+    if table is None:
+        raise UserError(f"--tables {name!r}: unknown table; tables are {', '.join(TABLES)}")
+    return table
 
 
 def export_artifacts(path: str | Path, out: str | Path, *, all_versions: bool = False) -> list[Path]:

@@ -27,7 +27,7 @@ def run_scripted(hamlet, world: Path, out: Path, *extra: str):
 
 
 def export_events(hamlet, run: Path, out: Path) -> bytes:
-    result = hamlet("export", run, "--format", "jsonl", "--tables", "event", "--out", out)
+    result = hamlet("export", run, "--format", "jsonl", "--tables", "events", "--out", out)  # a plural names its table
     assert result.code == 0, result.err
     return (out / "event.jsonl").read_bytes()
 
@@ -216,6 +216,16 @@ def test_a_file_that_is_not_a_hamlet_run_is_refused(hamlet, tmp_path: Path, comm
         before = path.read_bytes()
         assert_one_line_error(hamlet(command, path, *extra), str(path), "not a Hamlet run")
         assert path.read_bytes() == before
+
+
+def test_an_unknown_table_to_export_is_named_with_the_tables_there_are(hamlet, tiny_world: Path,
+                                                                        tmp_path: Path) -> None:
+    run = tmp_path / "r.db"
+    run_scripted(hamlet, tiny_world, run, "--hours", "1")
+    out = tmp_path / "x"
+    assert_one_line_error(hamlet("export", run, "--tables", "eventz", "--out", out), "--tables 'eventz'",
+                          "llm_call")
+    assert not out.exists(), "nothing is written when a table name is wrong"
 
 
 def test_missing_run_file_is_named(hamlet, tmp_path: Path) -> None:
