@@ -18,6 +18,7 @@ from sim.tables import TABLES
 FORMATS = ("jsonl", "csv", "parquet")
 DEFAULT_TABLES = ("run", "event", "llm_call", "memory", "artifact")
 _JSON_COLUMNS = {"data", "options", "request", "evidence", "state"}
+_PLURALS = {(t[:-1] + "ies" if t.endswith("y") else t + "s"): t for t in TABLES}  # events -> event, memories -> memory
 
 
 def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str] | None = None) -> list[Path]:
@@ -43,8 +44,7 @@ def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str
 
 def table_named(name: str) -> str:
     """The table ``name`` means: a table's own name or its plural (``events``, ``llm_calls``, ``memories``)."""
-    plurals = {(t[:-1] + "ies" if t.endswith("y") else t + "s"): t for t in TABLES}
-    table = name if name in TABLES else plurals.get(name)
+    table = name if name in TABLES else _PLURALS.get(name)
     if table is None:
         raise UserError(f"--tables {name!r}: unknown table; tables are {', '.join(TABLES)}")
     return table

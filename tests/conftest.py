@@ -86,6 +86,13 @@ def tiny_world(tmp_path: Path) -> Path:
     return path
 
 
+def events_export(run: Path, folder: Path) -> bytes:
+    """What ``hamlet export RUN --tables event`` (a child process) writes into ``folder``."""
+    result = hamlet_process("export", run, "--tables", "event", "--out", folder)
+    assert result.code == 0, result.err
+    return (folder / "event.jsonl").read_bytes()
+
+
 def count_events(run: Path) -> int:
     """How many events the run file holds now (0 before it exists or while it is being created)."""
     if not run.exists():

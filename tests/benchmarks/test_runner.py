@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, WORLDS, hamlet_process
+from tests.conftest import ROOT, WORLDS, events_export, hamlet_process
 
 
 def test_the_measured_run_writes_the_same_events_as_hamlet_run_and_reports_its_figures(tmp_path: Path) -> None:
@@ -19,9 +19,5 @@ def test_the_measured_run_writes_the_same_events_as_hamlet_run_and_reports_its_f
     figures = json.loads(proc.stdout.splitlines()[-1])
     assert figures["events_per_s"] > 0 and figures["overhead_n"] > 0
     assert hamlet_process("run", world, "--llm", "scripted", "--hours", "3", "--out", plain, "--quiet").code == 0
-    exports = []
-    for run in (measured, plain):
-        out = tmp_path / run.stem
-        assert hamlet_process("export", run, "--format", "jsonl", "--tables", "event", "--out", out).code == 0
-        exports.append((out / "event.jsonl").read_bytes())
-    assert exports[0] == exports[1], "the benchmark measures the run hamlet run makes"
+    assert events_export(measured, tmp_path / "m") == events_export(plain, tmp_path / "p"), \
+        "the benchmark measures the run hamlet run makes"

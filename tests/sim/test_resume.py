@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, count_events, hamlet_process
+from tests.conftest import ROOT, count_events, events_export, hamlet_process
 
 PEOPLE = 24
 
@@ -62,12 +62,6 @@ def start_run(world: Path, out: Path) -> subprocess.Popen[bytes]:
          "--out", str(out), "--quiet"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-
-
-def events_export(run: Path, folder: Path) -> bytes:
-    result = hamlet_process("export", run, "--tables", "event", "--out", folder)
-    assert result.code == 0, result.err
-    return (folder / "event.jsonl").read_bytes()
 
 
 @pytest.fixture(scope="module")

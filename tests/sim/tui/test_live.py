@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from sim.tui.app import VIEWER_NICENESS, HamletApp
 from sim.tui.clock import ClockBar
 from sim.tui.launch import open_source
-from tests.conftest import ROOT, hamlet_process
+from tests.conftest import ROOT, events_export
 from tests.sim.tui.conftest import HOURS, SEED, query
 
 pytestmark = pytest.mark.slow
@@ -26,12 +26,6 @@ def _events(run: Path) -> int:
         return int(query(run, "SELECT COUNT(*) FROM event")[0][0])
     except Exception:  # noqa: BLE001  (not created yet)
         return 0
-
-
-def _export(run: Path, folder: Path) -> str:
-    done = hamlet_process("export", run, "--tables", "event", "--format", "jsonl", "--out", folder)
-    assert done.code == 0, done.err
-    return (folder / "event.jsonl").read_text()
 
 
 def test_a_watched_live_run_moves_the_clock_pauses_on_space_and_ends_as_an_unwatched_run(
@@ -86,7 +80,7 @@ def test_a_watched_live_run_moves_the_clock_pauses_on_space_and_ends_as_an_unwat
     assert writer.returncode == 0, err
     assert query(live, "SELECT status FROM run") == [("finished",)]
     assert [kind for (kind,) in query(live, "SELECT kind FROM control ORDER BY id")] == ["pause", "resume"]
-    assert _export(live, tmp_path / "watched") == _export(recorded_run, tmp_path / "unwatched")
+    assert events_export(live, tmp_path / "watched") == events_export(recorded_run, tmp_path / "unwatched")
 
 
 def test_the_viewer_of_a_live_run_yields_the_cpu_to_the_run_and_restores_its_priority(recorded_run: Path) -> None:
