@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
@@ -94,12 +94,14 @@ def blocks(plan: DayPlan) -> list[Block]:
 @cache
 def decomposition_model(places: tuple[str, ...], objects: tuple[str, ...]) -> type[BaseModel]:
     """The schema of a block's actions, with the person's known places and objects as choices."""
+    place: Any = Literal[places]  # a type made at run time: Any keeps type checkers from reading it as a form
+    thing: Any = Literal[("none", *objects)]
     step = create_model(
         "Step",
         minutes=(int, Field(ge=MIN_ACTION, le=MAX_ACTION)),
         activity=(Activity, ...),
-        place=(Literal[places], ...),
-        object=(Literal[("none", *objects)], ...),
+        place=(place, ...),
+        object=(thing, ...),
     )
     return create_model("Steps", steps=(list[step], Field(min_length=2, max_length=8)))
 

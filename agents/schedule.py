@@ -58,12 +58,14 @@ def free_time_places(scenario: Scenario, home: str) -> tuple[str, ...]:
 @cache
 def day_plan_model(places: tuple[str, ...]) -> type[BaseModel]:
     """The answer schema of the day plan, with the free-time places as the allowed values."""
+    mood: Any = Literal[MOODS]  # types made at run time: Any keeps type checkers from reading them as forms
+    place: Any = Literal[places]
     return create_model(
         "DayPlan",
-        mood=(Literal[MOODS], Field(description="how the person feels this morning")),
+        mood=(mood, Field(description="how the person feels this morning")),
         intentions=(list[Annotated[str, StringConstraints(max_length=200)]],
                     Field(min_length=1, max_length=5, description="what the person means to do today")),
-        free_time_place=(Literal[places], Field(description="where to spend free time today")),
+        free_time_place=(place, Field(description="where to spend free time today")),
     )
 
 
