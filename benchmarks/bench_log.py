@@ -105,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(common.machine_line(), flush=True)
     events = make_events(args.events)
-    from sim.log import _event_row
+    from sim.log import Batch, freeze
 
-    sample = _event_row(events[0]), _event_row(events[1]), _event_row(events[2])
+    sample = freeze(Batch(events=events[:3])).events
     results: dict[int, list[dict[str, float]]] = {b: [] for b in args.batch}
     with tempfile.TemporaryDirectory(prefix="hamlet-bench-") as tmp:
         for index in range(args.repeats):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import __version__
-from sim.errors import UserError
+from sim.errors import UserError, file_trouble, is_file_error
 from sim.llm.options import BACKENDS, LLMOptions
 
 
@@ -218,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"hamlet {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except sqlite3.DatabaseError as err:
-        print(f"hamlet {args.command}: error: the run file is damaged or not a Hamlet run ({err})", file=sys.stderr)
+    except Exception as err:
+        if not is_file_error(err):
+            raise
+        line = file_trouble(err) or f"the run file is damaged or not a Hamlet run ({getattr(err, 'orig', None) or err})"
+        print(f"hamlet {args.command}: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"hamlet {args.command}: interrupted", file=sys.stderr)

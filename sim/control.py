@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from sim.scenario import (
     check_references,
     parse_scenario,
 )
+from sim.writer import writer_alive
 
 KINDS = ("pause", "resume", "stop", "intervene")
 
@@ -180,27 +179,3 @@ def applied_since(path: Path, tick: int) -> list[tuple[int, InterventionSpec]]:
     return [(t, InterventionSpec.model_validate(json.loads(payload))) for t, payload in rows]
 
 
-def claim(engine: Any) -> None:
-    """Record which process writes the file, so a second ``resume`` can refuse to join it."""
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('writer', ?)",
-                             (f"{os.getpid()}@{socket.gethostname()}",))
-
-
-def writer_alive(writer: str, *, this_process: bool = False) -> bool:
-    """Whether the process named by a writer claim (``pid@host``) is alive on this machine.
-
-    This process itself counts only with ``this_process`` (a viewer inside the running process).
-    """
-    pid, _, host = writer.partition("@")
-    if not pid.isdigit() or host != socket.gethostname():
-        return False
-    if int(pid) == os.getpid():
-        return this_process
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

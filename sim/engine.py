@@ -357,7 +357,7 @@ class Simulation:
             self._emit(t, "leave", iv.person, self.world.position.get(iv.person), {"by": "intervention"})
             self.world.remove(iv.person)
             self.clock.forget(iv.person)
-            for table in (self.minds, self.people, self.inbox, self.contexts):
+            for table in (self.minds, self.people, self.inbox, self.contexts, self.streams):
                 table.pop(iv.person, None)
             due.pop(iv.person, None)
 
@@ -376,9 +376,10 @@ class Simulation:
         return event
 
     def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
-        # Replies of a tick arrive in whatever order the server answers; by person (a stable sort
-        # keeps each person's own calls in order) the llm_call table is the same on every run.
-        calls = sorted(self._calls, key=lambda call: call["person"] or "")
+        # Replies of a tick arrive in whatever order the server answers; by person, then by the
+        # order in which the person asked (calls they make at once finish in any order), then by
+        # attempt, the llm_call table is the same on every run.
+        calls = sorted(self._calls, key=_call_order)
         batch = Batch(self._events[:], calls, self._memories(), controls=self._controls[:],
                       artifacts=self._artifacts[:])
         self._events.clear()
@@ -454,3 +455,8 @@ class Simulation:
         self.gateway.counters = dict(state["gateway"]["counters"])
         if self.chain is not None and "chain" in state:
             self.chain.restore(state["chain"])
+
+
+def _call_order(call: dict[str, Any]) -> tuple[str, int, int]:
+    """Where an llm_call row goes in its tick: by person, the person's call number, the attempt."""
+    return call["person"] or "", call.get("index", 0), call["attempt"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from sim.errors import NotARunFile, UserError
 from sim.tables import APP_ID, SCHEMA_VERSION, TABLES
+from sim.writer import writer_gone
 
 
 class RunReader:
@@ -57,11 +58,20 @@ class RunReader:
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        """The run row as a dict (raises if the run has not started writing yet)."""
+        """The run row as a dict (raises if the run has not started writing yet).
+
+        A ``running`` run whose writing process is known to have ended reads as ``lost``.
+        """
         row = self.db.execute("SELECT * FROM run WHERE id = 1").fetchone()
         if row is None:
             raise UserError(f"{self.path}: the run has not written anything yet; try again in a moment")
-        return dict(row)
+        run = dict(row)
+        if run["status"] == "running":
+            claim = self.db.execute("SELECT value FROM meta WHERE key = 'writer'").fetchone()
+            if writer_gone(claim[0] if claim else ""):
+                run["status"] = "lost"
+                run["message"] = "the process writing it ended without closing it; continue with hamlet resume"
+        return run
 
     def options(self) -> dict[str, Any]:
         """The run's recorded options (no secrets)."""
@@ -210,6 +220,14 @@ class RunReader:
         rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status IN ('ok', 'repaired', 'cached')"
                                " ORDER BY id")
         return {key: response for key, response in rows}
+
+    def calls_after(self, tick: int) -> list[dict[str, Any]]:
+        """The llm_call rows of the run's ticks after ``tick``, in the order written (interviews excluded)."""
+        rows = self.db.execute("SELECT * FROM llm_call WHERE tick > ? ORDER BY id", (tick,))
+        calls = [dict(row) for row in rows]
+        for call in calls:
+            del call["id"]
+        return calls
 
     def memories(self, person: str | None = None, until: int | None = None,
                  until_tick: int | None = None) -> list[dict[str, Any]]:

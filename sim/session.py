@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sim.bus.link import BusOptions, Link
-from sim.control import Desk, applied_since, claim, writer_alive
+from sim.control import Desk, applied_since
 from sim.engine import Simulation
 from sim.errors import UserError
 from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
 from sim.llm.gateway import Gateway, GatewayFatal, preflight
-from sim.log import Batch, RunLog, create_run_file, dumps, open_engine, wall_now
+from sim.log import Batch, LogFailed, RunLog, create_run_file, dumps, open_engine, wall_now
 from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.progress import RunProgress
@@ -23,6 +25,7 @@ from sim.reader import RunReader
 from sim.scenario import Scenario, load_scenario, parse_scenario
 from sim.simtime import iso, parse_time
 from sim.team import apply_task
+from sim.writer import claim, release, writer_alive
 
 DEFAULT_DIR = Path("replays")
 
@@ -166,7 +169,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         snapshot = reader.latest_snapshot()
         past = _Past(run, snapshot, reader.replies(), reader.summary()["cost_usd"],
                      reader.memories(until_tick=snapshot["tick"]) if snapshot else [], recorded.get("fixed_step"),
-                     recorded.get("fork"))
+                     recorded.get("fork"), reader.calls_after(snapshot["tick"] if snapshot else -1))
         writer = reader.meta.get("writer", "")
     if run["status"] == "running" and writer_alive(writer):
         raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
@@ -205,6 +208,7 @@ class _Past:
     memories: list[dict[str, Any]]
     fixed_step: int | None
     fork: dict[str, Any] | None = None  # a branch's parent and fork time (hamlet fork)
+    redo: list[dict[str, Any]] = field(default_factory=list)  # llm_call rows after the snapshot, redone
 
 
 def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptions, opts: RunOptions,
@@ -221,14 +225,16 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
         with engine.begin() as conn:
             # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
             conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
-            for table in ("memory", "artifact"):  # redone with the events
+            for table in ("memory", "artifact", "llm_call"):  # redone with the events
                 conn.exec_driver_sql(f"DELETE FROM {table} WHERE tick > ?", (snapshot["tick"] if snapshot else -1,))
             conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
         gateway = gateway_for(backend, log, llm.budget_usd)
         gateway.cache.update(past.replies)
-        gateway.stats.cost_usd = past.spent
+        for row in past.redo:
+            gateway.recorded.setdefault(row["cache_key"], []).append(row)
+        gateway.stats.cost_usd = past.spent - sum(row["cost_usd"] for row in past.redo)  # counted again when redone
         if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
             gateway.replay_until = int((parse_time(past.fork["at"], scenario.start) - scenario.start).total_seconds())
             if Path(past.fork["parent"]).is_file():
@@ -262,21 +268,44 @@ def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOpt
             message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
         elif status == "interrupted":
             message = "stopped on request; continue with hamlet resume"
-    except GatewayFatal as err:
+    except (GatewayFatal, LogFailed) as err:
         status, message = "failed", str(err)
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted; continue with hamlet resume"
     finally:
         sim.desk.close()
-        sim.log.submit(Batch(run={"status": status, "message": message}))
-        sim.log.close()
+        _close_log(sim.log, path, status, message)
         if link is not None:
             link.finish(status)
-    with RunReader(path) as reader:
-        summary = reader.summary()
     if status == "failed":
         raise UserError(f"{path}: {message}")
+    with RunReader(path) as reader:
+        summary = reader.summary()
     return Outcome(path, status, message, summary)
+
+
+def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:
+    """Write how the run ended and let go of the file.
+
+    When the log can no longer write (a full disk, a lock held elsewhere), the status is tried
+    once more on a connection of its own; if that fails too, the file keeps ``running`` under a
+    dead writer, which readers report as ``lost`` (resumable), never as a live run.
+    """
+    try:
+        log.submit(Batch(run={"status": status, "message": message}))
+        log.close()
+    except LogFailed:
+        with contextlib.suppress(LogFailed):
+            log.close()
+        with contextlib.suppress(Exception):
+            db = sqlite3.connect(path, timeout=1)
+            try:
+                with db:
+                    db.execute("UPDATE run SET status = ?, message = ?, updated_at = ? WHERE id = 1",
+                               (status, message, wall_now()))
+            finally:
+                db.close()
+    release(path)
 
 
 async def _run_async(sim: Simulation, end: int, progress: RunProgress, link: Link | None) -> str:

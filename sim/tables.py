@@ -28,7 +28,7 @@ class RunRow(SQLModel, table=True):
     scenario_yaml: str = Field(description="the world file's text as it was run")
     seed: int
     options: str = Field(description="JSON of the run options; API keys are never stored")
-    status: str = Field(description="running, finished, budget, failed or interrupted")
+    status: str = Field(description="running, finished, budget, failed or interrupted (readers show a running run whose process died as lost)")
     message: str = ""
     sim_start: str
     sim_end: str

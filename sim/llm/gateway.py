@@ -111,6 +111,10 @@ class Gateway:
         self.replay_until = 0
         # person (or "" for the world) -> number of calls made so far; part of the cache key
         self.counters: dict[str, int] = {}
+        # cache key -> the llm_call rows a call wrote after the snapshot a resume starts from; when
+        # the redone run makes that call again, the same rows are committed again (nothing is sent),
+        # so a resumed run's llm_call table equals an uninterrupted one's
+        self.recorded: dict[str, list[dict[str, Any]]] = {}
         self.stats = Stats()
         # the engine's tick and simulated second, stamped on every call row
         self.tick = 0
@@ -190,6 +194,11 @@ class Gateway:
         request = {"messages": messages, "schema": schema.__name__, "params": params, "index": index}
         row = _Row(self, site, model, key, request, prices)
 
+        redo = self.recorded.pop(key, None)
+        if redo is not None:
+            answer = self._redo(schema, redo, fallback)
+            if answer is not None:
+                return answer
         cached = self.cache.get(key)
         if cached is not None:
             answer = _parse(schema, cached)
@@ -208,6 +217,24 @@ class Gateway:
             row.wait_s += time.perf_counter() - queued
             answer = await self._attempts(schema, messages, json_schema, model, params, fallback, key, row)
         self.stats.overheads.append(max(0.0, time.perf_counter() - began - row.wait_s))
+        return answer
+
+    def _redo(self, schema: type[T], rows: list[dict[str, Any]], fallback: T) -> T | None:
+        """Commit again the rows a call wrote before a crash, and give the answer they came to.
+
+        None when those rows do not end the call (a tick cut short): the call is then made anew.
+        """
+        last = rows[-1]
+        if last["status"] == "fallback":
+            answer: T | None = fallback
+        elif last["status"] in ("ok", "repaired", "cached"):
+            answer = _parse(schema, last["response"])
+        else:
+            answer = None
+        if answer is None:
+            return None
+        for row in rows:
+            self.account(dict(row, tick=self.tick, t=self.t))
         return answer
 
     async def _attempts(
@@ -295,6 +322,7 @@ class _Row:
                  prices: tuple[float, float]) -> None:
         self.gateway, self.site, self.model, self.key, self.prices = gateway, site, model, key, prices
         self.wait_s = 0.0  # time spent waiting for a slot, the model, or a backoff
+        self.index = request["index"]
         self.request = dumps(request)
 
     def emit(self, *, attempt: int, status: str, response: str = "", error: str = "",
@@ -307,6 +335,7 @@ class _Row:
             "cache_hit": cache_hit, "fallback": fallback, "request": self.request, "response": response,
             "error": error, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
             "cost_usd": cost, "latency_ms": round(latency_s * 1000, 3), "wall_time": wall_now(),
+            "index": self.index,  # not a column: orders a person's calls when a tick commits them
         })
 
 

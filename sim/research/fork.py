@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from sim.clock import INTERVENE
-from sim.control import applied_since, checked_intervention, claim, people_at
+from sim.control import applied_since, checked_intervention, people_at
 from sim.engine import Simulation
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
@@ -44,6 +44,7 @@ from sim.session import (
     preflight_run,
 )
 from sim.simtime import iso, parse_time
+from sim.writer import claim
 
 SENT = ("ok", "repaired", "invalid", "error")
 """``llm_call`` statuses of attempts that reached the model server."""

@@ -9,7 +9,7 @@ import pytest
 
 from sim.errors import NotARunFile, UserError
 from sim.events import Event
-from sim.log import Batch, RunLog, create_run_file
+from sim.log import Batch, LogFailed, RunLog, create_run_file
 from sim.reader import RunReader
 
 
@@ -75,5 +75,39 @@ def test_writer_errors_surface_in_the_engine_thread(tmp_path: Path) -> None:
     log = RunLog(create_run_file(path))
     log.submit(batch(1, 5))
     log.submit(batch(1, 5))  # same sequence numbers: the primary key refuses them
-    with pytest.raises(RuntimeError, match="writing the run file failed"):
+    with pytest.raises(LogFailed, match="writing the run file failed"):
         log.flush()
+
+
+def test_a_batch_is_frozen_when_submitted_so_later_changes_never_reach_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    log = RunLog(create_run_file(path))
+    state = {"seen": ["Ann"]}
+    event = Event(t=1, kind="act", person="Ann", place="Home:room", data={"activity": "reads"}, seq=1, tick=1,
+                  time="2026-03-02T06:00:01")
+    log.submit(Batch(events=[event], snapshot={"tick": 1, "t": 1, "seq": 1, "state": state}))
+    # The engine goes on changing its live objects after the commit (the next tick).
+    state["seen"].append("Bob")
+    event.data["activity"] = "sleeps"
+    log.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT state FROM snapshot").fetchone()[0] == '{"seen":["Ann"]}'
+    assert db.execute("SELECT data FROM event").fetchone()[0] == '{"activity":"reads"}'
+
+
+def test_text_that_is_not_utf8_is_written_escaped_and_counted_never_killing_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    log = RunLog(create_run_file(path))
+    name = b"caf\xe9.txt".decode("utf-8", "surrogateescape")  # a file name a program made, not UTF-8
+    log.submit(Batch(events=[Event(t=1, kind="act", person="Ann", place="Home:room", data={"file": name},
+                                   seq=1, tick=1, time="2026-03-02T06:00:01")],
+                     memories=[{"person": "Ann", "id": 1, "tick": 1, "t": 1, "kind": "observation",
+                                "text": f"saw {name}", "importance": 3, "evidence": "[]"}]))
+    log.submit(Batch(events=[Event(t=2, kind="act", person="Ann", place="Home:room", data={}, seq=2, tick=2,
+                                   time="2026-03-02T06:00:02")]))
+    log.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT data FROM event WHERE seq = 1").fetchone()[0] == '{"file":"caf\\\\udce9.txt"}'
+    assert db.execute("SELECT text FROM memory").fetchone()[0] == "saw caf\\udce9.txt"
+    assert db.execute("SELECT COUNT(*) FROM event").fetchone()[0] == 2, "the writer lived on"
+    assert db.execute("SELECT value FROM meta WHERE key = 'escaped_values'").fetchone()[0] == "2"
