@@ -218,8 +218,10 @@ class GenerativeMind:
             "next_id": self.next_id, "plan": self.plan, "plan_date": self.plan_date, "actions": self.actions,
             "current": self.current, "noticed": self.noticed, "seen": self.seen,
             "importance_since": self.importance_since, "last_talk": self.last_talk,
-            "stream": self.stream.state() if self.stream is not None else {},
-            "ready": self.ready,
+            # Restored but not woken since: the stream is rebuilt lazily, so say what was restored
+            # (a snapshot taken before this person's next wake equals an uninterrupted run's).
+            "stream": self.stream.state() if self.stream is not None else self._restored.get("stream", {}),
+            "ready": self.ready or bool(self._restored.get("ready")),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
