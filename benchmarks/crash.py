@@ -258,10 +258,14 @@ def trial(ref: Reference, rng: random.Random, folder: Path, index: int) -> Trial
                 db.close()
         except sqlite3.Error:
             status = "unreadable"
-    resumed = subprocess.run([sys.executable, "-m", "sim", "resume", str(out), "--quiet"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=1800, check=False)
-    result = Trial(ref.world, ref.latency_ms, target, killed_at, status, resumed.returncode, resumed.stderr.strip())
-    if resumed.returncode == 0:
+    if status == "finished":  # the run ended before the kill landed: nothing to resume, the file must be whole
+        result = Trial(ref.world, ref.latency_ms, target, killed_at, status, 0, "")
+    else:
+        resumed = subprocess.run([sys.executable, "-m", "sim", "resume", str(out), "--quiet"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=1800, check=False)
+        result = Trial(ref.world, ref.latency_ms, target, killed_at, status, resumed.returncode,
+                       resumed.stderr.strip())
+    if result.resume_code == 0:
         result.diffs = differences(ref.log, dump(out))
     for leftover in folder.glob(out.name + "*"):
         leftover.unlink()
