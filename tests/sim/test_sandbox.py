@@ -174,9 +174,12 @@ def test_memory_hog_is_stopped_at_the_memory_limit() -> None:
         while True:
             hoard.append(bytearray(8 << 20))
     """, memory_bytes=256 * MiB, wall_seconds=10)
-    assert outcome.limit_hit == "memory"
-    assert "MemoryError" in outcome.stderr
-    assert outcome.exit_code == 1 and outcome.wall_seconds < 5
+    assert outcome.wall_seconds < 5 and not outcome.ok
+    if outcome.memory_scope == "cgroup":  # the kernel's OOM killer, counted by the group
+        assert (outcome.limit_hit, outcome.signal) == ("memory", "SIGKILL")
+        assert outcome.memory_peak_bytes is None or outcome.memory_peak_bytes <= 256 * MiB
+    else:  # its own MemoryError: not observable from outside, so no limit is claimed
+        assert "MemoryError" in outcome.stderr and outcome.limit_hit == "none"
 
 
 def test_huge_file_write_is_stopped_at_the_file_size_limit() -> None:
@@ -197,7 +200,7 @@ def test_many_files_stop_at_the_disk_limit() -> None:
             with open(f"part{i}.bin", "wb") as handle:
                 handle.write(b"x" * (1 << 20))
     """, file_bytes=1 * MiB, disk_bytes=4 * MiB)
-    assert outcome.limit_hit == "disk"
+    assert outcome.limit_hit == "disk"  # the tmpfs was found full; files at the size cap come after
     assert sum(outcome.files.values()) <= 4 * MiB
 
 
@@ -284,7 +287,7 @@ def test_network_connection_is_refused_and_never_reaches_the_host() -> None:
         with pytest.raises(BlockingIOError):  # nothing completed a handshake with our server
             server.accept()
     assert "connected" not in outcome.stdout and "resolved" not in outcome.stdout
-    assert outcome.exit_code == 1 and outcome.limit_hit == "network_refused"
+    assert outcome.exit_code == 1 and outcome.limit_hit == "none"  # a refusal is the program's error, not a limit
     if ISOLATION == "best-effort":
         assert NETWORK_BLOCKED in outcome.stderr
     else:
@@ -319,15 +322,18 @@ def test_best_effort_mode_still_limits_scrubs_and_refuses_python_sockets(monkeyp
     """, isolation="best-effort")
     assert outcome.isolation == "best-effort"
     assert "False" in outcome.stdout and "sk-secret" not in outcome.stdout
-    assert outcome.limit_hit == "network_refused" and NETWORK_BLOCKED in outcome.stderr
+    assert outcome.limit_hit == "none" and NETWORK_BLOCKED in outcome.stderr
+    assert outcome.uid not in (0, os.geteuid())
     timed = run("import time\ntime.sleep(30)\n", isolation="best-effort", wall_seconds=1)
     assert timed.limits_hit == ["time"] and timed.wall_seconds < 4
 
 
-def test_file_names_that_leave_the_folder_are_rejected() -> None:
-    for name in ("../escape.py", "/etc/passwd", "a/../../b", ""):
-        with pytest.raises(ValueError, match="not a relative file name"):
+def test_file_names_that_leave_the_folder_or_clash_are_rejected_before_anything_runs() -> None:
+    for name in ("../escape.py", "/etc/passwd", "a/../../b", "", "bad\udcff.py", "nul\x00.py", "a//b.py"):
+        with pytest.raises(ValueError, match="not a file name the program folder can hold"):
             run_program({name: "print(1)"})
+    with pytest.raises(ValueError, match="is a folder already"):
+        run_program({"util": "x = 1", "util/helpers.py": "y = 2", "main.py": "print(1)"})
 
 
 def test_limits_reject_nonsense() -> None:
