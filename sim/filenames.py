@@ -4,7 +4,7 @@ A name is relative, stays inside the program folder, is valid UTF-8 made of lett
 ``_``, ``.`` and ``-`` in ``/``-separated parts (no ``.`` or ``..`` part, no empty part), and is
 short. A set of names must not use one name both as a file and as a folder (``util`` and
 ``util/helpers.py``). ``problem`` says what is wrong with one name, ``clash`` with a name among
-others; both give one line for the team's next prompt, or None when the name is fine.
+others; both give a short reason for the team's next prompt, or None when the name is fine.
 """
 
 from __future__ import annotations
@@ -20,40 +20,39 @@ _PART = re.compile(r"[\w.-]+")
 
 
 def problem(name: object) -> str | None:
-    """What is wrong with ``name`` as a file name inside the program folder, or None."""
+    """What is wrong with ``name`` as a file name inside the program folder (a short reason), or None."""
     if not isinstance(name, str) or not name:
         return "a file name must not be empty"
-    shown = printable(name)
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        return f"{shown} is not valid UTF-8"
+        return "names must be valid UTF-8"
     if name.startswith("/"):
-        return f"{shown} is absolute; names must be relative to the project folder"
+        return "names must be relative to the project folder, not absolute"
     parts = name.split("/")
     if ".." in parts:
-        return f"{shown} leaves the project folder; names must stay inside it"
+        return "names must stay inside the project folder (no '..')"
     if len(name) > MAX_NAME:
-        return f"{shown} is longer than {MAX_NAME} characters"
+        return f"names must be at most {MAX_NAME} characters long"
     if len(parts) > MAX_DEPTH + 1:
-        return f"{shown} goes more than {MAX_DEPTH} folders deep"
+        return f"names may go at most {MAX_DEPTH} folders deep"
     for part in parts:
         if part in ("", "."):
-            return f"{shown} has an empty or '.' part"
+            return "names must not have an empty or '.' part"
         if not _PART.fullmatch(part):
-            return f"{shown} may use only letters, digits, '_', '.', '-' and '/'"
+            return "names may use only letters, digits, '_', '.', '-' and '/'"
     return None
 
 
 def clash(name: str, others: Iterable[str]) -> str | None:
-    """Whether ``name`` is a folder of one of ``others`` or has one of them as a folder; one line, or None."""
+    """Whether ``name`` is a folder of one of ``others`` or has one of them as a folder (a reason), or None."""
     for other in others:
         if other == name:
             continue
         if other.startswith(name + "/"):
-            return f"{printable(name)} is a folder already (it holds {printable(other)}); a file cannot have its name"
+            return f"it is a folder already (it holds {printable(other)}), so no file can have its name"
         if name.startswith(other + "/"):
-            return f"{printable(name)} would put a file inside {printable(other)}, which is a file"
+            return f"{printable(other)} is a file, so it cannot be a folder too"
     return None
 
 

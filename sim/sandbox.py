@@ -389,7 +389,7 @@ from typing import Any, Literal  # noqa: E402  (annotations above are strings: n
 
 from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
 
-from sim.filenames import clash, problem  # noqa: E402
+from sim.filenames import clash, printable, problem  # noqa: E402
 
 LimitName = Literal["none", "time", "cpu", "memory", "processes", "file_size", "disk"]
 Isolation = Literal["namespaces", "best-effort", "unsafe-host-user"]
@@ -518,7 +518,7 @@ def _launcher_code() -> bytes:
 def _check_name(name: str, names: Iterable[str]) -> str:
     wrong = problem(name) or clash(name, names)
     if wrong:
-        raise ValueError(f"not a file name the program folder can hold: {wrong}")
+        raise ValueError(f"not a file name the program folder can hold: {printable(name)}: {wrong}")
     return name
 
 
