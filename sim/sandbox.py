@@ -80,7 +80,13 @@ def _launch() -> None:
         else:
             libc.prctl(_SUBREAPER, 1)  # orphans of the program come to us, to be killed
             workdir = job["workdir"]
+            # Where the machine allows a network namespace alone, the program gets an empty one.
+            own_network = job["uid"] is not None and libc.unshare(_NEWNET | _NEWIPC) == 0
+            if own_network:
+                _loopback_up()
         report = _supervise(job, workdir, libc, groups)
+        if job["mode"] != "namespaces":
+            report["own_network"] = own_network
     except (_SetupError, OSError) as exc:
         report = {"setup_error": str(exc)}
     os.write(report_fd, marshal.dumps(report))
@@ -389,7 +395,7 @@ from typing import Any, Literal  # noqa: E402  (annotations above are strings: n
 
 from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
 
-from sim.filenames import clash, printable, problem  # noqa: E402
+from sim.filenames import clash, escaped, printable, problem  # noqa: E402
 
 LimitName = Literal["none", "time", "cpu", "memory", "processes", "file_size", "disk"]
 Isolation = Literal["namespaces", "best-effort", "unsafe-host-user"]
@@ -397,6 +403,7 @@ MemoryScope = Literal["cgroup", "split-per-process"]
 MiB = 1 << 20
 _MIN_PROCESS_MEMORY = 64 * MiB  # a Python process needs about this much address space to start
 _CGROUP_ROOT = "/sys/fs/cgroup"
+_SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")  # where any user may write
 _BOOT = "import marshal, sys; exec(marshal.load(sys.stdin.buffer), {'__name__': '__main__'})"
 _GRACE_SECONDS = 3.0  # the launcher's own deadline comes first; this one only guards against it hanging
 _UIDS = (1_500_000_000, 1_600_000_000)  # far above any account's; see _fresh_uid
@@ -567,6 +574,12 @@ def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, std
                           "file_bytes": limits.file_bytes, "disk_bytes": limits.disk_bytes,
                           "inodes": 4096, "open_files": limits.open_files}}
         outcome = _launch_and_collect(job, limits, mode, uid, groups)
+        if host_dir and uid is not None:
+            strays = _remove_strays(uid)
+            if strays:
+                outcome = outcome.model_copy(update={"notes": [*outcome.notes, (
+                    f"it left {len(strays)} files or folders outside its folder, removed: {', '.join(strays[:5])}"
+                    + (", ..." if len(strays) > 5 else ""))]})
     finally:
         groups.remove()
         if host_dir:
@@ -620,6 +633,8 @@ def _launch_and_collect(job: dict[str, Any], limits: Limits, mode: Isolation, ui
                        memory=seen["memory"], processes=seen["processes"], disk=bool(facts.get("disk_full")),
                        full_file=any(size >= limits.file_bytes for size in files.values()))
     notes = [*facts.get("listing_notes", []), *groups.notes(limits)]
+    if mode != "namespaces" and not facts.get("own_network"):
+        notes.append("no network namespace here: only Python's socket module refuses the network")
     return Outcome(command=job["command"], exit_code=exit_code if number is None else None,
                    signal=signal.Signals(number).name if number else None, stdout=out.text(), stderr=err.text(),
                    output_truncated=out.truncated or err.truncated, wall_seconds=wall,
@@ -872,6 +887,23 @@ def _others_can_run(path: str) -> bool:
         if path == "/":
             return True
         path = os.path.dirname(path)
+
+
+def _remove_strays(uid: int) -> list[str]:
+    """Remove what a best-effort program's user left in the folders everyone may write to; their paths."""
+    found = []
+    for folder in _SHARED_DIRS:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                        continue
+                    found.append(escaped(entry.path))
+                    if entry.is_dir(follow_symlinks=False):
+                        _remove_tree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+    return found
 
 
 def _remove_tree(folder: str) -> None:

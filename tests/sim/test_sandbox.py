@@ -601,3 +601,36 @@ def test_file_names_that_are_not_utf8_are_escaped_and_said(mode: str) -> None:
     assert outcome.files == {"main.py": outcome.files["main.py"], "bad\\xff.txt": 1, "dir\\xfe/in.txt": 2}
     json.dumps(outcome.model_dump(), ensure_ascii=False).encode("utf-8")  # what the log writer does
     assert any("not UTF-8" in note for note in outcome.notes)
+
+
+def test_best_effort_leaves_nothing_in_shared_folders_and_has_no_network_where_it_may_unshare_one() -> None:
+    token = uuid.uuid4().hex
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        outcome = run(f"""
+            import _socket, os  # _socket: past the sitecustomize that refuses Python's sockets
+            for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+                open(f"{{folder}}/hamlet-stray-{token}", "w").write("left")
+            os.makedirs("/tmp/hamlet-stray-{token}-dir/a/b")
+            raw = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            raw.settimeout(2)
+            try:
+                raw.connect(("127.0.0.1", {server.getsockname()[1]}))
+                print("connected")
+            except OSError as exc:
+                print("no network:", exc)
+        """, isolation="best-effort")
+        server.setblocking(False)
+        reached = True
+        try:
+            server.accept()
+        except BlockingIOError:
+            reached = False
+    assert outcome.exit_code == 0, outcome.stderr
+    assert not list(Path("/tmp").glob(f"hamlet-stray-{token}*")) and not list(Path("/var/tmp").glob(f"hamlet-stray-{token}"))
+    assert not list(Path("/dev/shm").glob(f"hamlet-stray-{token}"))
+    assert any("outside its folder, removed" in note for note in outcome.notes)
+    if any("no network namespace" in note for note in outcome.notes):
+        pytest.skip("this machine allows no network namespace: best-effort refuses only Python's sockets (documented)")
+    assert not reached and "connected" not in outcome.stdout
