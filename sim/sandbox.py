@@ -4,7 +4,9 @@
 (or any command) and returns an ``Outcome``: exit status, capped output, wall and CPU seconds,
 which limit was hit, the isolation used and the files left behind. Nothing is ever installed.
 
-Two isolation levels; ``available_isolation()`` says which one this machine allows:
+Three isolation modes; ``available_isolation()`` says which of the first two this machine allows
+(``auto`` picks it). The program never runs with the host user's rights or environment unless
+``unsafe-host-user`` is asked for by name:
 
 - ``namespaces`` (root with ``unshare``): new network, mount, PID, IPC and UTS namespaces. The
   program sees a minimal read-only root (``/usr``, ``/bin``, ``/lib*``, ``/etc``, the Python
@@ -12,15 +14,23 @@ Two isolation levels; ``available_isolation()`` says which one this machine allo
   ``/tmp`` on one size-limited tmpfs that vanishes with it, and only a loopback network of its
   own. It runs as a fresh unprivileged uid with ``no_new_privs``, so the process limit counts
   only its own processes and it owns nothing on the host.
-- ``best-effort`` (anything else): a temporary folder on the host, the same resource limits, a
-  scrubbed environment, its own process group, a subreaper that kills strays, and a
-  ``sitecustomize`` that refuses sockets to Python programs started without ``-E``/``-I``. It
-  does not stop a program from reading or writing elsewhere with the host user's rights,
-  non-Python network use, or (when run as root) forking past the process limit.
+- ``best-effort`` (root, no namespaces): a temporary folder on the host owned by a fresh
+  unprivileged uid the program runs as (no groups, ``no_new_privs``), an environment of
+  ``PATH``, ``HOME``, ``LANG`` and two Python switches, no inherited descriptors, its own
+  process group, a subreaper that kills strays, an empty network namespace where the machine
+  allows one alone (else a ``sitecustomize`` refuses Python's sockets), and what its user left
+  in ``/tmp`` and the like removed after. It can read what any local user can read (not the
+  run file: that is created readable by its owner only). Not root: ``SandboxRefused``.
+- ``unsafe-host-user``: as best-effort, but as this user, with its rights. Only when asked for.
 
-Both levels limit CPU seconds, address space, processes, file size and open files with
-``setrlimit`` and kill every process of the program at the wall-time limit. Memory is limited
-per process, so a program may use up to ``processes x memory_bytes``.
+Every mode limits CPU seconds, processes, file size and open files with ``setrlimit`` and kills
+every process of the program at the wall-time limit. Memory is limited for the whole program by
+a control group of its own (cgroup v1 or v2) where one can be made; elsewhere each process gets
+``memory_bytes / processes`` of address space (and fewer processes run if the share would be too
+small), so together they stay within the limit. A pids control group, where one can be made,
+counts refused forks. ``limits_hit`` comes only from what the sandbox observed: the wall clock,
+the ending signal and CPU seconds, the groups' OOM kills and refused forks, a file at the size
+cap, a full tmpfs; never from what the program printed. What it cannot observe is in ``notes``.
 
 This file is also the launcher. The host starts ``python -I -S`` and sends it this file's
 compiled code and then the job on stdin; run as ``__main__``, the code builds the sandbox,
