@@ -804,7 +804,12 @@ def _make_group(parent: str, name: str, settings: dict[str, int]) -> str:
 
 
 def _remove_group(folder: str) -> None:
+    """Kill whatever is still in the group (nothing should be: belt and braces), then remove it."""
     for _ in range(100):  # a killed task may take a moment to leave its group
+        with contextlib.suppress(OSError, ValueError), open(os.path.join(folder, "cgroup.procs")) as handle:
+            for pid in handle.read().split():
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), _SIGKILL)
         try:
             os.rmdir(folder)
             return

@@ -34,3 +34,16 @@ def test_names_from_the_file_system_that_are_not_utf8_are_escaped() -> None:
     raw = b"bad\xff.txt".decode("utf-8", "surrogateescape")
     assert escaped(raw) == "bad\\xff.txt" and escaped("\ud800") == "\\ud800"
     assert printable(raw) == "'bad\\\\xff.txt'"
+
+
+def test_a_worlds_team_files_and_phase_files_follow_the_same_rule() -> None:
+    from pydantic import ValidationError
+
+    from sim.team import PhaseSpec, TeamSpec
+
+    phase = {"phase": "Write", "instructor": "A", "assistant": "B", "prompt": "write", "extract": "files"}
+    with pytest.raises(ValidationError, match="is a folder already"):
+        PhaseSpec.model_validate({**phase, "files": ["util", "util/helpers.py"]})
+    with pytest.raises(ValidationError, match="inside the project folder"):
+        TeamSpec.model_validate({"roles": [{"name": "A"}, {"name": "B"}], "chain": [phase],
+                                 "files": {"../escape.py": "x = 1"}})
