@@ -49,7 +49,8 @@ import select
 import sys
 import time
 
-_NEWNS, _NEWUTS, _NEWIPC, _NEWPID, _NEWNET = 0x20000, 0x4000000, 0x8000000, 0x20000000, 0x40000000
+_NEWNS, _NEWUTS, _NEWIPC, _NEWUSER, _NEWPID, _NEWNET = (0x20000, 0x4000000, 0x8000000, 0x10000000, 0x20000000,
+                                                         0x40000000)
 _RDONLY, _NOSUID, _NODEV, _NOEXEC, _REMOUNT, _BIND, _REC, _PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 _PDEATHSIG, _SUBREAPER, _NO_NEW_PRIVS = 1, 36, 38
 _SIGKILL, _SIGPIPE, _SIGXFSZ = 9, 13, 25  # Linux numbers; ``signal`` would cost 7 ms of imports
@@ -74,9 +75,15 @@ def _launch() -> None:
         libc = _libc()
         # Opened now: inside the namespace's root, /sys is out of sight.
         groups = [os.open(path, os.O_WRONLY) for path in job["cgroups"]]
-        if job["mode"] == "namespaces":
-            if libc.unshare(_NEWNS | _NEWNET | _NEWPID | _NEWIPC | _NEWUTS) != 0:
+        if job["mode"] in ("namespaces", "user-namespaces"):
+            outer = os.getuid(), os.getgid()
+            own_user = _NEWUSER if job["mode"] == "user-namespaces" else 0
+            if libc.unshare(own_user | _NEWNS | _NEWNET | _NEWPID | _NEWIPC | _NEWUTS) != 0:
                 raise _SetupError(f"unshare: {_errno_text()}")
+            if own_user:  # this user becomes the program's uid inside; no other id exists there
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"{job['uid']} {outer[0]} 1")
+                _write("/proc/self/gid_map", f"{job['uid']} {outer[1]} 1")
             init = os.fork()  # the first child of a new PID namespace is its init
             if init:
                 # The init reports; our copies of the pipes would only delay the host's EOF.
@@ -95,12 +102,20 @@ def _launch() -> None:
             if own_network:
                 _loopback_up()
         report = _supervise(job, workdir, libc, groups)
-        if job["mode"] != "namespaces":
+        if job["mode"] in ("best-effort", "unsafe-host-user"):
             report["own_network"] = own_network
     except (_SetupError, OSError) as exc:
         report = {"setup_error": str(exc)}
     os.write(report_fd, marshal.dumps(report))
     os._exit(0)  # no interpreter shutdown: the host is waiting
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
 
 
 def _libc() -> Any:
@@ -244,7 +259,7 @@ def _supervise(job: dict[str, Any], workdir: str, libc: Any, groups: list[int]) 
     os.close(pidfd)
     cpu += _kill_all(pid)
     report = {"status": status, "cpu": cpu, "timed_out": timed_out, **_listing(workdir)}
-    if job["mode"] == "namespaces":  # its folder and /tmp share one tmpfs, the namespace's root
+    if job["mode"] != "best-effort":  # its folder and /tmp share one tmpfs, the namespace's root
         fs = os.statvfs("/")
         report["disk_full"] = fs.f_bavail * fs.f_frsize < 65536 or fs.f_favail == 0
     return report
@@ -266,9 +281,10 @@ def _spawn(job: dict[str, Any], workdir: str, stdin: int, libc: Any, go: tuple[i
             libc.signal(number, None)
         limits, uid = job["limits"], job["uid"]
         if uid is not None:
-            os.setgroups([])
+            if job["mode"] != "user-namespaces":  # there, setgroups is denied and it has no groups anyway
+                os.setgroups([])
             os.setgid(uid)
-            os.setuid(uid)
+            os.setuid(uid)  # not 0: the program's exec drops every capability, in its namespace too
         libc.prctl(_NO_NEW_PRIVS, 1, 0, 0, 0)  # no setuid binary can give the rights back
         libc.prctl(_PDEATHSIG, _SIGKILL)  # after setuid, which clears it
         rlimits = [(resource.RLIMIT_CORE, 0, 0),
@@ -408,7 +424,7 @@ from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
 from sim.filenames import clash, escaped, printable, problem  # noqa: E402
 
 LimitName = Literal["none", "time", "cpu", "memory", "processes", "file_size", "disk"]
-Isolation = Literal["namespaces", "best-effort", "unsafe-host-user"]
+Isolation = Literal["namespaces", "user-namespaces", "best-effort", "unsafe-host-user"]
 MemoryScope = Literal["cgroup", "split-per-process"]
 MiB = 1 << 20
 _MIN_PROCESS_MEMORY = 64 * MiB  # a Python process needs about this much address space to start
@@ -456,7 +472,8 @@ class Limits(BaseModel):
     disk_bytes: int = Field(64 * MiB, gt=0, description="its folder and /tmp together (namespaces)")
     open_files: int = Field(256, gt=3)
     output_bytes: int = Field(64 * 1024, gt=0, description="kept of stdout and of stderr each")
-    isolation: Literal["auto", "namespaces", "best-effort", "unsafe-host-user"] = Field("auto", description=(
+    isolation: Literal["auto", "namespaces", "user-namespaces", "best-effort", "unsafe-host-user"] = Field(
+        "auto", description=(
         "auto: the strongest available; unsafe-host-user runs the program as this user, with its rights"))
 
 
@@ -504,7 +521,9 @@ def run_program(files: Mapping[str, str | bytes], command: Sequence[str] | None 
             for name, text in files.items()}
     mode = available_isolation() if limits.isolation == "auto" else limits.isolation
     if mode == "namespaces" and not _root():
-        raise SandboxRefused("refused: the namespaces sandbox needs root")
+        raise SandboxRefused("refused: the namespaces sandbox needs root (user-namespaces is for other users)")
+    if mode == "user-namespaces" and _root():  # its one uid would be root's outside
+        raise SandboxRefused("refused: user-namespaces is for users other than root; root has namespaces")
     if mode == "best-effort" and not _root():
         raise SandboxRefused("refused: cannot isolate: no namespaces, and not root, so the program cannot run as a "
                              "user of its own; it would run with this user's rights and files (isolation: "
@@ -516,13 +535,14 @@ def run_program(files: Mapping[str, str | bytes], command: Sequence[str] | None 
 @functools.cache
 def available_isolation() -> Isolation:
     """The strongest isolation this machine allows, found once by trying it."""
-    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux"):
         return "best-effort"
+    mode: Isolation = "namespaces" if _root() else "user-namespaces"
     try:
-        probe = _run({}, [sys.executable, "-I", "-S", "-c", "pass"], Limits(wall_seconds=10), b"", "namespaces")
+        probe = _run({}, [sys.executable, "-I", "-S", "-c", "pass"], Limits(wall_seconds=10), b"", mode)
     except SandboxError:
         return "best-effort"
-    return "namespaces" if probe.exit_code == 0 else "best-effort"
+    return mode if probe.exit_code == 0 else "best-effort"
 
 
 @functools.cache
@@ -541,7 +561,8 @@ def _check_name(name: str, names: Iterable[str]) -> str:
 
 def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, stdin: bytes,
          mode: Isolation) -> Outcome:
-    host_dir = tempfile.mkdtemp(prefix="hamlet-sandbox-") if mode != "namespaces" else None
+    inside = mode in ("namespaces", "user-namespaces")
+    host_dir = None if inside else tempfile.mkdtemp(prefix="hamlet-sandbox-")
     groups = _Groups.make(limits)
     try:
         uid = None if mode == "unsafe-host-user" else _fresh_uid()
@@ -573,7 +594,7 @@ def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, std
         if not groups.memory:  # each process its share, and fewer processes if the shares would be too small
             nproc = min(nproc, max(1, limits.memory_bytes // _MIN_PROCESS_MEMORY))
             process_memory = limits.memory_bytes // nproc
-        if uid is None:  # the limit counts every process of this user, not just the program's
+        if uid is None or mode == "user-namespaces":  # the kernel counts every process of this user
             nproc += _processes_of(os.geteuid())
         job = {"mode": mode, "command": command, "env": env, "workdir": workdir, "uid": uid,
                "stdin": stdin, "files": files if not host_dir else {}, "cgroups": groups.procs,
@@ -603,10 +624,12 @@ def _launch_and_collect(job: dict[str, Any], limits: Limits, mode: Isolation, ui
     job["report_fd"] = report_w
     started = time.monotonic()
     try:
-        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _BOOT],
+        python, credentials = _launcher()
+        proc = subprocess.Popen([python, "-I", "-S", "-c", _BOOT],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 pass_fds=(report_w,), start_new_session=True, cwd="/",
-                                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})  # no secrets, even here
+                                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},  # no secrets, even here
+                                **credentials)
     finally:
         os.close(report_w)
     assert proc.stdin and proc.stdout and proc.stderr
@@ -643,13 +666,14 @@ def _launch_and_collect(job: dict[str, Any], limits: Limits, mode: Isolation, ui
                        memory=seen["memory"], processes=seen["processes"], disk=bool(facts.get("disk_full")),
                        full_file=any(size >= limits.file_bytes for size in files.values()))
     notes = [*facts.get("listing_notes", []), *groups.notes(limits)]
-    if mode != "namespaces" and not facts.get("own_network"):
+    if mode in ("best-effort", "unsafe-host-user") and not facts.get("own_network"):
         notes.append("no network namespace here: only Python's socket module refuses the network")
     return Outcome(command=job["command"], exit_code=exit_code if number is None else None,
                    signal=signal.Signals(number).name if number else None, stdout=out.text(), stderr=err.text(),
                    output_truncated=out.truncated or err.truncated, wall_seconds=wall,
                    cpu_seconds=float(facts.get("cpu", 0.0)), limit_hit=hits[0] if hits else "none",
-                   limits_hit=hits, isolation=mode, uid=os.geteuid() if uid is None else uid, files=files,
+                   limits_hit=hits, isolation=mode, files=files,
+                   uid=os.geteuid() if uid is None or mode == "user-namespaces" else uid,
                    memory_scope="cgroup" if groups.memory else "split-per-process",
                    memory_peak_bytes=seen["peak"], notes=notes)
 
@@ -883,6 +907,11 @@ def _shared_python() -> str:
     raise SandboxRefused(f"refused: cannot isolate: no Python interpreter a user without rights may start "
                          f"({sys.executable} is in a folder other users cannot enter, and there is no system "
                          "python3); use a machine with user namespaces, or install python3 for all users")
+
+
+def _launcher() -> tuple[str, dict[str, Any]]:
+    """The interpreter the launcher runs on, and Popen's credentials for it (tests start it as another user)."""
+    return sys.executable, {}
 
 
 def _root() -> bool:

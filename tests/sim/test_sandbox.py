@@ -358,6 +358,7 @@ def test_limits_reject_nonsense() -> None:
 
 # -- best-effort: a user of its own, no secrets ----------------------------------------------
 
+NOBODY = 65534
 MODES = sorted({ISOLATION, "best-effort"})
 """Every isolation mode the sandbox can pick on this machine (auto's choice, and best-effort)."""
 GUARD = """
@@ -371,7 +372,8 @@ for entry in os.listdir("/proc"):
             mine.append(entry)
     except OSError:
         pass
-if mine != [str(os.getpid())]:  # kill(-1) as this user must reach nothing but this program
+if sorted(set(mine) - {"1"}) != [str(os.getpid())]:  # kill(-1) must reach nothing but this program (and
+    # never the init of its own PID namespace, which kill(-1) spares)
     sys.exit(f"not contained: this user owns other processes: {mine}")
 """
 
@@ -380,7 +382,9 @@ def contained(mode: str) -> Outcome:
     """A benign probe: the mode runs programs as a fresh unprivileged user that owns no other process."""
     probe = run("import os\nprint(os.getuid(), os.getgid(), os.getgroups())\n", isolation=mode)
     uid = int(probe.stdout.split()[0])
-    if uid in (0, os.geteuid()) or probe.uid != uid or processes_of(uid):
+    # In user namespaces the host sees the program as the user; inside, it is a uid of its own.
+    shared = probe.uid != uid or processes_of(uid) if mode != "user-namespaces" else False
+    if uid in (0, os.geteuid(), NOBODY) or shared:
         pytest.skip(f"{mode} does not run programs as a fresh unprivileged user here; no hostile program runs")
     return probe
 
@@ -634,3 +638,75 @@ def test_best_effort_leaves_nothing_in_shared_folders_and_has_no_network_where_i
     if any("no network namespace" in note for note in outcome.notes):
         pytest.skip("this machine allows no network namespace: best-effort refuses only Python's sockets (documented)")
     assert not reached and "connected" not in outcome.stdout
+
+
+# -- user namespaces: a user who is not root --------------------------------------------------
+
+
+@pytest.fixture
+def as_a_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox as a user who is not root sees it: the launcher runs as nobody, on the system's python3."""
+    if os.geteuid() != 0 or not os.path.exists("/usr/bin/python3") or not shutil.which("setpriv"):
+        pytest.skip("needs root (to start the launcher as nobody), setpriv and /usr/bin/python3")
+    check = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "unshare", "-Urnmpf",
+                            "--mount-proc", "true"], capture_output=True)
+    if check.returncode != 0:
+        pytest.skip("this machine allows users no user namespaces")
+    monkeypatch.setattr(sandbox, "_root", lambda: False)
+    monkeypatch.setattr(sandbox, "_launcher", lambda: ("/usr/bin/python3", {
+        "user": NOBODY, "group": NOBODY, "extra_groups": []}))
+    monkeypatch.setattr(sandbox._Groups, "make", classmethod(lambda cls, limits: cls()))  # not delegated to users
+    monkeypatch.setattr(sandbox.sys, "executable", "/usr/bin/python3")  # ours is under /root, closed to nobody
+
+
+def test_a_user_who_is_not_root_gets_user_namespaces(as_a_user: None) -> None:
+    assert available_isolation.__wrapped__() == "user-namespaces"
+    outcome = run("""
+        import os
+        print(os.getuid(), sorted(os.environ))
+        print(sorted(os.listdir("/")))
+    """, isolation="user-namespaces")
+    assert outcome.exit_code == 0, outcome.stderr
+    uid, *env = outcome.stdout.splitlines()[0].split(maxsplit=1)
+    assert uid not in ("0", str(NOBODY)) and "OPENAI" not in outcome.stdout
+    assert ROOT.parts[1] not in outcome.stdout.splitlines()[1] or ROOT.parts[1] == "tmp"
+    assert outcome.isolation == "user-namespaces" and outcome.memory_scope == "split-per-process"
+
+
+def test_in_user_namespaces_hostile_programs_reach_nothing_of_the_user_outside(as_a_user: None) -> None:
+    contained("user-namespaces")
+    sentinel = subprocess.Popen(["sleep", "60"], user=NOBODY, group=NOBODY, extra_groups=[])  # the same user outside
+    token = uuid.uuid4().hex
+    try:
+        outcome = run(GUARD + f"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+attempts = {{
+    "chroot": lambda: os.chroot("/tmp"),
+    "mount": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) == 0 or os.strerror(ctypes.get_errno()),
+    "nested user namespace": lambda: libc.unshare(0x10000000) == 0 or os.strerror(ctypes.get_errno()),
+    "write /etc": lambda: open("/etc/hamlet-probe-{token}", "w").write("x"),
+}}
+for name, attempt in attempts.items():
+    try:
+        print(f"{{name}}: {{attempt()}}")
+    except OSError as exc:
+        print(f"{{name}}: {{type(exc).__name__}}")
+os.kill(-1, 9)
+""", isolation="user-namespaces")
+        assert sentinel.poll() is None, "kill(-1) reached a process of the user outside"
+    finally:
+        sentinel.kill()
+        sentinel.wait()
+    assert "not contained" not in outcome.stderr, outcome.stderr
+    lines = dict(line.split(": ", 1) for line in outcome.stdout.splitlines() if ": " in line)
+    for name in ("chroot", "mount", "nested user namespace", "write /etc"):
+        assert lines.get(name) not in (None, "True", "None"), (name, outcome.stdout, outcome.stderr)
+    assert not Path(f"/etc/hamlet-probe-{token}").exists()
+
+
+def test_in_user_namespaces_a_fork_bomb_is_held_and_killed(as_a_user: None) -> None:
+    contained("user-namespaces")
+    outcome = run(GUARD + FORK_BOMB, isolation="user-namespaces", processes=8, wall_seconds=2)
+    assert "not contained" not in outcome.stderr and "time" in outcome.limits_hit
+    assert not processes_of(NOBODY), "a process of the fork bomb survived"
