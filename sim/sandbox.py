@@ -4,7 +4,7 @@
 (or any command) and returns an ``Outcome``: exit status, capped output, wall and CPU seconds,
 which limit was hit, the isolation used and the files left behind. Nothing is ever installed.
 
-Three isolation modes; ``available_isolation()`` says which of the first two this machine allows
+Four isolation modes; ``available_isolation()`` says which of the first three this machine allows
 (``auto`` picks it). The program never runs with the host user's rights or environment unless
 ``unsafe-host-user`` is asked for by name:
 
@@ -14,6 +14,11 @@ Three isolation modes; ``available_isolation()`` says which of the first two thi
   ``/tmp`` on one size-limited tmpfs that vanishes with it, and only a loopback network of its
   own. It runs as a fresh unprivileged uid with ``no_new_privs``, so the process limit counts
   only its own processes and it owns nothing on the host.
+- ``user-namespaces`` (a user who is not root, where the kernel allows user namespaces): the
+  same, in a user namespace of its own. Inside, the program runs as a uid of its own (mapped to
+  this user outside, the only id the namespace has) and its exec drops every capability, so it
+  cannot mount, ``chroot`` out or make a nested user namespace (the kernel refuses one to a
+  chrooted process). The kernel's process limit counts this user's processes outside too.
 - ``best-effort`` (root, no namespaces): a temporary folder on the host owned by a fresh
   unprivileged uid the program runs as (no groups, ``no_new_privs``), an environment of
   ``PATH``, ``HOME``, ``LANG`` and two Python switches, no inherited descriptors, its own
