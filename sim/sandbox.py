@@ -671,6 +671,8 @@ def _launch_and_collect(job: dict[str, Any], limits: Limits, mode: Isolation, ui
                        memory=seen["memory"], processes=seen["processes"], disk=bool(facts.get("disk_full")),
                        full_file=any(size >= limits.file_bytes for size in files.values()))
     notes = [*facts.get("listing_notes", []), *groups.notes(limits)]
+    notes += [f"its {name} held bytes that are not UTF-8, written \\xNN" for name, sink in (("stdout", out), ("stderr", err))
+              if sink.garbled]
     if mode in ("best-effort", "unsafe-host-user") and not facts.get("own_network"):
         notes.append("no network namespace here: only Python's socket module refuses the network")
     return Outcome(command=job["command"], exit_code=exit_code if number is None else None,
@@ -888,10 +890,22 @@ class _Capped:
         return self.total > len(self.head) + min(len(self.tail), self.tail_cap)
 
     def text(self) -> str:
+        """What was kept, as text: bytes that are not UTF-8 are written ``\\xNN`` (a cut may split a character)."""
         tail = self.tail[len(self.tail) - self.tail_cap:] if len(self.tail) > self.tail_cap else self.tail
         left_out = self.total - len(self.head) - len(tail)
         middle = f"\n[... {left_out:,} bytes left out ...]\n".encode() if left_out else b""
-        return bytes(self.head + middle + tail).decode("utf-8", "replace")
+        return bytes(self.head + middle + tail).decode("utf-8", "backslashreplace")
+
+    @property
+    def garbled(self) -> bool:
+        """Whether the whole stream, when nothing was left out, is not valid UTF-8."""
+        if self.truncated:
+            return False
+        try:
+            bytes(self.head + self.tail).decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        return False
 
 
 def _fresh_uid() -> int:

@@ -710,3 +710,13 @@ def test_in_user_namespaces_a_fork_bomb_is_held_and_killed(as_a_user: None) -> N
     outcome = run(GUARD + FORK_BOMB, isolation="user-namespaces", processes=8, wall_seconds=2)
     assert "not contained" not in outcome.stderr and "time" in outcome.limits_hit
     assert not processes_of(NOBODY), "a process of the fork bomb survived"
+
+
+def test_output_that_is_not_utf8_is_escaped_and_said() -> None:
+    outcome = run("""
+        import sys
+        sys.stdout.buffer.write(b"caf\\xe9 \\xff\\n")
+    """)
+    assert outcome.stdout == "caf\\xe9 \\xff\n"
+    assert any("stdout held bytes that are not UTF-8" in note for note in outcome.notes)
+    json.dumps(outcome.model_dump(), ensure_ascii=False).encode("utf-8")
