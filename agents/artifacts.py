@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
+from sim.filenames import clash, problem
+
 DOCUMENTS = (".md", ".txt", ".rst")
 FILE_NAME = r"^[\w.-]+(/[\w.-]+)*$"
 MAX_FILE_CHARS = 40_000
@@ -56,12 +58,11 @@ def file_model(paths: tuple[str, ...]) -> type[BaseModel]:
 
 
 def from_text(text: str) -> dict[str, str]:
-    """Files written in a reply's text as a name line followed by a fenced block (ChatDev's format)."""
-    found: dict[str, str] = {}
-    for name, body in _FENCED.findall(text):
-        if re.match(FILE_NAME, name) and ".." not in name.split("/"):
-            found[name] = body
-    return found
+    """Files written in a reply's text as a name line followed by a fenced block (ChatDev's format).
+
+    Every name is returned as written: ``Files.check`` decides which may be written.
+    """
+    return dict(_FENCED.findall(text))
 
 
 def placeholders(text: str) -> list[int]:
@@ -96,6 +97,29 @@ class Files:
         self.revision += is_code(path)
         return {"path": path, "version": version, "phase": phase, "role": role, "person": person,
                 "content": content}
+
+    def check(self, given: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """The files of ``given`` that may be written, and each other one's name with the reason it may not.
+
+        A name must pass ``sim.filenames.problem``, must not make a file and a folder of one name
+        with the files already written or those before it in ``given``, and its text must be UTF-8.
+        """
+        accepted: dict[str, str] = {}
+        rejected: list[tuple[str, str]] = []
+        for path, content in given.items():
+            reason = problem(path) or clash(path, [*self.current, *accepted])
+            if reason is None and not isinstance(content, str):
+                reason = "its content must be text"
+            if reason is None:
+                try:
+                    content.encode("utf-8")
+                except UnicodeEncodeError:
+                    reason = "its text must be valid UTF-8"
+            if reason is None:
+                accepted[path] = content
+            else:
+                rejected.append((path, reason))
+        return accepted, rejected
 
     def program(self) -> dict[str, str]:
         """Every file by name (what the sandbox gets)."""

@@ -33,8 +33,9 @@ from agents.embeddings import shared_embedder
 from agents.roles import DEFAULTS, RoleMind
 from sim.errors import UserError
 from sim.events import Event
+from sim.filenames import escaped, printable
 from sim.mind import Line, Mind, MindContext, Step
-from sim.sandbox import Outcome, SandboxError, run_program
+from sim.sandbox import Outcome, SandboxError, SandboxRefused, run_program
 from sim.scenario import Scenario
 from sim.team import LoopSpec, PhaseSpec, fill
 
@@ -127,6 +128,7 @@ class ChatChain:
         self.files = Files()
         self.talk: dict[str, Any] | None = None  # the open phase: lines, replies, why it ended, conclusion
         self.ran: dict[str, Any] | None = None  # the last program run: files revision, whether it ran, report
+        self.notices: list[str] = []  # what the next reply's prompt must say: files that were not written
         # what the step under way is making
         self._out = Step()
         self._now = self.start
@@ -148,7 +150,8 @@ class ChatChain:
     def state(self) -> dict[str, Any]:
         """Where the team is, what it has concluded and written, and how its program last ran."""
         return {"pc": self.pc, "started": self.started, "finished": self.finished, "cycles": self.cycles,
-                "vars": self.vars, "files": self.files.state(), "talk": self.talk, "ran": self.ran}
+                "vars": self.vars, "files": self.files.state(), "talk": self.talk, "ran": self.ran,
+                "notices": self.notices}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load what ``state`` saved."""
@@ -156,6 +159,7 @@ class ChatChain:
         self.cycles, self.vars = dict(state["cycles"]), dict(state["vars"])
         self.files = Files.restored(state["files"])
         self.talk, self.ran = state["talk"], state["ran"]
+        self.notices = list(state.get("notices", []))
 
     # -- moving through the chain --------------------------------------------------------
 
@@ -263,6 +267,9 @@ class ChatChain:
         other = self._player(phase.instructor if side == "assistant" else phase.assistant)
         schema = reply_model(phase.extract, tuple(phase.options), tuple(phase.files), side)
         lines = [Line(speaker, text) for speaker, text in talk["lines"]]
+        if self.notices:  # said once, to whoever replies next, as a note from outside the conversation
+            lines.append(Line("Hamlet", "\n".join(self.notices)))
+            self.notices = []
         reply = await self._member(player).reply(role, phase, lines, schema, _fallback(schema), self._values(phase),
                                                  self._now)
         text = str(reply.text)
@@ -270,9 +277,12 @@ class ChatChain:
         written: list[str] = []
         if side == "assistant" and phase.extract == "files":
             given = {f.path: f.content for f in getattr(reply, "files", [])} or from_text(text)
-            for path, content in given.items():
+            accepted, rejected = self.files.check(given)
+            for path, content in accepted.items():
                 if (not phase.files or path in phase.files) and self._write(path, content, phase.phase, role, player):
                     written.append(path)
+            for path, reason in rejected:
+                self._reject(path, reason, phase.phase, role, player)
             talk["written"] = list(dict.fromkeys([*talk["written"], *written]))
         where = self.ctx.world.position.get(player)
         data: dict[str, Any] = {"text": text, "to": other, "phase": phase.phase, "turn": talk["replies"]}
@@ -356,6 +366,12 @@ class ChatChain:
             "bytes": len(content.encode()), "lines": len(content.splitlines())})
         return True
 
+    def _reject(self, path: str, reason: str, phase: str, role: str, person: str) -> None:
+        """Record a file a reply proposed that was not written, and tell the team in its next prompt."""
+        self._event("file_rejected", person, self.ctx.world.position.get(person),
+                    {"path": escaped(path), "reason": reason, "phase": phase, "role": role})
+        self.notices.append(f"Note: the file {printable(path)} the {role} wrote was not saved: {reason}.")
+
     async def _run_program(self) -> bool:
         """Run the program in the sandbox unless this version of it has run already; True if it ran."""
         revision = self.files.revision
@@ -372,13 +388,17 @@ class ChatChain:
         command = [sys.executable, "-s", "-B", entry]
         try:
             outcome = await asyncio.to_thread(run_program, program, command, self.team.sandbox)
-        except SandboxError as err:  # the machine's fault, not the program's: recorded, and it does not run
+        except SandboxRefused as err:  # this machine cannot isolate it: recorded with the reason, not run
+            data.update(ok=False, refused=True, error=str(err))
+            self.ran = {"revision": revision, "runs": False, "report": f"The sandbox did not run the program: {err}"}
+        except (SandboxError, ValueError) as err:  # the machine's fault (or a name): recorded, and it does not run
             data.update(ok=False, error=str(err))
             self.ran = {"revision": revision, "runs": False, "report": f"The sandbox failed: {err}"}
         else:
             ok = quality.runs(outcome)
             data.update(ok=ok, exit_code=outcome.exit_code, signal=outcome.signal, limit_hit=outcome.limit_hit,
                         limits_hit=outcome.limits_hit, isolation=outcome.isolation,
+                        memory_scope=outcome.memory_scope, notes=outcome.notes,
                         stdout=_shown(outcome.stdout), stderr=_shown(outcome.stderr), left=outcome.files)
             self.ran = {"revision": revision, "runs": ok, "report": _report(outcome, ok)}
         self._event("sandbox", data=data)

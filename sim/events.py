@@ -20,6 +20,8 @@ A team's chat chain (``docs/teams.md``) adds:
   its lines are ``say`` events carrying the phase.
 - ``loop`` / ``loop_end``: a loop began / ended (after how many cycles, and why).
 - ``artifact``: a team member wrote a version of a file (its text is a row of the ``artifact`` table).
+- ``file_rejected``: a file a reply proposed was not written (its name, escaped, and why); the team's next
+  prompt says so.
 - ``sandbox``: the team's program ran in the sandbox (exit status, signal, limit hit, output).
 """
 
@@ -47,6 +49,7 @@ KINDS = (
     "loop",
     "loop_end",
     "artifact",
+    "file_rejected",
     "sandbox",
     "chain_end",
 )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from sim.errors import UserError
+from sim.filenames import clash, escaped, printable, problem
 from sim.paths import writable_folder
 from sim.reader import RunReader
 from sim.tables import TABLES
@@ -64,14 +66,27 @@ def export_artifacts(path: str | Path, out: str | Path, *, all_versions: bool = 
     targets = [(row["path"], row) for row in newest.values()]
     if all_versions:
         targets += [(f"versions/{row['version']}/{row['path']}", row) for row in rows]
+    skipped: list[dict[str, str]] = []
+    kept: list[str] = []
     for name, row in targets:
-        target = _inside(folder, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(row["content"], encoding="utf-8")
+        # A run file from before names were checked may hold any name: a bad one is skipped and listed.
+        reason = problem(name) or clash(name, kept)
+        try:
+            if reason:
+                raise ValueError(reason)
+            target = _inside(folder, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(row["content"], encoding="utf-8", errors="backslashreplace")
+        except (OSError, ValueError, UserError) as err:
+            skipped.append({"path": escaped(name), "reason": str(err)})
+            print(f"hamlet: --artifacts: {printable(name)} not written: {err}", file=sys.stderr)
+            continue
         written.append(target)
+        kept.append(name)
     manifest = folder / "hamlet-artifacts.json"
-    manifest.write_text(json.dumps({"run": str(path), "files": versions, "quality": quality}, indent=2,
-                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    document = {"run": str(path), "files": versions, "quality": quality, **({"not_written": skipped} if skipped else {})}
+    manifest.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8",
+                        errors="backslashreplace")
     return [*written, manifest]
 
 

@@ -7,6 +7,7 @@ thread commits them in order, so the file always holds a consistent prefix of th
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -64,7 +65,11 @@ def open_engine(path: Path) -> Engine:
 
 
 def create_run_file(path: Path) -> Engine:
-    """Create an empty run file with every table and the Hamlet markers."""
+    """Create an empty run file with every table and the Hamlet markers; only its owner may read it."""
+    # A program in a best-effort sandbox runs as another user: the run file (and SQLite's -wal and
+    # -shm files, which take its mode) must not be readable to it.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
     engine = open_engine(path)
     SQLModel.metadata.create_all(engine)
     with engine.begin() as conn:

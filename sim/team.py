@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.errors import UserError
+from sim.filenames import clash, printable, problem
 from sim.sandbox import Limits
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
 
@@ -86,8 +87,10 @@ class PhaseSpec(Spec):
         if self.files and self.extract != "files":
             raise ValueError(f"phase {self.phase!r}: files apply to extract: files only")
         for name in self.files:
-            if not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", name) or ".." in name.split("/"):
-                raise ValueError(f"phase {self.phase!r}: {name!r} is not a file name inside the program folder")
+            wrong = problem(name) or clash(name, self.files)
+            if wrong:
+                raise ValueError(f"phase {self.phase!r}: {printable(name)} is not a file name the program folder "
+                                 f"can hold: {wrong}")
         return self
 
 
@@ -144,8 +147,9 @@ class TeamSpec(Spec):
     @classmethod
     def _file_names(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
-            if not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", name) or ".." in name.split("/"):
-                raise ValueError(f"{name!r} is not a file name inside the program folder")
+            wrong = problem(name) or clash(name, value)
+            if wrong:
+                raise ValueError(f"{printable(name)} is not a file name the program folder can hold: {wrong}")
         return value
 
     def role(self, name: str) -> RoleSpec:

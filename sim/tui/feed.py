@@ -16,14 +16,15 @@ from sim.tui.source import Filters, RunSource
 from sim.tui.view import View, describe
 
 GROUPS = {"conversations": ("talk", "say", "talk_end"), "movement": ("move", "arrive"),
-          "team": ("chain", "phase", "phase_end", "loop", "loop_end", "artifact", "sandbox",
-                   "chain_end")}
+          "team": ("chain", "phase", "phase_end", "loop", "loop_end", "artifact", "file_rejected",
+                   "sandbox", "chain_end")}
 """Kind filters that name several kinds."""
 
 COLOURS = {"say": "green", "talk": "green", "talk_end": "green", "move": "blue", "arrive": "blue",
            "act": "cyan", "plan": "magenta", "intervene": "bold red", "object": "yellow", "leave": "red",
            "chain": "bold magenta", "chain_end": "bold magenta", "phase": "magenta", "phase_end": "magenta",
-           "loop": "yellow", "loop_end": "yellow", "artifact": "bold cyan", "sandbox": "bold yellow"}
+           "loop": "yellow", "loop_end": "yellow", "artifact": "bold cyan", "file_rejected": "red",
+           "sandbox": "bold yellow"}
 
 LIMIT = 400  # lines the feed keeps
 

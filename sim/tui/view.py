@@ -192,6 +192,8 @@ def describe_team(kind: str, data: dict[str, Any]) -> str:
     if kind == "artifact":
         made = f" in {data['phase']}" if data.get("phase") else " (the team's starting file)"
         return f"writes {data.get('path')} v{data.get('version')} ({data.get('lines')} lines){made}"
+    if kind == "file_rejected":
+        return f"proposes a file {data.get('path')!r} that is not saved: {data.get('reason')}"
     if kind == "sandbox":
         return f"the program runs in the sandbox: {run_outcome(data)}"
     if kind == "chain_end":
@@ -207,7 +209,7 @@ def run_outcome(data: dict[str, Any]) -> str:
     if data.get("ok"):
         return "it ran without error"
     if data.get("error"):
-        return f"it could not run: {data['error']}"
+        return f"{'it was not run' if data.get('refused') else 'it could not run'}: {data['error']}"
     how = f"exit status {data.get('exit_code')}" if data.get("exit_code") is not None else f"killed by {data.get('signal')}"
     limit = f" at the {data['limit_hit']} limit" if data.get("limit_hit") not in (None, "none") else ""
     return f"it failed: {how}{limit}"

@@ -56,11 +56,13 @@ class Member(RoleMind):
         super().__init__(spec, ctx)
         self.script = script
         self.seen: list[tuple[str, str]] = []  # (phase, what the phase's opening line said)
+        self.heard: list[list[str]] = []  # every line each reply's prompt held
         self.concluded: list[str] = []
 
     async def reply(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
                     fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
         self.seen.append((phase.phase, lines[0].text))
+        self.heard.append([line.text for line in lines])
         answer = self.script[phase.phase].pop(0)
         data = answer(lines[0].text) if callable(answer) else answer
         defaults = {"text": "...", "end": False, "conclusion": "", "approved": False, "files": []}
@@ -230,6 +232,29 @@ def test_files_written_as_named_fenced_blocks_in_the_text_are_taken_too() -> Non
     assert [a["path"] for a in artifacts] == ["x.py"]  # structured files come first
     _, artifacts, _, _ = run_chain(scenario, {"Write": [lambda _: {"text": text, "files": []}]})
     assert [(a["path"], a["content"]) for a in artifacts] == [("main.py", GOOD)]
+
+
+def test_bad_file_names_are_recorded_rejections_the_team_hears_of_never_a_crash() -> None:
+    scenario = team_world("""
+        - {phase: Write, instructor: Lead, assistant: Coder, prompt: write, turns: 1, extract: files}
+        - {phase: Fix, instructor: Lead, assistant: Coder, prompt: fix, turns: 1, extract: files}
+    """)
+    text = f"main.py\n```python\n{GOOD}```\n\n../fenced.py\n```python\nX = 1\n```\n"
+    events, artifacts, members, chain = run_chain(scenario, {
+        "Write": [{"files": [{"path": "../escape.py", "content": "X = 1\n"}, {"path": "util", "content": "X = 1\n"},
+                             {"path": "util/helpers.py", "content": "Y = 2\n"}, {"path": "main.py", "content": GOOD}]}],
+        "Fix": [lambda _: {"text": text, "files": []}]})
+    assert [a["path"] for a in artifacts] == ["util", "main.py"]
+    rejected = of(events, "file_rejected")
+    assert [(r["path"], r["phase"], r["role"]) for r in rejected] == [
+        ("../escape.py", "Write", "Coder"), ("util/helpers.py", "Write", "Coder"), ("../fenced.py", "Fix", "Coder")]
+    assert "inside the project folder" in rejected[0]["reason"] and "'util' is a file" in rejected[1]["reason"]
+    told = members["Ben"].heard[1][-1]  # the next reply's prompt ends with the note
+    assert "'../escape.py'" in told and "'util/helpers.py'" in told and "not saved" in told
+    assert chain.notices == ["Note: the file '../fenced.py' the Coder wrote was not saved: names must stay inside "
+                             "the project folder (no '..')."]  # kept for the next reply, and in snapshots
+    assert chain.state()["notices"] == chain.notices
+    assert of(events, "sandbox")[0]["ok"] is True  # the program that was written runs
 
 
 def test_until_complete_loops_while_a_file_holds_a_placeholder() -> None:

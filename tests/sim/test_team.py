@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sim import sandbox
 from sim.sandbox import available_isolation, run_program
 from tests.conftest import WORLDS, assert_one_line_error
 
@@ -251,7 +252,6 @@ def test_a_teams_fork_bomb_is_killed_and_recorded(hamlet, tmp_path: Path) -> Non
 @pytest.mark.parametrize(("program", "limit"), [
     ("while True:\n    pass\n", "cpu"),
     ("hoard = []\nwhile True:\n    hoard.append(bytearray(8 << 20))\n", "memory"),
-    ("import socket\nsocket.create_connection(('127.0.0.1', 9), timeout=1)\n", "network_refused"),
 ])
 def test_a_teams_program_stopped_at_a_limit_is_recorded_with_the_limit(hamlet, tmp_path: Path, program: str,
                                                                        limit: str) -> None:
@@ -291,6 +291,38 @@ def test_a_teams_program_never_sees_the_environments_secrets(hamlet, tmp_path: P
     """)
     assert run["exit_code"] == 3 and run["stdout"].splitlines()[-1] == "unreadable"
     assert b"sk-team-secret" not in out.read_bytes()
+
+
+def test_a_teams_network_client_fails_by_itself_and_no_limit_is_claimed(hamlet, tmp_path: Path) -> None:
+    run, _ = run_hostile(hamlet, tmp_path, "import socket\nsocket.create_connection(('127.0.0.1', 9), timeout=1)\n")
+    assert not run["ok"] and run["exit_code"] == 1 and run["limit_hit"] == "none"
+    assert "ConnectionRefusedError" in run["stderr"] or "network access is disabled" in run["stderr"]
+
+
+def test_a_sandbox_that_refuses_to_run_is_recorded_with_its_reason_not_a_crash(
+        hamlet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "_root", lambda: False)  # as a user who cannot give the program a user of its own
+    run, out = run_hostile(hamlet, tmp_path, "print('must not run')\n")
+    assert run["ok"] is False and run["refused"] is True and run["error"].startswith("refused")
+    assert events(out, "chain_end")[0]["executability"] == 0.0
+
+
+def test_export_artifacts_skips_and_lists_names_it_cannot_write(hamlet, tmp_path: Path) -> None:
+    _, out = run_hostile(hamlet, tmp_path, "print('hi')\n")
+    db = sqlite3.connect(out)  # rows as a run file from before names were checked may hold them
+    for path in ("util", "util/helpers.py", "../escape.py"):
+        db.execute("INSERT INTO artifact (tick, t, path, version, phase, role, person, content) "
+                   "VALUES (1, 1, ?, 1, 'Coding', 'Programmer', 'Ben', 'x = 1')", (path,))
+    db.commit()
+    db.close()
+    folder = tmp_path / "exported"
+    result = hamlet("export", out, "--artifacts", folder, "--all-versions")
+    assert result.code == 0, result.err
+    manifest = json.loads((folder / "hamlet-artifacts.json").read_text())
+    skipped = {entry["path"] for entry in manifest["not_written"]}
+    assert {"util/helpers.py", "../escape.py"} <= skipped and "util" not in skipped
+    assert (folder / "util").read_text() == "x = 1" and not (tmp_path / "escape.py").exists()
+    assert "not written" in result.err
 
 
 def test_a_team_member_can_be_interviewed_about_the_phases_they_remember(hamlet, tmp_path: Path) -> None:
