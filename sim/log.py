@@ -68,7 +68,11 @@ def create_run_file(path: Path) -> Engine:
     """Create an empty run file with every table and the Hamlet markers; only its owner may read it."""
     # A program in a best-effort sandbox runs as another user: the run file (and SQLite's -wal and
     # -shm files, which take its mode) must not be readable to it.
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    # O_EXCL: of two runs started at once with the same --out, one creates the file, the other stops.
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise UserError(f"--out {path}: already exists; choose another name or delete it") from None
     os.chmod(path, 0o600)
     engine = open_engine(path)
     SQLModel.metadata.create_all(engine)
