@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,8 @@ PAYLOAD_CHARS = 2000  # of a rejected message, kept in its rejection row
 QUEUE_MESSAGES = 100_000  # messages waiting to be checked before more are shed
 QUEUE_BYTES = 64 * 1024 * 1024
 BATCH = 2000  # messages checked and written in one transaction, at most
-WARN_EACH = 5  # rejections of a batch warned about one by one; the rest in one line
+WARN_EACH = 10  # rejections warned about one by one in a window; the rest in one line at its end
+WARN_WINDOW_S = 1.0
 DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
 
 
@@ -68,6 +70,8 @@ class Intake:
         self._dropped_unrecorded = False
         self._ready = threading.Condition()
         self._closing = False
+        self._warned = self._unwarned = 0  # rejections warned about, and not, in this warning window
+        self._window_end = 0.0
         self._thread = threading.Thread(target=self._serve, name="hamlet-relay-intake", daemon=True)
         self._thread.start()
 
@@ -122,10 +126,13 @@ class Intake:
     def _serve(self) -> None:
         while True:
             with self._ready:
-                while not (self._queue or self._shedding or self._dropped_unrecorded or self._closing):
-                    self._ready.wait()
-                if not (self._queue or self._shedding or self._dropped_unrecorded):
-                    return  # closing, and everything is recorded
+                if not self._waiting() and not self._closing:
+                    self._ready.wait(WARN_WINDOW_S if self._unwarned else None)
+                if not self._waiting():
+                    self._say_unwarned(force=self._closing)
+                    if self._closing:
+                        return  # everything is recorded
+                    continue
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
                 self._bytes -= sum(len(m.payload) for m in batch)
                 shed, self._shedding = self._shedding, Counter()
@@ -134,6 +141,9 @@ class Intake:
                 self._record(batch, shed)
             except sqlite3.Error as err:  # the thread goes on: the next batch may fare better
                 log.error("could not record %d control messages in %s (%s)", len(batch), self.path, err)
+
+    def _waiting(self) -> bool:
+        return bool(self._queue or self._shedding or self._dropped_unrecorded)
 
     def _record(self, batch: list[Message], shed: Counter[str]) -> None:
         gate: control.Gate | None = None
@@ -174,14 +184,27 @@ class Intake:
         self.rejected += len(rejections)
         for (verb, _), request in zip(requests, ids, strict=True):
             log.info("control %s from the bus: request %d", verb, request)
-        for message, reason in rejections[:WARN_EACH]:
-            log.warning("rejected a message on %s: %s", message.topic, reason)
-        if len(rejections) > WARN_EACH:
-            log.warning("rejected %d more messages on %s... (reasons in the rejection table of %s)",
-                        len(rejections) - WARN_EACH, self._prefix, self.path)
+        self._say_unwarned(force=False)
+        for message, reason in rejections:
+            if self._warned < WARN_EACH:
+                log.warning("rejected a message on %s: %s", message.topic, reason)
+                self._warned += 1
+            else:
+                self._unwarned += 1
         if shed:
             log.warning("shed %d control messages unread: the relay had too many waiting (%d shed in all; "
                         "see hamlet show)", sum(shed.values()), self.shed)
+
+    def _say_unwarned(self, *, force: bool) -> None:
+        """Once a warning window is over (or at the end): how many rejections were not warned about one by one."""
+        now = time.monotonic()
+        if now < self._window_end and not force:
+            return
+        if self._unwarned:
+            log.warning("rejected %d more messages on %s... (reasons in the rejection table of %s)",
+                        self._unwarned, self._prefix, self.path)
+        self._warned = self._unwarned = 0
+        self._window_end = now + WARN_WINDOW_S
 
     def _opened(self, message: Message) -> tuple[str, dict[str, object] | None]:
         """The verb and intervention fields of a message, or ``Rejected`` with the reason."""

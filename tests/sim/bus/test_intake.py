@@ -82,6 +82,22 @@ def test_ten_thousand_control_messages_in_a_burst_are_each_applied_or_rejected_w
           " 8,000 applied, 2,000 rejected, 0 shed")
 
 
+@pytest.mark.slow
+def test_ten_thousand_malformed_control_messages_make_ten_thousand_rejection_rows(broker: Mosquitto,
+                                                                                  tmp_path: Path) -> None:
+    run, out = tmp_path / "burst.db", tmp_path / "run.txt"
+    world = live_run(broker.url(), run, out)
+    verbs = ["pause", "resume", "stop", "intervene", "explode"]
+    burst(broker, [(f"hamlet/burst/control/{verbs[n % 5]}", b"{not json %d" % n) for n in range(10_000)])
+    wait_until(lambda: rows(run, "SELECT COUNT(*) FROM rejection") == [(10_000,)], timeout=30)
+    assert rows(run, "SELECT COUNT(DISTINCT payload) FROM rejection") == [(10_000,)]
+    assert rows(run, "SELECT COUNT(*) FROM control") == [(0,)] and world.poll() is None
+    world.kill()
+    # Warned about a few of each batch one by one, the rest in a line per batch: not 10,000 lines.
+    warned = [line for line in out.read_text().splitlines() if "rejected" in line]
+    assert 2 <= len(warned) <= 100
+
+
 def test_an_oversized_control_message_and_an_overlong_text_are_rejected_with_the_limit(
         broker: Mosquitto, tmp_path: Path) -> None:
     run, out = tmp_path / "burst.db", tmp_path / "run.txt"
