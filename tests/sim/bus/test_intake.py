@@ -78,6 +78,7 @@ def test_ten_thousand_control_messages_in_a_burst_are_each_applied_or_rejected_w
     assert summary["requests"] == 8001 and summary["rejected"] == 2000 and summary["shed"] == 0
     assert summary["by_status"] == {"applied": 8001}
     assert rows(run, "SELECT COUNT(*) FROM memory WHERE kind = 'whisper'") == [(8000,)]
+    assert "Controls   8001 requests (8001 applied) · rejected 2000" in hamlet("show", run).out
     print(f"\n10,000-message burst: sent in {sent_s:.2f} s, recorded {recorded_s:.2f} s later;"
           " 8,000 applied, 2,000 rejected, 0 shed")
 
