@@ -141,6 +141,8 @@ class Intake:
                 self._record(batch, shed)
             except sqlite3.Error as err:  # the thread goes on: the next batch may fare better
                 log.error("could not record %d control messages in %s (%s)", len(batch), self.path, err)
+            except Exception:  # a bug must not stop the intake: later messages are still taken
+                log.exception("recording %d control messages in %s failed", len(batch), self.path)
 
     def _waiting(self) -> bool:
         return bool(self._queue or self._shedding or self._dropped_unrecorded)
@@ -163,6 +165,8 @@ class Intake:
                 requests.append((verb, gate.payload(verb, fields)))
             except (Rejected, UserError) as err:
                 rejections.append((message, str(err)))
+            except Exception as err:  # a check that broke on odd input: still recorded, with what broke
+                rejections.append((message, f"could not be checked ({type(err).__name__}: {err})"))
         now = wall_now()
         shed_rows = [(now, topic, f"shed: {count:,} messages not read; the relay had {self.queue_messages:,} "
                                   "messages or its byte limit waiting", "") for topic, count in shed.items()]

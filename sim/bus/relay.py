@@ -103,6 +103,7 @@ class Relay:
         """Publish what the file holds (waiting up to ``drain_s`` for the broker), then the final status;
         returns how many events did not reach the broker."""
         missing = 0
+        self.status = None  # the run is over: a reconnection while draining must not say running again
         if self.intake is not None:
             self.intake.close()  # what came in before the end is recorded, then no more is taken
         if self.feed is not None:
@@ -112,6 +113,7 @@ class Relay:
                 log.warning("%d events did not reach the broker (it is away); they are in %s", missing, self.path)
         self.announce(status, events=self.feed.committed if self.feed else 0)
         return missing
+
 
 # -- the run's side ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ the retained status follows the run across a broker restart."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import orjson
 import paho.mqtt.client as paho
 import pytest
 
+from sim import control
 from sim.bus.intake import DROPPED_TOPIC, Intake
 from tests.conftest import WORLDS, assert_one_line_error, hamlet_process
 from tests.sim.bus.conftest import Mosquitto, _require_mosquitto, free_port
@@ -214,3 +216,20 @@ def test_the_brokers_dropped_counter_is_counted_from_the_first_reading_and_acros
 def test_a_whisper_longer_than_the_text_cap_is_refused_with_one_line_from_the_cli(finished_run: Path, hamlet) -> None:
     result = hamlet("interview", finished_run, "Ada Brook", "w" * 4001, "--whisper")
     assert_one_line_error(result, "text: 4,001 characters", "at most 4,000")
+
+
+def test_a_check_that_breaks_on_odd_input_still_leaves_a_rejection_row_and_the_intake_going(
+        finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Path(shutil.copy(finished_run, tmp_path / "done.db"))
+
+    def broken(self: object, kind: str, fields: object) -> str:
+        raise KeyError("person")
+
+    monkeypatch.setattr(control.Gate, "payload", broken)
+    intake = Intake(run, "done")
+    intake.put("hamlet/done/control/pause", b'{"v": 1, "run": "done"}', False)
+    intake.put("hamlet/done/control/resume", b'{"v": 1, "run": "done"}', False)
+    intake.close()
+    assert intake.rejected == 2
+    assert rows(run, "SELECT reason FROM rejection") == 2 * [
+        ("could not be checked (KeyError: 'person')",)]
