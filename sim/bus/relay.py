@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.run_file)
     try:
         broker = parse_broker(os.environ.get("HAMLET_MQTT", ""), args.mqtt_ca, args.mqtt_cert, args.mqtt_key)
-        bus = MqttBus(broker, client_id("relay"), will=Relay.will(args.run, path))
+        # Persistent: control messages sent while the relay reconnects wait for it at the broker.
+        bus = MqttBus(broker, client_id("relay"), will=Relay.will(args.run, path), persistent=True)
         bus.start()
     except UserError as err:
         print(f"error: {err}", flush=True)
