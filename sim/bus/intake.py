@@ -60,7 +60,7 @@ class Intake:
                  queue_bytes: int = QUEUE_BYTES) -> None:
         self.path, self.run = path, run
         self.queue_messages, self.queue_bytes = queue_messages, queue_bytes
-        self.requests = self.rejected = self.shed = 0  # totals so far, for tests and the final line
+        self.requests = self.rejected = self.shed = 0  # totals so far, for tests and the last warning
         self.broker_dropped = 0
         self._prefix = control_topic(run, "")
         self._queue: deque[Message] = deque()
@@ -120,6 +120,10 @@ class Intake:
             self._closing = True
             self._ready.notify()
         self._thread.join(timeout_s)
+        if self.shed or self.broker_dropped:
+            log.warning("control messages of this run not taken: %d shed by the relay, %d dropped by the broker "
+                        "(to any of its subscribers); hamlet show %s counts them", self.shed, self.broker_dropped,
+                        self.path)
 
     # -- the intake thread ---------------------------------------------------------------
 

@@ -205,6 +205,7 @@ def test_messages_beyond_the_relays_queue_are_shed_counted_and_recorded_per_topi
                                                                      "NOT LIKE 'shed:%'"))
     assert rows(finished_run, "SELECT value FROM meta WHERE key = 'bus_shed'") == [("40",)]
     assert "shed 40 control messages unread" in caplog.text
+    assert "control messages of this run not taken: 40 shed by the relay, 0 dropped by the broker" in caplog.text
 
 
 def test_the_brokers_dropped_counter_is_counted_from_the_first_reading_and_across_a_broker_restart(
