@@ -172,8 +172,9 @@ class Intake:
             except Exception as err:  # a check that broke on odd input: still recorded, with what broke
                 rejections.append((message, f"could not be checked ({type(err).__name__}: {err})"))
         now = wall_now()
-        shed_rows = [(now, topic, f"shed: {count:,} messages not read; the relay had {self.queue_messages:,} "
-                                  "messages or its byte limit waiting", "") for topic, count in shed.items()]
+        shed_rows = [(now, topic, f"shed: {count:,} messages not read; {self.queue_messages:,} messages or "
+                                  f"{self.queue_bytes / 2**20:g} MiB were waiting to be checked", "")
+                     for topic, count in shed.items()]
         db = sqlite3.connect(self.path, timeout=30)
         try:
             with db:
