@@ -18,8 +18,16 @@ its last update: everything after the checks and connections), and the overhead 
 the in-process run: (run - in-process run) / ticks. Each run's events export is compared with
 the in-process one's.
 
+Controls: a live run of Smallville on the bus (scripted model at 40 ms a reply) takes a burst of
+``--controls`` control messages at QoS 1, sent by one paho client with no in-flight limit: four
+in five are whispers, one in five malformed (four kinds in turn). Figures: how long the burst
+took to send, until every message was recorded (a control or rejection row, or counted as shed
+or dropped by the broker), and until every whisper was applied; what became of each.
+Target: 100 % applied or recorded. (This part's broker sets ``max_queued_messages 0``, no limit.)
+
     python benchmarks/bench_bus.py                          # both parts: ~6 minutes
     python benchmarks/bench_bus.py --part publish --events 200000
+    python benchmarks/bench_bus.py --part controls --controls 10000      # ~30 s
     python benchmarks/bench_bus.py --part workers --people 1000 --workers 2 4 --repeats 3
     python benchmarks/bench_bus.py --part workers --people 25 --mind generative --hours 4 --latency-ms 200
 """
@@ -146,6 +154,90 @@ def publish_part(broker: Broker, folder: Path, count: int, repeats: int) -> str:
             + table(["figure", "median", "min", "max", "target", "verdict"], rows))
 
 
+# -- control messages ---------------------------------------------------------------------
+
+
+def control_burst(count: int) -> list[tuple[str, bytes]]:
+    """``count`` control messages for the run ``controls``: whispers, and one in five malformed."""
+    whisper = {"v": 1, "run": "controls", "kind": "whisper", "person": "Walter Greaves"}
+    bad = [b"{not json", b'{"v": 2, "run": "controls"}', b'{"v": 1, "run": "other"}',
+           json.dumps({**whisper, "person": "Nobody", "text": "x"}).encode()]
+    return [("hamlet/controls/control/intervene",
+             bad[(n // 5) % len(bad)] if n % 5 == 4 else json.dumps({**whisper, "text": f"whisper {n}"}).encode())
+            for n in range(count)]
+
+
+def controls_part(broker: Broker, folder: Path, count: int, timeout: float) -> tuple[str, dict[str, Any]]:
+    import paho.mqtt.client as paho
+
+    run = folder / "controls.db"
+    world = subprocess.Popen([sys.executable, "-m", "sim", "run", str(common.ROOT / "worlds" / "smallville.yaml"),
+                              "--llm", "scripted", "--llm-latency-ms", "40", "--hours", "48", "--embeddings", "hash",
+                              "--quiet", "--out", str(run), "--mqtt", broker.url], cwd=common.ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "PYTHONPATH": str(common.ROOT)})
+
+    def one(sql: str) -> int:
+        db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
+        try:
+            row = db.execute(sql).fetchone()
+            return int(row[0]) if row else 0
+        except sqlite3.OperationalError:  # the file is being created
+            return 0
+        finally:
+            db.close()
+
+    def wait(check: Any) -> float:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline or world.poll() is not None:
+                raise RuntimeError("bench_bus controls: the run ended or timed out before every message was taken")
+            time.sleep(0.05)
+        return time.perf_counter() - began
+
+    try:
+        while not run.exists() or one("SELECT COUNT(*) FROM event") < 20:
+            if world.poll() is not None:
+                raise RuntimeError("bench_bus controls: the run did not start")
+            time.sleep(0.05)
+        messages = control_burst(count)
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hamlet-bench-controls")
+        client.max_inflight_messages_set(0)
+        client.max_queued_messages_set(0)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        began = time.perf_counter()
+        for info in [client.publish(topic, payload, qos=1) for topic, payload in messages]:
+            info.wait_for_publish(timeout)
+        sent_s = time.perf_counter() - began
+        client.loop_stop()
+        client.disconnect()
+        dropped_sql = "SELECT value FROM meta WHERE key = 'bus_broker_dropped'"
+        recorded_s = wait(lambda: one("SELECT (SELECT COUNT(*) FROM control) + (SELECT COUNT(*) FROM rejection)")
+                          + one("SELECT value FROM meta WHERE key = 'bus_shed'") + one(dropped_sql) >= count)
+        whispers = one("SELECT COUNT(*) FROM control")
+        applied_s = wait(lambda: one("SELECT COUNT(*) FROM control WHERE status = 'applied'") >= whispers)
+        figures = {"sent": count, "sent_s": sent_s, "recorded_s": recorded_s, "applied_s": applied_s,
+                   "applied": one("SELECT COUNT(*) FROM control WHERE status = 'applied'"),
+                   "rejected": one("SELECT COUNT(*) FROM rejection WHERE reason NOT LIKE 'shed:%'"),
+                   "shed": one("SELECT value FROM meta WHERE key = 'bus_shed'"), "broker_dropped": one(dropped_sql)}
+    finally:
+        world.kill()
+        world.wait(10)
+    accounted = figures["applied"] + figures["rejected"] + figures["shed"] + figures["broker_dropped"]
+    share = 100.0 * accounted / count
+    rows = [["seconds to send the burst", sent_s, "", verdict(None)],
+            ["seconds from its start until all were recorded", recorded_s, "", verdict(None)],
+            ["seconds from its start until all were applied", applied_s, "", verdict(None)],
+            ["applied", figures["applied"], "", verdict(None)],
+            ["rejected with a reason", figures["rejected"], "", verdict(None)],
+            ["shed by the relay (counted)", figures["shed"], "", verdict(None)],
+            ["dropped by the broker (counted)", figures["broker_dropped"], "", verdict(None)],
+            ["% applied or recorded", share, "100", verdict(accounted == count)]]
+    return (f"bench_bus controls: {count:,} control messages in a burst to a live run (QoS 1, mosquitto on loopback)\n"
+            + table(["figure", "value", "target", "verdict"], rows)), figures
+
+
 # -- runs on workers ----------------------------------------------------------------------
 
 
@@ -241,7 +333,9 @@ def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], r
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--part", choices=("publish", "workers", "both"), default="both")
+    parser.add_argument("--part", choices=("publish", "workers", "controls", "both"), default="both",
+                        help="both: publish and workers (controls runs only when asked)")
+    parser.add_argument("--controls", type=int, default=10_000, help="control messages in the burst (default: 10,000)")
     parser.add_argument("--events", type=int, default=100_000, help="events to publish (default: 100,000)")
     parser.add_argument("--people", type=int, default=1000, help="town size for the worker runs (default: 1000)")
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 4], help="worker process counts (default: 2 4)")
@@ -261,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.part in ("publish", "both"):
                 print(publish_part(broker, folder, args.events, args.repeats), flush=True)
+            if args.part == "controls":
+                text, figures["controls"] = controls_part(broker, folder, args.controls, args.timeout)
+                print(text, flush=True)
             if args.part in ("workers", "both"):
                 text, figures["workers"] = workers_part(broker, folder, args.people, args.workers, args.repeats,
                                                         args.timeout, args.mind, args.hours, args.latency_ms)

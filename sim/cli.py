@@ -422,8 +422,14 @@ def _show_text(s: dict[str, Any]) -> str:
         f"LLM calls  {s['llm_calls']} ({purposes}) · cache hits {s['cache_hits']} · errors {s['errors']} · "
         f"invalid {s['invalid_replies']} · repaired {s['repaired_replies']} · fallbacks {s['fallbacks']}",
         f"Tokens     {s['prompt_tokens']} prompt + {s['completion_tokens']} completion · cost ${s['cost_usd']:.4f}",
-        "People",
     ]
+    c = s.get("control")
+    if c and (c["requests"] or c["rejected"] or c["shed"] or c["broker_dropped"]):
+        lost = f" · shed {c['shed']}" if c["shed"] else ""
+        lost += f" · broker dropped {c['broker_dropped']} (to some subscriber)" if c["broker_dropped"] else ""
+        lines.append(f"Controls   {c['requests']} requests ({c['by_status'].get('applied', 0)} applied) · "
+                     f"rejected {c['rejected']}{lost}")
+    lines.append("People")
     width = max(len(p["name"]) for p in s["people"]) if s["people"] else 4
     for p in s["people"]:
         lines.append(f"  {p['name']:<{width}}  {p['age']:>3}  {p['home']:<28} {p['mind']:<10} {p['occupation']}")

@@ -10,6 +10,7 @@ resumed run re-applies exactly the interventions whose effects it redoes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import time
@@ -33,6 +34,8 @@ from sim.scenario import (
 from sim.writer import writer_alive
 
 KINDS = ("pause", "resume", "stop", "intervene")
+TEXT_CHARS = 4000
+"""The longest text a live intervention may carry (an injected or whispered text, an object's state)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -49,38 +52,62 @@ def send(path_text: str, kind: str, intervention: dict[str, Any] | None = None, 
     path = Path(path_text)
     if kind not in KINDS:
         raise UserError(f"control {kind!r}: unknown; use one of {', '.join(KINDS)}")
-    with RunReader(path) as reader:
-        run = reader.run()
-        writer = reader.meta.get("writer", "")
-        live = run["status"] == "running" and writer_alive(writer, this_process=True)
-        scenario_yaml = run["scenario_yaml"]
-        sim_now = run["sim_now"]
-    payload = "{}"
-    if kind == "intervene":
-        spec = _checked(path, intervention or {}, scenario_yaml, sim_now)
-        payload = spec.model_dump_json(exclude_none=True)
-    if not live:
-        raise UserError(f"{path}: not a live run (status {run['status']}); a whisper or intervention reaches only a "
-                        "running simulation; schedule it in the world's interventions, branch the run with hamlet fork "
-                        f"{path} --at TIME --intervene KIND, or resume the run first")
+    payload = Gate(path).payload(kind, intervention)
     db = sqlite3.connect(path, timeout=10)
     try:
         with db:
-            cursor = db.execute("INSERT INTO control (issued_at, source, kind, payload, status) VALUES (?,?,?,?,?)",
-                                (wall_now(), source, kind, payload, "pending"))
+            return insert(db, kind, payload, source)
     except sqlite3.OperationalError as err:
         raise UserError(f"{path}: cannot take live requests ({err}); it was written by an older Hamlet") from None
     finally:
         db.close()
+
+
+def insert(db: sqlite3.Connection, kind: str, payload: str, source: str) -> int:
+    """Write one checked request as a pending ``control`` row in ``db``'s open transaction; returns its id."""
+    cursor = db.execute("INSERT INTO control (issued_at, source, kind, payload, status) VALUES (?,?,?,?,?)",
+                        (wall_now(), source, kind, payload, "pending"))
     return int(cursor.lastrowid or 0)
 
 
-def _checked(path: Path, fields: dict[str, Any], scenario_yaml: str, sim_now: str) -> InterventionSpec:
-    """Validate an intervention against the run's recorded world and the people in it now."""
-    scenario = parse_scenario(scenario_yaml, f"{path} (recorded world)")
-    with RunReader(path) as reader:
-        present = people_at(reader, None)
-    return checked_intervention(scenario, fields, sim_now, present)
+class Gate:
+    """One look at a run file for any number of requests: is it live, what is its world, who is in it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with RunReader(path) as reader:
+            run = reader.run()
+            writer = reader.meta.get("writer", "")
+        self.status: str = run["status"]
+        self.live = self.status == "running" and writer_alive(writer, this_process=True)
+        self.scenario_yaml: str = run["scenario_yaml"]
+        self.sim_now: str = run["sim_now"]
+        self._present: list[str] | None = None
+
+    def payload(self, kind: str, intervention: dict[str, Any] | None) -> str:
+        """The ``control`` row payload for a request of ``kind``, checked (``UserError``: one line why not)."""
+        if kind not in KINDS:
+            raise UserError(f"control {kind!r}: unknown; use one of {', '.join(KINDS)}")
+        payload = "{}"
+        if kind == "intervene":
+            if self._present is None:  # read once per gate: it scans the run's spawn and leave events
+                with RunReader(self.path) as reader:
+                    self._present = people_at(reader, None)
+            scenario = _recorded_world(self.scenario_yaml, str(self.path))
+            spec = checked_intervention(scenario, intervention or {}, self.sim_now, self._present)
+            payload = spec.model_dump_json(exclude_none=True)
+        if not self.live:
+            raise UserError(f"{self.path}: not a live run (status {self.status}); a whisper or intervention reaches "
+                            "only a running simulation; schedule it in the world's interventions, branch the run with "
+                            f"hamlet fork {self.path} --at TIME --intervene KIND, or resume the run first")
+        return payload
+
+
+@functools.lru_cache(maxsize=4)
+def _recorded_world(scenario_yaml: str, path: str) -> Scenario:
+    # Parsed once per run, not once per request: a burst of whispers would otherwise parse it each time.
+    # Callers only read it (checked_intervention works on a copy).
+    return parse_scenario(scenario_yaml, f"{path} (recorded world)")
 
 
 def people_at(reader: RunReader, t: int | None) -> list[str]:
@@ -99,6 +126,11 @@ def checked_intervention(scenario: Scenario, fields: dict[str, Any], at: str, pr
 
     Problems become one ``UserError`` line naming the field: ``place: unknown place 'Cafe'; ...``.
     """
+    for name in ("text", "state"):
+        value = fields.get(name)
+        if isinstance(value, str) and len(value) > TEXT_CHARS:
+            raise UserError(f"{name}: {len(value):,} characters; an intervention's {name} may have at most "
+                            f"{TEXT_CHARS:,} (it becomes an event and people's memories)")
     try:
         spec = InterventionSpec.model_validate({"at": at, **fields})
     except ValidationError as err:

@@ -130,8 +130,28 @@ class RunReader:
             "options": json.loads(run["options"]),
             "created_at": run["created_at"],
             "updated_at": run["updated_at"],
+            "control": self.controls(),
             **({"team": self.team()} if scenario.team is not None else {}),
         }
+
+    def controls(self) -> dict[str, Any]:
+        """Live control: requests by source and status, messages rejected, and control messages lost on the bus.
+
+        ``shed``: control messages the relay counted but did not read (too many waiting);
+        ``broker_dropped``: messages the broker reported dropping to slow subscribers while the
+        run was live (it does not say whose: the relay's, or a watcher's).
+        """
+        one = self.db.execute
+        try:
+            by_source = dict(one("SELECT source, COUNT(*) FROM control GROUP BY source ORDER BY source").fetchall())
+            by_status = dict(one("SELECT status, COUNT(*) FROM control GROUP BY status ORDER BY status").fetchall())
+            rejected = one("SELECT COUNT(*) FROM rejection").fetchone()[0]
+        except sqlite3.OperationalError:  # a file from before live control
+            by_source, by_status, rejected = {}, {}, 0
+        meta = dict(one("SELECT key, value FROM meta WHERE key IN ('bus_shed', 'bus_broker_dropped')").fetchall())
+        return {"requests": sum(by_source.values()), "by_source": by_source, "by_status": by_status,
+                "rejected": rejected, "shed": int(meta.get("bus_shed", 0)),
+                "broker_dropped": int(meta.get("bus_broker_dropped", 0))}
 
     def team(self) -> dict[str, Any]:
         """What the team did: its task, each phase and loop that ended and why, program runs, files, quality."""

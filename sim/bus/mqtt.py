@@ -107,12 +107,15 @@ class MqttBus(Bus):
     remote = True
 
     def __init__(self, broker: Broker, identifier: str, *, will: Outgoing | None = None,
-                 keepalive: int = KEEPALIVE_S) -> None:
+                 keepalive: int = KEEPALIVE_S, persistent: bool = False) -> None:
         super().__init__()
         self.broker = broker
         self.identifier = identifier
         self.will = will
         self.keepalive = keepalive
+        # A persistent session: while this bus is away (reconnecting, or the broker restarting with
+        # persistence), the broker keeps the QoS 1 messages of its subscriptions for it; ended on close.
+        self.persistent = persistent
         self.reconnections = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -215,8 +218,16 @@ class MqttBus(Bus):
                 await asyncio.wait_for(self._closing.wait(), delay * (0.75 + random.random() / 2))
             delay = min(delay * 2, BACKOFF_MAX_S)
         self._left = len(self._outbox) + len(self._sent)
+        if self.persistent:
+            await self._end_session()
 
-    def _new_client(self, timeout_s: float) -> aiomqtt.Client:
+    async def _end_session(self) -> None:
+        """Connect once more with a clean session, so the broker forgets this one and keeps nothing for it."""
+        with contextlib.suppress(aiomqtt.MqttError, OSError):
+            async with self._new_client(2.0, clean=True):
+                pass
+
+    def _new_client(self, timeout_s: float, *, clean: bool = False) -> aiomqtt.Client:
         will = None
         if self.will is not None:
             will = aiomqtt.Will(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
@@ -225,6 +236,7 @@ class MqttBus(Bus):
         return aiomqtt.Client(self.broker.host, self.broker.port, username=self.broker.username,
                               password=self.broker.password, identifier=self.identifier, will=will,
                               keepalive=self.keepalive, timeout=timeout_s, tls_params=tls,
+                              clean_session=clean or not self.persistent,
                               max_inflight_messages=0,  # 0: no limit (paho rescans its queue on every ack otherwise)
                               # Nagle's algorithm holds small messages back for the peer's delayed ACK:
                               # ~40 ms each way, measured as an 88 ms round trip through mosquitto.

@@ -5,10 +5,13 @@ the run file, which the run's writer tells it (one line on a pipe per commit) ho
 so publishing never competes with the engine for the interpreter; and it keeps publishing what
 was committed even if the run dies, then says ``lost``.
 
-A control message becomes a ``control`` row through ``sim.control.send`` (source ``mqtt``), the
-same request a ``hamlet interview --whisper`` writes, so the engine takes it between ticks with
-the same checks. A message Hamlet refuses (not JSON, another envelope version, another run, an
-unknown verb, an intervention the world cannot take) becomes a ``rejection`` row and a warning.
+Control messages go to an ``Intake`` (``sim.bus.intake``): each becomes a ``control`` row (source
+``mqtt``), the same request a ``hamlet interview --whisper`` writes, so the engine takes it between
+ticks with the same checks; or a ``rejection`` row with its reason and a warning (not JSON, another
+envelope version, another run, an unknown verb, too large, an intervention the world cannot take).
+
+The status is retained: after a reconnection (the broker restarted, and may have published the
+relay's will, ``lost``) the relay publishes it again, so it follows the run.
 """
 
 from __future__ import annotations
@@ -26,16 +29,15 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from sim import control
 from sim.bus.base import Bus, Outgoing
 from sim.bus.feed import Feed
-from sim.bus.topics import Rejected, control_topic, envelope, opened, status_topic
+from sim.bus.intake import DROPPED_TOPIC, PAYLOAD_CHARS, Intake
+from sim.bus.topics import control_topic, envelope, status_topic
 from sim.errors import UserError
 from sim.llm import child
 from sim.log import wall_now
 
 log = logging.getLogger("sim.bus")
-PAYLOAD_CHARS = 2000
 DRAIN_S = 30.0  # how long the relay waits for an away broker to publish the rest, at the end
 
 
@@ -62,6 +64,8 @@ class Relay:
         self.bus, self.run, self.path = bus, run, path
         self.facts: dict[str, Any] = {"log": str(path.resolve()), "host": socket.gethostname()}
         self.feed: Feed | None = None
+        self.intake: Intake | None = None
+        self.status: tuple[str, dict[str, Any]] | None = None  # the newest status announced
 
     @staticmethod
     def will(run: str, path: Path) -> Outgoing:
@@ -78,17 +82,30 @@ class Relay:
             db.close()
         self.facts.update(world=world, world_file=world_file, seed=seed, workers=workers)
         self.feed = Feed(self.bus, self.run, self.path, after_seq)
-        self.bus.subscribe(control_topic(self.run), self._control)
+        self.intake = Intake(self.path, self.run)
+        self.bus.on_connect(self._reannounce)
+        self.bus.subscribe(control_topic(self.run), self.intake.put)
+        self.bus.subscribe(DROPPED_TOPIC, self.intake.broker_counter)
         return self.feed
 
     def announce(self, status: str, **extra: Any) -> None:
         """Publish the retained status message."""
+        self.status = (status, extra)
         self.bus.post(status_topic(self.run), envelope(self.run, status=status, **self.facts, **extra), retain=True)
+
+    def _reannounce(self) -> None:
+        # A broker that restarted holds the status it saved, or the relay's will (lost): say it again.
+        if self.status is not None:
+            status, extra = self.status
+            self.announce(status, **extra)
 
     def finish(self, status: str, drain_s: float = DRAIN_S) -> int:
         """Publish what the file holds (waiting up to ``drain_s`` for the broker), then the final status;
         returns how many events did not reach the broker."""
         missing = 0
+        self.status = None  # the run is over: a reconnection while draining must not say running again
+        if self.intake is not None:
+            self.intake.close()  # what came in before the end is recorded, then no more is taken
         if self.feed is not None:
             missing = self.feed.drain(drain_s)
             self.feed.close()
@@ -96,22 +113,6 @@ class Relay:
                 log.warning("%d events did not reach the broker (it is away); they are in %s", missing, self.path)
         self.announce(status, events=self.feed.committed if self.feed else 0)
         return missing
-
-    def _control(self, topic: str, payload: bytes, retained: bool) -> None:
-        verb = topic[len(control_topic(self.run, "")):]
-        try:
-            if retained:
-                raise Rejected("a retained control message is never acted on; publish it without retain")
-            if verb not in control.KINDS:
-                raise Rejected(f"unknown control {verb!r}; publish to control/pause, resume, stop or intervene")
-            fields = {k: v for k, v in opened(payload, self.run).items() if k not in ("v", "run")}
-            if verb != "intervene" and fields:
-                raise Rejected(f"{verb} takes no fields (got {', '.join(sorted(fields))})")
-            request = control.send(str(self.path), verb, fields if verb == "intervene" else None, source="mqtt")
-        except (Rejected, UserError) as err:
-            record_rejection(self.path, topic, payload, str(err))
-            return
-        log.info("control %s from the bus: request %d", verb, request)
 
 
 # -- the run's side ------------------------------------------------------------------------
@@ -201,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.run_file)
     try:
         broker = parse_broker(os.environ.get("HAMLET_MQTT", ""), args.mqtt_ca, args.mqtt_cert, args.mqtt_key)
-        bus = MqttBus(broker, client_id("relay"), will=Relay.will(args.run, path))
+        # Persistent: control messages sent while the relay reconnects wait for it at the broker.
+        bus = MqttBus(broker, client_id("relay"), will=Relay.will(args.run, path), persistent=True)
         bus.start()
     except UserError as err:
         print(f"error: {err}", flush=True)
