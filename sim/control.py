@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sim.errors import UserError
 from sim.log import wall_now
 from sim.mind import check_minds
-from sim.reader import RunReader
+from sim.reader import RunReader, connect_read_only
 from sim.scenario import (
     InterventionSpec,
     Scenario,
@@ -100,8 +100,10 @@ def checked_intervention(scenario: Scenario, fields: dict[str, Any], at: str, pr
 
     Problems become one ``UserError`` line naming the field: ``place: unknown place 'Cafe'; ...``.
     """
+    if "at" in fields:
+        raise UserError(f"at {fields['at']!r}: a live or forked intervention takes effect at {at}; give no time")
     try:
-        spec = InterventionSpec.model_validate({"at": at, **fields})
+        spec = InterventionSpec.model_validate({**fields, "at": at})
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or str(fields.get("kind", "intervention"))
@@ -169,7 +171,7 @@ class Desk:
 
 def applied_since(path: Path, tick: int) -> list[tuple[int, InterventionSpec]]:
     """Interventions applied after ``tick``, as (simulated second, intervention): a resume redoes them."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = connect_read_only(path)
     try:
         rows = db.execute("SELECT t, payload FROM control WHERE kind = 'intervene' AND status = 'applied'"
                           " AND tick > ? ORDER BY id", (tick,)).fetchall()
