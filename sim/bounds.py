@@ -47,8 +47,8 @@ WalkMinutes = Annotated[float, Field(gt=0, le=MAX_WALK_MINUTES, allow_inf_nan=Fa
 """Minutes to walk a link: more than 0, at most a week."""
 InnerMinutes = Annotated[float, Field(ge=0, le=MAX_WALK_MINUTES, allow_inf_nan=False)]
 """Minutes to walk between two areas of a sector: 0 or more, at most a week."""
-SpanMinutes = Annotated[float, Field(gt=0, le=MAX_MINUTES, allow_inf_nan=False)]
-"""An interval in simulated minutes: more than 0, at most ten years."""
+SnapshotMinutes = Annotated[float, Field(ge=1, le=MAX_MINUTES, allow_inf_nan=False)]
+"""Simulated minutes between snapshots: at least 1 (the engine counts whole seconds), at most ten years."""
 Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
 """A run seed: a whole number from 0 to 2**63-1 (``1e35`` or ``3.5`` is not one)."""
 Usd = Annotated[float, Field(ge=0, le=MAX_USD, allow_inf_nan=False)]

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.bounds import MAX_HOURS, Hours, InnerMinutes, Seed, SpanMinutes, WalkMinutes
+from sim.bounds import MAX_HOURS, Hours, InnerMinutes, Seed, SnapshotMinutes, WalkMinutes
 from sim.errors import UserError
 from sim.simtime import parse_clock, parse_datetime, parse_time
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
@@ -200,13 +200,13 @@ class InterventionSpec(Spec):
 class Scenario(Spec):
     """A whole world file: the single input of a run."""
 
-    hamlet: int = Field(FORMAT_VERSION, description="scenario format version")
+    hamlet: int = Field(FORMAT_VERSION, ge=1, description="scenario format version")
     name: str = Field(min_length=1)
     description: str = ""
     start: datetime
     hours: Hours = Field(24.0, description=f"default simulated span of a run (more than 0, at most {MAX_HOURS})")
     seed: Seed = Field(0, description="run seed: a whole number from 0 to 2**63-1")
-    snapshot_minutes: SpanMinutes = Field(60.0, description="simulated minutes between snapshots")
+    snapshot_minutes: SnapshotMinutes = Field(60.0, description="simulated minutes between snapshots (at least 1)")
     model: ModelSettings = ModelSettings()
     mind: str = Field("schedule", description="the mind of every person who names none (generative, schedule, ...)")
     minds: dict[str, dict[str, Any]] = Field({}, description="parameters per mind kind")
@@ -266,7 +266,9 @@ class Scenario(Spec):
 
 
 def check_span(start: datetime, hours: float, where: str) -> None:
-    """Refuse a run whose end, ``hours`` after ``start``, is past the last time a calendar holds."""
+    """Refuse a run shorter than a second, or whose end (``hours`` after ``start``) no calendar holds."""
+    if hours * 3600 < 1:
+        raise ScenarioReferenceError(where, f"{hours:g} hours is shorter than one simulated second; give a longer run")
     try:
         start + timedelta(hours=hours)
     except OverflowError:
