@@ -247,23 +247,28 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
-        gateway = gateway_for(backend, log, llm.budget_usd)
-        gateway.cache.update(past.replies)
-        gateway.stats.cost_usd = past.spent
-        if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
-            gateway.replay_until = int((parse_time(past.fork["at"], scenario.start) - scenario.start).total_seconds())
-            if Path(past.fork["parent"]).is_file():
-                with RunReader(past.fork["parent"]) as parent:
-                    gateway.cache.update({**parent.replies(), **past.replies})
-        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
-        if link is not None:
-            link.attach(log)
-        if snapshot is None:
-            sim.begin()
-        else:
-            sim.restore(snapshot["state"], past.memories)
-        for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
-            sim.schedule(t, intervention)  # live interventions whose effects are redone
+        try:
+            gateway = gateway_for(backend, log, llm.budget_usd)
+            gateway.cache.update(past.replies)
+            gateway.stats.cost_usd = past.spent
+            if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
+                gateway.replay_until = int((parse_time(past.fork["at"], scenario.start) - scenario.start).total_seconds())
+                if Path(past.fork["parent"]).is_file():
+                    with RunReader(past.fork["parent"]) as parent:
+                        gateway.cache.update({**parent.replies(), **past.replies})
+            sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
+            if link is not None:
+                link.attach(log)
+            if snapshot is None:
+                sim.begin()
+            else:
+                sim.restore(snapshot["state"], past.memories)
+            for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
+                sim.schedule(t, intervention)  # live interventions whose effects are redone
+        except BaseException as err:  # never left "running" by a resume that failed to start
+            log.submit(Batch(run={"status": "failed", "message": f"failed to resume: {err}"}))
+            log.close()
+            raise
         return _drive(sim, end, path, backend, opts, link)
 
 

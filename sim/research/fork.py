@@ -35,7 +35,7 @@ from sim.log import Batch, RunLog, create_run_file, dumps, wall_now
 from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.reader import RunReader, writable
-from sim.scenario import Scenario, parse_scenario
+from sim.scenario import Scenario, ScenarioReferenceError, check_span, parse_scenario
 from sim.session import (
     DEFAULT_DIR,
     Outcome,
@@ -202,6 +202,10 @@ def _end(prefix: _Prefix, opts: ForkOptions) -> int:
     if opts.hours is not None:
         if not 0 < opts.hours <= MAX_HOURS:  # also refuses nan
             raise UserError(f"--hours {opts.hours:g}: must be more than 0 and at most {MAX_HOURS} (ten years)")
+        try:
+            check_span(start + timedelta(seconds=prefix.t), opts.hours, "--hours")
+        except ScenarioReferenceError as err:
+            raise UserError(str(err)) from None
         return prefix.t + round(opts.hours * 3600)
     end = int((datetime.fromisoformat(prefix.run["sim_end"]) - start).total_seconds())
     if end <= prefix.t:
