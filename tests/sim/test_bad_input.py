@@ -289,3 +289,23 @@ def test_a_run_on_a_read_only_mount_is_read_and_refused_for_writing(recorded: Pa
     assert "finished" in proc.stdout and (tmp_path / "x" / "run.jsonl").exists()
     assert "read-only" in proc.stderr.splitlines()[-1] and "hamlet resume" in proc.stderr.splitlines()[-1]
     assert sqlite3.connect(source / "r.db").execute("SELECT status FROM run").fetchone()[0] == "finished"
+
+
+def test_a_person_added_live_can_be_interviewed(hamlet, recorded: Path, tmp_path: Path) -> None:
+    run = tmp_path / "live.db"
+    run.write_bytes(recorded.read_bytes())
+    db = sqlite3.connect(run)
+    with db:  # what the engine writes when it applies a live add_person (hamlet intervene) at +3h
+        db.execute("INSERT INTO control (issued_at, source, kind, payload, status, tick, t) VALUES (?,?,?,?,?,?,?)",
+                   ("2026-01-01T00:00:00", "cli", "intervene",
+                    json.dumps({"at": "2026-03-02T09:00:00", "kind": "add_person", "spec": {"name": "Dee", "home": "Home"}}),
+                    "applied", 5, 3 * 3600))
+        seq = db.execute("SELECT MAX(seq) FROM event").fetchone()[0] + 1
+        db.execute("INSERT INTO event (seq, tick, t, time, kind, person, place, data) VALUES (?,?,?,?,?,?,?,?)",
+                   (seq, 5, 3 * 3600, "2026-03-02T09:00:00", "spawn", "Dee", "Home:room", "{}"))
+    db.close()
+    result = hamlet("interview", run, "Dee", "Who are you?", "--llm", "scripted")
+    assert result.code == 0, result.err
+    assert "Dee:" in result.out
+    assert_one_line_error(hamlet("interview", run, "Dee", "Who are you?", "--at", "+2h", "--llm", "scripted"),
+                          "'Dee'", "not yet in the world")
