@@ -63,6 +63,13 @@ class RunReader:
         """The run row as a dict (raises if the run has not started writing yet)."""
         row = self.db.execute("SELECT * FROM run WHERE id = 1").fetchone()
         if row is None:
+            # local import: control reads run files through this module
+            from sim.control import writer_alive
+
+            writer = self.meta.get("writer", "")
+            if writer and not writer_alive(writer, this_process=True):
+                raise UserError(f"{self.path}: holds no run: the process that created it (pid {writer.split('@')[0]}) "
+                                "stopped before the run began; delete the file")
             raise UserError(f"{self.path}: the run has not written anything yet; try again in a moment")
         return dict(row)
 

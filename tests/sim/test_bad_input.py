@@ -309,3 +309,17 @@ def test_a_person_added_live_can_be_interviewed(hamlet, recorded: Path, tmp_path
     assert "Dee:" in result.out
     assert_one_line_error(hamlet("interview", run, "Dee", "Who are you?", "--at", "+2h", "--llm", "scripted"),
                           "'Dee'", "not yet in the world")
+
+
+def test_a_stub_left_by_a_dead_process_is_named_as_such(hamlet, tmp_path: Path) -> None:
+    from sim.control import claim
+    from sim.log import create_run_file
+
+    stub = tmp_path / "stub.db"
+    engine = create_run_file(stub)
+    claim(engine)
+    with engine.begin() as conn:  # as if written by a process that has gone
+        conn.exec_driver_sql("UPDATE meta SET value = '999999999' || substr(value, instr(value, '@'))"
+                             " WHERE key = 'writer'")
+    engine.dispose()
+    assert_one_line_error(hamlet("show", stub), "holds no run", "delete the file")
