@@ -323,3 +323,19 @@ def test_a_stub_left_by_a_dead_process_is_named_as_such(hamlet, tmp_path: Path) 
                              " WHERE key = 'writer'")
     engine.dispose()
     assert_one_line_error(hamlet("show", stub), "holds no run", "delete the file")
+
+
+@pytest.mark.parametrize("old,new,needles", [
+    ("sandbox: {wall_seconds: 5, cpu_seconds: 5}", "sandbox: {wall_seconds: .inf, cpu_seconds: 5}",
+     ["team.sandbox", "wall_seconds"]),
+    ("sandbox: {wall_seconds: 5, cpu_seconds: 5}", "sandbox: {wall_seconds: 5, memory_bytes: 1.0e+300}",
+     ["team.sandbox.memory_bytes"]),
+    ("minutes_per_turn: 4", "minutes_per_turn: .nan", ["team.minutes_per_turn", "finite"]),
+    ("turns: 6", "turns: 1.0e+35", ["turns"]),
+])
+def test_a_bad_team_number_is_one_line(hamlet, tmp_path: Path, old: str, new: str, needles: list[str]) -> None:
+    text = (ROOT / "worlds" / "software_company.yaml").read_text()
+    assert old in text
+    world = tmp_path / "team.yaml"
+    world.write_text(text.replace(old, new, 1))
+    assert_one_line_error(hamlet("validate", world), "team.yaml", *needles)
