@@ -274,7 +274,8 @@ def test_a_run_on_a_read_only_mount_is_read_and_refused_for_writing(recorded: Pa
         f"mount --bind {source} {mount}", f"mount -o remount,ro,bind {mount}",
         *(f"{py} -m sim {args}; echo \"rc=$?\"" for args in (
             f"show {run}", f"runs {mount}", f"metrics {run}", f"export {run} --tables run --out {tmp_path / 'x'}",
-            f"interview {run} Ann 'Hi?' --llm scripted", f"resume {run} --hours 1 --llm scripted --quiet")),
+            f"interview {run} Ann 'Hi?' --llm scripted", f"resume {run} --hours 1 --llm scripted --quiet",
+            f"fork {recorded} --at +1h -o {mount / 'branch.db'} --llm scripted --quiet")),
     ]
     try:
         proc = subprocess.run(["unshare", "-m", "sh", "-c", " && ".join(steps[:2]) + " && " + " ; ".join(steps[2:])],
@@ -284,10 +285,12 @@ def test_a_run_on_a_read_only_mount_is_read_and_refused_for_writing(recorded: Pa
     if "rc=" not in proc.stdout:
         pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()[:200]}")
     codes = [line for line in proc.stdout.splitlines() if line.startswith("rc=")]
-    assert codes == ["rc=0"] * 5 + ["rc=2"], proc.stdout + proc.stderr
+    assert codes == ["rc=0"] * 5 + ["rc=2"] * 2, proc.stdout + proc.stderr
     assert "damaged" not in proc.stderr and "Traceback" not in proc.stderr
     assert "finished" in proc.stdout and (tmp_path / "x" / "run.jsonl").exists()
-    assert "read-only" in proc.stderr.splitlines()[-1] and "hamlet resume" in proc.stderr.splitlines()[-1]
+    resume, fork = proc.stderr.splitlines()[-2:]
+    assert "read-only" in resume and "hamlet resume" in resume
+    assert "read-only" in fork and "--out" in fork and not (source / "branch.db").exists()
     assert sqlite3.connect(source / "r.db").execute("SELECT status FROM run").fetchone()[0] == "finished"
 
 
