@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sim import __version__
+from sim import __version__, bounds
 from sim.errors import UserError, file_trouble, is_file_error
 from sim.llm.options import BACKENDS, LLMOptions
 
@@ -33,14 +33,15 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 "
                        "(default: OPENAI_BASE_URL)")
     group.add_argument("--api-key", help="API key (default: OPENAI_API_KEY); never written to any file")
-    group.add_argument("--concurrency", type=int, help="LLM calls in flight at once (default: 8; local: 1)")
-    group.add_argument("--budget-usd", type=float, help="stop cleanly once this much has been spent")
+    group.add_argument("--concurrency", type=bounds.concurrency, help="LLM calls in flight at once (default: 8; "
+                       "local: 1)")
+    group.add_argument("--budget-usd", type=bounds.usd, help="stop cleanly once this much has been spent")
     group.add_argument("--json-mode", choices=("json_schema", "json_object", "none"),
                        help="how to ask for JSON: json_schema (OpenAI, vLLM, Ollama), json_object "
                        "(llama.cpp), none (schema in the prompt)")
-    group.add_argument("--llm-timeout", type=float, dest="timeout_s", help="seconds to wait for one reply")
-    group.add_argument("--llm-latency-ms", type=float, default=0.0, help="scripted model: delay per reply")
-    group.add_argument("--llm-fault-rate", type=float, default=0.0,
+    group.add_argument("--llm-timeout", type=bounds.seconds, dest="timeout_s", help="seconds to wait for one reply")
+    group.add_argument("--llm-latency-ms", type=bounds.milliseconds, default=0.0, help="scripted model: delay per reply")
+    group.add_argument("--llm-fault-rate", type=bounds.share, default=0.0,
                        help="scripted model: share of replies that fail (429, 500, timeout, bad JSON, ...)")
     group.add_argument("--replay-from", help="replay backend: the run file whose replies to reuse")
 
@@ -57,15 +58,15 @@ def _bus_options(parser: argparse.ArgumentParser, *, workers: bool) -> None:
         group.add_argument("--workers", choices=("in-process", "external"), default="in-process",
                            help="where minds think: in this process (default), or on workers started with "
                            "hamlet workers --mqtt URL (needs --mqtt)")
-        group.add_argument("--worker-timeout", type=float, default=10.0, metavar="SECONDS",
+        group.add_argument("--worker-timeout", type=bounds.seconds, default=10.0, metavar="SECONDS",
                            help="a worker silent this long is lost; its people go to others (default: 10)")
-        group.add_argument("--worker-wait", type=float, default=30.0, metavar="SECONDS",
+        group.add_argument("--worker-wait", type=bounds.seconds, default=30.0, metavar="SECONDS",
                            help="how long to wait at the start for a worker to answer (default: 30)")
 
 
 def _span_options(parser: argparse.ArgumentParser, default_note: str) -> None:
     span = parser.add_mutually_exclusive_group()
-    span.add_argument("--hours", type=float, help=f"simulated hours to run ({default_note})")
+    span.add_argument("--hours", type=bounds.hours, help=f"simulated hours to run ({default_note})")
     span.add_argument("--until", metavar="TIME", help="run until TIME: ISO 8601 (2026-02-13T14:00) or an "
                       "offset from the run's start (+6h)")
 
@@ -81,9 +82,9 @@ def build_parser() -> Parser:
                          "record every event and LLM call in one SQLite file.")
     run.add_argument("world", help="world file (YAML), e.g. worlds/smallville.yaml")
     _span_options(run, "default: the world's hours, usually 24")
-    run.add_argument("--seed", type=int, help="run seed (default: the world's seed)")
+    run.add_argument("--seed", type=bounds.seed, help="run seed (default: the world's seed)")
     run.add_argument("--out", help="run file or folder (default: replays/)")
-    run.add_argument("--fixed-step", type=int, metavar="SECONDS",
+    run.add_argument("--fixed-step", type=bounds.step_seconds, metavar="SECONDS",
                      help="step every person every SECONDS, Smallville-style, instead of event-driven")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
@@ -116,12 +117,12 @@ def build_parser() -> Parser:
     workers.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
     workers.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
     workers.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
-    workers.add_argument("-n", "--processes", type=int, default=1, metavar="N",
+    workers.add_argument("-n", "--processes", type=bounds.concurrency, default=1, metavar="N",
                          help="worker processes to start (default: 1, in this process)")
     workers.add_argument("--base-url", help="model server to call instead of the one each run announces")
     workers.add_argument("--api-key", help="API key for the model server (default: OPENAI_API_KEY); never sent")
-    workers.add_argument("--concurrency", type=int, help="LLM calls in flight per worker (default: the run's)")
-    workers.add_argument("--heartbeat", type=float, default=1.0, metavar="SECONDS",
+    workers.add_argument("--concurrency", type=bounds.concurrency, help="LLM calls in flight per worker (default: the run's)")
+    workers.add_argument("--heartbeat", type=bounds.seconds, default=1.0, metavar="SECONDS",
                          help="seconds between heartbeats (default: 1); keep it well under runs' --worker-timeout")
 
     interview = sub.add_parser("interview", help="ask a person of a run a question",

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sim.errors import UserError
 from sim.log import wall_now
 from sim.mind import check_minds
-from sim.reader import RunReader
+from sim.reader import RunReader, connect_read_only
 from sim.scenario import (
     InterventionSpec,
     Scenario,
@@ -126,13 +126,15 @@ def checked_intervention(scenario: Scenario, fields: dict[str, Any], at: str, pr
 
     Problems become one ``UserError`` line naming the field: ``place: unknown place 'Cafe'; ...``.
     """
+    if "at" in fields:
+        raise UserError(f"at {fields['at']!r}: a live or forked intervention takes effect at {at}; give no time")
     for name in ("text", "state"):
         value = fields.get(name)
         if isinstance(value, str) and len(value) > TEXT_CHARS:
             raise UserError(f"{name}: {len(value):,} characters; an intervention's {name} may have at most "
                             f"{TEXT_CHARS:,} (it becomes an event and people's memories)")
     try:
-        spec = InterventionSpec.model_validate({"at": at, **fields})
+        spec = InterventionSpec.model_validate({**fields, "at": at})
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or str(fields.get("kind", "intervention"))
@@ -200,7 +202,7 @@ class Desk:
 
 def applied_since(path: Path, tick: int) -> list[tuple[int, InterventionSpec]]:
     """Interventions applied after ``tick``, as (simulated second, intervention): a resume redoes them."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = connect_read_only(path)
     try:
         rows = db.execute("SELECT t, payload FROM control WHERE kind = 'intervene' AND status = 'applied'"
                           " AND tick > ? ORDER BY id", (tick,)).fetchall()

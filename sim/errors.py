@@ -29,7 +29,7 @@ def file_trouble(err: BaseException) -> str | None:
     if "locked" in words or "busy" in words:
         return "the file is locked by another process; when that process is done, try again (hamlet resume continues a run)"
     if "readonly" in words or "read-only" in words:
-        return "the file or its folder is read-only; copy it somewhere writable to continue it"
+        return "read-only: the run file or its folder cannot be written; copy it to a writable folder"
     if "disk i/o" in words:
         return f"the disk failed while writing ({cause}); check it, then continue with hamlet resume"
     return None

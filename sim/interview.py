@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -10,14 +11,15 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from sim.control import applied_since
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
 from sim.llm.gateway import Gateway
 from sim.log import Batch, RunLog, open_engine, wall_now
 from sim.mind import Interviewee, MindContext, apply_settings, check_minds, mind_factory
-from sim.reader import RunReader
+from sim.reader import RunReader, writable
 from sim.rng import Stream
-from sim.scenario import parse_scenario
+from sim.scenario import PersonSpec, Scenario, parse_scenario
 from sim.session import merge_options
 from sim.simtime import iso, parse_time
 from sim.world import World
@@ -51,7 +53,8 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
         run = reader.run()
         scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
         recorded = reader.options()
-        people = [p.name for p in scenario.people]
+        added = added_people(scenario, path)
+        people = [p.name for p in scenario.people] + [name for name in added if name not in scenario.person_names()]
         for person, _ in asks:
             if person not in people:
                 raise UserError(f"PERSON {person!r}: not in this run; people: {', '.join(people)}")
@@ -63,9 +66,17 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
         second = int((moment - start).total_seconds())
         if second < 0:
             raise UserError(f"--at {at}: {iso(moment)} is before the run's start {iso(start)}")
-        snapshot = reader.latest_snapshot(at_or_before=second)
         asked = list(dict.fromkeys(person for person, _ in asks))
+        arrived = {e["person"] for e in reader.events(kinds=["spawn"], until=second)}
+        for person in asked:
+            if person not in scenario.person_names() and person not in arrived:
+                raise UserError(f"PERSON {person!r}: not yet in the world at {iso(moment)} (added during the run); "
+                                "ask as of a later --at")
+        snapshot = reader.latest_snapshot(at_or_before=second)
         memories = {person: reader.memories(person, until=second) for person in asked}
+    # People added during the run are interviewed with the spec they were added with.
+    scenario = scenario.model_copy(update={"people": [*scenario.people, *(spec for name, spec in added.items()
+                                                                          if name not in scenario.person_names())]})
     apply_settings(scenario, recorded.get("settings", []))
     check_minds(scenario)
     merged = merge_options(recorded, llm)
@@ -93,6 +104,13 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
     return exchanges
 
 
+def added_people(scenario: Scenario, path: Path) -> dict[str, PersonSpec]:
+    """The people a run added (the world's add_person interventions, then live ones), by name."""
+    specs = [iv.spec for iv in scenario.interventions if iv.spec is not None]
+    specs += [iv.spec for _, iv in applied_since(path, -1) if iv.spec is not None]
+    return {spec.name: spec for spec in specs}
+
+
 async def _ask(minds: dict[str, Interviewee], gateway: Gateway, asks: list[tuple[str, str]], second: int) -> list[str]:
     try:
         # One person's questions in turn (their stream is rebuilt once), different people at once.
@@ -108,6 +126,9 @@ async def _ask(minds: dict[str, Interviewee], gateway: Gateway, asks: list[tuple
 
 def _record(path: Path, exchanges: list[Exchange], second: int, model: str, calls: list[dict[str, Any]]) -> None:
     """Add the exchanges and their LLM calls to the run file (alongside a live writer, if any)."""
+    if not writable(path):
+        logging.getLogger(__name__).warning("%s is read-only: the interview is not recorded in it", path)
+        return
     engine = open_engine(path)
     SQLModel.metadata.create_all(engine)  # files from before interviews existed gain the table
     with engine.begin() as conn:

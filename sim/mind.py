@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from sim.bounds import check_parameter
 from sim.errors import UserError
 
 if TYPE_CHECKING:
@@ -257,6 +258,11 @@ def check_minds(scenario: Scenario) -> None:
         if unknown:
             taken = ", ".join(sorted(_PARAMS[kind])) or "none"
             raise UserError(f"minds.{kind}.{unknown[0]}: unknown parameter; {kind} takes: {taken}")
+        for name, value in params.items():
+            try:
+                check_parameter(f"minds.{kind}.{name}", value, _PARAMS[kind][name])
+            except ValueError as err:
+                raise UserError(str(err)) from None
         if kind in _CHECKS:
             try:
                 _CHECKS[kind](params)

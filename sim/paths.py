@@ -15,5 +15,6 @@ def writable_folder(folder: Path, flag: str) -> Path:
     except OSError as err:
         raise UserError(f"{flag}: cannot create folder {folder} ({err.strerror})") from None
     if not os.access(folder, os.W_OK):
-        raise UserError(f"{flag}: folder {folder} is not writable; choose another {flag.split()[0]}")
+        why = "is on a read-only mount" if os.statvfs(folder).f_flag & os.ST_RDONLY else "is not writable"
+        raise UserError(f"{flag}: read-only: folder {folder} {why}; choose another {flag.split()[0]}")
     return folder

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sim.errors import NotARunFile, UserError
 from sim.tables import APP_ID, SCHEMA_VERSION, TABLES
@@ -26,12 +28,13 @@ class RunReader:
             header = handle.read(16)
         if header != b"SQLite format 3\x00":
             raise NotARunFile(f"{self.path}: not a Hamlet run file (not an SQLite database)")
-        self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
         try:
+            self.db = connect_read_only(self.path)
+            self.db.row_factory = sqlite3.Row
             meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as err:
-            self.db.close()
+            if hasattr(self, "db"):
+                self.db.close()
             raise NotARunFile(f"{self.path}: not a Hamlet run file, or a damaged one ({err})") from None
         if meta.get("app") != APP_ID:
             self.db.close()
@@ -64,6 +67,13 @@ class RunReader:
         """
         row = self.db.execute("SELECT * FROM run WHERE id = 1").fetchone()
         if row is None:
+            # local import: control reads run files through this module
+            from sim.control import writer_alive
+
+            writer = self.meta.get("writer", "")
+            if writer and not writer_alive(writer, this_process=True):
+                raise UserError(f"{self.path}: holds no run: the process that created it (pid {writer.split('@')[0]}) "
+                                "stopped before the run began; delete the file")
             raise UserError(f"{self.path}: the run has not written anything yet; try again in a moment")
         run = dict(row)
         if run["status"] == "running":
@@ -278,6 +288,37 @@ class RunReader:
         except ImportError:
             raise UserError("pandas is not installed; pip install 'hamlet-sim[research]'") from None
         return pd.DataFrame(list(self.rows(table)), columns=self.columns(table))
+
+
+def writable(path: Path) -> bool:
+    """Whether a run file and its folder can be written (not on a read-only mount, not read-only files)."""
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def refuse_read_only(path: Path, what: str) -> None:
+    """One clear line when ``path`` cannot be written: ``what`` says what needs to write it."""
+    if not writable(path):
+        raise UserError(f"{path}: read-only (its folder or the file cannot be written); {what} writes to it: "
+                        "copy the run file to a writable folder first")
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an SQLite file, also in a folder that cannot be written.
+
+    SQLite reads a WAL file through a shared-memory file it creates next to it. In a read-only
+    folder (a read-only mount) it cannot, but nothing can be writing there either: the file is
+    then opened as immutable, read as it stands.
+    """
+    uri = f"file:{quote(str(path))}"
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if writable(path):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
 
 
 def _where(conditions: list[tuple[str, Any]]) -> tuple[str, list[Any]]:

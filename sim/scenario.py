@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.bounds import MAX_HOURS, Hours, InnerMinutes, Seed, SnapshotMinutes, WalkMinutes
 from sim.errors import UserError
 from sim.simtime import parse_clock, parse_datetime, parse_time
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
@@ -59,14 +60,14 @@ class SectorSpec(Spec):
     name: str = Field(min_length=1)
     kind: str = ""
     areas: list[AreaSpec] = Field(min_length=1)
-    inner_minutes: float = Field(1.0, ge=0, description="minutes to walk between two of its areas")
+    inner_minutes: InnerMinutes = Field(1.0, description="minutes to walk between two of its areas (at most a week)")
 
 
 class LinkSpec(Spec):
     """A path between two places (sectors or areas) taking ``minutes`` to walk."""
 
     between: tuple[str, str]
-    minutes: float = Field(gt=0)
+    minutes: WalkMinutes = Field(description="minutes to walk it: more than 0, at most a week (10080)")
 
 
 class Relationship(Spec):
@@ -199,13 +200,13 @@ class InterventionSpec(Spec):
 class Scenario(Spec):
     """A whole world file: the single input of a run."""
 
-    hamlet: int = Field(FORMAT_VERSION, description="scenario format version")
+    hamlet: int = Field(FORMAT_VERSION, ge=1, description="scenario format version")
     name: str = Field(min_length=1)
     description: str = ""
     start: datetime
-    hours: float = Field(24.0, gt=0, description="default simulated span of a run")
-    seed: int = 0
-    snapshot_minutes: float = Field(60.0, gt=0, description="simulated minutes between snapshots")
+    hours: Hours = Field(24.0, description=f"default simulated span of a run (more than 0, at most {MAX_HOURS})")
+    seed: Seed = Field(0, description="run seed: a whole number from 0 to 2**63-1")
+    snapshot_minutes: SnapshotMinutes = Field(60.0, description="simulated minutes between snapshots (at least 1)")
     model: ModelSettings = ModelSettings()
     mind: str = Field("schedule", description="the mind of every person who names none (generative, schedule, ...)")
     minds: dict[str, dict[str, Any]] = Field({}, description="parameters per mind kind")
@@ -234,6 +235,7 @@ class Scenario(Spec):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
+        check_span(self.start, self.hours, "hours")
         check_references(self)
         return self
 
@@ -251,12 +253,27 @@ class Scenario(Spec):
         """The mind kind ``person`` runs: their own, or the world's."""
         return person.mind or self.mind
 
+    def person_names(self) -> set[str]:
+        """The names of the people the world starts with."""
+        return {person.name for person in self.people}
+
     def person(self, name: str) -> PersonSpec:
         """The person called ``name``."""
         for person in self.people:
             if person.name == name:
                 return person
         raise KeyError(name)
+
+
+def check_span(start: datetime, hours: float, where: str) -> None:
+    """Refuse a run shorter than a second, or whose end (``hours`` after ``start``) no calendar holds."""
+    if hours * 3600 < 1:
+        raise ScenarioReferenceError(where, f"{hours:g} hours is shorter than one simulated second; give a longer run")
+    try:
+        start + timedelta(hours=hours)
+    except OverflowError:
+        raise ScenarioReferenceError(where, f"{hours:g} hours after {start.isoformat()} is past the year 9999; "
+                                     "shorten the run or move start") from None
 
 
 def _place_index(scenario: Scenario) -> dict[str, str]:
@@ -333,8 +350,10 @@ def check_references(scenario: Scenario) -> None:
             raise ScenarioReferenceError(where, str(err)) from None
 
     for i, link in enumerate(scenario.links):
-        for end in link.between:
-            place(f"links[{i}].between", end)
+        ends = [place(f"links[{i}].between", end) for end in link.between]
+        if ends[0] == ends[1]:
+            raise ScenarioReferenceError(f"links[{i}].between", f"{link.between[0]!r} and {link.between[1]!r} are the "
+                                         f"same place ({ends[0]}); a link joins two different places")
     for i, person in enumerate(scenario.people):
         _check_person(scenario, person, f"people[{i}]", names, place)
     _unique([f.name for f in scenario.facts], "facts", "fact")

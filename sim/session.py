@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sim.bounds import MAX_HOURS, MAX_SEED
 from sim.bus.link import BusOptions, Link
 from sim.control import Desk, applied_since
 from sim.engine import Simulation
@@ -21,8 +22,8 @@ from sim.log import Batch, LogFailed, RunLog, create_run_file, dumps, open_engin
 from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.progress import RunProgress
-from sim.reader import RunReader
-from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.reader import RunReader, refuse_read_only
+from sim.scenario import Scenario, ScenarioReferenceError, check_span, load_scenario, parse_scenario
 from sim.simtime import iso, parse_time
 from sim.team import apply_task
 from sim.writer import claim, release, writer_alive
@@ -77,10 +78,17 @@ def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_ho
         seconds = int((end - scenario.start).total_seconds())
         if seconds <= int((start - scenario.start).total_seconds()):
             raise UserError(f"--until {opts.until}: {iso(end)} is not after {iso(start)}")
+        if end - start > timedelta(hours=MAX_HOURS):
+            raise UserError(f"--until {opts.until}: {iso(end)} is more than {MAX_HOURS} hours (ten years) after "
+                            f"{iso(start)}; choose an earlier end")
         return seconds
     hours = default_hours if opts.hours is None else opts.hours
-    if hours <= 0:
-        raise UserError(f"--hours {hours:g}: must be more than 0")
+    if not 0 < hours <= MAX_HOURS:  # also refuses nan
+        raise UserError(f"--hours {hours:g}: must be more than 0 and at most {MAX_HOURS} (ten years)")
+    try:
+        check_span(start, hours, "--hours")
+    except ScenarioReferenceError as err:
+        raise UserError(str(err)) from None
     return int((start - scenario.start).total_seconds() + hours * 3600)
 
 
@@ -106,6 +114,8 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     if opts.fixed_step is not None and opts.fixed_step <= 0:
         raise UserError(f"--fixed-step {opts.fixed_step}: must be a positive number of seconds")
     seed = scenario.seed if opts.seed is None else opts.seed
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed {seed}: must be a whole number from 0 to {MAX_SEED}")
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
     apply_settings(scenario, opts.settings)
@@ -136,27 +146,36 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
             if link.external:
                 pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
                                               "model": opts.llm.model, "seed": seed, "task": opts.task})
-        engine = create_run_file(path)
-        claim(engine)
         options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
                    "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings,
                    **({"task": scenario.team.task} if scenario.team is not None else {})}
         if link is not None:
             options.update(mqtt=link.url, workers=opts.bus.workers)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
-                " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (scenario.name, str(world_path), world_text, seed, dumps(options),
-                 "running", "", iso(scenario.start), iso(_at(scenario, end)), iso(scenario.start),
-                 wall_now(), wall_now()),
-            )
+        # The run row is made before the file: a value it cannot hold fails here, leaving no stub behind.
+        row = (scenario.name, str(world_path), world_text, seed, dumps(options),
+               "running", "", iso(scenario.start), iso(_at(scenario, end)), iso(scenario.start), wall_now(), wall_now())
+        engine = create_run_file(path)
+        try:
+            claim(engine)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
+                    " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+        except BaseException:
+            engine.dispose()
+            for stub in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                stub.unlink(missing_ok=True)
+            raise
         log = RunLog(engine)
-        gateway = gateway_for(backend, log, opts.llm.budget_usd)
-        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step, host=pool)
-        if link is not None:
-            link.attach(log)
-        sim.begin()
+        try:
+            gateway = gateway_for(backend, log, opts.llm.budget_usd)
+            sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step, host=pool)
+            if link is not None:
+                link.attach(log)
+            sim.begin()
+        except BaseException as err:  # never left "running" by a start that failed
+            _close_log(log, path, "failed", f"failed to start: {err}")
+            raise
         return _drive(sim, end, path, backend, opts, link)
 
 
@@ -171,6 +190,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
                      reader.memories(until_tick=snapshot["tick"]) if snapshot else [], recorded.get("fixed_step"),
                      recorded.get("fork"), reader.calls_after(snapshot["tick"] if snapshot else -1))
         writer = reader.meta.get("writer", "")
+    refuse_read_only(path, "hamlet resume")
     if run["status"] == "running" and writer_alive(writer):
         raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
     scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
@@ -230,25 +250,29 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
-        gateway = gateway_for(backend, log, llm.budget_usd)
-        gateway.cache.update(past.replies)
-        for row in past.redo:
-            gateway.recorded.setdefault(row["cache_key"], []).append(row)
-        gateway.stats.cost_usd = past.spent - sum(row["cost_usd"] for row in past.redo)  # counted again when redone
-        if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
-            gateway.replay_until = int((parse_time(past.fork["at"], scenario.start) - scenario.start).total_seconds())
-            if Path(past.fork["parent"]).is_file():
-                with RunReader(past.fork["parent"]) as parent:
-                    gateway.cache.update({**parent.replies(), **past.replies})
-        sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
-        if link is not None:
-            link.attach(log)
-        if snapshot is None:
-            sim.begin()
-        else:
-            sim.restore(snapshot["state"], past.memories)
-        for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
-            sim.schedule(t, intervention)  # live interventions whose effects are redone
+        try:
+            gateway = gateway_for(backend, log, llm.budget_usd)
+            gateway.cache.update(past.replies)
+            for row in past.redo:
+                gateway.recorded.setdefault(row["cache_key"], []).append(row)
+            gateway.stats.cost_usd = past.spent - sum(row["cost_usd"] for row in past.redo)  # counted again when redone
+            if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
+                gateway.replay_until = int((parse_time(past.fork["at"], scenario.start) - scenario.start).total_seconds())
+                if Path(past.fork["parent"]).is_file():
+                    with RunReader(past.fork["parent"]) as parent:
+                        gateway.cache.update({**parent.replies(), **past.replies})
+            sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
+            if link is not None:
+                link.attach(log)
+            if snapshot is None:
+                sim.begin()
+            else:
+                sim.restore(snapshot["state"], past.memories)
+            for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
+                sim.schedule(t, intervention)  # live interventions whose effects are redone
+        except BaseException as err:  # never left "running" by a resume that failed to start
+            _close_log(log, path, "failed", f"failed to resume: {err}")
+            raise
         return _drive(sim, end, path, backend, opts, link)
 
 

@@ -29,7 +29,11 @@ def parse_time(text: str, start: datetime) -> datetime:
     """Parse a TIME option: ISO 8601 (``2026-02-13T14:00``) or an offset from ``start`` (``+6h``)."""
     match = _OFFSET.match(text.strip())
     if match:
-        return start + timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        try:
+            return start + timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        except OverflowError:
+            raise UserError(f"{text!r} is too far after the start {iso(start)}; the calendar ends in the year 9999") \
+                from None
     try:
         return parse_datetime(text)
     except ValueError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.bounds import MAX_TOKENS, Usd
+
 
 class Spec(BaseModel):
     """Base for scenario parts: unknown keys are errors, so typos never pass silently."""
@@ -15,12 +17,10 @@ class ModelSettings(Spec):
     """Which model answers and how; any field left out is inherited from the scenario or CLI."""
 
     model: str | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, gt=0)
-    price_in_per_mtok: float | None = Field(None, ge=0, description="USD per million prompt tokens")
-    price_out_per_mtok: float | None = Field(
-        None, ge=0, description="USD per million completion tokens"
-    )
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
+    max_tokens: int | None = Field(None, gt=0, le=MAX_TOKENS)
+    price_in_per_mtok: Usd | None = Field(None, description="USD per million prompt tokens")
+    price_out_per_mtok: Usd | None = Field(None, description="USD per million completion tokens")
 
     def over(self, base: ModelSettings) -> ModelSettings:
         """Return these settings with unset fields taken from ``base``."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from sim.bounds import MAX_WALK_MINUTES, SANDBOX_MAX, finite
 from sim.errors import UserError
 from sim.filenames import clash, printable, problem
 from sim.sandbox import Limits
@@ -140,8 +141,19 @@ class TeamSpec(Spec):
     vars: dict[str, str] = Field({}, description="values of placeholders that no phase concludes")
     files: dict[str, str] = Field({}, description="files the team starts from (path: text), e.g. code to extend")
     entry: str = Field("main.py", description="the file the sandbox runs with python")
-    minutes_per_turn: float = Field(5.0, gt=0, description="simulated minutes one reply takes")
+    minutes_per_turn: float = Field(5.0, gt=0, le=MAX_WALK_MINUTES, allow_inf_nan=False,
+                                    description="simulated minutes one reply takes")
     sandbox: Limits = Field(Limits(wall_seconds=5, cpu_seconds=5), description="limits of program runs")
+
+    @field_validator("sandbox")
+    @classmethod
+    def _bounded_limits(cls, value: Limits) -> Limits:
+        # The sandbox checks only that limits are positive; a world may not ask for unbounded ones.
+        for name, most in SANDBOX_MAX.items():
+            given = getattr(value, name)
+            if not finite(given) or given > most:
+                raise ValueError(f"{name} {given!r} is out of range; give at most {most:g}")
+        return value
 
     @field_validator("files")
     @classmethod

@@ -33,7 +33,12 @@ def hamlet(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
     def run(*args: str) -> Result:
         capsys.readouterr()
-        code = main([str(a) for a in args])
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit_info:  # argparse refusing a flag: its one line is on stderr
+            if not exit_info.code:
+                raise  # --help, --version
+            code = int(exit_info.code)
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

@@ -21,6 +21,7 @@ from sim.bus.relay import RelayProcess, record_rejection
 from sim.bus.topics import run_id, world_topic
 from sim.errors import UserError
 from sim.llm.backends import Backend
+from sim.llm.options import redact_url
 from sim.log import RunLog
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class Link:
                             "replay the run in-process")
         endpoint = backend.endpoint
         brief = {**brief, "concurrency": backend.concurrency, "endpoint": {
-            "base_url": endpoint.base_url, "model": endpoint.model, "json_mode": endpoint.json_mode,
+            "base_url": redact_url(endpoint.base_url) if endpoint.base_url else None, "model": endpoint.model, "json_mode": endpoint.json_mode,
             "timeout_s": endpoint.timeout_s, "backoff_s": endpoint.backoff_s,
             "price_in_per_mtok": endpoint.price_in_per_mtok, "price_out_per_mtok": endpoint.price_out_per_mtok,
             "fixed_model": endpoint.fixed_model}}

@@ -24,6 +24,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import BudgetExceeded, UserError
+from sim.llm.options import redact_url, split_query
 from sim.log import dumps, wall_now
 from sim.scenario import ModelSettings
 
@@ -129,12 +130,7 @@ class Gateway:
     def client(self) -> openai.AsyncOpenAI:
         """The ``AsyncOpenAI`` client (it binds to an event loop only when it first connects)."""
         if self._client is None:
-            self._client = openai.AsyncOpenAI(
-                base_url=self.endpoint.base_url,
-                api_key=self.endpoint.api_key,
-                max_retries=0,  # retries are ours, so each one is logged
-                timeout=self.endpoint.timeout_s,
-            )
+            self._client = open_client(self.endpoint, self.endpoint.timeout_s)
         return self._client
 
     async def aclose(self) -> None:
@@ -466,25 +462,33 @@ def _estimate_tokens(messages: list[dict[str, str]]) -> int:
     return sum(len(m.get("content", "")) for m in messages) // 4
 
 
+def open_client(endpoint: Endpoint, timeout_s: float) -> openai.AsyncOpenAI:
+    """A client of ``endpoint``'s server; a query in its base URL (``?api-key=``) goes with every request."""
+    base_url, query = split_query(endpoint.base_url) if endpoint.base_url else (None, {})
+    return openai.AsyncOpenAI(base_url=base_url, api_key=endpoint.api_key, default_query=query or None,
+                              max_retries=0,  # retries are ours, so each one is logged
+                              timeout=timeout_s)
+
+
 async def preflight(endpoint: Endpoint, what: str, models_used: set[str] | None = None) -> None:
     """Check the server answers and knows every model the run uses, before anything is written."""
-    client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=0,
-                                timeout=min(endpoint.timeout_s, 15.0))
+    client = open_client(endpoint, min(endpoint.timeout_s, 15.0))
+    shown = redact_url(endpoint.base_url or "")
     try:
         models = [m.id async for m in client.models.list()]
     except openai.AuthenticationError:
         raise UserError(f"{what}: the server refused the API key; set OPENAI_API_KEY or --api-key") from None
     except (openai.APIConnectionError, openai.APITimeoutError):
         raise UserError(
-            f"--base-url {endpoint.base_url}: cannot reach the model server; start it or fix the URL"
+            f"--base-url {shown}: cannot reach the model server; start it or fix the URL"
         ) from None
     except openai.APIStatusError as err:
         if err.status_code == 404:
             return  # servers without a model list still serve chat completions
-        raise UserError(f"--base-url {endpoint.base_url}: the server answered HTTP {err.status_code}") from None
+        raise UserError(f"--base-url {shown}: the server answered HTTP {err.status_code}") from None
     finally:
         await client.close()
     for model in sorted(models_used or {endpoint.model}):
         if models and model not in models:
-            shown = ", ".join(models[:8]) + (" ..." if len(models) > 8 else "")
-            raise UserError(f"--model {model!r}: unknown at {endpoint.base_url}; it serves: {shown}")
+            served = ", ".join(models[:8]) + (" ..." if len(models) > 8 else "")
+            raise UserError(f"--model {model!r}: unknown at {shown}; it serves: {served}")

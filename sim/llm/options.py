@@ -6,9 +6,10 @@ never ask a model: metrics, plots, exports) does not import the ``openai`` packa
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 BACKENDS = ("openai", "local", "scripted", "replay")
 """The model backends ``--llm`` chooses from."""
@@ -39,12 +40,22 @@ class LLMOptions:
         return data
 
 
+_SECRET = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """``url`` without any user:password part."""
+    """``url`` without any user:password part or secret query parameter (``?api-key=``, ``token``, ...)."""
     parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
+    host = parts.netloc.rpartition("@")[2]
+    kept = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if not _SECRET.search(name)]
+    return urlunsplit((parts.scheme, host, parts.path, urlencode(kept), parts.fragment))
+
+
+def split_query(url: str) -> tuple[str, dict[str, str]]:
+    """A base URL without its query, and the query's parameters: a client sends them with every request.
+
+    (Appended to the base URL as is, a query would end up in the middle of each request's path.)
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", parts.fragment)), query

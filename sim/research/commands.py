@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from sim import bounds
 from sim.errors import UserError
 from sim.llm.options import LLMOptions
 
@@ -61,7 +62,7 @@ def add_parsers(sub: Any, model_options: Options, span_options: Callable[[argpar
     metrics.add_argument("--at", metavar="TIME", help="as of TIME (ISO 8601 or +offset; default: the run's end)")
     metrics.add_argument("--place", help="coordination: the place (a sector or 'Sector:Area'), with --window")
     metrics.add_argument("--window", metavar="T1..T2", help="coordination: the time window, e.g. +35h..+37h")
-    metrics.add_argument("--every", type=float, default=60, metavar="MINUTES",
+    metrics.add_argument("--every", type=bounds.step_minutes, default=60, metavar="MINUTES",
                          help="step of the curves over time (default: 60)")
     metrics.add_argument("--out", metavar="DIR", help="also write every table into DIR")
     metrics.add_argument("--format", default="csv", choices=("csv", "parquet"), help="tables written by --out")
@@ -80,7 +81,7 @@ def add_parsers(sub: Any, model_options: Options, span_options: Callable[[argpar
     plot.add_argument("-o", "--out", required=True, metavar="FILE.png")
     plot.add_argument("--fact", action="append", metavar="NAME", help="diffusion: only this fact (repeatable)")
     plot.add_argument("--at", metavar="TIME", help="network, cost: as of TIME (default: the run's end)")
-    plot.add_argument("--every", type=float, default=60, metavar="MINUTES", help="step of curves (default: 60)")
+    plot.add_argument("--every", type=bounds.step_minutes, default=60, metavar="MINUTES", help="step of curves (default: 60)")
     plot.add_argument("--graph", default="conversations", choices=("conversations", "knows"),
                       help="network: which graph")
 
@@ -118,7 +119,7 @@ def add_parsers(sub: Any, model_options: Options, span_options: Callable[[argpar
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2", dest="settings",
                        help="a mind parameter and the values to try, e.g. reflection=on,off (repeatable: the grid "
                        "is every combination)")
-    sweep.add_argument("--parallel", type=int, metavar="N", help="runs at once (default: the number of cores)")
+    sweep.add_argument("--parallel", type=bounds.concurrency, metavar="N", help="runs at once (default: the number of cores)")
     sweep.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the tables")
     span_options(sweep, "default: the world's hours")
     model_options(sweep)

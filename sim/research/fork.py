@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
+from sim.bounds import MAX_HOURS
 from sim.clock import INTERVENE
 from sim.control import applied_since, checked_intervention, people_at
 from sim.engine import Simulation
@@ -32,8 +34,8 @@ from sim.llm.backends import LLMOptions, open_backend
 from sim.log import Batch, RunLog, create_run_file, dumps, wall_now
 from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
-from sim.reader import RunReader
-from sim.scenario import Scenario, parse_scenario
+from sim.reader import RunReader, writable
+from sim.scenario import Scenario, ScenarioReferenceError, check_span, parse_scenario
 from sim.session import (
     DEFAULT_DIR,
     Outcome,
@@ -195,10 +197,16 @@ def _end(prefix: _Prefix, opts: ForkOptions) -> int:
             raise UserError(f"--until: {err}") from None
         if end <= prefix.t:
             raise UserError(f"--until {opts.until}: not after the fork time {iso(start + timedelta(seconds=prefix.t))}")
+        if end - prefix.t > MAX_HOURS * 3600:
+            raise UserError(f"--until {opts.until}: more than {MAX_HOURS} hours (ten years) after the fork time")
         return end
     if opts.hours is not None:
-        if opts.hours <= 0:
-            raise UserError(f"--hours {opts.hours:g}: must be more than 0")
+        if not 0 < opts.hours <= MAX_HOURS:  # also refuses nan
+            raise UserError(f"--hours {opts.hours:g}: must be more than 0 and at most {MAX_HOURS} (ten years)")
+        try:
+            check_span(start + timedelta(seconds=prefix.t), opts.hours, "--hours")
+        except ScenarioReferenceError as err:
+            raise UserError(str(err)) from None
         return prefix.t + round(opts.hours * 3600)
     end = int((datetime.fromisoformat(prefix.run["sim_end"]) - start).total_seconds())
     if end <= prefix.t:
@@ -222,7 +230,9 @@ def _copy_prefix(parent: Path, branch: Path, prefix: _Prefix) -> int:
     """Copy the parent's rows up to the snapshot into the branch; returns how many LLM call rows were copied."""
     snap = prefix.snapshot
     db = sqlite3.connect(f"file:{branch}", uri=True)
-    db.execute("ATTACH DATABASE ? AS parent", (f"file:{parent.resolve()}?mode=ro",))
+    # a parent on a read-only mount is read as it stands (see sim.reader.connect_read_only)
+    mode = "mode=ro" if writable(parent) else "immutable=1"
+    db.execute("ATTACH DATABASE ? AS parent", (f"file:{quote(str(parent.resolve()))}?{mode}",))
     try:
         with db:
             db.execute("INSERT INTO event SELECT * FROM parent.event WHERE seq <= ? ORDER BY seq", (snap["seq"],))

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sim.bounds import MAX_SEED, MAX_SEEDS
 from sim.errors import UserError
 from sim.llm.options import LLMOptions
 from sim.mind import apply_settings, check_minds, taking
@@ -70,6 +71,10 @@ def parse_seeds(text: str) -> list[int]:
             last = int(high) if sep else first
             if last < first:
                 raise ValueError
+            if first < 0 or last > MAX_SEED:
+                raise UserError(f"--seeds {text!r}: a seed is a whole number from 0 to {MAX_SEED}")
+            if len(seeds) + last - first + 1 > MAX_SEEDS:
+                raise UserError(f"--seeds {text!r}: more than {MAX_SEEDS} seeds; sweep fewer at a time")
             seeds.extend(range(first, last + 1))
     except ValueError:
         raise UserError(f"--seeds {text!r}: write seeds as 1-10, 1,2,5 or 3") from None

@@ -195,9 +195,9 @@ def test_existing_out_file_is_never_overwritten(hamlet, tiny_world: Path, tmp_pa
     (["--hours", "-3"], ["--hours", "more than 0"]),
     (["--until", "someday"], ["someday", "ISO 8601"]),
     (["--until", "2020-01-01T00:00"], ["--until", "not after"]),
-    (["--fixed-step", "-10"], ["--fixed-step", "positive"]),
+    (["--fixed-step", "-10"], ["--fixed-step", "at least 1"]),
     (["--concurrency", "0"], ["--concurrency", "at least 1"]),
-    (["--llm-fault-rate", "2"], ["--llm-fault-rate", "between 0 and 1"]),
+    (["--llm-fault-rate", "2"], ["--llm-fault-rate", "at least 0 and at most 1"]),
 ])
 def test_bad_run_options_are_one_line_each(hamlet, tiny_world: Path, tmp_path: Path, args, needles) -> None:
     out = tmp_path / "out"
