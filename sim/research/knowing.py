@@ -12,7 +12,8 @@ One hand-written rule, used by diffusion, by the probes' check and by the labell
 2. **Denials.** A cue does not count when, in its clause (clauses end at . ! ? ; and before
    but, although, though, however, until, till, except, whereas):
    - ``any`` or ``no`` comes before it in its phrase ("not going to any party", "no party"),
-     or ``a``/``an`` does and the clause has a negation ("I'm not going to a party");
+     or ``a``/``an`` does and the clause has a negation, is a question or says if/whether
+     ("I'm not going to a party", "is there a party on Saturday?", "he asked if there is a party");
    - a negation is followed within three words by a verb of knowing (heard, know, aware, told,
      idea, ...) not followed by what/where/when/who/how/why/whether/if: "I haven't heard about
      the party", "nobody told me about it"; unless the sentence goes on with until or till
@@ -38,12 +39,13 @@ from dataclasses import dataclass
 from sim.scenario import FactSpec
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*'?")
-_CLAUSE_END = re.compile(r"[.!?;:\n]+")
+_CLAUSE_END = re.compile(r"([.!?;:\n]+)")
 _BREAKERS = frozenset({"but", "although", "though", "however", "until", "till", "except", "whereas"})
 _REVERSERS = frozenset({"until", "till"})
 _NEGATIONS = frozenset({"not", "no", "never", "cannot", "nobody", "nothing", "none", "neither", "nor", "without"})
 _UNSPECIFIC = frozenset({"any", "no"})
 _INDEFINITE = frozenset({"a", "an"})
+_ASKING = frozenset({"if", "whether"})
 # Words that end the look-back from a cue to its determiner: a specific determiner or a preposition.
 _PHRASE_STOPS = frozenset({"the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our",
                            "their", "about", "of", "for", "to", "at", "in", "on", "with", "from", "by"})
@@ -61,6 +63,7 @@ class _Clause:
     words: tuple[str, ...]  # normalised words
     commas: tuple[int, ...]  # word indexes a comma precedes (a phrase's look-back stops there)
     reversed_after: bool  # the sentence goes on with until/till after this clause
+    open_question: bool  # a question, or it asks if/whether: nothing in it is asserted
 
 
 def normalise(text: str) -> str:
@@ -93,7 +96,8 @@ def _same(text_word: str, cue_word: str) -> bool:
 def _clauses(text: str) -> list[_Clause]:
     """The text's clauses, each with where its commas fall."""
     out: list[_Clause] = []
-    for sentence in _CLAUSE_END.split(normalise(text)):
+    pieces = _CLAUSE_END.split(normalise(text))
+    for sentence, end in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
         parts: list[tuple[list[str], list[int], str]] = [([], [], "")]  # words, commas, the word that opened it
         for piece in re.split(r"(,)", sentence):
             if piece == ",":
@@ -106,7 +110,9 @@ def _clauses(text: str) -> list[_Clause]:
                     parts[-1][0].append(word)
         for i, (ws, cs, _) in enumerate(parts):
             if ws:
-                out.append(_Clause(tuple(ws), tuple(cs), any(opener in _REVERSERS for *_, opener in parts[i + 1:])))
+                asks = "?" in end or any(w in _ASKING for w in ws)
+                out.append(_Clause(tuple(ws), tuple(cs), any(opener in _REVERSERS for *_, opener in parts[i + 1:]),
+                                   asks))
     return out
 
 
@@ -123,7 +129,8 @@ def _negation(word: str) -> bool:
 def _denied(clause: _Clause, start: int, end: int) -> bool:
     """Whether the cue at ``clause.words[start:end]`` is denied (rule 2 of the module docstring)."""
     ws = clause.words
-    negated = any(_negation(w) for w in ws)
+    # An indefinite in a negated, conditional or questioning clause asserts nothing ("is there a party?").
+    negated = clause.open_question or any(_negation(w) for w in ws)
     # Its phrase: look back from the cue to a comma, a specific determiner or a preposition.
     floor = max((c for c in clause.commas if c <= start), default=0)
     for i in range(start - 1, max(floor, start - 4) - 1, -1):
