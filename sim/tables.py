@@ -184,7 +184,6 @@ class ProbeRow(SQLModel, table=True):
     heard: bool | None = Field(default=None, description="the person's answer: have they heard of it")
     what: str = Field(default="", description="what they say they heard")
     keyword: bool = Field(default=False, description="the knowing rule's check of what")
-    model: str = ""
     wall_time: str = ""
 
 
