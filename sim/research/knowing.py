@@ -4,12 +4,12 @@ One hand-written rule, used by diffusion, by the probes' check and by the labell
 (tests/sim/research/knowing_cases.py). docs/research.md ("What counts as knowing") states it:
 
 1. **Cues.** The fact's ``keywords`` and ``paraphrases`` (its ``text`` if it has neither). A cue
-   matches as whole words in order: case and accents of apostrophes ignored, a word never inside
+   matches as whole words in order: case ignored, curly and straight apostrophes alike, a word never inside
    another (a hyphen joins words: "third-party" is one word), and a word of the text may add a
    plural or possessive ending to the cue's (party: parties, party's; Valentine's: Valentines).
    A cue inside one of the fact's ``excludes`` phrases (another sense, another event: "search
    party", "birthday party") does not count.
-2. **Denials.** A cue does not count when, in its clause (clauses end at . ! ? ; and before
+2. **Denials.** A cue does not count when, in its clause (clauses end at . ! ? ; : and before
    but, although, though, however, until, till, except, whereas):
    - ``any`` or ``no`` comes before it in its phrase ("not going to any party", "no party"),
      or ``a``/``an`` does and the clause has a negation, is a question or says if/whether
@@ -18,8 +18,8 @@ One hand-written rule, used by diffusion, by the probes' check and by the labell
      idea, ...) not followed by what/where/when/who/how/why/whether/if: "I haven't heard about
      the party", "nobody told me about it"; unless the sentence goes on with until or till
      ("I didn't know about the party until Ann told me");
-   - it is called off: cancel(led), called off, off, or a negated happen / go ahead within four
-     words ("the party was cancelled", "Sofia called off the party", "the party isn't happening").
+   - it is called off: cancel(led), scrapped, "called off", "is off", or a negated happen / go
+     ahead within four words ("the party was cancelled", "Sofia called off the party", "the party isn't happening").
    Negations: not, no, never, cannot, nobody, nothing, none, neither, nor, without, and words
    ending in n't.
 3. **Someone else's activity** (an observation "<Name> <activity>" of another person) counts
