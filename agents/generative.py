@@ -441,12 +441,15 @@ class GenerativeMind:
 
     # -- interviews ----------------------------------------------------------------------
 
-    async def answer(self, question: str, at: int) -> str:
-        """Answer from memories formed by second ``at``, touching none of them."""
+    async def answer(self, question: str, at: int, form: type[BaseModel] | None = None) -> str:
+        """Answer from memories formed by second ``at``, touching none of them (``form``: as that schema's JSON)."""
         await self._ready(at)
         recalled = await self.retrieve(question, at, before=at, touch=False)
-        reply = await self._ask(Answer, "interview", f"You remember: {_listing(recalled)}\nQuestion: {question}",
-                                Answer(answer="I don't remember."))
+        task = f"You remember: {_listing(recalled)}\nQuestion: {question}"
+        if form is not None:
+            filled = await self._ask(form, "interview", task, None)
+            return "" if filled is None else str(filled.model_dump_json())
+        reply = await self._ask(Answer, "interview", task, Answer(answer="I don't remember."))
         return str(reply.answer)
 
     # -- helpers -------------------------------------------------------------------------

@@ -150,7 +150,7 @@ class RoleMind:
         weights = Weights(top_k=int(self.params["top_k"]))
         return [s.memory for s in self.stream.retrieve(vector, now, weights, before=before, touch=touch)]
 
-    async def answer(self, question: str, at: int) -> str:
+    async def answer(self, question: str, at: int, form: type[BaseModel] | None = None) -> str:
         """Answer an interview question from the memories formed by second ``at``, touching none of them."""
         recalled = await self.recall(question, at, before=at, touch=False)
         known = "\n".join(f"- {m.text}" for m in recalled) or "- nothing yet"
@@ -158,6 +158,11 @@ class RoleMind:
         who = f"You are {self.spec.name}, the {role.name} of the team." if role else f"You are {self.spec.name}."
         messages = [{"role": "system", "content": who},
                     {"role": "user", "content": f"You remember:\n{known}\nQuestion: {question}"}]
+        if form is not None:  # a probe's structured answer, as JSON ("" if the model gave none)
+            empty = form.model_construct()
+            filled = await self.ctx.gateway.ask(form, messages, site=CallSite(self.spec.name, "interview"),
+                                                fallback=empty, settings=self._settings(role))
+            return "" if filled is empty else str(filled.model_dump_json())
         reply = await self.ctx.gateway.ask(Answer, messages, site=CallSite(self.spec.name, "interview"),
                                            fallback=Answer(answer="I don't remember."), settings=self._settings(role))
         return str(reply.answer)

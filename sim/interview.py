@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import SQLModel
 
 from sim.control import applied_since
@@ -40,10 +41,12 @@ def interview(path_text: str, person: str, question: str, at: str | None, llm: L
     return interview_many(path_text, [(person, question)], at, llm)[0]
 
 
-def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, llm: LLMOptions) -> list[Exchange]:
+def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, llm: LLMOptions,
+                   form: type[BaseModel] | None = None) -> list[Exchange]:
     """Answer each (person, question) as that person knew things at ``at``, with one model backend for all.
 
     Every exchange is recorded in the ``interview`` table, with its LLM calls; memories are untouched.
+    With ``form`` (a probe), each answer is that schema's JSON, or "" if the model gave none.
     """
     path = Path(path_text)
     for _, question in asks:
@@ -98,7 +101,7 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
             if state is not None:
                 mind.restore(state)
             minds[person] = mind
-        answers = asyncio.run(_ask(minds, gateway, asks, second))
+        answers = asyncio.run(_ask(minds, gateway, asks, second, form))
     exchanges = [Exchange(person, question, answer, when) for (person, question), answer in zip(asks, answers, strict=True)]
     _record(path, exchanges, second, backend.endpoint.model, rows)
     return exchanges
@@ -111,11 +114,12 @@ def added_people(scenario: Scenario, path: Path) -> dict[str, PersonSpec]:
     return {spec.name: spec for spec in specs}
 
 
-async def _ask(minds: dict[str, Interviewee], gateway: Gateway, asks: list[tuple[str, str]], second: int) -> list[str]:
+async def _ask(minds: dict[str, Interviewee], gateway: Gateway, asks: list[tuple[str, str]], second: int,
+               form: type[BaseModel] | None = None) -> list[str]:
     try:
         # One person's questions in turn (their stream is rebuilt once), different people at once.
         async def person_answers(person: str) -> list[str]:
-            return [await minds[person].answer(q, second) for p, q in asks if p == person]
+            return [await minds[person].answer(q, second, form) for p, q in asks if p == person]
 
         per_person = await asyncio.gather(*(person_answers(person) for person in minds))
         queues = {person: iter(answers) for person, answers in zip(minds, per_person, strict=True)}

@@ -14,6 +14,8 @@ from sim.bounds import check_parameter
 from sim.errors import UserError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from sim.events import Event
     from sim.llm.gateway import Gateway
     from sim.rng import Stream
@@ -163,8 +165,12 @@ class Talker(Protocol):
 class Interviewee(Protocol):
     """A mind that can answer questions from its memories as of a simulated second."""
 
-    async def answer(self, question: str, at: int) -> str:
-        """Answer ``question`` from memories formed by second ``at``, changing none of them."""
+    async def answer(self, question: str, at: int, form: type[BaseModel] | None = None) -> str:
+        """Answer ``question`` from memories formed by second ``at``, changing none of them.
+
+        With ``form`` (a probe's structured answer), the reply is that schema's JSON, or "" if the
+        model gave no valid one.
+        """
         ...
 
 

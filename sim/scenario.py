@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -131,7 +132,11 @@ class FactSpec(Spec):
 
     name: str = Field(min_length=1)
     text: str = Field(min_length=1)
-    keywords: list[str] = Field([], description="words that mark a mention of it (any one, any case)")
+    keywords: list[str] = Field([], description="words that mark a mention of it (any one, as whole words, any case)")
+    paraphrases: list[str] = Field([], description="phrasings of the news itself, each matched as whole words; "
+                                   "someone else's activity must carry one of these to count")
+    excludes: list[str] = Field([], description="phrases in which a keyword means something else "
+                                "(\"search party\", \"birthday party\"): a keyword inside one does not count")
     seeded_to: list[str] = Field([], description="people who know it at the start")
     question: str | None = Field(None, description="what an interview probe asks to confirm someone knows it")
     place: str | None = Field(None, description="where the gathering it announces happens")
@@ -143,9 +148,20 @@ class FactSpec(Spec):
     def _time(cls, value: Any) -> Any:
         return value.isoformat() if isinstance(value, datetime) else value
 
+    @field_validator("keywords", "paraphrases", "excludes")
+    @classmethod
+    def _phrases(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # An empty list or an empty phrase would silently match nothing (or, before, everything).
+        if not value:
+            raise ValueError(f"empty list; give at least one phrase, or leave {info.field_name} out")
+        for phrase in value:
+            if not any(ch.isalnum() for ch in phrase):
+                raise ValueError(f"{phrase!r} has no word; every entry must be a word or phrase")
+        return value
+
     def marks(self) -> list[str]:
-        """The words that mark a mention of the fact: its keywords, or its whole text if it has none."""
-        return [k for k in self.keywords if k.strip()] or [self.text]
+        """The cues that mark the fact: its keywords and paraphrases, or its whole text if it has neither."""
+        return [*self.keywords, *self.paraphrases] or [self.text]
 
     def probe(self) -> str:
         """The interview question that asks whether someone knows the fact."""

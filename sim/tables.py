@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 4
-"""Bumped whenever a table changes shape; readers refuse files from a newer version."""
+SCHEMA_VERSION = 5
+"""Bumped whenever a table changes shape; readers refuse files from a newer version (5: the probe table)."""
 
 APP_ID = "hamlet"
 
@@ -165,6 +165,28 @@ class InterviewRow(SQLModel, table=True):
     wall_time: str = ""
 
 
+class ProbeRow(SQLModel, table=True):
+    """A probe: a structured interview answer (heard or not, and what) and the knowing rule's check of it.
+
+    ``heard`` is the person's own answer (None when the model gave no valid one); ``keyword`` is
+    whether ``what`` carries the fact (kind ``fact``) or names the person asked about (kind
+    ``person``) by the rule of sim/research/knowing.py. ``hamlet metrics`` reports where they differ.
+    """
+
+    __tablename__ = "probe"
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(index=True)
+    t: int = Field(description="the simulated second the person was asked as of")
+    time: str
+    kind: str = Field(description="fact or person")
+    subject: str = Field(description="the fact's name, or the person asked about")
+    question: str
+    heard: bool | None = Field(default=None, description="the person's answer: have they heard of it")
+    what: str = Field(default="", description="what they say they heard")
+    keyword: bool = Field(default=False, description="the knowing rule's check of what")
+    wall_time: str = ""
+
+
 TABLES = {
     "run": RunRow,
     "event": EventRow,
@@ -173,6 +195,7 @@ TABLES = {
     "snapshot": SnapshotRow,
     "artifact": ArtifactRow,
     "interview": InterviewRow,
+    "probe": ProbeRow,
     "control": ControlRow,
     "rejection": RejectionRow,
 }

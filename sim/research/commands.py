@@ -49,9 +49,10 @@ def add_parsers(sub: Any, model_options: Options, span_options: Callable[[argpar
     intervention_options(intervene)
 
     metrics = sub.add_parser("metrics", help="measure what emerged in a run",
-                             description="Information diffusion of the world's facts (from memories; confirmed "
-                             "by interviews with --probe), the knows and conversation networks and their density "
-                             "over time, coordination (who was at a place in a time window; by default the "
+                             description="Information diffusion of the world's facts (from memories that carry "
+                             "them: whole words, not denied; confirmed by interviews with --probe), the knows "
+                             "network (talked, told, relation or probe; never sight) and the conversation network "
+                             "and their density over time (knows: directed and mutual, as the paper), coordination (who was at a place in a time window; by default the "
                              "gathering a fact announces) and activity per person. See docs/research.md.")
     metrics.add_argument("run_file", metavar="RUN.db")
     out = metrics.add_mutually_exclusive_group()
@@ -69,7 +70,8 @@ def add_parsers(sub: Any, model_options: Options, span_options: Callable[[argpar
     metrics.add_argument("--graphml", metavar="DIR", help="write the networks to DIR as GraphML")
     metrics.add_argument("--probe", action="store_true",
                          help="interview everyone: the fact's question, and \"Do you know X?\" about each other "
-                         "person (answered with the run's model options; recorded as interviews)")
+                         "person, each answered as heard yes/no and what (with the run's model options); the "
+                         "answers and the knowing rule's check are recorded, and disagreements reported")
     model_options(metrics)
 
     plot = sub.add_parser("plot", help="draw a chart of a run's metrics",

@@ -2,11 +2,13 @@
 
 The measurements of the Smallville paper, computed from any run as of any simulated time:
 
-- information diffusion of a named fact: who knows it and since when, detected from memories
-  (a memory that contains one of the fact's keywords, any case), plus whoever it was seeded to;
-- relationships: the *knows* graph (A knows B once a memory of A names B, or A's persona lists
-  B) and the *conversation* graph (conversations and remarks addressed to someone), their
-  density over time (edges over possible pairs of the people present);
+- information diffusion of a named fact: who knows it and since when, from the first memory
+  that carries it by the rule of ``sim.research.knowing`` (whole words, not denied; someone
+  else's activity only with a paraphrase), plus whoever it was seeded to;
+- relationships: the *knows* graph (A knows B once A talked with B, was told about B, has B as a
+  relation, or a probe confirms it; never from seeing B) and the *conversation* graph
+  (conversations and remarks addressed to someone), their density over time: directed (edges
+  over n(n-1)) and, as the paper, undirected over the pairs who both know each other;
 - coordination: who was at a place during a time window (by default the gathering a fact
   announces, such as a party);
 - activity: conversations, lines said, places visited, moves, LLM calls, tokens and cost per person.
@@ -34,6 +36,7 @@ import networkx as nx
 
 from sim.errors import UserError
 from sim.reader import RunReader
+from sim.research.knowing import memory_carries
 from sim.scenario import FactSpec, Scenario, parse_scenario
 from sim.simtime import iso, parse_time
 
@@ -166,16 +169,15 @@ class RunMetrics:
 
     def knowing(self, fact: FactSpec) -> dict[str, tuple[int, str, int | None, str]]:
         """Person -> (second they first knew ``fact``, how, memory id, memory text)."""
-        marks = [m.casefold() for m in fact.marks()]
         first: dict[str, tuple[int, str, int | None, str]] = {}
         for person in fact.seeded_to:
             if person in self._log.joined:
                 first[person] = (self._log.joined[person], "seeded", None, fact.text)
+        everyone = list(self._log.joined)
         for person, t, kind, memory_id, text in self._memories:
             if person in first and first[person][0] <= t:
                 continue
-            folded = text.casefold()
-            if any(mark in folded for mark in marks):
+            if memory_carries(fact, kind, text, everyone, person):
                 first[person] = (t, kind, memory_id, text)
         return first
 
@@ -218,26 +220,55 @@ class RunMetrics:
     # -- relationships -------------------------------------------------------------------
 
     @cached_property
-    def _knows(self) -> dict[tuple[str, str], int]:
-        """(a, b) -> the second a first knew b: from a's persona, or a memory of a naming b."""
+    def _knows(self) -> dict[tuple[str, str], tuple[int, str]]:
+        """(a, b) -> (the second a first knew b, how): relation, talked, told or probe; never sight."""
         log = self._log
         names = list(log.joined)
         keys = name_keys(names)
         longest = max((len(k.split()) for k in keys), default=1)
-        since: dict[tuple[str, str], int] = {}
+        since: dict[tuple[str, str], tuple[int, str]] = {}
+
+        def learn(a: str, b: str, t: int, how: str) -> None:
+            if a != b and a in log.joined and b in log.joined and since.get((a, b), (math.inf, ""))[0] > t:
+                since[(a, b)] = (t, how)
+
         specs = {p.name: p for p in self.scenario.people}
         specs.update({iv.spec.name: iv.spec for iv in self.scenario.interventions if iv.spec is not None})
         for name in names:
             spec = specs.get(name)
             for rel in spec.relationships if spec else []:
-                if rel.name in log.joined and rel.name != name:
-                    since[(name, rel.name)] = log.joined[name]
-        for person, t, _kind, _id, text in self._memories:
-            for other in mentioned(text, keys, longest):
-                if other != person and since.get((person, other), math.inf) > t:
-                    since[(person, other)] = t
+                learn(name, rel.name, log.joined[name], "relation")
+        for t, a, b, _kind in log.contacts:  # a conversation or a remark: both know the other
+            learn(a, b, t, "talked")
+            learn(b, a, t, "talked")
+        for person, t, kind, _id, text in self._memories:
+            told = _told(kind, text)
+            if told is not None:
+                for other in mentioned(told, keys, longest):
+                    learn(person, other, t, "told")
+        for person, other, t in self._probed_acquaintances:
+            learn(person, other, t, "probe")
         # nobody knows someone in the world before both of them are in it
-        return {(a, b): max(t, log.joined[a], log.joined[b]) for (a, b), t in since.items() if a in log.joined}
+        return {(a, b): (max(t, log.joined[a], log.joined[b]), how) for (a, b), (t, how) in since.items()}
+
+    @cached_property
+    def _probed_acquaintances(self) -> list[tuple[str, str, int]]:
+        """(person, other, second) of every probe in which the person said they know the other."""
+        if not self.reader.has("probe"):
+            return []
+        rows = self.reader.db.execute("SELECT person, subject, t FROM probe WHERE kind = 'person' AND heard = 1")
+        return [(a, b, t) for a, b, t in rows]
+
+    def probes(self) -> Any:
+        """Every probe recorded in the file: the person's own answer, the rule's check, and whether they agree."""
+        columns = ["person", "t", "time", "kind", "subject", "question", "heard", "what", "keyword", "agree"]
+        rows = []
+        if self.reader.has("probe"):
+            for row in self.reader.db.execute(
+                    "SELECT person, t, time, kind, subject, question, heard, what, keyword FROM probe ORDER BY id"):
+                heard = None if row[6] is None else bool(row[6])
+                rows.append([*row[:6], heard, row[7], bool(row[8]), heard is not None and heard == bool(row[8])])
+        return pandas().DataFrame(rows, columns=columns)
 
     def knows_graph(self, at: int | None = None) -> nx.DiGraph:
         """Who knew whom by ``at``: an edge a -> b with ``since`` (second) once a knew b."""
@@ -246,9 +277,9 @@ class RunMetrics:
         present = self.people(upto)
         graph.add_nodes_from(present)
         alive = set(present)
-        for (a, b), t in sorted(self._knows.items()):
+        for (a, b), (t, how) in sorted(self._knows.items()):
             if t <= upto and a in alive and b in alive:
-                graph.add_edge(a, b, since=t)
+                graph.add_edge(a, b, since=t, how=how)
         return graph
 
     def conversation_graph(self, at: int | None = None) -> nx.Graph:
@@ -269,8 +300,14 @@ class RunMetrics:
         return graph
 
     def density(self, every: int = HOUR, times: list[int] | None = None) -> Any:
-        """The density of the knows and conversation graphs every ``every`` seconds (or at ``times``)."""
-        knows = sorted((t, a, b) for (a, b), t in self._knows.items())
+        """The density of the knows and conversation graphs every ``every`` seconds (or at ``times``).
+
+        Knows twice: directed (edges a -> b over n(n-1)) and as the paper counted it (pairs who both
+        know each other over n(n-1)/2, its 0.167 -> 0.74).
+        """
+        knows = sorted((t, a, b) for (a, b), (t, _) in self._knows.items())
+        mutual = sorted((max(t, self._knows[(b, a)][0]), a, b) for (a, b), (t, _) in self._knows.items()
+                        if a < b and (b, a) in self._knows)
         contacts: dict[tuple[str, str], int] = {}
         for t, a, b, _kind in self._log.contacts:
             if a != b:
@@ -280,11 +317,14 @@ class RunMetrics:
         for t in self.grid(every) if times is None else times:
             n = len(self.people(t)) if self._log.left else self._count(self._log.joins, t)
             k = _count_edges(knows, t, self._log)
+            both = _count_edges(mutual, t, self._log)
             c = _count_edges(talks, t, self._log)
             rows.append({"t": t, "time": self.when(t), "people": n, "knows_edges": k,
-                         "knows_density": k / (n * (n - 1)) if n > 1 else 0.0, "conversation_edges": c,
-                         "conversation_density": 2 * c / (n * (n - 1)) if n > 1 else 0.0})
+                         "knows_density": k / (n * (n - 1)) if n > 1 else 0.0, "knows_mutual_pairs": both,
+                         "knows_density_mutual": 2 * both / (n * (n - 1)) if n > 1 else 0.0,
+                         "conversation_edges": c, "conversation_density": 2 * c / (n * (n - 1)) if n > 1 else 0.0})
         return pandas().DataFrame(rows, columns=["t", "time", "people", "knows_edges", "knows_density",
+                                                 "knows_mutual_pairs", "knows_density_mutual",
                                                  "conversation_edges", "conversation_density"])
 
     # -- coordination --------------------------------------------------------------------
@@ -397,6 +437,7 @@ class RunMetrics:
             "lines_per_person": float(activity["lines"].sum() / n),
             "places_per_person": float(activity["places"].sum() / n),
             "knows_density": round(float(last["knows_density"]), 6),
+            "knows_density_mutual": round(float(last["knows_density_mutual"]), 6),
             "conversation_density": round(float(last["conversation_density"]), 6),
         }
         for fact in self.scenario.facts:
@@ -514,6 +555,24 @@ def mentioned(text: str, keys: dict[str, str], longest: int) -> set[str]:
                     break
         i += 1
     return found
+
+
+_SAID_TO_ME = re.compile(r"^.{1,80}? said to me: ", re.DOTALL)
+
+
+def _told(kind: str, text: str) -> str | None:
+    """What a memory says the person was told (whose names count as being told about someone), or None.
+
+    Dialogue, whispers and the seeded background are what the person was told; an observation
+    counts only for what someone said to them, never for whom they saw; reflections and plans may
+    rest on sight alone, so they do not count.
+    """
+    if kind in ("dialogue", "whisper", "seed"):
+        return text
+    if kind == "observation":
+        said = _SAID_TO_ME.match(text)
+        return text[said.end():] if said else None
+    return None
 
 
 def _count_edges(edges: list[tuple[int, str, str]], t: int, log: _Log) -> int:

@@ -76,7 +76,8 @@ def _diffusion(metrics: RunMetrics, axes: Any, *, facts: list[str] | None, every
 def _density(metrics: RunMetrics, axes: Any, *, every: int, **_: Any) -> str:
     frame = metrics.density(every)
     times = _times(metrics, frame)
-    axes.plot(times, frame["knows_density"], label="knows")
+    axes.plot(times, frame["knows_density"], label="knows (directed)")
+    axes.plot(times, frame["knows_density_mutual"], label="knows each other (the paper's)")
     axes.plot(times, frame["conversation_density"], label="conversations")
     axes.set_ylabel("density")
     axes.set_ylim(0, 1)

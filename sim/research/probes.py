@@ -2,74 +2,117 @@
 
 Each question goes through ``sim.interview`` with the run's model options, so it is answered
 from the person's memories as of the probed time and recorded in the run's ``interview`` table.
-An answer confirms a fact when it contains one of the fact's keywords (any case), and says the
-person knows someone when it names them; in both cases only if it denies nothing ("don't know",
-"never heard", "haven't", ...).
+The person answers in a structured form (``Heard``: have they heard of it, and what), so a
+capable model's own answer decides. The knowing rule (``sim.research.knowing``) checks the
+"what": for a fact, whether it carries the news; for a person, whether it names them undenied.
+Both go to the run's ``probe`` table, and ``hamlet metrics`` reports where they disagree.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any
 
 import networkx as nx
+from pydantic import BaseModel, Field
+from sqlmodel import SQLModel
 
 from sim.llm.options import LLMOptions
+from sim.log import open_engine, wall_now
+from sim.research.knowing import carries, words
 from sim.research.metrics import RunMetrics, mentioned, name_keys, pandas
 from sim.scenario import FactSpec
 
-_DENIALS = re.compile(r"\b(don't|do not|doesn't|does not|never|not sure who|no idea|haven't|have not|hasn't|"
-                      r"has not|not heard|not know)\b", re.IGNORECASE)
+COLUMNS = ["person", "question", "heard", "what", "keyword", "agree"]
 
 
-def confirms(fact: FactSpec, answer: str) -> bool:
-    """Whether an interview answer shows knowledge of ``fact``: it has one of its keywords and denies nothing.
+class Heard(BaseModel):
+    """A probe's structured answer."""
 
-    Answers may echo the question's words ("No, I haven't heard of any party"), hence the denials.
-    The rule is a heuristic: the answers are kept, for reading.
-    """
-    folded = answer.casefold()
-    return any(mark.casefold() in folded for mark in fact.marks()) and not _DENIALS.search(answer)
+    heard: bool = Field(description="true if you have heard of it (or know them), false if not")
+    what: str = Field(max_length=600, description="what you heard or know, in your own words; empty if nothing")
+
+
+def parse(answer: str) -> tuple[bool | None, str]:
+    """(heard, what) of a recorded structured answer; (None, answer) if it is not one (an older file, a failed call)."""
+    try:
+        data = json.loads(answer)
+        return bool(data["heard"]), str(data.get("what", ""))
+    except (ValueError, TypeError, KeyError):
+        return None, answer
+
+
+def confirms(fact: FactSpec, what: str) -> bool:
+    """Whether what a person says they heard carries ``fact`` (the knowing rule)."""
+    return carries(fact, what)
 
 
 def knows_from_answer(answer: str, other: str, everyone: list[str]) -> bool:
-    """Whether an answer to "Do you know OTHER?" says yes: it names them and denies nothing."""
+    """Whether what a person says of OTHER names them and denies nothing (the knowing rule's denials)."""
     keys = name_keys(everyone)
     longest = max(len(k.split()) for k in keys)
-    return other in mentioned(answer, keys, longest) and not _DENIALS.search(answer)
+    if other not in mentioned(answer, keys, longest):
+        return False
+    named = FactSpec(name="person", text=other, keywords=[" ".join(words(k)) for k, v in keys.items() if v == other])
+    return carries(named, answer)
+
+
+def _question(asked: str) -> str:
+    return f"{asked} Say whether you have heard of it, and what exactly you heard."
 
 
 def probe_fact(metrics: RunMetrics, fact: FactSpec, at: int, llm: LLMOptions,
                people: list[str] | None = None) -> Any:
-    """Ask each person present at ``at`` the fact's question; a table of answers and whether each confirms it."""
+    """Ask each person present at ``at`` the fact's question; their answers, the rule's check, and whether they agree."""
     from sim.interview import (
         interview_many,  # the model client loads only when a probe is asked for
     )
 
     asked = people or metrics.people(at)
-    question = fact.probe()
-    exchanges = interview_many(str(metrics.path), [(p, question) for p in asked], metrics.when(at), llm)
-    rows = [{"person": e.person, "question": e.question, "answer": e.answer, "confirms": confirms(fact, e.answer)}
-            for e in exchanges]
-    return pandas().DataFrame(rows, columns=["person", "question", "answer", "confirms"])
+    question = _question(fact.probe())
+    exchanges = interview_many(str(metrics.path), [(p, question) for p in asked], metrics.when(at), llm, Heard)
+    rows = []
+    for e in exchanges:
+        heard, what = parse(e.answer)
+        check = confirms(fact, what)
+        rows.append({"person": e.person, "question": e.question, "heard": heard, "what": what, "keyword": check,
+                     "agree": heard is not None and heard == check})
+    _record(metrics, at, "fact", [fact.name] * len(rows), rows)
+    return pandas().DataFrame(rows, columns=COLUMNS)
 
 
 def probe_acquaintance(metrics: RunMetrics, at: int, llm: LLMOptions,
                        people: list[str] | None = None) -> tuple[Any, nx.DiGraph]:
-    """Ask every person "Do you know X?" about everyone else present; the answers and the graph they draw."""
+    """Ask every person "Do you know X?" about everyone else present; the answers and the graph their own answers draw."""
     from sim.interview import interview_many
 
     present = metrics.people(at)
     askers = people or present
-    asks = [(a, f"Do you know {b}?") for a in askers for b in present if b != a]
-    exchanges = interview_many(str(metrics.path), asks, metrics.when(at), llm)
+    pairs = [(a, b) for a in askers for b in present if b != a]
+    asks = [(a, f"Do you know {b}? Say whether you know them, and what you know of them.") for a, b in pairs]
+    exchanges = interview_many(str(metrics.path), asks, metrics.when(at), llm, Heard)
     graph = nx.DiGraph()
     graph.add_nodes_from(present)
     rows = []
-    for exchange in exchanges:
-        other = exchange.question.removeprefix("Do you know ").removesuffix("?")
-        knows = knows_from_answer(exchange.answer, other, present)
-        rows.append({"person": exchange.person, "other": other, "answer": exchange.answer, "knows": knows})
-        if knows:
+    for (_, other), exchange in zip(pairs, exchanges, strict=True):
+        heard, what = parse(exchange.answer)
+        check = knows_from_answer(what, other, present)
+        rows.append({"person": exchange.person, "other": other, "question": exchange.question, "heard": heard,
+                     "what": what, "keyword": check, "agree": heard is not None and heard == check})
+        if heard:
             graph.add_edge(exchange.person, other)
-    return pandas().DataFrame(rows, columns=["person", "other", "answer", "knows"]), graph
+    _record(metrics, at, "person", [b for _, b in pairs], rows)
+    return pandas().DataFrame(rows, columns=["person", "other", *COLUMNS[1:]]), graph
+
+
+def _record(metrics: RunMetrics, at: int, kind: str, subjects: list[str], rows: list[dict[str, Any]]) -> None:
+    """Add the probes to the run file's ``probe`` table (created in files from before it existed)."""
+    engine = open_engine(metrics.path)
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO probe (person, t, time, kind, subject, question, heard, what, keyword, wall_time)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(r["person"], at, metrics.when(at), kind, subject, r["question"], r["heard"], r["what"], r["keyword"],
+              wall_now()) for subject, r in zip(subjects, rows, strict=True)])
+    engine.dispose()

@@ -45,6 +45,7 @@ class Report:
     acquaintance: Any = None
     acquaintance_graph: nx.DiGraph | None = None
     summary: dict[str, float] = field(default_factory=dict)
+    probes: Any = None  # every probe the file holds: own answer, the rule's check, agreement
 
 
 def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | None = None, at: str | None = None,
@@ -76,19 +77,23 @@ def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | 
                 source = f"the gathering of {fact.name}"
                 break
     who = [person] if person else None
+    asked: dict[str, Any] = {}
+    acquaintance: tuple[Any, nx.DiGraph | None] = (None, None)
+    if probe is not None:  # first: a probe that says A knows B is an edge of the knows graph below
+        for fact in chosen:
+            asked[fact.name] = probe_fact(metrics, fact, second, probe, who)
+        acquaintance = probe_acquaintance(metrics, second, probe, who)
     reports = []
     for fact in chosen:
         table = metrics.diffusion(fact, second)
-        reports.append(FactReport(fact, _only(table, person), metrics.diffusion_curve(fact, every)))
+        reports.append(FactReport(fact, _only(table, person), metrics.diffusion_curve(fact, every), asked.get(fact.name)))
     report = Report(metrics, second, reports, metrics.density(every), metrics.knows_graph(second),
                     metrics.conversation_graph(second), _only(metrics.activity(second), person),
-                    metrics.cost_by_purpose(second), span, source, summary=metrics.summary())
+                    metrics.cost_by_purpose(second), span, source, acquaintance=acquaintance[0],
+                    acquaintance_graph=acquaintance[1], summary=metrics.summary(),
+                    probes=_only(metrics.probes(), person))
     if span is not None:
         report.attendance = _only(metrics.attendance(span), person)
-    if probe is not None:
-        for item in reports:
-            item.probe = probe_fact(metrics, item.fact, second, probe, who)
-        report.acquaintance, report.acquaintance_graph = probe_acquaintance(metrics, second, probe, who)
     return report
 
 
@@ -110,12 +115,14 @@ def as_json(report: Report) -> dict[str, Any]:
                                     "probe": _records(f.probe) if f.probe is not None else None}
                       for f in report.facts},
         "density": _records(report.density),
-        "knows_edges": [[a, b, d["since"]] for a, b, d in report.knows.edges(data=True)],
+        "knows_edges": [[a, b, d["since"], d["how"]] for a, b, d in report.knows.edges(data=True)],
         "conversation_edges": [[a, b, d["conversations"], d["remarks"], d["since"]]
                                for a, b, d in report.conversations.edges(data=True)],
         "activity": _records(report.activity),
         "cost_by_purpose": _records(report.cost),
         "summary": report.summary,
+        "probes": _records(report.probes),
+        "probe_disagreements": _records(report.probes[~report.probes["agree"]]),
     }
     if report.window is not None:
         w = report.window
@@ -144,19 +151,32 @@ def as_text(report: Report) -> str:
                   f"  {knew} of {len(item.table)} knew it by {m.when(report.at)}"]
         table = item.table[["person", "time", "how"]].rename(columns={"time": "knows since"}).fillna("-")
         if item.probe is not None:
-            table = table.merge(item.probe[["person", "confirms", "answer"]], on="person", how="left")
-            table["answer"] = table["answer"].fillna("").str.slice(0, 60)
+            table = table.merge(item.probe[["person", "heard", "keyword", "what"]], on="person", how="left")
+            table["what"] = table["what"].fillna("").str.slice(0, 60)
         lines += _indent(table.to_string(index=False))
     k, c = report.knows, report.conversations
+    mutual = sum(1 for a, b in k.edges() if a < b and k.has_edge(b, a))
+    first = report.density.iloc[0]
     lines += ["", f"Relationships at {m.when(report.at)}",
-              f"  knows: {k.number_of_edges()} of {n * (n - 1)} possible (density {_density(k):.3f}; "
-              f"{float(report.density['knows_density'].iloc[0]):.3f} at the start)",
+              f"  knows (talked, told, relation or probe; never sight): {k.number_of_edges()} of {n * (n - 1)} "
+              f"directed edges, density {_density(k):.3f} ({float(first['knows_density']):.3f} at the start); "
+              f"as the paper, {mutual} of {n * (n - 1) // 2} pairs know each other, density "
+              f"{2 * mutual / (n * (n - 1)) if n > 1 else 0.0:.3f} ({float(first['knows_density_mutual']):.3f} at the start)",
               f"  conversations: {c.number_of_edges()} pairs of {n * (n - 1) // 2} (density "
               f"{nx.density(c) if n > 1 else 0.0:.3f}), "
               f"{sum(d['conversations'] for _, _, d in c.edges(data=True))} conversations"]
     if report.acquaintance_graph is not None:
         lines.append(f"  \"do you know X?\" probe: {report.acquaintance_graph.number_of_edges()} yes of "
                      f"{len(report.acquaintance)} asked (density {_density(report.acquaintance_graph):.3f})")
+    if report.probes is not None and len(report.probes):
+        probes = report.probes
+        differ = probes[~probes["agree"]]
+        lines += ["", f"Probes recorded: {len(probes)}; the person's own answer and the knowing rule's check of "
+                      f"what they said disagree on {len(differ)}"]
+        if len(differ):
+            shown = differ[["person", "time", "subject", "heard", "keyword", "what"]].copy()
+            shown["what"] = shown["what"].str.slice(0, 60)
+            lines += _indent(shown.to_string(index=False))
     if report.window is not None:
         w = report.window
         lines += ["", f"Coordination at {w.place}, {m.when(w.start)}..{m.when(w.end)} ({report.window_source})",
@@ -179,8 +199,10 @@ def people_table(report: Report) -> Any:
         since = dict(zip(item.table["person"], item.table["time"], strict=True))
         table[f"{item.fact.name}_since"] = [since.get(p) for p in table["person"]]
         if item.probe is not None:
-            said = dict(zip(item.probe["person"], item.probe["confirms"], strict=True))
+            said = dict(zip(item.probe["person"], item.probe["heard"], strict=True))
             table[f"{item.fact.name}_probe"] = [said.get(p) for p in table["person"]]
+            check = dict(zip(item.probe["person"], item.probe["keyword"], strict=True))
+            table[f"{item.fact.name}_probe_keyword"] = [check.get(p) for p in table["person"]]
     if report.attendance is not None:
         minutes = dict(zip(report.attendance["person"], report.attendance["minutes"], strict=True))
         table["attended_minutes"] = [minutes.get(p, 0.0) for p in table["person"]]
@@ -211,6 +233,8 @@ def write(report: Report, folder: Path, fmt: str) -> list[Path]:
         tables["attendance"] = report.attendance
     if report.acquaintance is not None:
         tables["probe_acquaintance"] = report.acquaintance
+    if report.probes is not None and len(report.probes):
+        tables["probes"] = report.probes
     written = []
     for name, frame in tables.items():
         target = folder / f"{name}.{fmt}"

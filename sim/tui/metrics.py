@@ -70,7 +70,8 @@ def metrics_text(metrics: RunMetrics, t: int) -> Text:
     density = metrics.density(times=upto)
     text.append("\nRelationship density", "bold")
     text.append("   edges among the people present, hourly\n", "dim")
-    for name, column in (("knows", "knows_density"), ("conversations", "conversation_density")):
+    for name, column in (("knows", "knows_density"), ("know each other", "knows_density_mutual"),
+                         ("conversations", "conversation_density")):
         values = [float(v) for v in density[column]]
         text.append(f"  {_label(name)} ")
         text.append(sparkline(values, 1.0), "cyan")

@@ -93,8 +93,8 @@ def town_run(path: Path) -> Path:
     """The handmade town's four hours: who learns the festival when, who meets whom, who comes to the cafe.
 
     Known answers: Ann knows at 0 (seeded), Bo at 1 h (told), Cy never. Ann knows Bo from the start (her
-    persona), Bo knows Ann from 1 h, Cy knows Bo from 1.5 h. Ann talks with Bo at 50 min; Cy says
-    something to Ann at 2 h 10 min. At the cafe between 2 h and 3 h: Ann from 1 h 55 min to 2 h 30 min
+    persona), Bo knows Ann from 50 min (they talk), Cy and Ann know each other from 2 h 10 min (Cy says
+    something to Ann); Cy only sees Bo at 1.5 h, which is not knowing him. At the cafe between 2 h and 3 h: Ann from 1 h 55 min to 2 h 30 min
     (30 minutes of the window), Bo from 2 h 13 min 20 s to the end (46.7 minutes); Cy never comes.
     """
     run = HandRun(path)

@@ -38,14 +38,18 @@ def test_diffusion_gives_who_knew_the_fact_since_when_and_how(town: Path) -> Non
 def test_density_over_time_counts_knows_and_conversation_edges_among_those_present(town: Path) -> None:
     with RunMetrics(town) as m:
         d = m.density()
-        assert list(d["knows_edges"]) == [1, 2, 3, 3, 3]
-        assert list(d["knows_density"]) == [1 / 6, 2 / 6, 3 / 6, 3 / 6, 3 / 6]
+        assert list(d["knows_edges"]) == [1, 2, 2, 4, 4], "Cy saw Bo (no edge); Cy spoke to Ann at 2 h 10 min"
+        assert list(d["knows_density"]) == [1 / 6, 2 / 6, 2 / 6, 4 / 6, 4 / 6]
+        assert list(d["knows_mutual_pairs"]) == [0, 1, 1, 2, 2]
+        assert list(d["knows_density_mutual"]) == [0, 1 / 3, 1 / 3, 2 / 3, 2 / 3], "the paper's: pairs who both know"
         assert list(d["conversation_edges"]) == [0, 1, 1, 2, 2]
         assert list(d["conversation_density"]) == [0, 1 / 3, 1 / 3, 2 / 3, 2 / 3]
         knows = m.knows_graph()
         assert isinstance(knows, nx.DiGraph)
-        assert sorted(knows.edges(data="since")) == [("Ann Reed", "Bo Lane", 0), ("Bo Lane", "Ann Reed", H),
-                                                      ("Cy Moss", "Bo Lane", 5400)]
+        assert sorted(knows.edges(data="how")) == [("Ann Reed", "Bo Lane", "relation"), ("Ann Reed", "Cy Moss", "talked"),
+                                                    ("Bo Lane", "Ann Reed", "talked"), ("Cy Moss", "Ann Reed", "talked")]
+        assert sorted(knows.edges(data="since")) == [("Ann Reed", "Bo Lane", 0), ("Ann Reed", "Cy Moss", 7800),
+                                                      ("Bo Lane", "Ann Reed", 3000), ("Cy Moss", "Ann Reed", 7800)]
         talks = m.conversation_graph()
         assert talks["Ann Reed"]["Bo Lane"] == {"conversations": 1, "remarks": 0, "since": 3000}
         assert talks["Ann Reed"]["Cy Moss"] == {"conversations": 0, "remarks": 1, "since": 7800}
@@ -77,7 +81,8 @@ def test_activity_counts_conversations_lines_places_moves_and_the_runs_own_llm_c
         assert cost.loc["day_plan", "llm_calls"] == 2 and cost.loc["interview", "cost_usd"] == 0.5
         summary = m.summary()
         assert summary["festival.knowing"] == 2 and summary["festival.attendance"] == 2
-        assert summary["knows_density"] == 0.5 and summary["conversations"] == 1
+        assert summary["knows_density"] == 0.666667 and summary["knows_density_mutual"] == 0.666667
+        assert summary["conversations"] == 1
 
 
 def test_a_person_removed_leaves_the_population_and_the_density(tmp_path: Path) -> None:
@@ -98,7 +103,8 @@ def test_metrics_json_and_csv_hold_the_same_answers(hamlet, town: Path, tmp_path
     assert [r["person"] for r in data["diffusion"]["festival"]["people"] if r["knows"]] == ["Ann Reed", "Bo Lane"]
     assert [r["person"] for r in data["coordination"]["people"]] == ["Ann Reed", "Bo Lane"]
     assert data["coordination"]["source"] == "the gathering of festival"
-    assert [r["knows_edges"] for r in data["density"]] == [1, 2, 3, 3, 3]
+    assert [r["knows_edges"] for r in data["density"]] == [1, 2, 2, 4, 4]
+    assert [r["knows_mutual_pairs"] for r in data["density"]][-1] == 2
     result = hamlet("metrics", town, "--csv", "--out", tmp_path / "tables", "--graphml", tmp_path / "graphs")
     assert result.code == 0, result.err
     rows = pd.read_csv(pd.io.common.StringIO(result.out)).set_index("person")
@@ -106,7 +112,8 @@ def test_metrics_json_and_csv_hold_the_same_answers(hamlet, town: Path, tmp_path
     assert rows.loc["Bo Lane", "attended_minutes"] == 46.7
     assert pd.read_csv(tmp_path / "tables" / "attendance.csv")["minutes"].tolist() == [30.0, 46.7]
     knows = nx.read_graphml(tmp_path / "graphs" / "knows.graphml")
-    assert sorted(knows.edges()) == [("Ann Reed", "Bo Lane"), ("Bo Lane", "Ann Reed"), ("Cy Moss", "Bo Lane")]
+    assert sorted(knows.edges()) == [("Ann Reed", "Bo Lane"), ("Ann Reed", "Cy Moss"), ("Bo Lane", "Ann Reed"),
+                                     ("Cy Moss", "Ann Reed")]
 
 
 def test_a_window_asked_for_replaces_the_facts_gathering(hamlet, town: Path) -> None:

@@ -1,0 +1,60 @@
+"""The knowing rule on its labelled set (precision and recall) and on the hard cases one at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.research.knowing import activity_of, carries, memory_carries, words
+from sim.scenario import FactSpec
+from tests.sim.research.knowing_cases import MEMORIES, PEOPLE, PROBES, score
+
+
+def test_the_labelled_set_is_big_enough_and_covers_every_hard_case() -> None:
+    assert len(MEMORIES) >= 60 and len(PROBES) >= 30
+    need = {"substring", "denial", "other sense", "paraphrase", "different fact", "activity"}
+    assert need <= {c.category for c in MEMORIES} and need - {"activity"} <= {c.category for c in PROBES}
+    assert any(c.knows for c in MEMORIES) and any(not c.knows for c in MEMORIES)
+
+
+@pytest.mark.parametrize("cases", [MEMORIES, PROBES], ids=["memories", "probe answers"])
+def test_precision_and_recall_on_the_labelled_set_are_at_least_095(cases: list) -> None:
+    total, _, wrong = score(cases)
+    assert total.precision >= 0.95 and total.recall >= 0.95, [c.text for c in wrong]
+
+
+FACT = FactSpec(name="party", text="Sofia hosts a Valentine's party.", keywords=["party"],
+                paraphrases=["Valentine's party"], excludes=["search party"])
+
+
+@pytest.mark.parametrize(("text", "knows"), [
+    ("I ordered from a third-party vendor.", False),  # the audit's two false positives
+    ("No, I'm not going to any party this weekend.", False),
+    ("PARTIES! Sofia's party's on.", True),  # any case, plural and possessive endings
+    ("The Valentines party is on Saturday.", True),
+    ("The search party left at dawn.", False),  # an excluded phrase
+    ("The party was cancelled.", False),
+    ("The party kicks off at five.", True),  # "off" is not "called off"
+    ("I haven't heard about the party, but Ann says it is on Saturday.", False),  # the clause with the cue denies
+    ("I haven't heard much, but Ann says the party is on Saturday.", True),
+    ("I don't know what to wear to the party.", True),  # not knowing *what*: still knowing the party
+    ("Nothing.", False),
+])
+def test_carries_reads_whole_words_and_denials(text: str, knows: bool) -> None:
+    assert carries(FACT, text) is knows
+
+
+def test_someone_elses_activity_counts_only_with_a_paraphrase_and_being_told_counts_as_told() -> None:
+    me = "Priya Raman"
+    assert activity_of("Sofia Marchetti decorating for a party", PEOPLE, me) == "decorating for a party"
+    assert activity_of("Sofia Marchetti said to me: come to my party", PEOPLE, me) is None
+    assert activity_of("Priya Raman reading", PEOPLE, me) is None, "one's own doings are not someone else's"
+    assert not memory_carries(FACT, "observation", "Sofia Marchetti decorating for a party", PEOPLE, me)
+    assert memory_carries(FACT, "observation", "Sofia Marchetti decorating for the Valentine's party", PEOPLE, me)
+    assert memory_carries(FACT, "dialogue", "Sofia Marchetti decorating for a party", PEOPLE, me), "told, not seen"
+    assert memory_carries(FACT, "observation", "Sofia Marchetti said to me: come to my party", PEOPLE, me)
+
+
+def test_a_fact_without_keywords_or_paraphrases_is_known_by_its_whole_text() -> None:
+    bare = FactSpec(name="mill", text="The mill closes")
+    assert carries(bare, "I heard the mill closes on Friday.") and not carries(bare, "The mill is open.")
+    assert words("Sofia’s  Get-Together!") == ["sofia's", "get-together"], "curly apostrophes, hyphenated words"
