@@ -67,11 +67,8 @@ class RunReader:
         """
         row = self.db.execute("SELECT * FROM run WHERE id = 1").fetchone()
         if row is None:
-            # local import: control reads run files through this module
-            from sim.control import writer_alive
-
             writer = self.meta.get("writer", "")
-            if writer and not writer_alive(writer, this_process=True):
+            if writer and writer_gone(writer):
                 raise UserError(f"{self.path}: holds no run: the process that created it (pid {writer.split('@')[0]}) "
                                 "stopped before the run began; delete the file")
             raise UserError(f"{self.path}: the run has not written anything yet; try again in a moment")

@@ -315,8 +315,8 @@ def test_a_person_added_live_can_be_interviewed(hamlet, recorded: Path, tmp_path
 
 
 def test_a_stub_left_by_a_dead_process_is_named_as_such(hamlet, tmp_path: Path) -> None:
-    from sim.control import claim
     from sim.log import create_run_file
+    from sim.writer import claim
 
     stub = tmp_path / "stub.db"
     engine = create_run_file(stub)

@@ -47,7 +47,7 @@ def test_an_unreachable_broker_at_the_start_is_one_line_and_writes_no_run(tmp_pa
     (["--mqtt-ca", "ca.crt"], ["--mqtt-ca", "only with --mqtt"]),
     (["--mqtt", "mqtt://localhost:1", "--mqtt-cert", "c.crt"], ["--mqtt-cert and --mqtt-key: give both"]),
     (["--mqtt", "mqtt://localhost:1", "--mqtt-ca", "missing.crt"], ["--mqtt-ca missing.crt: no such file"]),
-    (["--mqtt", "mqtt://localhost:1", "--worker-timeout", "0"], ["--worker-timeout 0"]),
+    (["--mqtt", "mqtt://localhost:1", "--worker-timeout", "0"], ["--worker-timeout", "0 is out of range"]),
 ])
 def test_bus_options_that_do_not_fit_together_are_one_line(tmp_path: Path, hamlet, args: list[str],
                                                            needles: list[str]) -> None:
@@ -77,7 +77,7 @@ def test_a_team_world_on_external_workers_is_refused_in_one_line(tmp_path: Path,
 @pytest.mark.parametrize(("args", "needles"), [
     ([], ["--mqtt: name the broker"]),
     (["--mqtt", "mqtt://127.0.0.1:{port}"], ["cannot connect to the broker"]),
-    (["--mqtt", "mqtt://127.0.0.1:{port}", "-n", "0"], ["-n 0: start at least 1 worker"]),
+    (["--mqtt", "mqtt://127.0.0.1:{port}", "-n", "0"], ["-n/--processes", "0 is out of range", "at least 1"]),
 ])
 def test_hamlet_workers_bad_input_is_one_line(hamlet, monkeypatch: pytest.MonkeyPatch, args: list[str],
                                               needles: list[str]) -> None:
