@@ -9,7 +9,8 @@ is sometimes flawed, as a model's first draft can be: a placeholder left in (a T
 self-test catches, or both. A revision (a prompt that shows code) keeps each flaw of the code it
 is shown unless the feedback it is given (the prompt outside its fenced code) names that flaw:
 the bug is fixed only when a traceback ending in ``AssertionError`` quotes the assertion that
-caught it (``CAUGHT``), the placeholder only when the feedback speaks of a placeholder or a TODO.
+caught it (``CAUGHT``), the placeholder only when the feedback speaks of a placeholder, a TODO or
+something unimplemented.
 A traceback of some other error, or the word "Traceback" alone, fixes nothing, so the team's
 executability measures its loop, not the test model.
 Documents are Markdown or plain text made of the prompt's phrases. Everything depends only on
@@ -43,6 +44,8 @@ CAUGHT = "assert thing.score == sum(len(name) for name in ITEMS)"
 PLACEHOLDER = "# TODO: describe the state"
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
 _RAISED = re.compile(r"^AssertionError\b", re.M)
+_UNFINISHED = re.compile(r"placeholder|\bTODO\b|unimplemented|not (?:yet )?implemented", re.I)
+"""Words that name the placeholder flaw (ChatDev's prompts say "Unimplemented File")."""
 
 
 def is_file_list(items: dict[str, Any]) -> bool:
@@ -70,7 +73,7 @@ def revised_flaw(prompt: str) -> str:
     """The flaw (one of ``FLAWS``) a revision keeps: those of the code shown that the feedback does not name."""
     feedback = _FENCED.sub("", prompt)
     bug = BUG in prompt and not (_RAISED.search(feedback) and CAUGHT in feedback)
-    hole = PLACEHOLDER in prompt and not re.search(r"placeholder|\bTODO\b", feedback, re.I)
+    hole = PLACEHOLDER in prompt and not _UNFINISHED.search(feedback)
     return "both" if bug and hole else "bug" if bug else "placeholder" if hole else "none"
 
 

@@ -191,6 +191,8 @@ TRACE = ('Traceback (most recent call last):\n  File "/program/main.py", line 39
     ("What running it reported:\nTraceback (most recent call last):\nZeroDivisionError: division by zero", "both"),
     (f"What running it reported:\n{TRACE}", "placeholder"),
     ("The file main.py still holds placeholders.", "bug"),
+    ('Unimplemented File:\n"main.py"\nimplement all methods', "bug"),
+    ("Check that everything is imported and implemented.", "both"),
     (f"{TRACE}\nThe file main.py still holds placeholders.", "none"),
 ])
 def test_a_revision_fixes_only_the_flaws_its_feedback_names(feedback: str, kept: str) -> None:
