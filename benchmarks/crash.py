@@ -234,9 +234,13 @@ def reference(name: str, latency_ms: int, folder: Path) -> Reference:
                      len(log["event"]), seconds)
 
 
-def trial(ref: Reference, rng: random.Random, folder: Path, index: int) -> Trial:
-    """Kill a run of ``ref``'s world at a random number of events, resume it, compare with ``ref``."""
-    target = rng.randint(1, max(1, ref.events - 1))
+def trial(ref: Reference, rng: random.Random, folder: Path, index: int, upto: float = 1.0) -> Trial:
+    """Kill a run of ``ref``'s world at a random number of events, resume it, compare with ``ref``.
+
+    The kill is sent once the file holds a number of events drawn from 1 to ``upto`` x the
+    reference's count (a loaded machine may see the last events land before the kill does).
+    """
+    target = rng.randint(1, max(1, int((ref.events - 1) * upto)))
     out = folder / f"{ref.world}-{ref.latency_ms}ms-kill{index}.db"
     proc = subprocess.Popen(ref.command(out), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     began = time.monotonic()

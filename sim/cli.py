@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from sim import __version__, bounds
 from sim.errors import UserError, file_trouble, is_file_error
-from sim.llm.options import BACKENDS, LLMOptions
+from sim.llm.options import BACKENDS, PROFILES, LLMOptions
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,6 +43,9 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--llm-latency-ms", type=bounds.milliseconds, default=0.0, help="scripted model: delay per reply")
     group.add_argument("--llm-fault-rate", type=bounds.share, default=0.0,
                        help="scripted model: share of replies that fail (429, 500, timeout, bad JSON, ...)")
+    group.add_argument("--llm-profile", choices=PROFILES, dest="profile",
+                       help="scripted model: neutral (default; every choice uniform) or eager (always talks, "
+                       "talks to the turn cap, realistic importance); see docs/agents.md")
     group.add_argument("--replay-from", help="replay backend: the run file whose replies to reuse")
 
 
@@ -200,7 +203,7 @@ def _llm_options(args: argparse.Namespace) -> LLMOptions:
         llm=args.llm, model=args.model, base_url=args.base_url, api_key=args.api_key,
         concurrency=args.concurrency, budget_usd=args.budget_usd, latency_ms=args.llm_latency_ms,
         fault_rate=args.llm_fault_rate, replay_from=args.replay_from, json_mode=args.json_mode,
-        timeout_s=args.timeout_s,
+        timeout_s=args.timeout_s, profile=args.profile,
     )
 
 

@@ -367,6 +367,8 @@ def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
     fields = LLMOptions.__dataclass_fields__
     merged = {k: v for k, v in recorded.items() if k in fields}
     merged.update({k: v for k, v in vars_of(given).items() if v not in (None, 0.0)})
+    if given.profile is None and merged.get("llm") != "scripted":
+        merged.pop("profile", None)  # a recorded profile is the scripted model's; another backend has none
     return LLMOptions(**merged)
 
 

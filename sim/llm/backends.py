@@ -8,7 +8,7 @@ from typing import Any
 
 from sim.errors import UserError
 from sim.llm.gateway import Endpoint
-from sim.llm.options import BACKENDS, LLMOptions, redact_url
+from sim.llm.options import BACKENDS, PROFILES, LLMOptions, redact_url
 from sim.scenario import ModelSettings
 
 __all__ = ["BACKENDS", "Backend", "LLMOptions", "open_backend", "redact_url"]
@@ -58,6 +58,10 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     prices = (scenario_model.price_in_per_mtok or 0.0, scenario_model.price_out_per_mtok or 0.0)
     if opts.fault_rate and kind != "scripted":
         raise UserError("--llm-fault-rate: only the scripted model can inject faults; add --llm scripted")
+    if opts.profile is not None and opts.profile not in PROFILES:
+        raise UserError(f"--llm-profile {opts.profile!r}: unknown profile; choose one of {', '.join(PROFILES)}")
+    if opts.profile not in (None, "neutral") and kind != "scripted":
+        raise UserError("--llm-profile: only the scripted model has behaviour profiles; add --llm scripted")
     if not 0 <= opts.fault_rate <= 1:
         raise UserError(f"--llm-fault-rate {opts.fault_rate}: must be between 0 and 1")
     if opts.budget_usd is not None and opts.budget_usd < 0:
@@ -86,7 +90,8 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
         # Only injected timeout faults hang, so only then is a short wait worth it; otherwise a slow
         # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
         timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
-        process = ScriptedProcess(ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1))
+        process = ScriptedProcess(ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1,
+                                               profile=opts.profile or "neutral"))
         endpoint = Endpoint(process.base_url, "not-needed", MODEL, _json_mode(opts, "json_schema"), timeout,
                             0.02, *(prices if any(prices) else SCRIPTED_PRICE), fixed_model=True)
         return Backend(kind, endpoint, opts.concurrency or 64, stopper=process)

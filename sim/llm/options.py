@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 BACKENDS = ("openai", "local", "scripted", "replay")
 """The model backends ``--llm`` chooses from."""
+PROFILES = ("neutral", "eager")
+"""The scripted model's behaviour profiles ``--llm-profile`` chooses from (``sim.llm.scripted``)."""
 
 
 @dataclass(slots=True)
@@ -30,11 +32,14 @@ class LLMOptions:
     replay_from: str | None = None
     json_mode: str | None = None
     timeout_s: float | None = None
+    profile: str | None = None  # the scripted model's behaviour profile; None: neutral
 
     def recorded(self) -> dict[str, Any]:
         """The options as written to the run file: no API key, no credentials in URLs."""
         data = asdict(self)
         data.pop("api_key")
+        if self.llm == "scripted":  # the run file says which profile answered, so resume and fork use it
+            data["profile"] = self.profile or "neutral"
         if data["base_url"]:
             data["base_url"] = redact_url(data["base_url"])
         return data

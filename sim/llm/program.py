@@ -6,8 +6,13 @@ working Python program named after the task (found in a ``Task: "..."`` line of 
 else the prompt's most frequent words): a module with a class, a ``self_test`` and ``main.py``,
 which runs the self-test and a short demonstration. A first draft (a prompt that shows no code)
 is sometimes flawed, as a model's first draft can be: a placeholder left in (a TODO), a bug its
-self-test catches, or both. A revision (a prompt that shows code) leaves no placeholder, and
-keeps the bug of the code it is shown unless the prompt reports the error (a Python traceback).
+self-test catches, or both. A revision (a prompt that shows code) keeps each flaw of the code it
+is shown unless the feedback it is given (the prompt outside its fenced code) names that flaw:
+the bug is fixed only when a traceback ending in ``AssertionError`` quotes the assertion that
+caught it (``CAUGHT``), the placeholder only when the feedback speaks of a placeholder, a TODO or
+something unimplemented.
+A traceback of some other error, or the word "Traceback" alone, fixes nothing, so the team's
+executability measures its loop, not the test model.
 Documents are Markdown or plain text made of the prompt's phrases. Everything depends only on
 the prompt and the seed.
 """
@@ -34,6 +39,13 @@ _TASK = (re.compile(r"\btask\b\s*:\s*\"([^\"\n]{2,200})\"", re.I),  # Task: "a s
          re.compile(r"\btask\b\s*:\s*([^\n]{2,200}?)(?:\.\s|\.?$)", re.I | re.M))  # task: a snake game.
 FLAWS = ("none", "placeholder", "bug", "both")
 BUG = "len(name) + 1"  # how the bug reads in the code: the revision that is shown it keeps it
+CAUGHT = "assert thing.score == sum(len(name) for name in ITEMS)"
+"""The self-test's line that fails on ``BUG``: a traceback of the program quotes it."""
+PLACEHOLDER = "# TODO: describe the state"
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
+_RAISED = re.compile(r"^AssertionError\b", re.M)
+_UNFINISHED = re.compile(r"placeholder|\bTODO\b|unimplemented|not (?:yet )?implemented", re.I)
+"""Words that name the placeholder flaw (ChatDev's prompts say "Unimplemented File")."""
 
 
 def is_file_list(items: dict[str, Any]) -> bool:
@@ -48,13 +60,21 @@ def files(items: dict[str, Any], prompt: str, rng: random.Random, phrases: list[
     allowed = list(path_schema.get("enum", [])) or ([path_schema["const"]] if "const" in path_schema else [])
     if media == "text/x-python":
         revision = "```python" in prompt or "\ndef " in prompt
-        flaw = rng.choice(FLAWS) if not revision else ("bug" if BUG in prompt and "Traceback" not in prompt else "none")
+        flaw = rng.choice(FLAWS) if not revision else revised_flaw(prompt)
         written = program(task_of(prompt), content_words(prompt, rng), rng, flaw=flaw)
         if allowed:  # fixed file names: the whole program in the first of them
             return [{"path": allowed[0], "content": single_file(written)}]
         return [{"path": path, "content": text} for path, text in written.items()]
     names = allowed or ["notes.md" if media == "text/markdown" else "notes.txt"]
     return [{"path": name, "content": document(name, media, task_of(prompt), phrases, rng)} for name in names]
+
+
+def revised_flaw(prompt: str) -> str:
+    """The flaw (one of ``FLAWS``) a revision keeps: those of the code shown that the feedback does not name."""
+    feedback = _FENCED.sub("", prompt)
+    bug = BUG in prompt and not (_RAISED.search(feedback) and CAUGHT in feedback)
+    hole = PLACEHOLDER in prompt and not _UNFINISHED.search(feedback)
+    return "both" if bug and hole else "bug" if bug else "placeholder" if hole else "none"
 
 
 def task_of(prompt: str) -> str:
@@ -93,7 +113,7 @@ def program(task: str, words: list[str], rng: random.Random, *, flaw: str = "non
     items = ", ".join(repr(w) for w in words)
     score = BUG if flaw in ("bug", "both") else "len(name)"
     if flaw in ("placeholder", "both"):
-        summary = "        # TODO: describe the state\n        pass\n"
+        summary = f"        {PLACEHOLDER}\n        pass\n"
     else:
         summary = '        return f"{len(self.items)} items, score {self.score}, {self.steps} steps"\n'
     logic = f'''"""{task.capitalize()}: the state and rules of the program."""

@@ -3,7 +3,29 @@
 It answers any declared JSON Schema with valid, varied, seeded content made of the prompt's own
 phrases and the schema's own options, so facts in a prompt can travel into answers; asked for
 files of code, it writes a small working program (``sim/llm/program.py``). The answer
-depends only on (seed, model, prompt, schema): the order in which requests arrive never matters.
+depends only on (seed, profile, model, prompt, schema): the order in which requests arrive never matters.
+
+It picks without preference: a test or a benchmark must not pass because of what it favours.
+Two behaviour profiles (``PROFILES``):
+
+- ``neutral`` (default): every choice is uniform over what the schema allows. A text is one of
+  the prompt's phrases, each as likely as any other (no weight for capitals, numbers or length);
+  an enum value is uniform over the enum (so "nobody" is one option among the people offered);
+  a boolean is a fair coin (a conversation's ``end`` is true with probability 1/2 a line); an
+  integer is uniform over its bounds (importance 1-10: mean 5.5); a list has between its minimum
+  and its minimum + 3 items (at most its maximum), uniformly.
+- ``eager``: as neutral, except where a field decides whether to engage. Rules keyed on field
+  names, so they apply to any schema that uses such names: an enum field whose name has
+  one of ``ENGAGE_WORDS`` as a word (``talk_to``, ``reaction``) never takes a refusal value
+  (``REFUSALS``: "nobody", "none", "no", ...) when another value is offered; a boolean named
+  so (``react``, ``should_respond``) is true; a boolean named as an ending (``ENDING_WORDS``:
+  ``end``, ``stop``, ``done``, ``finished``, ``leave``) is false, so conversations and phases
+  run to their turn cap; an integer field or list of integers named for importance
+  (``IMPORTANCE_WORDS``: ``importance``, ``scores``, ``poignancy``, ``rating``) is drawn from
+  ``IMPORTANCE_WEIGHTS`` (1-10: most 2-4, few 8-10, mean 3.9), stretched onto other bounds.
+  Eager bounds the cost of the cognitive loop from above: no coin flip ends a conversation
+  early or lets a person stay silent.
+
 With ``latency_ms`` it is slow; with ``fault_rate`` it misbehaves (429, 500, timeouts, malformed
 JSON, schema violations, empty replies). Run it alone with ``python -m sim.llm.scripted``.
 """
@@ -27,23 +49,40 @@ from sim.llm import child, program
 MODEL = "scripted"
 FAULTS = ("429", "500", "timeout", "malformed", "violation", "empty")
 REPAIR_PREFIX = "That reply was not valid"
+PROFILES = ("neutral", "eager")
+"""The scripted model's behaviour profiles (see the module's docstring)."""
+ENGAGE_WORDS = ("talk", "react", "reaction", "respond", "reply", "engage", "join", "approach", "greet", "interrupt")
+"""Eager: a field whose name has one of these words (``talk_to``, ``react``) decides whether to engage."""
+REFUSALS = frozenset({"nobody", "no one", "noone", "none", "no", "nothing", "ignore", "continue", "false",
+                      "skip", "pass", "wait"})
+"""Eager: enum values (any case) that decline to engage."""
+ENDING_WORDS = ("end", "ends", "stop", "done", "finish", "finished", "leave", "quit")
+"""Eager: a boolean whose name has one of these words ends something, and stays false."""
+IMPORTANCE_WORDS = ("importance", "score", "scores", "poignancy", "rating")
+"""Eager: integers under these names are importance, drawn from ``IMPORTANCE_WEIGHTS``."""
+IMPORTANCE_WEIGHTS = (8, 20, 24, 18, 10, 7, 5, 4, 2, 2)
+"""Eager: percent of memories scored 1, 2, ..., 10: most mundane (62 % at 2-4, 8 % at 8-10, mean 3.89),
+as a day of brushing teeth, working and chatting is, with the odd piece of big news."""
 
 
 @dataclass(slots=True)
 class ScriptConfig:
-    """How the scripted model behaves: seed, latency, fault rate, and how long a timeout hangs."""
+    """How the scripted model behaves: seed, latency, fault rate, how long a timeout hangs, and its profile."""
 
     seed: int = 0
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     hang_s: float = 5.0
+    profile: str = "neutral"
 
 
 # -- answers -----------------------------------------------------------------------------
 
 
-def answer(body: dict[str, Any], seed: int) -> str:
-    """The reply text for a chat completion request body."""
+def answer(body: dict[str, Any], seed: int, profile: str = "neutral") -> str:
+    """The reply text for a chat completion request body, under behaviour ``profile`` (one of ``PROFILES``)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     messages = _original(body.get("messages", []))
     schema = _schema_of(body.get("response_format"))
     key = json.dumps([seed, body.get("model"), messages, schema], sort_keys=True)
@@ -53,7 +92,8 @@ def answer(body: dict[str, Any], seed: int) -> str:
         return _pick(rng, phrases)
     prompt = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") != "system"
                        or not str(m.get("content", "")).startswith("Reply with one JSON"))
-    return json.dumps(_value(schema, schema.get("$defs", {}), rng, phrases, "", prompt), ensure_ascii=False)
+    chooser = Chooser(rng, phrases, prompt, profile == "eager")
+    return json.dumps(chooser.value(schema, schema.get("$defs", {}), ""), ensure_ascii=False)
 
 
 def _original(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -92,53 +132,77 @@ def _phrases(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def _pick(rng: random.Random, phrases: list[str]) -> str:
-    """A phrase, favouring facts: names, numbers and dates weigh more than plain words."""
-    weights = [1 + sum(1 for word in p.split()[1:] if word[:1].isupper() or word[:1].isdigit()) for p in phrases]
-    return rng.choices(phrases, weights)[0]
+    """One of ``phrases``, each as likely as any other."""
+    return rng.choice(phrases)
 
 
-def _value(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, phrases: list[str], name: str,
-           prompt: str = "") -> Any:
-    if "$ref" in schema:
-        return _value(_resolved(schema, defs), defs, rng, phrases, name, prompt)
-    for union in ("anyOf", "oneOf"):
-        if union in schema:
-            options = [s for s in schema[union] if s.get("type") != "null"] or schema[union]
-            return _value(rng.choice(options), defs, rng, phrases, name, prompt)
-    if "allOf" in schema:
-        return _value(schema["allOf"][0], defs, rng, phrases, name, prompt)
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema:
-        return rng.choice(schema["enum"])
-    kind = schema.get("type", "object")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if kind == "object":
-        props = schema.get("properties", {})
-        return {key: _value(sub, defs, rng, phrases, key, prompt) for key, sub in props.items()}
-    if kind == "array":
-        items = _resolved(schema.get("items", {}), defs)
-        if program.is_file_list(items):  # files to write: a working program, or documents
-            return program.files(items, prompt, rng, phrases)
-        low = schema.get("minItems", 1)
-        high = schema.get("maxItems", low + 3)
-        count = rng.randint(low, max(low, min(high, low + 3)))
-        return [_value(schema.get("items", {"type": "string"}), defs, rng, phrases, name, prompt) for _ in range(count)]
-    if kind == "integer":
-        low = int(schema["exclusiveMinimum"]) + 1 if "exclusiveMinimum" in schema else int(schema.get("minimum", 1))
-        high = int(schema["exclusiveMaximum"]) - 1 if "exclusiveMaximum" in schema else int(schema.get("maximum", low + 9))
-        return rng.randint(low, max(low, high))
-    if kind == "number":
-        low = float(schema.get("minimum", 0.0))
-        return round(rng.uniform(low, float(schema.get("maximum", low + 1.0))), 3)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    text = _pick(rng, phrases)
-    low, high = schema.get("minLength", 0), schema.get("maxLength")
-    if high is not None:
-        text = text[:high]
-    return text.ljust(low, ".")
+def _named(name: str, words: tuple[str, ...]) -> bool:
+    # Whole words of the field name (talk_to, should_end), so "weekend" or "friend" never read as "end".
+    return not set(re.split(r"[^a-z0-9]+", name.lower())).isdisjoint(words)
+
+
+@dataclass(slots=True)
+class Chooser:
+    """Fills a JSON Schema with seeded choices: uniform everywhere, or eager where a field decides to engage."""
+
+    rng: random.Random
+    phrases: list[str]
+    prompt: str
+    eager: bool
+
+    def value(self, schema: dict[str, Any], defs: dict[str, Any], name: str) -> Any:
+        """A value valid under ``schema`` for the field called ``name`` (list items keep their list's name)."""
+        rng = self.rng
+        if "$ref" in schema:
+            return self.value(_resolved(schema, defs), defs, name)
+        for union in ("anyOf", "oneOf"):
+            if union in schema:
+                options = [s for s in schema[union] if s.get("type") != "null"] or schema[union]
+                return self.value(rng.choice(options), defs, name)
+        if "allOf" in schema:
+            return self.value(schema["allOf"][0], defs, name)
+        if "const" in schema:
+            return schema["const"]
+        if "enum" in schema:
+            options = list(schema["enum"])
+            if self.eager and _named(name, ENGAGE_WORDS):
+                options = [o for o in options if str(o).strip().lower() not in REFUSALS] or options
+            return rng.choice(options)
+        kind = schema.get("type", "object")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "string")
+        if kind == "object":
+            props = schema.get("properties", {})
+            return {key: self.value(sub, defs, key) for key, sub in props.items()}
+        if kind == "array":
+            items = _resolved(schema.get("items", {}), defs)
+            if program.is_file_list(items):  # files to write: a working program, or documents
+                return program.files(items, self.prompt, rng, self.phrases)
+            low = schema.get("minItems", 1)
+            high = schema.get("maxItems", low + 3)
+            count = rng.randint(low, max(low, min(high, low + 3)))
+            return [self.value(schema.get("items", {"type": "string"}), defs, name) for _ in range(count)]
+        if kind == "integer":
+            low = int(schema["exclusiveMinimum"]) + 1 if "exclusiveMinimum" in schema else int(schema.get("minimum", 1))
+            high = int(schema["exclusiveMaximum"]) - 1 if "exclusiveMaximum" in schema else int(schema.get("maximum", low + 9))
+            if self.eager and _named(name, IMPORTANCE_WORDS) and high > low:
+                step = rng.choices(range(len(IMPORTANCE_WEIGHTS)), IMPORTANCE_WEIGHTS)[0]
+                return low + round(step * (high - low) / (len(IMPORTANCE_WEIGHTS) - 1))
+            return rng.randint(low, max(low, high))
+        if kind == "number":
+            low = float(schema.get("minimum", 0.0))
+            return round(rng.uniform(low, float(schema.get("maximum", low + 1.0))), 3)
+        if kind == "boolean":
+            if self.eager and _named(name, ENDING_WORDS):
+                return False
+            if self.eager and _named(name, ENGAGE_WORDS):
+                return True
+            return rng.random() < 0.5
+        text = _pick(rng, self.phrases)
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        if high is not None:
+            text = text[:high]
+        return text.ljust(low, ".")
 
 
 def _resolved(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +274,7 @@ class ScriptedModel:
         config = self.config
         if config.latency_ms:
             await asyncio.sleep(config.latency_ms / 1000)
-        text = answer(body, config.seed)
+        text = answer(body, config.seed, config.profile)
         fault_rng = random.Random(f"{config.seed}:{self.requests}")
         if config.fault_rate and fault_rng.random() < config.fault_rate:
             fault = fault_rng.choice(FAULTS)
@@ -251,7 +315,7 @@ class ScriptedProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sim.llm.scripted", "--seed", str(config.seed),
              "--latency-ms", str(config.latency_ms), "--fault-rate", str(config.fault_rate),
-             "--hang-s", str(config.hang_s)],
+             "--hang-s", str(config.hang_s), "--profile", config.profile],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, preexec_fn=child.die_with_parent,
         )
         assert self.process.stdout is not None
@@ -275,10 +339,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--hang-s", type=float, default=5.0, help="how long a timeout fault hangs")
+    parser.add_argument("--profile", choices=PROFILES, default="neutral", help="behaviour profile (default: neutral)")
     args = parser.parse_args(argv)
 
     async def run() -> None:
-        server = await serve(ScriptConfig(args.seed, args.latency_ms, args.fault_rate, args.hang_s), port=args.port)
+        server = await serve(ScriptConfig(args.seed, args.latency_ms, args.fault_rate, args.hang_s,
+                                          args.profile), port=args.port)
         print(server.sockets[0].getsockname()[1], flush=True)
         async with server:
             await server.serve_forever()

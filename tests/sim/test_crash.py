@@ -58,7 +58,7 @@ def test_two_runs_of_a_world_write_identical_files_snapshots_included(reference:
 def test_kill_9_at_a_random_point_then_resume_gives_the_whole_log(reference: References, world: str, latency_ms: int,
                                                                   seed: int, tmp_path: Path) -> None:
     ref = reference(world, latency_ms)
-    result = crash.trial(ref, random.Random(seed), tmp_path, seed)
+    result = crash.trial(ref, random.Random(seed), tmp_path, seed, upto=0.8)
     assert result.status == "running" and 0 < result.killed_at < ref.events, "the kill landed mid-run"
     assert result.resume_code == 0, result.resume_err
     assert result.diffs == []

@@ -13,13 +13,14 @@ import pytest
 import yaml
 
 from sim import sandbox
+from sim.llm import program
 from sim.sandbox import available_isolation, run_program
 from tests.conftest import WORLDS, assert_one_line_error
 
 COMPANY = WORLDS / "software_company.yaml"
-EVERY_PHASE_SEED = 9
+EVERY_PHASE_SEED = 37
 """A seed whose run needs a cycle of every loop (its draft has a placeholder and a bug); found by trying
-seeds, and to be found again if the world's prompts change."""
+seeds, and to be found again if the world's prompts or the scripted model's draws change."""
 
 
 def company(tmp_path: Path, edit: tuple[str, str] | None = None) -> Path:
@@ -127,6 +128,10 @@ def test_a_scripted_software_company_goes_through_every_phase_to_a_program_that_
     assert ran.count("Review comments") == reasons["Code review"][0] == ran.count("Review changes") + 1
     assert reasons["Testing"] == (1, "runs: the program ran without error")
     assert [e["ok"] for e in events(run, "sandbox")] == [False, True]  # the draft's bug, found and fixed
+    # fixed because the feedback named it: the Fixing prompt carried the traceback of the failing assertion
+    fixing = json.loads(sqlite3.connect(run).execute("SELECT request FROM llm_call WHERE purpose = 'Fixing'")
+                        .fetchone()[0])["messages"][-1]["content"]
+    assert "AssertionError" in fixing and program.CAUGHT in fixing
     end = events(run, "chain_end")[0]
     assert (end["completeness"], end["executability"]) == (1.0, 1.0) and 0.2 < end["consistency"] < 1
 

@@ -119,7 +119,7 @@ def test_the_feed_filtered_by_person_and_kind_lists_exactly_those_events_up_to_t
     person = "Sofia Marchetti"
 
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
-        await jump(pilot, "+3h")
+        await jump(pilot, "+4h")  # her first conversation (a fair draw of the scripted model) starts after 3 h
         await pilot.press("3")
         await pilot.pause()
         feed = app.screen.query_one(FeedPane)
@@ -260,7 +260,7 @@ def test_the_feeds_team_filter_lists_exactly_the_chains_events_and_says_what_eac
     kinds = ("chain", "phase", "phase_end", "loop", "loop_end", "artifact", "sandbox", "chain_end")
 
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
-        await jump(pilot, "+50m")
+        await jump(pilot, "+65m")  # after the Testing loop of the TEAM_SEED run
         await pilot.press("3")
         await pilot.pause()
         app.screen.query_one("#feed-kind", Select).value = "team"
@@ -282,7 +282,7 @@ def test_the_inspectors_work_tab_lists_a_members_phases_and_files_as_of_the_view
     person = "Kenji Sato"
 
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
-        await jump(pilot, "+20m")
+        await jump(pilot, "+25m")  # after the programmer first wrote code in the TEAM_SEED run
         await app.inspect(person)
         await pilot.pause()
         await pilot.press("w")
