@@ -32,6 +32,9 @@ MAX_TOKENS = 10_000_000
 """The largest reply limit in tokens."""
 MAX_SEEDS = 10_000
 """The most seeds one sweep runs."""
+MAX_TEXT_CHARS = 4000
+"""The longest text an intervention may carry (injected, whispered, an object's state): it becomes
+an event and people's memories, and every prompt that recalls them."""
 MAX_PARAMETER = 1e12
 """The largest magnitude of a mind parameter."""
 GiB = 1024**3

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.bounds import MAX_TEXT_CHARS
 from sim.errors import UserError
 from sim.log import wall_now
 from sim.mind import check_minds
@@ -34,7 +35,7 @@ from sim.scenario import (
 from sim.writer import writer_alive
 
 KINDS = ("pause", "resume", "stop", "intervene")
-TEXT_CHARS = 4000
+TEXT_CHARS = MAX_TEXT_CHARS  # the same cap as a world file's interventions
 """The longest text a live intervention may carry (an injected or whispered text, an object's state)."""
 
 

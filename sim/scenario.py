@@ -17,7 +17,15 @@ from pydantic import (
     model_validator,
 )
 
-from sim.bounds import MAX_HOURS, Hours, InnerMinutes, Seed, SnapshotMinutes, WalkMinutes
+from sim.bounds import (
+    MAX_HOURS,
+    MAX_TEXT_CHARS,
+    Hours,
+    InnerMinutes,
+    Seed,
+    SnapshotMinutes,
+    WalkMinutes,
+)
 from sim.errors import UserError
 from sim.simtime import parse_clock, parse_datetime, parse_time
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
@@ -178,9 +186,10 @@ class InterventionSpec(Spec):
     kind: Literal["inject", "whisper", "set_object", "add_person", "remove_person"]
     place: str | None = None
     person: str | None = None
-    text: str | None = None
+    text: str | None = Field(None, max_length=MAX_TEXT_CHARS,
+                             description="what is injected or whispered (at most 4,000 characters)")
     object: str | None = None
-    state: str | None = None
+    state: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="the object's new state (set_object)")
     spec: PersonSpec | None = Field(None, description="the person to add (add_person)")
 
     @field_validator("at", mode="before")

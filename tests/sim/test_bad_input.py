@@ -61,6 +61,8 @@ BAD_WORLDS = {
                                        "person: Ann, text: hi}"), ["interventions[0].at", "9999"]),
     "fact-end-overflows": (("seed: 3", "seed: 3\nfacts:\n  - {name: f, text: t, place: Home, starts: '+1h', "
                             "ends: '+99999999999999h'}"), ["facts[0].ends", "9999"]),
+    "intervention-text-2MB": (("seed: 3", "seed: 3\ninterventions:\n  - {at: '+1h', kind: whisper, person: Ann, text: "
+                               + "x" * 2_000_000 + "}"), ["interventions[0].text", "at most 4000 characters"]),
     "added-person-age": (("seed: 3", "seed: 3\n" + TEAMLESS_ADD.replace("home: Park}", "home: Park, age: 1.0e+300}")),
                          ["interventions[0].spec.age"]),
 }
