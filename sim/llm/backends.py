@@ -85,14 +85,15 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
         # llama.cpp's server answers one request at a time; more in flight would only queue there.
         return Backend(kind, endpoint, opts.concurrency or 1, stopper=server)
     if kind == "scripted":
-        from sim.llm.scripted import MODEL, ScriptConfig, ScriptedProcess
+        from sim.llm.scripted import ScriptConfig, ScriptedProcess, model_name
 
         # Only injected timeout faults hang, so only then is a short wait worth it; otherwise a slow
         # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
         timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
         process = ScriptedProcess(ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1,
                                                profile=opts.profile or "neutral"))
-        endpoint = Endpoint(process.base_url, "not-needed", MODEL, _json_mode(opts, "json_schema"), timeout,
+        endpoint = Endpoint(process.base_url, "not-needed", model_name(opts.profile or "neutral"),
+                            _json_mode(opts, "json_schema"), timeout,
                             0.02, *(prices if any(prices) else SCRIPTED_PRICE), fixed_model=True)
         return Backend(kind, endpoint, opts.concurrency or 64, stopper=process)
     source = _replay_source(opts)

@@ -47,6 +47,12 @@ from typing import Any
 from sim.llm import child, program
 
 MODEL = "scripted"
+
+
+def model_name(profile: str) -> str:
+    """The name the scripted model serves under with ``profile``: replies cached under one profile
+    never answer a call made under another (a fork with another profile asks anew)."""
+    return MODEL if profile == "neutral" else f"{MODEL}-{profile}"
 FAULTS = ("429", "500", "timeout", "malformed", "violation", "empty")
 REPAIR_PREFIX = "That reply was not valid"
 PROFILES = ("neutral", "eager")
@@ -255,7 +261,7 @@ class ScriptedModel:
         """Status, JSON payload and extra headers for one request."""
         path = path.split("?", 1)[0].rstrip("/")
         if method == "GET" and path.endswith("/models"):
-            return 200, {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "hamlet"}]}, {}
+            return 200, {"object": "list", "data": [{"id": model_name(self.config.profile), "object": "model", "owned_by": "hamlet"}]}, {}
         if method == "GET" and path.endswith("/stats"):
             return 200, {"requests": self.requests, "max_in_flight": self.max_in_flight}, {}
         if method != "POST" or not path.endswith("/chat/completions"):
@@ -268,7 +274,7 @@ class ScriptedModel:
             self.in_flight -= 1
 
     async def _complete(self, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
-        if body.get("model") != MODEL:
+        if body.get("model") != model_name(self.config.profile):
             return 404, {"error": {"message": f"model {body.get('model')!r} not found", "code": "model_not_found"}}, {}
         self.requests += 1
         config = self.config
@@ -295,7 +301,7 @@ class ScriptedModel:
             "id": f"scripted-{self.requests}",
             "object": "chat.completion",
             "created": 0,
-            "model": MODEL,
+            "model": model_name(self.config.profile),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": len(text) // 4,
                       "total_tokens": prompt + len(text) // 4},

@@ -165,11 +165,13 @@ def test_the_server_process_answers_with_the_profile_it_was_started_with() -> No
     server = ScriptedProcess(ScriptConfig(seed=5, profile="eager"))
     try:
         client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
+        assert [m.id for m in client.models.list()] == ["scripted-eager"]  # its replies cache apart
         for s in range(20):
-            reply = client.chat.completions.create(**body(f"Ann and Bo are here, day {s}.", Talk))
+            sent = body(f"Ann and Bo are here, day {s}.", Talk, model="scripted-eager")
+            reply = client.chat.completions.create(**sent)
             data = json.loads(reply.choices[0].message.content or "")
             assert data["talk_to"] != "nobody" and data["end"] is False
-            assert reply.choices[0].message.content == answer(body(f"Ann and Bo are here, day {s}.", Talk), 5, "eager")
+            assert reply.choices[0].message.content == answer(sent, 5, "eager")
     finally:
         server.stop()
 
