@@ -116,7 +116,7 @@ def apply(state: State, event: dict[str, Any]) -> None:
 
 
 def plan_spans(plan: dict[str, Any] | None) -> list[tuple[int, str]]:
-    """A day plan's items as (start minute, activity), laid out as ``agents.planning.blocks`` lays them out.
+    """A day plan's items as (start minute, activity), laid out as ``agents.generative.planning.blocks`` lays them out.
 
     Items are taken by start time (of two with the same start, the later one in the plan); an item
     before waking starts at waking, the first one covers the time from waking, and items from

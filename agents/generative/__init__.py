@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, create_model
 
-from agents import dialogue, planning, reflection
 from agents.embeddings import Embedder, make_embedder, shared_embedder
+from agents.generative import dialogue, planning, reflection
 from agents.memory import Memory, MemoryStream, Weights
 from sim.events import Event
 from sim.llm.gateway import CallSite
