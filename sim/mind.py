@@ -307,8 +307,11 @@ def apply_settings(scenario: Scenario, settings: list[str]) -> None:
         if not targets:
             known = sorted({p for params in _PARAMS.values() for p in params})
             raise UserError(f"--set {setting!r}: no mind takes {name!r}; parameters: {', '.join(known)}")
+        value = _value(raw)
         for kind in targets:
-            scenario.minds.setdefault(kind, {})[name] = _value(raw)
+            if isinstance(_PARAMS[kind][name], bool) and not isinstance(value, bool):
+                raise UserError(f"--set {setting!r}: {name} is a switch; write {name}=on or {name}=off")
+            scenario.minds.setdefault(kind, {})[name] = value
 
 
 def _value(raw: str) -> Any:

@@ -59,6 +59,9 @@ def transcript(lines: list[Line]) -> str:
 class Dialogue:
     """Speaks in conversations and remembers them; knows when it last talked with whom."""
 
+    PURPOSES: tuple[str, ...] = ("dialogue_turn", "dialogue_memory")
+    """The ``purpose`` of each LLM call this component makes."""
+
     EMPTY: dict[str, Any] = {"last_talk": {}}
     """The state of a person who has talked with nobody."""
 

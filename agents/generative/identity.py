@@ -21,6 +21,9 @@ from sim.scenario import PersonSpec
 class Identity:
     """The person's fixed description, and the model call made in their voice."""
 
+    PURPOSES: tuple[str, ...] = ()
+    """The ``purpose`` of each LLM call this component makes (none: it asks for the others)."""
+
     EMPTY: dict[str, Any] = {}
     """The state an identity saves: none yet."""
 

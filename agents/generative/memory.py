@@ -38,6 +38,9 @@ def importance_model(count: int) -> type[BaseModel]:
 class Memories:
     """The memory stream of one person, with what it takes to store, score, recall and resume it."""
 
+    PURPOSES: tuple[str, ...] = ("importance",)
+    """The ``purpose`` of each LLM call this component makes."""
+
     EMPTY: dict[str, Any] = {"next_id": 1, "importance_since": 0.0, "stream": {}, "ready": False}
     """The state of a person who has not woken yet."""
 

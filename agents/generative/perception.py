@@ -17,6 +17,9 @@ from sim.mind import Percept
 class Perception:
     """The observations a person has noticed and not yet stored, and what each other person was last seen doing."""
 
+    PURPOSES: tuple[str, ...] = ()
+    """The ``purpose`` of each LLM call this component makes (none: observations are scored in the decomposition call)."""
+
     EMPTY: dict[str, Any] = {"noticed": [], "seen": {}}
     """The state of a person who has noticed nothing."""
 

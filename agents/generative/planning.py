@@ -151,6 +151,9 @@ def fit(steps: list[tuple[int, str, str, str | None]], start: int, end: int) -> 
 class DayPlanning:
     """The day plan: made each morning from the person's habits, intentions and recent reflections."""
 
+    PURPOSES: tuple[str, ...] = ("day_plan",)
+    """The ``purpose`` of each LLM call this component makes."""
+
     EMPTY: dict[str, Any] = {"plan": None, "plan_date": None}
     """The state of a person who has not planned a day."""
 
@@ -208,6 +211,9 @@ class DayPlanning:
 
 class Acting:
     """The action under way and the ones to come: blocks decomposed just in time, sleep at night."""
+
+    PURPOSES: tuple[str, ...] = ("decompose",)
+    """The ``purpose`` of each LLM call this component makes."""
 
     EMPTY: dict[str, Any] = {"actions": [], "current": None}
     """The state of a person who has not acted yet."""

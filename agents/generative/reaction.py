@@ -22,6 +22,9 @@ from sim.mind import Percept, Talk
 class Reaction:
     """Decides whether to start a conversation with someone present."""
 
+    PURPOSES: tuple[str, ...] = ("talk_decision",)
+    """The ``purpose`` of each LLM call this component makes."""
+
     EMPTY: dict[str, Any] = {}
     """The state reaction saves: none (the cooldown reads the dialogue's ``last_talk``)."""
 

@@ -49,6 +49,9 @@ def insights_model(questions: int, per_question: int, memories: int) -> type[Bas
 class Reflection:
     """Reflects when due: questions, then insights with evidence, stored as ``reflection`` memories."""
 
+    PURPOSES: tuple[str, ...] = ("reflection_questions", "reflection_insights")
+    """The ``purpose`` of each LLM call this component makes."""
+
     EMPTY: dict[str, Any] = {}
     """The state reflection saves: none (see the module's note)."""
 
