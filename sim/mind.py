@@ -5,6 +5,7 @@ The engine knows minds only through this module; ``agents/`` registers the kinds
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -172,6 +173,58 @@ class Interviewee(Protocol):
         model gave no valid one.
         """
         ...
+
+
+@dataclass(slots=True, frozen=True)
+class Recalled:
+    """One memory's retrieval scores for a query: each component normalised to 0–1, and the weighted total."""
+
+    id: int
+    kind: str
+    text: str
+    created: int
+    importance: float
+    recency: float
+    importance_score: float
+    relevance: float
+    total: float
+
+
+class Introspection(Protocol):
+    """What a viewer may read of a recorded person of one mind kind without importing the mind.
+
+    Registered per kind with ``register_introspection``; it works from the run file's rows and
+    snapshots, so it answers for any recorded moment, not only for a mind in memory.
+    """
+
+    def params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The kind's parameters as a run used them: its defaults, then the world's and the run's ``params``."""
+        ...
+
+    def recall(self, rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int,
+               params: dict[str, Any], k: int = 20) -> list[Recalled]:
+        """The ``k`` memories of ``rows`` (one person's rows, in id order) the mind would recall for ``query``
+        at second ``now``, with the access times of ``state`` (its saved state then), touching none."""
+        ...
+
+
+_INTROSPECTION: dict[str, Introspection] = {}
+
+
+def register_introspection(kind: str, introspection: Introspection) -> None:
+    """Let viewers read recorded persons of mind ``kind`` through ``introspection``."""
+    _INTROSPECTION[kind] = introspection
+
+
+def introspection(kind: str) -> Introspection | None:
+    """How to read a recorded person of mind ``kind``, or None when that kind keeps nothing to read."""
+    load_minds()
+    return _INTROSPECTION.get(kind)
+
+
+def load_minds() -> None:
+    """Import the package that registers Hamlet's minds (``agents``): the one place the engine's side names it."""
+    importlib.import_module("agents")
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from agents.embeddings import make_embedder
 from agents.generative.dialogue import Dialogue
 from agents.generative.identity import Identity
-from agents.generative.memory import Memories, weights
+from agents.generative.memory import Memories, recall_rows, weights
 from agents.generative.perception import Perception
 from agents.generative.planning import Acting, DayPlanning
 from agents.generative.reaction import Reaction
@@ -27,7 +27,7 @@ from agents.generative.reflection import Reflection
 from agents.generative.text import listing
 from agents.memory import Memory
 from sim.events import Event
-from sim.mind import Decision, Line, MindContext, Percept, Turn
+from sim.mind import Decision, Line, MindContext, Percept, Recalled, Turn
 from sim.scenario import PersonSpec
 
 DEFAULTS: dict[str, Any] = {
@@ -54,7 +54,7 @@ SWITCHES = {"planning": "day_planning", "reflection": "reflection", "observation
             "reaction": "reaction"}
 """Ablation switch -> the component it leaves out when off."""
 
-__all__ = ["DEFAULTS", "SWITCHES", "Answer", "GenerativeMind", "check_params", "weights"]
+__all__ = ["DEFAULTS", "SWITCHES", "Answer", "GenerativeMind", "Introspection", "check_params", "weights"]
 
 
 def check_params(params: dict[str, Any]) -> None:
@@ -184,3 +184,16 @@ class GenerativeMind:
             return "" if filled is None else str(filled.model_dump_json())
         reply = await self.identity.ask(Answer, "interview", task, Answer(answer="I don't remember."))
         return str(reply.answer)
+
+
+class Introspection:
+    """What a viewer reads of a recorded generative person (``sim.mind.Introspection``)."""
+
+    def params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The generative defaults under ``params``."""
+        return {**DEFAULTS, **params}
+
+    def recall(self, rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int,
+               params: dict[str, Any], k: int = 20) -> list[Recalled]:
+        """The memory component's retrieval over recorded rows, touching none."""
+        return recall_rows(rows, state, query, now, params, k)

@@ -7,6 +7,7 @@ the stream after a resume, and counts the importance perceived since the last re
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from agents.embeddings import Embedder, shared_embedder
 from agents.generative.identity import Identity
 from agents.memory import Memory, MemoryStream, Weights
 from sim.log import dumps
-from sim.mind import MindContext
+from sim.mind import MindContext, Recalled
 
 IMPORTANCE_SCALE = ("On a scale of 1 to 10, where 1 is purely mundane (brushing teeth, making the bed) and "
                     "10 is extremely poignant (a break-up, a death, big news), rate each memory")
@@ -141,3 +142,33 @@ class Memories:
         self.ready = False
         # rebuild the stream from recorded rows; seed only if that never happened
         self._resumed = bool(state["ready"]) or bool(self.ctx.recorded)
+
+
+def recall_rows(rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int, params: dict[str, Any],
+                k: int = 20) -> list[Recalled]:
+    """What a person would recall for ``query`` at second ``now``, read from run-file rows (for viewers).
+
+    The stream is rebuilt from ``rows`` (one person's memory rows formed by then, in id order) with
+    the access times of ``state`` (the mind's saved state at or before then), embedded with the
+    run's own embedder, and scored exactly as the mind would, touching none of them.
+    """
+    if not rows or not query.strip():
+        return []
+    embedder = shared_embedder(params.get("embeddings"))
+    texts = [str(row["text"]) for row in rows]
+    vectors = asyncio.run(embedder.embed([*texts, query]))
+    stream = MemoryStream.from_rows([_Row(row) for row in rows], vectors[:-1])
+    accessed = state.get("stream", {}).get("accessed", {})
+    ids = {int(r["id"]) for r in rows}
+    stream.restore({"accessed": {key: value for key, value in accessed.items() if int(key) in ids}})
+    scored = stream.retrieve(vectors[-1], now, weights(params), k=k, before=now, touch=False)
+    return [Recalled(s.memory.id, s.memory.kind, s.memory.text, s.memory.created, s.memory.importance,
+                     s.recency, s.importance, s.relevance, s.total) for s in scored]
+
+
+class _Row:
+    """A memory row dict seen with attribute access, as ``agents.memory.memory_from_row`` reads rows."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.id, self.t, self.kind, self.text = row["id"], row["t"], row["kind"], row["text"]
+        self.importance, self.evidence = row["importance"], row["evidence"]

@@ -116,3 +116,15 @@ def test_a_switch_in_a_world_file_must_be_on_or_off(tmp_path: Path) -> None:
     result = hamlet_process("validate", world)
     assert result.code == 2
     assert_one_line_error(result, "minds.generative.planning", "'later'", "on or off")
+
+
+def test_the_viewer_reads_minds_through_sim_mind_and_imports_none() -> None:
+    import ast
+
+    from tests.conftest import ROOT
+
+    for path in sorted((ROOT / "sim" / "tui").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        assert not [n for n in names if n == "agents" or n.startswith("agents.")], path.name
