@@ -100,6 +100,41 @@ class Note:
 Action = Go | Do | Say | Talk | Note
 
 
+def clock_minutes(clock: Any) -> int | None:
+    """``HH:MM`` as minutes after midnight, or None when it is not a time."""
+    try:
+        hours, minutes = str(clock).split(":")
+        return int(hours) * 60 + int(minutes)
+    except ValueError:
+        return None
+
+
+def plan_spans(plan: Mapping[str, Any] | None) -> list[tuple[int, str]]:
+    """A day plan as a ``plan`` note records it, laid out as (start minute, activity) in time order.
+
+    The plan holds ``wake_up``, ``bedtime`` and ``items`` of ``start`` (``HH:MM``) and ``activity``.
+    Items are taken by start time (of two with the same start, the later one in the plan); an item
+    before waking starts at waking, the first one covers the time from waking, and items from
+    bedtime on are dropped. Minds that follow such a plan lay it out with this, and viewers read
+    recorded plans with it, so what is shown is what was followed.
+    """
+    items = (plan or {}).get("items") or []
+    wake = clock_minutes((plan or {}).get("wake_up")) or 0
+    bed = clock_minutes((plan or {}).get("bedtime")) or 24 * 60
+    spans: list[tuple[int, str]] = []
+    for start, activity in sorted({clock_minutes(i.get("start")) or 0: str(i.get("activity", "")) for i in items}.items()):
+        start = max(start, wake)
+        if start >= bed:
+            break
+        if spans and spans[-1][0] == start:
+            spans[-1] = (start, activity)
+        else:
+            spans.append((start, activity))
+    if spans:
+        spans[0] = (wake, spans[0][1])
+    return spans
+
+
 @dataclass(slots=True)
 class Decision:
     """A mind's answer to a wake-up: actions committed in order, and when to wake it next.

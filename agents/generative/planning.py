@@ -22,7 +22,7 @@ from agents.generative.identity import Identity
 from agents.generative.memory import IMPORTANCE_SCALE, Memories
 from agents.generative.perception import Perception
 from agents.generative.text import at, clip, clock, listing, numbered
-from sim.mind import Decision, Do, Go, MindContext, Note, Percept
+from sim.mind import Decision, Do, Go, MindContext, Note, Percept, plan_spans
 
 Text = Annotated[str, StringConstraints(max_length=160)]
 ACTIVITY_CHARS = 80
@@ -76,22 +76,9 @@ def minutes(clock: str) -> int:
 
 
 def blocks(plan: DayPlan) -> list[Block]:
-    """Hourly blocks from waking to bedtime: each item lasts until the next one starts."""
+    """Hourly blocks from waking to bedtime: each item lasts until the next one starts (``sim.mind.plan_spans``)."""
     wake, bed = minutes(plan.wake_up), minutes(plan.bedtime)
-    items = sorted({minutes(item.start): item.activity for item in plan.items}.items())
-    # Items before waking start at waking; the first item also covers any time before it.
-    spans: list[tuple[int, str]] = []
-    for start, activity in items:
-        start = max(start, wake)
-        if start >= bed:
-            break
-        if spans and spans[-1][0] == start:
-            spans[-1] = (start, activity)
-        else:
-            spans.append((start, activity))
-    if not spans:
-        spans = [(wake, "goes about the day")]
-    spans[0] = (wake, spans[0][1])
+    spans = plan_spans(plan.model_dump()) or [(wake, "goes about the day")]
     out: list[Block] = []
     for index, (start, activity) in enumerate(spans):
         end = spans[index + 1][0] if index + 1 < len(spans) else bed
