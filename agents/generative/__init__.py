@@ -12,7 +12,7 @@ file.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -54,7 +54,7 @@ SWITCHES = {"planning": "day_planning", "reflection": "reflection", "observation
             "reaction": "reaction"}
 """Ablation switch -> the component it leaves out when off."""
 
-__all__ = ["DEFAULTS", "SWITCHES", "Answer", "GenerativeMind", "Introspection", "check_params", "weights"]
+__all__ = ["DEFAULTS", "SWITCHES", "Answer", "Component", "GenerativeMind", "Introspection", "check_params", "weights"]
 
 
 def check_params(params: dict[str, Any]) -> None:
@@ -73,6 +73,21 @@ class Answer(BaseModel):
     """A person's answer to an interview question."""
 
     answer: str = Field(max_length=600)
+
+
+class Component(Protocol):
+    """What the mind asks of every component beside its own hooks: its calls, and its part of the snapshot."""
+
+    PURPOSES: ClassVar[tuple[str, ...]]
+    EMPTY: ClassVar[dict[str, Any]]
+
+    def state(self) -> dict[str, Any]:
+        """The component's part of the mind's state, JSON-ready; its keys are no other component's."""
+        ...
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Load the component's keys from the mind's saved ``state``."""
+        ...
 
 
 class GenerativeMind:
@@ -96,16 +111,11 @@ class GenerativeMind:
         self.reaction = (Reaction(self.identity, self.memory, self.acting, self.dialogue, params)
                          if params["reaction"] else None)
 
-    def components(self) -> dict[str, Any]:
+    def components(self) -> dict[str, Component | None]:
         """Component name -> component, None for one an ablation left out."""
         return {"identity": self.identity, "memory": self.memory, "perception": self.perception,
                 "day_planning": self.day_planning, "acting": self.acting, "reflection": self.reflection,
                 "reaction": self.reaction, "dialogue": self.dialogue}
-
-    _EMPTY: dict[str, dict[str, Any]] = {
-        "identity": Identity.EMPTY, "memory": Memories.EMPTY, "perception": Perception.EMPTY,
-        "day_planning": DayPlanning.EMPTY, "acting": Acting.EMPTY, "reflection": Reflection.EMPTY,
-        "reaction": Reaction.EMPTY, "dialogue": Dialogue.EMPTY}
 
     async def retrieve(self, query: str, now: int, *, k: int | None = None, before: int | None = None,
                        touch: bool = True) -> list[Memory]:
@@ -155,7 +165,7 @@ class GenerativeMind:
         """
         out: dict[str, Any] = {}
         for name, component in self.components().items():
-            out.update(self._EMPTY[name] if component is None else component.state())
+            out.update(_LEFT_OUT[name] if component is None else component.state())
         return out
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -184,6 +194,11 @@ class GenerativeMind:
             return "" if filled is None else str(filled.model_dump_json())
         reply = await self.identity.ask(Answer, "interview", task, Answer(answer="I don't remember."))
         return str(reply.answer)
+
+
+_LEFT_OUT: dict[str, dict[str, Any]] = {"perception": Perception.EMPTY, "day_planning": DayPlanning.EMPTY,
+                                        "reflection": Reflection.EMPTY, "reaction": Reaction.EMPTY}
+"""What a switched-off component contributes to the snapshot: its state as it starts, so the keys never change."""
 
 
 class Introspection:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
@@ -59,10 +59,10 @@ def transcript(lines: list[Line]) -> str:
 class Dialogue:
     """Speaks in conversations and remembers them; knows when it last talked with whom."""
 
-    PURPOSES: tuple[str, ...] = ("dialogue_turn", "dialogue_memory")
+    PURPOSES: ClassVar[tuple[str, ...]] = ("dialogue_turn", "dialogue_memory")
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: dict[str, Any] = {"last_talk": {}}
+    EMPTY: ClassVar[dict[str, Any]] = {"last_talk": {}}
     """The state of a person who has talked with nobody."""
 
     def __init__(self, identity: Identity, memory: Memories, acting: Acting) -> None:

@@ -9,7 +9,7 @@ it here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -21,10 +21,10 @@ from sim.scenario import PersonSpec
 class Identity:
     """The person's fixed description, and the model call made in their voice."""
 
-    PURPOSES: tuple[str, ...] = ()
+    PURPOSES: ClassVar[tuple[str, ...]] = ()
     """The ``purpose`` of each LLM call this component makes (none: it asks for the others)."""
 
-    EMPTY: dict[str, Any] = {}
+    EMPTY: ClassVar[dict[str, Any]] = {}
     """The state an identity saves: none yet."""
 
     def __init__(self, spec: PersonSpec, ctx: MindContext) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, create_model
 
@@ -39,10 +39,10 @@ def importance_model(count: int) -> type[BaseModel]:
 class Memories:
     """The memory stream of one person, with what it takes to store, score, recall and resume it."""
 
-    PURPOSES: tuple[str, ...] = ("importance",)
+    PURPOSES: ClassVar[tuple[str, ...]] = ("importance",)
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: dict[str, Any] = {"next_id": 1, "importance_since": 0.0, "stream": {}, "ready": False}
+    EMPTY: ClassVar[dict[str, Any]] = {"next_id": 1, "importance_since": 0.0, "stream": {}, "ready": False}
     """The state of a person who has not woken yet."""
 
     def __init__(self, identity: Identity, ctx: MindContext, params: dict[str, Any]) -> None:

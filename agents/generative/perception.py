@@ -8,7 +8,7 @@ component out: nothing is noticed (whispers still become memories; they are plan
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from agents.generative.memory import Memories
 from sim.mind import Percept
@@ -17,10 +17,10 @@ from sim.mind import Percept
 class Perception:
     """The observations a person has noticed and not yet stored, and what each other person was last seen doing."""
 
-    PURPOSES: tuple[str, ...] = ()
+    PURPOSES: ClassVar[tuple[str, ...]] = ()
     """The ``purpose`` of each LLM call this component makes (none: observations are scored in the decomposition call)."""
 
-    EMPTY: dict[str, Any] = {"noticed": [], "seen": {}}
+    EMPTY: ClassVar[dict[str, Any]] = {"noticed": [], "seen": {}}
     """The state of a person who has noticed nothing."""
 
     def __init__(self, memory: Memories, params: dict[str, Any]) -> None:

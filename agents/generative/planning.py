@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
@@ -138,10 +138,10 @@ def fit(steps: list[tuple[int, str, str, str | None]], start: int, end: int) -> 
 class DayPlanning:
     """The day plan: made each morning from the person's habits, intentions and recent reflections."""
 
-    PURPOSES: tuple[str, ...] = ("day_plan",)
+    PURPOSES: ClassVar[tuple[str, ...]] = ("day_plan",)
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: dict[str, Any] = {"plan": None, "plan_date": None}
+    EMPTY: ClassVar[dict[str, Any]] = {"plan": None, "plan_date": None}
     """The state of a person who has not planned a day."""
 
     def __init__(self, identity: Identity, memory: Memories) -> None:
@@ -199,10 +199,10 @@ class DayPlanning:
 class Acting:
     """The action under way and the ones to come: blocks decomposed just in time, sleep at night."""
 
-    PURPOSES: tuple[str, ...] = ("decompose",)
+    PURPOSES: ClassVar[tuple[str, ...]] = ("decompose",)
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: dict[str, Any] = {"actions": [], "current": None}
+    EMPTY: ClassVar[dict[str, Any]] = {"actions": [], "current": None}
     """The state of a person who has not acted yet."""
 
     def __init__(self, identity: Identity, memory: Memories, ctx: MindContext,

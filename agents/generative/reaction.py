@@ -9,7 +9,7 @@ their own (they still answer when spoken to).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from agents.generative.dialogue import NOBODY, Dialogue, talk_choice_model
 from agents.generative.identity import Identity
@@ -22,10 +22,10 @@ from sim.mind import Percept, Talk
 class Reaction:
     """Decides whether to start a conversation with someone present."""
 
-    PURPOSES: tuple[str, ...] = ("talk_decision",)
+    PURPOSES: ClassVar[tuple[str, ...]] = ("talk_decision",)
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: dict[str, Any] = {}
+    EMPTY: ClassVar[dict[str, Any]] = {}
     """The state reaction saves: none (the cooldown reads the dialogue's ``last_talk``)."""
 
     def __init__(self, identity: Identity, memory: Memories, acting: Acting, dialogue: Dialogue,

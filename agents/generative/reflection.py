@@ -10,7 +10,7 @@ conversations add to whatever the ablations, so snapshots keep one shape).
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
@@ -49,10 +49,10 @@ def insights_model(questions: int, per_question: int, memories: int) -> type[Bas
 class Reflection:
     """Reflects when due: questions, then insights with evidence, stored as ``reflection`` memories."""
 
-    PURPOSES: tuple[str, ...] = ("reflection_questions", "reflection_insights")
+    PURPOSES: ClassVar[tuple[str, ...]] = ("reflection_questions", "reflection_insights")
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: dict[str, Any] = {}
+    EMPTY: ClassVar[dict[str, Any]] = {}
     """The state reflection saves: none (see the module's note)."""
 
     def __init__(self, identity: Identity, memory: Memories, params: dict[str, Any]) -> None:
