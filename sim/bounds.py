@@ -129,8 +129,12 @@ step_minutes = number(1 / 60, MAX_MINUTES, unit="minutes")
 
 def check_parameter(where: str, value: Any, default: Any) -> None:
     """A mind parameter (``minds:`` or ``--set``) of the kind its default is; raises ``ValueError``."""
-    if isinstance(default, bool) or default is None or isinstance(default, str):
-        return  # switches and texts are each mind's own to check
+    if isinstance(default, bool):
+        if not isinstance(value, bool):  # a truthy word like "maybe" must not switch a component on unnoticed
+            raise ValueError(f"{where}: {value!r} is not a switch; give on or off")
+        return
+    if default is None or isinstance(default, str):
+        return  # texts are each mind's own to check
     if isinstance(default, int | float) and (not finite(value) or abs(value) > MAX_PARAMETER):
         raise ValueError(f"{where}: {value!r} is not a usable number; give a finite number of magnitude "
                          f"at most {MAX_PARAMETER:g}")

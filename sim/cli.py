@@ -241,7 +241,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command in research.COMMANDS and not research.needs_minds(args):
         return research.dispatch(args, _llm_options)  # reading run files: no mind, no model client to load
-    import agents  # noqa: F401  (registers the minds)
+    from sim.mind import load_minds
+
+    load_minds()
 
     if args.command in ("replay", "watch"):
         from sim.tui.launch import view

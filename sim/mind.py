@@ -5,6 +5,7 @@ The engine knows minds only through this module; ``agents/`` registers the kinds
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,6 +100,41 @@ class Note:
 Action = Go | Do | Say | Talk | Note
 
 
+def clock_minutes(clock: Any) -> int | None:
+    """``HH:MM`` as minutes after midnight, or None when it is not a time."""
+    try:
+        hours, minutes = str(clock).split(":")
+        return int(hours) * 60 + int(minutes)
+    except ValueError:
+        return None
+
+
+def plan_spans(plan: Mapping[str, Any] | None) -> list[tuple[int, str]]:
+    """A day plan as a ``plan`` note records it, laid out as (start minute, activity) in time order.
+
+    The plan holds ``wake_up``, ``bedtime`` and ``items`` of ``start`` (``HH:MM``) and ``activity``.
+    Items are taken by start time (of two with the same start, the later one in the plan); an item
+    before waking starts at waking, the first one covers the time from waking, and items from
+    bedtime on are dropped. Minds that follow such a plan lay it out with this, and viewers read
+    recorded plans with it, so what is shown is what was followed.
+    """
+    items = (plan or {}).get("items") or []
+    wake = clock_minutes((plan or {}).get("wake_up")) or 0
+    bed = clock_minutes((plan or {}).get("bedtime")) or 24 * 60
+    spans: list[tuple[int, str]] = []
+    for start, activity in sorted({clock_minutes(i.get("start")) or 0: str(i.get("activity", "")) for i in items}.items()):
+        start = max(start, wake)
+        if start >= bed:
+            break
+        if spans and spans[-1][0] == start:
+            spans[-1] = (start, activity)
+        else:
+            spans.append((start, activity))
+    if spans:
+        spans[0] = (wake, spans[0][1])
+    return spans
+
+
 @dataclass(slots=True)
 class Decision:
     """A mind's answer to a wake-up: actions committed in order, and when to wake it next.
@@ -172,6 +208,58 @@ class Interviewee(Protocol):
         model gave no valid one.
         """
         ...
+
+
+@dataclass(slots=True, frozen=True)
+class Recalled:
+    """One memory's retrieval scores for a query: each component normalised to 0–1, and the weighted total."""
+
+    id: int
+    kind: str
+    text: str
+    created: int
+    importance: float
+    recency: float
+    importance_score: float
+    relevance: float
+    total: float
+
+
+class Introspection(Protocol):
+    """What a viewer may read of a recorded person of one mind kind without importing the mind.
+
+    Registered per kind with ``register_introspection``; it works from the run file's rows and
+    snapshots, so it answers for any recorded moment, not only for a mind in memory.
+    """
+
+    def params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The kind's parameters as a run used them: its defaults, then the world's and the run's ``params``."""
+        ...
+
+    def recall(self, rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int,
+               params: dict[str, Any], k: int = 20) -> list[Recalled]:
+        """The ``k`` memories of ``rows`` (one person's rows, in id order) the mind would recall for ``query``
+        at second ``now``, with the access times of ``state`` (its saved state then), touching none."""
+        ...
+
+
+_INTROSPECTION: dict[str, Introspection] = {}
+
+
+def register_introspection(kind: str, introspection: Introspection) -> None:
+    """Let viewers read recorded persons of mind ``kind`` through ``introspection``."""
+    _INTROSPECTION[kind] = introspection
+
+
+def introspection(kind: str) -> Introspection | None:
+    """How to read a recorded person of mind ``kind``, or None when that kind keeps nothing to read."""
+    load_minds()
+    return _INTROSPECTION.get(kind)
+
+
+def load_minds() -> None:
+    """Import the package that registers Hamlet's minds (``agents``): the one place the engine's side names it."""
+    importlib.import_module("agents")
 
 
 @dataclass(slots=True)
@@ -307,8 +395,11 @@ def apply_settings(scenario: Scenario, settings: list[str]) -> None:
         if not targets:
             known = sorted({p for params in _PARAMS.values() for p in params})
             raise UserError(f"--set {setting!r}: no mind takes {name!r}; parameters: {', '.join(known)}")
+        value = _value(raw)
         for kind in targets:
-            scenario.minds.setdefault(kind, {})[name] = _value(raw)
+            if isinstance(_PARAMS[kind][name], bool) and not isinstance(value, bool):
+                raise UserError(f"--set {setting!r}: {name} is a switch; write {name}=on or {name}=off")
+            scenario.minds.setdefault(kind, {})[name] = value
 
 
 def _value(raw: str) -> Any:

@@ -218,10 +218,10 @@ class InspectorScreen(Screen[None]):
         """Score this person's memories at ``view`` for ``query`` (in a thread: embedding takes a moment)."""
         snapshot = self.timeline.snapshot_id(view.seq)
         state = self.source.snapshot_state(snapshot) if snapshot is not None else {}
-        accessed = state.get("minds", {}).get(self.person, {}).get("stream", {}).get("accessed", {})
+        saved = state.get("minds", {}).get(self.person, {})
         assert self.source.scenario is not None
-        params = mind_params(self.source.scenario, self.person, self.source.options().get("settings", []))
-        found = recall(self.source.memories(self.person, view.t), accessed, query, view.t, params)
+        kind, params = mind_params(self.source.scenario, self.person, self.source.options().get("settings", []))
+        found = recall(kind, self.source.memories(self.person, view.t), saved, query, view.t, params)
         self.app.call_from_thread(self._scores, found)
         return found
 
@@ -246,9 +246,11 @@ class InspectorScreen(Screen[None]):
     @work(thread=True, group="interview")
     def interview(self, question: str, view: View) -> str:
         """Ask the person ``question`` as of ``view`` (recorded in the run file), in a thread."""
-        import agents  # noqa: F401  (registers the minds the interview rebuilds)
         from sim.interview import interview
         from sim.llm.backends import LLMOptions
+        from sim.mind import load_minds
+
+        load_minds()  # the interview rebuilds the person's mind
 
         try:
             exchange = interview(str(Path(self.source.path)), self.person, question, iso(view.when), LLMOptions())

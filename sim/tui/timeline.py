@@ -18,6 +18,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sim.mind import clock_minutes, plan_spans
+
 
 class Rows(Protocol):
     """The queries a timeline needs (``sim.tui.source.RunSource`` answers them)."""
@@ -115,30 +117,6 @@ def apply(state: State, event: dict[str, Any]) -> None:
         state.plans[person] = {k: v for k, v in data.items() if k not in ("scope", "date")}
 
 
-def plan_spans(plan: dict[str, Any] | None) -> list[tuple[int, str]]:
-    """A day plan's items as (start minute, activity), laid out as ``agents.planning.blocks`` lays them out.
-
-    Items are taken by start time (of two with the same start, the later one in the plan); an item
-    before waking starts at waking, the first one covers the time from waking, and items from
-    bedtime on are dropped.
-    """
-    items = (plan or {}).get("items") or []
-    wake = _minutes((plan or {}).get("wake_up")) or 0
-    bed = _minutes((plan or {}).get("bedtime")) or 24 * 60
-    spans: list[tuple[int, str]] = []
-    for start, activity in sorted({_minutes(i.get("start")) or 0: str(i.get("activity", "")) for i in items}.items()):
-        start = max(start, wake)
-        if start >= bed:
-            break
-        if spans and spans[-1][0] == start:
-            spans[-1] = (start, activity)
-        else:
-            spans.append((start, activity))
-    if spans:
-        spans[0] = (wake, spans[0][1])
-    return spans
-
-
 def plan_item(plan: dict[str, Any] | None, minute: int) -> str:
     """The day plan's item under way at ``minute`` after midnight ("asleep" outside waking hours)."""
     if not plan:
@@ -146,7 +124,7 @@ def plan_item(plan: dict[str, Any] | None, minute: int) -> str:
     if not plan.get("items"):  # the schedule mind's plan: a mood and intentions
         intentions = plan.get("intentions") or []
         return "; ".join(str(i) for i in intentions[:2]) or str(plan.get("mood", ""))
-    wake, bed = _minutes(plan.get("wake_up")), _minutes(plan.get("bedtime"))
+    wake, bed = clock_minutes(plan.get("wake_up")), clock_minutes(plan.get("bedtime"))
     if wake is not None and minute < wake or bed is not None and minute >= bed:
         return "asleep"
     current = ""
@@ -154,14 +132,6 @@ def plan_item(plan: dict[str, Any] | None, minute: int) -> str:
         if start <= minute:
             current = activity
     return current
-
-
-def _minutes(clock: Any) -> int | None:
-    try:
-        hours, minutes = str(clock).split(":")
-        return int(hours) * 60 + int(minutes)
-    except ValueError:
-        return None
 
 
 SNAPSHOT_COST = 2

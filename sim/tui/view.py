@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sim.mind import plan_spans
 from sim.scenario import Scenario
-from sim.tui.timeline import State, Timeline, plan_item, plan_spans
+from sim.tui.timeline import State, Timeline, plan_item
 
 
 @dataclass(slots=True, frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.planning import Action, DayPlan, PlanItem, blocks, fit
+from agents.generative.planning import Action, DayPlan, PlanItem, blocks, fit
 
 
 def plan(wake: str, bed: str, *items: tuple[str, str]) -> DayPlan:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.reflection import due
+from agents.generative.reflection import due
 
 
 def test_reflection_fires_only_once_the_threshold_is_passed() -> None:
