@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from benchmarks.crash import count_events  # noqa: F401  (shared with the crash harness)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORLDS = ROOT / "worlds"
@@ -96,20 +97,6 @@ def events_export(run: Path, folder: Path) -> bytes:
     result = hamlet_process("export", run, "--tables", "event", "--out", folder)
     assert result.code == 0, result.err
     return (folder / "event.jsonl").read_bytes()
-
-
-def count_events(run: Path) -> int:
-    """How many events the run file holds now (0 before it exists or while it is being created)."""
-    if not run.exists():
-        return 0
-    try:
-        db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
-        try:
-            return int(db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
 
 
 def assert_one_line_error(result: Result, *needles: str) -> None:
