@@ -66,6 +66,7 @@ class Simulation:
         self.tick = 0
         self.seq = 0
         self.next_snapshot = 0
+        self._snapshot_at: tuple[int, int] | None = None  # (tick, second) of the newest snapshot
         self.people: dict[str, PersonSpec] = {}
         self.minds: dict[str, Mind] = {}
         self.streams: dict[str, Stream] = {}
@@ -386,11 +387,14 @@ class Simulation:
         self._artifacts.clear()
         self._calls.clear()
         self._controls.clear()
-        if force_snapshot or t >= self.next_snapshot:
+        # A forced snapshot where the newest one already stands (the end of a run resumed from its
+        # end snapshot, or a stop right after one) would repeat it: an uninterrupted run has one.
+        if (force_snapshot and (self.tick, t) != self._snapshot_at) or t >= self.next_snapshot:
             while self.next_snapshot <= t:
                 self.next_snapshot += self.snapshot_every
             batch.snapshot = {"tick": self.tick, "t": t, "seq": self.seq, "state": self.state()}
             batch.run = {"sim_now": iso(self.when(t))}
+            self._snapshot_at = (self.tick, t)
         if batch.events or batch.llm_calls or batch.memories or batch.snapshot or batch.controls or batch.artifacts:
             self.log.submit(batch)
 
@@ -455,6 +459,7 @@ class Simulation:
         self.gateway.counters = dict(state["gateway"]["counters"])
         if self.chain is not None and "chain" in state:
             self.chain.restore(state["chain"])
+        self._snapshot_at = (self.tick, self.clock.now)  # the snapshot restored from stands at the clock's time
 
 
 def _call_order(call: dict[str, Any]) -> tuple[str, int, int]:

@@ -165,3 +165,19 @@ def test_two_resumes_started_at_once_one_writes_the_other_gets_one_line(referenc
         assert code == 0 or (err.strip().count("\n") == 0 and "being written by process" in err), err
     assert any(code == 0 for code, _ in results)
     assert crash.differences(ref.log, crash.dump(run)) == []
+
+
+def test_a_run_killed_between_its_end_snapshot_and_its_status_resumes_to_the_same_file(reference: References,
+                                                                                        tmp_path: Path) -> None:
+    # The last moment a kill can land: the end's snapshot is committed, "finished" is not yet
+    # written. The harness found a resume from there wrote the end's snapshot a second time.
+    ref = reference("mixed", 0)
+    run = tmp_path / "late.db"
+    subprocess.run(ref.command(run), cwd=ROOT, check=True, capture_output=True, timeout=600)
+    db = sqlite3.connect(run)
+    with db:
+        db.execute("UPDATE run SET status = 'running', message = ''")
+    db.close()
+    resumed = hamlet_process("resume", run, "--quiet")
+    assert resumed.code == 0, resumed.err
+    assert crash.differences(ref.log, crash.dump(run)) == []
