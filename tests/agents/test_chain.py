@@ -317,13 +317,15 @@ def test_quality_metrics_follow_the_papers_definitions(source: str, complete: fl
     assert end["quality"] == pytest.approx(complete * runs * end["consistency"], abs=1e-4)
 
 
-def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_does() -> None:
+@pytest.mark.parametrize("dehallucinate", [False, True])
+def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_does(dehallucinate: bool) -> None:
     scenario = team_world("""
         - {phase: Talk, instructor: Lead, assistant: Coder, prompt: talk, turns: 4, conclusion: gist}
         - {phase: Write, instructor: Lead, assistant: Coder, prompt: "{gist}", turns: 1, extract: files}
-    """)
-    script = {"Talk": [{}, {}, {}, {"end": True, "conclusion": "done"}],
-              "Write": [{"files": [{"path": "main.py", "content": GOOD}]}]}
+    """, extra=f"  dehallucinate: {str(dehallucinate).lower()}\n")
+    script: dict[str, list[Any]] = {"Talk": [{}, {}, {}, {"end": True, "conclusion": "done"}],
+                                    "Write": [{"files": [{"path": "main.py", "content": GOOD}]}],
+                                    "Talk ask": [["Why?"], []], "Write ask": [["Where?"]]}
     whole, _, _, _ = run_chain(scenario, {k: list(v) for k, v in script.items()})
 
     world = World(scenario)
@@ -346,6 +348,7 @@ def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_do
     second.restore(json.loads(json.dumps(first.state())))  # through JSON, as a snapshot stores it
     after = asyncio.run(drive(second, 50))
     assert [(e.kind, e.person, e.data) for e in before + after] == [(e.kind, e.person, e.data) for e in whole]
+    assert sum("dehallucination" in e.data for e in whole if e.kind == "say") == (4 if dehallucinate else 0)  # Talk once, Write once
 
 
 def test_a_conclusion_not_reached_yet_reads_as_not_settled_in_a_prompt() -> None:
