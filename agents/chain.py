@@ -10,7 +10,10 @@ A phase opens with the instructor saying the task prompt; the assistant and the 
 reply in turns until a reply carries the end marker (its ``end`` field, or the phase's
 ``end_marker`` in its text) or the turn cap is reached. Its conclusion is found as the phase's
 ``extract`` says; when an ``agreed`` phase ends without one, one more question to the
-instructor extracts it. Why each phase and loop ended is in its ``phase_end`` / ``loop_end``
+instructor extracts it. With ``dehallucinate`` on, each assistant reply is preceded by one round
+of ChatDev's communicative dehallucination: the assistant lists the details it lacks (perhaps
+none) and, if it lists any, the instructor supplies them (``say`` events marked
+``dehallucination: ask/answer``). Why each phase and loop ended is in its ``phase_end`` / ``loop_end``
 event. Conclusions fill later prompts' ``{name}`` placeholders; both members remember each phase.
 """
 
@@ -104,6 +107,25 @@ def conclusion_model(options: tuple[str, ...]) -> type[BaseModel]:
     return create_model("Conclusion", conclusion=(kind, Field(description="the conclusion the phase reached")))
 
 
+MAX_QUESTIONS = 3
+"""Questions a dehallucination ask may hold: the details that matter most, not an interview."""
+Question = Annotated[str, StringConstraints(max_length=300)]
+
+
+class Needs(BaseModel):
+    """Dehallucination's ask: the details the assistant lacks before it answers (none: it answers at once)."""
+
+    questions: list[Question] = Field(min_length=0, max_length=MAX_QUESTIONS, description=(
+        "short questions for the instructor about specific details you need and do not have; "
+        "empty if you have what you need"))
+
+
+class Details(BaseModel):
+    """Dehallucination's answer: the instructor supplies the details asked for."""
+
+    text: Text = Field(description="the details the questions ask for, specific and brief")
+
+
 def _fallback(schema: type[BaseModel], **values: Any) -> BaseModel:
     """What a reply is when the model gives none: it ends the phase with nothing (logged by the gateway)."""
     defaults = {"text": "(no answer)", "end": True, "conclusion": "", "files": [], "approved": False, **values}
@@ -134,6 +156,7 @@ class ChatChain:
         self._now = self.start
         self._minds: Mapping[str, Mind] = {}
         self._after = 0
+        self._lines_said = 0  # lines of a dehallucination exchange said in this step
 
     # -- the chain protocol --------------------------------------------------------------
 
@@ -230,6 +253,7 @@ class ChatChain:
     async def _phase(self, op: Op) -> bool:
         phase = op.item
         assert isinstance(phase, PhaseSpec)
+        self._lines_said = 0
         if self.talk is None:
             self._open(op, phase)
         assert self.talk is not None
@@ -240,7 +264,8 @@ class ChatChain:
             await self._reply(phase)
             if self.talk["ended"] and (phase.extract != "agreed" or self.talk["conclusion"]):
                 await self._close(op, phase)
-        self._after = round(self.team.minutes_per_turn * 60)
+        # a dehallucination exchange is two more lines said, each taking a turn's time
+        self._after = round(self.team.minutes_per_turn * 60 * (1 + self._lines_said))
         return True
 
     def _open(self, op: Op, phase: PhaseSpec) -> None:
@@ -266,10 +291,11 @@ class ChatChain:
         player = self._player(role)
         other = self._player(phase.instructor if side == "assistant" else phase.assistant)
         schema = reply_model(phase.extract, tuple(phase.options), tuple(phase.files), side)
-        lines = [Line(speaker, text) for speaker, text in talk["lines"]]
-        if self.notices:  # said once, to whoever replies next, as a note from outside the conversation
-            lines.append(Line("Hamlet", "\n".join(self.notices)))
-            self.notices = []
+        notice = [Line("Hamlet", "\n".join(self.notices))] if self.notices else []
+        self.notices = []  # said once, to whoever replies next, as a note from outside the conversation
+        if side == "assistant" and self.team.dehallucinates(phase):
+            await self._dehallucinate(phase, player, other, notice)
+        lines = [Line(speaker, text) for speaker, text in talk["lines"]] + notice
         reply = await self._member(player).reply(role, phase, lines, schema, _fallback(schema), self._values(phase),
                                                  self._now)
         text = str(reply.text)
@@ -304,6 +330,35 @@ class ChatChain:
             talk["ended"] = f"end marker from the {role}"
         elif talk["replies"] >= phase.turns:
             talk["ended"] = f"turn cap: {phase.turns} {'reply' if phase.turns == 1 else 'replies'}"
+
+    async def _dehallucinate(self, phase: PhaseSpec, assistant: str, instructor: str, notice: list[Line]) -> None:
+        """Communicative dehallucination, one round: the assistant asks for the details it lacks (a
+        structured list, perhaps empty) and, if it asks, the instructor supplies them; both lines join
+        the phase's conversation, so the assistant's reply, made next, has them in its prompt."""
+        talk = self.talk
+        assert talk is not None
+        lines = [Line(speaker, text) for speaker, text in talk["lines"]] + notice
+        values = self._values(phase)
+        needs = await self._member(assistant).needs(phase.assistant, phase, lines, Needs, Needs(questions=[]),
+                                                    values, self._now)
+        questions = [" ".join(str(q).split()) for q in needs.questions]
+        questions = [q for q in questions if q][:MAX_QUESTIONS]
+        if not questions:  # nothing lacking: the assistant answers at once, and nothing is said
+            return
+        asked = "\n".join(f"- {q}" for q in questions)
+        turn = talk["replies"] + 1  # the reply the exchange comes before
+        self._event("say", assistant, self.ctx.world.position.get(assistant), {
+            "text": asked, "to": instructor, "phase": phase.phase, "turn": turn, "dehallucination": "ask",
+            "questions": questions})
+        talk["lines"].append([assistant, asked])
+        lines = [*lines, Line(assistant, asked)]
+        details = await self._member(instructor).details(phase.instructor, phase, lines, Details,
+                                                         Details.model_construct(text="(no answer)"), values, self._now)
+        text = str(details.text)
+        self._event("say", instructor, self.ctx.world.position.get(instructor), {
+            "text": text, "to": assistant, "phase": phase.phase, "turn": turn, "dehallucination": "answer"})
+        talk["lines"].append([instructor, text])
+        self._lines_said += 2
 
     async def _extract(self, phase: PhaseSpec) -> None:
         talk = self.talk

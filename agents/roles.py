@@ -86,11 +86,33 @@ class RoleMind:
     async def reply(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
                     fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:
         """The next reply in ``phase`` as ``role``, given the lines said so far (the first is the task prompt)."""
+        messages = await self._conversation(role, phase, lines, values, now)
+        return await self._ask(role, schema, messages, phase.phase, fallback)
+
+    async def needs(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
+                    fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:
+        """Dehallucination's ask: the details the assistant lacks to answer the last line (perhaps none)."""
+        instructor = phase.instructor
+        note = Line("Hamlet", f"Before you answer: which specific details do you need from the {instructor} "
+                              "that you do not have? Give them as short questions, or none if you have what you need.")
+        messages = await self._conversation(role, phase, [*lines, note], values, now)
+        return await self._ask(role, schema, messages, f"{phase.phase} dehallucinate_ask", fallback)
+
+    async def details(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
+                      fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:
+        """Dehallucination's answer: the instructor supplies the details the assistant asked for (the last line)."""
+        note = Line("Hamlet", f"Answer the {phase.assistant}'s questions with the specific details it asks for.")
+        messages = await self._conversation(role, phase, [*lines, note], values, now)
+        return await self._ask(role, schema, messages, f"{phase.phase} dehallucinate_answer", fallback)
+
+    async def _conversation(self, role: str, phase: PhaseSpec, lines: list[Line], values: dict[str, str],
+                            now: datetime) -> list[dict[str, str]]:
+        """The system prompt, then the lines as chat messages (this person's own as the assistant's)."""
         system = await self._system(role, phase, values, lines[0].text if lines else phase.prompt, now)
         messages = [{"role": "system", "content": system}]
         messages += [{"role": "assistant" if line.speaker == self.spec.name else "user", "content": line.text}
                      for line in lines]
-        return await self._ask(role, schema, messages, phase.phase, fallback)
+        return messages
 
     async def conclude(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
                        fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:

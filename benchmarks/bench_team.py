@@ -2,7 +2,8 @@
 
 Runs a team world with ``hamlet run --llm scripted --task TASK`` once per seed, each in its own
 process, and reads the run file: the ``llm_call`` table (a call's purpose is the phase it was made
-in; ``PHASE conclusion`` for the question that extracts a missing conclusion), the ``chain_end``
+in; ``PHASE conclusion`` for the question that extracts a missing conclusion, ``PHASE
+dehallucinate_ask`` / ``PHASE dehallucinate_answer`` for communicative dehallucination), the ``chain_end``
 event (quality metrics) and the ``sandbox`` events. Two worlds by default:
 ``worlds/software_company.yaml`` and ChatDev's own Default CompanyConfig imported with
 ``hamlet import chatdev`` (its prompts, which are ChatDev's, from ../shared/peers/chatdev).

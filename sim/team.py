@@ -77,6 +77,10 @@ class PhaseSpec(Spec):
     options: list[str] = Field([], description="the conclusions allowed (extract: agreed); empty: any text")
     files: list[str] = Field([], description="the files an extract: files phase writes; empty: program source files")
     end_marker: str = Field("<INFO>", description="text in a reply that ends the phase, as the reply's end field does")
+    dehallucinate: bool | None = Field(None, description=(
+        "communicative dehallucination (ChatDev, Qian et al. 2024): before each assistant reply the assistant "
+        "says which details it lacks, and if it names any the instructor supplies them (one round a turn); "
+        "none: the team's dehallucinate"))
 
     @model_validator(mode="after")
     def _consistent(self) -> PhaseSpec:
@@ -144,6 +148,8 @@ class TeamSpec(Spec):
     minutes_per_turn: float = Field(5.0, gt=0, le=MAX_WALK_MINUTES, allow_inf_nan=False,
                                     description="simulated minutes one reply takes")
     sandbox: Limits = Field(Limits(wall_seconds=5, cpu_seconds=5), description="limits of program runs")
+    dehallucinate: bool = Field(False, description="communicative dehallucination in every phase that does not "
+                                                   "set its own (off by default, as in ChatDev's configs)")
 
     @field_validator("sandbox")
     @classmethod
@@ -170,6 +176,10 @@ class TeamSpec(Spec):
             if role.name == name:
                 return role
         raise KeyError(name)
+
+    def dehallucinates(self, phase: PhaseSpec) -> bool:
+        """Whether ``phase`` runs communicative dehallucination (its own setting, else the team's)."""
+        return self.dehallucinate if phase.dehallucinate is None else phase.dehallucinate
 
     def items(self) -> Iterator[tuple[str, PhaseSpec | LoopSpec]]:
         """Every phase and loop with its field path (``team.chain[3].chain[0]``), depth first."""

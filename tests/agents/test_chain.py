@@ -58,6 +58,8 @@ class Member(RoleMind):
         self.seen: list[tuple[str, str]] = []  # (phase, what the phase's opening line said)
         self.heard: list[list[str]] = []  # every line each reply's prompt held
         self.concluded: list[str] = []
+        self.asked: list[tuple[str, list[str]]] = []  # dehallucination asks: (role, the lines its prompt held)
+        self.answered: list[tuple[str, list[str]]] = []  # dehallucination answers, the same
 
     async def reply(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
                     fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
@@ -67,6 +69,17 @@ class Member(RoleMind):
         data = answer(lines[0].text) if callable(answer) else answer
         defaults = {"text": "...", "end": False, "conclusion": "", "approved": False, "files": []}
         return schema.model_validate({k: v for k, v in {**defaults, **data}.items() if k in schema.model_fields})
+
+    async def needs(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
+                    fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
+        self.asked.append((role, [line.text for line in lines]))
+        questions = self.script.get(f"{phase.phase} ask", [])
+        return schema.model_validate({"questions": questions.pop(0) if questions else []})
+
+    async def details(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
+                      fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
+        self.answered.append((role, [line.text for line in lines]))
+        return schema.model_validate({"text": f"details for: {lines[-1].text}"})
 
     async def conclude(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
                        fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
@@ -304,13 +317,15 @@ def test_quality_metrics_follow_the_papers_definitions(source: str, complete: fl
     assert end["quality"] == pytest.approx(complete * runs * end["consistency"], abs=1e-4)
 
 
-def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_does() -> None:
+@pytest.mark.parametrize("dehallucinate", [False, True])
+def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_does(dehallucinate: bool) -> None:
     scenario = team_world("""
         - {phase: Talk, instructor: Lead, assistant: Coder, prompt: talk, turns: 4, conclusion: gist}
         - {phase: Write, instructor: Lead, assistant: Coder, prompt: "{gist}", turns: 1, extract: files}
-    """)
-    script = {"Talk": [{}, {}, {}, {"end": True, "conclusion": "done"}],
-              "Write": [{"files": [{"path": "main.py", "content": GOOD}]}]}
+    """, extra=f"  dehallucinate: {str(dehallucinate).lower()}\n")
+    script: dict[str, list[Any]] = {"Talk": [{}, {}, {}, {"end": True, "conclusion": "done"}],
+                                    "Write": [{"files": [{"path": "main.py", "content": GOOD}]}],
+                                    "Talk ask": [["Why?"], []], "Write ask": [["Where?"]]}
     whole, _, _, _ = run_chain(scenario, {k: list(v) for k, v in script.items()})
 
     world = World(scenario)
@@ -333,6 +348,7 @@ def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_do
     second.restore(json.loads(json.dumps(first.state())))  # through JSON, as a snapshot stores it
     after = asyncio.run(drive(second, 50))
     assert [(e.kind, e.person, e.data) for e in before + after] == [(e.kind, e.person, e.data) for e in whole]
+    assert sum("dehallucination" in e.data for e in whole if e.kind == "say") == (4 if dehallucinate else 0)  # Talk once, Write once
 
 
 def test_a_conclusion_not_reached_yet_reads_as_not_settled_in_a_prompt() -> None:
@@ -342,3 +358,59 @@ def test_a_conclusion_not_reached_yet_reads_as_not_settled_in_a_prompt() -> None
     """)
     _, _, members, _ = run_chain(scenario, {"Early": [{}], "Plan": [{}]})
     assert members["Ben"].seen[0] == ("Early", "We will build on (not settled yet).")
+
+
+# -- communicative dehallucination ------------------------------------------------------------
+
+DEHALLUCINATE = """
+    - {phase: Build, instructor: Lead, assistant: Coder, prompt: "Build {task}.", turns: 3, extract: reply,
+       dehallucinate: true}
+    - {phase: Plain, instructor: Lead, assistant: Coder, prompt: plain, turns: 1, extract: reply}
+"""
+
+
+def test_with_dehallucinate_on_the_assistant_is_asked_what_it_lacks_before_each_of_its_replies() -> None:
+    events, _, members, _ = run_chain(team_world(DEHALLUCINATE), {"Build": [{}, {}, {}], "Plain": [{}]})
+    # Build: the assistant replies on turns 1 and 3, each after an ask; Plain (option off): no ask
+    assert [role for role, _ in members["Ben"].asked] == ["Coder", "Coder"]
+    assert members["Ben"].asked[0][1] == ["Build a counter."]  # the ask sees the conversation so far
+    assert not members["Ana"].asked and not members["Ana"].answered  # nothing lacking: nothing answered
+    assert not [s for s in of(events, "say") if "dehallucination" in s]
+    assert [e["replies"] for e in of(events, "phase_end")] == [3, 1]  # the ask is no reply: the turn cap holds
+
+
+def test_when_the_assistant_asks_the_instructor_answers_and_the_answer_is_in_the_assistants_prompt() -> None:
+    events, _, members, _ = run_chain(team_world(DEHALLUCINATE), {
+        "Build ask": [["Count up or down?", "From what number?"]], "Build": [{}, {}, {}], "Plain": [{}]})
+    asked = "- Count up or down?\n- From what number?"
+    assert members["Ana"].answered == [("Lead", ["Build a counter.", asked])]  # one answer, to the questions
+    answer = f"details for: {asked}"
+    assert members["Ben"].heard[0] == ["Build a counter.", asked, answer]  # the reply is made with the exchange
+    assert members["Ana"].heard[0] == ["Build a counter.", asked, answer, "..."]  # and the conversation keeps it
+    says = [s for s in of(events, "say") if s.get("phase") == "Build"]
+    exchange = [(s["dehallucination"], s["to"], s["turn"]) for s in says if "dehallucination" in s]
+    assert exchange == [("ask", "Ana", 1), ("answer", "Ben", 1)]  # before the assistant's first reply
+    assert says[1]["questions"] == ["Count up or down?", "From what number?"] and says[2]["text"] == answer
+    assert [s["turn"] for s in says] == [0, 1, 1, 1, 2, 3]
+    assert len(members["Ben"].asked) == 2 and len(members["Ana"].answered) == 1  # one round a turn
+
+
+def test_the_teams_dehallucinate_is_the_default_a_phase_may_override() -> None:
+    scenario = team_world("""
+        - {phase: Asks, instructor: Lead, assistant: Coder, prompt: a, turns: 1, extract: reply}
+        - {phase: Quiet, instructor: Lead, assistant: Coder, prompt: b, turns: 1, extract: reply, dehallucinate: false}
+    """, extra="  dehallucinate: true\n")
+    _, _, members, _ = run_chain(scenario, {"Asks": [{}], "Quiet": [{}]})
+    assert [lines[0] for _, lines in members["Ben"].asked] == ["a"]
+
+
+def test_a_dehallucination_exchange_takes_two_more_turns_of_time() -> None:
+    scenario = team_world(DEHALLUCINATE, extra="  minutes_per_turn: 2\n")
+    world = World(scenario)
+    ctx = MindContext(scenario, world, None, Stream(0, "team"), {"embeddings": "hash"})  # type: ignore[arg-type]
+    members = {p.name: Member(p, ctx, {"Build ask": [["Which?"]], "Build": [{}, {}, {}], "Plain": [{}]})
+               for p in scenario.people}
+    chain = ChatChain(scenario, ctx)
+    first = asyncio.run(chain.step(members, scenario.start))
+    second = asyncio.run(chain.step(members, scenario.start))
+    assert (first.after, second.after) == (3 * 120, 120)  # ask + answer + reply, then the instructor's reply

@@ -40,7 +40,10 @@ def test_each_company_config_imports_validates_and_runs_with_the_scripted_model(
     db = sqlite3.connect(run)
     kinds = dict(db.execute("SELECT kind, COUNT(*) FROM event GROUP BY kind").fetchall())
     loops = [json.loads(d)["loop"] for (d,) in db.execute("SELECT data FROM event WHERE kind = 'loop'")]
+    asked = db.execute("SELECT COUNT(*) FROM llm_call WHERE purpose LIKE '% dehallucinate_%'").fetchone()[0]
     db.close()
+    # ChatDev's configs carry no dehallucination switch: an imported company runs as ChatDev's code does
+    assert "dehallucinate" not in yaml.safe_load(world.read_text())["team"] and asked == 0
     assert kinds["chain_end"] == 1 and kinds["artifact"] >= 2
     assert loops == [item["phase"] for item in chain if item["phaseType"] == "ComposedPhase"]
 

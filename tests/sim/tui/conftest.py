@@ -34,7 +34,7 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return record(tmp_path_factory.mktemp("recorded") / "smallville.db")
 
 
-TEAM_SEED = 37  # a software company run that needs a cycle of every loop (tests/sim/test_team.py)
+TEAM_SEED = 22  # a software company run that needs a cycle of every loop (tests/sim/test_team.py)
 
 
 @pytest.fixture(scope="session")

@@ -260,7 +260,7 @@ def test_the_feeds_team_filter_lists_exactly_the_chains_events_and_says_what_eac
     kinds = ("chain", "phase", "phase_end", "loop", "loop_end", "artifact", "sandbox", "chain_end")
 
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
-        await jump(pilot, "+65m")  # after the Testing loop of the TEAM_SEED run
+        await jump(pilot, "+77m")  # after the Testing loop of the TEAM_SEED run
         await pilot.press("3")
         await pilot.pause()
         app.screen.query_one("#feed-kind", Select).value = "team"

@@ -122,7 +122,7 @@ def team_viewer(team_run: Path) -> Iterator[HamletApp]:
 
 
 def test_the_feed_shows_a_teams_phases_files_and_program_runs(snap_compare: Any, team_viewer: HamletApp) -> None:
-    assert snap_compare(team_viewer, terminal_size=SIZE, run_before=at("+61m", "3"))  # after the TEAM_SEED run's Testing loop
+    assert snap_compare(team_viewer, terminal_size=SIZE, run_before=at("+77m", "3"))  # after the TEAM_SEED run's Testing loop
 
 
 def test_the_inspector_shows_a_team_members_work(snap_compare: Any, team_viewer: HamletApp) -> None:
