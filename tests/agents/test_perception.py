@@ -1,0 +1,167 @@
+"""Perception and the talk rule, by mechanism: what is perceived becomes memory when perceived, the
+overflow is counted in one memory, and the talk decision is asked only when something changed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.generative.perception import Perception
+from sim.events import Event
+from sim.mind import Percept
+from sim.scenario import load_scenario
+from tests.agents.test_components import mind_for
+from tests.conftest import hamlet_process
+
+POSTER = "shows a red poster for the party"
+ROOM = f"""\
+hamlet: 1
+name: Three in a room
+description: Three people who cannot leave one room; a poster goes up on the board.
+start: 2026-03-02T12:00
+seed: 1
+mind: generative
+minds:
+  generative: {{talk_cooldown_minutes: 30, max_turns: 4, embeddings: hash}}
+sectors:
+  - name: Hall
+    kind: home
+    areas:
+      - name: room
+        objects: [notice board, table]
+people:
+  - {{name: Ada Brook, age: 31, occupation: carpenter, home: Hall}}
+  - {{name: Ben Ortiz, age: 29, occupation: baker, home: Hall}}
+  - {{name: Cy Dunn, age: 40, occupation: clerk, home: Hall}}
+interventions:
+  - {{at: +1h, kind: set_object, place: "Hall:room", object: notice board, state: {POSTER}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
+    """Three hours of the room under the eager profile."""
+    folder = tmp_path_factory.mktemp("perception")
+    (folder / "room.yaml").write_text(ROOM)
+    run = folder / "room.db"
+    result = hamlet_process("run", folder / "room.yaml", "--llm", "scripted", "--llm-profile", "eager",
+                            "--hours", "3", "--out", run, "--quiet")
+    assert result.code == 0, result.err
+    return sqlite3.connect(run)
+
+
+def test_an_object_set_in_the_area_is_remembered_at_the_wake_that_perceives_it(room: sqlite3.Connection) -> None:
+    for person in ("Ada Brook", "Ben Ortiz", "Cy Dunn"):
+        rows = room.execute("SELECT t, tick FROM memory WHERE person = ? AND kind = 'observation' AND text LIKE ?",
+                            (person, f"%notice board%{POSTER}%")).fetchall()
+        assert len(rows) == 1, person  # seen once: the state did not change again
+        t, tick = rows[0]
+        assert 3600 <= t < 3600 + 16 * 60, (person, t)  # at the first wake after it went up
+        asked = room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'importance' AND tick = ?",
+                             (person, tick)).fetchall()
+        assert asked == [(t,)], "stamped with the wake's time, scored in that wake's one call"
+    assert not room.execute("SELECT COUNT(*) FROM memory WHERE text LIKE '%table%'").fetchone()[0], "idle: no news"
+
+
+def test_a_line_said_to_someone_else_is_the_listener_s_memory_stamped_at_the_line_s_time(room: sqlite3.Connection) -> None:
+    lines = {(t, p, json.loads(d)["to"], json.loads(d)["text"])
+             for t, p, d in room.execute("SELECT t, person, data FROM event WHERE kind = 'say'")}
+    names = ("Ada Brook", "Ben Ortiz", "Cy Dunn")
+    heard = [(p, t, text) for p, t, text in room.execute("SELECT person, t, text FROM memory WHERE kind = 'observation'")
+             if any(text.startswith(f"{a} said to {b}: ") for a in names for b in names)]
+    assert heard, "nobody overheard a conversation in a room of three"
+    for listener, t, text in heard:
+        said = [line for line in lines if text == f"{line[1]} said to {line[2]}: {line[3]}"]
+        assert said and any(line[0] == t for line in said), (listener, t, text)
+        assert all(listener not in (line[1], line[2]) for line in said)
+
+
+def test_the_talk_decision_is_asked_only_when_something_changed() -> None:
+    scenario = load_scenario_text(ROOM)
+    mind = mind_for(scenario, "Ada Brook", talk_cooldown_minutes=30)
+    asked: list[str] = []
+
+    async def ask(schema: Any, purpose: str, task: str, fallback: Any) -> Any:
+        asked.append(task)
+        return fallback
+
+    mind.identity.ask = ask  # type: ignore[method-assign]
+    reaction = mind.reaction
+    assert reaction is not None
+    now = datetime(2026, 3, 2, 12, 0)
+
+    def wake(minutes: int, people: tuple[tuple[str, str], ...], events: tuple[Event, ...] = ()) -> int:
+        percept = Percept(now + timedelta(minutes=minutes), "Hall:room", people, (), events)
+        asyncio.run(reaction.react(percept, minutes * 60))
+        return len(asked)
+
+    ben = (("Ben Ortiz", "bakes"),)
+    assert wake(0, ben) == 1  # Ben is new
+    assert wake(10, ben) == 1  # the same people, nothing new
+    assert wake(20, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads"))) == 2  # Cy arrived
+    assert wake(25, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads"))) == 2
+    news = Event(26 * 60, "intervene", None, "Hall:room", {"kind": "inject", "text": "The roof leaks."})
+    assert wake(26, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads")), (news,)) == 2  # news, but both in cooldown
+    assert wake(45, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads")), (news,)) == 3  # news, Ben off cooldown
+    assert reaction.state() == {"here": "Hall:room", "present": ["Ben Ortiz", "Cy Dunn"], "asked": 45 * 60}
+
+
+def test_the_talk_decisions_of_a_run_are_fewer_than_its_wakes_with_company(room: sqlite3.Connection) -> None:
+    """Three people who stay together are asked at the start, then at most once per cooldown each."""
+    for person in ("Ada Brook", "Ben Ortiz", "Cy Dunn"):
+        asked = [t for (t,) in room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'talk_decision'"
+                                            " ORDER BY id", (person,))]
+        assert all(b - a >= 30 * 60 for a, b in zip(asked, asked[1:], strict=False)), (person, asked)
+
+
+class Stub:
+    """The memory component's part perception uses, keeping what it is given."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[str, int]] = []
+        self.importance_since = 0.0
+
+    async def score(self, texts: list[str], t: int) -> list[float]:
+        return [3.0] * len(texts)
+
+    async def remember(self, kind: str, texts: list[str], importance: list[float], t: int) -> list[Any]:
+        self.kept += [(text, t) for text in texts]
+        return []
+
+
+def test_past_the_limit_the_rest_is_one_memory_saying_how_many_were_summarised() -> None:
+    memory = Stub()
+    perception = Perception(memory, "Ada Brook", {"perception_limit": 2})  # type: ignore[arg-type]
+    people = tuple((f"P{i}", "reads") for i in range(5))
+    said = Event(50, "say", "P0", "Hall:room", {"text": "Hello", "to": "P1"})
+    percept = Percept(datetime(2026, 3, 2, 12, 1), "Hall:room", people, (("board", POSTER),), (said,))
+    asyncio.run(perception.perceive(percept, 60))
+    assert len(memory.kept) == 3
+    assert sorted(memory.kept[:2]) == [("P0 said to P1: Hello", 50), (f"The board in the room: {POSTER}", 60)]
+    summary, t = memory.kept[2]
+    assert t == 60 and "5 more observations (5 people)" in summary
+    assert memory.importance_since == 9.0
+    asyncio.run(perception.perceive(percept, 120))  # nothing changed: nothing new
+    assert len(memory.kept) == 4 and memory.kept[3][0] == "P0 said to P1: Hello"
+
+
+def test_lines_kept_while_the_person_slept_were_never_heard() -> None:
+    perception = Perception(Stub(), "Ada Brook", {"perception_limit": 12})  # type: ignore[arg-type]
+    said = Event(50, "say", "P0", "Hall:room", {"text": "Hello", "to": "P1"})
+    to_me = Event(55, "say", "P0", "Hall:room", {"text": "Wake up", "to": "Ada Brook"})
+    percept = Percept(datetime(2026, 3, 2, 12, 1), "Hall:room", (), (), (said, to_me))
+    assert [text for _, _, text in perception.observations(percept, 60, asleep=True)] == ["P0 said to me: Wake up"]
+
+
+def load_scenario_text(text: str) -> Any:
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "room.yaml"
+        path.write_text(text)
+        return load_scenario(path)
