@@ -101,23 +101,30 @@ def test_the_talk_decision_is_asked_only_when_something_changed() -> None:
         asyncio.run(reaction.react(percept, minutes * 60))
         return len(asked)
 
-    ben = (("Ben Ortiz", "bakes"),)
-    assert wake(0, ben) == 1  # Ben is new
+    ben, both = (("Ben Ortiz", "bakes"),), (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads"))
+    assert wake(0, ben) == 1  # ready to talk, and Ben is here
     assert wake(10, ben) == 1  # the same people, nothing new
-    assert wake(20, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads"))) == 2  # Cy arrived
-    assert wake(25, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads"))) == 2
+    assert wake(20, both) == 1  # Cy arrived, but Ada asked 20 minutes ago: not ready yet
     news = Event(26 * 60, "intervene", None, "Hall:room", {"kind": "inject", "text": "The roof leaks."})
-    assert wake(26, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads")), (news,)) == 2  # news, but both in cooldown
-    assert wake(45, (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads")), (news,)) == 3  # news, Ben off cooldown
-    assert reaction.state() == {"here": "Hall:room", "present": ["Ben Ortiz", "Cy Dunn"], "asked": 45 * 60}
+    assert wake(26, both, (news,)) == 2  # news: asked about Cy (Ben was offered within the cooldown)
+    assert "Cy Dunn" in asked[-1] and "Ben Ortiz" not in asked[-1]
+    assert wake(40, both) == 2  # Ben is off his cooldown, but Ada asked 14 minutes ago
+    mind.dialogue.last_talk["Dee"] = 50 * 60  # a conversation begun by someone else
+    assert wake(60, both) == 2  # ready 30 minutes after it, not before
+    assert wake(80, both) == 3 and "Ben Ortiz" in asked[-1] and "Cy Dunn" in asked[-1]
+    assert wake(90, both) == 3
 
 
 def test_the_talk_decisions_of_a_run_are_fewer_than_its_wakes_with_company(room: sqlite3.Connection) -> None:
-    """Three people who stay together are asked at the start, then at most once per cooldown each."""
+    """Without news, a person is asked at most once per cooldown, and not within one after a conversation."""
     for person in ("Ada Brook", "Ben Ortiz", "Cy Dunn"):
         asked = [t for (t,) in room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'talk_decision'"
                                             " ORDER BY id", (person,))]
+        ended = [t for (t,) in room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'dialogue_memory'",
+                                            (person,))]
+        assert asked, person
         assert all(b - a >= 30 * 60 for a, b in zip(asked, asked[1:], strict=False)), (person, asked)
+        assert not [(a, e) for a in asked for e in ended if 0 < a - e < 30 * 60], person
 
 
 class Stub:
