@@ -5,7 +5,9 @@ memory at once, stamped with the second it was perceived: people doing something
 last seen, objects whose state is not ``idle`` and differs from what the person last saw of them,
 lines said to them or overheard (said by one person to another in their area; the line's own
 time), and injected events (their own time). The importance of all of them is rated in one
-batched call (texts already in the stream keep their score). Nothing is dropped silently: past
+batched call (texts already in the stream keep their score, and so does an activity already
+rated when someone else was seen doing it: "X eats lunch" matters as "Y eats lunch" did, so a
+crowd does not cost a call at every wake). Nothing is dropped silently: past
 ``perception_limit`` observations at one wake, the rest become one summary memory saying how
 many of each kind were not remembered one by one (no call). ``--set observation=off`` leaves
 this component out: nothing is noticed (whispers still become memories; they are planted).
@@ -35,7 +37,7 @@ class Perception:
     PURPOSES: ClassVar[tuple[str, ...]] = ()
     """The ``purpose`` of each LLM call this component makes (none of its own: the memory's ``importance``)."""
 
-    EMPTY: ClassVar[dict[str, Any]] = {"seen": {}, "things": {}}
+    EMPTY: ClassVar[dict[str, Any]] = {"seen": {}, "things": {}, "rated": {}}
     """The state of a person who has perceived nothing."""
 
     def __init__(self, memory: Memories, me: str, params: dict[str, Any]) -> None:
@@ -43,37 +45,39 @@ class Perception:
         self.limit = int(params["perception_limit"])
         self.seen: dict[str, str] = {}  # person -> the activity last noticed
         self.things: dict[str, str] = {}  # "area|object" -> the state last noticed
+        self.rated: dict[str, float] = {}  # activity -> the importance it was rated when someone was seen at it
 
-    def observations(self, percept: Percept, t: int, asleep: bool = False) -> list[tuple[int, str, str]]:
-        """What is new in ``percept`` as (second perceived, kind, text), most telling first.
+    def observations(self, percept: Percept, t: int, asleep: bool = False) -> list[tuple[int, str, str, str]]:
+        """What is new in ``percept`` as (second perceived, kind, text, activity seen or ""), most telling first.
 
         Kinds: ``event`` (injected, or said to me), ``object``, ``overheard``, ``person``; the
         order is the priority when a wake brings more than the limit. ``asleep``: the person slept
         until now, so lines said to others meanwhile were never heard.
         """
-        by_kind: dict[str, list[tuple[int, str, str]]] = {"event": [], "object": [], "overheard": [], "person": []}
+        by_kind: dict[str, list[tuple[int, str, str, str]]] = {"event": [], "object": [], "overheard": [],
+                                                               "person": []}
         for event in percept.events:
             text = str(event.data.get("text", ""))
             if event.kind == "say" and event.data.get("to") == self.me:
-                by_kind["event"].append((event.t, "event", f"{event.person} said to me: {text}"))
+                by_kind["event"].append((event.t, "event", f"{event.person} said to me: {text}", ""))
             elif event.kind == "say" and overheard(event, self.me) and not asleep:
                 to = event.data.get("to")
                 said = f"{event.person} said to {to}" if to else f"{event.person} said"
-                by_kind["overheard"].append((event.t, "overheard", f"{said}: {text}"))
+                by_kind["overheard"].append((event.t, "overheard", f"{said}: {text}", ""))
             elif event.kind == "intervene" and event.data.get("kind") != "whisper" and text:
-                by_kind["event"].append((event.t, "event", text))
+                by_kind["event"].append((event.t, "event", text, ""))
         where = percept.place or ""
         area = where.split(":")[-1]
         for name, state in percept.objects:
             key = f"{where}|{name}"
             if state != self.things.get(key, IDLE):  # first sight of an idle object is no news
                 self.things[key] = state
-                by_kind["object"].append((t, "object", f"The {name} in the {area}: {state}"))
+                by_kind["object"].append((t, "object", f"The {name} in the {area}: {state}", ""))
         for other, activity in percept.people:
             if activity and self.seen.get(other) != activity:
                 self.seen[other] = activity
                 text = f"{other} is {activity}" if activity.startswith("talking") else f"{other} {activity}"
-                by_kind["person"].append((t, "person", text))
+                by_kind["person"].append((t, "person", text, activity))
         return [o for kind in by_kind.values() for o in kind]
 
     async def perceive(self, percept: Percept, t: int, asleep: bool = False) -> None:
@@ -82,25 +86,30 @@ class Perception:
         if not found:
             return
         kept, rest = found[:self.limit], found[self.limit:]
-        stamped = [(at, text) for at, _, text in kept]
+        stamped = [(at, text, activity) for at, _, text, activity in kept]
         if rest:  # counted, not dropped: one memory says what was not remembered one by one
-            counts = Counter(kind for _, kind, _ in rest)
+            counts = Counter(kind for _, kind, _, _ in rest)
             parts = ", ".join(f"{n} {_NOUNS[kind][n != 1]}" for kind, n in counts.items())
             stamped.append((t, f"Also noticed, too much to take in one by one: {len(rest)} more "
-                               f"observation{'s' if len(rest) != 1 else ''} ({parts})"))
-        scores = await self.memory.score([text for _, text in stamped], t)
-        for at in sorted({at for at, _ in stamped}):  # one stamp per group: each memory at its own second
-            group = [(text, score) for (when, text), score in zip(stamped, scores, strict=True) if when == at]
+                               f"observation{'s' if len(rest) != 1 else ''} ({parts})", ""))
+        unrated = [text for _, text, activity in stamped if activity not in self.rated]
+        fresh = dict(zip(unrated, await self.memory.score(unrated, t), strict=True)) if unrated else {}
+        scores = [self.rated[activity] if activity in self.rated else fresh[text] for _, text, activity in stamped]
+        for (_, _, activity), score in zip(stamped, scores, strict=True):
+            if activity:
+                self.rated.setdefault(activity, score)
+        for at in sorted({at for at, _, _ in stamped}):  # one stamp per group: each memory at its own second
+            group = [(text, score) for (when, text, _), score in zip(stamped, scores, strict=True) if when == at]
             await self.memory.remember("observation", [g[0] for g in group], [g[1] for g in group], at)
         self.memory.importance_since += sum(scores)
 
     def state(self) -> dict[str, Any]:
-        """Who and what was last seen in which state."""
-        return {"seen": self.seen, "things": self.things}
+        """Who and what was last seen in which state, and the importance of each activity seen."""
+        return {"seen": self.seen, "things": self.things, "rated": self.rated}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load what ``state`` saved (a snapshot from before objects were perceived has no ``things``)."""
-        self.seen, self.things = state["seen"], state.get("things", {})
+        self.seen, self.things, self.rated = state["seen"], state.get("things", {}), state.get("rated", {})
 
 
 _NOUNS = {"event": ("event", "events"), "object": ("object", "objects"),

@@ -158,12 +158,22 @@ def test_past_the_limit_the_rest_is_one_memory_saying_how_many_were_summarised()
     assert len(memory.kept) == 4 and memory.kept[3][0] == "P0 said to P1: Hello"
 
 
+def test_an_activity_rated_once_keeps_its_rating_for_whoever_is_seen_doing_it() -> None:
+    memory = Stub()
+    memory.score = lambda texts, t: asyncio.sleep(0, [7.0] * len(texts))  # type: ignore[method-assign]
+    perception = Perception(memory, "Ada Brook", {"perception_limit": 12})  # type: ignore[arg-type]
+    perception.rated["reads"] = 2.0
+    percept = Percept(datetime(2026, 3, 2, 12, 1), "Hall:room", (("P0", "reads"), ("P1", "sings")), ())
+    asyncio.run(perception.perceive(percept, 60))
+    assert memory.importance_since == 9.0 and perception.rated == {"reads": 2.0, "sings": 7.0}
+
+
 def test_lines_kept_while_the_person_slept_were_never_heard() -> None:
     perception = Perception(Stub(), "Ada Brook", {"perception_limit": 12})  # type: ignore[arg-type]
     said = Event(50, "say", "P0", "Hall:room", {"text": "Hello", "to": "P1"})
     to_me = Event(55, "say", "P0", "Hall:room", {"text": "Wake up", "to": "Ada Brook"})
     percept = Percept(datetime(2026, 3, 2, 12, 1), "Hall:room", (), (), (said, to_me))
-    assert [text for _, _, text in perception.observations(percept, 60, asleep=True)] == ["P0 said to me: Wake up"]
+    assert [o[2] for o in perception.observations(percept, 60, asleep=True)] == ["P0 said to me: Wake up"]
 
 
 def load_scenario_text(text: str) -> Any:
