@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "talk_cooldown_minutes": 180,  # before the same two people may start another conversation
     "max_turns": 8,  # lines in a conversation at most
     "perception_limit": 12,  # observations remembered one by one at a wake; the rest become one summary memory
+    "perception_minutes": 60,  # at most one importance call for observations per this many minutes
     "embeddings": None,  # None: WordLlama; "hash"; or "URL/model" of an embeddings endpoint
 }
 
@@ -67,6 +68,8 @@ def check_params(params: dict[str, Any]) -> None:
         make_embedder(str(merged["embeddings"]))  # checks the spec; nothing is loaded or contacted yet
     if int(merged["perception_limit"]) < 1:
         raise ValueError(f"perception_limit must be at least 1 (got {merged['perception_limit']})")
+    if int(merged["perception_minutes"]) < 0:
+        raise ValueError(f"perception_minutes must be 0 or more (got {merged['perception_minutes']})")
     if int(merged["max_turns"]) < 2:
         raise ValueError(f"max_turns must be at least 2 (got {merged['max_turns']})")
 

@@ -37,7 +37,7 @@ class Perception:
     PURPOSES: ClassVar[tuple[str, ...]] = ()
     """The ``purpose`` of each LLM call this component makes (none of its own: the memory's ``importance``)."""
 
-    EMPTY: ClassVar[dict[str, Any]] = {"seen": {}, "things": {}, "rated": {}}
+    EMPTY: ClassVar[dict[str, Any]] = {"seen": {}, "things": {}, "rated": {}, "waiting": [], "rated_at": None}
     """The state of a person who has perceived nothing."""
 
     def __init__(self, memory: Memories, me: str, params: dict[str, Any]) -> None:
@@ -46,6 +46,9 @@ class Perception:
         self.seen: dict[str, str] = {}  # person -> the activity last noticed
         self.things: dict[str, str] = {}  # "area|object" -> the state last noticed
         self.rated: dict[str, float] = {}  # activity -> the importance it was rated when someone was seen at it
+        self.window = int(params["perception_minutes"]) * 60
+        self.waiting: list[list[Any]] = []  # [second perceived, text, activity] perceived within the window
+        self.rated_at: int | None = None  # the second of the last importance call for observations
 
     def observations(self, percept: Percept, t: int, asleep: bool = False) -> list[tuple[int, str, str, str]]:
         """What is new in ``percept`` as (second perceived, kind, text, activity seen or ""), most telling first.
@@ -81,35 +84,50 @@ class Perception:
         return [o for kind in by_kind.values() for o in kind]
 
     async def perceive(self, percept: Percept, t: int, asleep: bool = False) -> None:
-        """Store what is new in ``percept`` as memories now, scored in one call; the overflow as one summary."""
+        """Store what is new in ``percept`` as memories (the overflow as one summary), scored in one call.
+
+        Within ``perception_minutes`` of the last importance call, new observations wait (stamped
+        when perceived) and are stored with the next wake's, so a crowd costs at most one call per
+        window; texts and activities already rated are stored at once.
+        """
         found = self.observations(percept, t, asleep)
-        if not found:
-            return
         kept, rest = found[:self.limit], found[self.limit:]
-        stamped = [(at, text, activity) for at, _, text, activity in kept]
+        stamped = [[at, text, activity] for at, _, text, activity in kept]
         if rest:  # counted, not dropped: one memory says what was not remembered one by one
             counts = Counter(kind for _, kind, _, _ in rest)
             parts = ", ".join(f"{n} {_NOUNS[kind][n != 1]}" for kind, n in counts.items())
-            stamped.append((t, f"Also noticed, too much to take in one by one: {len(rest)} more "
-                               f"observation{'s' if len(rest) != 1 else ''} ({parts})", ""))
-        unrated = [text for _, text, activity in stamped if activity not in self.rated]
-        fresh = dict(zip(unrated, await self.memory.score(unrated, t), strict=True)) if unrated else {}
-        scores = [self.rated[activity] if activity in self.rated else fresh[text] for _, text, activity in stamped]
-        for (_, _, activity), score in zip(stamped, scores, strict=True):
+            stamped.append([t, f"Also noticed, too much to take in one by one: {len(rest)} more "
+                               f"observation{'s' if len(rest) != 1 else ''} ({parts})", ""])
+        self.waiting += stamped
+        if not self.waiting:
+            return
+        unrated = [text for _, text, activity in self.waiting
+                   if activity not in self.rated and not self.memory.knows(text)]
+        if unrated and self.rated_at is not None and t - self.rated_at < self.window:
+            return
+        ready, self.waiting = self.waiting, []
+        texts = [text for _, text, activity in ready if activity not in self.rated]
+        if unrated:
+            self.rated_at = t
+        fresh = dict(zip(texts, await self.memory.score(texts, t), strict=True)) if texts else {}
+        scores = [self.rated[activity] if activity in self.rated else fresh[text] for _, text, activity in ready]
+        for (_, _, activity), score in zip(ready, scores, strict=True):
             if activity:
                 self.rated.setdefault(activity, score)
-        for at in sorted({at for at, _, _ in stamped}):  # one stamp per group: each memory at its own second
-            group = [(text, score) for (when, text, _), score in zip(stamped, scores, strict=True) if when == at]
+        for at in sorted({at for at, _, _ in ready}):  # one stamp per group: each memory at its own second
+            group = [(text, score) for (when, text, _), score in zip(ready, scores, strict=True) if when == at]
             await self.memory.remember("observation", [g[0] for g in group], [g[1] for g in group], at)
         self.memory.importance_since += sum(scores)
 
     def state(self) -> dict[str, Any]:
         """Who and what was last seen in which state, and the importance of each activity seen."""
-        return {"seen": self.seen, "things": self.things, "rated": self.rated}
+        return {"seen": self.seen, "things": self.things, "rated": self.rated, "waiting": self.waiting,
+                "rated_at": self.rated_at}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load what ``state`` saved (a snapshot from before objects were perceived has no ``things``)."""
         self.seen, self.things, self.rated = state["seen"], state.get("things", {}), state.get("rated", {})
+        self.waiting, self.rated_at = state.get("waiting", []), state.get("rated_at")
 
 
 _NOUNS = {"event": ("event", "events"), "object": ("object", "objects"),

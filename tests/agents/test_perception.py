@@ -28,7 +28,7 @@ start: 2026-03-02T12:00
 seed: 1
 mind: generative
 minds:
-  generative: {{talk_cooldown_minutes: 30, max_turns: 4, embeddings: hash}}
+  generative: {{talk_cooldown_minutes: 30, max_turns: 4, perception_minutes: 0, embeddings: hash}}
 sectors:
   - name: Hall
     kind: home
@@ -134,7 +134,13 @@ class Stub:
         self.kept: list[tuple[str, int]] = []
         self.importance_since = 0.0
 
+        self.calls: list[int] = []
+
+    def knows(self, text: str) -> bool:
+        return text in {kept for kept, _ in self.kept}
+
     async def score(self, texts: list[str], t: int) -> list[float]:
+        self.calls.append(t)
         return [3.0] * len(texts)
 
     async def remember(self, kind: str, texts: list[str], importance: list[float], t: int) -> list[Any]:
@@ -144,7 +150,7 @@ class Stub:
 
 def test_past_the_limit_the_rest_is_one_memory_saying_how_many_were_summarised() -> None:
     memory = Stub()
-    perception = Perception(memory, "Ada Brook", {"perception_limit": 2})  # type: ignore[arg-type]
+    perception = Perception(memory, "Ada Brook", {"perception_limit": 2, "perception_minutes": 0})  # type: ignore[arg-type]
     people = tuple((f"P{i}", "reads") for i in range(5))
     said = Event(50, "say", "P0", "Hall:room", {"text": "Hello", "to": "P1"})
     percept = Percept(datetime(2026, 3, 2, 12, 1), "Hall:room", people, (("board", POSTER),), (said,))
@@ -161,7 +167,7 @@ def test_past_the_limit_the_rest_is_one_memory_saying_how_many_were_summarised()
 def test_an_activity_rated_once_keeps_its_rating_for_whoever_is_seen_doing_it() -> None:
     memory = Stub()
     memory.score = lambda texts, t: asyncio.sleep(0, [7.0] * len(texts))  # type: ignore[method-assign]
-    perception = Perception(memory, "Ada Brook", {"perception_limit": 12})  # type: ignore[arg-type]
+    perception = Perception(memory, "Ada Brook", {"perception_limit": 12, "perception_minutes": 0})  # type: ignore[arg-type]
     perception.rated["reads"] = 2.0
     percept = Percept(datetime(2026, 3, 2, 12, 1), "Hall:room", (("P0", "reads"), ("P1", "sings")), ())
     asyncio.run(perception.perceive(percept, 60))
@@ -169,7 +175,7 @@ def test_an_activity_rated_once_keeps_its_rating_for_whoever_is_seen_doing_it() 
 
 
 def test_lines_kept_while_the_person_slept_were_never_heard() -> None:
-    perception = Perception(Stub(), "Ada Brook", {"perception_limit": 12})  # type: ignore[arg-type]
+    perception = Perception(Stub(), "Ada Brook", {"perception_limit": 12, "perception_minutes": 0})  # type: ignore[arg-type]
     said = Event(50, "say", "P0", "Hall:room", {"text": "Hello", "to": "P1"})
     to_me = Event(55, "say", "P0", "Hall:room", {"text": "Wake up", "to": "Ada Brook"})
     percept = Percept(datetime(2026, 3, 2, 12, 1), "Hall:room", (), (), (said, to_me))
@@ -182,3 +188,22 @@ def load_scenario_text(text: str) -> Any:
         path = Path(folder) / "room.yaml"
         path.write_text(text)
         return load_scenario(path)
+
+
+def test_within_the_window_observations_wait_stamped_when_perceived_and_are_stored_in_the_next_call() -> None:
+    memory = Stub()
+    perception = Perception(memory, "Ada Brook", {"perception_limit": 12, "perception_minutes": 60})  # type: ignore[arg-type]
+    start = datetime(2026, 3, 2, 12, 0)
+
+    def wake(minutes: int, people: tuple[tuple[str, str], ...]) -> None:
+        asyncio.run(perception.perceive(Percept(start + timedelta(minutes=minutes), "Hall:room", people, ()), minutes * 60))
+
+    wake(0, (("P0", "reads"),))
+    assert memory.kept == [("P0 reads", 0)] and memory.calls == [0]
+    wake(10, (("P0", "sings"),))
+    wake(20, (("P0", "reads"),))  # an activity rated before: would need no call, but waits behind "sings"
+    assert len(memory.kept) == 1 and perception.state()["waiting"] == [[600, "P0 sings", "sings"],
+                                                                      [1200, "P0 reads", "reads"]]
+    wake(61, (("P0", "reads"), ("P1", "reads")))
+    assert memory.kept[1:] == [("P0 sings", 600), ("P0 reads", 1200), ("P1 reads", 3660)]
+    assert memory.calls == [0, 3660] and perception.state()["waiting"] == []
