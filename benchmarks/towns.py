@@ -9,6 +9,7 @@ routine of eight items, one of them ``free`` (the morning day plan chooses where
 time), so one simulated day costs exactly one LLM call a person.
 
     python benchmarks/towns.py 1000 > /tmp/town1000.yaml    # print one
+    python benchmarks/towns.py 200 generative > /tmp/town200g.yaml    # everyone on the generative mind
 """
 
 from __future__ import annotations
@@ -158,5 +159,7 @@ def write_town(folder: str | Path, people: int, **kwargs: Any) -> Path:
 
 
 if __name__ == "__main__":
+    # python benchmarks/towns.py [PEOPLE [MIND]]: the town as YAML on stdout (MIND: schedule or generative)
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 25
-    sys.stdout.write(yaml.safe_dump(town(count), sort_keys=False, allow_unicode=True))
+    kind = sys.argv[2] if len(sys.argv) > 2 else "schedule"
+    sys.stdout.write(yaml.safe_dump(town(count, mind=kind), sort_keys=False, allow_unicode=True))

@@ -25,6 +25,7 @@ from sim.mind import (
     Decision,
     Do,
     Go,
+    Listener,
     Mind,
     MindContext,
     MindHost,
@@ -371,9 +372,14 @@ class Simulation:
         self._events.append(event)
         if perceive and place is not None:
             for other in self.world.people_at(place):
-                if other != person and other in self.minds and self.minds[other].notices(event):
+                mind = self.minds.get(other)
+                if other == person or mind is None:
+                    continue
+                if mind.notices(event):
                     self.inbox[other].append(event)
                     self.clock.wake(other, t, "noticed")
+                elif isinstance(mind, Listener) and mind.hears(event):  # kept for the next wake, not waking
+                    self.inbox[other].append(event)
         return event
 
     def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:

@@ -185,6 +185,19 @@ class Mind(Protocol):
 
 
 @runtime_checkable
+class Listener(Protocol):
+    """A mind that keeps some events it perceives without being woken by them (an optional capability).
+
+    An event within earshot that the mind does not ``notices`` but ``hears`` (a line said to
+    someone else) waits in its inbox and reaches it in the next percept's ``events``.
+    """
+
+    def hears(self, event: Event) -> bool:
+        """Whether a perceived event not worth waking for is kept for the next wake."""
+        ...
+
+
+@runtime_checkable
 class Talker(Protocol):
     """A mind that can hold conversations (an optional capability beside ``Mind``)."""
 

@@ -20,7 +20,7 @@ from agents.embeddings import make_embedder
 from agents.generative.dialogue import Dialogue
 from agents.generative.identity import Identity
 from agents.generative.memory import Memories, recall_rows, weights
-from agents.generative.perception import Perception
+from agents.generative.perception import Perception, overheard
 from agents.generative.planning import Acting, DayPlanning
 from agents.generative.reaction import Reaction
 from agents.generative.reflection import Reflection
@@ -46,7 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "top_k": 6,  # memories retrieved per query
     "talk_cooldown_minutes": 180,  # before the same two people may start another conversation
     "max_turns": 8,  # lines in a conversation at most
-    "notice_limit": 12,  # observations kept between two decompositions, newest first
+    "perception_limit": 12,  # observations remembered one by one at a wake; the rest become one summary memory
+    "perception_minutes": 60,  # at most one importance call for observations per this many minutes
     "embeddings": None,  # None: WordLlama; "hash"; or "URL/model" of an embeddings endpoint
 }
 
@@ -65,6 +66,10 @@ def check_params(params: dict[str, Any]) -> None:
         raise ValueError(f"reflection_threshold must be more than 0 (got {merged['reflection_threshold']})")
     if merged["embeddings"] is not None:
         make_embedder(str(merged["embeddings"]))  # checks the spec; nothing is loaded or contacted yet
+    if int(merged["perception_limit"]) < 1:
+        raise ValueError(f"perception_limit must be at least 1 (got {merged['perception_limit']})")
+    if int(merged["perception_minutes"]) < 0:
+        raise ValueError(f"perception_minutes must be 0 or more (got {merged['perception_minutes']})")
     if int(merged["max_turns"]) < 2:
         raise ValueError(f"max_turns must be at least 2 (got {merged['max_turns']})")
 
@@ -103,9 +108,9 @@ class GenerativeMind:
         self.params = params = {**DEFAULTS, **ctx.params}
         self.identity = Identity(spec, ctx)
         self.memory = Memories(self.identity, ctx, params)
-        self.perception = Perception(self.memory, params) if params["observation"] else None
+        self.perception = Perception(self.memory, spec.name, params) if params["observation"] else None
         self.day_planning = DayPlanning(self.identity, self.memory) if params["planning"] else None
-        self.acting = Acting(self.identity, self.memory, ctx, self.day_planning, self.perception)
+        self.acting = Acting(self.identity, self.memory, ctx, self.day_planning)
         self.reflection = Reflection(self.identity, self.memory, params) if params["reflection"] else None
         self.dialogue = Dialogue(self.identity, self.memory, self.acting)
         self.reaction = (Reaction(self.identity, self.memory, self.acting, self.dialogue, params)
@@ -138,7 +143,7 @@ class GenerativeMind:
             return Decision()
         notes: list[Any] = []
         if self.perception is not None:
-            self.perception.observe(percept)
+            await self.perception.perceive(percept, t, asleep=self.acting.sleeping())
         if self.day_planning is not None and self.day_planning.due(now):
             notes.append(await self.day_planning.plan_day(now))
             self.acting.replan()
@@ -157,6 +162,14 @@ class GenerativeMind:
         if event.kind == "say":
             return event.data.get("to") == self.spec.name
         return event.kind == "intervene"
+
+    def hears(self, event: Event) -> bool:
+        """Keeps, without waking, a line said to someone else within earshot (``sim.mind.Listener``).
+
+        It reads no state (a worker's stand-in answers it from a copy): lines kept while the person
+        slept are left out at the wake instead.
+        """
+        return self.perception is not None and overheard(event, self.spec.name)
 
     def state(self) -> dict[str, Any]:
         """Every component's state in one flat dict (a left-out one's as it starts), memories aside (run-file rows).

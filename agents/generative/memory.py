@@ -55,6 +55,7 @@ class Memories:
         self.ready = False  # seed memories stored, or the stream rebuilt after a resume
         self.importance_since = 0.0  # of observations and conversations stored since the last reflection
         self._restored: dict[str, Any] = {}
+        self._texts: tuple[int, set[str]] | None = None  # (stream length, its texts): ``knows`` without a scan each time
         self._resumed = False
 
     async def remember(self, kind: str, texts: list[str], importance: list[float], t: int,
@@ -92,6 +93,14 @@ class Memories:
     def recent(self, n: int, kinds: tuple[str, ...] | None = None) -> list[Memory]:
         """The ``n`` newest memories (of ``kinds``), oldest first; none before the first wake."""
         return self.stream.recent(n, kinds=kinds) if self.stream is not None else []
+
+    def knows(self, text: str) -> bool:
+        """Whether ``text`` is already a memory (so scoring it again needs no call)."""
+        if self.stream is None:
+            return False
+        if self._texts is None or self._texts[0] != len(self.stream):
+            self._texts = (len(self.stream), {m.text for m in self.stream})
+        return text in self._texts[1]
 
     async def score(self, texts: list[str], t: int) -> list[float]:
         """Importance for each text: known texts keep their score, the rest are scored in one call."""

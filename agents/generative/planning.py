@@ -19,9 +19,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from agents.generative.identity import Identity
-from agents.generative.memory import IMPORTANCE_SCALE, Memories
-from agents.generative.perception import Perception
-from agents.generative.text import at, clip, clock, listing, numbered
+from agents.generative.memory import Memories
+from agents.generative.text import at, clip, clock, listing
 from sim.mind import Decision, Do, Go, MindContext, Note, Percept, plan_spans
 
 Text = Annotated[str, StringConstraints(max_length=160)]
@@ -205,16 +204,19 @@ class Acting:
     EMPTY: ClassVar[dict[str, Any]] = {"actions": [], "current": None}
     """The state of a person who has not acted yet."""
 
-    def __init__(self, identity: Identity, memory: Memories, ctx: MindContext,
-                 day: DayPlanning | None, perception: Perception | None) -> None:
+    def __init__(self, identity: Identity, memory: Memories, ctx: MindContext, day: DayPlanning | None) -> None:
         self.identity, self.memory, self.ctx = identity, memory, ctx
-        self.day, self.perception = day, perception
+        self.day = day
         self.actions: list[list[Any]] = []  # upcoming [start, end, activity, place, object], minutes of the day
         self.current: list[str] | None = None  # [activity, place] under way
 
     def doing(self) -> str:
         """What the person is busy with, for prompts."""
         return self.current[0] if self.current else "nothing in particular"
+
+    def sleeping(self) -> bool:
+        """Whether the person has gone to sleep (and not woken since)."""
+        return self.current is not None and self.current[0] == "sleeping"
 
     def replan(self) -> None:
         """Drop the actions to come: the next wake decomposes afresh (after a new day plan)."""
@@ -267,27 +269,18 @@ class Acting:
         return block or Block(minute, min(minute + 30, 24 * 60 - 1), "whatever seems best right now")
 
     async def _decompose(self, block: Block, now: datetime, t: int) -> list[list[Any]]:
-        """One call: the block's 5–15 minute actions with their places, and scores for what was noticed."""
+        """One call: the block's 5–15 minute actions with their places (what was perceived is already memory)."""
         identity = self.identity
         recalled = await self.memory.retrieve(block.activity, t)
-        noticed = list(self.perception.noticed) if self.perception is not None else []
-        base = decomposition_model(identity.places, identity.objects)
-        schema = _with_scores(base, len(noticed))
+        schema = decomposition_model(identity.places, identity.objects)
         prompt = (f"It is {now:%H:%M}. From {clock(block.start)} to {clock(block.end)} you planned: {block.activity}.\n"
                   f"You remember: {listing(recalled)}\n"
-                  + (f"Since last time you noticed:\n{numbered(noticed)}\n{IMPORTANCE_SCALE} you noticed (scores).\n"
-                     if noticed else "")
-                  + "Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
-                    "there or none.")
+                  "Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
+                  "there or none.")
         where = self.current[1] if self.current else identity.home
         step = {"minutes": 15, "activity": block.activity[:ACTIVITY_CHARS], "object": "none",
                 "place": where if where in identity.places else identity.places[0]}
-        fallback_steps: dict[str, Any] = {"steps": [step, step]}
-        if noticed:
-            fallback_steps["scores"] = [3] * len(noticed)
-        answer = await identity.ask(schema, "decompose", prompt, schema.model_validate(fallback_steps))
-        if self.perception is not None:
-            await self.perception.store(getattr(answer, "scores", None), t)
+        answer = await identity.ask(schema, "decompose", prompt, schema.model_validate({"steps": [step, step]}))
         steps = []
         for step in answer.steps:
             area = self.ctx.scenario.resolve_place(step.place)
@@ -303,14 +296,3 @@ class Acting:
         """Load what ``state`` saved."""
         self.actions, self.current = state["actions"], state["current"]
 
-
-def _with_scores(base: type[BaseModel], count: int) -> type[BaseModel]:
-    if not count:
-        return base
-    return _scored(base, count)
-
-
-@cache
-def _scored(base: type[BaseModel], count: int) -> type[BaseModel]:
-    return create_model(f"{base.__name__}Scored", __base__=base,
-                        scores=(list[Annotated[int, Field(ge=1, le=10)]], Field(min_length=count, max_length=count)))

@@ -46,7 +46,7 @@ from sim.errors import BudgetExceeded, UserError
 from sim.events import Event
 from sim.llm.gateway import GatewayFatal
 from sim.log import RunLog
-from sim.mind import Decision, Line, Mind, MindContext, Percept, Talker, Turn
+from sim.mind import Decision, Line, Listener, Mind, MindContext, Percept, Talker, Turn
 from sim.scenario import PersonSpec
 from sim.world import World
 
@@ -73,6 +73,10 @@ class RemoteMind:
     def notices(self, event: Event) -> bool:
         """As the real mind would."""
         return self.local.notices(event)
+
+    def hears(self, event: Event) -> bool:
+        """As the real mind would, if it keeps events without waking (``sim.mind.Listener``)."""
+        return isinstance(self.local, Listener) and self.local.hears(event)
 
     def state(self) -> dict[str, Any]:
         """The latest state a worker returned (or the new mind's, before any)."""
