@@ -43,12 +43,22 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> References:
     return References(tmp_path_factory.mktemp("references"))
 
 
+def run_again(ref: crash.Reference, path: Path, *changes: str) -> Path:
+    """Run ``ref``'s world again into ``path``, then make the SQL ``changes`` to the file."""
+    subprocess.run(ref.command(path), cwd=ROOT, check=True, capture_output=True, timeout=600)
+    db = sqlite3.connect(path)
+    with db:
+        for change in changes:
+            db.execute(change)
+    db.close()
+    return path
+
+
 @pytest.mark.parametrize("world", sorted(crash.WORLDS))
 def test_two_runs_of_a_world_write_identical_files_snapshots_included(reference: References, world: str,
                                                                       tmp_path: Path) -> None:
     first = reference(world, 0)
-    again = tmp_path / "again.db"
-    subprocess.run(first.command(again), cwd=ROOT, check=True, capture_output=True, timeout=600)
+    again = run_again(first, tmp_path / "again.db")
     assert first.log["snapshot"], "the run wrote snapshots"
     assert crash.differences(first.log, crash.dump(again)) == []
 
@@ -66,13 +76,9 @@ def test_kill_9_at_a_random_point_then_resume_gives_the_whole_log(reference: Ref
 
 def test_the_harness_sees_a_difference_in_any_table(reference: References, tmp_path: Path) -> None:
     ref = reference("team", 0)
-    copy = tmp_path / "copy.db"
-    subprocess.run(ref.command(copy), cwd=ROOT, check=True, capture_output=True, timeout=600)
-    db = sqlite3.connect(copy)
-    with db:
-        db.execute("UPDATE snapshot SET state = replace(state, '\"tick\":', '\"tick\": ') WHERE id = 2")
-        db.execute("DELETE FROM llm_call WHERE id = (SELECT MAX(id) FROM llm_call)")
-    db.close()
+    copy = run_again(ref, tmp_path / "copy.db",
+                     "UPDATE snapshot SET state = replace(state, '\"tick\":', '\"tick\": ') WHERE id = 2",
+                     "DELETE FROM llm_call WHERE id = (SELECT MAX(id) FROM llm_call)")
     found = crash.differences(ref.log, crash.dump(copy))
     assert [line.split(":")[0] for line in found] == ["llm_call", "snapshot"]
 
@@ -172,12 +178,7 @@ def test_a_run_killed_between_its_end_snapshot_and_its_status_resumes_to_the_sam
     # The last moment a kill can land: the end's snapshot is committed, "finished" is not yet
     # written. The harness found a resume from there wrote the end's snapshot a second time.
     ref = reference("mixed", 0)
-    run = tmp_path / "late.db"
-    subprocess.run(ref.command(run), cwd=ROOT, check=True, capture_output=True, timeout=600)
-    db = sqlite3.connect(run)
-    with db:
-        db.execute("UPDATE run SET status = 'running', message = ''")
-    db.close()
+    run = run_again(ref, tmp_path / "late.db", "UPDATE run SET status = 'running', message = ''")
     resumed = hamlet_process("resume", run, "--quiet")
     assert resumed.code == 0, resumed.err
     assert crash.differences(ref.log, crash.dump(run)) == []
