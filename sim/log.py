@@ -129,16 +129,10 @@ class RunLog:
         self.engine = engine
         self._queue: queue.Queue[_Rows | None] = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
-        self.escaped = 0  # text values written escaped so far (also counted in the meta table)
         # called on the writer thread after each commit with the newest event seq it holds (the bus feed)
         self.listeners: list[Callable[[int], None]] = []
         self._thread = threading.Thread(target=self._drain, name="hamlet-log-writer", daemon=True)
         self._thread.start()
-
-    @property
-    def failed(self) -> bool:
-        """True once a write has failed; nothing more is written."""
-        return self._error is not None
 
     def submit(self, batch: Batch) -> None:
         """Freeze a batch into rows and queue it; blocks only if the writer is far behind."""
@@ -211,7 +205,6 @@ class RunLog:
                 conn.exec_driver_sql(
                     "INSERT INTO meta (key, value) VALUES ('escaped_values', ?) ON CONFLICT(key) DO UPDATE"
                     " SET value = CAST(value AS INTEGER) + excluded.value", (str(escaped),))
-        self.escaped += escaped
         if self.listeners:
             newest = max(b.newest_seq for b in batches)
             if newest:

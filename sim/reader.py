@@ -66,18 +66,17 @@ class RunReader:
         A ``running`` run whose writing process is known to have ended reads as ``lost``.
         """
         row = self.db.execute("SELECT * FROM run WHERE id = 1").fetchone()
+        claim = self.db.execute("SELECT value FROM meta WHERE key = 'writer'").fetchone()
+        writer = claim[0] if claim else ""  # read now: the writer may have claimed the file since it was opened
         if row is None:
-            writer = self.meta.get("writer", "")
             if writer and writer_gone(writer):
                 raise UserError(f"{self.path}: holds no run: the process that created it (pid {writer.split('@')[0]}) "
                                 "stopped before the run began; delete the file")
             raise UserError(f"{self.path}: the run has not written anything yet; try again in a moment")
         run = dict(row)
-        if run["status"] == "running":
-            claim = self.db.execute("SELECT value FROM meta WHERE key = 'writer'").fetchone()
-            if writer_gone(claim[0] if claim else ""):
-                run["status"] = "lost"
-                run["message"] = "the process writing it ended without closing it; continue with hamlet resume"
+        if run["status"] == "running" and writer_gone(writer):
+            run["status"] = "lost"
+            run["message"] = "the process writing it ended without closing it; continue with hamlet resume"
         return run
 
     def options(self) -> dict[str, Any]:

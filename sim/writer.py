@@ -11,13 +11,18 @@ from typing import Any
 from sim.errors import UserError
 
 
+def this_writer() -> str:
+    """This process as a writer claim names it: ``pid@host``."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
 def claim(engine: Any) -> None:
     """Record this process as the file's writer; refuse if another live process holds the claim.
 
     The check and the claim are one immediate transaction, so of two ``resume`` commands started
     at the same moment exactly one writes the file; the other gets one line naming the first.
     """
-    me = f"{os.getpid()}@{socket.gethostname()}"
+    me = this_writer()
     raw = engine.raw_connection()
     try:
         db = raw.driver_connection
@@ -41,7 +46,7 @@ def claim(engine: Any) -> None:
 
 def release(path: Path) -> None:
     """Drop this process's writer claim once a run is closed (best effort: a dead claim is ignored anyway)."""
-    me = f"{os.getpid()}@{socket.gethostname()}"
+    me = this_writer()
     try:
         db = sqlite3.connect(path, timeout=2)
         try:
