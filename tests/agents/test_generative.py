@@ -303,3 +303,29 @@ def test_a_generative_run_reaches_its_end_when_half_the_replies_are_broken(tmp_p
     statuses = dict(db.execute("SELECT status, COUNT(*) FROM llm_call GROUP BY status").fetchall())
     assert statuses.get("fallback", 0) > 0 and statuses.get("error", 0) + statuses.get("invalid", 0) > 0
     assert db.execute("SELECT COUNT(*) FROM llm_call WHERE status = 'fallback' AND NOT fallback").fetchone()[0] == 0
+
+
+def test_a_side_whose_notes_say_the_talk_changes_its_plans_re_plans_for_that_reason_and_no_other_does(room) -> None:
+    """Park et al. §4.3.1: after a conversation each side may change its plans. Through the engine: every
+    notes reply that says so is followed by that person's ``plan`` event of scope ``replan`` with the
+    reason it gave (the re-plan prompt carrying it); a reply that does not is followed by none."""
+    _, db = room
+    replans = [(seconds(db, time), person, json.loads(data)) for time, person, data in db.execute(
+        "SELECT time, person, data FROM event WHERE kind = 'plan' ORDER BY seq")]
+    checked = 0
+    for person in ("Ada Brook", "Ben Ortiz"):
+        prompts = calls_of(db, person, "replan")
+        for t, prompt, reply in calls_of(db, person, "dialogue_memory"):
+            partner = prompt.split("You just talked with ", 1)[1].split(" about ", 1)[0]
+            reason = f"After talking with {partner}: {reply['why'] or f'what {partner} said'}"[:299]
+            found = [at for at, who, plan in replans if who == person and plan.get("scope") == "replan"
+                     and plan["reason"].startswith(reason) and at >= t]
+            acted_later = db.execute("SELECT COUNT(*) FROM llm_call WHERE person = ? AND t > ? AND purpose IN"
+                                     " ('decompose', 'reaction', 'replan')", (person, t)).fetchone()[0]
+            if reply["react"] and acted_later:
+                assert found, (person, t, reason)
+                assert any(reason in p for at, p, _ in prompts if at == found[0]), "the re-plan prompt lacks it"
+                checked += 1
+            elif not reply["react"]:
+                assert not found, (person, t, "re-planned though the notes said no")
+    assert checked, "no notes said the talk changed the plans: the test checked nothing"
