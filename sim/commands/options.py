@@ -54,9 +54,7 @@ def bus_options(parser: argparse.ArgumentParser, *, workers: bool) -> None:
                                       "process; see docs/distributed.md)")
     group.add_argument("--mqtt", metavar="URL", help="broker to publish every event on, and take control requests "
                        "from: mqtt://[user:pass@]host:port, or mqtts://... for TLS")
-    group.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
-    group.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
-    group.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
+    tls_options(group)
     if workers:
         group.add_argument("--workers", choices=("in-process", "external"), default="in-process",
                            help="where minds think: in this process (default), or on workers started with "
@@ -65,6 +63,13 @@ def bus_options(parser: argparse.ArgumentParser, *, workers: bool) -> None:
                            help="a worker silent this long is lost; its people go to others (default: 10)")
         group.add_argument("--worker-wait", type=bounds.seconds, default=30.0, metavar="SECONDS",
                            help="how long to wait at the start for a worker to answer (default: 30)")
+
+
+def tls_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add the certificate options of an ``mqtts://`` broker (for ``bus_options`` and ``hamlet workers``)."""
+    parser.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
+    parser.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
+    parser.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
 
 
 def bus_settings(args: argparse.Namespace) -> BusOptions:

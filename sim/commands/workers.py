@@ -7,6 +7,7 @@ import os
 
 from sim import bounds
 from sim.commands import Subparsers
+from sim.commands.options import tls_options
 from sim.errors import UserError
 
 
@@ -19,9 +20,7 @@ def add_parser(sub: Subparsers) -> None:
                              "(--api-key or OPENAI_API_KEY). Stop them with Ctrl-C. See docs/distributed.md.")
     workers.add_argument("--mqtt", metavar="URL", default=os.environ.get("HAMLET_MQTT"),
                          help="the broker: mqtt://[user:pass@]host:port or mqtts://... (default: $HAMLET_MQTT)")
-    workers.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
-    workers.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
-    workers.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
+    tls_options(workers)
     workers.add_argument("-n", "--processes", type=bounds.concurrency, default=1, metavar="N",
                          help="worker processes to start (default: 1, in this process)")
     workers.add_argument("--base-url", help="model server to call instead of the one each run announces")
