@@ -1,9 +1,9 @@
 """Reaction: whether what the person just noticed changes what they do (Park et al. 2023 §4.3.1, "Reacting and Updating Plans").
 
-When a wake brings something that matters, one call asks the person to carry on with their plan
-or to react, and why. A reaction is a conversation with someone present (the talk's own
-aftermath decides the plans: see below) or, with nobody to talk to, the rest of the day planned
-again from now (``DayPlanning.replan``). After every conversation each side decides, in the call
+When a wake brings something that matters, one call asks the person whether to talk to someone
+present (or nobody) and whether to carry on with their plan or change it, and why. A reaction is
+a conversation (the talk's own aftermath decides the plans: see below) or, talking to nobody, a
+change of plans: the rest of the day planned again from now (``DayPlanning.replan``). After every conversation each side decides, in the call
 that remembers it (``Dialogue.remember_conversation``), whether what was said changes their plans;
 if so the rest of their day is planned again at their next wake, with that reason.
 
@@ -39,7 +39,7 @@ from agents.generative.text import clip, listing
 from sim.mind import Percept, Talk
 
 Text = Annotated[str, StringConstraints(max_length=240)]
-CARRY_ON, REACT = "carry on", "react"
+CARRY_ON, CHANGE = "carry on", "change plans"
 NOTICED_SHOWN = 5
 """Observations of a wake quoted in the decision's prompt (the rest are memories, retrieved if they matter)."""
 
@@ -51,15 +51,18 @@ def available(activity: str) -> bool:
 
 @cache
 def reaction_model(candidates: tuple[str, ...]) -> type[BaseModel]:
-    """The schema of the reaction decision: carry on or react, why, and (with people here) whom to talk to."""
-    fields: dict[str, Any] = {
-        "reaction": (Literal[CARRY_ON, REACT], Field(description="carry on with your plan, or react")),
-        "reason": (Text, Field(description="why")),
-    }
+    """The schema of the reaction decision: (with people here) whom to talk to and about what; carry on or not; why.
+
+    Talking is a reaction by itself, so a choice of someone to talk to starts the conversation
+    whatever the other field says (one answer never contradicts itself into silence).
+    """
+    fields: dict[str, Any] = {}
     if candidates:
         whom: Any = Literal[(*candidates, NOBODY)]  # a type made at run time: Any keeps type checkers from reading it as a form
-        fields["talk_to"] = (whom, Field(description="who to talk to, if reacting by a conversation"))
+        fields["talk_to"] = (whom, Field(description="who to talk to now, or nobody"))
         fields["topic"] = (Text, Field(description="what to talk about"))
+    fields["reaction"] = (Literal[CARRY_ON, CHANGE], Field(description="carry on with your plan, or change it"))
+    fields["reason"] = (Text, Field(description="why"))
     return create_model("ReactionChoice", **fields)
 
 
@@ -123,19 +126,19 @@ class Reaction:
         prompt = (f"It is {percept.now:%H:%M}. Right now: {self.acting.doing()}. The rest of your plan today: {plan}.\n"
                   f"You notice: {'; '.join(news) or 'nothing new'}.{here}\n"
                   f"You remember: {listing(recalled)}\n"
-                  "Do you carry on with your plan, or react (talk to someone here, or change your plans)? Say why.")
+                  "Do you talk to someone here? Do you carry on with your plan, or change it? Say why.")
         schema = reaction_model(candidates)
         fallback = schema.model_validate({"reaction": CARRY_ON, "reason": "nothing calls for it",
                                           **({"talk_to": NOBODY, "topic": "nothing"} if candidates else {})})
         choice = await self.identity.ask(schema, "reaction", prompt, fallback)
         for other in candidates:  # asked once: not again about the same people until the cooldown
             last_talk[other] = t
-        if choice.reaction != REACT:
-            return None, None
         partner = str(getattr(choice, "talk_to", NOBODY))
         if partner != NOBODY:  # the conversation is the reaction; its aftermath decides the plans
             return Talk(partner, str(choice.topic), self.max_turns), None
-        return None, str(choice.reason) or "something changed"
+        if choice.reaction == CHANGE:
+            return None, str(choice.reason) or "something changed"
+        return None, None
 
     def state(self) -> dict[str, Any]:
         """A re-planning decided after a conversation and not done yet, and news waiting for a place."""

@@ -171,7 +171,7 @@ def test_eager_people_talk_whenever_someone_is_there_and_to_the_turn_cap(room) -
     if profile != "eager":
         pytest.skip("eager only: neutral decides by a fair draw")
     replies = [reply for person in ("Ada Brook", "Ben Ortiz") for _, _, reply in calls_of(db, person, "reaction")]
-    assert replies and all(r["reaction"] == "react" for r in replies)
+    assert replies and all(r["reaction"] == "change plans" for r in replies)
     decisions = [r["talk_to"] for r in replies if "talk_to" in r]
     assert decisions and "nobody" not in decisions
     ends = [json.loads(d) for (d,) in db.execute("SELECT data FROM event WHERE kind = 'talk_end'")]

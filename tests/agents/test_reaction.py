@@ -161,7 +161,7 @@ def test_replanned_keeps_what_began_before_now_and_replaces_the_rest() -> None:
 
 def react(reason: str, talk_to: str = "nobody") -> Answer:
     def answer(schema: type[BaseModel], task: str) -> Any:
-        fields = {"reaction": "react", "reason": reason}
+        fields = {"reaction": "change plans", "reason": reason}
         if "talk_to" in schema.model_fields:
             fields |= {"talk_to": talk_to, "topic": "the bridge"}
         return schema.model_validate(fields)
