@@ -42,7 +42,7 @@ from sim.scenario import FactSpec, Scenario, parse_scenario
 from sim.simtime import iso, parse_time
 
 HOUR = 3600
-T = TypeVar("T")
+_T = TypeVar("_T")
 _WORD = re.compile(r"[^\W\d_][\w\-]*")
 _EVENT_SQL = (
     "SELECT t, kind, person, place,"
@@ -126,7 +126,7 @@ class RunMetrics:
     def _upto(self, at: int | None) -> int:
         return self.end if at is None else at
 
-    def once(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def once(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """What ``compute`` returns, computed the first time ``key`` is asked for and remembered after."""
         if key not in self._memo:
             if len(self._memo) >= 512:  # the viewer asks about a new time at every step: forget, do not grow
@@ -244,7 +244,7 @@ class RunMetrics:
         return frame.astype({"t": "Int64"})
 
     def diffusion_curve(self, fact: FactSpec, every: int = HOUR, times: list[int] | None = None) -> Any:
-        """How many of the people present knew ``fact``, every ``every`` seconds from the start to the end (or at ``times``)."""
+        """How many of the people present knew ``fact``, every ``every`` seconds to the end (or at ``times``)."""
         points = tuple(self.grid(every) if times is None else times)
         return self.once(("diffusion_curve", fact.name, points), lambda: self._diffusion_curve(fact, points)).copy()
 
