@@ -25,13 +25,13 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 
@@ -42,6 +42,7 @@ from sim.scenario import FactSpec, Scenario, parse_scenario
 from sim.simtime import iso, parse_time
 
 HOUR = 3600
+_T = TypeVar("_T")
 _WORD = re.compile(r"[^\W\d_][\w\-]*")
 _EVENT_SQL = (
     "SELECT t, kind, person, place,"
@@ -93,7 +94,7 @@ class RunMetrics:
             raise
         self.start: datetime = self.scenario.start
         self.end = self.second(datetime.fromisoformat(run["sim_now"]))
-        self._activity: dict[int, Any] = {}  # second -> the activity table then (it is asked for twice)
+        self._memo: dict[Hashable, Any] = {}  # what ``once`` computed: several metrics read the same table
 
     def close(self) -> None:
         """Close the run file."""
@@ -125,6 +126,14 @@ class RunMetrics:
     def _upto(self, at: int | None) -> int:
         return self.end if at is None else at
 
+    def once(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """What ``compute`` returns, computed the first time ``key`` is asked for and remembered after."""
+        if key not in self._memo:
+            if len(self._memo) >= 512:  # the viewer asks about a new time at every step: forget, do not grow
+                self._memo.clear()
+            self._memo[key] = compute()
+        return self._memo[key]
+
     # -- what was read -------------------------------------------------------------------
 
     @cached_property
@@ -144,9 +153,17 @@ class RunMetrics:
         arrived = log.order[:bisect.bisect_right(log.joins, t)]
         return [p for p in arrived if log.left.get(p, math.inf) > t] if log.left else arrived
 
+    def headcount(self, t: int) -> int:
+        """How many people were present at second ``t``."""
+        return len(self.people(t)) if self._log.left else self._count(self._log.joins, t)
+
     def _count(self, times: list[int], t: int) -> int:
         """How many of the people whose (sorted) ``times`` are given had theirs by ``t``, if nobody left."""
         return bisect.bisect_right(times, t)
+
+    def everyone(self) -> list[str]:
+        """Everyone who appeared in the run at any time, in order of appearance."""
+        return list(self._log.joined)
 
     def person(self, name: str) -> str:
         """``name`` if they are in the run, else one clear line naming who is."""
@@ -170,6 +187,9 @@ class RunMetrics:
 
     def knowing(self, fact: FactSpec) -> dict[str, tuple[int, str, int | None, str]]:
         """Person -> (second they first knew ``fact``, how, memory id, memory text)."""
+        return dict(self.once(("knowing", fact.name), lambda: self._knowing(fact)))
+
+    def _knowing(self, fact: FactSpec) -> dict[str, tuple[int, str, int | None, str]]:
         first: dict[str, tuple[int, str, int | None, str]] = {}
         for person in fact.seeded_to:
             if person in self._log.joined:
@@ -204,6 +224,9 @@ class RunMetrics:
         coordination is people who heard of the party and planned to go.
         """
         upto = self._upto(at)
+        return self.once(("plans", fact.name, upto), lambda: self._plans(fact, upto)).copy()
+
+    def _plans(self, fact: FactSpec, upto: int) -> Any:
         first: dict[str, dict[str, Any]] = {}
         for t, person, data in self.reader.db.execute(
                 "SELECT t, person, data FROM event WHERE kind = 'plan' AND t <= ? ORDER BY seq", (upto,)):
@@ -220,12 +243,16 @@ class RunMetrics:
         frame = pandas().DataFrame(rows, columns=["person", "t", "time", "scope", "reason", "items"])
         return frame.astype({"t": "Int64"})
 
-    def diffusion_curve(self, fact: FactSpec, every: int = HOUR) -> Any:
-        """How many of the people present knew ``fact``, at every ``every`` seconds from the start to the end."""
+    def diffusion_curve(self, fact: FactSpec, every: int = HOUR, times: list[int] | None = None) -> Any:
+        """How many of the people present knew ``fact``, every ``every`` seconds to the end (or at ``times``)."""
+        points = tuple(self.grid(every) if times is None else times)
+        return self.once(("diffusion_curve", fact.name, points), lambda: self._diffusion_curve(fact, points)).copy()
+
+    def _diffusion_curve(self, fact: FactSpec, times: tuple[int, ...]) -> Any:
         known = self.knowing(fact)
         since = sorted(t for t, *_ in known.values())
         rows = []
-        for t in self.grid(every):
+        for t in times:
             if self._log.left:  # people removed: count among those present then
                 present = self.people(t)
                 n, count = len(present), sum(1 for p in present if p in known and known[p][0] <= t)
@@ -330,6 +357,10 @@ class RunMetrics:
         Knows twice: directed (edges a -> b over n(n-1)) and as the paper counted it (pairs who both
         know each other over n(n-1)/2, its 0.167 -> 0.74).
         """
+        points = tuple(self.grid(every) if times is None else times)
+        return self.once(("density", points), lambda: self._density(points)).copy()
+
+    def _density(self, times: tuple[int, ...]) -> Any:
         knows = sorted((t, a, b) for (a, b), (t, _) in self._knows.items())
         mutual = sorted((max(t, self._knows[(b, a)][0]), a, b) for (a, b), (t, _) in self._knows.items()
                         if a < b and (b, a) in self._knows)
@@ -339,8 +370,8 @@ class RunMetrics:
                 contacts.setdefault((min(a, b), max(a, b)), t)
         talks = sorted((t, a, b) for (a, b), t in contacts.items())
         rows = []
-        for t in self.grid(every) if times is None else times:
-            n = len(self.people(t)) if self._log.left else self._count(self._log.joins, t)
+        for t in times:
+            n = self.headcount(t)
             k = _count_edges(knows, t, self._log)
             both = _count_edges(mutual, t, self._log)
             c = _count_edges(talks, t, self._log)
@@ -401,9 +432,7 @@ class RunMetrics:
     def activity(self, at: int | None = None) -> Any:
         """Per person by ``at``: conversations, lines said, places visited, moves, LLM calls, tokens, cost."""
         upto = self._upto(at)
-        if upto not in self._activity:
-            self._activity[upto] = self._activity_at(upto)
-        return self._activity[upto].copy()
+        return self.once(("activity", upto), lambda: self._activity_at(upto)).copy()
 
     def _activity_at(self, upto: int) -> Any:
         log = self._log
@@ -448,34 +477,13 @@ class RunMetrics:
     # -- one line of numbers per run -----------------------------------------------------
 
     def summary(self) -> dict[str, float]:
-        """The run's headline figures at its end, one number per name (for ``compare`` and sweeps)."""
-        people = self.people()
-        activity = self.activity()
-        density = self.density(times=[self.end])
-        last = density.iloc[-1]
-        n = max(1, len(people))
-        out: dict[str, float] = {
-            "people": float(len(people)),
-            "events": float(self.reader.db.execute("SELECT COUNT(*) FROM event").fetchone()[0]),
-            "conversations": float(activity["conversations"].sum() / 2),
-            "conversations_per_person": float(activity["conversations"].sum() / n),
-            "lines_per_person": float(activity["lines"].sum() / n),
-            "places_per_person": float(activity["places"].sum() / n),
-            "knows_density": round(float(last["knows_density"]), 6),
-            "knows_density_mutual": round(float(last["knows_density_mutual"]), 6),
-            "conversation_density": round(float(last["conversation_density"]), 6),
-        }
-        for fact in self.scenario.facts:
-            table = self.diffusion(fact)
-            out[f"{fact.name}.knowing"] = float(table["knows"].sum())
-            out[f"{fact.name}.share"] = round(float(table["knows"].sum()) / n, 6)
-            window = self.gathering(fact)
-            if window is not None:
-                out[f"{fact.name}.attendance"] = float(len(self.attendance(window)))
-        out["llm_calls"] = float(activity["llm_calls"].sum())
-        out["tokens"] = float(activity["tokens"].sum())
-        out["cost_usd"] = round(float(activity["cost_usd"].sum()), 6)
-        return out
+        """The run's headline figures at its end, one number per name (for ``compare`` and sweeps).
+
+        They are the run metrics of ``sim.research.registry``, where each is declared.
+        """
+        from sim.research import registry  # it imports this module
+
+        return registry.summary(self)
 
 
 class _Log:

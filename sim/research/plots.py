@@ -1,8 +1,8 @@
 """Charts of a run's metrics as PNG files (matplotlib, Agg backend: no display needed).
 
-``hamlet plot RUN.db METRIC -o FILE.png`` draws one of ``PLOTS``: the diffusion curve of the
-world's facts, the density of the relationship graphs over time, the conversation (or knows)
-network, or the LLM cost by purpose.
+``hamlet plot RUN.db CHART -o FILE.png`` draws one of ``plots()``: each chart of the metrics
+registry (its curves over time: the diffusion of the world's facts, the density of the
+relationship graphs), the conversation (or knows) network, or the LLM cost by purpose.
 """
 
 from __future__ import annotations
@@ -15,9 +15,16 @@ from typing import Any
 import networkx as nx
 
 from sim.errors import UserError
+from sim.research import registry
 from sim.research.metrics import HOUR, RunMetrics
 
-PLOTS = ("diffusion", "density", "network", "cost")
+# Not curves over time, so not the registry's: a graph, and a table by purpose.
+OTHER_PLOTS = ("network", "cost")
+
+
+def plots() -> list[str]:
+    """The charts ``hamlet plot`` draws: the registry's, then the network and the cost."""
+    return [*(chart.name for chart in registry.charts()), *OTHER_PLOTS]
 
 
 def _pyplot() -> Any:
@@ -34,8 +41,8 @@ def _pyplot() -> Any:
 def plot(metrics: RunMetrics, kind: str, out: Path, *, facts: list[str] | None = None, at: int | None = None,
          every: int = HOUR, graph: str = "conversations") -> Path:
     """Draw chart ``kind`` of the run into ``out`` (PNG); returns the file written."""
-    if kind not in PLOTS:
-        raise UserError(f"METRIC {kind!r}: unknown; charts are {', '.join(PLOTS)}")
+    if kind not in plots():
+        raise UserError(f"METRIC {kind!r}: unknown; charts are {', '.join(plots())}")
     if out.suffix.lower() != ".png":
         raise UserError(f"-o {out}: give a .png file name")
     if not out.parent.is_dir():
@@ -43,9 +50,9 @@ def plot(metrics: RunMetrics, kind: str, out: Path, *, facts: list[str] | None =
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 5), dpi=100)
     try:
-        charts: dict[str, Callable[..., str]] = {"diffusion": _diffusion, "density": _density,
-                                                 "network": _network, "cost": _cost}
-        title = charts[kind](metrics, axes, facts=facts, at=at, every=every, graph=graph)
+        others: dict[str, Callable[..., str]] = {"network": _network, "cost": _cost}
+        draw = others.get(kind, _curves)
+        title = draw(metrics, axes, chart=registry.CHARTS.get(kind), facts=facts, at=at, every=every, graph=graph)
         axes.set_title(f"{metrics.scenario.name}: {title}")
         figure.tight_layout()
         figure.savefig(out)
@@ -54,36 +61,32 @@ def plot(metrics: RunMetrics, kind: str, out: Path, *, facts: list[str] | None =
     return out
 
 
-def _times(metrics: RunMetrics, frame: Any) -> list[datetime]:
-    return [datetime.fromisoformat(t) for t in frame["time"]]
-
-
-def _diffusion(metrics: RunMetrics, axes: Any, *, facts: list[str] | None, every: int, **_: Any) -> str:
-    chosen = [metrics.fact(name) for name in facts] if facts else metrics.facts()
-    if not chosen:
-        raise UserError(f"{metrics.path}: the world declares no facts; add facts: to measure diffusion")
-    for fact in chosen:
-        curve = metrics.diffusion_curve(fact, every)
-        axes.step(_times(metrics, curve), curve["knowing"], where="post", label=fact.name)
-    axes.set_ylabel("people who know it")
-    axes.set_ylim(bottom=0)
-    axes.legend()
-    figure = axes.get_figure()
-    figure.autofmt_xdate()
-    return "information diffusion"
-
-
-def _density(metrics: RunMetrics, axes: Any, *, every: int, **_: Any) -> str:
-    frame = metrics.density(every)
-    times = _times(metrics, frame)
-    axes.plot(times, frame["knows_density"], label="knows (directed)")
-    axes.plot(times, frame["knows_density_mutual"], label="knows each other (the paper's)")
-    axes.plot(times, frame["conversation_density"], label="conversations")
-    axes.set_ylabel("density")
-    axes.set_ylim(0, 1)
+def _curves(metrics: RunMetrics, axes: Any, *, chart: registry.Chart, facts: list[str] | None, every: int,
+            **_: Any) -> str:
+    """A chart's curves over time: counts of people as steps from 0, shares as lines from 0 to 1."""
+    lines = registry.drawn(chart.name)
+    chosen = []
+    if any(m.per_fact for m in lines):
+        chosen = [metrics.fact(name) for name in facts] if facts else metrics.facts()
+        if not chosen:
+            raise UserError(f"{metrics.path}: the world declares no facts; add facts: to measure {chart.name}")
+    times = metrics.grid(every)
+    stamps = [datetime.fromisoformat(metrics.when(t)) for t in times]
+    for metric in lines:
+        for fact in chosen if metric.per_fact else [None]:
+            values = registry.curve(metrics, metric, times, fact)
+            if chart.people:
+                axes.step(stamps, values, where="post", label=metric.legend(fact))
+            else:
+                axes.plot(stamps, values, label=metric.legend(fact))
+    axes.set_ylabel(chart.axis)
+    if chart.people:
+        axes.set_ylim(bottom=0)
+    else:
+        axes.set_ylim(0, 1)
     axes.legend()
     axes.get_figure().autofmt_xdate()
-    return "relationship density"
+    return chart.title
 
 
 def _network(metrics: RunMetrics, axes: Any, *, at: int | None, graph: str, **_: Any) -> str:

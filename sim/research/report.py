@@ -12,6 +12,7 @@ import networkx as nx
 from sim.errors import UserError
 from sim.llm.options import LLMOptions
 from sim.paths import writable_folder
+from sim.research import registry
 from sim.research.metrics import RunMetrics, Window
 from sim.research.probes import probe_acquaintance, probe_fact
 from sim.scenario import FactSpec
@@ -23,7 +24,7 @@ class FactReport:
 
     fact: FactSpec
     table: Any
-    curve: Any
+    curve: Any  # the fact's curves over time (registry)
     probe: Any = None
     plans: Any = None  # who planned for it: their first plan carrying it
 
@@ -35,10 +36,10 @@ class Report:
     metrics: RunMetrics
     at: int
     facts: list[FactReport]
-    density: Any
+    curves: dict[str, Any]  # chart -> the run's curves over time in it (registry): "density"
     knows: nx.DiGraph
     conversations: nx.Graph
-    activity: Any
+    activity: Any  # the person metrics (registry)
     cost: Any
     window: Window | None = None
     window_source: str = ""
@@ -85,12 +86,14 @@ def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | 
             asked[fact.name] = probe_fact(metrics, fact, second, probe, who)
         acquaintance = probe_acquaintance(metrics, second, probe, who)
     reports = []
+    times = metrics.grid(every)
     for fact in chosen:
         table = metrics.diffusion(fact, second)
-        reports.append(FactReport(fact, _only(table, person), metrics.diffusion_curve(fact, every), asked.get(fact.name),
-                                  _only(metrics.plans(fact, second), person)))
-    report = Report(metrics, second, reports, metrics.density(every), metrics.knows_graph(second),
-                    metrics.conversation_graph(second), _only(metrics.activity(second), person),
+        reports.append(FactReport(fact, _only(table, person), registry.curve_table(metrics, times, fact=fact),
+                                  asked.get(fact.name), _only(metrics.plans(fact, second), person)))
+    curves = {chart: registry.curve_table(metrics, times, chart=chart) for chart in registry.tables()}
+    report = Report(metrics, second, reports, curves, metrics.knows_graph(second),
+                    metrics.conversation_graph(second), _only(registry.person_table(metrics, second), person),
                     metrics.cost_by_purpose(second), span, source, acquaintance=acquaintance[0],
                     acquaintance_graph=acquaintance[1], summary=metrics.summary(),
                     probes=_only(metrics.probes(), person))
@@ -117,7 +120,7 @@ def as_json(report: Report) -> dict[str, Any]:
                                     "probe": _records(f.probe) if f.probe is not None else None,
                                     "plans": _records(f.plans)}
                       for f in report.facts},
-        "density": _records(report.density),
+        **{chart: _records(table) for chart, table in report.curves.items()},
         "knows_edges": [[a, b, d["since"], d["how"]] for a, b, d in report.knows.edges(data=True)],
         "conversation_edges": [[a, b, d["conversations"], d["remarks"], d["since"]]
                                for a, b, d in report.conversations.edges(data=True)],
@@ -166,7 +169,7 @@ def as_text(report: Report) -> str:
             lines += _indent(shown.to_string(index=False))
     k, c = report.knows, report.conversations
     mutual = sum(1 for a, b in k.edges() if a < b and k.has_edge(b, a))
-    first = report.density.iloc[0]
+    first = report.curves["density"].iloc[0]
     lines += ["", f"Relationships at {m.when(report.at)}",
               f"  knows (talked, told, relation or probe; never sight): {k.number_of_edges()} of {n * (n - 1)} "
               f"directed edges, density {_density(k):.3f} ({float(first['knows_density']):.3f} at the start); "
@@ -203,13 +206,13 @@ def _indent(text: str) -> list[str]:
 
 
 def people_table(report: Report) -> Any:
-    """One row per person: activity, when they knew each fact, whether they came to the gathering."""
+    """One row per person: the person metrics, those of each fact, the probe's answers, the gathering's minutes."""
     table = report.activity.copy()
     for item in report.facts:
-        since = dict(zip(item.table["person"], item.table["time"], strict=True))
-        table[f"{item.fact.name}_since"] = [since.get(p) for p in table["person"]]
-        planned = dict(zip(item.plans["person"], item.plans["time"], strict=True))
-        table[f"{item.fact.name}_planned"] = [planned.get(p) for p in table["person"]]
+        for metric in registry.metrics("person", per_fact=True):
+            found = registry.values(report.metrics, metric, report.at, item.fact)
+            table[metric.key(item.fact)] = [found.get(p) for p in table["person"]]
+        # the probe and the window are the command's options, not metrics of the run file
         if item.probe is not None:
             said = dict(zip(item.probe["person"], item.probe["heard"], strict=True))
             table[f"{item.fact.name}_probe"] = [said.get(p) for p in table["person"]]
@@ -233,8 +236,8 @@ def write(report: Report, folder: Path, fmt: str) -> list[Path]:
     writable_folder(folder, f"--out {folder}")
     from sim.research.metrics import pandas
 
-    tables: dict[str, Any] = {"people": people_table(report), "activity": report.activity,
-                              "density": report.density, "cost_by_purpose": report.cost,
+    tables: dict[str, Any] = {"people": people_table(report), "activity": report.activity, **report.curves,
+                              "cost_by_purpose": report.cost,
                               "summary": pandas().DataFrame([report.summary])}
     for item in report.facts:
         tables[f"diffusion_{item.fact.name}"] = item.table

@@ -1,8 +1,8 @@
 """The metrics screen: the research charts of ``hamlet plot`` as text, as of the viewed time.
 
-Diffusion of each fact and the density of the knows and conversation networks as sparklines
-(hourly, from the start to the viewed time), conversations per person and LLM cost by purpose
-as bars. The figures come from ``sim.research.metrics`` reading the run file; on a live run
+The charts of the metrics registry as sparklines (hourly, from the start to the viewed time:
+the diffusion of each fact, the density of the knows and conversation networks), its person
+metrics with a label as bars (conversations per person), and the LLM cost by purpose as bars. The figures come from ``sim.research.metrics`` reading the run file; on a live run
 they are read again when the log has grown, at most every ``RELOAD_S`` seconds (and no more than
 a tenth of the time, for a run big enough to take a while to read).
 """
@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from sim.errors import UserError
+from sim.research import registry
 from sim.research.metrics import HOUR, RunMetrics
 from sim.tui.clock import ClockBar
 from sim.tui.source import RunSource
@@ -50,39 +51,18 @@ def _label(text: str) -> str:
 
 
 def metrics_text(metrics: RunMetrics, t: int) -> Text:
-    """Every chart as of second ``t``."""
+    """Every chart as of second ``t``: the registry's curves and bars, then the cost by purpose."""
     text = Text()
     upto = [s for s in metrics.grid(HOUR) if s <= t] or [0]
     if upto[-1] != t:
         upto.append(t)
-    people = metrics.people(t)
-    text.append("Information diffusion", "bold")
-    text.append("   people who know each fact, hourly up to the viewed time\n", "dim")
-    facts = metrics.facts()
-    if not facts:
-        text.append("  the world declares no facts (add facts: to follow a piece of news)\n", "dim")
-    for fact in facts:
-        known = metrics.knowing(fact)
-        counts = [sum(1 for p in metrics.people(s) if p in known and known[p][0] <= s) for s in upto]
-        text.append(f"  {_label(fact.name)} ")
-        text.append(sparkline([float(c) for c in counts], max(1, len(people))), "green")
-        text.append(f"  {counts[-1]} of {len(people)}\n")
-    density = metrics.density(times=upto)
-    text.append("\nRelationship density", "bold")
-    text.append("   edges among the people present, hourly\n", "dim")
-    for name, column in (("knows", "knows_density"), ("know each other", "knows_density_mutual"),
-                         ("conversations", "conversation_density")):
-        values = [float(v) for v in density[column]]
-        text.append(f"  {_label(name)} ")
-        text.append(sparkline(values, 1.0), "cyan")
-        text.append(f"  {values[-1]:.3f}\n")
-    activity = metrics.activity(t)
-    text.append("\nConversations per person\n", "bold")
-    top = float(activity["conversations"].max()) if len(activity) else 0.0
-    for person, count in zip(activity["person"], activity["conversations"], strict=True):
-        text.append(f"  {_label(person)} ")
-        text.append(bar(float(count), top), "magenta")
-        text.append(f" {count}\n")
+    for chart in registry.charts():
+        _curves(text, metrics, chart, upto)
+    table = registry.person_table(metrics, t)
+    for metric in registry.metrics("person", per_fact=False):
+        if metric.label:
+            _bars(text, metric.label, table["person"], table[metric.name])
+    # Not a registry metric: a table by purpose, as ``hamlet plot cost`` draws it.
     cost = metrics.cost_by_purpose(t)
     text.append("\nLLM cost by purpose\n", "bold")
     if not len(cost):
@@ -93,6 +73,37 @@ def metrics_text(metrics: RunMetrics, t: int) -> Text:
         text.append(bar(float(usd), top), "yellow")
         text.append(f" ${usd:.4f} · {calls} calls\n")
     return text
+
+
+def _curves(text: Text, metrics: RunMetrics, chart: registry.Chart, upto: list[int]) -> None:
+    """One sparkline per curve of ``chart`` (per fact, one per fact) at the seconds ``upto``."""
+    text.append(("\n" if len(text) else "") + chart.title[:1].upper() + chart.title[1:], "bold")
+    text.append(f"   {chart.hint}\n", "dim")
+    lines = registry.drawn(chart.name)
+    facts = metrics.facts()
+    if not facts and any(m.per_fact for m in lines):
+        text.append("  the world declares no facts (add facts: to follow a piece of news)\n", "dim")
+    present = metrics.headcount(upto[-1])
+    for metric in lines:
+        for fact in facts if metric.per_fact else [None]:
+            values = [float(v) for v in registry.curve(metrics, metric, upto, fact)]
+            text.append(f"  {_label(metric.legend(fact, short=True))} ")
+            if chart.people:  # counts of people: scaled to those present, said as "3 of 9"
+                text.append(sparkline(values, max(1, present)), chart.colour)
+                text.append(f"  {round(values[-1])} of {present}\n")
+            else:
+                text.append(sparkline(values, 1.0), chart.colour)
+                text.append(f"  {values[-1]:.3f}\n")
+
+
+def _bars(text: Text, title: str, people: Any, counts: Any) -> None:
+    """A person metric as one bar a person, against the highest."""
+    text.append(f"\n{title}\n", "bold")
+    top = float(counts.max()) if len(counts) else 0.0
+    for person, count in zip(people, counts, strict=True):
+        text.append(f"  {_label(person)} ")
+        text.append(bar(float(count), top), "magenta")
+        text.append(f" {count}\n")
 
 
 class MetricsScreen(Screen[None]):
