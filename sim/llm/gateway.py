@@ -108,7 +108,7 @@ class Gateway:
         # cache key -> reply text that passed validation; preloaded on resume and for replays
         self.cache: dict[str, str] = cache if cache is not None else {}
         # simulated second before which calls are answered from the cache only, never sent (a fork's
-        # recorded prefix); a call the cache cannot answer then is a logged replay_miss, as offline
+        # recorded prefix); a call the cache cannot answer then is a logged replay_miss, as in a replay
         self.replay_until = 0
         # person (or "" for the world) -> number of calls made so far; part of the cache key
         self.counters: dict[str, int] = {}
