@@ -45,7 +45,7 @@ from sim.bus.wire import decision_of, lines_data, percept_data, turn_of
 from sim.errors import BudgetExceeded, UserError
 from sim.events import Event
 from sim.llm.gateway import GatewayFatal
-from sim.llm.site import now
+from sim.llm.site import current
 from sim.log import RunLog
 from sim.mind import Decision, Line, Listener, Mind, MindContext, Percept, Talker, Turn
 from sim.scenario import PersonSpec
@@ -209,7 +209,7 @@ class Pool:
         if gateway.budget_usd is not None and gateway.stats.cost_usd >= gateway.budget_usd:
             raise BudgetExceeded(f"spent ${gateway.stats.cost_usd:.4f} of the ${gateway.budget_usd:.4f} budget")
         assert self._loop is not None, "Pool.bind was not called"
-        tick, t = now()  # the tick whose task asks: a job sent again later keeps it
+        tick, t = current()  # the tick whose task asks: a job sent again later keeps it
         job = Job(mind, op, args, self._loop.create_future(), tick, t)
         self._dispatch(job)
         return await job.future

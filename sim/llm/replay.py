@@ -3,7 +3,9 @@
 A request is looked up by its cache key; a key the recording lacks raises ``NotRecorded``, which
 the gateway logs as a ``replay_miss`` with the call's fallback. ``--llm replay`` also preloads the
 gateway's cache with the same replies, so a replayed call is logged as ``cached``, as the recorded
-reply it is; this transport then hears only of calls the recording cannot answer.
+reply it is; this transport then hears only of calls the cache could not answer: those the
+recording lacks, and those whose recorded reply no longer passes the answer's schema (the code
+changed since), which it gives again for the gateway to log as ``invalid`` and then fall back.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def moment(tick: int, t: int) -> Iterator[None]:
         _MOMENT.reset(token)
 
 
-def now() -> tuple[int, int]:
+def current() -> tuple[int, int]:
     """The current (tick, simulated second), as ``moment`` set it; (0, 0) outside any."""
     return _MOMENT.get()
 

@@ -8,7 +8,7 @@ import pytest
 
 from sim.llm.gateway import CallSite, Endpoint, Gateway, GatewayFatal
 from sim.llm.replay import ReplayTransport
-from sim.llm.site import moment, now
+from sim.llm.site import current, moment
 from tests.sim.llm.test_gateway import (
     FALLBACK,
     GOOD,
@@ -79,7 +79,7 @@ def test_call_sites_carry_the_tick_and_second_of_the_task_that_makes_them() -> N
             inside = await asyncio.gather(site(), site())
             with moment(4, 180):
                 nested = await site()
-            assert now() == (3, 120)
+            assert current() == (3, 120)
         return [outside, *inside, nested, await site()]
 
     assert asyncio.run(main()) == [(0, 0), (3, 120), (3, 120), (4, 180), (0, 0)]
