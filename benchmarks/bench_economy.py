@@ -1,7 +1,7 @@
 """LLM economy of the generative mind: calls and tokens per person per simulated day.
 
 Runs ``worlds/smallville.yaml`` as it ships (nine people on the generative mind, every
-component on: day plans, decomposition, importance, reflection, talk decisions, conversations)
+component on: day plans, decomposition, importance, reflection, reactions, re-plans, conversations)
 for 24 simulated hours against the scripted model, once per seed and behaviour profile, and
 reads the run file's ``llm_call`` table:
 

@@ -1,7 +1,7 @@
 """Latency hiding: 25 people for one simulated day against the scripted model at 200 ms a call.
 
 The town is ``benchmarks/towns.py``'s with every person on the generative mind (all components
-on: day plans, decomposition, importance, reflection, talk decisions, conversations), the
+on: day plans, decomposition, importance, reflection, reactions, re-plans, conversations), the
 workload whose latency matters; ``--mind schedule`` measures the one-call-a-day schedule mind.
 
 The engine should keep a tick's calls in flight together, so that a run costs about the

@@ -1,8 +1,8 @@
 """The generative agent (Park et al. 2023): a mind composed of components.
 
-Each wake-up: notice what changed, reflect when enough has mattered, plan the day in the
-morning, perhaps start a conversation, then carry on with the current 5–15 minute action,
-decomposing the next hour just in time. Each step is a component with its own prompts and
+Each wake-up: notice what changed, sum up who one is and plan the day in the morning, reflect
+when enough has mattered, react to what matters (a conversation, or the rest of the day planned
+again), then carry on with the current 5–15 minute action, decomposing the hour just in time. Each step is a component with its own prompts and
 state (identity, memory, perception, planning, reflection, reaction, dialogue: one module
 each); ``GenerativeMind`` wires them, and an ablation (``--set reflection=off``) leaves its
 component out. Every constant is a parameter under ``minds: {generative: {...}}`` in the world
@@ -34,11 +34,11 @@ DEFAULTS: dict[str, Any] = {
     "planning": True,  # ablation switch: plan the day, or choose the next half hour as it comes
     "reflection": True,  # ablation switch
     "observation": True,  # ablation switch: remember what is perceived
-    "reaction": True,  # ablation switch: start conversations with people present
+    "reaction": True,  # ablation switch: react to what is noticed (talk, re-plan) and re-plan after conversations
     "reflection_threshold": 150.0,  # importance of new observations and conversations that triggers a reflection
     "reflection_questions": 3,
     "insights_per_question": 5,
-    "reflection_window": 60,  # recent memories the questions are asked over
+    "reflection_window": 100,  # recent memories the questions are asked over
     "w_recency": 1.0,
     "w_importance": 1.0,
     "w_relevance": 1.0,
@@ -112,8 +112,8 @@ class GenerativeMind:
         self.day_planning = DayPlanning(self.identity, self.memory) if params["planning"] else None
         self.acting = Acting(self.identity, self.memory, ctx, self.day_planning)
         self.reflection = Reflection(self.identity, self.memory, params) if params["reflection"] else None
-        self.dialogue = Dialogue(self.identity, self.memory, self.acting)
-        self.reaction = (Reaction(self.identity, self.memory, self.acting, self.dialogue, params)
+        self.dialogue = Dialogue(self.identity, self.memory, self.acting, reacts=bool(params["reaction"]))
+        self.reaction = (Reaction(self.identity, self.memory, self.acting, self.dialogue, self.day_planning, params)
                          if params["reaction"] else None)
 
     def components(self) -> dict[str, Component | None]:
@@ -130,7 +130,7 @@ class GenerativeMind:
     # -- the protocol --------------------------------------------------------------------
 
     async def decide(self, percept: Percept) -> Decision:
-        """Notice, reflect, plan, maybe talk, then do the next action of the plan."""
+        """Notice, sum up and plan in the morning, reflect, react, then do the next action of the plan."""
         now = percept.now
         t = self.identity.second(now)
         memory = self.memory
@@ -140,19 +140,29 @@ class GenerativeMind:
         if whispers:  # planted by a researcher: a memory at once, whatever the ablations, even on the road
             await memory.remember("whisper", whispers, await memory.score(whispers, t), t)
         if percept.place is None:
+            if whispers and self.reaction is not None:
+                self.reaction.hear_news(whispers)
             return Decision()
         notes: list[Any] = []
+        noticed = [("event", text) for text in whispers]
         if self.perception is not None:
-            await self.perception.perceive(percept, t, asleep=self.acting.sleeping())
+            noticed += await self.perception.perceive(percept, t, asleep=self.acting.sleeping())
+        if self.identity.due(now):
+            await self.identity.describe(memory, now)
         if self.day_planning is not None and self.day_planning.due(now):
-            notes.append(await self.day_planning.plan_day(now))
-            self.acting.replan()
+            notes += await self.day_planning.plan_day(now, self.acting.yesterday(now))
+            self.acting.start_over()
+            if self.reaction is not None:  # a change of plans from yesterday's last talk is today's plan's to weigh
+                self.reaction.pending = None
         if self.acting.asleep(now.hour * 60 + now.minute):
             return self.acting.sleep(percept, now, notes)
         if self.reflection is not None and self.reflection.due():
             await self.reflection.reflect(t)
         if self.reaction is not None:
-            talk = await self.reaction.react(percept, t)
+            talk, replan = await self.reaction.react(percept, t, noticed)
+            if replan is not None and self.day_planning is not None and self.day_planning.plan_date is not None:
+                notes.append(await self.day_planning.replan(now, replan))
+                self.acting.start_over()
             if talk is not None:
                 return Decision([*notes, talk])
         return await self.acting.act(percept, now, t, notes)
@@ -194,8 +204,10 @@ class GenerativeMind:
         return await self.dialogue.speak(partner, topic, lines, now)
 
     async def remember_conversation(self, partner: str, topic: str, lines: list[Line], now: datetime) -> None:
-        """Keep a summary and what was learned, scored by how much it mattered."""
-        await self.dialogue.remember_conversation(partner, topic, lines, now)
+        """Keep a summary and what was learned, scored by how much it mattered; re-plan later if it changes the plans."""
+        changed = await self.dialogue.remember_conversation(partner, topic, lines, now)
+        if self.reaction is not None:
+            self.reaction.after_talk(partner, changed)
 
     async def answer(self, question: str, at: int, form: type[BaseModel] | None = None) -> str:
         """Answer from memories formed by second ``at``, touching none of them (``form``: as that schema's JSON)."""

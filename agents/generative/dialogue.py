@@ -1,19 +1,24 @@
 """Dialogue: saying a line, and what each side keeps from a conversation (Park et al. 2023 §4.3.2).
 
-Each line is one call conditioned on memories retrieved for the partner, the topic and what the
-speaker is busy with; afterwards each side keeps a summary and up to three things learned, which
-count toward reflecting. (Deciding to talk is the reaction component's; its schema is here,
-beside the conversation it opens.) Unlike the paper, a conversation does not change either
-side's plan yet.
+Before their first line of a conversation, the speaker sums up what they remember of the other
+person (one call over the memories retrieved for that name: the paper's relationship summary);
+the summary is kept, shown again when deciding whether to talk to them, and made afresh at the
+next conversation. Each line is one call conditioned on that summary, on memories retrieved for
+the partner, the topic and the last line, on what the speaker is busy with (through the persona,
+on who they are), and on the conversation so far. Afterwards each side keeps a summary and up to
+three things learned, rated in the same call, which count toward reflecting, and says whether
+what was said changes their plans for the rest of the day (``reaction`` re-plans at their next
+wake). Differences from the paper: the relationship summary is made once a conversation, not
+before every line; one call keeps the conversation (the paper asks for a summary, a memo and a
+planning thought separately).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field, StringConstraints, create_model
+from pydantic import BaseModel, Field, StringConstraints
 
 from agents.generative.identity import Identity
 from agents.generative.memory import Memories
@@ -23,17 +28,6 @@ from sim.mind import Line, Turn
 
 Text = Annotated[str, StringConstraints(max_length=240)]
 NOBODY = "nobody"
-
-
-@cache
-def talk_choice_model(candidates: tuple[str, ...]) -> type[BaseModel]:
-    """The schema of the decide-to-talk call: whom to talk to (or nobody) and about what."""
-    whom: Any = Literal[(*candidates, NOBODY)]  # a type made at run time: Any keeps type checkers from reading it as a form
-    return create_model(
-        "TalkChoice",
-        talk_to=(whom, Field(description="who to start a conversation with")),
-        topic=(Text, Field(description="what to talk about")),
-    )
 
 
 class Utterance(BaseModel):
@@ -51,6 +45,19 @@ class ConversationNotes(BaseModel):
     importance: int = Field(ge=1, le=10)
 
 
+class ReactingNotes(ConversationNotes):
+    """The notes, and whether what was said changes the participant's plans for the rest of the day."""
+
+    react: bool = Field(description="true if this changes your plans for the rest of today")
+    why: Text = Field(description="how, if it does")
+
+
+class RelationshipSummary(BaseModel):
+    """What the speaker remembers of the other person and thinks of them."""
+
+    summary: Text
+
+
 def transcript(lines: list[Line]) -> str:
     """A conversation as ``Name: text`` lines."""
     return "\n".join(f"{line.speaker}: {line.text}" for line in lines) or "(nothing said yet)"
@@ -59,25 +66,48 @@ def transcript(lines: list[Line]) -> str:
 class Dialogue:
     """Speaks in conversations and remembers them; knows when it last talked with whom."""
 
-    PURPOSES: ClassVar[tuple[str, ...]] = ("dialogue_turn", "dialogue_memory")
+    PURPOSES: ClassVar[tuple[str, ...]] = ("relationship", "dialogue_turn", "dialogue_memory")
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: ClassVar[dict[str, Any]] = {"last_talk": {}}
+    EMPTY: ClassVar[dict[str, Any]] = {"last_talk": {}, "about": {}}
     """The state of a person who has talked with nobody."""
 
-    def __init__(self, identity: Identity, memory: Memories, acting: Acting) -> None:
+    def __init__(self, identity: Identity, memory: Memories, acting: Acting, reacts: bool) -> None:
         self.identity, self.memory, self.acting = identity, memory, acting
+        self.reacts = reacts  # ask after a conversation whether it changes the plans (the reaction component is on)
         self.last_talk: dict[str, int] = {}  # partner -> simulated second of the last conversation (or offer)
+        self.about: dict[str, list[Any]] = {}  # partner -> [second made, relationship summary]
+
+    def about_line(self, partner: str, relation: str) -> str:
+        """How this person relates to ``partner``, with the latest relationship summary if there is one."""
+        made = self.about.get(partner)
+        return f"{relation}; {made[1]}" if made else relation
+
+    async def sum_up(self, partner: str, t: int) -> str:
+        """One call: what this person remembers of ``partner`` and thinks of them, kept for later."""
+        relation = self.identity.relation(partner, "someone you know")
+        recalled = await self.memory.retrieve(partner, t, k=8)
+        prompt = (f"{partner} ({relation}). What you remember of {partner}: {listing(recalled)}\n"
+                  f"In a sentence or two: who is {partner} to you, and what do you think and feel about them?")
+        answer = await self.identity.ask(RelationshipSummary, "relationship", prompt,
+                                         RelationshipSummary(summary=clip(f"{partner} is {relation}.", 240)))
+        self.about[partner] = [t, str(answer.summary)]
+        return str(answer.summary)
 
     async def speak(self, partner: str, topic: str, lines: list[Line], now: datetime) -> Turn:
-        """Say the next line, drawing on memories of the partner and the topic."""
+        """Say the next line, drawing on the relationship, memories of the partner and the topic, and the talk so far."""
         t = self.identity.second(now)
         await self.memory.wake(t)
+        me = self.identity.name
+        if any(line.speaker == me for line in lines) and partner in self.about:
+            about = str(self.about[partner][1])
+        else:  # the speaker's first line: sum up the partner once for this conversation
+            about = await self.sum_up(partner, t)
         doing = self.acting.doing()
-        # What one is busy with colours what one says, as the paper's agent status does.
-        recalled = await self.memory.retrieve(f"{partner}. {topic}. {doing}", t, k=4)
+        last = lines[-1].text if lines else ""
+        recalled = await self.memory.retrieve(f"{partner}. {topic}. {last}", t, k=4)
         relation = self.identity.relation(partner, "someone you know")
-        prompt = (f"You are talking with {partner} ({relation}) about {topic}.\n"
+        prompt = (f"You are talking with {partner} ({relation}) about {topic}. What you think of {partner}: {about}\n"
                   f"Right now: {doing}.\n"
                   f"You remember: {listing(recalled)}\n"
                   f"So far:\n{transcript(lines)}\nSay your next line; end the conversation when it has run "
@@ -86,26 +116,34 @@ class Dialogue:
                                        Utterance(line="Well, I should get going.", end=True))
         return Turn(said.line, said.end)
 
-    async def remember_conversation(self, partner: str, topic: str, lines: list[Line], now: datetime) -> None:
-        """Keep a summary and what was learned, scored by how much it mattered."""
+    async def remember_conversation(self, partner: str, topic: str, lines: list[Line], now: datetime) -> str | None:
+        """Keep a summary and what was learned, scored by how much it mattered; how it changes the plans, if it does."""
         t = self.identity.second(now)
         self.last_talk[partner] = t
-        prompt = (f"You just talked with {partner} about {topic}:\n{transcript(lines)}\n"
-                  "Summarise the conversation, list up to three things you learned, and rate how much it mattered "
-                  "(1 to 10).")
-        notes = await self.identity.ask(ConversationNotes, "dialogue_memory", prompt,
-                                        ConversationNotes(summary=clip(f"I talked with {partner} about {topic}.", 240),
-                                                          learned=[], importance=3))
-        assert isinstance(notes, ConversationNotes)
+        self.acting.log(now, f"talked with {partner} about {topic}")
+        ask = ("Summarise the conversation, list up to three things you learned, and rate how much it mattered "
+               "(1 to 10).")
+        schema: type[ConversationNotes] = ConversationNotes
+        if self.reacts:
+            schema = ReactingNotes
+            ask += f" Does it change your plans for the rest of today ({self.acting.doing()} now)? If so, how?"
+        fallback = schema.model_validate({"summary": clip(f"I talked with {partner} about {topic}.", 240),
+                                          "learned": [], "importance": 3, "react": False, "why": ""})
+        notes = await self.identity.ask(schema, "dialogue_memory",
+                                        f"You just talked with {partner} about {topic}:\n{transcript(lines)}\n{ask}",
+                                        fallback)
         texts = [notes.summary, *notes.learned]
         await self.memory.remember("dialogue", texts, [float(notes.importance)] * len(texts), t)
         # What is heard in a conversation is perceived too, and counts toward reflecting.
         self.memory.importance_since += float(notes.importance) * len(texts)
+        if isinstance(notes, ReactingNotes) and notes.react:
+            return str(notes.why) or f"what {partner} said"
+        return None
 
     def state(self) -> dict[str, Any]:
-        """When this person last talked with (or offered to talk to) whom."""
-        return {"last_talk": self.last_talk}
+        """When this person last talked with (or offered to talk to) whom, and what they think of them."""
+        return {"last_talk": self.last_talk, "about": self.about}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Load what ``state`` saved."""
-        self.last_talk = state["last_talk"]
+        """Load what ``state`` saved (a snapshot from before relationship summaries has none)."""
+        self.last_talk, self.about = state["last_talk"], state.get("about", {})

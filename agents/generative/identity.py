@@ -1,31 +1,54 @@
 """Identity: who the person is, the persona every prompt speaks as, and what they know of the town.
 
-Thin today (Park et al. 2023 §3.1: the seed description of each agent): the persona line, the
-seed memories, home, bed and the places and objects the person knows. It holds no state yet;
-a person whose description changes over the run (the paper's agent summary, §A.1) would keep
-it here.
+Park et al. 2023 §3.1 (the seed description: name, age, occupation, traits, home, seed memories)
+and Appendix A (the agent's summary description). Once a simulated day, at the first wake from
+04:00, the summary description is synthesised from retrieval: three queries (core
+characteristics, occupation and current situation, feeling about recent progress), then one
+call that answers all three (the paper asks one call per query). The summary joins the persona,
+the system message of every call the person makes, so planning, reacting, conversation and
+dialogue (and importance ratings and interviews) all see who the person has become. Before the
+first summary the persona is the seed description alone.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
 
+from agents.generative.text import clip
 from sim.llm.gateway import CallSite
 from sim.mind import MindContext
 from sim.scenario import PersonSpec
 
+if TYPE_CHECKING:
+    from agents.generative.memory import Memories
+
+Trait = Annotated[str, StringConstraints(max_length=160)]
+QUERIES = ("{name}'s core characteristics", "{name}'s current daily occupation and situation",
+           "{name}'s feeling about their recent progress in life")
+"""The three retrievals a summary description is synthesised from (the paper's Appendix A)."""
+SUMMARY_FROM = 4 * 60
+"""Minute of the day from which the day's summary description is made (with the day plan)."""
+
+
+class Summary(BaseModel):
+    """A person's summary description: who they are, what they do now, how they feel about it."""
+
+    core: Trait = Field(description="core characteristics, in a sentence")
+    occupation: Trait = Field(description="occupation and current situation, in a sentence")
+    feeling: Trait = Field(description="feeling about recent progress in life, in a sentence")
+
 
 class Identity:
-    """The person's fixed description, and the model call made in their voice."""
+    """The person's description (the seed and the day's summary), and the model call made in their voice."""
 
-    PURPOSES: ClassVar[tuple[str, ...]] = ()
-    """The ``purpose`` of each LLM call this component makes (none: it asks for the others)."""
+    PURPOSES: ClassVar[tuple[str, ...]] = ("summary",)
+    """The ``purpose`` of each LLM call this component makes (beside asking for the others)."""
 
-    EMPTY: ClassVar[dict[str, Any]] = {}
-    """The state an identity saves: none yet."""
+    EMPTY: ClassVar[dict[str, Any]] = {"summary": None, "summary_date": None}
+    """The state of a person whose summary description was never made."""
 
     def __init__(self, spec: PersonSpec, ctx: MindContext) -> None:
         self.spec, self.ctx = spec, ctx
@@ -34,15 +57,40 @@ class Identity:
         self.home = scenario.resolve_place(spec.home)
         self.places, self.objects = known_places(scenario, spec)
         self.bed = bed_of(scenario, self.home)
+        self.summary: dict[str, str] | None = None  # the latest summary description (``Summary`` fields)
+        self.summary_date: str | None = None
 
     def persona(self) -> str:
-        """The system prompt of every call: name, age, occupation, traits and home."""
+        """The system prompt of every call: name, age, occupation, traits, home, and the summary description."""
         spec = self.spec
         text = f"You are {spec.name}, {spec.age}"
         text += f", {spec.occupation}." if spec.occupation else "."
         if spec.traits:
             text += f" You are {', '.join(spec.traits)}."
-        return text + f" You live at {self.home}."
+        text += f" You live at {self.home}."
+        if self.summary:
+            text += " " + " ".join(_sentence(self.summary[key]) for key in ("core", "occupation", "feeling"))
+        return text
+
+    def due(self, now: datetime) -> bool:
+        """Whether today's summary description is still to be made: not made today, and 04:00 or later."""
+        return self.summary_date != now.date().isoformat() and now.hour * 60 + now.minute >= SUMMARY_FROM
+
+    async def describe(self, memory: Memories, now: datetime) -> None:
+        """Synthesise today's summary description from three retrievals (one call), and keep it."""
+        t = self.second(now)
+        found: dict[int, str] = {}
+        for query in QUERIES:
+            for m in await memory.retrieve(query.format(name=self.name), t):
+                found.setdefault(m.id, m.text)
+        spec = self.spec
+        task = ("Statements about you:\n" + "\n".join(f"- {text}" for text in found.values()) +
+                "\nFrom these, describe yourself now: your core characteristics; your occupation and current "
+                "situation; how you feel about your recent progress in life. One sentence each.")
+        fallback = Summary(core=clip(", ".join(spec.traits) or "an ordinary person", 160),
+                           occupation=clip(spec.occupation or "goes about their days", 160), feeling="content enough")
+        summary = await self.ask(Summary, "summary", task, fallback)
+        self.summary, self.summary_date = summary.model_dump(), now.date().isoformat()
 
     def seeds(self) -> list[str]:
         """The memories a person starts with: the world's, one per relationship, and their habits."""
@@ -77,11 +125,17 @@ class Identity:
                                           fallback=fallback, settings=settings)
 
     def state(self) -> dict[str, Any]:
-        """Nothing to save yet."""
-        return {}
+        """The summary description and the day it was made."""
+        return {"summary": self.summary, "summary_date": self.summary_date}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Nothing to load yet."""
+        """Load what ``state`` saved (a snapshot from before summaries has none)."""
+        self.summary, self.summary_date = state.get("summary"), state.get("summary_date")
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def known_places(scenario: Any, spec: PersonSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:

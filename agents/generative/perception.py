@@ -83,8 +83,10 @@ class Perception:
                 by_kind["person"].append((t, "person", text, activity))
         return [o for kind in by_kind.values() for o in kind]
 
-    async def perceive(self, percept: Percept, t: int, asleep: bool = False) -> None:
+    async def perceive(self, percept: Percept, t: int, asleep: bool = False) -> list[tuple[str, str]]:
         """Store what is new in ``percept`` as memories (the overflow as one summary), scored in one call.
+
+        Returns what was noticed as (kind, text), most telling first, for the reaction to weigh.
 
         Within ``perception_minutes`` of the last importance call, new observations wait (stamped
         when perceived) and are stored with the next wake's, so a crowd costs at most one call per
@@ -99,12 +101,13 @@ class Perception:
             stamped.append([t, f"Also noticed, too much to take in one by one: {len(rest)} more "
                                f"observation{'s' if len(rest) != 1 else ''} ({parts})", ""])
         self.waiting += stamped
+        noticed = [(kind, text) for _, kind, text, _ in found]
         if not self.waiting:
-            return
+            return noticed
         unrated = [text for _, text, activity in self.waiting
                    if activity not in self.rated and not self.memory.knows(text)]
         if unrated and self.rated_at is not None and t - self.rated_at < self.window:
-            return
+            return noticed
         ready, self.waiting = self.waiting, []
         texts = [text for _, text, activity in ready if activity not in self.rated]
         if unrated:
@@ -118,6 +121,7 @@ class Perception:
             group = [(text, score) for (when, text, _), score in zip(ready, scores, strict=True) if when == at]
             await self.memory.remember("observation", [g[0] for g in group], [g[1] for g in group], at)
         self.memory.importance_since += sum(scores)
+        return noticed
 
     def state(self) -> dict[str, Any]:
         """Who and what was last seen in which state, and the importance of each activity seen."""

@@ -1,16 +1,21 @@
-"""Planning: a day plan in broad strokes, hourly blocks, and 5–15 minute actions bound to places.
+"""Planning: a day plan in broad strokes, an hour-level plan, and 5–15 minute actions bound to places.
 
-Park et al. 2023 §4.3: a plan for the day is decomposed recursively, here into hourly blocks
-(computed) and each block, just in time, into 5–15 minute actions (one call). The day plan and
-each block's decomposition are one structured LLM call each; everything that can be computed
-(turning items into blocks, fitting actions into a block without gaps) is not. Two components:
-``DayPlanning`` (left out by ``--set planning=off``: each half hour is then chosen as it comes)
-and ``Acting`` (always there: the action under way and the ones to come). Unlike the paper,
-a reaction does not re-plan the rest of the day yet.
+Park et al. 2023 §4.3: each morning the person plans the day in broad strokes (5–8 items) from
+their summary description (the persona, ``identity``), what they did yesterday and what they
+have in mind; their routine is offered as a habit, not copied. A second call makes it an
+hour-by-hour plan, and each hour is decomposed just in time into 5–15 minute actions (one call
+each). Both plans are memories (rated like every memory) and ``plan`` events. When the person
+reacts (``reaction``), the rest of the day is planned again from now: one call, a ``plan`` event
+with scope ``replan`` and its reason, and a plan memory; the actions under way are dropped and
+the new hour decomposed. Everything that can be computed (hours into blocks, actions fitted into
+a block without gaps) is. Two components: ``DayPlanning`` (left out by ``--set planning=off``:
+each half hour is then chosen as it comes, and a reaction cannot re-plan) and ``Acting`` (always
+there: the action under way, the ones to come, and what was done today and yesterday).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -21,7 +26,7 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 from agents.generative.identity import Identity
 from agents.generative.memory import Memories
 from agents.generative.text import at, clip, clock, listing
-from sim.mind import Decision, Do, Go, MindContext, Note, Percept, plan_spans
+from sim.mind import Decision, Do, Go, MindContext, Note, Percept, clock_minutes, plan_spans
 
 Text = Annotated[str, StringConstraints(max_length=160)]
 ACTIVITY_CHARS = 80
@@ -31,6 +36,8 @@ WAKE_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(5, 10) for m in (0, 30))
 BED_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(20, 24) for m in (0, 30))
 HOURS = tuple(f"{h:02d}:00" for h in range(5, 24))
 MIN_ACTION, MAX_ACTION = 5, 15
+DONE_KEPT = 48
+"""Entries of what a person began kept a day: enough to sample yesterday from, bounded in snapshots."""
 
 
 class PlanItem(BaseModel):
@@ -46,6 +53,33 @@ class DayPlan(BaseModel):
     wake_up: Literal[WAKE_TIMES]  # type: ignore[valid-type]
     bedtime: Literal[BED_TIMES]  # type: ignore[valid-type]
     items: list[PlanItem] = Field(min_length=5, max_length=8)
+
+
+class HourItem(BaseModel):
+    """One hour of an hour-level plan."""
+
+    start: Literal[HOURS]  # type: ignore[valid-type]
+    activity: Text
+
+
+class HourPlan(BaseModel):
+    """The day hour by hour: what the person does from each hour on (an hour not listed goes on with the last)."""
+
+    hours: list[HourItem] = Field(min_length=3, max_length=len(HOURS))
+
+
+class ReplanItem(BaseModel):
+    """One item of a re-planned rest of the day: from now, or from an hour."""
+
+    start: Literal[("now", *HOURS)]  # type: ignore[valid-type]
+    activity: Text
+
+
+class Replan(BaseModel):
+    """The rest of today planned again after a reaction, and how much the change matters."""
+
+    items: list[ReplanItem] = Field(min_length=1, max_length=8)
+    importance: int = Field(ge=1, le=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +108,11 @@ def minutes(clock: str) -> int:
     return int(hours) * 60 + int(mins)
 
 
-def blocks(plan: DayPlan) -> list[Block]:
+def blocks(plan: DayPlan | Mapping[str, Any]) -> list[Block]:
     """Hourly blocks from waking to bedtime: each item lasts until the next one starts (``sim.mind.plan_spans``)."""
-    wake, bed = minutes(plan.wake_up), minutes(plan.bedtime)
-    spans = plan_spans(plan.model_dump()) or [(wake, "goes about the day")]
+    data = plan.model_dump() if isinstance(plan, BaseModel) else plan
+    wake, bed = minutes(data["wake_up"]), minutes(data["bedtime"])
+    spans = plan_spans(data) or [(wake, "goes about the day")]
     out: list[Block] = []
     for index, (start, activity) in enumerate(spans):
         end = spans[index + 1][0] if index + 1 < len(spans) else bed
@@ -135,34 +170,35 @@ def fit(steps: list[tuple[int, str, str, str | None]], start: int, end: int) -> 
 
 
 class DayPlanning:
-    """The day plan: made each morning from the person's habits, intentions and recent reflections."""
+    """Today's plans: broad strokes each morning, then hour by hour, rebuilt from now when the person reacts."""
 
-    PURPOSES: ClassVar[tuple[str, ...]] = ("day_plan",)
-    """The ``purpose`` of each LLM call this component makes."""
+    PURPOSES: ClassVar[tuple[str, ...]] = ("day_plan", "hour_plan", "replan")
+    """The ``purpose`` of each LLM call this component makes (its plan memories are rated by the memory's)."""
 
-    EMPTY: ClassVar[dict[str, Any]] = {"plan": None, "plan_date": None}
+    EMPTY: ClassVar[dict[str, Any]] = {"plan": None, "plan_date": None, "hours": None}
     """The state of a person who has not planned a day."""
 
     def __init__(self, identity: Identity, memory: Memories) -> None:
         self.identity, self.memory = identity, memory
-        self.plan: dict[str, Any] | None = None
+        self.plan: dict[str, Any] | None = None  # today's plan in broad strokes (``DayPlan`` fields)
         self.plan_date: str | None = None
+        self.hours: dict[str, Any] | None = None  # today's hour-level plan, same shape; what the day follows
 
     def due(self, now: datetime) -> bool:
         """Whether today still needs a plan: not planned yet, and 04:00 or later."""
         return self.plan_date != now.date().isoformat() and now.hour * 60 + now.minute >= 4 * 60
 
-    async def plan_day(self, now: datetime) -> Note:
-        """Plan today in one call, remember the plan, and say so in a ``plan`` event."""
+    async def plan_day(self, now: datetime, yesterday: list[str]) -> list[Note]:
+        """Plan today in broad strokes, then hour by hour (a call each); remember both; a ``plan`` event each."""
         t = self.identity.second(now)
         spec = self.identity.spec
-        insights = [m.text for m in self.memory.recent(5, kinds=("reflection",))]
         habits = "; ".join(f"{item.at} {item.do}" for item in spec.routine) or spec.lifestyle or "none given"
         # What the person has in mind (plans made, news to pass on) shapes the day, as in the paper.
         in_mind = await self.memory.retrieve(f"my plans, intentions and news for {now:%A %d %B}", t, k=3)
-        prompt = (f"Today is {now:%A %d %B %Y}. Your usual day: {habits}.\n"
+        prompt = (f"Today is {now:%A %d %B %Y}.\n"
+                  f"Yesterday you: {'; '.join(yesterday) or 'nothing you remember'}.\n"
                   f"You have in mind: {listing(in_mind)}\n"
-                  f"Your recent thoughts: {' '.join(insights) or 'none'}\n"
+                  f"Your usual day, a habit rather than a rule: {habits}.\n"
                   "Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
                   "each with the hour it starts.")
         first = spec.routine[0].do if spec.routine else "starts the day"
@@ -173,26 +209,93 @@ class DayPlanning:
         plan = await self.identity.ask(DayPlan, "day_plan", prompt, fallback)
         assert isinstance(plan, DayPlan)
         self.plan, self.plan_date = plan.model_dump(), now.date().isoformat()
-        summary = "; ".join(f"{i.start} {i.activity}" for i in plan.items)
-        await self.memory.remember("plan", [f"My plan for {now:%A}: wake {plan.wake_up}, {summary}, "
-                                            f"bed {plan.bedtime}"], [5.0], t)
-        return Note("plan", {"scope": "day", "date": self.plan_date, **self.plan})
+        broad = "; ".join(f"{i.start} {i.activity}" for i in plan.items)
+        hourly = await self.identity.ask(
+            HourPlan, "hour_plan",
+            f"Today is {now:%A}. You get up at {plan.wake_up} and go to bed at {plan.bedtime}.\n"
+            f"Your plan in broad strokes: {broad}.\n"
+            "Make it an hour-by-hour plan: for each hour from getting up to bedtime, what you do.",
+            HourPlan(hours=[HourItem(start=i.start, activity=i.activity) for i in plan.items]))
+        self.hours = {"wake_up": plan.wake_up, "bedtime": plan.bedtime,
+                      "items": [i.model_dump() for i in hourly.hours]}
+        texts = [f"My plan for {now:%A}: wake {plan.wake_up}, {broad}, bed {plan.bedtime}",
+                 f"My hour-by-hour plan for {now:%A}: {spoken(self.hours)}"]
+        await self.memory.remember("plan", texts, await self.memory.score(texts, t), t)
+        return [Note("plan", {"scope": "day", "date": self.plan_date, **self.plan}),
+                Note("plan", {"scope": "hours", "date": self.plan_date, **self.hours})]
+
+    async def replan(self, now: datetime, reason: str) -> Note:
+        """Rebuild the rest of today's hour-level plan from now (one call), remember it, and say so."""
+        t = self.identity.second(now)
+        minute = now.hour * 60 + now.minute
+        current = self.hours or self.plan
+        assert current is not None
+        later = [f"{start} {activity}" for start, activity in _spans_after(current, minute)]
+        prompt = (f"It is {now:%H:%M}. {reason}\n"
+                  f"The rest of your plan for today: {'; '.join(later) or 'nothing more'}. "
+                  f"You go to bed at {current['bedtime']}.\n"
+                  "Plan the rest of today again from now, in the light of this: what you do from now, and what "
+                  "after, each with the hour it starts. Rate how much this change matters (1 to 10).")
+        fallback = Replan(items=[ReplanItem(start="now", activity=clip(later[0].split(" ", 1)[1], 160)
+                                            if later else "carries on")], importance=3)
+        answer = await self.identity.ask(Replan, "replan", prompt, fallback)
+        assert isinstance(answer, Replan)
+        self.hours = replanned(current, minute, [(i.start, i.activity) for i in answer.items])
+        rest = "; ".join(f"{start} {activity}" for start, activity in _spans_after(self.hours, minute))
+        await self.memory.remember("plan", [clip(f"At {now:%H:%M} I changed my plans ({reason}): {rest}", 600)],
+                                   [float(answer.importance)], t)
+        return Note("plan", {"scope": "replan", "date": self.plan_date, "reason": reason, **self.hours})
+
+    def remaining(self, minute: int) -> str:
+        """The rest of today's plan from ``minute``, for prompts."""
+        current = self.hours or self.plan
+        later = _spans_after(current, minute) if current else []
+        return "; ".join(f"{start} {activity}" for start, activity in later) or "nothing planned"
 
     def block_at(self, minute: int) -> Block | None:
         """The rest of the plan's block under way at ``minute``, if the plan has one then."""
-        if self.plan is not None:
-            for block in blocks(DayPlan.model_validate(self.plan)):
+        current = self.hours or self.plan
+        if current is not None:
+            for block in blocks(current):
                 if block.start <= minute < block.end:
                     return Block(minute, block.end, block.activity)
         return None
 
     def state(self) -> dict[str, Any]:
-        """Today's plan and its date."""
-        return {"plan": self.plan, "plan_date": self.plan_date}
+        """Today's plans (broad and hour by hour) and their date."""
+        return {"plan": self.plan, "plan_date": self.plan_date, "hours": self.hours}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Load what ``state`` saved."""
-        self.plan, self.plan_date = state["plan"], state["plan_date"]
+        """Load what ``state`` saved (a snapshot from before hour plans has none)."""
+        self.plan, self.plan_date, self.hours = state["plan"], state["plan_date"], state.get("hours")
+
+
+def spoken(plan: Mapping[str, Any]) -> str:
+    """A plan's items as ``HH:MM activity`` phrases in time order."""
+    return "; ".join(f"{clock(start)} {activity}" for start, activity in plan_spans(plan))
+
+
+def _spans_after(plan: Mapping[str, Any], minute: int) -> list[tuple[str, str]]:
+    """The plan's items still to come at ``minute`` (the one under way starting at ``minute``)."""
+    spans = plan_spans(plan)
+    out: list[tuple[str, str]] = []
+    for index, (start, activity) in enumerate(spans):
+        end = spans[index + 1][0] if index + 1 < len(spans) else minutes(plan["bedtime"])
+        if end > minute:
+            out.append((clock(max(start, minute)), activity))
+    return out
+
+
+def replanned(plan: Mapping[str, Any], minute: int, items: list[tuple[str, str]]) -> dict[str, Any]:
+    """``plan`` with everything from ``minute`` on replaced by ``items`` (``now`` or ``HH:00`` starts).
+
+    Items kept are those starting before ``minute`` (the one under way lasts until now); a new
+    item starting "now" or at an hour already begun starts at ``minute``.
+    """
+    kept = [dict(i) for i in plan.get("items", []) if (clock_minutes(i.get("start")) or 0) < minute]
+    new = [{"start": clock(max(minute, clock_minutes(start) or 0) if start != "now" else minute),
+            "activity": activity} for start, activity in items]
+    return {**plan, "items": kept + new}
 
 
 class Acting:
@@ -201,7 +304,7 @@ class Acting:
     PURPOSES: ClassVar[tuple[str, ...]] = ("decompose",)
     """The ``purpose`` of each LLM call this component makes."""
 
-    EMPTY: ClassVar[dict[str, Any]] = {"actions": [], "current": None}
+    EMPTY: ClassVar[dict[str, Any]] = {"actions": [], "current": None, "done": {}}
     """The state of a person who has not acted yet."""
 
     def __init__(self, identity: Identity, memory: Memories, ctx: MindContext, day: DayPlanning | None) -> None:
@@ -209,6 +312,25 @@ class Acting:
         self.day = day
         self.actions: list[list[Any]] = []  # upcoming [start, end, activity, place, object], minutes of the day
         self.current: list[str] | None = None  # [activity, place] under way
+        self.done: dict[str, list[str]] = {}  # date -> "HH:MM what was begun", today's and yesterday's
+
+    def log(self, now: datetime, what: str) -> None:
+        """Keep that the person began ``what`` at ``now`` (for tomorrow's plan: what they did yesterday)."""
+        day = now.date().isoformat()
+        if day not in self.done:
+            self.done = {d: entries for d, entries in self.done.items()
+                         if d == (now.date() - timedelta(days=1)).isoformat()}
+            self.done[day] = []
+        entries = self.done[day]
+        if len(entries) < DONE_KEPT and not (entries and entries[-1].endswith(what)):
+            entries.append(f"{now:%H:%M} {clip(what, ACTIVITY_CHARS)}")
+
+    def yesterday(self, now: datetime, most: int = 10) -> list[str]:
+        """What the person began the day before ``now``, at most ``most`` entries spread over the day."""
+        entries = self.done.get((now.date() - timedelta(days=1)).isoformat(), [])
+        if len(entries) <= most:
+            return entries
+        return [entries[i * len(entries) // most] for i in range(most)]
 
     def doing(self) -> str:
         """What the person is busy with, for prompts."""
@@ -218,8 +340,8 @@ class Acting:
         """Whether the person has gone to sleep (and not woken since)."""
         return self.current is not None and self.current[0] == "sleeping"
 
-    def replan(self) -> None:
-        """Drop the actions to come: the next wake decomposes afresh (after a new day plan)."""
+    def start_over(self) -> None:
+        """Drop the actions to come: the hour is decomposed afresh (after a new or changed plan)."""
         self.actions = []
 
     def asleep(self, minute: int) -> bool:
@@ -254,6 +376,7 @@ class Acting:
         until = at(now, action[1])
         if self.current != [action[2], action[3]]:
             self.current = [action[2], action[3]]
+            self.log(now, action[2])
             notes.append(Do(action[2], until, action[4]))
         return Decision(notes, until)
 
@@ -289,10 +412,10 @@ class Acting:
         return [[a.start, a.end, a.activity, a.place, a.object] for a in fit(steps, block.start, block.end)]
 
     def state(self) -> dict[str, Any]:
-        """The actions to come and the one under way."""
-        return {"actions": self.actions, "current": self.current}
+        """The actions to come, the one under way, and what was begun today and yesterday."""
+        return {"actions": self.actions, "current": self.current, "done": self.done}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Load what ``state`` saved."""
-        self.actions, self.current = state["actions"], state["current"]
+        """Load what ``state`` saved (a snapshot from before the log has none)."""
+        self.actions, self.current, self.done = state["actions"], state["current"], state.get("done", {})
 

@@ -1,32 +1,47 @@
-"""Reaction: whether to react to the people present, today only by starting a conversation (Park et al. 2023 §4.3.1).
+"""Reaction: whether what the person just noticed changes what they do (Park et al. 2023 §4.3.1, "Reacting and Updating Plans").
 
-The talk decision (one call: whether to talk, to whom, about what) is asked only when something
-changed for the person, never at every wake with the same people present, so a person's
-conversations are bounded by their waking hours, not by the size of the crowd:
+When a wake brings something that matters, one call asks the person whether to talk to someone
+present (or nobody) and whether to carry on with their plan or change it, and why. A reaction is
+a conversation (the talk's own aftermath decides the plans: see below) or, talking to nobody, a
+change of plans: the rest of the day planned again from now (``DayPlanning.replan``). After every conversation each side decides, in the call
+that remembers it (``Dialogue.remember_conversation``), whether what was said changes their plans;
+if so the rest of their day is planned again at their next wake, with that reason.
 
-- news reached them (an injected event or a whisper, or a line said to them outside a
-  conversation); or
-- they are ready to talk again: ``talk_cooldown_minutes`` have passed since their last
-  conversation (with anyone, begun by either side) and their last talk decision.
+What matters, so a decision is asked (never at every wake with the same people present, so a
+person's decisions are bounded by their waking hours, not by the size of the crowd):
+
+- news: an injected event or a whisper (also one that reached them on the road), a line said
+  to them outside a conversation, or an object whose state changed; or
+- company when ready: someone is here to talk to and ``talk_cooldown_minutes`` have passed since
+  the person's last conversation and last decision.
 
 The people offered are those here, awake, not in a conversation, and not talked with (or
-offered) within the cooldown; everyone offered counts as talked with. So a person asks at most
-once per cooldown unless news arrives, however many people come and go. Lines overheard become
-memories but are not news (in a crowd they would ask at every line). Unlike the paper, the person
-cannot react by changing their plan (only by talking). ``--set reaction=off`` leaves this
-component out: nobody starts a conversation on their own (they still answer when spoken to).
+offered) within the cooldown; everyone offered counts as talked with. Lines overheard become
+memories but are not news (in a crowd they would ask at every line). Differences from the paper:
+one call decides both whether to react and how (the paper asks what to react to, then whether
+to talk, then re-plans: three calls); people seen are news only when the cooldown allows.
+``--set reaction=off`` leaves this component out: nobody reacts, starts a conversation or
+re-plans on their own (they still answer when spoken to and follow their plan).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal
 
-from agents.generative.dialogue import NOBODY, Dialogue, talk_choice_model
+from pydantic import BaseModel, Field, StringConstraints, create_model
+
+from agents.generative.dialogue import NOBODY, Dialogue
 from agents.generative.identity import Identity
 from agents.generative.memory import Memories
-from agents.generative.planning import Acting
-from agents.generative.text import listing
+from agents.generative.planning import Acting, DayPlanning
+from agents.generative.text import clip, listing
 from sim.mind import Percept, Talk
+
+Text = Annotated[str, StringConstraints(max_length=240)]
+CARRY_ON, CHANGE = "carry on", "change plans"
+NOTICED_SHOWN = 5
+"""Observations of a wake quoted in the decision's prompt (the rest are memories, retrieved if they matter)."""
 
 
 def available(activity: str) -> bool:
@@ -34,53 +49,101 @@ def available(activity: str) -> bool:
     return "sleep" not in activity and not activity.startswith("talking")
 
 
+@cache
+def reaction_model(candidates: tuple[str, ...]) -> type[BaseModel]:
+    """The schema of the reaction decision: (with people here) whom to talk to and about what; carry on or not; why.
+
+    Talking is a reaction by itself, so a choice of someone to talk to starts the conversation
+    whatever the other field says (one answer never contradicts itself into silence).
+    """
+    fields: dict[str, Any] = {}
+    if candidates:
+        whom: Any = Literal[(*candidates, NOBODY)]  # a type made at run time: Any keeps type checkers from reading it as a form
+        fields["talk_to"] = (whom, Field(description="who to talk to now, or nobody"))
+        fields["topic"] = (Text, Field(description="what to talk about"))
+    fields["reaction"] = (Literal[CARRY_ON, CHANGE], Field(description="carry on with your plan, or change it"))
+    fields["reason"] = (Text, Field(description="why"))
+    return create_model("ReactionChoice", **fields)
+
+
 class Reaction:
-    """Decides whether to start a conversation with someone present, when something changed."""
+    """Decides, when something matters, whether to carry on or react (talk, or plan the rest of the day again)."""
 
-    PURPOSES: ClassVar[tuple[str, ...]] = ("talk_decision",)
-    """The ``purpose`` of each LLM call this component makes."""
+    PURPOSES: ClassVar[tuple[str, ...]] = ("reaction",)
+    """The ``purpose`` of each LLM call this component makes (re-planning is the day planning's)."""
 
-    EMPTY: ClassVar[dict[str, Any]] = {}
-    """The state reaction saves: none (the cooldowns read the dialogue's ``last_talk``)."""
+    EMPTY: ClassVar[dict[str, Any]] = {"pending": None, "news": []}
+    """The state of a person with nothing to react to."""
 
     def __init__(self, identity: Identity, memory: Memories, acting: Acting, dialogue: Dialogue,
-                 params: dict[str, Any]) -> None:
-        self.identity, self.memory, self.acting, self.dialogue = identity, memory, acting, dialogue
+                 day: DayPlanning | None, params: dict[str, Any]) -> None:
+        self.identity, self.memory, self.acting, self.dialogue, self.day = identity, memory, acting, dialogue, day
         self.cooldown = int(params["talk_cooldown_minutes"]) * 60
         self.max_turns = int(params["max_turns"])
+        self.pending: str | None = None  # why to plan the rest of the day again at the next wake (after a talk)
+        self.news: list[str] = []  # news that reached the person where they could not react (on the road)
 
-    def due(self, percept: Percept, t: int) -> bool:
-        """Whether something changed that is worth a talk decision: news, or ready to talk again."""
+    def hear_news(self, texts: list[str]) -> None:
+        """Keep news to react to at the next wake in a place (it came on the road)."""
+        self.news += texts
+
+    def after_talk(self, partner: str, reason: str | None) -> None:
+        """A conversation with ``partner`` changed the person's plans (``reason``), or did not (None)."""
+        if reason is not None:
+            self.pending = clip(f"After talking with {partner}: {reason}", 300)
+
+    def due(self, percept: Percept, t: int, noticed: list[tuple[str, str]], candidates: tuple[str, ...]) -> bool:
+        """Whether something matters enough for a decision: news, or company when ready to talk again."""
         me = self.identity.spec.name
+        if self.news or any(kind == "object" for kind, _ in noticed):
+            return True
         if any(e.kind == "intervene" or (e.kind == "say" and e.data.get("to") == me and "turn" not in e.data)
                for e in percept.events):
             return True
-        return t - max(self.dialogue.last_talk.values(), default=-10**9) >= self.cooldown
+        return bool(candidates) and t - max(self.dialogue.last_talk.values(), default=-10**9) >= self.cooldown
 
-    async def react(self, percept: Percept, t: int) -> Talk | None:
-        """A conversation to start with someone present, or None (no call when nothing changed)."""
+    async def react(self, percept: Percept, t: int, noticed: list[tuple[str, str]]) -> tuple[Talk | None, str | None]:
+        """A conversation to start, and/or why to plan the rest of the day again; (None, None) to carry on.
+
+        A re-planning decided after a conversation is returned first, without a call.
+        """
+        if self.pending is not None:
+            reason, self.pending = self.pending, None
+            return None, reason
         last_talk = self.dialogue.last_talk
         candidates = tuple(other for other, activity in percept.people if available(activity)
                            and t - last_talk.get(other, -10**9) >= self.cooldown)
-        if not candidates or not self.due(percept, t):
-            return None
-        recalled = await self.memory.retrieve(" ".join(candidates), t)
-        schema = talk_choice_model(candidates)
+        if not self.due(percept, t, noticed, candidates):
+            return None, None
+        news = [*self.news, *(text for _, text in noticed)][:NOTICED_SHOWN]
+        self.news = []
+        recalled = await self.memory.retrieve(" ".join([*news, *candidates]) or self.acting.doing(), t)
         known = self.identity.relations()
-        here = "; ".join(f"{c} ({known.get(c, 'someone you may not know')}) is here" for c in candidates)
-        prompt = (f"Right now: {self.acting.doing()}. {here}.\n"
-                  f"You remember: {listing(recalled)}\nDo you start a conversation, and about what?")
-        choice = await self.identity.ask(schema, "talk_decision", prompt, schema(talk_to=NOBODY, topic="nothing"))
-        partner = str(choice.talk_to)
+        here = "".join(f"\n{c} is here ({self.dialogue.about_line(c, known.get(c, 'someone you may not know'))})."
+                       for c in candidates)
+        minute = percept.now.hour * 60 + percept.now.minute
+        plan = self.day.remaining(minute) if self.day is not None else "nothing planned"
+        prompt = (f"It is {percept.now:%H:%M}. Right now: {self.acting.doing()}. The rest of your plan today: {plan}.\n"
+                  f"You notice: {'; '.join(news) or 'nothing new'}.{here}\n"
+                  f"You remember: {listing(recalled)}\n"
+                  "Do you talk to someone here? Do you carry on with your plan, or change it? Say why.")
+        schema = reaction_model(candidates)
+        fallback = schema.model_validate({"reaction": CARRY_ON, "reason": "nothing calls for it",
+                                          **({"talk_to": NOBODY, "topic": "nothing"} if candidates else {})})
+        choice = await self.identity.ask(schema, "reaction", prompt, fallback)
         for other in candidates:  # asked once: not again about the same people until the cooldown
             last_talk[other] = t
-        if partner == NOBODY:
-            return None
-        return Talk(partner, str(choice.topic), self.max_turns)
+        partner = str(getattr(choice, "talk_to", NOBODY))
+        if partner != NOBODY:  # the conversation is the reaction; its aftermath decides the plans
+            return Talk(partner, str(choice.topic), self.max_turns), None
+        if choice.reaction == CHANGE:
+            return None, str(choice.reason) or "something changed"
+        return None, None
 
     def state(self) -> dict[str, Any]:
-        """Nothing to save."""
-        return {}
+        """A re-planning decided after a conversation and not done yet, and news waiting for a place."""
+        return {"pending": self.pending, "news": self.news}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Load nothing."""
+        """Load what ``state`` saved (a snapshot from before reactions re-planned has neither)."""
+        self.pending, self.news = state.get("pending"), list(state.get("news", []))

@@ -1,10 +1,18 @@
 """Reflection: when recent observations matter enough, ask what they add up to and keep the insights.
 
-Park et al. 2023 §4.2: once the importance of what was perceived since the last reflection
-passes a threshold, ask the salient questions recent memories raise, retrieve for each, and
-store insights citing their evidence. ``--set reflection=off`` leaves this component out; it
-keeps no state of its own (the importance counter is the memory's, which perception and
-conversations add to whatever the ablations, so snapshots keep one shape).
+Park et al. 2023 §4.2. Once the importance of what was perceived and heard since the last
+reflection passes ``reflection_threshold`` (150, the paper's), the person asks the
+``reflection_questions`` (3) most salient high-level questions that their ``reflection_window``
+(100) most recent memories raise (one call); for each question, the memories retrieved for it
+are the statements, and one call draws up to ``insights_per_question`` (5) insights, each citing
+the statements it rests on (its evidence); then the insights' importance is rated in one call,
+as every memory's is, and they are stored as ``reflection`` memories. So a reflection costs
+1 + questions + 1 calls (5 by default). Differences from the paper: the importance counter also
+adds conversations (the paper counts perceived events only); questions are asked over the newest
+memories by creation, not by last access; the insights' importance is rated in one batched call.
+``--set reflection=off`` leaves this component out; it keeps no state of its own (the counter is
+the memory's, which perception and conversations add to whatever the ablations, so snapshots
+keep one shape).
 """
 
 from __future__ import annotations
@@ -34,23 +42,21 @@ def questions_model(count: int) -> type[BaseModel]:
 
 
 @cache
-def insights_model(questions: int, per_question: int, memories: int) -> type[BaseModel]:
-    """The schema of insights, each citing the numbers of the memories it rests on."""
+def insights_model(per_question: int, memories: int) -> type[BaseModel]:
+    """The schema of up to ``per_question`` insights, each citing the numbers of the statements it rests on."""
     insight = create_model(
         "Insight",
-        question=(int, Field(ge=1, le=questions)),
         text=(Text, ...),
         because=(list[Annotated[int, Field(ge=1, le=memories)]], Field(min_length=1, max_length=5)),
-        importance=(int, Field(ge=1, le=10)),
     )
-    return create_model("Insights", insights=(list[insight], Field(min_length=1, max_length=questions * per_question)))
+    return create_model("Insights", insights=(list[insight], Field(min_length=1, max_length=per_question)))
 
 
 class Reflection:
-    """Reflects when due: questions, then insights with evidence, stored as ``reflection`` memories."""
+    """Reflects when due: questions, then insights with evidence for each, rated and stored as ``reflection`` memories."""
 
     PURPOSES: ClassVar[tuple[str, ...]] = ("reflection_questions", "reflection_insights")
-    """The ``purpose`` of each LLM call this component makes."""
+    """The ``purpose`` of each LLM call this component makes (the insights' rating is the memory's ``importance``)."""
 
     EMPTY: ClassVar[dict[str, Any]] = {}
     """The state reflection saves: none (see the module's note)."""
@@ -67,7 +73,7 @@ class Reflection:
         return due(self.memory.importance_since, self.threshold)
 
     async def reflect(self, t: int) -> None:
-        """Two calls: the salient questions, then insights citing the memories retrieved for them."""
+        """The salient questions (a call), insights with evidence for each (a call each), their importance (a call)."""
         memory = self.memory
         assert memory.stream is not None
         memory.importance_since = 0.0
@@ -78,24 +84,30 @@ class Reflection:
                                         f"What are the {count} most salient high-level questions these raise about "
                                         "you and the people around you?",
                                         questions_model(count)(questions=["What matters most to me now?"] * count))
-        questions: list[str] = asked.questions
-        pool: dict[int, Memory] = {}
-        for question in questions:
-            for found in await memory.retrieve(question, t):
-                pool.setdefault(found.id, found)
-        evidence = list(pool.values())
-        if not evidence:
-            return
+        texts: list[str] = []
+        evidence: list[list[int]] = []
+        for question in dict.fromkeys(asked.questions):  # the same question twice is asked once
+            found = await self.insights(question, t)
+            for text, because in found:
+                if text not in texts:
+                    texts.append(text)
+                    evidence.append(because)
+        if texts:
+            await memory.remember("reflection", texts, await memory.score(texts, t), t, evidence)
+
+    async def insights(self, question: str, t: int) -> list[tuple[str, list[int]]]:
+        """Up to ``insights_per_question`` insights on ``question`` from the memories retrieved for it, with their ids."""
+        statements: list[Memory] = await self.memory.retrieve(question, t)
+        if not statements:
+            return []
         per = self.per_question
-        schema = insights_model(len(questions), per, len(evidence))
-        prompt = (f"Questions:\n{numbered(questions)}\nStatements:\n{numbered([m.text for m in evidence])}\n"
-                  f"For each question give up to {per} insights, each citing the statements it rests on.")
-        answer = await self.identity.ask(schema, "reflection_insights", prompt, None)
+        prompt = (f"Question: {question}\nStatements:\n{numbered([m.text for m in statements])}\n"
+                  f"What up to {per} high-level insights can you infer from these statements? Cite the statements "
+                  "each rests on.")
+        answer = await self.identity.ask(insights_model(per, len(statements)), "reflection_insights", prompt, None)
         if answer is None:
-            return
-        insights = answer.insights
-        await memory.remember("reflection", [i.text for i in insights], [float(i.importance) for i in insights], t,
-                              [[evidence[n - 1].id for n in i.because] for i in insights])
+            return []
+        return [(i.text, list(dict.fromkeys(statements[n - 1].id for n in i.because))) for i in answer.insights]
 
     def state(self) -> dict[str, Any]:
         """Nothing to save."""

@@ -61,8 +61,8 @@ PROFILES = ("neutral", "eager")
 """The scripted model's behaviour profiles (see the module's docstring)."""
 ENGAGE_WORDS = ("talk", "react", "reaction", "respond", "reply", "engage", "join", "approach", "greet", "interrupt")
 """Eager: a field whose name has one of these words (``talk_to``, ``react``) decides whether to engage."""
-REFUSALS = frozenset({"nobody", "no one", "noone", "none", "no", "nothing", "ignore", "continue", "false",
-                      "skip", "pass", "wait"})
+REFUSALS = frozenset({"nobody", "no one", "noone", "none", "no", "nothing", "ignore", "continue", "carry on",
+                      "false", "skip", "pass", "wait"})
 """Eager: enum values (any case) that decline to engage."""
 ENDING_WORDS = ("end", "ends", "stop", "done", "finish", "finished", "leave", "quit")
 """Eager: a boolean whose name has one of these words ends something, and stays false."""

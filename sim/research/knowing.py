@@ -27,6 +27,10 @@ One hand-written rule, used by diffusion, by the probes' check and by the labell
    it has none), not a bare keyword; seeing Sofia "decorate for a party" is not hearing the news.
    What someone said to the person ("<Name> said to me: ...") is being told, and counts like
    any other memory.
+4. **Plans** (``plans_for``: a plan item or a re-planning's reason). A plan involves the fact
+   when it carries it (rules 1 and 2) in a clause that neither negates nor declines it: no
+   negation in the clause, no skip/avoid/miss/instead before the cue ("skips the party",
+   "stays home instead of the party", "won't go to the party").
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ _CANCEL = frozenset({"cancel", "cancels", "cancelled", "canceled", "cancelling",
 _OFF_AFTER = frozenset({"call", "calls", "called", "calling", "is", "was", "be", "been", "it's"})
 _HAPPEN = frozenset({"happen", "happens", "happening", "ahead"})
 _NEAR = 4
+_DECLINE = frozenset({"skip", "skips", "skipping", "skipped", "avoid", "avoids", "avoiding", "miss", "misses",
+                      "missing", "instead", "decline", "declines", "declining"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,3 +201,18 @@ def memory_carries(fact: FactSpec, kind: str, text: str, people: Iterable[str], 
         if activity is not None:
             return carries(fact, activity, paraphrases_only=True)
     return carries(fact, text)
+
+
+def plans_for(fact: FactSpec, text: str) -> bool:
+    """Whether a plan's ``text`` involves ``fact`` (rule 4): it carries it, neither negated nor declined."""
+    cues = cue_words(fact)
+    for clause in _clauses(text):
+        if not carries(fact, " ".join(clause.words)):
+            continue
+        ws = clause.words
+        if any(_negation(w) for w in ws):
+            continue
+        starts = [i for cue in cues for i in _find(ws, cue)]
+        if starts and not any(w in _DECLINE for w in ws[:min(starts)]):
+            return True
+    return False

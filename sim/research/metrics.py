@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import json
 import math
 import re
 from collections import Counter
@@ -36,7 +37,7 @@ import networkx as nx
 
 from sim.errors import UserError
 from sim.reader import RunReader
-from sim.research.knowing import memory_carries
+from sim.research.knowing import memory_carries, plans_for
 from sim.scenario import FactSpec, Scenario, parse_scenario
 from sim.simtime import iso, parse_time
 
@@ -193,6 +194,30 @@ class RunMetrics:
                          "time": self.when(hit[0]) if knew and hit else None,
                          "how": hit[1] if knew and hit else None, "memory": hit[3] if knew and hit else None})
         frame = pandas().DataFrame(rows, columns=["person", "knows", "t", "time", "how", "memory"])
+        return frame.astype({"t": "Int64"})
+
+    def plans(self, fact: FactSpec, at: int | None = None) -> Any:
+        """Who made a plan for ``fact`` by ``at``: their first ``plan`` event carrying it, its scope and reason.
+
+        A plan is for the fact when one of its items, or the reason of a re-planning, involves it
+        (``sim.research.knowing.plans_for``: carries it, neither negated nor declined): the paper's
+        coordination is people who heard of the party and planned to go.
+        """
+        upto = self._upto(at)
+        first: dict[str, dict[str, Any]] = {}
+        for t, person, data in self.reader.db.execute(
+                "SELECT t, person, data FROM event WHERE kind = 'plan' AND t <= ? ORDER BY seq", (upto,)):
+            if person in first:
+                continue
+            plan = json.loads(data)
+            said = [f"{i.get('start')} {i.get('activity')}" for i in plan.get("items", [])
+                    if plans_for(fact, str(i.get("activity", "")))]
+            reason = str(plan.get("reason", ""))
+            if said or (reason and plans_for(fact, reason)):
+                first[person] = {"person": person, "t": t, "time": self.when(t), "scope": plan.get("scope", "day"),
+                                 "reason": reason or None, "items": "; ".join(said) or None}
+        rows = [first[p] for p in self._log.joined if p in first]
+        frame = pandas().DataFrame(rows, columns=["person", "t", "time", "scope", "reason", "items"])
         return frame.astype({"t": "Int64"})
 
     def diffusion_curve(self, fact: FactSpec, every: int = HOUR) -> Any:

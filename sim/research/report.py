@@ -25,6 +25,7 @@ class FactReport:
     table: Any
     curve: Any
     probe: Any = None
+    plans: Any = None  # who planned for it: their first plan carrying it
 
 
 @dataclass(slots=True)
@@ -86,7 +87,8 @@ def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | 
     reports = []
     for fact in chosen:
         table = metrics.diffusion(fact, second)
-        reports.append(FactReport(fact, _only(table, person), metrics.diffusion_curve(fact, every), asked.get(fact.name)))
+        reports.append(FactReport(fact, _only(table, person), metrics.diffusion_curve(fact, every), asked.get(fact.name),
+                                  _only(metrics.plans(fact, second), person)))
     report = Report(metrics, second, reports, metrics.density(every), metrics.knows_graph(second),
                     metrics.conversation_graph(second), _only(metrics.activity(second), person),
                     metrics.cost_by_purpose(second), span, source, acquaintance=acquaintance[0],
@@ -112,7 +114,8 @@ def as_json(report: Report) -> dict[str, Any]:
         "file": str(m.path), "world": m.scenario.name, "at": m.when(report.at), "people": m.people(report.at),
         "diffusion": {f.fact.name: {"keywords": f.fact.marks(), "people": _records(f.table),
                                     "curve": _records(f.curve),
-                                    "probe": _records(f.probe) if f.probe is not None else None}
+                                    "probe": _records(f.probe) if f.probe is not None else None,
+                                    "plans": _records(f.plans)}
                       for f in report.facts},
         "density": _records(report.density),
         "knows_edges": [[a, b, d["since"], d["how"]] for a, b, d in report.knows.edges(data=True)],
@@ -154,6 +157,13 @@ def as_text(report: Report) -> str:
             table = table.merge(item.probe[["person", "heard", "keyword", "what"]], on="person", how="left")
             table["what"] = table["what"].fillna("").str.slice(0, 60)
         lines += _indent(table.to_string(index=False))
+        plans = item.plans
+        lines.append(f"  {len(plans)} made a plan for it" + (":" if len(plans) else ""))
+        if len(plans):
+            shown = plans[["person", "time", "scope", "items", "reason"]].fillna("-")
+            for column in ("items", "reason"):
+                shown[column] = shown[column].str.slice(0, 50)
+            lines += _indent(shown.to_string(index=False))
     k, c = report.knows, report.conversations
     mutual = sum(1 for a, b in k.edges() if a < b and k.has_edge(b, a))
     first = report.density.iloc[0]
@@ -198,6 +208,8 @@ def people_table(report: Report) -> Any:
     for item in report.facts:
         since = dict(zip(item.table["person"], item.table["time"], strict=True))
         table[f"{item.fact.name}_since"] = [since.get(p) for p in table["person"]]
+        planned = dict(zip(item.plans["person"], item.plans["time"], strict=True))
+        table[f"{item.fact.name}_planned"] = [planned.get(p) for p in table["person"]]
         if item.probe is not None:
             said = dict(zip(item.probe["person"], item.probe["heard"], strict=True))
             table[f"{item.fact.name}_probe"] = [said.get(p) for p in table["person"]]
@@ -227,6 +239,7 @@ def write(report: Report, folder: Path, fmt: str) -> list[Path]:
     for item in report.facts:
         tables[f"diffusion_{item.fact.name}"] = item.table
         tables[f"diffusion_curve_{item.fact.name}"] = item.curve
+        tables[f"plans_{item.fact.name}"] = item.plans
         if item.probe is not None:
             tables[f"probe_{item.fact.name}"] = item.probe
     if report.attendance is not None:

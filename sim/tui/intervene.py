@@ -83,8 +83,8 @@ class InterveneScreen(ModalScreen[int | None]):
 
     @work(thread=True, group="intervene")
     def _send(self, fields: dict[str, Any]) -> None:
+        from sim.commands.intervention import person_file
         from sim.control import send
-        from sim.research.commands import person_file
 
         try:
             if "spec" in fields:

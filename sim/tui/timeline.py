@@ -81,7 +81,9 @@ def from_snapshot(state: dict[str, Any]) -> State:
         travel={k: (str(v[0]), int(v[1])) for k, v in world.get("travel", {}).items()},
         activity=dict(world.get("activity", {})),
         objects={k: dict(v) for k, v in world.get("objects", {}).items()},
-        plans={name: dict(mind["plan"]) for name, mind in minds.items() if isinstance(mind, dict) and mind.get("plan")},
+        # the plan a person follows: the hour-level one where the mind keeps one (as the latest ``plan`` event says)
+        plans={name: dict(mind.get("hours") or mind["plan"]) for name, mind in minds.items()
+               if isinstance(mind, dict) and mind.get("plan")},
     )
 
 
@@ -114,7 +116,7 @@ def apply(state: State, event: dict[str, Any]) -> None:
     elif kind == "object" and place and data.get("object"):
         state.objects.setdefault(place, {})[str(data["object"])] = str(data.get("state") or "")
     elif kind == "plan" and person:
-        state.plans[person] = {k: v for k, v in data.items() if k not in ("scope", "date")}
+        state.plans[person] = {k: v for k, v in data.items() if k not in ("scope", "date", "reason")}
 
 
 def plan_item(plan: dict[str, Any] | None, minute: int) -> str:

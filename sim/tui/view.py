@@ -159,7 +159,10 @@ def describe(event: dict[str, Any]) -> str:
         return f"ends the talk with {data.get('with')} after {data.get('turns')} lines ({data.get('reason', '')})"
     if kind == "plan":
         items = "; ".join(f"{i.get('start')} {i.get('activity')}" for i in data.get("items", []))
-        return f"plans the day: {items or data}"
+        if data.get("scope") == "replan":
+            return f"changes plans ({data.get('reason', '')}): {items}"
+        how = " hour by hour" if data.get("scope") == "hours" else ""
+        return f"plans the day{how}: {items or data}"
     if kind == "intervene":
         return f"intervention ({data.get('kind')}): {data.get('text', '')}"
     if kind == "object":

@@ -82,7 +82,7 @@ def test_a_line_said_to_someone_else_is_the_listener_s_memory_stamped_at_the_lin
         assert all(listener not in (line[1], line[2]) for line in said)
 
 
-def test_the_talk_decision_is_asked_only_when_something_changed() -> None:
+def test_the_reaction_decision_is_asked_only_when_something_matters() -> None:
     scenario = load_scenario_text(ROOM)
     mind = mind_for(scenario, "Ada Brook", talk_cooldown_minutes=30)
     asked: list[str] = []
@@ -96,9 +96,10 @@ def test_the_talk_decision_is_asked_only_when_something_changed() -> None:
     assert reaction is not None
     now = datetime(2026, 3, 2, 12, 0)
 
-    def wake(minutes: int, people: tuple[tuple[str, str], ...], events: tuple[Event, ...] = ()) -> int:
+    def wake(minutes: int, people: tuple[tuple[str, str], ...], events: tuple[Event, ...] = (),
+             noticed: tuple[tuple[str, str], ...] = ()) -> int:
         percept = Percept(now + timedelta(minutes=minutes), "Hall:room", people, (), events)
-        asyncio.run(reaction.react(percept, minutes * 60))
+        asyncio.run(reaction.react(percept, minutes * 60, list(noticed)))
         return len(asked)
 
     ben, both = (("Ben Ortiz", "bakes"),), (("Ben Ortiz", "bakes"), ("Cy Dunn", "reads"))
@@ -113,18 +114,26 @@ def test_the_talk_decision_is_asked_only_when_something_changed() -> None:
     assert wake(60, both) == 2  # ready 30 minutes after it, not before
     assert wake(80, both) == 3 and "Ben Ortiz" in asked[-1] and "Cy Dunn" in asked[-1]
     assert wake(90, both) == 3
+    assert wake(95, (), noticed=(("object", "The kettle in the room: boiling"),)) == 4  # a changed object is news
+    assert "boiling" in asked[-1] and " is here" not in asked[-1]  # alone: no one to offer
+    assert wake(96, (), noticed=(("person", "Ben Ortiz bakes"),)) == 4  # someone seen is not news by itself
+    reaction.after_talk("Ben Ortiz", "I will go to the mill")
+    assert wake(97, both) == 4 and reaction.pending is None  # re-planning decided after a talk needs no call
 
 
-def test_the_talk_decisions_of_a_run_are_fewer_than_its_wakes_with_company(room: sqlite3.Connection) -> None:
-    """Without news, a person is asked at most once per cooldown, and not within one after a conversation."""
+def test_the_reaction_decisions_of_a_run_are_fewer_than_its_wakes_with_company(room: sqlite3.Connection) -> None:
+    """Without news, a person is asked at most once per cooldown, and not within one after a conversation;
+    the poster going up is news, so a decision that follows another sooner quotes it."""
     for person in ("Ada Brook", "Ben Ortiz", "Cy Dunn"):
-        asked = [t for (t,) in room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'talk_decision'"
-                                            " ORDER BY id", (person,))]
+        asked = [(t, json.loads(request)["messages"][1]["content"]) for t, request in room.execute(
+            "SELECT t, request FROM llm_call WHERE person = ? AND purpose = 'reaction' ORDER BY id", (person,))]
         ended = [t for (t,) in room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'dialogue_memory'",
                                             (person,))]
         assert asked, person
-        assert all(b - a >= 30 * 60 for a, b in zip(asked, asked[1:], strict=False)), (person, asked)
-        assert not [(a, e) for a in asked for e in ended if 0 < a - e < 30 * 60], person
+        calm = [(t, prompt) for t, prompt in asked if POSTER not in prompt.split("You remember:")[0]]
+        assert len(calm) < len(asked), "the poster was news to nobody"
+        assert all(b[0] - a[0] >= 30 * 60 for a, b in zip(calm, calm[1:], strict=False)), (person, calm)
+        assert not [(a, e) for a, _ in calm for e in ended if 0 < a - e < 30 * 60], person
 
 
 class Stub:

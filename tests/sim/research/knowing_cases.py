@@ -195,13 +195,55 @@ class Confusion:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
+L = Case
+PLANS: list[Case] = [
+    # A plan item or a re-planning's reason: does it involve the fact (going, preparing, hosting, passing
+    # it on), or does it decline it or mean something else? ``knows`` here means "is a plan for it".
+    L("party", "plan", "go to the party at the library", True, "plain"),
+    L("party", "plan", "helps Sofia decorate the reading room for the party", True, "plain"),
+    L("party", "plan", "bakes a cake to bring to the party", True, "plain"),
+    L("party", "plan", "buys a small gift for the party", True, "plain"),
+    L("party", "plan", "leaves the pharmacy early for the party", True, "plain"),
+    L("party", "plan", "After talking with Amara: I want to go to the party on Saturday", True, "plain"),
+    L("party", "plan", "tells Jonas about the party on the way home", True, "plain"),
+    L("party", "plan", "PARTY at the library!", True, "plain"),
+    L("party", "plan", "gets ready for the get-together at the library", True, "paraphrase"),
+    L("party", "plan", "dances at the Valentine's dance", True, "paraphrase"),
+    L("party", "plan", "walks with Jonas to Sofia's party", True, "paraphrase"),
+    L("party", "plan", "goes to the party instead of the pub", True, "declined, other side"),
+    L("clerk", "plan", "campaigns for Walter's candidacy at the market", True, "plain"),
+    L("clerk", "plan", "votes in the clerk election", True, "plain"),
+    L("clerk", "plan", "hands out leaflets: Walter is running for town clerk", True, "paraphrase"),
+    L("party", "plan", "is not going to the party", False, "negated"),
+    L("party", "plan", "won't make it to the party, works a late shift", False, "negated"),
+    L("party", "plan", "skips the party to study", False, "declined"),
+    L("party", "plan", "stays home instead of going to the party", False, "declined"),
+    L("party", "plan", "avoids the party and reads", False, "declined"),
+    L("party", "plan", "misses the party because of the flu", False, "declined"),
+    L("party", "plan", "joins the search party for the lost dog", False, "other sense"),
+    L("party", "plan", "calls a third-party plumber about the sink", False, "substring"),
+    L("party", "plan", "goes to Mateo's birthday party", False, "different fact"),
+    L("party", "plan", "partners with Jonas on the crossword", False, "substring"),
+    L("party", "plan", "decorates the library for the book sale", False, "different fact"),
+    L("party", "plan", "works at the pharmacy", False, "unrelated"),
+    L("clerk", "plan", "files papers at the town hall", False, "unrelated"),
+    L("clerk", "plan", "avoids talk of the election at dinner", False, "declined"),
+    L("clerk", "plan", "does not vote in the election", False, "negated"),
+    L("party", "plan", "plays party games with the children at home", False, "other sense"),
+    L("party", "plan", "hosts a tea party for her granddaughter", False, "other sense"),
+]
+"""Plan items and reasons, labelled whether each is a plan for the fact (``sim.research.knowing.plans_for``)."""
+
+
 def verdict(case: Case) -> bool:
     """What the rule says of a case: a memory by its kind (someone's activity: paraphrases only), a probe answer as text."""
-    from sim.research.knowing import carries, memory_carries
+    from sim.research.knowing import carries, memory_carries, plans_for
 
     fact = FACTS[case.fact]
     if case.kind == "probe":
         return carries(fact, case.text)
+    if case.kind == "plan" and case in PLANS:
+        return plans_for(fact, case.text)
     return memory_carries(fact, case.kind, case.text, PEOPLE, OWNER)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from sim.research.knowing import activity_of, carries, memory_carries, words
 from sim.scenario import FactSpec
-from tests.sim.research.knowing_cases import MEMORIES, PEOPLE, PROBES, score
+from tests.sim.research.knowing_cases import MEMORIES, PEOPLE, PLANS, PROBES, score
 
 
 def test_the_labelled_set_is_big_enough_and_covers_every_hard_case() -> None:
@@ -58,3 +58,11 @@ def test_a_fact_without_keywords_or_paraphrases_is_known_by_its_whole_text() -> 
     bare = FactSpec(name="mill", text="The mill closes")
     assert carries(bare, "I heard the mill closes on Friday.") and not carries(bare, "The mill is open.")
     assert words("Sofia’s  Get-Together!") == ["sofia's", "get-together"], "curly apostrophes, hyphenated words"
+
+
+def test_the_plan_rule_finds_every_plan_for_the_fact_and_its_only_misses_are_unlisted_other_senses() -> None:
+    """Measured on 32 labelled plan items: recall 1.0, precision 0.88 (two other senses of "party" the
+    fact's excludes do not list); a regression below that fails."""
+    total, per, wrong = score(PLANS)
+    assert len(PLANS) >= 30 and total.recall == 1.0 and total.precision >= 0.88, [c.text for c in wrong]
+    assert {c.category for c in wrong} <= {"other sense"}

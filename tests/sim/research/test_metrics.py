@@ -134,3 +134,34 @@ def test_an_unknown_place_or_a_bad_window_is_one_line(hamlet, town: Path) -> Non
     assert_one_line_error(hamlet("metrics", town, "--place", "Cafx", "--window", "+1h..+2h"), "--place", "'Cafx'")
     assert_one_line_error(hamlet("metrics", town, "--place", "Cafe", "--window", "+2h"), "--window", "T1..T2")
     assert_one_line_error(hamlet("metrics", town, "--at", "+9h"), "--at", "outside the run")
+
+
+def test_plans_name_who_planned_for_the_fact_first_and_how_by_the_knowing_rule(tmp_path: Path, hamlet) -> None:
+    run = HandRun(tmp_path / "plans.db")
+    run.event(0, "run_start", world="Handmade")
+    for person in ("Ann Reed", "Bo Lane", "Cy Moss"):
+        run.event(0, "spawn", person, "Home:room", home="Home:room")
+    day = {"wake_up": "07:00", "bedtime": "22:00"}
+    run.event(60, "plan", "Ann Reed", "Home:room", scope="day", date="2026-03-02", **day,
+              items=[{"start": "08:00", "activity": "bakes"}, {"start": "10:00", "activity": "goes to the festival"}])
+    run.event(60, "plan", "Cy Moss", "Home:room", scope="day", date="2026-03-02", **day,
+              items=[{"start": "08:00", "activity": "is not going to the festival"}])  # a denial is no plan for it
+    run.event(120, "plan", "Bo Lane", "Home:room", scope="day", date="2026-03-02", **day,
+              items=[{"start": "08:00", "activity": "reads"}])
+    run.event(4000, "plan", "Bo Lane", "Home:room", scope="replan", date="2026-03-02", **day,
+              reason="After talking with Ann Reed: the festival is today",
+              items=[{"start": "08:00", "activity": "reads"}, {"start": "09:06", "activity": "walks to the cafe"}])
+    run.event(5000, "plan", "Ann Reed", "Home:room", scope="replan", date="2026-03-02", **day, reason="rain",
+              items=[{"start": "10:00", "activity": "goes to the festival"}])
+    path = run.close()
+    with RunMetrics(path) as m:
+        plans = m.plans(m.fact("festival"))
+        assert list(plans["person"]) == ["Ann Reed", "Bo Lane"], "Cy's denial is not a plan; first plans only"
+        assert list(plans["t"]) == [60, 4000] and list(plans["scope"]) == ["day", "replan"]
+        assert plans["items"][0] == "10:00 goes to the festival" and pd.isna(plans["items"][1])
+        assert plans["reason"][1] == "After talking with Ann Reed: the festival is today"
+        assert list(m.plans(m.fact("festival"), at=3999)["person"]) == ["Ann Reed"], "as of a time"
+    result = hamlet("metrics", path)
+    assert result.code == 0 and "2 made a plan for it:" in result.out
+    data = json.loads(hamlet("metrics", path, "--json").out)
+    assert [p["person"] for p in data["diffusion"]["festival"]["plans"]] == ["Ann Reed", "Bo Lane"]
