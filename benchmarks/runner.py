@@ -78,8 +78,9 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
                  wall_now(), wall_now()),
             )
         log = RunLog(engine)
-        gateway = session.gateway_for(backend, log, None)
-        sim = Simulation(scenario, log, gateway, seed=seed)
+        calls: list[dict[str, Any]] = []
+        gateway = session.gateway_for(backend, calls.append, None)
+        sim = Simulation(scenario, log, gateway, calls, seed=seed)
         started = time.perf_counter()
         sim.begin()
         begun = time.perf_counter()

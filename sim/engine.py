@@ -19,6 +19,7 @@ from sim.conversation import Conversation, hold
 from sim.errors import BudgetExceeded
 from sim.events import Event, event_dict
 from sim.llm.gateway import Gateway, GatewayFatal
+from sim.llm.site import moment
 from sim.log import Batch, RunLog
 from sim.mind import (
     Chain,
@@ -50,10 +51,14 @@ Progress = Callable[["Simulation"], None]
 
 
 class Simulation:
-    """One run in memory: world, clock, minds and their random streams, feeding a ``RunLog``."""
+    """One run in memory: world, clock, minds and their random streams, feeding a ``RunLog``.
 
-    def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, *, seed: int,
-                 fixed_step: int | None = None, host: MindHost | None = None) -> None:
+    ``calls`` is where ``gateway`` puts its ``llm_call`` rows (its sink appends to it): the engine
+    commits them with the tick that made them.
+    """
+
+    def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, calls: list[dict[str, Any]], *,
+                 seed: int, fixed_step: int | None = None, host: MindHost | None = None) -> None:
         self.scenario = scenario
         self.start_time = scenario.start
         self.log = log
@@ -78,11 +83,10 @@ class Simulation:
         # what the current tick will commit
         self._talks: list[Conversation] = []
         self._events: list[Event] = []
-        self._calls: list[dict[str, Any]] = []
+        self._calls = calls
         self._controls: list[dict[str, Any]] = []  # live requests taken before this tick
         self._artifacts: list[dict[str, Any]] = []
         self._chain_due = False
-        gateway._record = self._calls.append
         # the team's chat chain, when the world has a team; its state is saved with the rest
         self.chain: Chain | None = None
         if scenario.team is not None:
@@ -228,16 +232,16 @@ class Simulation:
     async def _think_and_commit(self, t: int, due: dict[str, str]) -> None:
         people = sorted(due)
         now = self.when(t)
-        self.gateway.tick, self.gateway.t = self.tick, t
         percepts = [self._percept(name, now, due[name]) for name in people]
         talks = sorted(self._talks, key=lambda c: c.initiator)
         steps = [self.chain.step(self.minds, now)] if self.chain is not None and self._chain_due else []
-        results = await asyncio.gather(
-            *(hold(talk, self.minds, now) for talk in talks),
-            *steps,
-            *(self.minds[name].decide(p) for name, p in zip(people, percepts, strict=True)),
-            return_exceptions=True,
-        )
+        with moment(self.tick, t):  # every call the tick's tasks make is stamped with this tick and second
+            results = await asyncio.gather(
+                *(hold(talk, self.minds, now) for talk in talks),
+                *steps,
+                *(self.minds[name].decide(p) for name, p in zip(people, percepts, strict=True)),
+                return_exceptions=True,
+            )
         for result in results:
             if isinstance(result, BaseException):
                 raise result

@@ -16,6 +16,7 @@ from sim.control import applied_since
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
 from sim.llm.gateway import Gateway
+from sim.llm.site import moment
 from sim.log import Batch, RunLog, open_engine, wall_now
 from sim.mind import Interviewee, MindContext, apply_settings, check_minds, mind_factory
 from sim.reader import RunReader, writable
@@ -86,9 +87,7 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
     when = iso(start + timedelta(seconds=second))
     with open_backend(merged, scenario.model, run["seed"]) as backend:
         rows: list[dict[str, Any]] = []
-        gateway = Gateway(backend.endpoint, rows.append, concurrency=backend.concurrency, cache={},
-                          offline=backend.offline)
-        gateway.t = second
+        gateway = Gateway(backend.transport, rows.append, backend.endpoint, concurrency=backend.concurrency, cache={})
         minds: dict[str, Interviewee] = {}
         for person in asked:
             spec = scenario.person(person)
@@ -121,7 +120,8 @@ async def _ask(minds: dict[str, Interviewee], gateway: Gateway, asks: list[tuple
         async def person_answers(person: str) -> list[str]:
             return [await minds[person].answer(q, second, form) for p, q in asks if p == person]
 
-        per_person = await asyncio.gather(*(person_answers(person) for person in minds))
+        with moment(0, second):  # the interview's calls are stamped with its time
+            per_person = await asyncio.gather(*(person_answers(person) for person in minds))
         queues = {person: iter(answers) for person, answers in zip(minds, per_person, strict=True)}
         return [next(queues[person]) for person, _ in asks]
     finally:

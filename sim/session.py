@@ -17,7 +17,9 @@ from sim.control import Desk, applied_since
 from sim.engine import Simulation
 from sim.errors import UserError
 from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
-from sim.llm.gateway import Gateway, GatewayFatal, preflight
+from sim.llm.client import preflight
+from sim.llm.gateway import Gateway, GatewayFatal, Sink
+from sim.llm.options import SCRIPTED
 from sim.log import Batch, LogFailed, RunLog, create_run_file, dumps, open_engine, wall_now
 from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
@@ -168,8 +170,9 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
             raise
         log = RunLog(engine)
         try:
-            gateway = gateway_for(backend, log, opts.llm.budget_usd)
-            sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=opts.fixed_step, host=pool)
+            calls: list[dict[str, Any]] = []
+            gateway = gateway_for(backend, calls.append, opts.llm.budget_usd)
+            sim = Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=opts.fixed_step, host=pool)
             if link is not None:
                 link.attach(log)
             sim.begin()
@@ -251,7 +254,8 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
                                  (iso(_at(scenario, end)),))
         log = RunLog(engine)
         try:
-            gateway = gateway_for(backend, log, llm.budget_usd)
+            calls: list[dict[str, Any]] = []
+            gateway = gateway_for(backend, calls.append, llm.budget_usd)
             gateway.cache.update(past.replies)
             for row in past.redo:
                 gateway.recorded.setdefault(row["cache_key"], []).append(row)
@@ -261,7 +265,7 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
                 if Path(past.fork["parent"]).is_file():
                     with RunReader(past.fork["parent"]) as parent:
                         gateway.cache.update({**parent.replies(), **past.replies})
-            sim = Simulation(scenario, log, gateway, seed=seed, fixed_step=past.fixed_step)
+            sim = Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=past.fixed_step)
             if link is not None:
                 link.attach(log)
             if snapshot is None:
@@ -344,8 +348,8 @@ async def _run_async(sim: Simulation, end: int, progress: RunProgress, link: Lin
 
 
 async def preflight_run(backend: Backend, scenario: Scenario) -> None:
-    """Check the backend's server answers and serves every model the world names (offline backends: nothing)."""
-    if backend.offline:
+    """Check the backend's server answers and serves every model the world names (no server: nothing to check)."""
+    if backend.endpoint.base_url is None:
         return
     used = (
         {backend.endpoint.model} if backend.endpoint.fixed_model
@@ -355,11 +359,10 @@ async def preflight_run(backend: Backend, scenario: Scenario) -> None:
     await preflight(backend.endpoint, f"--llm {backend.kind}", used)
 
 
-def gateway_for(backend: Backend, log: RunLog, budget_usd: float | None) -> Gateway:
-    """The gateway a run talks to the backend through, with its budget and any preloaded replies."""
-    # The engine replaces the row sink with its per-tick batch.
-    return Gateway(backend.endpoint, lambda row: None, concurrency=backend.concurrency,
-                   budget_usd=budget_usd, cache=dict(backend.cache), offline=backend.offline)
+def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None) -> Gateway:
+    """The gateway a run talks to the backend through, with its row sink, its budget and any preloaded replies."""
+    return Gateway(backend.transport, sink, backend.endpoint, concurrency=backend.concurrency,
+                   budget_usd=budget_usd, cache=dict(backend.cache))
 
 
 def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
@@ -367,7 +370,7 @@ def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
     fields = LLMOptions.__dataclass_fields__
     merged = {k: v for k, v in recorded.items() if k in fields}
     merged.update({k: v for k, v in vars_of(given).items() if v not in (None, 0.0)})
-    if given.profile is None and merged.get("llm") != "scripted":
+    if given.profile is None and merged.get("llm") not in SCRIPTED:
         merged.pop("profile", None)  # a recorded profile is the scripted model's; another backend has none
     return LLMOptions(**merged)
 

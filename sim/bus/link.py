@@ -115,9 +115,9 @@ class Link:
     def recruit(self, backend: Backend, brief: dict[str, Any]) -> Pool:
         """Make the worker pool, announce the run to workers, and wait until one is alive."""
         assert self.bus is not None
-        if backend.offline:
-            raise UserError("--workers external: not with --llm replay (its replies live in this process); "
-                            "replay the run in-process")
+        if backend.endpoint.base_url is None:  # workers reach the model over HTTP
+            raise UserError(f"--workers external: not with --llm {backend.kind} (its model lives in this process); "
+                            + ("replay the run in-process" if backend.offline else "use --llm scripted"))
         endpoint = backend.endpoint
         brief = {**brief, "concurrency": backend.concurrency, "endpoint": {
             "base_url": redact_url(endpoint.base_url) if endpoint.base_url else None, "model": endpoint.model, "json_mode": endpoint.json_mode,

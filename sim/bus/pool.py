@@ -45,6 +45,7 @@ from sim.bus.wire import decision_of, lines_data, percept_data, turn_of
 from sim.errors import BudgetExceeded, UserError
 from sim.events import Event
 from sim.llm.gateway import GatewayFatal
+from sim.llm.site import current
 from sim.log import RunLog
 from sim.mind import Decision, Line, Listener, Mind, MindContext, Percept, Talker, Turn
 from sim.scenario import PersonSpec
@@ -111,6 +112,8 @@ class Job:
     op: str
     args: dict[str, Any]
     future: asyncio.Future[dict[str, Any]]
+    tick: int  # the world's tick and simulated second: the worker stamps the job's LLM calls with them
+    t: int
     id: int = 0
     worker: str = ""
     sent_at: float = 0.0
@@ -206,7 +209,8 @@ class Pool:
         if gateway.budget_usd is not None and gateway.stats.cost_usd >= gateway.budget_usd:
             raise BudgetExceeded(f"spent ${gateway.stats.cost_usd:.4f} of the ${gateway.budget_usd:.4f} budget")
         assert self._loop is not None, "Pool.bind was not called"
-        job = Job(mind, op, args, self._loop.create_future())
+        tick, t = current()  # the tick whose task asks: a job sent again later keeps it
+        job = Job(mind, op, args, self._loop.create_future(), tick, t)
         self._dispatch(job)
         return await job.future
 
@@ -229,7 +233,7 @@ class Pool:
         self.pending[job.id] = job
         ctx = job.mind.ctx
         item: dict[str, Any] = {"id": job.id, "person": name, "op": job.op, "rev": job.mind.rev,
-                                "tick": ctx.gateway.tick, "t": ctx.gateway.t, "args": job.args}
+                                "tick": job.tick, "t": job.t, "args": job.args}
         if held != (worker.id, job.mind.rev):
             item["full"] = {"spec": job.mind.spec.model_dump(mode="json"), "state": job.mind.remote_state,
                             "memories": self._memories(job.mind), "counter": ctx.rng.counter,

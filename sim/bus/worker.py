@@ -37,7 +37,9 @@ from sim.bus.topics import (
 from sim.bus.wire import decision_data, lines_of, percept_of, turn_data
 from sim.errors import UserError
 from sim.llm import child
-from sim.llm.gateway import Endpoint, Gateway, GatewayFatal, preflight
+from sim.llm.client import OpenAITransport, preflight
+from sim.llm.gateway import Endpoint, Gateway, GatewayFatal
+from sim.llm.site import moment
 from sim.mind import Mind, MindContext, Talker, apply_settings, check_minds, mind_factory
 from sim.rng import Stream
 from sim.scenario import PersonSpec, parse_scenario
@@ -86,7 +88,8 @@ class RunHost:
             given["base_url"] = overrides.base_url
         given["api_key"] = overrides.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
         self.endpoint = Endpoint(**given)
-        self.gateway = Gateway(self.endpoint, self._record, concurrency=overrides.concurrency or int(brief["concurrency"]))
+        self.gateway = Gateway(OpenAITransport(self.endpoint), self._record, self.endpoint,
+                               concurrency=overrides.concurrency or int(brief["concurrency"]))
         self.held: dict[str, Held] = {}
         self._sinks: dict[str, list[dict[str, Any]]] = {}  # person -> the LLM call rows of their job in progress
 
@@ -119,11 +122,11 @@ class RunHost:
                 return {"id": job["id"], "person": name, "ok": False, "error": "stale"}
             held = found
         gateway = self.gateway
-        gateway.tick, gateway.t = int(job["tick"]), int(job["t"])
         rows: list[dict[str, Any]] = []
         self._sinks[name] = rows
         try:
-            answer = await self._run(held.mind, str(job["op"]), job["args"])
+            with moment(int(job["tick"]), int(job["t"])):  # the job's calls are stamped with the world's tick
+                answer = await self._run(held.mind, str(job["op"]), job["args"])
         except GatewayFatal as err:
             return {"id": job["id"], "person": name, "ok": False, "error": str(err)}
         except Exception as err:  # a mind's failure ends the run, as it would in-process, with its reason

@@ -17,7 +17,8 @@ def model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model", "which LLM answers (default: the embedded model, "
                                       "or --base-url / OPENAI_BASE_URL when set)")
     group.add_argument("--llm", choices=BACKENDS, help="backend: openai (any compatible server), local "
-                       "(embedded llama.cpp), scripted (deterministic, for tests), replay (a recorded run)")
+                       "(embedded llama.cpp), scripted (deterministic, for tests, served over HTTP), "
+                       "scripted-inprocess (the same model in this process: no server), replay (a recorded run)")
     group.add_argument("--model", help="model name at the server (openai backend)")
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 "
                        "(default: OPENAI_BASE_URL)")

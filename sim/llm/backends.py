@@ -1,4 +1,4 @@
-"""Choosing and starting a model backend: ``openai``, ``local``, ``scripted`` or ``replay``."""
+"""Choosing and starting a model backend: ``openai``, ``local``, ``scripted``, ``scripted-inprocess`` or ``replay``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import UserError
+from sim.llm.client import OpenAITransport
 from sim.llm.gateway import Endpoint
-from sim.llm.options import BACKENDS, PROFILES, LLMOptions, redact_url
+from sim.llm.options import BACKENDS, PROFILES, SCRIPTED, LLMOptions, redact_url
+from sim.llm.replay import ReplayTransport
+from sim.llm.transport import Transport
 from sim.scenario import ModelSettings
 
 __all__ = ["BACKENDS", "Backend", "LLMOptions", "open_backend", "redact_url"]
@@ -19,11 +22,12 @@ model, so that budgets and cost reports can be exercised without spending anythi
 
 
 class Backend:
-    """A started backend: the endpoint the gateway talks to, and what to stop at the end."""
+    """A started backend: the transport and endpoint the gateway talks through, and what to stop at the end."""
 
-    def __init__(self, kind: str, endpoint: Endpoint, concurrency: int, *, offline: bool = False,
-                 cache: dict[str, str] | None = None, stopper: Any = None) -> None:
+    def __init__(self, kind: str, transport: Transport, endpoint: Endpoint, concurrency: int, *,
+                 offline: bool = False, cache: dict[str, str] | None = None, stopper: Any = None) -> None:
         self.kind = kind
+        self.transport = transport
         self.endpoint = endpoint
         self.concurrency = concurrency
         self.offline = offline
@@ -56,11 +60,11 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     """Start the backend ``opts`` asks for; servers it starts are stopped by ``close``."""
     kind = resolve_kind(opts)
     prices = (scenario_model.price_in_per_mtok or 0.0, scenario_model.price_out_per_mtok or 0.0)
-    if opts.fault_rate and kind != "scripted":
+    if opts.fault_rate and kind not in SCRIPTED:
         raise UserError("--llm-fault-rate: only the scripted model can inject faults; add --llm scripted")
     if opts.profile is not None and opts.profile not in PROFILES:
         raise UserError(f"--llm-profile {opts.profile!r}: unknown profile; choose one of {', '.join(PROFILES)}")
-    if opts.profile not in (None, "neutral") and kind != "scripted":
+    if opts.profile not in (None, "neutral") and kind not in SCRIPTED:
         raise UserError("--llm-profile: only the scripted model has behaviour profiles; add --llm scripted")
     if not 0 <= opts.fault_rate <= 1:
         raise UserError(f"--llm-fault-rate {opts.fault_rate}: must be between 0 and 1")
@@ -75,7 +79,7 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
             raise UserError("--model: no model given; name one with --model or under model: in the world file")
         endpoint = Endpoint(base_url, opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed", model,
                             _json_mode(opts, "json_schema"), opts.timeout_s or 120.0, 0.5, *prices)
-        return Backend(kind, endpoint, opts.concurrency or 8)
+        return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 8)
     if kind == "local":
         from sim.llm.local import MODEL_ALIAS, LocalServer
 
@@ -83,23 +87,30 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
         endpoint = Endpoint(server.base_url, "not-needed", MODEL_ALIAS, _json_mode(opts, "json_object"),
                             opts.timeout_s or 300.0, 0.5, *prices, fixed_model=True)
         # llama.cpp's server answers one request at a time; more in flight would only queue there.
-        return Backend(kind, endpoint, opts.concurrency or 1, stopper=server)
-    if kind == "scripted":
-        from sim.llm.scripted import ScriptConfig, ScriptedProcess, model_name
-
-        # Only injected timeout faults hang, so only then is a short wait worth it; otherwise a slow
-        # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
-        timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
-        process = ScriptedProcess(ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1,
-                                               profile=opts.profile or "neutral"))
-        endpoint = Endpoint(process.base_url, "not-needed", model_name(opts.profile or "neutral"),
-                            _json_mode(opts, "json_schema"), timeout,
-                            0.02, *(prices if any(prices) else SCRIPTED_PRICE), fixed_model=True)
-        return Backend(kind, endpoint, opts.concurrency or 64, stopper=process)
+        return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 1, stopper=server)
+    if kind in SCRIPTED:
+        return _scripted(kind, opts, prices, seed)
     source = _replay_source(opts)
     model, cache = recorded_replies(source)
     endpoint = Endpoint(None, "not-needed", model, "json_schema", 1.0, 0.0, fixed_model=True)
-    return Backend(kind, endpoint, opts.concurrency or 64, offline=True, cache=cache)
+    return Backend(kind, ReplayTransport(cache), endpoint, opts.concurrency or 64, offline=True, cache=cache)
+
+
+def _scripted(kind: str, opts: LLMOptions, prices: tuple[float, float], seed: int) -> Backend:
+    """The scripted model: its server in a child process (``scripted``), or in this process (``scripted-inprocess``)."""
+    from sim.llm.inprocess import ScriptedTransport
+    from sim.llm.scripted import ScriptConfig, ScriptedModel, ScriptedProcess, model_name
+
+    # Only injected timeout faults hang, so only then is a short wait worth it; otherwise a slow
+    # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
+    timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
+    config = ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1, profile=opts.profile or "neutral")
+    process = ScriptedProcess(config) if kind == "scripted" else None
+    endpoint = Endpoint(process.base_url if process else None, "not-needed", model_name(config.profile),
+                        _json_mode(opts, "json_schema"), timeout,
+                        0.02, *(prices if any(prices) else SCRIPTED_PRICE), fixed_model=True)
+    transport = OpenAITransport(endpoint) if process else ScriptedTransport(ScriptedModel(config), timeout)
+    return Backend(kind, transport, endpoint, opts.concurrency or 64, stopper=process)
 
 
 def _json_mode(opts: LLMOptions, default: str) -> Any:

@@ -1,9 +1,10 @@
-"""The LLM gateway: every model call goes through here, over the OpenAI API with ``AsyncOpenAI``.
+"""The LLM gateway: every model call goes through here, and a transport carries it to the model.
 
 Each call declares a pydantic model for its answer. The gateway asks for JSON under that
 schema, validates the reply, repairs by retrying with the validation error, and when it gives
 up returns the caller's declared fallback. Every attempt (ok, cached, error, invalid, fallback)
-becomes a row of the ``llm_call`` table; no default is ever silent.
+becomes a row of the ``llm_call`` table, handed to the gateway's sink; no default is ever silent.
+How a request reaches a model is the transport's business (``sim.llm.transport``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-import openai
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import BudgetExceeded, UserError
-from sim.llm.options import redact_url, split_query
+from sim.errors import BudgetExceeded
+from sim.llm.site import CallSite
+from sim.llm.transport import NotRecorded, Refused, Request, Transport, Unavailable
 from sim.log import dumps, wall_now
 from sim.scenario import ModelSettings
+
+__all__ = ["CallSite", "Endpoint", "Gateway", "GatewayFatal", "JsonMode", "Sink", "Stats"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -43,9 +46,14 @@ class GatewayFatal(Exception):
     """The server refused in a way retrying cannot fix (bad key, unknown model)."""
 
 
+Sink = Callable[[dict[str, Any]], None]
+"""Where the gateway puts each ``llm_call`` row: the engine's tick batch, a worker's answer, a list."""
+
+
 @dataclass(slots=True)
 class Endpoint:
-    """Where calls go and how: base URL, key (never logged), default model and JSON mode."""
+    """Where calls go and how: base URL and key (never logged) for HTTP transports; default model,
+    JSON mode, timeout, backoff and prices for the gateway."""
 
     base_url: str | None
     api_key: str = "not-needed"
@@ -56,14 +64,6 @@ class Endpoint:
     price_in_per_mtok: float = 0.0
     price_out_per_mtok: float = 0.0
     fixed_model: bool = False  # local and scripted servers serve one model, whatever the scenario names
-
-
-@dataclass(slots=True)
-class CallSite:
-    """Who asks and why: the person (None for the world itself) and the call's purpose."""
-
-    person: str | None
-    purpose: str
 
 
 @dataclass(slots=True)
@@ -87,18 +87,19 @@ class Gateway:
 
     def __init__(
         self,
+        transport: Transport,
+        sink: Sink,
         endpoint: Endpoint,
-        record: Callable[[dict[str, Any]], None],
         *,
         concurrency: int = 8,
         budget_usd: float | None = None,
         repairs: int = 2,
         retries: int = 5,
         cache: dict[str, str] | None = None,
-        offline: bool = False,
     ) -> None:
+        self.transport = transport
+        self.sink = sink
         self.endpoint = endpoint
-        self._record = record
         self.concurrency = max(1, concurrency)
         self._limit = asyncio.Semaphore(self.concurrency)
         self.budget_usd = budget_usd
@@ -106,9 +107,8 @@ class Gateway:
         self.retries = retries
         # cache key -> reply text that passed validation; preloaded on resume and for replays
         self.cache: dict[str, str] = cache if cache is not None else {}
-        self.offline = offline
         # simulated second before which calls are answered from the cache only, never sent (a fork's
-        # recorded prefix); a call the cache cannot answer then is a logged replay_miss, as offline
+        # recorded prefix); a call the cache cannot answer then is a logged replay_miss, as in a replay
         self.replay_until = 0
         # person (or "" for the world) -> number of calls made so far; part of the cache key
         self.counters: dict[str, int] = {}
@@ -117,27 +117,10 @@ class Gateway:
         # so a resumed run's llm_call table equals an uninterrupted one's
         self.recorded: dict[str, list[dict[str, Any]]] = {}
         self.stats = Stats()
-        # the engine's tick and simulated second, stamped on every call row
-        self.tick = 0
-        self.t = 0
-        self._client: openai.AsyncOpenAI | None = None
-        if not offline:
-            # Made now, before any run loop: making the client loads the CA bundle and its first chat
-            # call imports the SDK's chat module, ~70 ms that would otherwise delay the first tick's calls.
-            _ = self.client.chat.completions
-
-    @property
-    def client(self) -> openai.AsyncOpenAI:
-        """The ``AsyncOpenAI`` client (it binds to an event loop only when it first connects)."""
-        if self._client is None:
-            self._client = open_client(self.endpoint, self.endpoint.timeout_s)
-        return self._client
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        """Close the transport's connections."""
+        await self.transport.aclose()
 
     def account(self, row: dict[str, Any]) -> None:
         """Add one ``llm_call`` row to the totals and record it (rows made here, or by a worker)."""
@@ -147,16 +130,16 @@ class Gateway:
         stats.completion_tokens += row["completion_tokens"]
         stats.cost_usd += row["cost_usd"]
         stats.by_purpose[row["purpose"]] = stats.by_purpose.get(row["purpose"], 0) + 1
-        self._record(row)
+        self.sink(row)
 
-    def _chained(self) -> None:
+    def _chained(self, tick: int) -> None:
         """Count one more request on the caller's causal chain, for the latency figures."""
         # A task started by asyncio.gather copies its parent's context, so the depth continues
         # along each branch, and requests on parallel branches do not add up.
         depth = _DEPTH.get() + 1
         _DEPTH.set(depth)
-        if depth > self.stats.chains.get(self.tick, 0):
-            self.stats.chains[self.tick] = depth
+        if depth > self.stats.chains.get(tick, 0):
+            self.stats.chains[tick] = depth
 
     # -- the call ------------------------------------------------------------------------
 
@@ -192,7 +175,7 @@ class Gateway:
 
         redo = self.recorded.pop(key, None)
         if redo is not None:
-            answer = self._redo(schema, redo, fallback)
+            answer = self._redo(schema, redo, fallback, site)
             if answer is not None:
                 return answer
         cached = self.cache.get(key)
@@ -201,10 +184,8 @@ class Gateway:
             if answer is not None:
                 row.emit(attempt=1, status="cached", response=cached, cache_hit=True)
                 return answer
-        if self.offline or self.t < self.replay_until:
-            row.emit(attempt=1, status="replay_miss", fallback=True, response=fallback.model_dump_json(),
-                     error="no recorded reply for this call")
-            return fallback
+        if site.t < self.replay_until:
+            return _missed(row, 1, fallback, "no recorded reply for this call")
         if self.budget_usd is not None and self.stats.cost_usd >= self.budget_usd:
             raise BudgetExceeded(f"spent ${self.stats.cost_usd:.4f} of the ${self.budget_usd:.4f} budget")
 
@@ -215,7 +196,7 @@ class Gateway:
         self.stats.overheads.append(max(0.0, time.perf_counter() - began - row.wait_s))
         return answer
 
-    def _redo(self, schema: type[T], rows: list[dict[str, Any]], fallback: T) -> T | None:
+    def _redo(self, schema: type[T], rows: list[dict[str, Any]], fallback: T, site: CallSite) -> T | None:
         """Commit again the rows a call wrote before a crash, and give the answer they came to.
 
         None when those rows do not end the call (a tick cut short): the call is then made anew.
@@ -230,7 +211,7 @@ class Gateway:
         if answer is None:
             return None
         for row in rows:
-            self.account(dict(row, tick=self.tick, t=self.t))
+            self.account(dict(row, tick=site.tick, t=site.t))
         return answer
 
     async def _attempts(
@@ -247,43 +228,39 @@ class Gateway:
         conversation = _with_schema_hint(messages, json_schema, self.endpoint.json_mode)
         attempt = failures = repairs = 0
         last_error = ""
+        response_format = _response_format(schema, json_schema, self.endpoint.json_mode)
         while True:
             attempt += 1
-            self._chained()
+            self._chained(row.site.tick)
             started = time.perf_counter()
             try:
-                reply = await self.client.chat.completions.create(
-                    model=model,
-                    messages=conversation,  # type: ignore[arg-type]
-                    response_format=_response_format(schema, json_schema, self.endpoint.json_mode),
-                    **params,
-                )
-            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as err:
+                reply = await self.transport.send(Request(model, conversation, response_format, params, key))
+            except Unavailable as err:
                 latency = time.perf_counter() - started
-                last_error = _error_text(err)
+                last_error = str(err)
                 row.emit(attempt=attempt, status="error", error=last_error, latency_s=latency)
                 failures += 1
                 if failures > self.retries:
                     break
-                pause = _backoff(self.endpoint.backoff_s, failures, err)
+                pause = _backoff(self.endpoint.backoff_s, failures, err.retry_after)
                 row.wait_s += latency + pause
                 await asyncio.sleep(pause)
                 continue
-            except openai.APIStatusError as err:
-                row.emit(attempt=attempt, status="error", error=_error_text(err),
-                         latency_s=time.perf_counter() - started)
-                if err.status_code in (401, 403):
-                    raise GatewayFatal(f"the model server refused the API key (HTTP {err.status_code})") from None
-                if err.status_code == 404:
+            except Refused as err:
+                row.emit(attempt=attempt, status="error", error=str(err), latency_s=time.perf_counter() - started)
+                if err.status in (401, 403):
+                    raise GatewayFatal(f"the model server refused the API key (HTTP {err.status})") from None
+                if err.status == 404:
                     raise GatewayFatal(f"the model server does not know model {model!r} (HTTP 404)") from None
-                raise GatewayFatal(f"the model server rejected the request: {_error_text(err)}") from None
+                raise GatewayFatal(f"the model server rejected the request: {err}") from None
+            except NotRecorded as err:
+                return _missed(row, attempt, fallback, str(err))
             latency = time.perf_counter() - started
             self.stats.model_wait_s += latency
             row.wait_s += latency
-            text = (reply.choices[0].message.content or "") if reply.choices else ""
-            usage = reply.usage
-            prompt_tokens = usage.prompt_tokens if usage else _estimate_tokens(conversation)
-            completion_tokens = usage.completion_tokens if usage else len(text) // 4
+            text = reply.text
+            prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else _estimate_tokens(conversation)
+            completion_tokens = reply.completion_tokens if reply.completion_tokens is not None else len(text) // 4
             answer, problem = _validate(schema, text)
             if answer is None:
                 status = "invalid"
@@ -311,6 +288,12 @@ class Gateway:
         return fallback
 
 
+def _missed(row: _Row, attempt: int, fallback: T, error: str) -> T:
+    """Log a call no recording answers (a replay, a fork before its time) and give its fallback."""
+    row.emit(attempt=attempt, status="replay_miss", fallback=True, response=fallback.model_dump_json(), error=error)
+    return fallback
+
+
 class _Row:
     """Builds ``llm_call`` rows for one call and keeps the gateway's totals."""
 
@@ -326,7 +309,7 @@ class _Row:
              cache_hit: bool = False, fallback: bool = False) -> None:
         cost = (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
         self.gateway.account({
-            "tick": self.gateway.tick, "t": self.gateway.t, "person": self.site.person, "purpose": self.site.purpose,
+            "tick": self.site.tick, "t": self.site.t, "person": self.site.person, "purpose": self.site.purpose,
             "model": self.model, "attempt": attempt, "status": status, "cache_key": self.key,
             "cache_hit": cache_hit, "fallback": fallback, "request": self.request, "response": response,
             "error": error, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -348,12 +331,12 @@ def _cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _response_format(schema: type[BaseModel], json_schema: dict[str, Any], mode: JsonMode) -> Any:
+def _response_format(schema: type[BaseModel], json_schema: dict[str, Any], mode: JsonMode) -> dict[str, Any] | None:
     if mode == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": json_schema}}
     if mode == "json_object":
         return {"type": "json_object", "schema": json_schema}
-    return openai.NOT_GIVEN
+    return None
 
 
 def _with_schema_hint(messages: list[dict[str, str]], json_schema: dict[str, Any], mode: JsonMode) -> list[dict[str, str]]:
@@ -441,54 +424,12 @@ def _strip_fences(text: str) -> str:
     return text
 
 
-def _backoff(base: float, failures: int, err: Exception) -> float:
-    retry_after = getattr(getattr(err, "response", None), "headers", {}).get("retry-after")
-    if retry_after:
-        try:
-            return min(float(retry_after), 30.0)
-        except ValueError:
-            pass
+def _backoff(base: float, failures: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(retry_after, 30.0)
     return min(base * 2 ** (failures - 1), 20.0) * (0.5 + random.random())
-
-
-def _error_text(err: Exception) -> str:
-    status = getattr(err, "status_code", None)
-    name = type(err).__name__
-    message = str(err).splitlines()[0] if str(err) else name
-    return f"{name} (HTTP {status}): {message}" if status else f"{name}: {message}"
 
 
 def _estimate_tokens(messages: list[dict[str, str]]) -> int:
     return sum(len(m.get("content", "")) for m in messages) // 4
 
-
-def open_client(endpoint: Endpoint, timeout_s: float) -> openai.AsyncOpenAI:
-    """A client of ``endpoint``'s server; a query in its base URL (``?api-key=``) goes with every request."""
-    base_url, query = split_query(endpoint.base_url) if endpoint.base_url else (None, {})
-    return openai.AsyncOpenAI(base_url=base_url, api_key=endpoint.api_key, default_query=query or None,
-                              max_retries=0,  # retries are ours, so each one is logged
-                              timeout=timeout_s)
-
-
-async def preflight(endpoint: Endpoint, what: str, models_used: set[str] | None = None) -> None:
-    """Check the server answers and knows every model the run uses, before anything is written."""
-    client = open_client(endpoint, min(endpoint.timeout_s, 15.0))
-    shown = redact_url(endpoint.base_url or "")
-    try:
-        models = [m.id async for m in client.models.list()]
-    except openai.AuthenticationError:
-        raise UserError(f"{what}: the server refused the API key; set OPENAI_API_KEY or --api-key") from None
-    except (openai.APIConnectionError, openai.APITimeoutError):
-        raise UserError(
-            f"--base-url {shown}: cannot reach the model server; start it or fix the URL"
-        ) from None
-    except openai.APIStatusError as err:
-        if err.status_code == 404:
-            return  # servers without a model list still serve chat completions
-        raise UserError(f"--base-url {shown}: the server answered HTTP {err.status_code}") from None
-    finally:
-        await client.close()
-    for model in sorted(models_used or {endpoint.model}):
-        if models and model not in models:
-            served = ", ".join(models[:8]) + (" ..." if len(models) > 8 else "")
-            raise UserError(f"--model {model!r}: unknown at {shown}; it serves: {served}")

@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-BACKENDS = ("openai", "local", "scripted", "replay")
+BACKENDS = ("openai", "local", "scripted", "scripted-inprocess", "replay")
 """The model backends ``--llm`` chooses from."""
+SCRIPTED = ("scripted", "scripted-inprocess")
+"""The backends that answer with the scripted model: over HTTP from a child process, or in this process."""
 PROFILES = ("neutral", "eager")
 """The scripted model's behaviour profiles ``--llm-profile`` chooses from (``sim.llm.scripted``)."""
 
@@ -38,7 +40,7 @@ class LLMOptions:
         """The options as written to the run file: no API key, no credentials in URLs."""
         data = asdict(self)
         data.pop("api_key")
-        if self.llm == "scripted":  # the run file says which profile answered, so resume and fork use it
+        if self.llm in SCRIPTED:  # the run file says which profile answered, so resume and fork use it
             data["profile"] = self.profile or "neutral"
         if data["base_url"]:
             data["base_url"] = redact_url(data["base_url"])

@@ -1,5 +1,7 @@
 """The scripted model: a deterministic OpenAI-compatible server on loopback, for tests and benchmarks.
 
+The same model answers in process, with no server, through ``sim.llm.inprocess``.
+
 It answers any declared JSON Schema with valid, varied, seeded content made of the prompt's own
 phrases and the schema's own options, so facts in a prompt can travel into answers; asked for
 files of code, it writes a small working program (``sim/llm/program.py``). The answer
@@ -266,10 +268,14 @@ class ScriptedModel:
             return 200, {"requests": self.requests, "max_in_flight": self.max_in_flight}, {}
         if method != "POST" or not path.endswith("/chat/completions"):
             return 404, {"error": {"message": f"no route {method} {path}"}}, {}
+        return await self.complete(json.loads(raw or b"{}"))
+
+    async def complete(self, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """Status, JSON payload and extra headers for one chat completion request body (HTTP or in process)."""
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return await self._complete(json.loads(raw or b"{}"))
+            return await self._complete(body)
         finally:
             self.in_flight -= 1
 

@@ -116,8 +116,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
         clock["queue"].append([when, INTERVENE, clock["counter"], "intervene", None,
                                {"index": len(scenario.interventions) - 1}])
     with open_backend(llm, scenario.model, prefix.run["seed"]) as backend:
-        if not backend.offline:
-            asyncio.run(preflight_run(backend, scenario))
+        asyncio.run(preflight_run(backend, scenario))
         engine = create_run_file(path)
         claim(engine)
         copied = _copy_prefix(parent, path, prefix)
@@ -135,11 +134,12 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
                  run["sim_start"], iso(start + timedelta(seconds=end)),
                  iso(start + timedelta(seconds=prefix.snapshot["t"])), wall_now(), wall_now()))
         log = RunLog(engine)
-        gateway = gateway_for(backend, log, llm.budget_usd)
+        calls: list[dict[str, Any]] = []
+        gateway = gateway_for(backend, calls.append, llm.budget_usd)
         gateway.cache.update(prefix.replies)
         gateway.stats.cost_usd = prefix.spent
         gateway.replay_until = prefix.t
-        sim = Simulation(scenario, log, gateway, seed=run["seed"], fixed_step=prefix.options.get("fixed_step"))
+        sim = Simulation(scenario, log, gateway, calls, seed=run["seed"], fixed_step=prefix.options.get("fixed_step"))
         with RunReader(parent) as reader:
             sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
         # The branch's own snapshot of the fork point: what a resume of the branch starts from.

@@ -42,7 +42,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A world of four and a run of it long enough that every component has state and made its calls."""
     folder = tmp_path_factory.mktemp("components")
     world, run = generative_town(folder, people=4), folder / "all.db"
-    result = hamlet_process("run", world, "--llm", "scripted", "--llm-profile", "eager", "--hours", "14",
+    result = hamlet_process("run", world, "--llm", "scripted-inprocess", "--llm-profile", "eager", "--hours", "14",
                             "--set", "reflection_threshold=40", "--out", run, "--quiet")
     assert result.code == 0, result.err
     return world, run
@@ -90,7 +90,7 @@ def test_an_ablation_leaves_exactly_its_component_out(town: tuple[Path, Path], t
     left_out = whole.components()[part]
 
     run = tmp_path / "r.db"
-    result = hamlet_process("run", world, "--llm", "scripted", "--llm-profile", "eager", "--hours", "14",
+    result = hamlet_process("run", world, "--llm", "scripted-inprocess", "--llm-profile", "eager", "--hours", "14",
                             "--set", "reflection_threshold=40", "--set", f"{switch}=off", "--out", run, "--quiet")
     assert result.code == 0, result.err
     made = purposes(run)
@@ -106,7 +106,7 @@ def test_an_ablation_leaves_exactly_its_component_out(town: tuple[Path, Path], t
 
 @pytest.mark.parametrize("setting", ["reflection=maybe", "generative.reaction=2"])
 def test_a_switch_set_to_anything_but_on_or_off_is_one_line(tmp_path: Path, setting: str) -> None:
-    result = hamlet_process("run", generative_town(tmp_path, people=2), "--llm", "scripted", "--hours", "1",
+    result = hamlet_process("run", generative_town(tmp_path, people=2), "--llm", "scripted-inprocess", "--hours", "1",
                             "--set", setting, "--out", tmp_path / "r.db", "--quiet")
     assert result.code == 2
     assert_one_line_error(result, setting, "is a switch", "on", "off")

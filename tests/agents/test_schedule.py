@@ -9,7 +9,7 @@ from tests.conftest import TINY_WORLD, WORLDS
 
 
 def run_events(hamlet, world: Path, out: Path, *extra: str) -> list[dict]:
-    result = hamlet("run", world, "--llm", "scripted", "--out", out, "--quiet", *extra)
+    result = hamlet("run", world, "--llm", "scripted-inprocess", "--out", out, "--quiet", *extra)
     assert result.code == 0, result.err
     assert hamlet("export", out, "--tables", "event", "--out", out.parent / (out.stem + "-x")).code == 0
     return [json.loads(line) for line in (out.parent / (out.stem + "-x") / "event.jsonl").read_text().splitlines()]

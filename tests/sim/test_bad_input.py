@@ -82,7 +82,7 @@ def test_a_bad_world_field_is_one_line_at_validate_and_run_writes_nothing(hamlet
     world = world_with(tmp_path, change)
     assert_one_line_error(hamlet("validate", world), "world.yaml", *needles)
     out = tmp_path / "out"
-    assert_one_line_error(hamlet("run", world, "--llm", "scripted", "--quiet", "--out", f"{out}/"), *needles)
+    assert_one_line_error(hamlet("run", world, "--llm", "scripted-inprocess", "--quiet", "--out", f"{out}/"), *needles)
     assert not out.exists() or not any(out.iterdir()), "no run file, not even a stub"
 
 
@@ -123,7 +123,7 @@ BAD_RUN_FLAGS = {
 def test_a_bad_run_flag_is_one_line_and_writes_nothing(hamlet, tiny_world: Path, tmp_path: Path, case: str) -> None:
     args, needles = BAD_RUN_FLAGS[case]
     out = tmp_path / "out"
-    result = hamlet("run", tiny_world, "--llm", "scripted", "--quiet", "--out", f"{out}/", *args)
+    result = hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--quiet", "--out", f"{out}/", *args)
     assert_one_line_error(result, *needles)
     assert "cannot reach" not in result.err
     assert not out.exists() or not any(out.iterdir())
@@ -136,7 +136,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     world = folder / "tiny.yaml"
     world.write_text(TINY_WORLD + TEAMLESS_ADD)
     run = folder / "r.db"
-    result = hamlet_process("run", world, "--llm", "scripted", "--quiet", "--hours", "4", "--out", run,
+    result = hamlet_process("run", world, "--llm", "scripted-inprocess", "--quiet", "--hours", "4", "--out", run,
                             "--set", "mind=generative", "--set", "embeddings=hash")
     assert result.code == 0, result.err
     return run
@@ -147,19 +147,19 @@ def digest(run: Path) -> str:
 
 
 BAD_FLAGS_ON_A_RUN = {
-    "resume-hours-inf": (["resume", "RUN", "--hours", "inf", "--llm", "scripted"], ["--hours"]),
-    "resume-hours-nan": (["resume", "RUN", "--hours", "nan", "--llm", "scripted"], ["--hours"]),
+    "resume-hours-inf": (["resume", "RUN", "--hours", "inf", "--llm", "scripted-inprocess"], ["--hours"]),
+    "resume-hours-nan": (["resume", "RUN", "--hours", "nan", "--llm", "scripted-inprocess"], ["--hours"]),
     "resume-llm-timeout": (["resume", "RUN", "--hours", "1", "--llm-timeout=-5"], ["--llm-timeout"]),
-    "resume-until-overflows": (["resume", "RUN", "--until", "+99999999999999h", "--llm", "scripted"], ["--until"]),
+    "resume-until-overflows": (["resume", "RUN", "--until", "+99999999999999h", "--llm", "scripted-inprocess"], ["--until"]),
     "fork-hours-1e12": (["fork", "RUN", "--at", "+1h", "--hours", "1e12", "-o", "OUT"], ["--hours"]),
     "fork-until-overflows": (["fork", "RUN", "--at", "+1h", "--until", "+99999999999999h", "-o", "OUT",
-                              "--llm", "scripted"], ["--until"]),
-    "fork-at-overflows": (["fork", "RUN", "--at", "+99999999999999h", "-o", "OUT", "--llm", "scripted"], ["--at"]),
+                              "--llm", "scripted-inprocess"], ["--until"]),
+    "fork-at-overflows": (["fork", "RUN", "--at", "+99999999999999h", "-o", "OUT", "--llm", "scripted-inprocess"], ["--at"]),
     "metrics-every-zero": (["metrics", "RUN", "--every", "0"], ["--every"]),
     "metrics-every-nan": (["metrics", "RUN", "--every", "nan"], ["--every"]),
     "metrics-at-overflows": (["metrics", "RUN", "--at", "+99999999999999h"], ["--at"]),
     "plot-every-inf": (["plot", "RUN", "cost", "-o", "OUT.png", "--every", "inf"], ["--every"]),
-    "interview-at-overflows": (["interview", "RUN", "Ann", "Hi?", "--at", "+99999999999999h", "--llm", "scripted"],
+    "interview-at-overflows": (["interview", "RUN", "Ann", "Hi?", "--at", "+99999999999999h", "--llm", "scripted-inprocess"],
                                ["--at"]),
     "intervene-not-live": (["intervene", "RUN", "whisper", "--person", "Ann", "--text", "hi"], ["not a live run"]),
 }
@@ -247,17 +247,17 @@ def test_a_key_in_an_unreachable_base_url_is_not_in_the_error(hamlet, tiny_world
 
 
 def test_a_person_added_during_the_run_can_be_interviewed_after_they_arrive(hamlet, recorded: Path) -> None:
-    result = hamlet("interview", recorded, "Cy", "Who are you?", "--llm", "scripted")
+    result = hamlet("interview", recorded, "Cy", "Who are you?", "--llm", "scripted-inprocess")
     assert result.code == 0, result.err
     assert "Cy:" in result.out
-    assert_one_line_error(hamlet("interview", recorded, "Cy", "Who are you?", "--at", "+1h", "--llm", "scripted"),
+    assert_one_line_error(hamlet("interview", recorded, "Cy", "Who are you?", "--at", "+1h", "--llm", "scripted-inprocess"),
                           "'Cy'", "not yet in the world")
-    assert_one_line_error(hamlet("interview", recorded, "Dee", "Who are you?", "--llm", "scripted"),
+    assert_one_line_error(hamlet("interview", recorded, "Dee", "Who are you?", "--llm", "scripted-inprocess"),
                           "'Dee'", "not in this run", "Cy")
 
 
 def test_probes_ask_people_added_during_the_run(hamlet, recorded: Path) -> None:
-    result = hamlet("metrics", recorded, "--probe", "--llm", "scripted", "--json")
+    result = hamlet("metrics", recorded, "--probe", "--llm", "scripted-inprocess", "--json")
     assert result.code == 0, result.err
     answers = json.loads(result.out)["acquaintance_probe"]["answers"]
     assert "Cy" in {a["person"] for a in answers} and "Cy" in {a["other"] for a in answers}
@@ -309,10 +309,10 @@ def test_a_person_added_live_can_be_interviewed(hamlet, recorded: Path, tmp_path
         db.execute("INSERT INTO event (seq, tick, t, time, kind, person, place, data) VALUES (?,?,?,?,?,?,?,?)",
                    (seq, 5, 3 * 3600, "2026-03-02T09:00:00", "spawn", "Dee", "Home:room", "{}"))
     db.close()
-    result = hamlet("interview", run, "Dee", "Who are you?", "--llm", "scripted")
+    result = hamlet("interview", run, "Dee", "Who are you?", "--llm", "scripted-inprocess")
     assert result.code == 0, result.err
     assert "Dee:" in result.out
-    assert_one_line_error(hamlet("interview", run, "Dee", "Who are you?", "--at", "+2h", "--llm", "scripted"),
+    assert_one_line_error(hamlet("interview", run, "Dee", "Who are you?", "--at", "+2h", "--llm", "scripted-inprocess"),
                           "'Dee'", "not yet in the world")
 
 

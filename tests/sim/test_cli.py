@@ -21,7 +21,7 @@ def scripted_server():
 
 
 def run_scripted(hamlet, world: Path, out: Path, *extra: str):
-    result = hamlet("run", world, "--llm", "scripted", "--out", out, "--quiet", *extra)
+    result = hamlet("run", world, "--llm", "scripted-inprocess", "--out", out, "--quiet", *extra)
     assert result.code == 0, result.err
     return result
 
@@ -146,7 +146,7 @@ def test_no_api_key_or_auth_header_is_written_anywhere(hamlet, scripted_server, 
 
 def test_budget_stops_the_run_cleanly_and_resume_continues(hamlet, tmp_path: Path) -> None:
     run = tmp_path / "b.db"
-    result = hamlet("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--hours", "72", "--budget-usd",
+    result = hamlet("run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "72", "--budget-usd",
                     "0.00005", "--out", run, "--quiet")
     assert result.code == 3 and "budget" in result.out
     summary = json.loads(hamlet("show", run, "--json").out)
@@ -181,13 +181,13 @@ def test_unwritable_out_is_refused(hamlet, tiny_world: Path, tmp_path: Path, out
     blocker = tmp_path / "FILE"
     blocker.write_text("a file, not a folder")
     out = out.replace("FILE", str(blocker))
-    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted", "--out", out), "--out", "cannot create")
+    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--out", out), "--out", "cannot create")
 
 
 def test_existing_out_file_is_never_overwritten(hamlet, tiny_world: Path, tmp_path: Path) -> None:
     out = tmp_path / "keep.db"
     out.write_text("precious")
-    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted", "--out", out), "already exists")
+    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--out", out), "already exists")
     assert out.read_text() == "precious"
 
 
@@ -201,7 +201,7 @@ def test_existing_out_file_is_never_overwritten(hamlet, tiny_world: Path, tmp_pa
 ])
 def test_bad_run_options_are_one_line_each(hamlet, tiny_world: Path, tmp_path: Path, args, needles) -> None:
     out = tmp_path / "out"
-    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted", "--out", out, *args), *needles)
+    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--out", out, *args), *needles)
     assert not out.exists() or not any(out.iterdir())
 
 

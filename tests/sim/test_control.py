@@ -58,7 +58,7 @@ def test_a_whisper_to_a_live_run_becomes_a_memory_and_survives_kill_9_and_resume
     world = _generative_world(tmp_path)
     person = yaml.safe_load(world.read_text())["people"][1]["name"]
     run = tmp_path / "live.db"
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted",
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted-inprocess",
                              "--llm-latency-ms", "40", "--hours", "240", "--out", str(run), "--quiet"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:  # ten simulated days: still running when the whisper lands, however loaded the machine
@@ -113,7 +113,7 @@ def test_pause_holds_the_clock_and_stop_then_resume_gives_the_uninterrupted_log(
 
 def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
-    assert hamlet_process("run", tiny_world, "--llm", "scripted", "--hours", "2", "--out", run, "--quiet").code == 0
+    assert hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code == 0
     result = hamlet_process("interview", run, "Ann", "psst", "--whisper")
     assert_one_line_error(result, str(run), "not a live run", "interventions")
     assert _query(run, "SELECT COUNT(*) FROM control")[0][0] == 0, "nothing was written"
@@ -121,7 +121,7 @@ def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny
 
 def test_a_whisper_to_an_unknown_person_names_the_people(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
-    assert hamlet_process("run", tiny_world, "--llm", "scripted", "--hours", "2", "--out", run, "--quiet").code == 0
+    assert hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code == 0
     result = hamlet_process("interview", run, "Zed", "psst", "--whisper")
     assert_one_line_error(result, "'Zed'", "Ann", "Bo")
 
@@ -175,7 +175,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("finished")
     (folder / "tiny.yaml").write_text(TINY_WORLD)
     run = folder / "done.db"
-    assert hamlet_process("run", folder / "tiny.yaml", "--llm", "scripted", "--hours", "2", "--out", run,
+    assert hamlet_process("run", folder / "tiny.yaml", "--llm", "scripted-inprocess", "--hours", "2", "--out", run,
                           "--quiet").code == 0
     return run
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 import random
 import sqlite3
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ import agents  # noqa: F401  (registers the schedule mind)
 from sim.engine import Simulation
 from sim.events import Event
 from sim.llm.gateway import Endpoint, Gateway
-from sim.llm.scripted import MODEL, ScriptConfig, ScriptedProcess
+from sim.llm.inprocess import ScriptedTransport
+from sim.llm.replay import ReplayTransport
+from sim.llm.scripted import MODEL, ScriptConfig, ScriptedModel
 from sim.log import RunLog, create_run_file
 from sim.mind import Decision, MindContext, Percept, Say, register_mind
 from sim.scenario import PersonSpec, parse_scenario
@@ -52,26 +53,17 @@ def crowd(mind: str, people: int = 6, extra: str = "") -> str:
     return TINY_WORLD.split("people:")[0] + "people:\n" + names + "\n" + extra
 
 
-_SERVER: list[ScriptedProcess] = []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def scripted_model():
-    server = ScriptedProcess(ScriptConfig(seed=1))
-    _SERVER.append(server)
-    yield server
-    server.stop()
-    _SERVER.clear()
-
-
 def simulate(tmp_path: Path, text: str, hours: float = 1, *, fixed_step: int | None = None,
-             endpoint: Endpoint | None = None, concurrency: int = 8, name: str = "run.db") -> Path:
+             model: ScriptedModel | None = None, concurrency: int = 8, name: str = "run.db") -> Path:
+    """Run ``text`` for ``hours`` on the scripted model (``model``, or one of seed 1) in this process."""
     scenario = parse_scenario(text)
     path = tmp_path / name
     log = RunLog(create_run_file(path))
-    endpoint = endpoint or Endpoint(_SERVER[0].base_url, "x", MODEL, "json_schema", 5.0, 0.01)
-    gateway = Gateway(endpoint, lambda row: None, concurrency=concurrency)
-    sim = Simulation(scenario, log, gateway, seed=1, fixed_step=fixed_step)
+    endpoint = Endpoint(None, "x", MODEL, "json_schema", 5.0, 0.01)
+    calls: list[dict[str, Any]] = []
+    transport = ScriptedTransport(model or ScriptedModel(ScriptConfig(seed=1)), endpoint.timeout_s)
+    gateway = Gateway(transport, calls.append, endpoint, concurrency=concurrency)
+    sim = Simulation(scenario, log, gateway, calls, seed=1, fixed_step=fixed_step)
     sim.begin()
 
     async def go() -> None:
@@ -109,16 +101,9 @@ def test_fixed_step_mode_wakes_everyone_on_the_grid_only(tmp_path: Path) -> None
 
 def test_minds_of_one_tick_call_the_model_concurrently_unless_limited(tmp_path: Path) -> None:
     for limit, expected in ((8, 6), (1, 1)):
-        server = ScriptedProcess(ScriptConfig(seed=1, latency_ms=200))
-        try:
-            endpoint = Endpoint(server.base_url, "x", MODEL, "json_schema", 5.0, 0.01)
-            simulate(tmp_path, crowd("schedule"), hours=0.5, endpoint=endpoint, concurrency=limit,
-                     name=f"c{limit}.db")
-            with urllib.request.urlopen(server.base_url + "/hamlet/stats") as reply:
-                stats = json.load(reply)
-        finally:
-            server.stop()
-        assert stats["requests"] == 6 and stats["max_in_flight"] == expected
+        model = ScriptedModel(ScriptConfig(seed=1, latency_ms=200))
+        simulate(tmp_path, crowd("schedule"), hours=0.5, model=model, concurrency=limit, name=f"c{limit}.db")
+        assert model.requests == 6 and model.max_in_flight == expected
 
 
 INTERVENTIONS = """interventions:
@@ -149,8 +134,9 @@ def test_offline_gateway_without_recorded_replies_falls_back_and_logs_it(tmp_pat
     scenario = parse_scenario(TINY_WORLD)
     path = tmp_path / "r.db"
     log = RunLog(create_run_file(path))
-    gateway = Gateway(Endpoint(None), lambda row: None, offline=True)
-    sim = Simulation(scenario, log, gateway, seed=1)
+    calls: list[dict[str, Any]] = []
+    gateway = Gateway(ReplayTransport({}), calls.append, Endpoint(None))
+    sim = Simulation(scenario, log, gateway, calls, seed=1)
     sim.begin()
     asyncio.run(sim.run(3600))
     log.close()

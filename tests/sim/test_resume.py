@@ -58,7 +58,7 @@ people:
 
 def start_run(world: Path, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--llm-latency-ms", "100",
+        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted-inprocess", "--llm-latency-ms", "100",
          "--out", str(out), "--quiet"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -103,14 +103,14 @@ def test_resume_of_a_finished_run_says_so_and_extends_with_hours(tmp_path: Path)
     from tests.conftest import WORLDS
 
     run = tmp_path / "r.db"
-    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--hours", "6",
+    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "6",
                           "--out", run, "--quiet").code == 0
     again = hamlet_process("resume", run)
     assert again.code != 0 and "already finished" in again.err and "Traceback" not in again.err
     longer = hamlet_process("resume", run, "--hours", "18", "--quiet")
     assert longer.code == 0, longer.err
     whole = tmp_path / "whole.db"
-    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--hours", "24",
+    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "24",
                           "--out", whole, "--quiet").code == 0
     assert events_export(run, tmp_path / "a") == events_export(whole, tmp_path / "b")
 
@@ -140,7 +140,7 @@ def test_kill_9_of_a_generative_run_then_resume_restores_memories_and_indexes(tm
 
     def start(out: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--llm-latency-ms", "30",
+            [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted-inprocess", "--llm-latency-ms", "30",
              "--hours", "24", "--set", "reflection_threshold=60", "--out", str(out), "--quiet"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -36,7 +36,7 @@ def company(tmp_path: Path, edit: tuple[str, str] | None = None) -> Path:
 
 def run_company(hamlet, tmp_path: Path, name: str, *extra: str, seed: int = EVERY_PHASE_SEED) -> Path:
     out = tmp_path / name
-    result = hamlet("run", COMPANY, "--llm", "scripted", "--task", "a snake game", "--seed", seed, "--out", out,
+    result = hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--task", "a snake game", "--seed", seed, "--out", out,
                     "--quiet", *extra)
     assert result.code == 0, result.err
     return out
@@ -62,7 +62,7 @@ def phase_names(chain: list) -> list[str]:
 def test_a_phase_naming_an_unknown_role_is_one_line_naming_the_field(hamlet, tmp_path: Path) -> None:
     world = company(tmp_path, ("- phase: Coding\n      instructor: Chief Technology Officer\n      assistant: Programmer\n",
                                "- phase: Coding\n      instructor: Chief Technology Officer\n      assistant: Progammer\n"))
-    for result in (hamlet("validate", world), hamlet("run", world, "--llm", "scripted", "--task", "x",
+    for result in (hamlet("validate", world), hamlet("run", world, "--llm", "scripted-inprocess", "--task", "x",
                                                        "--out", tmp_path / "r.db")):
         assert_one_line_error(result, "team.chain[2].assistant", "unknown role 'Progammer'", "did you mean 'Programmer'")
     assert not (tmp_path / "r.db").exists()
@@ -76,15 +76,15 @@ def test_a_loop_with_no_cycle_cap_is_one_line(hamlet, tmp_path: Path) -> None:
 
 def test_an_empty_task_is_one_line_and_writes_nothing(hamlet, tmp_path: Path) -> None:
     out = tmp_path / "r.db"
-    assert_one_line_error(hamlet("run", COMPANY, "--llm", "scripted", "--task", "  ", "--out", out),
+    assert_one_line_error(hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--task", "  ", "--out", out),
                           "--task: empty", "a snake game")
-    assert_one_line_error(hamlet("run", COMPANY, "--llm", "scripted", "--out", out),
+    assert_one_line_error(hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--out", out),
                           "team.task is empty", "--task")
     assert not out.exists()
 
 
 def test_a_task_for_a_world_without_a_team_is_refused(hamlet, tiny_world: Path, tmp_path: Path) -> None:
-    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted", "--task", "a game", "--out", tmp_path / "r.db"),
+    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--task", "a game", "--out", tmp_path / "r.db"),
                           "--task", "has no team")
 
 
@@ -261,7 +261,7 @@ def run_hostile(hamlet, tmp_path: Path, program: str) -> tuple[dict, Path]:
     world = tmp_path / "hostile.yaml"
     world.write_text(HOSTILE_WORLD.format(program=json.dumps(textwrap.dedent(program))))
     out = tmp_path / "hostile.db"
-    result = hamlet("run", world, "--llm", "scripted", "--out", out, "--quiet")
+    result = hamlet("run", world, "--llm", "scripted-inprocess", "--out", out, "--quiet")
     assert result.code == 0, result.err
     runs = events(out, "sandbox")
     assert len(runs) == 1  # the check before the test loop's cycle; the final check reuses it
@@ -353,7 +353,7 @@ def test_export_artifacts_skips_and_lists_names_it_cannot_write(hamlet, tmp_path
 
 def test_a_team_member_can_be_interviewed_about_the_phases_they_remember(hamlet, tmp_path: Path) -> None:
     run = run_company(hamlet, tmp_path, "run.db", seed=11)
-    result = hamlet("interview", run, "Kenji Sato", "Which files did you write?", "--llm", "scripted")
+    result = hamlet("interview", run, "Kenji Sato", "Which files did you write?", "--llm", "scripted-inprocess")
     assert result.code == 0, result.err
     db = sqlite3.connect(run)
     (answer,) = db.execute("SELECT answer FROM interview WHERE person = 'Kenji Sato'").fetchone()

@@ -66,6 +66,14 @@ def test_a_run_for_external_workers_with_none_listening_is_one_line_and_writes_n
     assert not run.exists()
 
 
+def test_a_model_in_this_process_cannot_serve_external_workers(broker: Mosquitto, tmp_path: Path, hamlet) -> None:
+    run = tmp_path / "r.db"
+    result = hamlet("run", TWO_ROOMS, "--llm", "scripted-inprocess", "--out", run, "--mqtt", broker.url(),
+                    "--workers", "external", "--worker-wait", "0.5")
+    assert_one_line_error(result, "--workers external: not with --llm scripted-inprocess", "use --llm scripted")
+    assert not run.exists()
+
+
 def test_a_team_world_on_external_workers_is_refused_in_one_line(tmp_path: Path, hamlet) -> None:
     run = tmp_path / "r.db"
     result = hamlet("run", WORLDS / "software_company.yaml", "--task", "a calculator", "--llm", "scripted",

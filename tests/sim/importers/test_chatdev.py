@@ -34,7 +34,7 @@ def test_each_company_config_imports_validates_and_runs_with_the_scripted_model(
     assert result.code == 0, result.err
     assert hamlet("validate", world).code == 0
     run = tmp_path / "run.db"
-    result = hamlet("run", world, "--llm", "scripted", "--task", "a snake game", "--out", run, "--quiet")
+    result = hamlet("run", world, "--llm", "scripted-inprocess", "--task", "a snake game", "--out", run, "--quiet")
     assert result.code == 0, result.err
     chain = json.loads((CONFIGS / company / "ChatChainConfig.json").read_text())["chain"]
     db = sqlite3.connect(run)

@@ -28,7 +28,7 @@ def test_a_smallville_base_imports_validates_and_runs_two_hours(people: int, tmp
     data = yaml.safe_load(world.read_text())
     assert len(data["people"]) == people and all(p.get("memories") for p in data["people"])
     run = tmp_path / "ville.db"
-    result = hamlet_process("run", world, "--llm", "scripted", "--hours", "2", "--out", run, "--quiet")
+    result = hamlet_process("run", world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet")
     assert result.code == 0, result.err
     assert "finished at 2023-02-13T02:00:00" in result.out
 

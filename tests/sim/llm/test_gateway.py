@@ -1,7 +1,8 @@
 """The gateway: structured answers, repair, fallback, retries, cache, budget, concurrency, JSON modes.
 
-A small HTTP server stands in for a model here so each test can script exactly what it replies;
-the real ``AsyncOpenAI`` client talks to it over loopback.
+A scripted model stands in for a model here so each test can script exactly what it replies.
+Every test runs twice: over HTTP (the real ``AsyncOpenAI`` client talks to the model's server on
+loopback) and in process (``ScriptedTransport`` calls the same model directly).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 from sim.errors import BudgetExceeded
+from sim.llm.client import OpenAITransport
 from sim.llm.gateway import CallSite, Endpoint, Gateway, GatewayFatal
+from sim.llm.inprocess import ScriptedTransport
 from sim.llm.scripted import ScriptConfig, ScriptedModel
+from sim.llm.transport import Transport
 
 
 class Plan(BaseModel):
@@ -50,22 +54,38 @@ class ScriptedReplies(ScriptedModel):
                      "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}}, {}
 
 
+TRANSPORTS = ("http", "inprocess")
+
+
+@pytest.fixture(autouse=True, params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Which transport carries this run of the test: every test runs over both."""
+    _TRANSPORT[0] = request.param
+    return str(request.param)
+
+
+_TRANSPORT = ["http"]
+
+
 def with_server(replies: list[Reply | str], test: Callable[[Gateway, ScriptedReplies, list[dict]], Awaitable[None]],
-                *, delay: float = 0.0, **gateway_args: Any) -> ScriptedReplies:
+                *, delay: float = 0.0, over: str | None = None, **gateway_args: Any) -> ScriptedReplies:
     model = ScriptedReplies(replies, delay)
     rows: list[dict] = []
+    over = over or _TRANSPORT[0]
 
     async def main() -> None:
-        server = await asyncio.start_server(model.handle, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
+        server = await asyncio.start_server(model.handle, "127.0.0.1", 0) if over == "http" else None
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1" if server else None
         mode = gateway_args.pop("json_mode", "json_schema")
-        endpoint = Endpoint(f"http://127.0.0.1:{port}/v1", "sk-test", "m", mode, 2.0, 0.001, 1.0, 2.0)
-        gateway = Gateway(endpoint, rows.append, **gateway_args)
+        endpoint = Endpoint(url, "sk-test", "m", mode, 2.0, 0.001, 1.0, 2.0)
+        transport: Transport = OpenAITransport(endpoint) if server else ScriptedTransport(model, endpoint.timeout_s)
+        gateway = Gateway(transport, rows.append, endpoint, **gateway_args)
         try:
             await test(gateway, model, rows)
         finally:
             await gateway.aclose()
-            server.close()
+            if server:
+                server.close()
 
     asyncio.run(main())
     return model
@@ -227,3 +247,4 @@ def test_a_wrong_value_of_another_kind_is_still_asked_again() -> None:
         assert [r["status"] for r in rows] == ["invalid", "ok"]
 
     with_server([json.dumps({"mood": "busy", "steps": []}), GOOD], test)
+

@@ -20,8 +20,8 @@ def recorded(run: Path) -> dict:
 
 def test_the_profile_is_written_to_the_run_file_neutral_unless_asked(hamlet, tiny_world: Path, tmp_path: Path) -> None:
     plain, eager = tmp_path / "plain.db", tmp_path / "eager.db"
-    assert hamlet("run", tiny_world, "--llm", "scripted", "--hours", "1", "--out", plain, "--quiet").code == 0
-    assert hamlet("run", tiny_world, "--llm", "scripted", "--llm-profile", "eager", "--hours", "1", "--out", eager,
+    assert hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "1", "--out", plain, "--quiet").code == 0
+    assert hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--llm-profile", "eager", "--hours", "1", "--out", eager,
                   "--quiet").code == 0
     assert recorded(plain)["profile"] == "neutral" and recorded(eager)["profile"] == "eager"
 

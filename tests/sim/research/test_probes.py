@@ -19,7 +19,7 @@ from tests.conftest import hamlet_process
 def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("probe")
     run = folder / "town.db"
-    result = hamlet_process("run", generative_town(folder, people=3), "--llm", "scripted", "--hours", "8",
+    result = hamlet_process("run", generative_town(folder, people=3), "--llm", "scripted-inprocess", "--hours", "8",
                             "--out", run, "--quiet")
     assert result.code == 0, result.err
     return run

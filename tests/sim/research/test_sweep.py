@@ -12,7 +12,7 @@ from sim.research.sweep import aggregate, parse_grid, parse_seeds
 from tests.conftest import WORLDS, assert_one_line_error, hamlet_process
 
 SWEEP = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-3", "--set", "mind=generative", "--set",
-         "reflection=on,off", "--hours", "3", "--parallel", "2", "--llm", "scripted")
+         "reflection=on,off", "--hours", "3", "--parallel", "2", "--llm", "scripted-inprocess")
 
 
 @pytest.mark.slow
@@ -38,7 +38,7 @@ def test_three_seeds_by_reflection_on_off_make_six_runs_and_one_table_the_same_t
 
 def test_a_setting_no_mind_takes_is_one_line_and_nothing_runs(tmp_path: Path) -> None:
     result = hamlet_process("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-2", "--set", "reflexion=on,off",
-                            "--out", tmp_path / "s", "--llm", "scripted")
+                            "--out", tmp_path / "s", "--llm", "scripted-inprocess")
     assert_one_line_error(result, "reflexion", "no mind takes")
     assert not (tmp_path / "s").exists()
 

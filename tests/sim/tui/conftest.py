@@ -21,7 +21,7 @@ SEED = 7
 
 def record(out: Path, *extra: str) -> Path:
     """Run ``worlds/smallville.yaml`` on the scripted model for four hours, seed 7, into ``out``."""
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", "worlds/smallville.yaml", "--llm", "scripted",
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", "worlds/smallville.yaml", "--llm", "scripted-inprocess",
                            "--hours", str(HOURS), "--seed", str(SEED), "--out", str(out), "--quiet", *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -41,7 +41,7 @@ TEAM_SEED = 22  # a software company run that needs a cycle of every loop (tests
 def team_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished scripted run of worlds/software_company.yaml ("a snake game"), never modified by a test."""
     out = tmp_path_factory.mktemp("team") / "company.db"
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", "worlds/software_company.yaml", "--llm", "scripted",
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", "worlds/software_company.yaml", "--llm", "scripted-inprocess",
                            "--task", "a snake game", "--seed", str(TEAM_SEED), "--out", str(out), "--quiet"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,51 @@
+"""Where a model call is made: who asks, why, and at which tick and simulated second.
+
+Minds make call sites (``CallSite(person, purpose)``) without knowing the engine's tick counter,
+so the tick and second come from the moment the caller's task runs in: the engine declares it
+for each tick with ``moment`` (a worker for each job, an interview for its time). It is a
+context variable, so tasks started inside (``asyncio.gather``) carry it and two jobs of
+different ticks running at once on one worker never mix their rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+_MOMENT: contextvars.ContextVar[tuple[int, int]] = contextvars.ContextVar("hamlet_moment", default=(0, 0))
+"""(tick, simulated second) of the calls made in the current task."""
+
+
+@contextlib.contextmanager
+def moment(tick: int, t: int) -> Iterator[None]:
+    """Stamp the call sites made inside (and in tasks started inside) with ``tick`` and second ``t``."""
+    token = _MOMENT.set((tick, t))
+    try:
+        yield
+    finally:
+        _MOMENT.reset(token)
+
+
+def current() -> tuple[int, int]:
+    """The current (tick, simulated second), as ``moment`` set it; (0, 0) outside any."""
+    return _MOMENT.get()
+
+
+def _tick() -> int:
+    return _MOMENT.get()[0]
+
+
+def _second() -> int:
+    return _MOMENT.get()[1]
+
+
+@dataclass(slots=True)
+class CallSite:
+    """Who asks and why (the person, None for the world itself; the purpose), and when: tick and second."""
+
+    person: str | None
+    purpose: str
+    tick: int = field(default_factory=_tick)
+    t: int = field(default_factory=_second)
