@@ -224,9 +224,15 @@ def _planned(metrics: RunMetrics, fact: FactSpec) -> list[dict[str, Any]]:
 # -- gatherings --------------------------------------------------------------------------------
 
 
+def reach(window: Window, end: int) -> str:
+    """How far a run that ends at second ``end`` reached into ``window``: ``ahead`` (it ended before the window
+    began: nobody could have come), ``during`` (it ended in the window) or ``past``."""
+    return "ahead" if window.start >= end else "during" if window.end > end else "past"
+
+
 def _gathering(metrics: RunMetrics, window: Window) -> dict[str, Any]:
     """Who came to the window's place during it, as ``RunMetrics.attendance`` counts them, and whether the run reached it."""
-    reached = "ahead" if window.start >= metrics.end else "during" if window.end > metrics.end else "past"
+    reached = reach(window, metrics.end)
     came = [] if reached == "ahead" else _attendance(metrics, window)
     return {"place": window.place, "start": metrics.when(window.start), "end": metrics.when(window.end),
             "run_end": metrics.when(metrics.end), "reached": reached, "came": came}

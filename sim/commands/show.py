@@ -74,7 +74,7 @@ def _summary_text(s: dict[str, Any], full: bool) -> list[str]:
     ]
     if not full:  # the counts of a busy run run on: wrapped, so that every line counts
         lines = [part for line in lines for part in textwrap.wrap(line, WIDTH, subsequent_indent=" " * 11,
-                                                                   break_on_hyphens=False)]
+                                                                   break_on_hyphens=False, break_long_words=False)]
     lines += _control_text(s.get("control"))
     people = _people_text(s["people"], None if full else PEOPLE)
     lines += people if full else [_clip(line, WIDTH) for line in people]
@@ -160,7 +160,7 @@ def _fit(story: Story, lines: int) -> Story:
 
 
 def _fact_lines(spread: Spread) -> int:
-    return 2 + bool(spread.planned) + (spread.gathering is not None)
+    return 2 + bool(spread.planned) + 2 * (spread.gathering is not None)
 
 
 def _story_text(story: Story, width: int | None) -> list[str]:
@@ -219,18 +219,20 @@ def _spread_text(spread: Spread, width: int | None) -> list[str]:
     """A fact: how many knew it, who made a plan for it, who came to its gathering; a line each."""
     lines = [f"  {spread.fact}: {len(spread.knew)} of {spread.people} knew it by the end, "
              f"{len(spread.planned)} made a plan for it",
-             "    knew     " + _names([f"{k['person']} ({'seeded' if k['how'] == 'seeded' else _when(k['time'])})"
-                                       for k in spread.knew], width)]
+             "    knew      " + _names([f"{k['person']} ({'seeded' if k['how'] == 'seeded' else _when(k['time'])})"
+                                        for k in spread.knew], width)]
     if spread.planned:
-        lines.append("    planned  " + _names([f"{p['person']} ({_when(p['time'])}, {p['scope']}"
-                                                f"{': ' + p['reason'] if p['reason'] else ''})"
-                                                for p in spread.planned], width))
-    if spread.gathering is not None:
-        lines.append("    came     " + _gathering_text(spread.gathering, width))
+        lines.append("    planned   " + _names([f"{p['person']} ({_when(p['time'])}, {p['scope']}"
+                                                 f"{': ' + p['reason'] if p['reason'] else ''})"
+                                                 for p in spread.planned], width))
+    g = spread.gathering
+    if g is not None:
+        lines.append(f"    gathering {g['place']}, {_when(g['start'])}–{_clock(g['end'])}")
+        lines.append("    came      " + _came_text(g, width))
     return lines
 
 
-def _names(items: list[str], width: int | None, used: int = 13) -> str:
+def _names(items: list[str], width: int | None, used: int = 14) -> str:
     """``items`` joined with commas; with a ``width``, as many as fit after ``used`` characters, then how many more."""
     if not items:
         return "nobody"
@@ -246,17 +248,14 @@ def _names(items: list[str], width: int | None, used: int = 13) -> str:
     return text
 
 
-def _gathering_text(g: dict[str, Any], width: int | None) -> str:
-    where = f"{g['place']}, {_when(g['start'])}–{_clock(g['end'])}"
+def _came_text(g: dict[str, Any], width: int | None) -> str:
+    """Who came to a gathering, or why nobody could have."""
     if g["reached"] == "ahead":
-        return (f"nobody could have come yet: the gathering at {g['place']} starts at {_when(g['start'])}, "
-                f"after this run ends at {_when(g['run_end'])}")
-    if g["reached"] == "during":
-        said = f"{len(g['came'])} by the run's end at {_when(g['run_end'])}, during the gathering ({where}): "
-    else:
-        said = f"{len(g['came'])} to {where}: "
-    return said + _names([f"{c['person']} ({_clock(c['arrived'])}, {c['minutes']:g} min)"
-                          for c in g["came"]], width, 13 + len(said))
+        return f"nobody could have come yet: it starts after this run ends ({_when(g['run_end'])})"
+    said = f"{len(g['came'])}" + (f" by the run's end ({_when(g['run_end'])}), during it" if g["reached"] == "during"
+                                  else "") + ": "
+    return said + _names([f"{c['person']} ({_clock(c['arrived'])}, {c['minutes']:g} min)" for c in g["came"]],
+                         width, 14 + len(said))
 
 
 def _intervention_text(i: dict[str, Any]) -> str:
