@@ -30,7 +30,7 @@ from sim.research.knowing import FOLDS_TO_PLAIN, fragments, memory_carries, plan
 from sim.research.metrics import RunMetrics, Window
 from sim.scenario import FactSpec, Scenario
 
-CONVERSATION_SCAN = 20_000
+CONVERSATION_SCAN = 100_000
 """Events read after a ``talk`` looking for its lines and its end (they follow it in the same tick)."""
 
 _REPLAN = "kind = 'plan' AND json_extract(data, '$.scope') = 'replan'"

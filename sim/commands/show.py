@@ -50,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
         story = _fit(story, LINES - len(head))
     if args.json:
         print(json.dumps({**summary, "story": story.as_json()}, indent=2))
-    else:
-        print("\n".join(head + _story_text(story, None if args.full else WIDTH)))
+        return 0
+    lines = head + _story_text(story, None if args.full else WIDTH)
+    if not args.full and len(lines) > LINES:  # a team's many phases and files, say: the promise holds anyway
+        lines = lines[:LINES - 1] + [f"… {len(lines) - LINES + 1} more lines: hamlet show --full"]
+    print("\n".join(lines))
     return 0
 
 
@@ -68,13 +71,15 @@ def _summary_text(s: dict[str, Any], full: bool) -> list[str]:
         f"Simulated  {s['sim_start']} → {s['sim_now']} (planned end {s['sim_end']})",
         f"Model      {s['options'].get('backend')} · {s['options'].get('resolved_model')}",
         f"Events     {s['events']} ({kinds})",
-        f"LLM calls  {s['llm_calls']} ({purposes}) · cache hits {s['cache_hits']} · errors {s['errors']} · "
-        f"invalid {s['invalid_replies']} · repaired {s['repaired_replies']} · fallbacks {s['fallbacks']}",
+        f"LLM calls  {s['llm_calls']} · cache hits {s['cache_hits']} · errors {s['errors']} · "
+        f"invalid {s['invalid_replies']} · repaired {s['repaired_replies']} · fallbacks {s['fallbacks']} · "
+        f"by purpose: {purposes}",
         f"Tokens     {s['prompt_tokens']} prompt + {s['completion_tokens']} completion · cost ${s['cost_usd']:.4f}",
     ]
-    if not full:  # the counts of a busy run run on: wrapped, so that every line counts
-        lines = [part for line in lines for part in textwrap.wrap(line, WIDTH, subsequent_indent=" " * 11,
-                                                                   break_on_hyphens=False, break_long_words=False)]
+    if not full:  # the counts of a busy run run on: two lines at most, so that the story has room
+        lines = [part for line in lines for part in textwrap.wrap(
+            line, WIDTH, subsequent_indent=" " * 11, break_on_hyphens=False, break_long_words=False, max_lines=2,
+            placeholder=" … (--full)")]
     lines += _control_text(s.get("control"))
     people = _people_text(s["people"], None if full else PEOPLE)
     lines += people if full else [_clip(line, WIDTH) for line in people]
