@@ -217,3 +217,10 @@ def test_show_tells_the_story_without_pandas(town: Path) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "valentines_party: " in done.stdout and "Conversations " in done.stdout
+
+
+def test_show_into_a_pipe_nobody_reads_ends_quietly(town: Path) -> None:
+    # ``true`` exits at once: the show finds the pipe closed (hamlet show RUN.db | head, on a long story)
+    done = subprocess.run(f"'{sys.executable}' -m sim show '{town}' | true", shell=True, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stderr == ""
