@@ -67,7 +67,8 @@ class Story:
     interventions: Happenings
     facts: list[Spread]
     facts_total: int = 0  # facts the world declares (``facts`` may be cut for a terminal)
-    reacting_people: int = 0
+    reacting_people: int = 0  # people who re-planned at least once
+    talking_pairs: int = 0  # pairs of people who had at least one conversation
 
     def as_json(self) -> dict[str, Any]:
         """The story as JSON-ready data."""
@@ -80,7 +81,9 @@ def read_story(metrics: RunMetrics, limit: int | None = None) -> Story:
     replans, reacting, interventions = db.execute(
         f"SELECT COALESCE(SUM({_REPLAN}), 0), COUNT(DISTINCT CASE WHEN {_REPLAN} THEN person END),"
         f" COALESCE(SUM({_INTERVENTION}), 0) FROM event WHERE kind IN ('plan', 'intervene', 'object', 'leave')").fetchone()
-    talks = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'talk'").fetchone()[0]
+    talks, pairs = db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT MIN(person, json_extract(data, '$.with')) || char(10)"
+        " || MAX(person, json_extract(data, '$.with'))) FROM event WHERE kind = 'talk'").fetchone()
     joined, left = _presence(db)
     return Story(
         conversations=Happenings(talks, list(_conversations(db, limit))),
@@ -93,6 +96,7 @@ def read_story(metrics: RunMetrics, limit: int | None = None) -> Story:
         facts=[_spread(metrics, fact, joined, left) for fact in metrics.facts()],
         facts_total=len(metrics.facts()),
         reacting_people=reacting,
+        talking_pairs=pairs,
     )
 
 

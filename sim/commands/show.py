@@ -177,7 +177,8 @@ def _story_text(story: Story, width: int | None) -> list[str]:
             lines += _spread_text(spread, width)
     talks = story.conversations
     if talks.total:
-        lines.append(f"Conversations {_shown(len(talks.items), talks.total)}")
+        lines.append(f"Conversations {talks.total} between {story.talking_pairs} pairs of people"
+                     f"{_more(len(talks.items), talks.total)}")
         for c in talks.items:
             a, b = c["people"]
             ended = "" if c["ended"] is not None else ", still going when the log ends"

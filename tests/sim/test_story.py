@@ -48,10 +48,12 @@ def test_show_tells_the_story_in_at_most_40_lines_and_full_tells_all_of_it(hamle
     for heading in ("People", "Facts", "Conversations", "Reactions", "Interventions"):
         assert any(line.startswith(heading) for line in lines), heading
     talks = len(events(town, "talk"))
-    assert f"Conversations {talks} (the first" in short.out and "hamlet show --full for all" in short.out
+    pairs = len({frozenset((e[3], e[5]["with"])) for e in events(town, "talk")})
+    assert f"Conversations {talks} between {pairs} pairs of people (the first" in short.out
+    assert "hamlet show --full for all" in short.out
     full = hamlet("show", town, "--full").out
     assert len(full.splitlines()) > 40
-    assert f"Conversations {talks}\n" in full and "(the first" not in full
+    assert f"Conversations {talks} between {pairs} pairs of people\n" in full and "(the first" not in full
     assert len(re.findall(r"^  \w\w\w \d\d \d\d:\d\d  .* with .* at .*, \d+ lines$", full, flags=re.M)) == talks
 
 
