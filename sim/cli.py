@@ -85,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"hamlet {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError:  # the reader of our output went away (hamlet show RUN.db | head); before
+        # ``Exception``, which it is one of
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as err:
         if not is_file_error(err):
             raise
@@ -94,9 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hamlet {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader of our output went away (hamlet metrics RUN.db | head)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 def _dispatch(command: Command, args: argparse.Namespace) -> int:

@@ -7,12 +7,15 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sim.errors import NotARunFile, UserError
 from sim.tables import APP_ID, SCHEMA_VERSION, TABLES
 from sim.writer import writer_gone
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 class RunReader:
@@ -83,15 +86,19 @@ class RunReader:
         """The run's recorded options (no secrets)."""
         return dict(json.loads(self.run()["options"]))
 
-    def summary(self) -> dict[str, Any]:
-        """What ``hamlet show`` prints: world, people, span, counts, tokens, cost and status."""
+    def summary(self, scenario: Scenario | None = None) -> dict[str, Any]:
+        """What ``hamlet show`` prints: world, people, span, counts, tokens, cost and status.
+
+        ``scenario``: the recorded world, if the caller has parsed it already (a big world takes a second).
+        """
         run = self.run()
         from sim.scenario import parse_scenario
 
-        scenario = parse_scenario(run["scenario_yaml"], f"{self.path}:run.scenario_yaml")
+        if scenario is None:
+            scenario = parse_scenario(run["scenario_yaml"], f"{self.path}:run.scenario_yaml")
         for setting in self.options().get("settings", []):
             if setting.startswith("mind="):  # run with --set mind=KIND
-                scenario.mind = setting.partition("=")[2]
+                scenario = scenario.model_copy(update={"mind": setting.partition("=")[2]})
         one = self.db.execute
         events = one("SELECT COUNT(*) FROM event").fetchone()[0]
         last = one("SELECT time FROM event ORDER BY seq DESC LIMIT 1").fetchone()

@@ -35,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             with RunReader(path) as reader:
                 s = reader.summary()
+            lost = f" · its process died: continue it with hamlet resume {path}" if s["status"] == "lost" else ""
             print(f"{path}  {s['status']:<11} {s['world']} · seed {s['seed']} · {s['sim_start']} → "
-                  f"{s['sim_now']} · {s['events']} events · {s['llm_calls']} LLM calls · ${s['cost_usd']:.4f}")
+                  f"{s['sim_now']} · {s['events']} events · {s['llm_calls']} LLM calls · ${s['cost_usd']:.4f}{lost}")
         except (UserError, sqlite3.DatabaseError) as err:
             print(f"{path}  (unreadable: {str(err).split(': ', 1)[-1]})")
     return 0

@@ -185,6 +185,34 @@ def carries(fact: FactSpec, text: str, paraphrases_only: bool = False) -> bool:
     return False
 
 
+_PLAIN = re.compile(r"[a-z0-9]+")
+FOLDS_TO_PLAIN = ((0xAA, 0xBE), (0xDF, 0xDF), (0x130, 0x133), (0x13F, 0x140), (0x149, 0x149), (0x17F, 0x17F),
+                  (0x1C4, 0x1CC), (0x1F0, 0x1F3), (0x2B0, 0x2E3), (0x1D2C, 0x1DBF), (0x1E96, 0x1E9E), (0x2070, 0x24FF),
+                  (0x2C7C, 0x2C7D), (0x3250, 0x33FF), (0xA7F2, 0xA7F4), (0xFB00, 0xFB06), (0xFF10, 0xFF5A),
+                  (0x10780, 0x107BF), (0x1D400, 0x1D7FF), (0x1F100, 0x1F1FF), (0x1FBF0, 0x1FBF9))
+"""Ranges of code points holding every character outside ASCII that ``normalise`` turns into plain
+letters or digits (superscripts, ligatures, fullwidth and mathematical letters, ...), and few others:
+accented letters are not among them (tests/sim/research/test_knowing.py checks the claim)."""
+
+
+def fragments(fact: FactSpec) -> list[str] | None:
+    """Lower-case ASCII pieces, one per cue: a text that carries ``fact`` holds one of them, in any case,
+    unless it has a character in ``FOLDS_TO_PLAIN``; None if some cue has no such piece.
+
+    So a reader can narrow a big table with SQL ``LIKE`` before applying the rule to what is left.
+    Each piece is the longest plain run of a cue's longest word, without the endings ``_same`` allows
+    (a possessive; a final y that becomes "ies").
+    """
+    found = []
+    for cue in {*cue_words(fact), *cue_words(fact, paraphrases_only=True)}:
+        word = _bare(max(cue, key=len))
+        pieces = _PLAIN.findall(word[:-1] if word.endswith("y") else word)
+        if not pieces:
+            return None
+        found.append(max(pieces, key=len))
+    return sorted(set(found))
+
+
 def activity_of(text: str, people: Iterable[str], person: str) -> str | None:
     """The activity text if ``text`` is an observation of someone else's activity ("<Name> <activity>"), else None."""
     for name in sorted(people, key=len, reverse=True):

@@ -16,6 +16,7 @@ from sim.research import registry
 from sim.research.metrics import RunMetrics, Window
 from sim.research.probes import probe_acquaintance, probe_fact
 from sim.scenario import FactSpec
+from sim.story import reach
 
 
 @dataclass(slots=True)
@@ -133,7 +134,8 @@ def as_json(report: Report) -> dict[str, Any]:
     if report.window is not None:
         w = report.window
         data["coordination"] = {"place": w.place, "start": m.when(w.start), "end": m.when(w.end),
-                                "source": report.window_source, "people": _records(report.attendance)}
+                                "source": report.window_source, "run_end": m.when(m.end), "reached": reach(w, m.end),
+                                "people": _records(report.attendance)}
     if report.acquaintance is not None:
         data["acquaintance_probe"] = {"answers": _records(report.acquaintance),
                                       "density": _density(report.acquaintance_graph)}
@@ -193,12 +195,26 @@ def as_text(report: Report) -> str:
     if report.window is not None:
         w = report.window
         lines += ["", f"Coordination at {w.place}, {m.when(w.start)}..{m.when(w.end)} ({report.window_source})",
-                  f"  {len(report.attendance)} came"]
+                  f"  {_came(report)}"]
         if len(report.attendance):
             lines += _indent(report.attendance.to_string(index=False))
     lines += ["", "Activity", *_indent(report.activity.to_string(index=False)),
               "", "LLM cost by purpose", *_indent(report.cost.to_string(index=False) if len(report.cost) else "none")]
     return "\n".join(lines)
+
+
+def _came(report: Report) -> str:
+    """How many came, and whether the run could tell: it may have ended before the window, or during it."""
+    m, w = report.metrics, report.window
+    assert w is not None
+    what = "the gathering" if report.window_source != "asked" else "the window"
+    reached = reach(w, m.end)
+    if reached == "ahead":
+        return (f"{what} at {w.place} starts at {m.when(w.start)}, after this run ends at {m.when(m.end)}; "
+                "nobody could have come yet")
+    if reached == "during":
+        return f"{len(report.attendance)} came by {m.when(m.end)}, when this run ends, before {what} does"
+    return f"{len(report.attendance)} came"
 
 
 def _indent(text: str) -> list[str]:

@@ -180,6 +180,7 @@ def test_the_companys_code_phases_ask_for_missing_details_through_the_model_and_
 def test_hamlet_show_lists_the_phases_loops_artifacts_and_quality(hamlet, tmp_path: Path) -> None:
     run = run_company(hamlet, tmp_path, "run.db", seed=11)
     text = hamlet("show", run).out
+    assert len(text.splitlines()) <= 40, text
     assert "Team       task 'a snake game' · finished" in text
     assert "Loop       Testing:" in text and "Quality    completeness 1 · executability 1" in text
     assert "  manual.md" in text and "(Manual, Chief Product Officer)" in text

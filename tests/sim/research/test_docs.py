@@ -36,7 +36,7 @@ def test_every_command_of_the_research_guide_runs_as_written(tmp_path: Path) -> 
     for name in ("diffusion.png", "density.png", "network.png", "cost.png"):
         assert (checkout / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert (checkout / "graphs" / "knows.graphml").exists() and (checkout / "tables" / "event.parquet").exists()
-    assert len(list((checkout / "sweeps" / "reflection").glob("*.db"))) == 6
+    assert len(list((checkout / "sweeps" / "observation").glob("*.db"))) == 6
     for code in blocks("python"):
         done = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, capture_output=True, text=True,
                               timeout=300)
