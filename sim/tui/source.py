@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import orjson
 from sim.errors import UserError
 from sim.reader import RunReader
 from sim.scenario import Scenario, parse_scenario
+from sim.simtime import RunTime
 
 EVENT_COLUMNS = "seq, tick, t, time, kind, person, place, data"
 CALL_COLUMNS = ("id, tick, t, person, purpose, model, attempt, status, cache_hit, fallback, prompt_tokens,"
@@ -75,13 +76,9 @@ class RunSource:
         assert self.scenario is not None, "read run() first"
         return self.scenario.start
 
-    def when(self, t: int) -> datetime:
-        """The simulated datetime at run second ``t``."""
-        return self.start() + timedelta(seconds=t)
-
-    def second(self, moment: datetime) -> int:
-        """The run second of a simulated datetime."""
-        return int((moment - self.start()).total_seconds())
+    def time(self) -> RunTime:
+        """The run's simulated time; the viewer drops a moment's fraction of a second (``RunTime.second``)."""
+        return RunTime(self.start())
 
     def options(self) -> dict[str, Any]:
         """The run's recorded options."""

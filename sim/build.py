@@ -1,0 +1,36 @@
+"""The builder of runs: what a new run, a resume, a fork and an interview set up the same way.
+
+Each starts a backend (``sim.llm.backends.open_backend``), then takes from here the options its
+run row records, the gateway to that backend and, for a run, the ``Simulation`` wired to both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.engine import Simulation
+from sim.llm.backends import Backend, LLMOptions
+from sim.llm.gateway import Gateway, Sink
+from sim.log import RunLog
+from sim.mind import MindHost
+from sim.scenario import Scenario
+
+
+def run_options(llm: LLMOptions, backend: Backend, fixed_step: int | None, settings: list[str]) -> dict[str, Any]:
+    """The options a run row records: the model options given, the backend that answered and how the run steps."""
+    return {**llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
+            "fixed_step": fixed_step, "concurrency": backend.concurrency, "settings": settings}
+
+
+def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None, *, preload: bool = True) -> Gateway:
+    """The gateway to ``backend`` with its row sink and budget; ``preload``: with the backend's replies cached."""
+    return Gateway(backend.transport, sink, backend.endpoint, concurrency=backend.concurrency,
+                   budget_usd=budget_usd, cache=dict(backend.cache) if preload else {})
+
+
+def simulation(scenario: Scenario, log: RunLog, backend: Backend, *, seed: int, budget_usd: float | None,
+               fixed_step: int | None = None, host: MindHost | None = None) -> Simulation:
+    """A ``Simulation`` writing to ``log`` whose gateway talks to ``backend`` and hands its rows to the tick batch."""
+    calls: list[dict[str, Any]] = []
+    gateway = gateway_for(backend, calls.append, budget_usd)
+    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, host=host)
