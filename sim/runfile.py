@@ -7,15 +7,19 @@ write around that.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from sqlmodel import SQLModel
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-from sim.log import Batch, RunLog, create_run_file, dumps, open_engine, wall_now
-from sim.writer import claim
+# The writing functions import SQLAlchemy (through sim.log) when called: the relay's feed and the
+# viewer read events through this module without loading it.
+
+EVENT_COLUMNS = "seq, tick, t, time, kind, person, place, data"
+"""An event row's columns, in the order ``events_between`` returns them."""
 
 _RUN_SQL = ("INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
             " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)")
@@ -36,12 +40,17 @@ class RunRow:
 
     def values(self) -> tuple[Any, ...]:
         """The row's values in the order of the INSERT, with the options as the file's JSON."""
+        from sim.log import dumps, wall_now
+
         return (self.world, self.world_file, self.scenario_yaml, self.seed, dumps(self.options), "running", "",
                 self.sim_start, self.sim_end, self.sim_now, wall_now(), wall_now())
 
 
 def create(path: Path, row: RunRow) -> Engine:
     """Create the run file at ``path``, claim it for this process and write ``row``; no stub is left if that fails."""
+    from sim.log import create_run_file
+    from sim.writer import claim
+
     values = row.values()  # made before the file: a value it cannot hold fails here, leaving nothing behind
     engine = create_run_file(path)
     try:
@@ -56,8 +65,47 @@ def create(path: Path, row: RunRow) -> Engine:
     return engine
 
 
+def reopen(path: Path, after_seq: int, after_tick: int, sim_end: str) -> Engine:
+    """Claim a run file to resume it: drop what came after event ``after_seq`` and tick ``after_tick``, mark it running."""
+    from sim.log import open_engine
+    from sim.writer import claim
+
+    engine = open_engine(path)
+    claim(engine)
+    with engine.begin() as conn:
+        # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
+        conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (after_seq,))
+        for table in ("memory", "artifact", "llm_call"):  # redone with the events
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE tick > ?", (after_tick,))
+        conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1", (sim_end,))
+    return engine
+
+
+def set_status(path: Path, status: str, message: str) -> None:
+    """Write a run's status on a connection of its own (when its log can no longer write); raises if this fails too."""
+    from sim.log import wall_now
+
+    db = sqlite3.connect(path, timeout=1)
+    try:
+        with db:
+            db.execute("UPDATE run SET status = ?, message = ?, updated_at = ? WHERE id = 1",
+                       (status, message, wall_now()))
+    finally:
+        db.close()
+
+
+def events_between(db: sqlite3.Connection | sqlite3.Cursor, after: int, upto: int, limit: int = -1) -> list[tuple[Any, ...]]:
+    """Event rows with ``after < seq <= upto`` in order, as tuples of ``EVENT_COLUMNS`` (``limit`` -1: all)."""
+    return db.execute(f"SELECT {EVENT_COLUMNS} FROM event WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                      (after, upto, limit)).fetchall()
+
+
 def add_interviews(path: Path, exchanges: list[tuple[str, int, str, str, str, str]], calls: list[dict[str, Any]]) -> None:
     """Add interview rows (person, second, time, question, answer, model) and their LLM call rows, beside any live writer."""
+    from sqlmodel import SQLModel
+
+    from sim.log import Batch, RunLog, open_engine, wall_now
+
     engine = open_engine(path)
     SQLModel.metadata.create_all(engine)  # files from before interviews existed gain the table
     with engine.begin() as conn:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
 from sim.llm.client import preflight
 from sim.llm.gateway import GatewayFatal
 from sim.llm.options import SCRIPTED
-from sim.log import Batch, LogFailed, RunLog, open_engine, wall_now
+from sim.log import Batch, LogFailed, RunLog
 from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.progress import RunProgress
@@ -31,7 +30,7 @@ from sim.runfile import RunRow
 from sim.scenario import Scenario, ScenarioReferenceError, check_span, load_scenario, parse_scenario
 from sim.simtime import RunTime, iso, parse_time
 from sim.team import apply_task
-from sim.writer import claim, release, writer_alive
+from sim.writer import release, writer_alive
 
 DEFAULT_DIR = Path("replays")
 
@@ -231,16 +230,8 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             asyncio.run(preflight_run(backend, scenario))
         if link is not None:
             link.ready()
-        engine = open_engine(path)
-        claim(engine)
-        last_seq = snapshot["seq"] if snapshot else 0
-        with engine.begin() as conn:
-            # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
-            conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
-            for table in ("memory", "artifact", "llm_call"):  # redone with the events
-                conn.exec_driver_sql(f"DELETE FROM {table} WHERE tick > ?", (snapshot["tick"] if snapshot else -1,))
-            conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
-                                 (iso(RunTime(scenario.start).when(end)),))
+        engine = runfile.reopen(path, snapshot["seq"] if snapshot else 0, snapshot["tick"] if snapshot else -1,
+                                iso(RunTime(scenario.start).when(end)))
         log = RunLog(engine)
         try:
             sim = simulation(scenario, log, backend, seed=seed, budget_usd=llm.budget_usd, fixed_step=past.fixed_step)
@@ -314,13 +305,7 @@ def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:
         with contextlib.suppress(LogFailed):
             log.close()
         with contextlib.suppress(Exception):
-            db = sqlite3.connect(path, timeout=1)
-            try:
-                with db:
-                    db.execute("UPDATE run SET status = ?, message = ?, updated_at = ? WHERE id = 1",
-                               (status, message, wall_now()))
-            finally:
-                db.close()
+            runfile.set_status(path, status, message)
     release(path)
 
 
