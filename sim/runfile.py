@@ -7,10 +7,13 @@ write around that.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -116,3 +119,55 @@ def add_interviews(path: Path, exchanges: list[tuple[str, int, str, str, str, st
     log = RunLog(engine)
     log.submit(Batch(llm_calls=calls))
     log.close()
+
+
+def snapshot_before(db: sqlite3.Connection, t: int) -> dict[str, Any] | None:
+    """The newest snapshot of a second before ``t``, or the one written before the first tick (tick 0); None if none."""
+    row = db.execute("SELECT id, tick, t, seq, state FROM snapshot WHERE t < ? OR tick = 0"
+                     " ORDER BY id DESC LIMIT 1", (t,)).fetchone()
+    if row is None:
+        return None
+    return {"id": row[0], "tick": row[1], "t": row[2], "seq": row[3], "state": json.loads(row[4])}
+
+
+def cost_until(db: sqlite3.Connection, tick: int) -> float:
+    """What the LLM calls of ticks 0 to ``tick`` cost, in dollars."""
+    return float(db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick >= 0 AND tick <= ?",
+                            (tick,)).fetchone()[0])
+
+
+def count_calls(db: sqlite3.Connection, *, after_id: int, statuses: tuple[str, ...]) -> int:
+    """How many LLM call rows after row ``after_id`` have one of ``statuses``."""
+    marks = ",".join("?" * len(statuses))
+    return int(db.execute(f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND status IN ({marks})",
+                          (after_id, *statuses)).fetchone()[0])
+
+
+def copy_prefix(parent: Path, branch: Path, snap: dict[str, Any], before_t: int) -> int:
+    """Copy a fork's parent's rows up to snapshot ``snap`` into ``branch``; returns the LLM call rows copied.
+
+    Live interventions are copied when applied by the snapshot's tick or before second ``before_t``.
+    """
+    from sim.reader import writable
+
+    db = sqlite3.connect(f"file:{branch}", uri=True)
+    # a parent on a read-only mount is read as it stands (see sim.reader.connect_read_only)
+    mode = "mode=ro" if writable(parent) else "immutable=1"
+    db.execute("ATTACH DATABASE ? AS parent", (f"file:{quote(str(parent.resolve()))}?{mode}",))
+    try:
+        with db:
+            db.execute("INSERT INTO event SELECT * FROM parent.event WHERE seq <= ? ORDER BY seq", (snap["seq"],))
+            db.execute("INSERT INTO memory SELECT * FROM parent.memory WHERE tick <= ?", (snap["tick"],))
+            columns = ", ".join(r[1] for r in db.execute("PRAGMA main.table_info(llm_call)") if r[1] != "id")
+            db.execute(f"INSERT INTO llm_call ({columns}) SELECT {columns} FROM parent.llm_call"
+                       " WHERE tick >= 0 AND tick <= ? ORDER BY id", (snap["tick"],))
+            db.execute("INSERT INTO snapshot (tick, t, seq, state) SELECT tick, t, seq, state FROM parent.snapshot"
+                       " WHERE id < ? ORDER BY id", (snap["id"],))
+            with contextlib.suppress(sqlite3.OperationalError):  # a parent from before live control
+                db.execute("INSERT INTO control (issued_at, source, kind, payload, status, tick, t)"
+                           " SELECT issued_at, source, kind, payload, status, tick, t FROM parent.control"
+                           " WHERE kind = 'intervene' AND status = 'applied' AND (tick <= ? OR t < ?) ORDER BY id",
+                           (snap["tick"], before_t))
+        return int(db.execute("SELECT COUNT(*) FROM llm_call").fetchone()[0])
+    finally:
+        db.close()

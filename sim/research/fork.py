@@ -12,15 +12,11 @@ the parent's model options; calls identical to the parent's are still answered f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
-import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import yaml
 
@@ -34,7 +30,7 @@ from sim.llm.backends import LLMOptions, open_backend
 from sim.log import Batch, RunLog
 from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
-from sim.reader import RunReader, writable
+from sim.reader import RunReader
 from sim.runfile import RunRow
 from sim.scenario import Scenario, ScenarioReferenceError, check_span, parse_scenario
 from sim.session import (
@@ -127,7 +123,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
         engine = runfile.create(path, RunRow(run["world"], run["world_file"], world, run["seed"], options,
                                              run["sim_start"], iso(prefix.time.when(end)),
                                              iso(prefix.time.when(prefix.snapshot["t"]))))
-        copied = _copy_prefix(parent, path, prefix)
+        copied = runfile.copy_prefix(parent, path, prefix.snapshot, prefix.t)
         log = RunLog(engine)
         sim = simulation(scenario, log, backend, seed=run["seed"], budget_usd=llm.budget_usd,
                          fixed_step=prefix.options.get("fixed_step"))
@@ -143,9 +139,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
             sim.schedule(t, intervention)
         outcome = drive(sim, end, path, backend, RunOptions(quiet=opts.quiet))
     with RunReader(path) as reader:
-        marks = ",".join("?" * len(SENT))
-        sent = reader.db.execute(f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND status IN ({marks})",
-                                 (copied, *SENT)).fetchone()[0]
+        sent = runfile.count_calls(reader.db, after_id=copied, statuses=SENT)
     return ForkOutcome(outcome.path, outcome.status, outcome.message, outcome.summary, int(sent))
 
 
@@ -166,16 +160,12 @@ def _read_prefix(parent: Path, at: str) -> _Prefix:
                             f"{run['sim_now']}; fork at a time within it")
         # The newest state before anything of the fork time happened: a snapshot of an earlier
         # second, or the one written before the first tick (tick 0).
-        row = reader.db.execute("SELECT id, tick, t, seq, state FROM snapshot WHERE t < ? OR tick = 0"
-                                " ORDER BY id DESC LIMIT 1", (t,)).fetchone()
-        if row is None:
+        snapshot = runfile.snapshot_before(reader.db, t)
+        if snapshot is None:
             raise UserError(f"{parent}: has no snapshot to branch from")
-        snapshot = {"id": row["id"], "tick": row["tick"], "t": row["t"], "seq": row["seq"],
-                    "state": json.loads(row["state"])}
-        spent = reader.db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick >= 0 AND tick <= ?",
-                                  (snapshot["tick"],)).fetchone()[0]
+        spent = runfile.cost_until(reader.db, snapshot["tick"])
         prefix = _Prefix(run, reader.options(), scenario, t, snapshot, people_at(reader, max(t - 1, 0)),
-                         reader.replies(), float(spent), [])
+                         reader.replies(), spent, [])
     prefix.redo = [(when, iv) for when, iv in applied_since(parent, snapshot["tick"]) if when < t]
     return prefix
 
@@ -219,29 +209,3 @@ def _branch_path(parent: Path, out: str | None) -> Path:
         raise UserError(f"--out {path}: already exists; choose another name or delete it")
     writable_folder(path.parent, f"--out {out or path}")
     return path
-
-
-def _copy_prefix(parent: Path, branch: Path, prefix: _Prefix) -> int:
-    """Copy the parent's rows up to the snapshot into the branch; returns how many LLM call rows were copied."""
-    snap = prefix.snapshot
-    db = sqlite3.connect(f"file:{branch}", uri=True)
-    # a parent on a read-only mount is read as it stands (see sim.reader.connect_read_only)
-    mode = "mode=ro" if writable(parent) else "immutable=1"
-    db.execute("ATTACH DATABASE ? AS parent", (f"file:{quote(str(parent.resolve()))}?{mode}",))
-    try:
-        with db:
-            db.execute("INSERT INTO event SELECT * FROM parent.event WHERE seq <= ? ORDER BY seq", (snap["seq"],))
-            db.execute("INSERT INTO memory SELECT * FROM parent.memory WHERE tick <= ?", (snap["tick"],))
-            columns = ", ".join(r[1] for r in db.execute("PRAGMA main.table_info(llm_call)") if r[1] != "id")
-            db.execute(f"INSERT INTO llm_call ({columns}) SELECT {columns} FROM parent.llm_call"
-                       " WHERE tick >= 0 AND tick <= ? ORDER BY id", (snap["tick"],))
-            db.execute("INSERT INTO snapshot (tick, t, seq, state) SELECT tick, t, seq, state FROM parent.snapshot"
-                       " WHERE id < ? ORDER BY id", (snap["id"],))
-            with contextlib.suppress(sqlite3.OperationalError):  # a parent from before live control
-                db.execute("INSERT INTO control (issued_at, source, kind, payload, status, tick, t)"
-                           " SELECT issued_at, source, kind, payload, status, tick, t FROM parent.control"
-                           " WHERE kind = 'intervene' AND status = 'applied' AND (tick <= ? OR t < ?) ORDER BY id",
-                           (snap["tick"], prefix.t))
-        return int(db.execute("SELECT COUNT(*) FROM llm_call").fetchone()[0])
-    finally:
-        db.close()
