@@ -45,10 +45,9 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
 
     import agents  # noqa: F401  (registers the minds, as the CLI does)
     from sim import runfile, session
-    from sim.build import run_options, simulation
+    from sim.build import prepare, run_options, simulation
     from sim.llm.backends import LLMOptions, open_backend
     from sim.log import Batch, RunLog
-    from sim.mind import check_minds
     from sim.reader import RunReader
     from sim.runfile import RunRow
     from sim.scenario import load_scenario
@@ -62,7 +61,7 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     seed = scenario.seed
     end = session.end_second(scenario, scenario.start, opts, scenario.hours)
     path = session.out_path(world_path, seed, opts.out)
-    check_minds(scenario)
+    prepare(scenario, opts.settings, task_source=str(world_path), model=opts.llm.model)
     loaded = time.perf_counter()
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(session.preflight_run(backend, scenario))

@@ -11,13 +11,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim import runfile
-from sim.build import gateway_for
+from sim.build import gateway_for, prepare
 from sim.control import applied_since
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
 from sim.llm.gateway import Gateway
 from sim.llm.site import moment
-from sim.mind import Interviewee, MindContext, apply_settings, check_minds, mind_factory
+from sim.mind import Interviewee, MindContext, mind_factory
 from sim.reader import RunReader, writable
 from sim.rng import Stream
 from sim.scenario import PersonSpec, Scenario, parse_scenario
@@ -81,8 +81,7 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
     # People added during the run are interviewed with the spec they were added with.
     scenario = scenario.model_copy(update={"people": [*scenario.people, *(spec for name, spec in added.items()
                                                                           if name not in scenario.person_names())]})
-    apply_settings(scenario, recorded.get("settings", []))
-    check_minds(scenario)
+    prepare(scenario, recorded.get("settings", []))
     merged = merge_options(recorded, llm)
     when = iso(time.when(second))
     with open_backend(merged, scenario.model, run["seed"]) as backend:

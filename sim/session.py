@@ -12,7 +12,7 @@ from typing import Any
 
 from sim import runfile
 from sim.bounds import MAX_HOURS, MAX_SEED
-from sim.build import run_options, simulation
+from sim.build import prepare, run_options, simulation
 from sim.bus.link import BusOptions, Link
 from sim.control import Desk, applied_since
 from sim.engine import Simulation
@@ -22,14 +22,12 @@ from sim.llm.client import preflight
 from sim.llm.gateway import GatewayFatal
 from sim.llm.options import SCRIPTED
 from sim.log import Batch, LogFailed, RunLog
-from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.progress import RunProgress
 from sim.reader import RunReader, refuse_read_only
 from sim.runfile import RunRow
 from sim.scenario import Scenario, ScenarioReferenceError, check_span, load_scenario, parse_scenario
 from sim.simtime import RunTime, iso, parse_time
-from sim.team import apply_task
 from sim.writer import release, writer_alive
 
 DEFAULT_DIR = Path("replays")
@@ -123,15 +121,13 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
         raise UserError(f"--seed {seed}: must be a whole number from 0 to {MAX_SEED}")
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
-    apply_settings(scenario, opts.settings)
-    apply_task(scenario, opts.task, str(world_path))
-    if scenario.team is not None and opts.bus.workers == "external":
-        raise UserError(f"--workers external: {world_path} has a team, whose chain talks to its members' minds in the "
-                        "world's process; run it without --workers")
-    check_minds(scenario)
-    if opts.llm.model:
-        # --model names the world's default model; people with a model of their own keep it.
-        scenario.model = scenario.model.model_copy(update={"model": opts.llm.model})
+
+    def check(scenario: Scenario) -> None:
+        if scenario.team is not None and opts.bus.workers == "external":
+            raise UserError(f"--workers external: {world_path} has a team, whose chain talks to its members' minds in "
+                            "the world's process; run it without --workers")
+
+    prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model, check=check)
     link = Link.open(opts.bus, path)
     try:
         return _run_new(world_path, scenario, seed, end, path, opts, link)
@@ -192,11 +188,7 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     if run["status"] == "finished" and not extend:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
     llm = merge_options(recorded, opts.llm)
-    apply_settings(scenario, recorded.get("settings", []))
-    apply_task(scenario, recorded.get("task"), str(path))
-    check_minds(scenario)
-    if llm.model:
-        scenario.model = scenario.model.model_copy(update={"model": llm.model})
+    prepare(scenario, recorded.get("settings", []), task_source=str(path), task=recorded.get("task"), model=llm.model)
     if opts.bus.workers == "external":
         raise UserError("--workers external: a resumed run thinks in-process (its recorded replies are kept "
                         "here); resume without --workers")

@@ -22,13 +22,12 @@ import yaml
 
 from sim import runfile
 from sim.bounds import MAX_HOURS
-from sim.build import run_options, simulation
+from sim.build import prepare, run_options, simulation
 from sim.clock import INTERVENE
 from sim.control import applied_since, checked_intervention, people_at
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
 from sim.log import Batch, RunLog
-from sim.mind import apply_settings, check_minds
 from sim.paths import writable_folder
 from sim.reader import RunReader
 from sim.runfile import RunRow
@@ -101,11 +100,8 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
         world = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     path = _branch_path(parent, opts.out)
     scenario = parse_scenario(world, f"{path} (branch world)")
-    apply_settings(scenario, prefix.options.get("settings", []))
-    check_minds(scenario)
     llm = merge_options(prefix.options, opts.llm)
-    if llm.model:
-        scenario.model = scenario.model.model_copy(update={"model": llm.model})
+    prepare(scenario, prefix.options.get("settings", []), model=llm.model)
     state = copy.deepcopy(prefix.snapshot["state"])
     if spec is not None:  # the change at the fork time, queued as the world file's last intervention
         clock = state["clock"]
