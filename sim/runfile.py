@@ -1,8 +1,8 @@
-"""The run file: creating one with its run row, and the queries its writers share.
+"""The run file's shared queries: a new file and its run row, a resume's rewind, a fork's prefix, events by seq.
 
-``sim.tables`` declares the tables and ``sim.log`` appends a running run's batches; this module
-holds what the commands that start a run (``run``, ``resume``, ``fork``, the benchmark runner)
-write around that.
+``sim.tables`` declares the tables, ``sim.log`` appends a running run's batches and
+``sim.reader.RunReader`` answers a command's questions; this module holds the SQL that several
+modules wrote out before (run, resume, fork, interview, the bus feed and pool, the viewer).
 """
 
 from __future__ import annotations
