@@ -131,7 +131,7 @@ def time_rebuilds(path: Path, seeks: int, seed: int) -> dict[str, Any]:
         assert run is not None
         rows = CountingRows(source)
         timeline = Timeline(rows)
-        end = source.second(datetime.fromisoformat(run["sim_end"]))
+        end = source.time().second(datetime.fromisoformat(run["sim_end"]))
         rng = random.Random(seed)
         times, applied, snapshots = [], [], []
         gc.freeze()  # what is open stays: HamletApp.begin() keeps it from the garbage collector too

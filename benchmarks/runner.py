@@ -44,14 +44,14 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     from datetime import datetime
 
     import agents  # noqa: F401  (registers the minds, as the CLI does)
-    from sim import session
-    from sim.engine import Simulation
+    from sim import runfile, session
+    from sim.build import prepare, run_options, simulation
     from sim.llm.backends import LLMOptions, open_backend
-    from sim.log import Batch, RunLog, create_run_file, dumps, wall_now
-    from sim.mind import check_minds
+    from sim.log import Batch, RunLog
     from sim.reader import RunReader
+    from sim.runfile import RunRow
     from sim.scenario import load_scenario
-    from sim.simtime import iso
+    from sim.simtime import RunTime, iso
 
     imported = time.perf_counter()
     opts = session.RunOptions(hours=hours, out=out, quiet=True,
@@ -61,26 +61,17 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     seed = scenario.seed
     end = session.end_second(scenario, scenario.start, opts, scenario.hours)
     path = session.out_path(world_path, seed, opts.out)
-    check_minds(scenario)
+    prepare(scenario, opts.settings, task_source=str(world_path), model=opts.llm.model)
     loaded = time.perf_counter()
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(session.preflight_run(backend, scenario))
-        engine = create_run_file(path)
-        session.claim(engine)
-        options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-                   "fixed_step": None, "concurrency": backend.concurrency}
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
-                " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (scenario.name, str(world_path), world_path.read_text(encoding="utf-8"), seed, dumps(options),
-                 "running", "", iso(scenario.start), iso(session._at(scenario, end)), iso(scenario.start),
-                 wall_now(), wall_now()),
-            )
+        options = run_options(opts.llm, backend, None, [])
+        engine = runfile.create(path, RunRow(scenario.name, str(world_path), world_path.read_text(encoding="utf-8"),
+                                             seed, options, iso(scenario.start), iso(RunTime(scenario.start).when(end)),
+                                             iso(scenario.start)))
         log = RunLog(engine)
-        calls: list[dict[str, Any]] = []
-        gateway = session.gateway_for(backend, calls.append, None)
-        sim = Simulation(scenario, log, gateway, calls, seed=seed)
+        sim = simulation(scenario, log, backend, seed=seed, budget_usd=None)
+        gateway = sim.gateway
         started = time.perf_counter()
         sim.begin()
         begun = time.perf_counter()

@@ -8,9 +8,8 @@ person at a time, sorted by name. So the log never depends on which reply came b
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sim.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
@@ -41,7 +40,7 @@ from sim.mind import (
 )
 from sim.rng import Stream
 from sim.scenario import InterventionSpec, PersonSpec, Scenario
-from sim.simtime import iso, parse_time
+from sim.simtime import RunTime, iso, parse_time
 from sim.world import World
 
 REFUSED_TALK_RETRY_S = 60
@@ -60,7 +59,7 @@ class Simulation:
     def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, calls: list[dict[str, Any]], *,
                  seed: int, fixed_step: int | None = None, host: MindHost | None = None) -> None:
         self.scenario = scenario
-        self.start_time = scenario.start
+        self.time = RunTime(scenario.start)  # the engine's seconds of a moment are due seconds (rounded up)
         self.log = log
         self.gateway = gateway
         self.seed = seed
@@ -98,16 +97,6 @@ class Simulation:
         # where minds think when not here (external workers); None: in this process
         self.host = host
 
-    # -- time ----------------------------------------------------------------------------
-
-    def when(self, t: int) -> datetime:
-        """The simulated datetime at second ``t``."""
-        return self.start_time + timedelta(seconds=t)
-
-    def second(self, moment: datetime) -> int:
-        """The run second of a simulated datetime (rounded up)."""
-        return math.ceil((moment - self.start_time).total_seconds())
-
     # -- starting ------------------------------------------------------------------------
 
     def begin(self) -> None:
@@ -118,7 +107,7 @@ class Simulation:
         for person in self.scenario.people:
             self._add_person(person, 0)
         for index, iv in enumerate(self.scenario.interventions):
-            self.clock.push(self.second(parse_time(iv.at, self.start_time)), INTERVENE, "intervene", index=index)
+            self.clock.push(self.time.due(parse_time(iv.at, self.time.start)), INTERVENE, "intervene", index=index)
         if self.fixed_step:
             self.clock.push(0, WAKE + 1, "step")
         if self.chain is not None:
@@ -231,7 +220,7 @@ class Simulation:
 
     async def _think_and_commit(self, t: int, due: dict[str, str]) -> None:
         people = sorted(due)
-        now = self.when(t)
+        now = self.time.when(t)
         percepts = [self._percept(name, now, due[name]) for name in people]
         talks = sorted(self._talks, key=lambda c: c.initiator)
         steps = [self.chain.step(self.minds, now)] if self.chain is not None and self._chain_due else []
@@ -292,7 +281,7 @@ class Simulation:
                 self._emit(t, action.kind, name, place, action.data)
         if not moved:
             if decision.wake is not None:
-                self.clock.wake(name, max(t + 1, self.second(decision.wake)))
+                self.clock.wake(name, max(t + 1, self.time.due(decision.wake)))
             elif refused:  # the partner was gone or busy: think again shortly, not never
                 self.clock.wake(name, t + REFUSED_TALK_RETRY_S, "talk refused")
             else:
@@ -372,7 +361,7 @@ class Simulation:
     def _emit(self, t: int, kind: str, person: str | None = None, place: str | None = None,
               data: dict[str, Any] | None = None, *, perceive: bool = True) -> Event:
         self.seq += 1
-        event = Event(t, kind, person, place, data or {}, self.seq, self.tick, iso(self.when(t)))
+        event = Event(t, kind, person, place, data or {}, self.seq, self.tick, iso(self.time.when(t)))
         self._events.append(event)
         if perceive and place is not None:
             for other in self.world.people_at(place):
@@ -403,7 +392,7 @@ class Simulation:
             while self.next_snapshot <= t:
                 self.next_snapshot += self.snapshot_every
             batch.snapshot = {"tick": self.tick, "t": t, "seq": self.seq, "state": self.state()}
-            batch.run = {"sim_now": iso(self.when(t))}
+            batch.run = {"sim_now": iso(self.time.when(t))}
             self._snapshot_at = (self.tick, t)
         if batch.events or batch.llm_calls or batch.memories or batch.snapshot or batch.controls or batch.artifacts:
             self.log.submit(batch)

@@ -5,25 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import SQLModel
 
+from sim import runfile
+from sim.build import gateway_for, prepare
 from sim.control import applied_since
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
 from sim.llm.gateway import Gateway
 from sim.llm.site import moment
-from sim.log import Batch, RunLog, open_engine, wall_now
-from sim.mind import Interviewee, MindContext, apply_settings, check_minds, mind_factory
+from sim.mind import Interviewee, MindContext, mind_factory
 from sim.reader import RunReader, writable
 from sim.rng import Stream
 from sim.scenario import PersonSpec, Scenario, parse_scenario
 from sim.session import merge_options
-from sim.simtime import iso, parse_time
+from sim.simtime import RunTime, iso, parse_time
 from sim.world import World
 
 
@@ -67,7 +66,8 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
             moment = parse_time(at, start) if at else parse_time(run["sim_now"], start)
         except UserError as err:
             raise UserError(f"--at: {err}") from None
-        second = int((moment - start).total_seconds())
+        time = RunTime(start)
+        second = time.second(moment)  # as of that moment: its fraction of a second dropped
         if second < 0:
             raise UserError(f"--at {at}: {iso(moment)} is before the run's start {iso(start)}")
         asked = list(dict.fromkeys(person for person, _ in asks))
@@ -81,13 +81,13 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
     # People added during the run are interviewed with the spec they were added with.
     scenario = scenario.model_copy(update={"people": [*scenario.people, *(spec for name, spec in added.items()
                                                                           if name not in scenario.person_names())]})
-    apply_settings(scenario, recorded.get("settings", []))
-    check_minds(scenario)
+    prepare(scenario, recorded.get("settings", []))
     merged = merge_options(recorded, llm)
-    when = iso(start + timedelta(seconds=second))
+    when = iso(time.when(second))
     with open_backend(merged, scenario.model, run["seed"]) as backend:
         rows: list[dict[str, Any]] = []
-        gateway = Gateway(backend.transport, rows.append, backend.endpoint, concurrency=backend.concurrency, cache={})
+        # no budget and no preloaded replies: an interview's questions are new calls, each recorded
+        gateway = gateway_for(backend, rows.append, None, preload=False)
         minds: dict[str, Interviewee] = {}
         for person in asked:
             spec = scenario.person(person)
@@ -133,15 +133,6 @@ def _record(path: Path, exchanges: list[Exchange], second: int, model: str, call
     if not writable(path):
         logging.getLogger(__name__).warning("%s is read-only: the interview is not recorded in it", path)
         return
-    engine = open_engine(path)
-    SQLModel.metadata.create_all(engine)  # files from before interviews existed gain the table
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO interview (person, t, time, question, answer, model, wall_time) VALUES (?,?,?,?,?,?,?)",
-            [(e.person, second, e.time, e.question, e.answer, model, wall_now()) for e in exchanges],
-        )
-    log = RunLog(engine)
     for call in calls:
         call["tick"] = -1  # not part of any tick of the run
-    log.submit(Batch(llm_calls=calls))
-    log.close()
+    runfile.add_interviews(path, [(e.person, second, e.time, e.question, e.answer, model) for e in exchanges], calls)

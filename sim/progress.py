@@ -53,7 +53,7 @@ class RunProgress:
     def _fields(self) -> dict[str, Any]:
         stats = self.sim.gateway.stats
         return {
-            "time": iso(self.sim.when(self.sim.clock.now)),
+            "time": iso(self.sim.time.when(self.sim.clock.now)),
             "events": self.sim.seq,
             "calls": stats.calls,
             "tokens": stats.prompt_tokens + stats.completion_tokens,

@@ -5,30 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sim import runfile
 from sim.bounds import MAX_HOURS, MAX_SEED
+from sim.build import prepare, run_options, simulation
 from sim.bus.link import BusOptions, Link
 from sim.control import Desk, applied_since
 from sim.engine import Simulation
 from sim.errors import UserError
 from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
 from sim.llm.client import preflight
-from sim.llm.gateway import Gateway, GatewayFatal, Sink
+from sim.llm.gateway import GatewayFatal
 from sim.llm.options import SCRIPTED
-from sim.log import Batch, LogFailed, RunLog, create_run_file, dumps, open_engine, wall_now
-from sim.mind import apply_settings, check_minds
+from sim.log import Batch, LogFailed, RunLog
 from sim.paths import writable_folder
 from sim.progress import RunProgress
 from sim.reader import RunReader, refuse_read_only
+from sim.runfile import RunRow
 from sim.scenario import Scenario, ScenarioReferenceError, check_span, load_scenario, parse_scenario
-from sim.simtime import iso, parse_time
-from sim.team import apply_task
-from sim.writer import claim, release, writer_alive
+from sim.simtime import RunTime, iso, parse_time
+from sim.writer import release, writer_alive
 
 DEFAULT_DIR = Path("replays")
 
@@ -77,8 +77,9 @@ def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_ho
             end = parse_time(opts.until, scenario.start)  # an offset counts from the run's start, as everywhere
         except UserError as err:
             raise UserError(f"--until: {err}") from None
-        seconds = int((end - scenario.start).total_seconds())
-        if seconds <= int((start - scenario.start).total_seconds()):
+        time = RunTime(scenario.start)
+        seconds = time.second(end)
+        if seconds <= time.second(start):
             raise UserError(f"--until {opts.until}: {iso(end)} is not after {iso(start)}")
         if end - start > timedelta(hours=MAX_HOURS):
             raise UserError(f"--until {opts.until}: {iso(end)} is more than {MAX_HOURS} hours (ten years) after "
@@ -120,15 +121,13 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
         raise UserError(f"--seed {seed}: must be a whole number from 0 to {MAX_SEED}")
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
-    apply_settings(scenario, opts.settings)
-    apply_task(scenario, opts.task, str(world_path))
-    if scenario.team is not None and opts.bus.workers == "external":
-        raise UserError(f"--workers external: {world_path} has a team, whose chain talks to its members' minds in the "
-                        "world's process; run it without --workers")
-    check_minds(scenario)
-    if opts.llm.model:
-        # --model names the world's default model; people with a model of their own keep it.
-        scenario.model = scenario.model.model_copy(update={"model": opts.llm.model})
+
+    def check(scenario: Scenario) -> None:
+        if scenario.team is not None and opts.bus.workers == "external":
+            raise UserError(f"--workers external: {world_path} has a team, whose chain talks to its members' minds in "
+                            "the world's process; run it without --workers")
+
+    prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model, check=check)
     link = Link.open(opts.bus, path)
     try:
         return _run_new(world_path, scenario, seed, end, path, opts, link)
@@ -148,31 +147,16 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
             if link.external:
                 pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
                                               "model": opts.llm.model, "seed": seed, "task": opts.task})
-        options = {**opts.llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-                   "fixed_step": opts.fixed_step, "concurrency": backend.concurrency, "settings": opts.settings,
+        options = {**run_options(opts.llm, backend, opts.fixed_step, opts.settings),
                    **({"task": scenario.team.task} if scenario.team is not None else {})}
         if link is not None:
             options.update(mqtt=link.url, workers=opts.bus.workers)
-        # The run row is made before the file: a value it cannot hold fails here, leaving no stub behind.
-        row = (scenario.name, str(world_path), world_text, seed, dumps(options),
-               "running", "", iso(scenario.start), iso(_at(scenario, end)), iso(scenario.start), wall_now(), wall_now())
-        engine = create_run_file(path)
-        try:
-            claim(engine)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(
-                    "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
-                    " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)", row)
-        except BaseException:
-            engine.dispose()
-            for stub in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                stub.unlink(missing_ok=True)
-            raise
+        engine = runfile.create(path, RunRow(scenario.name, str(world_path), world_text, seed, options,
+                                             iso(scenario.start), iso(RunTime(scenario.start).when(end)), iso(scenario.start)))
         log = RunLog(engine)
         try:
-            calls: list[dict[str, Any]] = []
-            gateway = gateway_for(backend, calls.append, opts.llm.budget_usd)
-            sim = Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=opts.fixed_step, host=pool)
+            sim = simulation(scenario, log, backend, seed=seed, budget_usd=opts.llm.budget_usd,
+                             fixed_step=opts.fixed_step, host=pool)
             if link is not None:
                 link.attach(log)
             sim.begin()
@@ -198,17 +182,13 @@ def resume_run(path_text: str, opts: RunOptions) -> Outcome:
         raise UserError(f"{path}: still being written by process {writer.split('@')[0]}; stop it before resuming")
     scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
     start = datetime.fromisoformat(run["sim_now"])
-    planned = int((datetime.fromisoformat(run["sim_end"]) - scenario.start).total_seconds())
+    planned = RunTime(scenario.start).second(datetime.fromisoformat(run["sim_end"]))
     extend = opts.hours is not None or opts.until is not None
     end = end_second(scenario, start, opts, 0) if extend else planned
     if run["status"] == "finished" and not extend:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
     llm = merge_options(recorded, opts.llm)
-    apply_settings(scenario, recorded.get("settings", []))
-    apply_task(scenario, recorded.get("task"), str(path))
-    check_minds(scenario)
-    if llm.model:
-        scenario.model = scenario.model.model_copy(update={"model": llm.model})
+    prepare(scenario, recorded.get("settings", []), task_source=str(path), task=recorded.get("task"), model=llm.model)
     if opts.bus.workers == "external":
         raise UserError("--workers external: a resumed run thinks in-process (its recorded replies are kept "
                         "here); resume without --workers")
@@ -242,30 +222,21 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             asyncio.run(preflight_run(backend, scenario))
         if link is not None:
             link.ready()
-        engine = open_engine(path)
-        claim(engine)
-        last_seq = snapshot["seq"] if snapshot else 0
-        with engine.begin() as conn:
-            # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
-            conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (last_seq,))
-            for table in ("memory", "artifact", "llm_call"):  # redone with the events
-                conn.exec_driver_sql(f"DELETE FROM {table} WHERE tick > ?", (snapshot["tick"] if snapshot else -1,))
-            conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1",
-                                 (iso(_at(scenario, end)),))
+        engine = runfile.reopen(path, snapshot["seq"] if snapshot else 0, snapshot["tick"] if snapshot else -1,
+                                iso(RunTime(scenario.start).when(end)))
         log = RunLog(engine)
         try:
-            calls: list[dict[str, Any]] = []
-            gateway = gateway_for(backend, calls.append, llm.budget_usd)
+            sim = simulation(scenario, log, backend, seed=seed, budget_usd=llm.budget_usd, fixed_step=past.fixed_step)
+            gateway = sim.gateway
             gateway.cache.update(past.replies)
             for row in past.redo:
                 gateway.recorded.setdefault(row["cache_key"], []).append(row)
             gateway.stats.cost_usd = past.spent - sum(row["cost_usd"] for row in past.redo)  # counted again when redone
             if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
-                gateway.replay_until = int((parse_time(past.fork["at"], scenario.start) - scenario.start).total_seconds())
+                gateway.replay_until = RunTime(scenario.start).second(parse_time(past.fork["at"], scenario.start))
                 if Path(past.fork["parent"]).is_file():
                     with RunReader(past.fork["parent"]) as parent:
                         gateway.cache.update({**parent.replies(), **past.replies})
-            sim = Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=past.fixed_step)
             if link is not None:
                 link.attach(log)
             if snapshot is None:
@@ -326,13 +297,7 @@ def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:
         with contextlib.suppress(LogFailed):
             log.close()
         with contextlib.suppress(Exception):
-            db = sqlite3.connect(path, timeout=1)
-            try:
-                with db:
-                    db.execute("UPDATE run SET status = ?, message = ?, updated_at = ? WHERE id = 1",
-                               (status, message, wall_now()))
-            finally:
-                db.close()
+            runfile.set_status(path, status, message)
     release(path)
 
 
@@ -359,12 +324,6 @@ async def preflight_run(backend: Backend, scenario: Scenario) -> None:
     await preflight(backend.endpoint, f"--llm {backend.kind}", used)
 
 
-def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None) -> Gateway:
-    """The gateway a run talks to the backend through, with its row sink, its budget and any preloaded replies."""
-    return Gateway(backend.transport, sink, backend.endpoint, concurrency=backend.concurrency,
-                   budget_usd=budget_usd, cache=dict(backend.cache))
-
-
 def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
     """Recorded model options, overridden by any given on the command line."""
     fields = LLMOptions.__dataclass_fields__
@@ -379,8 +338,3 @@ def vars_of(opts: LLMOptions) -> dict[str, Any]:
     """The fields of ``opts`` as a dict."""
     return {name: getattr(opts, name) for name in LLMOptions.__dataclass_fields__}
 
-
-
-
-def _at(scenario: Scenario, second: int) -> datetime:
-    return scenario.start + timedelta(seconds=second)

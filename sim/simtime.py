@@ -1,8 +1,10 @@
-"""Simulated time: parsing TIME options, clock times of day and durations."""
+"""Simulated time: a run's seconds and datetimes (``RunTime``), TIME options, clock times of day."""
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sim.errors import UserError
@@ -57,3 +59,28 @@ def parse_clock(text: str) -> int:
 def iso(moment: datetime) -> str:
     """Format a simulated datetime the way every file and screen shows it."""
     return moment.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class RunTime:
+    """One run's simulated time: run seconds (second 0 is ``start``) to datetimes and back.
+
+    Run seconds are whole. A datetime between two of them has one rounding rule for each question:
+    ``second`` drops the fraction (what had happened *by* that moment: the viewer, metrics,
+    interviews, ``--until``), ``due`` rounds up (the first second *not before* it: when the
+    engine does something set for that moment, a fork's time).
+    """
+
+    start: datetime
+
+    def when(self, t: float) -> datetime:
+        """The simulated datetime at run second ``t``."""
+        return self.start + timedelta(seconds=t)
+
+    def second(self, moment: datetime) -> int:
+        """The run second of ``moment``, its fraction dropped (toward zero, as ``int`` does)."""
+        return int((moment - self.start).total_seconds())
+
+    def due(self, moment: datetime) -> int:
+        """The first whole run second not before ``moment`` (a fraction rounds up)."""
+        return math.ceil((moment - self.start).total_seconds())

@@ -13,9 +13,11 @@ import functools
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from sim import runfile
 from sim.bus.base import Bus, Outgoing
 from sim.bus.topics import VERSION, event_topic
 
@@ -87,12 +89,10 @@ class Feed:
         finally:
             self._pumping = False
 
-    def _read(self, limit: int) -> list[tuple[int, int, int, str, str, str | None, str | None, str]]:
+    def _read(self, limit: int) -> list[tuple[Any, ...]]:
         if self._db is None:
             self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=10)
-        return self._db.execute(
-            "SELECT seq, tick, t, time, kind, person, place, data FROM event WHERE seq > ? AND seq <= ?"
-            " ORDER BY seq LIMIT ?", (self.sent, self.committed, limit)).fetchall()
+        return runfile.events_between(self._db, self.sent, self.committed, limit)
 
     def _topic(self, kind: str, person: str | None) -> str:
         topic = self._topics.get((kind, person))

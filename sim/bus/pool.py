@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from sim import runfile
 from sim.bus.base import Bus, hand_over
 from sim.bus.topics import (
     Rejected,
@@ -266,10 +267,7 @@ class Pool:
             self.runlog.flush()
         if self._db is None:
             self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-        rows = [{"id": i, "t": t, "kind": k, "text": x, "importance": imp, "evidence": orjson.loads(ev)}
-                for i, t, k, x, imp, ev in self._db.execute(
-                    "SELECT id, t, kind, text, importance, evidence FROM memory WHERE person = ? ORDER BY id",
-                    (mind.name,))]
+        rows = runfile.memories_of(self._db, mind.name)
         rows += [{**row, "evidence": orjson.loads(row["evidence"])} for row in mind.ctx.memories]
         return rows
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sim.build import prepare
 from sim.bus.base import Bus, Outgoing, hand_over
 from sim.bus.topics import (
     Rejected,
@@ -40,10 +41,9 @@ from sim.llm import child
 from sim.llm.client import OpenAITransport, preflight
 from sim.llm.gateway import Endpoint, Gateway, GatewayFatal
 from sim.llm.site import moment
-from sim.mind import Mind, MindContext, Talker, apply_settings, check_minds, mind_factory
+from sim.mind import Mind, MindContext, Talker, mind_factory
 from sim.rng import Stream
 from sim.scenario import PersonSpec, parse_scenario
-from sim.team import apply_task
 from sim.world import World
 
 log = logging.getLogger("sim.bus")
@@ -74,11 +74,9 @@ class RunHost:
     def __init__(self, run: str, brief: dict[str, Any], overrides: Overrides) -> None:
         self.run = run
         scenario = parse_scenario(brief["scenario_yaml"], f"run {run} (world message)")
-        apply_settings(scenario, list(brief.get("settings", [])))
-        apply_task(scenario, brief.get("task"), f"run {run} (world message)")  # a team's --task, as the world has it
-        check_minds(scenario)
-        if brief.get("model"):
-            scenario.model = scenario.model.model_copy(update={"model": brief["model"]})
+        # a team's --task and the --model, as the world has them
+        prepare(scenario, list(brief.get("settings", [])), task_source=f"run {run} (world message)",
+                task=brief.get("task"), model=brief.get("model"))
         self.scenario = scenario
         self.seed = int(brief["seed"])
         self.world = World(scenario)

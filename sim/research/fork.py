@@ -12,41 +12,35 @@ the parent's model options; calls identical to the parent's are still answered f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
-import json
-import math
-import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import yaml
 
+from sim import runfile
 from sim.bounds import MAX_HOURS
+from sim.build import prepare, run_options, simulation
 from sim.clock import INTERVENE
 from sim.control import applied_since, checked_intervention, people_at
-from sim.engine import Simulation
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
-from sim.log import Batch, RunLog, create_run_file, dumps, wall_now
-from sim.mind import apply_settings, check_minds
+from sim.log import Batch, RunLog
 from sim.paths import writable_folder
-from sim.reader import RunReader, writable
+from sim.reader import RunReader
+from sim.runfile import RunRow
 from sim.scenario import Scenario, ScenarioReferenceError, check_span, parse_scenario
 from sim.session import (
     DEFAULT_DIR,
     Outcome,
     RunOptions,
     drive,
-    gateway_for,
     merge_options,
     preflight_run,
 )
-from sim.simtime import iso, parse_time
-from sim.writer import claim
+from sim.simtime import RunTime, iso, parse_time
 
 SENT = ("ok", "repaired", "invalid", "error")
 """``llm_call`` statuses of attempts that reached the model server."""
@@ -86,14 +80,18 @@ class _Prefix:
     spent: float
     redo: list[tuple[int, Any]]  # live interventions applied between the snapshot and the fork time
 
+    @property
+    def time(self) -> RunTime:
+        """The parent's simulated time (the branch's too)."""
+        return RunTime(self.scenario.start)
+
 
 def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
     """``hamlet fork``: check everything, copy the parent's prefix, redo it to the fork time, go on live."""
     parent = Path(parent_text)
     prefix = _read_prefix(parent, opts.at)
-    start = prefix.scenario.start
     end = _end(prefix, opts)
-    moment = iso(start + timedelta(seconds=prefix.t))
+    moment = iso(prefix.time.when(prefix.t))
     spec = checked_intervention(prefix.scenario, opts.intervention, moment, prefix.present) if opts.intervention else None
     world = prefix.run["scenario_yaml"]
     if spec is not None:
@@ -102,11 +100,8 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
         world = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     path = _branch_path(parent, opts.out)
     scenario = parse_scenario(world, f"{path} (branch world)")
-    apply_settings(scenario, prefix.options.get("settings", []))
-    check_minds(scenario)
     llm = merge_options(prefix.options, opts.llm)
-    if llm.model:
-        scenario.model = scenario.model.model_copy(update={"model": llm.model})
+    prepare(scenario, prefix.options.get("settings", []), model=llm.model)
     state = copy.deepcopy(prefix.snapshot["state"])
     if spec is not None:  # the change at the fork time, queued as the world file's last intervention
         clock = state["clock"]
@@ -117,29 +112,20 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
                                {"index": len(scenario.interventions) - 1}])
     with open_backend(llm, scenario.model, prefix.run["seed"]) as backend:
         asyncio.run(preflight_run(backend, scenario))
-        engine = create_run_file(path)
-        claim(engine)
-        copied = _copy_prefix(parent, path, prefix)
-        options = {**llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-                   "fixed_step": prefix.options.get("fixed_step"), "concurrency": backend.concurrency,
-                   "settings": prefix.options.get("settings", []),
+        options = {**run_options(llm, backend, prefix.options.get("fixed_step"), prefix.options.get("settings", [])),
                    "fork": {"parent": str(parent.resolve()), "at": moment, "snapshot_tick": prefix.snapshot["tick"],
                             "intervention": spec.model_dump(mode="json", exclude_none=True) if spec else None}}
         run = prefix.run
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
-                " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run["world"], run["world_file"], world, run["seed"], dumps(options), "running", "",
-                 run["sim_start"], iso(start + timedelta(seconds=end)),
-                 iso(start + timedelta(seconds=prefix.snapshot["t"])), wall_now(), wall_now()))
+        engine = runfile.create(path, RunRow(run["world"], run["world_file"], world, run["seed"], options,
+                                             run["sim_start"], iso(prefix.time.when(end)),
+                                             iso(prefix.time.when(prefix.snapshot["t"]))))
+        copied = runfile.copy_prefix(parent, path, prefix.snapshot, prefix.t)
         log = RunLog(engine)
-        calls: list[dict[str, Any]] = []
-        gateway = gateway_for(backend, calls.append, llm.budget_usd)
-        gateway.cache.update(prefix.replies)
-        gateway.stats.cost_usd = prefix.spent
-        gateway.replay_until = prefix.t
-        sim = Simulation(scenario, log, gateway, calls, seed=run["seed"], fixed_step=prefix.options.get("fixed_step"))
+        sim = simulation(scenario, log, backend, seed=run["seed"], budget_usd=llm.budget_usd,
+                         fixed_step=prefix.options.get("fixed_step"))
+        sim.gateway.cache.update(prefix.replies)
+        sim.gateway.stats.cost_usd = prefix.spent
+        sim.gateway.replay_until = prefix.t
         with RunReader(parent) as reader:
             sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
         # The branch's own snapshot of the fork point: what a resume of the branch starts from.
@@ -149,9 +135,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
             sim.schedule(t, intervention)
         outcome = drive(sim, end, path, backend, RunOptions(quiet=opts.quiet))
     with RunReader(path) as reader:
-        marks = ",".join("?" * len(SENT))
-        sent = reader.db.execute(f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND status IN ({marks})",
-                                 (copied, *SENT)).fetchone()[0]
+        sent = runfile.count_calls(reader.db, after_id=copied, statuses=SENT)
     return ForkOutcome(outcome.path, outcome.status, outcome.message, outcome.summary, int(sent))
 
 
@@ -164,23 +148,20 @@ def _read_prefix(parent: Path, at: str) -> _Prefix:
             moment = parse_time(at, start)
         except UserError as err:
             raise UserError(f"--at: {err}") from None
-        t = math.ceil((moment - start).total_seconds())
-        now = int((datetime.fromisoformat(run["sim_now"]) - start).total_seconds())
+        time = RunTime(start)
+        t = time.due(moment)  # the first second of the fork time: nothing of it is copied
+        now = time.second(datetime.fromisoformat(run["sim_now"]))
         if not 0 <= t <= now:
             raise UserError(f"--at {at}: {iso(moment)} is outside the run, which spans {iso(start)} to "
                             f"{run['sim_now']}; fork at a time within it")
         # The newest state before anything of the fork time happened: a snapshot of an earlier
         # second, or the one written before the first tick (tick 0).
-        row = reader.db.execute("SELECT id, tick, t, seq, state FROM snapshot WHERE t < ? OR tick = 0"
-                                " ORDER BY id DESC LIMIT 1", (t,)).fetchone()
-        if row is None:
+        snapshot = runfile.snapshot_before(reader.db, t)
+        if snapshot is None:
             raise UserError(f"{parent}: has no snapshot to branch from")
-        snapshot = {"id": row["id"], "tick": row["tick"], "t": row["t"], "seq": row["seq"],
-                    "state": json.loads(row["state"])}
-        spent = reader.db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick >= 0 AND tick <= ?",
-                                  (snapshot["tick"],)).fetchone()[0]
+        spent = runfile.cost_until(reader.db, snapshot["tick"])
         prefix = _Prefix(run, reader.options(), scenario, t, snapshot, people_at(reader, max(t - 1, 0)),
-                         reader.replies(), float(spent), [])
+                         reader.replies(), spent, [])
     prefix.redo = [(when, iv) for when, iv in applied_since(parent, snapshot["tick"]) if when < t]
     return prefix
 
@@ -192,11 +173,11 @@ def _end(prefix: _Prefix, opts: ForkOptions) -> int:
         raise UserError("--hours and --until: give one or the other")
     if opts.until is not None:
         try:
-            end = int((parse_time(opts.until, start) - start).total_seconds())
+            end = prefix.time.second(parse_time(opts.until, start))
         except UserError as err:
             raise UserError(f"--until: {err}") from None
         if end <= prefix.t:
-            raise UserError(f"--until {opts.until}: not after the fork time {iso(start + timedelta(seconds=prefix.t))}")
+            raise UserError(f"--until {opts.until}: not after the fork time {iso(prefix.time.when(prefix.t))}")
         if end - prefix.t > MAX_HOURS * 3600:
             raise UserError(f"--until {opts.until}: more than {MAX_HOURS} hours (ten years) after the fork time")
         return end
@@ -204,11 +185,11 @@ def _end(prefix: _Prefix, opts: ForkOptions) -> int:
         if not 0 < opts.hours <= MAX_HOURS:  # also refuses nan
             raise UserError(f"--hours {opts.hours:g}: must be more than 0 and at most {MAX_HOURS} (ten years)")
         try:
-            check_span(start + timedelta(seconds=prefix.t), opts.hours, "--hours")
+            check_span(prefix.time.when(prefix.t), opts.hours, "--hours")
         except ScenarioReferenceError as err:
             raise UserError(str(err)) from None
         return prefix.t + round(opts.hours * 3600)
-    end = int((datetime.fromisoformat(prefix.run["sim_end"]) - start).total_seconds())
+    end = prefix.time.second(datetime.fromisoformat(prefix.run["sim_end"]))
     if end <= prefix.t:
         raise UserError(f"--at {opts.at}: the parent ends there ({prefix.run['sim_end']}); give --hours H to run the "
                         "branch on")
@@ -224,29 +205,3 @@ def _branch_path(parent: Path, out: str | None) -> Path:
         raise UserError(f"--out {path}: already exists; choose another name or delete it")
     writable_folder(path.parent, f"--out {out or path}")
     return path
-
-
-def _copy_prefix(parent: Path, branch: Path, prefix: _Prefix) -> int:
-    """Copy the parent's rows up to the snapshot into the branch; returns how many LLM call rows were copied."""
-    snap = prefix.snapshot
-    db = sqlite3.connect(f"file:{branch}", uri=True)
-    # a parent on a read-only mount is read as it stands (see sim.reader.connect_read_only)
-    mode = "mode=ro" if writable(parent) else "immutable=1"
-    db.execute("ATTACH DATABASE ? AS parent", (f"file:{quote(str(parent.resolve()))}?{mode}",))
-    try:
-        with db:
-            db.execute("INSERT INTO event SELECT * FROM parent.event WHERE seq <= ? ORDER BY seq", (snap["seq"],))
-            db.execute("INSERT INTO memory SELECT * FROM parent.memory WHERE tick <= ?", (snap["tick"],))
-            columns = ", ".join(r[1] for r in db.execute("PRAGMA main.table_info(llm_call)") if r[1] != "id")
-            db.execute(f"INSERT INTO llm_call ({columns}) SELECT {columns} FROM parent.llm_call"
-                       " WHERE tick >= 0 AND tick <= ? ORDER BY id", (snap["tick"],))
-            db.execute("INSERT INTO snapshot (tick, t, seq, state) SELECT tick, t, seq, state FROM parent.snapshot"
-                       " WHERE id < ? ORDER BY id", (snap["id"],))
-            with contextlib.suppress(sqlite3.OperationalError):  # a parent from before live control
-                db.execute("INSERT INTO control (issued_at, source, kind, payload, status, tick, t)"
-                           " SELECT issued_at, source, kind, payload, status, tick, t FROM parent.control"
-                           " WHERE kind = 'intervene' AND status = 'applied' AND (tick <= ? OR t < ?) ORDER BY id",
-                           (snap["tick"], prefix.t))
-        return int(db.execute("SELECT COUNT(*) FROM llm_call").fetchone()[0])
-    finally:
-        db.close()

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,7 +39,7 @@ from sim.errors import UserError
 from sim.reader import RunReader
 from sim.research.knowing import memory_carries, plans_for
 from sim.scenario import FactSpec, Scenario, parse_scenario
-from sim.simtime import iso, parse_time
+from sim.simtime import RunTime, iso, parse_time
 
 HOUR = 3600
 _T = TypeVar("_T")
@@ -92,7 +92,7 @@ class RunMetrics:
         except BaseException:
             self.reader.close()
             raise
-        self.start: datetime = self.scenario.start
+        self.time = RunTime(self.scenario.start)  # metrics drop a moment's fraction of a second
         self.end = self.second(datetime.fromisoformat(run["sim_now"]))
         self._memo: dict[Hashable, Any] = {}  # what ``once`` computed: several metrics read the same table
 
@@ -110,16 +110,16 @@ class RunMetrics:
 
     def second(self, moment: datetime) -> int:
         """The run second of a simulated datetime."""
-        return int((moment - self.start).total_seconds())
+        return self.time.second(moment)
 
     def when(self, t: float) -> str:
         """The ISO time of run second ``t``."""
-        return iso(self.start + timedelta(seconds=int(t)))
+        return iso(self.time.when(int(t)))
 
     def time_option(self, text: str, flag: str) -> int:
         """The run second a TIME option names (ISO or +offset); one clear line if it is not one."""
         try:
-            return self.second(parse_time(text, self.start))
+            return self.second(parse_time(text, self.time.start))
         except UserError as err:
             raise UserError(f"{flag}: {err}") from None
 

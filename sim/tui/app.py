@@ -134,7 +134,7 @@ class HamletApp(App[None]):
         self.source, self.live, self.child, self.poll_s = source, live, child, poll_s
         self.timeline = Timeline(source)
         self.run_row = run
-        self.end = source.second(datetime.fromisoformat(run["sim_end"]))
+        self.end = source.time().second(datetime.fromisoformat(run["sim_end"]))
         self.paused = source.paused() if live else False
         self.following = live
         self.playing = False
@@ -195,7 +195,7 @@ class HamletApp(App[None]):
 
     def _redraw(self) -> None:
         state = self.timeline.state(self.seq)
-        self.view = View(self.seq, self.t, self.source.when(self.t), state)
+        self.view = View(self.seq, self.t, self.source.time().when(self.t), state)
         self.drawn = set()
         self._show_clock()
         if isinstance(self.screen, InspectorScreen | MetricsScreen):
@@ -243,7 +243,7 @@ class HamletApp(App[None]):
 
     def _latest_t(self) -> int:
         event = self.source.event(self.timeline.last_seq)
-        now = self.source.second(datetime.fromisoformat(self.run_row["sim_now"]))
+        now = self.source.time().second(datetime.fromisoformat(self.run_row["sim_now"]))
         return max(int(event["t"]) if event else 0, now)
 
     def _play_frame(self) -> None:
@@ -336,7 +336,7 @@ class HamletApp(App[None]):
             """Go to the time typed, unless the dialog was cancelled."""
             if moment is not None:
                 self.following = False
-                self.seek_time(self.source.second(moment))
+                self.seek_time(self.source.time().second(moment))
 
         self.push_screen(JumpScreen(self.source.start(), self.view.when), chosen)
 

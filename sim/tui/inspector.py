@@ -280,4 +280,4 @@ def _work_cells(row: dict[str, Any], person: str) -> tuple[str, str]:
 
 
 def _hhmm(source: RunSource, t: int) -> str:
-    return f"{source.when(int(t)):%H:%M}"
+    return f"{source.time().when(int(t)):%H:%M}"

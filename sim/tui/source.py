@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from sim import runfile
 from sim.errors import UserError
 from sim.reader import RunReader
 from sim.scenario import Scenario, parse_scenario
+from sim.simtime import RunTime
 
-EVENT_COLUMNS = "seq, tick, t, time, kind, person, place, data"
 CALL_COLUMNS = ("id, tick, t, person, purpose, model, attempt, status, cache_hit, fallback, prompt_tokens,"
                 " completion_tokens, cost_usd, latency_ms")
 
@@ -75,13 +76,9 @@ class RunSource:
         assert self.scenario is not None, "read run() first"
         return self.scenario.start
 
-    def when(self, t: int) -> datetime:
-        """The simulated datetime at run second ``t``."""
-        return self.start() + timedelta(seconds=t)
-
-    def second(self, moment: datetime) -> int:
-        """The run second of a simulated datetime."""
-        return int((moment - self.start()).total_seconds())
+    def time(self) -> RunTime:
+        """The run's simulated time; the viewer drops a moment's fraction of a second (``RunTime.second``)."""
+        return RunTime(self.start())
 
     def options(self) -> dict[str, Any]:
         """The run's recorded options."""
@@ -111,8 +108,7 @@ class RunSource:
         """Events with ``after < seq <= upto`` in order."""
         cursor = self.db.cursor()
         cursor.row_factory = None  # plain tuples: a seek or a live run's new ticks read thousands
-        rows = cursor.execute(f"SELECT {EVENT_COLUMNS} FROM event WHERE seq > ? AND seq <= ? ORDER BY seq",
-                              (after, upto))
+        rows = runfile.events_between(cursor, after, upto)  # tuples: a seek or a live run's new ticks read thousands
         return [{"seq": seq, "tick": tick, "t": t, "time": time, "kind": kind, "person": person, "place": place,
                  "data": _loads(data or "{}")} for seq, tick, t, time, kind, person, place, data in rows]
 
@@ -175,7 +171,7 @@ class RunSource:
     def work(self, person: str, upto: int) -> list[dict[str, Any]]:
         """The phases ``person`` took part in and the files they wrote, as events up to ``seq`` ``upto``."""
         rows = self.db.execute(
-            f"SELECT {EVENT_COLUMNS} FROM event WHERE seq <= ? AND kind IN ('phase', 'phase_end', 'artifact')"
+            f"SELECT {runfile.EVENT_COLUMNS} FROM event WHERE seq <= ? AND kind IN ('phase', 'phase_end', 'artifact')"
             " AND (person = ? OR json_extract(data, '$.with') = ?) ORDER BY seq", (upto, person, person)).fetchall()
         return [_event(row) for row in rows]
 
