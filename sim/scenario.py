@@ -356,16 +356,7 @@ def _objects_of(scenario: Scenario, area_id: str) -> list[str]:
 
 def check_references(scenario: Scenario) -> None:
     """Check names are unique and every place, person and object referenced exists and is reachable."""
-    _unique([s.name for s in scenario.sectors], "sectors", "sector")
-    for i, sector in enumerate(scenario.sectors):
-        _unique([a.name for a in sector.areas], f"sectors[{i}].areas", "area")
-        for j, area in enumerate(sector.areas):
-            _unique([o.name for o in area.objects], f"sectors[{i}].areas[{j}].objects", "object")
-            if ":" in area.name:
-                raise ScenarioReferenceError(f"sectors[{i}].areas[{j}].name", f"{area.name!r} may not contain ':'")
-        if ":" in sector.name:
-            raise ScenarioReferenceError(f"sectors[{i}].name", f"{sector.name!r} may not contain ':'")
-    _unique([p.name for p in scenario.people], "people", "person")
+    _check_names(scenario)
     names = {p.name for p in scenario.people}
 
     def place(where: str, ref: str) -> str:
@@ -389,26 +380,45 @@ def check_references(scenario: Scenario) -> None:
         _check_gathering(scenario, fact, f"facts[{i}]", place)
     added = {iv.spec.name for iv in scenario.interventions if iv.spec is not None}
     for i, iv in enumerate(scenario.interventions):
-        where = f"interventions[{i}]"
-        try:
-            when = parse_time(iv.at, scenario.start)
-        except UserError as err:
-            raise ScenarioReferenceError(f"{where}.at", str(err)) from None
-        if when < scenario.start:
-            raise ScenarioReferenceError(f"{where}.at", f"{iv.at} is before the world's start {scenario.start}")
-        if iv.place is not None:
-            area_id = place(f"{where}.place", iv.place)
-            if iv.object is not None and iv.object not in _objects_of(scenario, area_id):
-                raise ScenarioReferenceError(f"{where}.object", f"no object {iv.object!r} in {area_id}")
-        if iv.person is not None and iv.person not in names | added:
-            raise ScenarioReferenceError(f"{where}.person", f"unknown person {iv.person!r}")
-        if iv.spec is not None:
-            if iv.spec.name in names:
-                raise ScenarioReferenceError(f"{where}.spec.name", f"{iv.spec.name!r} is already in the world")
-            _check_person(scenario, iv.spec, f"{where}.spec", names | added, place)
+        _check_intervention(scenario, iv, f"interventions[{i}]", names, added, place)
     if scenario.team is not None:
         check_team(scenario.team, names)
     _check_connected(scenario)
+
+
+def _check_names(scenario: Scenario) -> None:
+    """Sectors, areas, objects and people have unique names, and no sector or area name holds ':'."""
+    _unique([s.name for s in scenario.sectors], "sectors", "sector")
+    for i, sector in enumerate(scenario.sectors):
+        _unique([a.name for a in sector.areas], f"sectors[{i}].areas", "area")
+        for j, area in enumerate(sector.areas):
+            _unique([o.name for o in area.objects], f"sectors[{i}].areas[{j}].objects", "object")
+            if ":" in area.name:
+                raise ScenarioReferenceError(f"sectors[{i}].areas[{j}].name", f"{area.name!r} may not contain ':'")
+        if ":" in sector.name:
+            raise ScenarioReferenceError(f"sectors[{i}].name", f"{sector.name!r} may not contain ':'")
+    _unique([p.name for p in scenario.people], "people", "person")
+
+
+def _check_intervention(scenario: Scenario, iv: InterventionSpec, where: str, names: set[str], added: set[str],
+                        place: Any) -> None:
+    """An intervention's time is a time from the start on; its place, object, person and new person exist or fit."""
+    try:
+        when = parse_time(iv.at, scenario.start)
+    except UserError as err:
+        raise ScenarioReferenceError(f"{where}.at", str(err)) from None
+    if when < scenario.start:
+        raise ScenarioReferenceError(f"{where}.at", f"{iv.at} is before the world's start {scenario.start}")
+    if iv.place is not None:
+        area_id = place(f"{where}.place", iv.place)
+        if iv.object is not None and iv.object not in _objects_of(scenario, area_id):
+            raise ScenarioReferenceError(f"{where}.object", f"no object {iv.object!r} in {area_id}")
+    if iv.person is not None and iv.person not in names | added:
+        raise ScenarioReferenceError(f"{where}.person", f"unknown person {iv.person!r}")
+    if iv.spec is not None:
+        if iv.spec.name in names:
+            raise ScenarioReferenceError(f"{where}.spec.name", f"{iv.spec.name!r} is already in the world")
+        _check_person(scenario, iv.spec, f"{where}.spec", names | added, place)
 
 
 def _check_gathering(scenario: Scenario, fact: FactSpec, where: str, place: Any) -> None:

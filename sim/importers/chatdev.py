@@ -76,56 +76,76 @@ def load_config(folder: Path) -> dict[str, tuple[Path, Any]]:
     return found
 
 
-def convert(folder: Path) -> dict[str, Any]:
-    """The Hamlet world (as data for YAML) that a CompanyConfig folder describes."""
-    config = load_config(folder)
-    (chain_path, chain_cfg), (phase_path, phase_cfg), (role_path, role_cfg) = (config[n] for n in FILES)
-    chain = chain_cfg.get("chain")
-    if not isinstance(chain, list) or not chain:
-        raise UserError(f"{chain_path}: chain: expected a list of phases")
-    used: list[str] = []  # roles in the order phases name them
-    names: dict[str, int] = {}
+class _Chain:
+    """Reads a ChatChainConfig's items into Hamlet's chain: phases, loops, and the roles in the order named."""
 
-    def phase_item(item: Any, where: str) -> dict[str, Any]:
+    def __init__(self, chain_path: Path, phase_path: Path, role_path: Path, phase_cfg: dict[str, Any],
+                 role_cfg: dict[str, Any]) -> None:
+        self.chain_path, self.phase_path, self.role_path = chain_path, phase_path, role_path
+        self.phase_cfg, self.role_cfg = phase_cfg, role_cfg
+        self.used: list[str] = []  # roles in the order phases name them
+        self.names: dict[str, int] = {}
+
+    def unique(self, name: str) -> str:
+        """``name``, numbered from its second use on (a phase repeated in the chain)."""
+        self.names[name] = self.names.get(name, 0) + 1
+        return name if self.names[name] == 1 else f"{name} {self.names[name]}"
+
+    def item(self, item: Any, where: str) -> dict[str, Any]:
+        """One chain item as a Hamlet phase or loop."""
         if not isinstance(item, dict) or not isinstance(item.get("phase"), str):
-            raise UserError(f"{chain_path}: {where}: expected an object with a phase name")
+            raise UserError(f"{self.chain_path}: {where}: expected an object with a phase name")
         name = item["phase"]
         kind = item.get("phaseType", "SimplePhase")
         if kind == "ComposedPhase":
-            cycles = item.get("cycleNum")
-            if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 1:
-                raise UserError(f"{chain_path}: {where} ({name}): a ComposedPhase needs cycleNum, its cycle cap "
-                                f"(a whole number of at least 1; got {cycles!r})")
-            parts = item.get("Composition")
-            if not isinstance(parts, list) or not parts:
-                raise UserError(f"{chain_path}: {where} ({name}): Composition: expected a list of phases")
-            loop: dict[str, Any] = {"loop": unique(name), "cycles": cycles}
-            if LOOPS.get(name):
-                loop["until"] = LOOPS[name]
-            loop["chain"] = [phase_item(part, f"{where}.Composition[{i}]") for i, part in enumerate(parts)]
-            return loop
+            return self.loop(item, name, where)
         if kind != "SimplePhase":
-            raise UserError(f"{chain_path}: {where} ({name}): unknown phaseType {kind!r}; "
+            raise UserError(f"{self.chain_path}: {where} ({name}): unknown phaseType {kind!r}; "
                             "expected SimplePhase or ComposedPhase")
-        spec = phase_cfg.get(name)
-        if not isinstance(spec, dict):
-            raise UserError(f"{chain_path}: {where}: phase {name!r} is not in {phase_path}")
+        return self.phase(item, name, where)
+
+    def loop(self, item: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+        """A ComposedPhase: its phases repeated up to ``cycleNum`` times, until its stop condition."""
+        cycles = item.get("cycleNum")
+        if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 1:
+            raise UserError(f"{self.chain_path}: {where} ({name}): a ComposedPhase needs cycleNum, its cycle cap "
+                            f"(a whole number of at least 1; got {cycles!r})")
+        parts = item.get("Composition")
+        if not isinstance(parts, list) or not parts:
+            raise UserError(f"{self.chain_path}: {where} ({name}): Composition: expected a list of phases")
+        loop: dict[str, Any] = {"loop": self.unique(name), "cycles": cycles}
+        if LOOPS.get(name):
+            loop["until"] = LOOPS[name]
+        loop["chain"] = [self.item(part, f"{where}.Composition[{i}]") for i, part in enumerate(parts)]
+        return loop
+
+    def roles(self, name: str, spec: dict[str, Any]) -> list[str]:
+        """The phase's instructor and assistant, each a role of the RoleConfig."""
         roles = []
         for field in ("user_role_name", "assistant_role_name"):
             role = spec.get(field)
-            if not isinstance(role, str) or not isinstance(role_cfg.get(role), list):
-                known = ", ".join(sorted(role_cfg))
-                raise UserError(f"{phase_path}: {name}.{field}: role {role!r} is not in {role_path}; its roles: {known}")
+            if not isinstance(role, str) or not isinstance(self.role_cfg.get(role), list):
+                known = ", ".join(sorted(self.role_cfg))
+                raise UserError(f"{self.phase_path}: {name}.{field}: role {role!r} is not in {self.role_path}; "
+                                f"its roles: {known}")
             roles.append(role)
-            if role not in used:
-                used.append(role)
+            if role not in self.used:
+                self.used.append(role)
+        return roles
+
+    def phase(self, item: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+        """A SimplePhase, with its roles, turn cap, conclusion, files and prompt from the PhaseConfig."""
+        spec = self.phase_cfg.get(name)
+        if not isinstance(spec, dict):
+            raise UserError(f"{self.chain_path}: {where}: phase {name!r} is not in {self.phase_path}")
+        roles = self.roles(name, spec)
         lines = spec.get("phase_prompt")
         if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
-            raise UserError(f"{phase_path}: {name}.phase_prompt: expected a list of lines")
+            raise UserError(f"{self.phase_path}: {name}.phase_prompt: expected a list of lines")
         steps = item.get("max_turn_step", -1)
         rounds = steps if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0 else DEFAULT_TURN_LIMIT
         conclusion, extract, files = PHASES.get(name, (_snake(name), "agreed" if rounds > 1 else "reply", []))
-        phase: dict[str, Any] = {"phase": unique(name), "instructor": roles[0], "assistant": roles[1],
+        phase: dict[str, Any] = {"phase": self.unique(name), "instructor": roles[0], "assistant": roles[1],
                                  "turns": 1 if rounds == 1 else 2 * rounds, "extract": extract}
         if conclusion:
             phase["conclusion"] = conclusion
@@ -134,11 +154,17 @@ def convert(folder: Path) -> dict[str, Any]:
         phase["prompt"] = _text(lines, "\n\n")
         return phase
 
-    def unique(name: str) -> str:
-        names[name] = names.get(name, 0) + 1
-        return name if names[name] == 1 else f"{name} {names[name]}"
 
-    items = [phase_item(item, f"chain[{i}]") for i, item in enumerate(chain)]
+def convert(folder: Path) -> dict[str, Any]:
+    """The Hamlet world (as data for YAML) that a CompanyConfig folder describes."""
+    config = load_config(folder)
+    (chain_path, chain_cfg), (phase_path, phase_cfg), (role_path, role_cfg) = (config[n] for n in FILES)
+    chain = chain_cfg.get("chain")
+    if not isinstance(chain, list) or not chain:
+        raise UserError(f"{chain_path}: chain: expected a list of phases")
+    reading = _Chain(chain_path, phase_path, role_path, phase_cfg, role_cfg)
+    items = [reading.item(item, f"chain[{i}]") for i, item in enumerate(chain)]
+    used = reading.used
     recruits = chain_cfg.get("recruitments", chain_cfg.get("recruits", []))
     cast = used + [r for r in recruits if isinstance(r, str) and r not in used and isinstance(role_cfg.get(r), list)]
     roles = [{"name": role, "prompt": _text(role_cfg[role], "\n").replace("{chatdev_prompt}", "{background}")}

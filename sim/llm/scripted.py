@@ -180,37 +180,49 @@ class Chooser:
         if isinstance(kind, list):
             kind = next((k for k in kind if k != "null"), "string")
         if kind == "object":
-            props = schema.get("properties", {})
-            return {key: self.value(sub, defs, key) for key, sub in props.items()}
+            return {key: self.value(sub, defs, key) for key, sub in schema.get("properties", {}).items()}
         if kind == "array":
-            items = _resolved(schema.get("items", {}), defs)
-            if program.is_file_list(items):  # files to write: a working program, or documents
-                return program.files(items, self.prompt, rng, self.phrases)
-            low = schema.get("minItems", 1)
-            high = schema.get("maxItems", low + 3)
-            count = rng.randint(low, max(low, min(high, low + 3)))
-            return [self.value(schema.get("items", {"type": "string"}), defs, name) for _ in range(count)]
+            return self._array(schema, defs, name)
         if kind == "integer":
-            low = int(schema["exclusiveMinimum"]) + 1 if "exclusiveMinimum" in schema else int(schema.get("minimum", 1))
-            high = int(schema["exclusiveMaximum"]) - 1 if "exclusiveMaximum" in schema else int(schema.get("maximum", low + 9))
-            if self.eager and _named(name, IMPORTANCE_WORDS) and high > low:
-                step = rng.choices(range(len(IMPORTANCE_WEIGHTS)), IMPORTANCE_WEIGHTS)[0]
-                return low + round(step * (high - low) / (len(IMPORTANCE_WEIGHTS) - 1))
-            return rng.randint(low, max(low, high))
+            return self._integer(schema, name)
         if kind == "number":
             low = float(schema.get("minimum", 0.0))
             return round(rng.uniform(low, float(schema.get("maximum", low + 1.0))), 3)
         if kind == "boolean":
-            if self.eager and _named(name, ENDING_WORDS):
-                return False
-            if self.eager and _named(name, ENGAGE_WORDS):
-                return True
-            return rng.random() < 0.5
+            return self._boolean(name)
         text = _pick(rng, self.phrases)
         low, high = schema.get("minLength", 0), schema.get("maxLength")
         if high is not None:
             text = text[:high]
         return text.ljust(low, ".")
+
+    def _array(self, schema: dict[str, Any], defs: dict[str, Any], name: str) -> Any:
+        """Files to write (a working program, or documents), or between min and min + 3 items."""
+        items = _resolved(schema.get("items", {}), defs)
+        if program.is_file_list(items):
+            return program.files(items, self.prompt, self.rng, self.phrases)
+        low = schema.get("minItems", 1)
+        high = schema.get("maxItems", low + 3)
+        count = self.rng.randint(low, max(low, min(high, low + 3)))
+        return [self.value(schema.get("items", {"type": "string"}), defs, name) for _ in range(count)]
+
+    def _integer(self, schema: dict[str, Any], name: str) -> int:
+        """Uniform over the bounds; importance under eager from ``IMPORTANCE_WEIGHTS``."""
+        rng = self.rng
+        low = int(schema["exclusiveMinimum"]) + 1 if "exclusiveMinimum" in schema else int(schema.get("minimum", 1))
+        high = int(schema["exclusiveMaximum"]) - 1 if "exclusiveMaximum" in schema else int(schema.get("maximum", low + 9))
+        if self.eager and _named(name, IMPORTANCE_WORDS) and high > low:
+            step = rng.choices(range(len(IMPORTANCE_WEIGHTS)), IMPORTANCE_WEIGHTS)[0]
+            return low + round(step * (high - low) / (len(IMPORTANCE_WEIGHTS) - 1))
+        return rng.randint(low, max(low, high))
+
+    def _boolean(self, name: str) -> bool:
+        """A fair coin; under eager, an ending stays false and an engagement true."""
+        if self.eager and _named(name, ENDING_WORDS):
+            return False
+        if self.eager and _named(name, ENGAGE_WORDS):
+            return True
+        return self.rng.random() < 0.5
 
 
 def _resolved(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
