@@ -41,6 +41,24 @@ def interview(path_text: str, person: str, question: str, at: str | None, llm: L
     return interview_many(path_text, [(person, question)], at, llm)[0]
 
 
+def _interviewees(scenario: Scenario, asked: list[str], gateway: Gateway, seed: int,
+                  memories: dict[str, list[dict[str, Any]]], snapshot: dict[str, Any] | None) -> dict[str, Interviewee]:
+    """Each person asked, their mind rebuilt from the snapshot and the memories formed by then."""
+    minds: dict[str, Interviewee] = {}
+    for person in asked:
+        spec = scenario.person(person)
+        ctx = MindContext(scenario, World(scenario), gateway, Stream(seed, f"interview:{person}"),
+                          dict(scenario.minds.get(scenario.mind_of(spec), {})), recorded=memories[person])
+        mind = mind_factory(scenario.mind_of(spec), person)(spec, ctx)
+        if not isinstance(mind, Interviewee):
+            raise UserError(f"PERSON {person!r}: runs the {scenario.mind_of(spec)} mind, which keeps no memories to interview")
+        state = (snapshot or {}).get("state", {}).get("minds", {}).get(person)
+        if state is not None:
+            mind.restore(state)
+        minds[person] = mind
+    return minds
+
+
 def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, llm: LLMOptions,
                    form: type[BaseModel] | None = None) -> list[Exchange]:
     """Answer each (person, question) as that person knew things at ``at``, with one model backend for all.
@@ -88,18 +106,7 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
         rows: list[dict[str, Any]] = []
         # no budget and no preloaded replies: an interview's questions are new calls, each recorded
         gateway = gateway_for(backend, rows.append, None, preload=False)
-        minds: dict[str, Interviewee] = {}
-        for person in asked:
-            spec = scenario.person(person)
-            ctx = MindContext(scenario, World(scenario), gateway, Stream(run["seed"], f"interview:{person}"),
-                              dict(scenario.minds.get(scenario.mind_of(spec), {})), recorded=memories[person])
-            mind = mind_factory(scenario.mind_of(spec), person)(spec, ctx)
-            if not isinstance(mind, Interviewee):
-                raise UserError(f"PERSON {person!r}: runs the {scenario.mind_of(spec)} mind, which keeps no memories to interview")
-            state = (snapshot or {}).get("state", {}).get("minds", {}).get(person)
-            if state is not None:
-                mind.restore(state)
-            minds[person] = mind
+        minds = _interviewees(scenario, asked, gateway, int(run["seed"]), memories, snapshot)
         answers = asyncio.run(_ask(minds, gateway, asks, second, form))
     exchanges = [Exchange(person, question, answer, when) for (person, question), answer in zip(asks, answers, strict=True)]
     _record(path, exchanges, second, backend.endpoint.model, rows)

@@ -225,6 +225,11 @@ class Gateway:
         key: str,
         row: _Row,
     ) -> T:
+        """Send, retry, repair or fall back until the call ends, writing one row per attempt.
+
+        Long on purpose: the order of attempts, repairs and the rows they write is the call's
+        contract with resume (the same rows in the same order), so it stays in one readable loop.
+        """
         conversation = _with_schema_hint(messages, json_schema, self.endpoint.json_mode)
         attempt = failures = repairs = 0
         last_error = ""

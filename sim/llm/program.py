@@ -103,7 +103,10 @@ def _identifier(words: list[str], default: str) -> str:
 
 
 def program(task: str, words: list[str], rng: random.Random, *, flaw: str = "none") -> dict[str, str]:
-    """A module named after ``task`` and a ``main.py``, with the ``flaw`` asked for (one of ``FLAWS``)."""
+    """A module named after ``task`` and a ``main.py``, with the ``flaw`` asked for (one of ``FLAWS``).
+
+    Long because most of it is the program's text, kept as one template so it reads as the program does.
+    """
     words_of_task = [w for w in re.findall(r"[a-z0-9]+", task.lower()) if w not in STOP] or ["little", "tool"]
     module = _identifier(words_of_task, "tool")
     if module == "main":
