@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sim.research.knowing import FOLDS_TO_PLAIN, fragments, memory_carries, plans_for
-from sim.research.metrics import RunMetrics, Window
-from sim.scenario import FactSpec, Scenario
+from sim.research.knowing import FOLDS_TO_PLAIN, fragments, memory_carries
+from sim.research.metrics import RunMetrics, Window, first_plans
+from sim.scenario import FactSpec
 
 CONVERSATION_SCAN = 100_000
 """Events read after a ``talk`` looking for its lines and its end (they follow it in the same tick)."""
@@ -211,18 +211,10 @@ def _knowing(db: sqlite3.Connection, fact: FactSpec, joined: dict[str, int]) -> 
 def _planned(metrics: RunMetrics, fact: FactSpec) -> list[dict[str, Any]]:
     """``RunMetrics.plans``' rows (each person's first plan for ``fact``), read from the plans that may carry it."""
     where, args = _candidates(metrics.reader.db, "data", fact)
-    first: dict[str, dict[str, Any]] = {}
-    for t, person, data in metrics.reader.db.execute(
-            f"SELECT t, person, data FROM event WHERE kind = 'plan' AND {where} ORDER BY seq", args):
-        if person in first:
-            continue
-        plan = json.loads(data)
-        reason = str(plan.get("reason", ""))
-        if any(plans_for(fact, str(i.get("activity", ""))) for i in plan.get("items", [])) or (
-                reason and plans_for(fact, reason)):
-            first[person] = {"person": person, "t": t, "time": metrics.when(t), "scope": plan.get("scope", "day"),
-                             "reason": reason or None}
-    return list(first.values())
+    rows = metrics.reader.db.execute(f"SELECT t, person, data FROM event WHERE kind = 'plan' AND {where} ORDER BY seq",
+                                     args)
+    # the story names who and why, not the items (those are the metrics' table)
+    return [{k: v for k, v in row.items() if k != "items"} for row in first_plans(fact, rows, metrics.when).values()]
 
 
 # -- gatherings --------------------------------------------------------------------------------
@@ -242,17 +234,9 @@ def _gathering(metrics: RunMetrics, window: Window) -> dict[str, Any]:
             "run_end": metrics.when(metrics.end), "reached": reached, "came": came}
 
 
-def _areas(scenario: Scenario, place: str) -> set[str]:
-    """The areas of ``place``: every area of a sector, or the one area named."""
-    for sector in scenario.sectors:
-        if sector.name == place:
-            return {f"{sector.name}:{area.name}" for area in sector.areas}
-    return {scenario.resolve_place(place)}
-
-
 def _attendance(metrics: RunMetrics, window: Window) -> list[dict[str, Any]]:
     """Each stay at the place that overlaps the window: everyone's whereabouts just before it, then its moves."""
-    areas = _areas(metrics.scenario, window.place)
+    areas = metrics.areas_of(window.place)
     db = metrics.reader.db
     # SQLite takes the other columns of an aggregate query's row from the row holding the MAX.
     before = db.execute(f"SELECT person, kind, place, MAX(seq) FROM event WHERE kind IN {_WHEREABOUTS} AND t < ?"

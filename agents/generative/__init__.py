@@ -152,8 +152,8 @@ class GenerativeMind:
         if self.day_planning is not None and self.day_planning.due(now):
             notes += await self.day_planning.plan_day(now, self.acting.yesterday(now))
             self.acting.start_over()
-            if self.reaction is not None:  # a change of plans from yesterday's last talk is today's plan's to weigh
-                self.reaction.pending = None
+            if self.reaction is not None:
+                self.reaction.new_day()
         if self.acting.asleep(now.hour * 60 + now.minute):
             return self.acting.sleep(percept, now, notes)
         if self.reflection is not None and self.reflection.due():

@@ -87,6 +87,10 @@ class Reaction:
         """Keep news to react to at the next wake in a place (it came on the road)."""
         self.news += texts
 
+    def new_day(self) -> None:
+        """Forget a change of plans decided after yesterday's last talk: today's plan weighs that talk's memories."""
+        self.pending = None
+
     def after_talk(self, partner: str, reason: str | None) -> None:
         """A conversation with ``partner`` changed the person's plans (``reason``), or did not (None)."""
         if reason is not None:

@@ -227,18 +227,8 @@ class RunMetrics:
         return self.once(("plans", fact.name, upto), lambda: self._plans(fact, upto)).copy()
 
     def _plans(self, fact: FactSpec, upto: int) -> Any:
-        first: dict[str, dict[str, Any]] = {}
-        for t, person, data in self.reader.db.execute(
-                "SELECT t, person, data FROM event WHERE kind = 'plan' AND t <= ? ORDER BY seq", (upto,)):
-            if person in first:
-                continue
-            plan = json.loads(data)
-            said = [f"{i.get('start')} {i.get('activity')}" for i in plan.get("items", [])
-                    if plans_for(fact, str(i.get("activity", "")))]
-            reason = str(plan.get("reason", ""))
-            if said or (reason and plans_for(fact, reason)):
-                first[person] = {"person": person, "t": t, "time": self.when(t), "scope": plan.get("scope", "day"),
-                                 "reason": reason or None, "items": "; ".join(said) or None}
+        first = first_plans(fact, self.reader.db.execute(
+            "SELECT t, person, data FROM event WHERE kind = 'plan' AND t <= ? ORDER BY seq", (upto,)), self.when)
         rows = [first[p] for p in self._log.joined if p in first]
         frame = pandas().DataFrame(rows, columns=["person", "t", "time", "scope", "reason", "items"])
         return frame.astype({"t": "Int64"})
@@ -394,12 +384,13 @@ class RunMetrics:
 
     def window(self, place: str, start: int, end: int) -> Window:
         """A checked window: a place of this world and ``start < end``."""
-        self._areas_of(place)
+        self.areas_of(place)
         if end <= start:
             raise UserError(f"--window: {self.when(end)} is not after {self.when(start)}")
         return Window(place, start, end)
 
-    def _areas_of(self, place: str) -> set[str]:
+    def areas_of(self, place: str) -> set[str]:
+        """The areas ``place`` names: every area of a sector, or the one area; one clear line if there is none."""
         sectors = {s.name: [f"{s.name}:{a.name}" for a in s.areas] for s in self.scenario.sectors}
         if place in sectors:
             return set(sectors[place])
@@ -410,7 +401,7 @@ class RunMetrics:
 
     def attendance(self, window: Window) -> Any:
         """Who was at the window's place during it: first arrival, last departure, minutes present."""
-        areas = self._areas_of(window.place)
+        areas = self.areas_of(window.place)
         found: dict[str, dict[str, Any]] = {}
         for stay in self._log.stays:
             if stay.place not in areas:
@@ -484,6 +475,26 @@ class RunMetrics:
         from sim.research import registry  # it imports this module
 
         return registry.summary(self)
+
+
+def first_plans(fact: FactSpec, rows: Iterable[tuple[int, str, str]], when: Any) -> dict[str, dict[str, Any]]:
+    """Person -> their first plan for ``fact`` among ``plan`` event rows (t, person, data) in log order.
+
+    A plan is for the fact when an item, or a re-planning's reason, involves it (``plans_for``);
+    ``when`` turns a run second into its time.
+    """
+    first: dict[str, dict[str, Any]] = {}
+    for t, person, data in rows:
+        if person in first:
+            continue
+        plan = json.loads(data)
+        said = [f"{i.get('start')} {i.get('activity')}" for i in plan.get("items", [])
+                if plans_for(fact, str(i.get("activity", "")))]
+        reason = str(plan.get("reason", ""))
+        if said or (reason and plans_for(fact, reason)):
+            first[person] = {"person": person, "t": t, "time": when(t), "scope": plan.get("scope", "day"),
+                             "reason": reason or None, "items": "; ".join(said) or None}
+    return first
 
 
 class _Log:
