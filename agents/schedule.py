@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from sim.llm.gateway import CallSite
+from sim.llm.grammar import Words
 from sim.mind import Decision, Do, Go, MindContext, Note, Percept
 from sim.scenario import PersonSpec, RoutineItem, Scenario
 
@@ -63,7 +64,7 @@ def day_plan_model(places: tuple[str, ...]) -> type[BaseModel]:
     return create_model(
         "DayPlan",
         mood=(mood, Field(description="how the person feels this morning")),
-        intentions=(list[Annotated[str, StringConstraints(max_length=200)]],
+        intentions=(list[Annotated[str, StringConstraints(max_length=200), Words(2, 25)]],
                     Field(min_length=1, max_length=5, description="what the person means to do today")),
         free_time_place=(place, Field(description="where to spend free time today")),
     )

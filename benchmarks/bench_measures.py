@@ -6,7 +6,9 @@ structured answer, judged as text), each labelled knows / does not know by readi
 the confusion counts per hard case and in all, the precision and recall, and the cases the rule
 gets wrong. Target: precision and recall >= 0.95 on each set. A third set, plan items and
 reasons labelled whether each is a plan for the fact (``plans_for``, the coordination measure's
-"made a plan for it"), is reported without a target.
+"made a plan for it"), is reported without a target, and so is a fourth: texts people wrote,
+labelled whether they read as written by a person (``sim.research.readable.well_formed``, the
+sentence share of issue #18; tests/sim/research/sentence_cases.py).
 
 Run: python benchmarks/bench_measures.py
 """
@@ -19,6 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.sim.research.knowing_cases import MEMORIES, PLANS, PROBES, Case, Confusion, score  # noqa: E402
+from tests.sim.research.sentence_cases import CASES as SENTENCES  # noqa: E402
+from tests.sim.research.sentence_cases import score as score_sentences  # noqa: E402
 
 TARGET = 0.95
 
@@ -52,7 +56,21 @@ def main() -> int:
     ok = report("Memories", MEMORIES)
     ok = report("Probe answers", PROBES) and ok
     report("Plans (is a plan for the fact)", PLANS, None)
+    sentences()
     return 0 if ok else 1
+
+
+def sentences() -> None:
+    """Print the sentence check's table (no target: it bounds the readable share from above)."""
+    total, per, wrong = score_sentences(SENTENCES)
+    print(f"Sentences (reads as written by a person): {len(SENTENCES)} labelled ({sum(c.good for c in SENTENCES)} do)")
+    print(f"  {'failure':<16} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4}   precision recall")
+    for name in sorted(per):
+        print(_row(name, per[name]))
+    print(_row("all", total))
+    print("  no target: nonsense made of real words passes, so a run's share is an upper bound")
+    for case in wrong:
+        print(f"  wrong ({'reads' if case.good else 'does not read'} as a person's, said the opposite): {case.text!r}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ file.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,7 @@ from agents.generative.reflection import Reflection
 from agents.generative.text import listing
 from agents.memory import Memory
 from sim.events import Event
+from sim.llm.grammar import Words
 from sim.mind import Decision, Line, MindContext, Percept, Recalled, Turn
 from sim.scenario import PersonSpec
 
@@ -77,7 +78,7 @@ def check_params(params: dict[str, Any]) -> None:
 class Answer(BaseModel):
     """A person's answer to an interview question."""
 
-    answer: str = Field(max_length=600)
+    answer: Annotated[str, Words(2, 80)] = Field(max_length=600)
 
 
 class Component(Protocol):

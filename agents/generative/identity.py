@@ -19,13 +19,14 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from agents.generative.text import clip
 from sim.llm.gateway import CallSite
+from sim.llm.grammar import Words
 from sim.mind import MindContext
 from sim.scenario import PersonSpec
 
 if TYPE_CHECKING:
     from agents.generative.memory import Memories
 
-Trait = Annotated[str, StringConstraints(max_length=160)]
+Trait = Annotated[str, StringConstraints(max_length=160), Words(3, 16)]
 QUERIES = ("{name}'s core characteristics", "{name}'s current daily occupation and situation",
            "{name}'s feeling about their recent progress in life")
 """The three retrievals a summary description is synthesised from (the paper's Appendix A)."""
@@ -139,10 +140,18 @@ def _sentence(text: str) -> str:
 
 
 def known_places(scenario: Any, spec: PersonSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Areas a person knows (their home, their routine's places, every place nobody lives in) and their objects."""
+    """Areas a person knows (their home, their routine's places, every place nobody lives in) and their objects.
+
+    In a building of several homes (flats), another household's area is not the person's: they
+    know their own flat and the shared rooms, never a neighbour's flat (nor its armchair).
+    """
     homes = {scenario.resolve_place(p.home).split(":", 1)[0] for p in scenario.people}
-    own = scenario.resolve_place(spec.home).split(":", 1)[0]
-    known = [f"{s.name}:{a.name}" for s in scenario.sectors for a in s.areas if s.name == own or s.name not in homes]
+    mine = scenario.resolve_place(spec.home)
+    own = mine.split(":", 1)[0]
+    # Areas named as someone's home (``home: "Canal Lofts:Priya's flat"``), not a whole house.
+    private = {scenario.resolve_place(p.home) for p in scenario.people if ":" in p.home} - {mine}
+    known = [f"{s.name}:{a.name}" for s in scenario.sectors for a in s.areas
+             if (s.name == own or s.name not in homes) and f"{s.name}:{a.name}" not in private]
     for item in spec.routine:
         if item.place and item.place != "free":
             area = scenario.resolve_place(item.place)

@@ -26,11 +26,12 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 from agents.generative.identity import Identity
 from agents.generative.memory import Memories
 from agents.generative.text import at, clip, clock, listing
+from sim.llm.grammar import Words
 from sim.mind import Decision, Do, Go, MindContext, Note, Percept, clock_minutes, plan_spans
 
-Text = Annotated[str, StringConstraints(max_length=160)]
+Text = Annotated[str, StringConstraints(max_length=160), Words(2, 12)]
 ACTIVITY_CHARS = 80
-Activity = Annotated[str, StringConstraints(max_length=ACTIVITY_CHARS)]
+Activity = Annotated[str, StringConstraints(max_length=ACTIVITY_CHARS), Words(2, 8)]
 """An action's words: short, so a grammar-bound small model cannot run past its token limit."""
 WAKE_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(5, 10) for m in (0, 30))
 BED_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(20, 24) for m in (0, 30))

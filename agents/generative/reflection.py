@@ -26,8 +26,9 @@ from agents.generative.identity import Identity
 from agents.generative.memory import Memories
 from agents.generative.text import numbered
 from agents.memory import Memory
+from sim.llm.grammar import Words
 
-Text = Annotated[str, StringConstraints(max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=200), Words(3, 20)]
 
 
 def due(importance_since: float, threshold: float) -> bool:

@@ -84,8 +84,9 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
         from sim.llm.local import MODEL_ALIAS, LocalServer
 
         server = LocalServer()
-        endpoint = Endpoint(server.base_url, "not-needed", MODEL_ALIAS, _json_mode(opts, "json_object"),
-                            opts.timeout_s or 300.0, 0.5, *prices, fixed_model=True)
+        mode = _json_mode(opts, "json_object")
+        endpoint = Endpoint(server.base_url, "not-needed", MODEL_ALIAS, mode, opts.timeout_s or 300.0, 0.5, *prices,
+                            fixed_model=True, grammar=mode == "json_object")
         # llama.cpp's server answers one request at a time; more in flight would only queue there.
         return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 1, stopper=server)
     if kind in SCRIPTED:

@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import BudgetExceeded
+from sim.llm.grammar import for_wire
 from sim.llm.site import CallSite
 from sim.llm.transport import NotRecorded, Refused, Request, Transport, Unavailable
 from sim.log import dumps, wall_now
@@ -64,6 +65,9 @@ class Endpoint:
     price_in_per_mtok: float = 0.0
     price_out_per_mtok: float = 0.0
     fixed_model: bool = False  # local and scripted servers serve one model, whatever the scenario names
+    grammar: bool = False
+    """The server makes the schema a grammar and holds the model to it (llama.cpp): the prompt then
+    leaves the schema out, and free text is held to words (``sim.llm.grammar``)."""
 
 
 @dataclass(slots=True)
@@ -230,10 +234,11 @@ class Gateway:
         Long on purpose: the order of attempts, repairs and the rows they write is the call's
         contract with resume (the same rows in the same order), so it stays in one readable loop.
         """
-        conversation = _with_schema_hint(messages, json_schema, self.endpoint.json_mode)
+        grammar = self.endpoint.grammar
+        conversation = _with_schema_hint(messages, json_schema, self.endpoint.json_mode, grammar)
         attempt = failures = repairs = 0
         last_error = ""
-        response_format = _response_format(schema, json_schema, self.endpoint.json_mode)
+        response_format = _response_format(schema, for_wire(json_schema, grammar), self.endpoint.json_mode)
         while True:
             attempt += 1
             self._chained(row.site.tick)
@@ -344,11 +349,16 @@ def _response_format(schema: type[BaseModel], json_schema: dict[str, Any], mode:
     return None
 
 
-def _with_schema_hint(messages: list[dict[str, str]], json_schema: dict[str, Any], mode: JsonMode) -> list[dict[str, str]]:
+def _with_schema_hint(messages: list[dict[str, str]], json_schema: dict[str, Any], mode: JsonMode,
+                      grammar: bool) -> list[dict[str, str]]:
+    if grammar:
+        # The grammar holds the form. A small model copies whatever text about the answer it is
+        # shown (the schema's descriptions, an example answer) into its answers, so it sees none.
+        return list(messages)
     if mode == "json_schema":
         return list(messages)
     # Servers without schema support (and small models) need the schema in the prompt itself.
-    hint = "Reply with one JSON object that matches this JSON Schema:\n" + json.dumps(json_schema)
+    hint = "Reply with one JSON object that matches this JSON Schema:\n" + json.dumps(for_wire(json_schema, False))
     return [*messages, {"role": "system", "content": hint}]
 
 

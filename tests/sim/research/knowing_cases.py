@@ -8,7 +8,9 @@ the news; they were written before the rule was run on them, and the rule's miss
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sim.scenario import FactSpec
 
@@ -247,15 +249,20 @@ def verdict(case: Case) -> bool:
     return memory_carries(fact, case.kind, case.text, PEOPLE, OWNER)
 
 
-def score(cases: list[Case]) -> tuple[Confusion, dict[str, Confusion], list[Case]]:
-    """The rule's confusion counts over ``cases``, in all and per hard case, and the cases it got wrong."""
+def score(cases: list[Any], judge: Callable[[Any], bool] | None = None,
+          label: Callable[[Any], bool] = lambda case: bool(case.knows)) -> tuple[Confusion, dict[str, Confusion], list[Any]]:
+    """A rule's confusion counts over labelled ``cases``, in all and per hard case, and the cases it got wrong.
+
+    ``judge`` is the rule's verdict on a case (the knowing rule's by default), ``label`` the truth.
+    """
+    judge = judge or verdict
     total = Confusion()
     per: dict[str, Confusion] = {}
-    wrong: list[Case] = []
+    wrong: list[Any] = []
     for case in cases:
-        said = verdict(case)
-        total.add(case.knows, said)
-        per.setdefault(case.category, Confusion()).add(case.knows, said)
-        if said != case.knows:
+        said, truth = judge(case), label(case)
+        total.add(truth, said)
+        per.setdefault(case.category, Confusion()).add(truth, said)
+        if said != truth:
             wrong.append(case)
     return total, per, wrong
