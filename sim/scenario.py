@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from sim.bounds import (
     WalkMinutes,
 )
 from sim.errors import UserError
+from sim.names import match_person, suggestion
 from sim.simtime import parse_clock, parse_datetime, parse_time
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
 from sim.team import TAGS, TeamSpec, check_team
@@ -338,9 +338,7 @@ def _resolve(scenario: Scenario, ref: str) -> str:
         return matches[0]
     if len(matches) > 1:
         raise ValueError(f"place {ref!r} is ambiguous: write one of {', '.join(matches)}")
-    names = ids + [sector.name for sector in scenario.sectors]
-    close = difflib.get_close_matches(ref, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else "; it must name a sector or 'Sector:Area'"
+    hint = suggestion(ref, ids + [sector.name for sector in scenario.sectors]) or "; it must name a sector or 'Sector:Area'"
     raise ValueError(f"unknown place {ref!r}{hint}")
 
 
@@ -355,7 +353,11 @@ def _objects_of(scenario: Scenario, area_id: str) -> list[str]:
 
 
 def check_references(scenario: Scenario) -> None:
-    """Check names are unique and every place, person and object referenced exists and is reachable."""
+    """Check names are unique and every place, person and object referenced exists and is reachable.
+
+    A person named in another case or by a unique first name is written back as their full name, so
+    everything after this check compares names exactly.
+    """
     _check_names(scenario)
     names = {p.name for p in scenario.people}
 
@@ -374,9 +376,7 @@ def check_references(scenario: Scenario) -> None:
         _check_person(scenario, person, f"people[{i}]", names, place)
     _unique([f.name for f in scenario.facts], "facts", "fact")
     for i, fact in enumerate(scenario.facts):
-        for who in fact.seeded_to:
-            if who not in names:
-                raise ScenarioReferenceError(f"facts[{i}].seeded_to", f"unknown person {who!r}")
+        fact.seeded_to = [_person(f"facts[{i}].seeded_to", who, names) for who in fact.seeded_to]
         _check_gathering(scenario, fact, f"facts[{i}]", place)
     added = {iv.spec.name for iv in scenario.interventions if iv.spec is not None}
     for i, iv in enumerate(scenario.interventions):
@@ -413,8 +413,8 @@ def _check_intervention(scenario: Scenario, iv: InterventionSpec, where: str, na
         area_id = place(f"{where}.place", iv.place)
         if iv.object is not None and iv.object not in _objects_of(scenario, area_id):
             raise ScenarioReferenceError(f"{where}.object", f"no object {iv.object!r} in {area_id}")
-    if iv.person is not None and iv.person not in names | added:
-        raise ScenarioReferenceError(f"{where}.person", f"unknown person {iv.person!r}")
+    if iv.person is not None:
+        iv.person = _person(f"{where}.person", iv.person, names | added)
     if iv.spec is not None:
         if iv.spec.name in names:
             raise ScenarioReferenceError(f"{where}.spec.name", f"{iv.spec.name!r} is already in the world")
@@ -445,8 +445,7 @@ def _check_person(scenario: Scenario, person: PersonSpec, where: str, names: set
     if person.start is not None:
         place(f"{where}.start", person.start)
     for k, rel in enumerate(person.relationships):
-        if rel.name not in names:
-            raise ScenarioReferenceError(f"{where}.relationships[{k}].name", f"unknown person {rel.name!r}")
+        rel.name = _person(f"{where}.relationships[{k}].name", rel.name, names)
     for k, item in enumerate(person.routine):
         if item.place is None or item.place == "free":
             continue
@@ -456,6 +455,14 @@ def _check_person(scenario: Scenario, person: PersonSpec, where: str, names: set
                 f"{where}.routine[{k}].object",
                 f"no object {item.object!r} in {area}; objects there: {', '.join(_objects_of(scenario, area)) or 'none'}",
             )
+
+
+def _person(where: str, name: str, names: set[str]) -> str:
+    """The full name of the person ``name`` means (see ``match_person``), else one line at ``where``."""
+    try:
+        return match_person(name, sorted(names))
+    except ValueError as err:
+        raise ScenarioReferenceError(where, str(err)) from None
 
 
 def _unique(names: list[str], where: str, noun: str) -> None:

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import networkx as nx
 
 from sim.errors import UserError
+from sim.names import match_person
 from sim.reader import RunReader
 from sim.research.knowing import memory_carries, plans_for
 from sim.scenario import FactSpec, Scenario, parse_scenario
@@ -166,10 +167,11 @@ class RunMetrics:
         return list(self._log.joined)
 
     def person(self, name: str) -> str:
-        """``name`` if they are in the run, else one clear line naming who is."""
-        if name not in self._log.joined:
-            raise UserError(f"--person {name!r}: not in this run; people: {', '.join(self._log.joined)}")
-        return name
+        """The person of the run ``name`` means (in any case, or a unique first name), else one line with a suggestion."""
+        try:
+            return match_person(name, self._log.joined, among=" in this run")
+        except ValueError as err:
+            raise UserError(f"--person: {err}") from None
 
     def facts(self) -> list[FactSpec]:
         """The facts the world declares."""

@@ -59,7 +59,7 @@ def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | 
 
     chosen = [metrics.fact(name) for name in facts] if facts else metrics.facts()
     if person is not None:
-        metrics.person(person)
+        person = metrics.person(person)  # the full name: 'sofia' filters the tables to Sofia Marchetti
     second = metrics.end if at is None else metrics.time_option(at, "--at")
     if not 0 <= second <= metrics.end:
         raise UserError(f"--at {at}: outside the run, which spans {metrics.when(0)} to {metrics.when(metrics.end)}")
