@@ -28,7 +28,9 @@ docs/research.md; see "Adding a metric" in docs/architecture.md.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -55,6 +57,8 @@ class Metric:
     chart: str = ""  # curves: the chart (and table over time) it belongs to
     label: str = ""  # curves: its line in the chart; people: the heading of its bars in the viewer; empty: not drawn
     short: str = ""  # curves: its row in the viewer, when shorter than ``label``
+    low: float = -math.inf  # run metrics: the range its values lie in (a sweep's intervals are kept inside it)
+    high: float = math.inf
 
     def key(self, fact: FactSpec | None = None) -> str:
         """Its name in an output: per fact ``<fact>.<name>`` (summary) or ``<fact>_<name>`` (people table)."""
@@ -144,6 +148,12 @@ def summary(m: RunMetrics) -> dict[str, float]:
                 if value is not None:
                     out[item.key(fact)] = value
     return out
+
+
+def bounds(key: str) -> tuple[float, float]:
+    """The range a run metric's values lie in, by its name in the summary (``<fact>.<name>`` per fact)."""
+    item = METRICS.get(("run", key)) or METRICS.get(("run", key.rpartition(".")[2]))
+    return (item.low, item.high) if item is not None else (-math.inf, math.inf)
 
 
 def values(m: RunMetrics, item: Metric, at: int, fact: FactSpec | None = None) -> Mapping[str, Any]:
@@ -247,15 +257,15 @@ for _metric in (
     Metric("places_per_person", "Areas visited per person present.", "run",
            lambda m: float(m.activity()["places"].sum() / _per_person(m))),
     Metric("knows_density", "Knows edges a -> b among the people present at the end, over n(n-1).", "run",
-           _end_density("knows_density")),
+           _end_density("knows_density"), high=1.0),
     Metric("knows_density_mutual", "Pairs who know each other over n(n-1)/2 at the end, as the paper counted.",
-           "run", _end_density("knows_density_mutual")),
+           "run", _end_density("knows_density_mutual"), high=1.0),
     Metric("conversation_density", "Pairs who have talked over n(n-1)/2 at the end.", "run",
-           _end_density("conversation_density")),
+           _end_density("conversation_density"), high=1.0),
     Metric("knowing", "People present who know the fact at the end.", "run",
            lambda m, fact: float(_known(m, fact)), per_fact=True),
     Metric("share", "The share of the people present who know the fact at the end.", "run",
-           lambda m, fact: round(float(_known(m, fact)) / _per_person(m), 6), per_fact=True),
+           lambda m, fact: round(float(_known(m, fact)) / _per_person(m), 6), per_fact=True, high=1.0),
     Metric("attendance", "People who came to the gathering the fact announces (if it announces one).", "run",
            _attendance, per_fact=True),
     Metric("llm_calls", "LLM calls the people made (interviews and probes not counted).", "run",
@@ -293,4 +303,5 @@ for _metric in (
     Metric("conversation_density", "Pairs who have talked over n(n-1)/2.", "curve",
            _density_column("conversation_density"), chart="density", label="conversations"),
 ):
-    register(_metric)
+    # Every built-in run metric is a count, a mean of counts, a share, a density or a cost: none is below zero.
+    register(dataclasses.replace(_metric, low=0.0) if _metric.shape == "run" else _metric)
