@@ -236,6 +236,10 @@ def _fact_curve(column: str) -> Callable[[RunMetrics, FactSpec, list[int]], list
     return lambda m, fact, times: list(m.diffusion_curve(fact, times=times)[column])
 
 
+def _maybe(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def _events(m: RunMetrics) -> float:
     return float(m.reader.db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
 
@@ -270,9 +274,16 @@ for _metric in (
            _attendance, per_fact=True),
     Metric("llm_calls", "LLM calls the people made (interviews and probes not counted).", "run",
            _activity_total("llm_calls")),
-    Metric("tokens", "Tokens of those calls, prompts and replies.", "run", _activity_total("tokens")),
-    Metric("cost_usd", "Cost of those calls in US dollars.", "run",
+    Metric("llm_calls_cached", "Of those, the calls answered from the reply cache (a fork's or a resumed run's "
+           "replies already paid for): nothing was sent.", "run", lambda m: float(m.cache_use().calls)),
+    Metric("tokens_sent", "Tokens sent to the model and replied by it for those calls, prompts and replies.", "run",
+           _activity_total("tokens")),
+    Metric("tokens_cached", "Tokens the calls answered from the cache took when the model first answered them "
+           "(in this run or the runs it was forked from).", "run", lambda m: _maybe(m.cache_use().tokens)),
+    Metric("cost_usd", "Cost of the calls sent, in US dollars.", "run",
            lambda m: round(float(m.activity()["cost_usd"].sum()), 6)),
+    Metric("cost_usd_cached", "Cost of the calls answered from the cache when the model first answered them.",
+           "run", lambda m: _maybe(m.cache_use().cost_usd)),
 
     Metric("conversations", "Conversations the person took part in.", "person",
            _activity_column("conversations"), label="Conversations per person"),
