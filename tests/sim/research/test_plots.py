@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from sim.research.metrics import RunMetrics
-from sim.research.plots import _pyplot, draw
+from sim.research.plots import draw
 from tests.conftest import WORLDS, hamlet_process
+
+
+def close(figure: object) -> None:
+    import matplotlib.pyplot as plt  # after draw() chose the Agg backend
+
+    plt.close(figure)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +38,7 @@ def test_the_diffusion_axis_counts_whole_people_up_to_everyone(town: Path) -> No
             assert ticks and all(float(t).is_integer() for t in ticks), ticks
             assert high >= len(metrics.people()), "the axis reaches everyone there is"
         finally:
-            _pyplot().close(figure)
+            close(figure)
 
 
 @pytest.mark.parametrize("graph", ["conversations", "knows"])
@@ -50,4 +56,4 @@ def test_the_networks_names_neither_overlap_nor_leave_the_picture(town: Path, gr
             crowded = [(a, b) for (a, one), (b, other) in combinations(names.items(), 2) if one.overlaps(other)]
             assert not crowded
         finally:
-            _pyplot().close(figure)
+            close(figure)
