@@ -50,7 +50,7 @@ TAGS = ("phase-item", "loop-item")
 class RoleSpec(Spec):
     """A part someone plays in the team: its prompt and, optionally, a model of its own."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="the role's name, unique in the team (phases name it)")
     person: str | None = Field(None, description="who plays it; default: the person of the same name")
     prompt: str = Field("", description="the role's system prompt; may use {task}, {background}, {role} and conclusions")
     model: ModelSettings | None = Field(None, description="the role's own model settings (over the person's and the world's)")
@@ -108,7 +108,7 @@ class LoopSpec(Spec):
         "stop condition: approved (a review phase of the cycle approves), complete (no program file "
         "holds a placeholder; checked before each cycle), runs (the program runs in the sandbox without "
         "error; checked before each cycle); none: the cycle cap alone"))
-    chain: list[ChainItem] = Field(min_length=1)
+    chain: list[ChainItem] = Field(min_length=1, description="the phases and loops of each cycle, in order")
 
     @model_validator(mode="after")
     def _capped(self) -> LoopSpec:
@@ -140,8 +140,8 @@ class TeamSpec(Spec):
 
     task: str = Field("", description="what the team is asked to make; hamlet run --task replaces it")
     background: str = Field("", description="what every role knows about the team, quoted as {background}")
-    roles: list[RoleSpec] = Field(min_length=1)
-    chain: list[ChainItem] = Field(min_length=1)
+    roles: list[RoleSpec] = Field(min_length=1, description="the parts the team's people play")
+    chain: list[ChainItem] = Field(min_length=1, description="the phases and loops the team works through, in order")
     vars: dict[str, str] = Field({}, description="values of placeholders that no phase concludes")
     files: dict[str, str] = Field({}, description="files the team starts from (path: text), e.g. code to extend")
     entry: str = Field("main.py", description="the file the sandbox runs with python")
