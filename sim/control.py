@@ -24,6 +24,7 @@ from sim.bounds import MAX_TEXT_CHARS
 from sim.errors import UserError
 from sim.log import wall_now
 from sim.mind import check_minds
+from sim.names import match_person
 from sim.reader import RunReader, connect_read_only
 from sim.scenario import (
     InterventionSpec,
@@ -140,8 +141,11 @@ def checked_intervention(scenario: Scenario, fields: dict[str, Any], at: str, pr
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or str(fields.get("kind", "intervention"))
         raise UserError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
-    if spec.person is not None and spec.kind != "add_person" and spec.person not in present:
-        raise UserError(f"person {spec.person!r}: not in the world at {at}; people then: {', '.join(present) or 'none'}")
+    if spec.person is not None and spec.kind != "add_person":
+        try:
+            spec.person = match_person(spec.person, present, among=f" in the world at {at}")
+        except ValueError as err:
+            raise UserError(f"person: {err}") from None
     if spec.spec is not None and spec.spec.name in present:
         raise UserError(f"spec.name {spec.spec.name!r}: already in the world; give the new person another name")
     # The world's own checks (places, objects, the new person's home and routine), on this one intervention.

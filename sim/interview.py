@@ -18,6 +18,7 @@ from sim.llm.backends import LLMOptions, open_backend
 from sim.llm.gateway import Gateway
 from sim.llm.site import moment
 from sim.mind import Interviewee, MindContext, mind_factory
+from sim.names import match_person
 from sim.reader import RunReader, writable
 from sim.rng import Stream
 from sim.scenario import PersonSpec, Scenario, parse_scenario
@@ -76,9 +77,10 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
         recorded = reader.options()
         added = added_people(scenario, path)
         people = [p.name for p in scenario.people] + [name for name in added if name not in scenario.person_names()]
-        for person, _ in asks:
-            if person not in people:
-                raise UserError(f"PERSON {person!r}: not in this run; people: {', '.join(people)}")
+        try:  # 'sofia' or 'Sofia' asks Sofia Marchetti, as the answer will say
+            asks = [(match_person(person, people, among=" in this run"), question) for person, question in asks]
+        except ValueError as err:
+            raise UserError(f"PERSON: {err}") from None
         start = scenario.start
         try:
             moment = parse_time(at, start) if at else parse_time(run["sim_now"], start)

@@ -69,3 +69,41 @@ class RunProgress:
             return
         self._last = now
         self._bar.update(self._task, completed=sim.clock.now - self.first, **self._fields())
+
+
+class SweepProgress:
+    """A sweep's runs as they finish: a live line on a terminal, else one line per run (stderr); nothing if ``quiet``."""
+
+    def __init__(self, total: int, *, quiet: bool = False) -> None:
+        self.total = total
+        self.finished = 0
+        self.quiet = quiet
+        self.live = not quiet and sys.stderr.isatty()
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> SweepProgress:
+        if self.live:
+            # Rich redraws the line on its own thread, so the elapsed time ticks while every run is busy.
+            self._bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
+                                 TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=Console(stderr=True))
+            self._bar.__enter__()
+            self._task = self._bar.add_task("sweep", total=self.total, last="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def done(self, what: str, seconds: float | None, failure: str = "") -> str:
+        """Count one run as finished (``seconds`` None: reused from an earlier sweep) and say so; returns the line."""
+        self.finished += 1
+        took = "finished earlier, reused" if seconds is None else f"{seconds:.1f} s"
+        line = (f"run {self.finished}/{self.total} {'failed' if failure else 'done'}: {what} ({took})"
+                + (f": {failure}" if failure else ""))
+        if self._bar is not None:
+            self._bar.console.print(line, highlight=False, markup=False)
+            self._bar.update(self._task, completed=self.finished, last=f"· last: {what}")
+        elif not self.quiet:
+            print(line, file=sys.stderr, flush=True)
+        return line

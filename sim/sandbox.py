@@ -469,13 +469,13 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    wall_seconds: float = Field(10.0, gt=0)
-    cpu_seconds: int = Field(10, gt=0)
+    wall_seconds: float = Field(10.0, gt=0, description="longest run in seconds of wall-clock time")
+    cpu_seconds: int = Field(10, gt=0, description="CPU seconds the program may use")
     memory_bytes: int = Field(512 * MiB, gt=0, description="memory of the whole program, all its processes")
     processes: int = Field(32, gt=0, description="processes and threads at once")
     file_bytes: int = Field(16 * MiB, gt=0, description="largest file the program may write")
     disk_bytes: int = Field(64 * MiB, gt=0, description="its folder and /tmp together (namespaces)")
-    open_files: int = Field(256, gt=3)
+    open_files: int = Field(256, gt=3, description="files it may have open at once")
     output_bytes: int = Field(64 * 1024, gt=0, description="kept of stdout and of stderr each")
     isolation: Literal["auto", "namespaces", "user-namespaces", "best-effort", "unsafe-host-user"] = Field(
         "auto", description=(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from sim.bounds import (
     WalkMinutes,
 )
 from sim.errors import UserError
+from sim.names import match_person, suggestion
 from sim.simtime import parse_clock, parse_datetime, parse_time
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
 from sim.team import TAGS, TeamSpec, check_team
@@ -37,8 +37,8 @@ FORMAT_VERSION = 1
 class ObjectSpec(Spec):
     """A thing in an area that people use (a bed, an oven); its state can change."""
 
-    name: str = Field(min_length=1)
-    state: str = "idle"
+    name: str = Field(min_length=1, description="the object's name, unique in its area (routines name it)")
+    state: str = Field("idle", description="its state at the start, as people see it (idle, in use, broken, ...)")
 
     @field_validator("state", mode="before")
     @classmethod
@@ -50,9 +50,9 @@ class ObjectSpec(Spec):
 class AreaSpec(Spec):
     """A room or spot inside a sector; the unit of location and perception."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    objects: list[ObjectSpec] = []
+    name: str = Field(min_length=1, description="the area's name, unique in its sector; written 'Sector:Area' elsewhere")
+    description: str = Field("", description="what the area is, as people perceive it")
+    objects: list[ObjectSpec] = Field([], description="the things in it: names, or mappings with name and state")
 
     @field_validator("objects", mode="before")
     @classmethod
@@ -66,33 +66,33 @@ class AreaSpec(Spec):
 class SectorSpec(Spec):
     """A building or district grouping areas; its first area is its entrance."""
 
-    name: str = Field(min_length=1)
-    kind: str = ""
-    areas: list[AreaSpec] = Field(min_length=1)
+    name: str = Field(min_length=1, description="the sector's name, unique in the world; may not contain ':'")
+    kind: str = Field("", description="what sort of place it is (home, cafe, shop, ...), as people perceive it")
+    areas: list[AreaSpec] = Field(min_length=1, description="its rooms or spots; the first is its entrance")
     inner_minutes: InnerMinutes = Field(1.0, description="minutes to walk between two of its areas (at most a week)")
 
 
 class LinkSpec(Spec):
     """A path between two places (sectors or areas) taking ``minutes`` to walk."""
 
-    between: tuple[str, str]
+    between: tuple[str, str] = Field(description="the two places it joins: sectors, 'Sector:Area' or area names")
     minutes: WalkMinutes = Field(description="minutes to walk it: more than 0, at most a week (10080)")
 
 
 class Relationship(Spec):
     """How a person sees another person."""
 
-    name: str
-    relation: str
+    name: str = Field(description="the other person: a name in people (any case, or a unique first name)")
+    relation: str = Field(description="who they are to this person, in words (my daughter, an old friend, ...)")
 
 
 class RoutineItem(Spec):
     """One entry of a daily routine: from ``at`` on, do ``do`` at ``place`` (and ``object``)."""
 
-    at: str
-    do: str = Field(min_length=1)
+    at: str = Field(description="the time of day it starts, HH:MM")
+    do: str = Field(min_length=1, description="what the person does, in words (sleeps, bakes bread, ...)")
     place: str | None = Field(None, description="where; omitted means stay, 'free' lets the day plan choose")
-    object: str | None = None
+    object: str | None = Field(None, description="the object of that place they use, if any")
 
     @field_validator("at", mode="before")
     @classmethod
@@ -112,18 +112,18 @@ class RoutineItem(Spec):
 class PersonSpec(Spec):
     """A person: persona, home, relationships, initial memories, routine and the mind they run."""
 
-    name: str = Field(min_length=1)
-    age: int = Field(30, ge=0, le=150)
-    traits: list[str] = []
-    occupation: str = ""
-    lifestyle: str = ""
+    name: str = Field(min_length=1, description="the person's full name, unique in the world")
+    age: int = Field(30, ge=0, le=150, description="age in years (0 to 150)")
+    traits: list[str] = Field([], description="innate traits in a word or two each (kind, curious, ...)")
+    occupation: str = Field("", description="what the person does for a living")
+    lifestyle: str = Field("", description="their habits in a sentence (goes to bed around 22:00, ...)")
     home: str = Field(description="the place the person lives (a sector or 'Sector:Area')")
     start: str | None = Field(None, description="where the person is at the start; default home")
-    relationships: list[Relationship] = []
-    memories: list[str] = []
-    routine: list[RoutineItem] = []
+    relationships: list[Relationship] = Field([], description="how the person sees others (one way: write both sides)")
+    memories: list[str] = Field([], description="what the person remembers at the start, a sentence each")
+    routine: list[RoutineItem] = Field([], description="their ordinary day: items from a time of day on")
     mind: str | None = Field(None, description="the mind this person runs; default: the world's mind")
-    model: ModelSettings | None = None
+    model: ModelSettings | None = Field(None, description="model settings of this person's calls, over the world's")
 
     @field_validator("routine")
     @classmethod
@@ -138,8 +138,8 @@ class FactSpec(Spec):
     count who came to it.
     """
 
-    name: str = Field(min_length=1)
-    text: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="the fact's name, unique in the world (metrics name it)")
+    text: str = Field(min_length=1, description="the news in a sentence, as it is seeded and probed")
     keywords: list[str] = Field([], description="words that mark a mention of it (any one, as whole words, any case)")
     paraphrases: list[str] = Field([], description="phrasings of the news itself, each matched as whole words; "
                                    "someone else's activity must carry one of these to count")
@@ -183,12 +183,14 @@ class InterventionSpec(Spec):
     """A researcher's change at a simulated time: inject, whisper, set_object, add or remove a person."""
 
     at: str = Field(description="ISO 8601 time or offset from the start such as +2h")
-    kind: Literal["inject", "whisper", "set_object", "add_person", "remove_person"]
-    place: str | None = None
-    person: str | None = None
+    kind: Literal["inject", "whisper", "set_object", "add_person", "remove_person"] = Field(
+        description="what happens: inject (an event at a place), whisper (to a person), set_object, add_person, "
+        "remove_person")
+    place: str | None = Field(None, description="where (inject, set_object): a sector, 'Sector:Area' or an area name")
+    person: str | None = Field(None, description="who is whispered to or removed (whisper, remove_person)")
     text: str | None = Field(None, max_length=MAX_TEXT_CHARS,
                              description="what is injected or whispered (at most 4,000 characters)")
-    object: str | None = None
+    object: str | None = Field(None, description="the object whose state changes (set_object)")
     state: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="the object's new state (set_object)")
     spec: PersonSpec | None = Field(None, description="the person to add (add_person)")
 
@@ -226,20 +228,21 @@ class Scenario(Spec):
     """A whole world file: the single input of a run."""
 
     hamlet: int = Field(FORMAT_VERSION, ge=1, description="scenario format version")
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, description="the world's name, in run file names and outputs")
+    description: str = Field("", description="what the world is, in a sentence or two")
     start: datetime
     hours: Hours = Field(24.0, description=f"default simulated span of a run (more than 0, at most {MAX_HOURS})")
     seed: Seed = Field(0, description="run seed: a whole number from 0 to 2**63-1")
     snapshot_minutes: SnapshotMinutes = Field(60.0, description="simulated minutes between snapshots (at least 1)")
-    model: ModelSettings = ModelSettings()
+    model: ModelSettings = Field(ModelSettings(), description="model settings of every call, unless a person or role "
+                                 "has its own; command-line options override them")
     mind: str = Field("schedule", description="the mind of every person who names none (generative, schedule, ...)")
     minds: dict[str, dict[str, Any]] = Field({}, description="parameters per mind kind")
-    sectors: list[SectorSpec] = Field(min_length=1)
-    links: list[LinkSpec] = []
-    people: list[PersonSpec] = Field(min_length=1)
-    facts: list[FactSpec] = []
-    interventions: list[InterventionSpec] = []
+    sectors: list[SectorSpec] = Field(min_length=1, description="the places: buildings or districts and their areas")
+    links: list[LinkSpec] = Field([], description="the paths between sectors (or areas), with their walking minutes")
+    people: list[PersonSpec] = Field(min_length=1, description="everyone in the world at the start")
+    facts: list[FactSpec] = Field([], description="pieces of news whose spread the metrics follow")
+    interventions: list[InterventionSpec] = Field([], description="changes a researcher makes at set times")
     team: TeamSpec | None = Field(None, description="roles and the chat chain they work through (docs/teams.md)")
     # (the sectors list it was made from, every reference naming one area -> that area's id)
     _places: tuple[list[SectorSpec], dict[str, str]] | None = PrivateAttr(default=None)
@@ -338,9 +341,7 @@ def _resolve(scenario: Scenario, ref: str) -> str:
         return matches[0]
     if len(matches) > 1:
         raise ValueError(f"place {ref!r} is ambiguous: write one of {', '.join(matches)}")
-    names = ids + [sector.name for sector in scenario.sectors]
-    close = difflib.get_close_matches(ref, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else "; it must name a sector or 'Sector:Area'"
+    hint = suggestion(ref, ids + [sector.name for sector in scenario.sectors]) or "; it must name a sector or 'Sector:Area'"
     raise ValueError(f"unknown place {ref!r}{hint}")
 
 
@@ -355,7 +356,11 @@ def _objects_of(scenario: Scenario, area_id: str) -> list[str]:
 
 
 def check_references(scenario: Scenario) -> None:
-    """Check names are unique and every place, person and object referenced exists and is reachable."""
+    """Check names are unique and every place, person and object referenced exists and is reachable.
+
+    A person named in another case or by a unique first name is written back as their full name, so
+    everything after this check compares names exactly.
+    """
     _check_names(scenario)
     names = {p.name for p in scenario.people}
 
@@ -374,9 +379,7 @@ def check_references(scenario: Scenario) -> None:
         _check_person(scenario, person, f"people[{i}]", names, place)
     _unique([f.name for f in scenario.facts], "facts", "fact")
     for i, fact in enumerate(scenario.facts):
-        for who in fact.seeded_to:
-            if who not in names:
-                raise ScenarioReferenceError(f"facts[{i}].seeded_to", f"unknown person {who!r}")
+        fact.seeded_to = [_person(f"facts[{i}].seeded_to", who, names) for who in fact.seeded_to]
         _check_gathering(scenario, fact, f"facts[{i}]", place)
     added = {iv.spec.name for iv in scenario.interventions if iv.spec is not None}
     for i, iv in enumerate(scenario.interventions):
@@ -413,8 +416,8 @@ def _check_intervention(scenario: Scenario, iv: InterventionSpec, where: str, na
         area_id = place(f"{where}.place", iv.place)
         if iv.object is not None and iv.object not in _objects_of(scenario, area_id):
             raise ScenarioReferenceError(f"{where}.object", f"no object {iv.object!r} in {area_id}")
-    if iv.person is not None and iv.person not in names | added:
-        raise ScenarioReferenceError(f"{where}.person", f"unknown person {iv.person!r}")
+    if iv.person is not None:
+        iv.person = _person(f"{where}.person", iv.person, names | added)
     if iv.spec is not None:
         if iv.spec.name in names:
             raise ScenarioReferenceError(f"{where}.spec.name", f"{iv.spec.name!r} is already in the world")
@@ -445,8 +448,7 @@ def _check_person(scenario: Scenario, person: PersonSpec, where: str, names: set
     if person.start is not None:
         place(f"{where}.start", person.start)
     for k, rel in enumerate(person.relationships):
-        if rel.name not in names:
-            raise ScenarioReferenceError(f"{where}.relationships[{k}].name", f"unknown person {rel.name!r}")
+        rel.name = _person(f"{where}.relationships[{k}].name", rel.name, names)
     for k, item in enumerate(person.routine):
         if item.place is None or item.place == "free":
             continue
@@ -456,6 +458,14 @@ def _check_person(scenario: Scenario, person: PersonSpec, where: str, names: set
                 f"{where}.routine[{k}].object",
                 f"no object {item.object!r} in {area}; objects there: {', '.join(_objects_of(scenario, area)) or 'none'}",
             )
+
+
+def _person(where: str, name: str, names: set[str]) -> str:
+    """The full name of the person ``name`` means (see ``match_person``), else one line at ``where``."""
+    try:
+        return match_person(name, sorted(names))
+    except ValueError as err:
+        raise ScenarioReferenceError(where, str(err)) from None
 
 
 def _unique(names: list[str], where: str, noun: str) -> None:
@@ -590,5 +600,6 @@ def scenario_json_schema() -> dict[str, Any]:
         "description": "ISO 8601 simulated start time, e.g. 2026-02-13T06:00",
     }
     defs["RoutineItem"]["properties"]["at"] = {"anyOf": [{"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
-                                                         {"type": "integer"}], "title": "At"}
+                                                         {"type": "integer"}], "title": "At",
+                                               "description": "the time of day it starts, HH:MM"}
     return schema

@@ -16,9 +16,10 @@ class Spec(BaseModel):
 class ModelSettings(Spec):
     """Which model answers and how; any field left out is inherited from the scenario or CLI."""
 
-    model: str | None = None
-    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
-    max_tokens: int | None = Field(None, gt=0, le=MAX_TOKENS)
+    model: str | None = Field(None, description="the model's name as the server knows it")
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False,
+                                      description="sampling temperature, 0 to 2 (default 0.7)")
+    max_tokens: int | None = Field(None, gt=0, le=MAX_TOKENS, description="longest reply in tokens (default 400)")
     price_in_per_mtok: Usd | None = Field(None, description="USD per million prompt tokens")
     price_out_per_mtok: Usd | None = Field(None, description="USD per million completion tokens")
 

@@ -9,7 +9,6 @@ chain up to a cycle cap, or until its stop condition holds. ``agents/chain.py`` 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -19,6 +18,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from sim.bounds import MAX_WALK_MINUTES, SANDBOX_MAX, finite
 from sim.errors import UserError
 from sim.filenames import clash, printable, problem
+from sim.names import match_person, suggestion
 from sim.sandbox import Limits
 from sim.spec import ModelSettings, ScenarioReferenceError, Spec
 
@@ -50,7 +50,7 @@ TAGS = ("phase-item", "loop-item")
 class RoleSpec(Spec):
     """A part someone plays in the team: its prompt and, optionally, a model of its own."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="the role's name, unique in the team (phases name it)")
     person: str | None = Field(None, description="who plays it; default: the person of the same name")
     prompt: str = Field("", description="the role's system prompt; may use {task}, {background}, {role} and conclusions")
     model: ModelSettings | None = Field(None, description="the role's own model settings (over the person's and the world's)")
@@ -108,7 +108,7 @@ class LoopSpec(Spec):
         "stop condition: approved (a review phase of the cycle approves), complete (no program file "
         "holds a placeholder; checked before each cycle), runs (the program runs in the sandbox without "
         "error; checked before each cycle); none: the cycle cap alone"))
-    chain: list[ChainItem] = Field(min_length=1)
+    chain: list[ChainItem] = Field(min_length=1, description="the phases and loops of each cycle, in order")
 
     @model_validator(mode="after")
     def _capped(self) -> LoopSpec:
@@ -140,8 +140,8 @@ class TeamSpec(Spec):
 
     task: str = Field("", description="what the team is asked to make; hamlet run --task replaces it")
     background: str = Field("", description="what every role knows about the team, quoted as {background}")
-    roles: list[RoleSpec] = Field(min_length=1)
-    chain: list[ChainItem] = Field(min_length=1)
+    roles: list[RoleSpec] = Field(min_length=1, description="the parts the team's people play")
+    chain: list[ChainItem] = Field(min_length=1, description="the phases and loops the team works through, in order")
     vars: dict[str, str] = Field({}, description="values of placeholders that no phase concludes")
     files: dict[str, str] = Field({}, description="files the team starts from (path: text), e.g. code to extend")
     entry: str = Field("main.py", description="the file the sandbox runs with python")
@@ -210,7 +210,10 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 
 def check_team(team: TeamSpec, people: set[str]) -> None:
-    """Check names are unique, every role and player exists and every placeholder names something."""
+    """Check names are unique, every role and player exists and every placeholder names something.
+
+    A player named in another case or by a unique first name is written back as the person's full name.
+    """
     roles = [role.name for role in team.roles]
     seen: set[str] = set()
     for index, name in enumerate(roles):
@@ -218,10 +221,13 @@ def check_team(team: TeamSpec, people: set[str]) -> None:
             raise ScenarioReferenceError(f"team.roles[{index}].name", f"duplicate role name {name!r}")
         seen.add(name)
     for index, role in enumerate(team.roles):
-        if role.player not in people:
+        try:
+            player = match_person(role.player, sorted(people))
+        except ValueError as err:
             field = "person" if role.person else "name"
-            raise ScenarioReferenceError(f"team.roles[{index}].{field}",
-                                         f"no person {role.player!r} in people to play role {role.name!r}{_hint(role.player, people)}")
+            raise ScenarioReferenceError(f"team.roles[{index}].{field}", f"no one to play role {role.name!r}: {err}") from None
+        if player != role.player:  # 'kenji' or 'Kenji' for Kenji Sato: the role is his, and its name stays
+            role.person = player
     for name in team.vars:
         if name in BUILTINS:
             raise ScenarioReferenceError(f"team.vars.{name}", f"{{{name}}} is a built-in placeholder; choose another name")
@@ -254,8 +260,7 @@ def _check_placeholders(text: str, where: str, known: set[str]) -> None:
 
 
 def _hint(name: str, names: set[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(names), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return suggestion(name, sorted(names))
 
 
 def apply_task(scenario: Scenario, task: str | None, source: str) -> None:

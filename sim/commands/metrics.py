@@ -10,6 +10,7 @@ from pathlib import Path
 from sim import bounds
 from sim.commands import Subparsers
 from sim.commands.options import llm_options, model_options
+from sim.errors import UserError
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -29,8 +30,9 @@ def add_parser(sub: Subparsers) -> None:
     metrics.add_argument("--at", metavar="TIME", help="as of TIME (ISO 8601 or +offset; default: the run's end)")
     metrics.add_argument("--place", help="coordination: the place (a sector or 'Sector:Area'), with --window")
     metrics.add_argument("--window", metavar="T1..T2", help="coordination: the time window, e.g. +35h..+37h")
-    metrics.add_argument("--every", type=bounds.step_minutes, default=60, metavar="MINUTES",
-                         help="step of the curves over time (default: 60)")
+    metrics.add_argument("--every", type=bounds.step_minutes, metavar="MINUTES",
+                         help="step of the curves over time (default: 60); the text then has a table over time "
+                         "at this step")
     metrics.add_argument("--out", metavar="DIR", help="also write every table into DIR")
     metrics.add_argument("--format", default="csv", choices=("csv", "parquet"), help="tables written by --out")
     metrics.add_argument("--graphml", metavar="DIR", help="write the networks to DIR as GraphML")
@@ -52,15 +54,18 @@ def run(args: argparse.Namespace) -> int:
     from sim.research import report
     from sim.research.metrics import RunMetrics
 
+    if args.every is not None and args.csv and not args.out:
+        raise UserError(f"--every {args.every:g}: the people CSV has no curves over time; use it with --json, "
+                        "--out or the text")
     with RunMetrics(args.run_file) as metrics:
         built = report.build(metrics, facts=args.fact, person=args.person, at=args.at, place=args.place,
-                             window=args.window, every_minutes=args.every, probe=probe)
+                             window=args.window, every_minutes=args.every or 60, probe=probe)
         if args.json:
             print(json.dumps(report.as_json(built), indent=2, ensure_ascii=False))
         elif args.csv:
             report.people_table(built).to_csv(sys.stdout, index=False)
         else:
-            print(report.as_text(built))
+            print(report.as_text(built, over_time=args.every is not None))
         written = []
         if args.out:
             written += report.write(built, Path(args.out), args.format)

@@ -14,8 +14,9 @@ def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet sweep``."""
     sweep = sub.add_parser("sweep", help="run a world over seeds and settings, and aggregate",
                            description="Run every combination of seeds and --set values (in parallel "
-                           "processes), then print and save (CSV and JSON) a table of each setting's metrics: "
-                           "mean and 95 % confidence interval over the seeds. Finished runs already in DIR are "
+                           "processes), saying as each run finishes, then print and save (CSV and JSON) a table of each "
+                           "setting's metrics: mean and 95 % confidence interval over the seeds (Student's t, kept "
+                           "within each metric's range). Finished runs already in DIR are "
                            "reused, so an interrupted sweep continues where it stopped.")
     sweep.add_argument("world", help="world file (YAML)")
     sweep.add_argument("--seeds", required=True, help="seeds: 1-10, 1,2,5 or 3")
@@ -24,6 +25,8 @@ def add_parser(sub: Subparsers) -> None:
                        "is every combination)")
     sweep.add_argument("--parallel", type=bounds.concurrency, metavar="N", help="runs at once (default: the number of cores)")
     sweep.add_argument("--out", required=True, metavar="DIR", help="folder for the runs and the tables")
+    sweep.add_argument("--quiet", action="store_true", help="no progress (on a terminal a live line, else one line "
+                       "per finished run, on stderr)")
     span_options(sweep, "default: the world's hours")
     model_options(sweep)
 
@@ -33,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from sim.research.sweep import SweepOptions, sweep, sweep_text
 
     result = sweep(args.world, SweepOptions(seeds=args.seeds, settings=args.settings, parallel=args.parallel,
-                                            out=args.out, hours=args.hours, until=args.until, llm=llm_options(args)))
+                                            out=args.out, hours=args.hours, until=args.until, llm=llm_options(args),
+                                            quiet=args.quiet))
     print(sweep_text(result))
     for path in result.files:
         print(path, file=sys.stderr)

@@ -39,5 +39,12 @@ def _labels(paths: list[Path]) -> list[str]:
 
 
 def compare_text(table: Any) -> str:
-    """The comparison for a terminal: numbers as written, blanks where a run lacks a metric."""
-    return str(table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.6g}"))
+    """The comparison for a terminal: numbers as written, blanks where a run lacks a metric, and what cache rows mean."""
+    text = str(table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.6g}"))
+    cached = table[table["metric"] == "llm_calls_cached"]
+    runs = [c for c in table.columns if c != "metric" and not c.startswith("Δ ")]
+    if len(cached) and any((cached[run].fillna(0) > 0).any() for run in runs):
+        text += ("\nCalls answered from the reply cache (a fork's parent's replies) sent nothing: tokens_sent and "
+                 "cost_usd\ncount what went to the model, *_cached what those answers took when first made (- if "
+                 "their first run is not at hand).")
+    return text

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import networkx as nx
 
 from sim.errors import UserError
+from sim.names import match_person
 from sim.reader import RunReader
 from sim.research.knowing import memory_carries, plans_for
 from sim.scenario import FactSpec, Scenario, parse_scenario
@@ -78,6 +79,22 @@ class Window:
     place: str
     start: int
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class CacheUse:
+    """The people's calls answered from the reply cache, and what their replies took when the model first gave them.
+
+    ``tokens`` and ``cost_usd`` are None when a reply's first call is in no file at hand (the parent moved).
+    """
+
+    calls: int
+    tokens: int | None
+    cost_usd: float | None
+
+
+FORK_DEPTH = 16
+"""How many forks back ``cache_use`` follows a branch's parents to find a cached reply's first call."""
 
 
 class RunMetrics:
@@ -166,10 +183,11 @@ class RunMetrics:
         return list(self._log.joined)
 
     def person(self, name: str) -> str:
-        """``name`` if they are in the run, else one clear line naming who is."""
-        if name not in self._log.joined:
-            raise UserError(f"--person {name!r}: not in this run; people: {', '.join(self._log.joined)}")
-        return name
+        """The person of the run ``name`` means (in any case, or a unique first name), else one line with a suggestion."""
+        try:
+            return match_person(name, self._log.joined, among=" in this run")
+        except ValueError as err:
+            raise UserError(f"--person: {err}") from None
 
     def facts(self) -> list[FactSpec]:
         """The facts the world declares."""
@@ -455,6 +473,39 @@ class RunMetrics:
         columns = ["person", "conversations", "lines", "places", "moves", "llm_calls", "tokens", "cost_usd"]
         return pandas().DataFrame(table, columns=columns)
 
+    def cache_use(self) -> CacheUse:
+        """The people's calls answered from the reply cache (nothing sent, nothing paid) and what they first took."""
+        return self.once("cache_use", self._cache_use)
+
+    def _cache_use(self) -> CacheUse:
+        rows = self.reader.db.execute(
+            "SELECT person, cache_key FROM llm_call WHERE tick >= 0 AND person IS NOT NULL AND cache_hit = 1").fetchall()
+        keys = [key for _, key in rows]
+        if not keys:
+            return CacheUse(0, 0, 0.0)
+        # A fork answers from its parent's replies (and that parent perhaps from its own): the first call of
+        # each is in this file or one of its parents. This file is read first, then each parent in turn.
+        first = _first_calls(self.reader.db, set(keys))
+        parent = (self.reader.options().get("fork") or {}).get("parent")
+        seen = {self.path.resolve()}
+        for _ in range(FORK_DEPTH):
+            if len(first) == len(set(keys)) or not parent or Path(parent).resolve() in seen:
+                break
+            seen.add(Path(parent).resolve())
+            try:
+                with RunReader(Path(parent)) as reader:
+                    first |= _first_calls(reader.db, set(keys) - set(first))
+                    parent = (reader.options().get("fork") or {}).get("parent")
+            except UserError:  # moved or unreadable: what it held stays unknown
+                break
+        if any(key not in first for key in keys):
+            return CacheUse(len(keys), None, None)
+        cost: dict[str, float] = {}
+        for person, key in rows:
+            cost[person] = cost.get(person, 0.0) + first[key][1]
+        # Rounded per person, then summed, as the activity table's cost is: the two figures compare exactly.
+        return CacheUse(len(keys), sum(first[k][0] for k in keys), round(sum(round(c, 6) for c in cost.values()), 6))
+
     def cost_by_purpose(self, at: int | None = None) -> Any:
         """LLM calls, requests answered from the cache, tokens and cost per purpose, by ``at`` (interviews included)."""
         rows = self.reader.db.execute(
@@ -475,6 +526,19 @@ class RunMetrics:
         from sim.research import registry  # it imports this module
 
         return registry.summary(self)
+
+
+def _first_calls(db: Any, keys: set[str]) -> dict[str, tuple[int, float]]:
+    """Cache key -> the tokens and cost of the call the model answered under it in ``db`` (all its attempts)."""
+    found: dict[str, tuple[int, float]] = {}
+    wanted = sorted(keys)
+    for i in range(0, len(wanted), 500):  # SQLite takes a bounded number of parameters
+        chunk = wanted[i:i + 500]
+        rows = db.execute(f"SELECT cache_key, SUM(prompt_tokens + completion_tokens), SUM(cost_usd) FROM llm_call "
+                          f"WHERE cache_hit = 0 AND cache_key IN ({','.join('?' * len(chunk))}) GROUP BY cache_key",
+                          chunk)
+        found.update((key, (int(tokens), float(cost))) for key, tokens, cost in rows)
+    return found
 
 
 def first_plans(fact: FactSpec, rows: Iterable[tuple[int, str, str]], when: Any) -> dict[str, dict[str, Any]]:

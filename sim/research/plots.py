@@ -41,24 +41,40 @@ def _pyplot() -> Any:
 def plot(metrics: RunMetrics, kind: str, out: Path, *, facts: list[str] | None = None, at: int | None = None,
          every: int = HOUR, graph: str = "conversations") -> Path:
     """Draw chart ``kind`` of the run into ``out`` (PNG); returns the file written."""
-    if kind not in plots():
-        raise UserError(f"METRIC {kind!r}: unknown; charts are {', '.join(plots())}")
+    _known(kind)
     if out.suffix.lower() != ".png":
         raise UserError(f"-o {out}: give a .png file name")
     if not out.parent.is_dir():
         raise UserError(f"-o {out}: folder {out.parent} does not exist")
+    figure = draw(metrics, kind, facts=facts, at=at, every=every, graph=graph)
+    try:
+        figure.savefig(out)
+    finally:
+        _pyplot().close(figure)
+    return out
+
+
+def draw(metrics: RunMetrics, kind: str, *, facts: list[str] | None = None, at: int | None = None,
+         every: int = HOUR, graph: str = "conversations") -> Any:
+    """Chart ``kind`` of the run as a matplotlib figure, laid out; the caller closes it (``pyplot.close``)."""
+    _known(kind)
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 5), dpi=100)
     try:
         others: dict[str, Callable[..., str]] = {"network": _network, "cost": _cost}
-        draw = others.get(kind, _curves)
-        title = draw(metrics, axes, chart=registry.CHARTS.get(kind), facts=facts, at=at, every=every, graph=graph)
+        title = others.get(kind, _curves)(metrics, axes, chart=registry.CHARTS.get(kind), facts=facts, at=at,
+                                           every=every, graph=graph)
         axes.set_title(f"{metrics.scenario.name}: {title}")
         figure.tight_layout()
-        figure.savefig(out)
-    finally:
+    except BaseException:
         plt.close(figure)
-    return out
+        raise
+    return figure
+
+
+def _known(kind: str) -> None:
+    if kind not in plots():
+        raise UserError(f"METRIC {kind!r}: unknown; charts are {', '.join(plots())}")
 
 
 def _curves(metrics: RunMetrics, axes: Any, *, chart: registry.Chart, facts: list[str] | None, every: int,
@@ -80,8 +96,11 @@ def _curves(metrics: RunMetrics, axes: Any, *, chart: registry.Chart, facts: lis
             else:
                 axes.plot(stamps, values, label=metric.legend(fact))
     axes.set_ylabel(chart.axis)
-    if chart.people:
-        axes.set_ylim(bottom=0)
+    if chart.people:  # whole people, from none to everyone there was: "3 of 9" reads off the axis
+        from matplotlib.ticker import MaxNLocator
+
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylim(0, max(1, *(metrics.headcount(t) for t in times)) + 0.3)
     else:
         axes.set_ylim(0, 1)
     axes.legend()
@@ -93,10 +112,17 @@ def _network(metrics: RunMetrics, axes: Any, *, at: int | None, graph: str, **_:
     if graph not in ("conversations", "knows"):
         raise UserError(f"--graph {graph!r}: choose conversations or knows")
     drawn: nx.Graph = metrics.conversation_graph(at) if graph == "conversations" else metrics.knows_graph(at)
-    layout = nx.spring_layout(drawn, seed=1) if len(drawn) else {}
+    # Twice the default spacing: with the default, people who talked sit on top of each other, their names
+    # overprinted, while those who talked to nobody take the rest of the picture.
+    layout = nx.spring_layout(drawn, seed=1, k=2 / len(drawn) ** 0.5) if len(drawn) else {}
     widths = [1 + data.get("conversations", 0) + data.get("remarks", 0) / 2 for _, _, data in drawn.edges(data=True)]
-    nx.draw_networkx(drawn, layout, ax=axes, node_color="#9ecae1", edge_color="#636363", font_size=8,
-                     width=widths or 1.0, arrows=graph == "knows")
+    nx.draw_networkx_nodes(drawn, layout, ax=axes, node_color="#9ecae1", node_size=220)
+    nx.draw_networkx_edges(drawn, layout, ax=axes, edge_color="#636363", width=widths or 1.0, node_size=220,
+                           arrows=graph == "knows")
+    for name, (x, y) in layout.items():  # under the mark, on white, so edges do not run through the name
+        axes.annotate(name, (x, y), xytext=(0, -9), textcoords="offset points", ha="center", va="top", fontsize=8,
+                      bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+    axes.margins(0.12)  # room for the names of the people at the edges
     axes.set_axis_off()
     when = metrics.when(metrics.end if at is None else at)
     return f"{graph} network at {when}"

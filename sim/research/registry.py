@@ -28,7 +28,9 @@ docs/research.md; see "Adding a metric" in docs/architecture.md.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -55,6 +57,8 @@ class Metric:
     chart: str = ""  # curves: the chart (and table over time) it belongs to
     label: str = ""  # curves: its line in the chart; people: the heading of its bars in the viewer; empty: not drawn
     short: str = ""  # curves: its row in the viewer, when shorter than ``label``
+    low: float = -math.inf  # run metrics: the range its values lie in (a sweep's intervals are kept inside it)
+    high: float = math.inf
 
     def key(self, fact: FactSpec | None = None) -> str:
         """Its name in an output: per fact ``<fact>.<name>`` (summary) or ``<fact>_<name>`` (people table)."""
@@ -146,6 +150,12 @@ def summary(m: RunMetrics) -> dict[str, float]:
     return out
 
 
+def bounds(key: str) -> tuple[float, float]:
+    """The range a run metric's values lie in, by its name in the summary (``<fact>.<name>`` per fact)."""
+    item = METRICS.get(("run", key)) or METRICS.get(("run", key.rpartition(".")[2]))
+    return (item.low, item.high) if item is not None else (-math.inf, math.inf)
+
+
 def values(m: RunMetrics, item: Metric, at: int, fact: FactSpec | None = None) -> Mapping[str, Any]:
     """A person metric as of second ``at``: person -> value."""
     result: Mapping[str, Any] = item.compute(m, at) if fact is None else item.compute(m, fact, at)
@@ -226,6 +236,10 @@ def _fact_curve(column: str) -> Callable[[RunMetrics, FactSpec, list[int]], list
     return lambda m, fact, times: list(m.diffusion_curve(fact, times=times)[column])
 
 
+def _maybe(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def _events(m: RunMetrics) -> float:
     return float(m.reader.db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
 
@@ -247,22 +261,29 @@ for _metric in (
     Metric("places_per_person", "Areas visited per person present.", "run",
            lambda m: float(m.activity()["places"].sum() / _per_person(m))),
     Metric("knows_density", "Knows edges a -> b among the people present at the end, over n(n-1).", "run",
-           _end_density("knows_density")),
+           _end_density("knows_density"), high=1.0),
     Metric("knows_density_mutual", "Pairs who know each other over n(n-1)/2 at the end, as the paper counted.",
-           "run", _end_density("knows_density_mutual")),
+           "run", _end_density("knows_density_mutual"), high=1.0),
     Metric("conversation_density", "Pairs who have talked over n(n-1)/2 at the end.", "run",
-           _end_density("conversation_density")),
+           _end_density("conversation_density"), high=1.0),
     Metric("knowing", "People present who know the fact at the end.", "run",
            lambda m, fact: float(_known(m, fact)), per_fact=True),
     Metric("share", "The share of the people present who know the fact at the end.", "run",
-           lambda m, fact: round(float(_known(m, fact)) / _per_person(m), 6), per_fact=True),
+           lambda m, fact: round(float(_known(m, fact)) / _per_person(m), 6), per_fact=True, high=1.0),
     Metric("attendance", "People who came to the gathering the fact announces (if it announces one).", "run",
            _attendance, per_fact=True),
     Metric("llm_calls", "LLM calls the people made (interviews and probes not counted).", "run",
            _activity_total("llm_calls")),
-    Metric("tokens", "Tokens of those calls, prompts and replies.", "run", _activity_total("tokens")),
-    Metric("cost_usd", "Cost of those calls in US dollars.", "run",
+    Metric("llm_calls_cached", "Of those, the calls answered from the reply cache (a fork's or a resumed run's "
+           "replies already paid for): nothing was sent.", "run", lambda m: float(m.cache_use().calls)),
+    Metric("tokens_sent", "Tokens sent to the model and replied by it for those calls, prompts and replies.", "run",
+           _activity_total("tokens")),
+    Metric("tokens_cached", "Tokens the calls answered from the cache took when the model first answered them "
+           "(in this run or the runs it was forked from).", "run", lambda m: _maybe(m.cache_use().tokens)),
+    Metric("cost_usd", "Cost of the calls sent, in US dollars.", "run",
            lambda m: round(float(m.activity()["cost_usd"].sum()), 6)),
+    Metric("cost_usd_cached", "Cost of the calls answered from the cache when the model first answered them.",
+           "run", lambda m: _maybe(m.cache_use().cost_usd)),
 
     Metric("conversations", "Conversations the person took part in.", "person",
            _activity_column("conversations"), label="Conversations per person"),
@@ -293,4 +314,5 @@ for _metric in (
     Metric("conversation_density", "Pairs who have talked over n(n-1)/2.", "curve",
            _density_column("conversation_density"), chart="density", label="conversations"),
 ):
-    register(_metric)
+    # Every built-in run metric is a count, a mean of counts, a share, a density or a cost: none is below zero.
+    register(dataclasses.replace(_metric, low=0.0) if _metric.shape == "run" else _metric)

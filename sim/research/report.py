@@ -59,7 +59,7 @@ def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | 
 
     chosen = [metrics.fact(name) for name in facts] if facts else metrics.facts()
     if person is not None:
-        metrics.person(person)
+        person = metrics.person(person)  # the full name: 'sofia' filters the tables to Sofia Marchetti
     second = metrics.end if at is None else metrics.time_option(at, "--at")
     if not 0 <= second <= metrics.end:
         raise UserError(f"--at {at}: outside the run, which spans {metrics.when(0)} to {metrics.when(metrics.end)}")
@@ -146,8 +146,8 @@ def _density(graph: nx.DiGraph | None) -> float:
     return round(nx.density(graph), 6) if graph is not None and len(graph) > 1 else 0.0
 
 
-def as_text(report: Report) -> str:
-    """The report for a terminal."""
+def as_text(report: Report, over_time: bool = False) -> str:
+    """The report for a terminal; ``over_time`` adds the curves as a table, a row per step (``--every``)."""
     m = report.metrics
     present = m.people(report.at)
     n = len(present)
@@ -198,9 +198,27 @@ def as_text(report: Report) -> str:
                   f"  {_came(report)}"]
         if len(report.attendance):
             lines += _indent(report.attendance.to_string(index=False))
+    if over_time:
+        lines += _over_time(report)
     lines += ["", "Activity", *_indent(report.activity.to_string(index=False)),
               "", "LLM cost by purpose", *_indent(report.cost.to_string(index=False) if len(report.cost) else "none")]
     return "\n".join(lines)
+
+
+def _over_time(report: Report) -> list[str]:
+    """The curves up to the report's time, a row per step: people present, who knew each fact, the densities."""
+    m = report.metrics
+    density = report.curves["density"]
+    table = density[["t", "time", "people"]].copy()
+    for item in report.facts:
+        table[f"knew {item.fact.name}"] = item.curve["knowing"].to_numpy()
+    for column in ("knows_density", "knows_density_mutual", "conversation_density"):
+        table[column] = density[column].round(3)
+    table = table[table["t"] <= report.at].drop(columns="t")
+    table["time"] = table["time"].str.replace("T", " ").str.slice(0, 16)
+    steps = density["t"].diff().dropna()
+    step = f"every {int(steps.iloc[0]) / 60:g} minutes" if len(steps) else "at the start"
+    return ["", f"Over time, {step} up to {m.when(report.at)}", *_indent(table.to_string(index=False))]
 
 
 def _came(report: Report) -> str:

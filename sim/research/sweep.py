@@ -3,7 +3,8 @@
 Each run is ``hamlet run WORLD --seed S --set K=V ...`` in its own process, written to
 ``DIR/<setting>_seed<S>.db``. A finished run already there is reused and an interrupted one
 resumed, so a sweep can be continued. The aggregate table gives, per setting and metric, the
-number of runs, the mean and a 95 % confidence interval (Student's t over the seeds).
+number of runs, the mean and a 95 % confidence interval (Student's t over the seeds, clipped to
+the range the metric's values lie in: no count below zero, no share above one).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import math
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +27,9 @@ from sim.errors import UserError
 from sim.llm.options import LLMOptions
 from sim.mind import apply_settings, check_minds, taking
 from sim.paths import writable_folder
+from sim.progress import SweepProgress
 from sim.reader import RunReader
+from sim.research import registry
 from sim.research.metrics import RunMetrics, pandas
 from sim.scenario import load_scenario
 from sim.session import RunOptions, end_second
@@ -49,6 +53,7 @@ class SweepOptions:
     hours: float | None = None
     until: str | None = None
     llm: LLMOptions = field(default_factory=LLMOptions)
+    quiet: bool = False  # no progress lines
 
 
 @dataclass(slots=True)
@@ -129,8 +134,8 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     expected_end = iso(scenario.start + timedelta(seconds=end))
     commands = [_command(world, setting, seed, path, expected_end, opts) for setting, seed, path in jobs]
     workers = opts.parallel or min(len(jobs), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        failures = [f for f in pool.map(_run, commands) if f]
+    names = [f"seed={seed}" + (f" {label(setting)}" if setting else "") for setting, seed, _ in jobs]
+    failures = _run_all(commands, names, workers, opts.quiet)
     if failures:
         raise UserError(failures[0] + (f" (and {len(failures) - 1} more runs failed)" if len(failures) > 1 else ""))
     rows = []
@@ -201,6 +206,28 @@ def _model_flags(llm: LLMOptions) -> list[str]:
     return out
 
 
+def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: bool) -> list[str]:
+    """Run the commands, ``workers`` at a time, saying as each finishes; the error lines of those that failed."""
+    failures = []
+    with SweepProgress(len(commands), quiet=quiet) as progress, ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_timed, command): name for command, name in zip(commands, names, strict=True)}
+        for future in as_completed(futures):
+            failure, seconds = future.result()
+            progress.done(futures[future], seconds, failure)
+            if failure:
+                failures.append(failure)
+    return failures
+
+
+def _timed(command: list[str]) -> tuple[str, float | None]:
+    """Run one command: its error line ('' if it finished) and how long it took (None: nothing to run)."""
+    if not command:
+        return "", None
+    began = time.monotonic()
+    failure = _run(command)
+    return failure, time.monotonic() - began
+
+
 def _run(command: list[str]) -> str:
     """Run one command; '' if it finished, else its error line."""
     if not command:
@@ -214,7 +241,7 @@ def _run(command: list[str]) -> str:
 
 
 def aggregate(runs: Any, keys: list[str]) -> Any:
-    """Per setting and metric: runs, mean and the 95 % confidence interval of the mean."""
+    """Per setting and metric: runs, mean and the 95 % confidence interval of the mean, within the metric's range."""
     metrics = [c for c in runs.columns if c not in (*keys, "seed", "run")]
     groups = runs.groupby(keys, sort=False) if keys else [((), runs)]
     rows = []
@@ -225,8 +252,11 @@ def aggregate(runs: Any, keys: list[str]) -> Any:
             n = len(column)
             mean = float(column.mean()) if n else math.nan
             half = _t95(n - 1) * float(column.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+            # The true mean lies in the metric's range, so cutting the interval to it loses no coverage;
+            # it only drops impossible values (a count of -1.3 people) that few seeds would otherwise show.
+            low, high = registry.bounds(metric)
             rows.append({**values, "metric": metric, "n": n, "mean": round(mean, 6),
-                         "ci95_low": round(mean - half, 6), "ci95_high": round(mean + half, 6)})
+                         "ci95_low": round(max(mean - half, low), 6), "ci95_high": round(min(mean + half, high), 6)})
     return pandas().DataFrame(rows, columns=[*keys, "metric", "n", "mean", "ci95_low", "ci95_high"])
 
 
@@ -247,5 +277,6 @@ def sweep_text(result: SweepResult) -> str:
     runs = int(table["n"].max()) if len(table) else 0
     frame = pandas().DataFrame([{"metric": m, **cells} for m, cells in by_metric.items()],
                                columns=["metric", *settings])
-    head = f"{len(result.runs)} runs: {len(settings)} settings × {runs} seeds; mean [95 % confidence interval]"
+    head = (f"{len(result.runs)} runs: {len(settings)} settings × {runs} seeds; mean [95 % confidence interval, "
+            "Student's t, kept within each metric's range]")
     return head + "\n" + str(frame.to_string(index=False))

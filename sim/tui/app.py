@@ -73,8 +73,9 @@ class MainScreen(Screen[None]):
             with TabPane("Feed", id="feed"):
                 yield FeedPane(self.source, scenario)
             with TabPane("LLM calls", id="calls"):
-                start = scenario.start
-                yield CallsPane(self.source, start.hour * 3600 + start.minute * 60 + start.second)
+                run = self.source.run() or {}
+                yield CallsPane(self.source, scenario.start, datetime.fromisoformat(run.get("sim_end") or
+                                                                                    scenario.start.isoformat()))
         yield Footer()
 
     def on_mount(self) -> None:

@@ -1,8 +1,9 @@
-"""The LLM calls tab: every attempt up to the viewed tick, and a dialog to read one's request and reply."""
+"""The LLM calls tab: every attempt made by the viewed moment, and a dialog to read one's request and reply."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.text import Text
@@ -19,23 +20,24 @@ from sim.tui.view import View
 COLUMNS = ("id", "time", "person", "purpose", "model", "status", "tokens", "ms", "cache", "fallback")
 
 
-def call_cells(call: dict[str, Any], start_second: int = 0) -> tuple[str, ...]:
-    """The table cells of one LLM call row."""
-    t = int(call["t"]) + start_second
-    return (str(call["id"]), f"{t // 3600 % 24:02d}:{t // 60 % 60:02d}", call["person"] or "", call["purpose"],
+def call_cells(call: dict[str, Any], start: datetime, dated: bool = False) -> tuple[str, ...]:
+    """The table cells of one LLM call row; ``dated`` puts the day before the time (a run over several days)."""
+    when = start + timedelta(seconds=int(call["t"]))
+    return (str(call["id"]), f"{when:%a %d %H:%M}" if dated else f"{when:%H:%M}", call["person"] or "", call["purpose"],
             call["model"], call["status"], f"{call['prompt_tokens']}+{call['completion_tokens']}",
             f"{float(call['latency_ms']):.0f}", "hit" if call["cache_hit"] else "",
             "fallback" if call["fallback"] else "")
 
 
 class CallsPane(Vertical):
-    """The LLM calls made by the viewed tick, newest last; ``enter`` or a click opens one."""
+    """The LLM calls made by the viewed moment, newest last; ``enter`` or a click opens one."""
 
-    def __init__(self, source: RunSource, day_second: int) -> None:
+    def __init__(self, source: RunSource, start: datetime, end: datetime) -> None:
         super().__init__()
         self.source = source
-        self.day_second = day_second  # seconds from midnight at the run's start, for the time column
-        self.tick: int | None = None
+        self.start = start
+        self.dated = start.date() != end.date()  # the time column names the day when the run spans more than one
+        self.moment: tuple[int, int] | None = None  # (tick, second) listed
         self.keys: list[str] = []  # the ids of the calls listed, in order
 
     def compose(self) -> ComposeResult:
@@ -46,20 +48,22 @@ class CallsPane(Vertical):
         yield table
 
     def show(self, view: View) -> None:
-        """List the calls made up to the viewed tick (redrawn only when the calls listed change)."""
-        if view.state.tick == self.tick:
+        """List the calls made up to the viewed moment (redrawn only when the calls listed change)."""
+        if (view.state.tick, view.t) == self.moment:
             return
-        self.tick = view.state.tick
-        calls = self.source.calls(view.state.tick)
+        self.moment = (view.state.tick, view.t)
+        calls = self.source.calls(view.state.tick, view.t)
         keys = [str(call["id"]) for call in calls]
         if keys == self.keys:  # a step, or a live run's new ticks, without new calls
             return
+        if calls and not self.dated and (self.start + timedelta(seconds=int(calls[-1]["t"]))).date() != self.start.date():
+            self.dated = True  # a run resumed past its first day
         table = self.query_one("#calls-table", DataTable)
         at_end = table.cursor_row >= table.row_count - 1
         keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
         table.clear()
         for key, call in zip(keys, calls, strict=True):
-            table.add_row(*call_cells(call, self.day_second), key=key)
+            table.add_row(*call_cells(call, self.start, self.dated), key=key)
         self.keys = keys
         if keys:  # stay on the call the cursor was on, or on the newest if it was there
             table.move_cursor(row=len(keys) - 1 if at_end or keep not in keys else keys.index(str(keep)),

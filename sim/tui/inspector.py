@@ -28,7 +28,7 @@ MARKS = {"done": ("✓", "dim"), "now": ("▶", "bold green"), "next": ("·", ""
 class InspectorScreen(Screen[None]):
     """Everything about one person as of the viewed point; follows the clock as it moves."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("m", "tab('memories')", "Memories"),
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("m", "tab('memories')", "Memories"),
                 Binding("r", "tab('recall')", "Recall"), Binding("e", "tab('reflections')", "Reflections"),
                 Binding("l", "tab('plan')", "Plan"), Binding("n", "tab('interview')", "Interview"),
                 Binding("w", "tab('work')", "Work")]
@@ -94,6 +94,14 @@ class InspectorScreen(Screen[None]):
     def action_tab(self, tab: str) -> None:
         """Switch to one of the inspector's tabs."""
         self.query_one("#inspector-tabs", TabbedContent).active = tab
+
+    def action_back(self) -> None:
+        """Close the tab on show (back to Memories); on Memories, close the inspector."""
+        tabs = self.query_one("#inspector-tabs", TabbedContent)
+        if tabs.active != "memories":  # esc while typing a query leaves Recall, not the person
+            tabs.active = "memories"
+        else:
+            self.app.pop_screen()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The Work tab is there only in runs of a team."""

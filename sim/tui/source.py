@@ -193,11 +193,12 @@ class RunSource:
         rows = self.db.execute("SELECT id, tick, cost_usd FROM llm_call WHERE id > ? ORDER BY id", (after_id,))
         return [(int(i), int(tick), float(cost or 0.0)) for i, tick, cost in rows]
 
-    def calls(self, upto_tick: int, limit: int = 500) -> list[dict[str, Any]]:
-        """The last ``limit`` LLM calls made by tick ``upto_tick`` (interviews included), oldest first."""
-        # "+tick": walk the calls newest first by id rather than sort every call made so far
-        rows = self.db.execute(f"SELECT {CALL_COLUMNS} FROM llm_call WHERE +tick <= ? ORDER BY id DESC LIMIT ?",
-                               (upto_tick, limit)).fetchall()
+    def calls(self, upto_tick: int, upto_t: int, limit: int = 500) -> list[dict[str, Any]]:
+        """The last ``limit`` LLM calls made by tick ``upto_tick`` (interviews: asked as of second ``upto_t``), oldest first."""
+        # "+tick": walk the calls newest first by id rather than sort every call made so far. Interviews and probes
+        # (tick -1) are made after the fact, as of a time: they belong to the moment they were asked as of.
+        rows = self.db.execute(f"SELECT {CALL_COLUMNS} FROM llm_call WHERE +tick <= ? AND (tick >= 0 OR t <= ?)"
+                               " ORDER BY id DESC LIMIT ?", (upto_tick, upto_t, limit)).fetchall()
         return [dict(row) for row in reversed(rows)]
 
     def call(self, call_id: int) -> dict[str, Any] | None:

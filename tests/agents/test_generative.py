@@ -214,7 +214,7 @@ def test_interview_at_a_time_uses_no_later_memory_and_changes_none(day) -> None:
 
 
 @pytest.mark.parametrize("args,needles", [
-    (["Nobody Here", "hi"], ["Nobody Here", "not in this run"]),
+    (["Nobody Here", "hi"], ["unknown person 'Nobody Here' in this run"]),
     (["Mateo Quispe", "hi", "--at", "noon-ish"], ["--at", "noon-ish"]),
 ])
 def test_interview_bad_input_is_one_line(day, args, needles) -> None:

@@ -253,7 +253,7 @@ def test_a_person_added_during_the_run_can_be_interviewed_after_they_arrive(haml
     assert_one_line_error(hamlet("interview", recorded, "Cy", "Who are you?", "--at", "+1h", "--llm", "scripted-inprocess"),
                           "'Cy'", "not yet in the world")
     assert_one_line_error(hamlet("interview", recorded, "Dee", "Who are you?", "--llm", "scripted-inprocess"),
-                          "'Dee'", "not in this run", "Cy")
+                          "unknown person 'Dee' in this run", "Cy")
 
 
 def test_probes_ask_people_added_during_the_run(hamlet, recorded: Path) -> None:

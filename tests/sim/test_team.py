@@ -91,7 +91,7 @@ def test_a_task_for_a_world_without_a_team_is_refused(hamlet, tiny_world: Path, 
 @pytest.mark.parametrize(("edit", "needles"), [
     (("{unimplemented_file} still", "{unimplemented} still"), ("team.chain[3].chain[0].prompt", "{unimplemented}",
                                                                  "did you mean 'unimplemented_file'")),
-    (("      person: Kenji Sato\n", "      person: Kenji Satoh\n"), ("team.roles[3].person", "no person 'Kenji Satoh'")),
+    (("      person: Kenji Sato\n", "      person: Kenji Satoh\n"), ("team.roles[3].person", "unknown person 'Kenji Satoh'", "did you mean 'Kenji Sato'")),
     (("mind: role\n", "mind: schedule\n"), ("team.roles[0]", "runs the schedule mind", "mind: role")),
     (("- phase: Manual", "- phase: Coding"), ("team.chain[7]", "duplicate phase or loop name 'Coding'")),
     (("      conclusion: language\n", "      conclusion: codes\n"), ("conclusion", "'codes' is a built-in")),

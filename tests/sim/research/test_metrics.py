@@ -116,6 +116,27 @@ def test_metrics_json_and_csv_hold_the_same_answers(hamlet, town: Path, tmp_path
                                      ("Cy Moss", "Ann Reed")]
 
 
+def over_time(text: str) -> list[list[str]]:
+    """The rows of the text's table over time (its heading row first), split into cells on runs of spaces."""
+    lines = text.split("\nOver time, ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    return [[cell.strip() for cell in line.split("  ") if cell.strip()] for line in lines]
+
+
+def test_every_gives_the_text_a_table_over_time_at_that_step(hamlet, town: Path) -> None:
+    assert "Over time" not in hamlet("metrics", town).out, "the default text has no table over time"
+    result = hamlet("metrics", town, "--every", "120")
+    assert "Over time, every 120 minutes up to 2026-03-02T12:00:00" in result.out
+    rows = over_time(result.out)
+    assert rows[0] == ["time", "people", "knew festival", "knows_density", "knows_density_mutual",
+                       "conversation_density"]
+    assert [row[0] for row in rows[1:]] == ["2026-03-02 08:00", "2026-03-02 10:00", "2026-03-02 12:00"]
+    assert [row[2] for row in rows[1:]] == ["1", "2", "2"]
+    assert [row[3] for row in rows[1:]] == ["0.167", "0.333", "0.667"]
+    earlier = over_time(hamlet("metrics", town, "--every", "30", "--at", "+1h").out)
+    assert [row[0][-5:] for row in earlier[1:]] == ["08:00", "08:30", "09:00"], "up to --at"
+    assert_one_line_error(hamlet("metrics", town, "--every", "30", "--csv"), "--every 30", "--json")
+
+
 def test_a_window_asked_for_replaces_the_facts_gathering(hamlet, town: Path) -> None:
     data = json.loads(hamlet("metrics", town, "--json", "--place", "Cafe:seating", "--window", "+2h..+4h").out)
     assert data["coordination"]["source"] == "asked"
@@ -127,7 +148,8 @@ def test_an_unknown_fact_is_one_line_naming_the_facts(hamlet, town: Path) -> Non
 
 
 def test_an_unknown_person_is_one_line_naming_the_people(hamlet, town: Path) -> None:
-    assert_one_line_error(hamlet("metrics", town, "--person", "Zed"), "--person 'Zed'", "Ann Reed", "Cy Moss")
+    assert_one_line_error(hamlet("metrics", town, "--person", "Zed"), "--person", "unknown person 'Zed'", "Ann Reed",
+                          "Cy Moss")
 
 
 def test_an_unknown_place_or_a_bad_window_is_one_line(hamlet, town: Path) -> None:

@@ -64,3 +64,58 @@ def test_the_confidence_interval_is_students_t_over_the_seeds() -> None:
     assert table.loc["a", "ci95_low"] == round(2 - 4.303 / 3 ** 0.5, 6)
     assert table.loc["a", "ci95_high"] == round(2 + 4.303 / 3 ** 0.5, 6)
     assert table.loc["b", "n"] == 1 and pd.isna(table.loc["b", "ci95_low"])
+
+
+def test_an_interval_never_leaves_the_range_its_metric_lies_in() -> None:
+    # Few seeds and a count near zero: Student's t alone would say -3.3 to 5.3 people knew it.
+    runs = pd.DataFrame({"seed": [1, 2, 3], "run": ["r"] * 3, "party.knowing": [0.0, 0.0, 3.0],
+                         "party.share": [0.9, 1.0, 1.0], "x": [0.0, 0.0, 3.0]})
+    table = aggregate(runs, []).set_index("metric")
+    assert table.loc["party.knowing", "ci95_low"] == 0.0 and table.loc["party.knowing", "ci95_high"] > 3
+    assert table.loc["party.share", "ci95_high"] == 1.0 and table.loc["party.share", "ci95_low"] < 0.9
+    assert table.loc["x", "ci95_low"] < 0, "a metric the registry does not know is not cut"
+
+
+TWO = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-2", "--hours", "1", "--parallel", "1",
+       "--llm", "scripted-inprocess")
+
+
+def test_a_piped_sweep_says_each_run_as_it_finishes_and_quiet_says_nothing(tmp_path: Path) -> None:
+    result = hamlet_process(*TWO, "--set", "top_k=4,8", "--out", tmp_path / "s")
+    assert result.code == 0, result.err
+    done = [line for line in result.err.splitlines() if line.startswith("run ")]
+    assert [line.split(":")[0] for line in done] == [f"run {i}/4 done" for i in range(1, 5)]
+    assert {line.split(": ", 1)[1].rsplit(" (", 1)[0] for line in done} == {
+        f"seed={s} top_k={k}" for s in (1, 2) for k in (4, 8)}
+    assert all(line.endswith(" s)") for line in done), done
+    again = hamlet_process(*TWO, "--set", "top_k=4,8", "--out", tmp_path / "s", "--quiet")
+    assert again.code == 0 and not [line for line in again.err.splitlines() if line.startswith("run ")]
+    reused = hamlet_process(*TWO, "--set", "top_k=4,8", "--out", tmp_path / "s")
+    assert reused.err.count("(finished earlier, reused)") == 4
+
+
+def test_a_sweep_on_a_terminal_draws_a_live_line(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "sim", *map(str, TWO), "--out", str(tmp_path / "s")], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL, timeout=300)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end is closed: all of it read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    text = shown.decode("utf-8", "replace")
+    assert "sweep" in text and "2/2 runs" in text and "run 2/2 done" in text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input, RadioButton
 
 from sim.research.knowing import memory_carries
 from sim.research.metrics import RunMetrics
@@ -93,7 +93,7 @@ def test_an_intervention_typed_in_the_viewer_reaches_the_live_run_and_a_bad_one_
             time.sleep(0.05)
 
         async def fill(pilot: Pilot[None], screen: InterveneScreen, kind: str, **fields: str) -> None:
-            screen.query_one("#iv-kind", Select).value = kind
+            screen.query_one(f"#iv-kind-{kind}", RadioButton).value = True
             await pilot.pause()
             for name, value in fields.items():
                 screen.query_one(f"#iv-{name}", Input).value = value
