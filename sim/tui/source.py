@@ -117,6 +117,13 @@ class RunSource:
         row = self.db.execute("SELECT seq FROM event WHERE t <= ? ORDER BY t DESC, seq DESC LIMIT 1", (t,)).fetchone()
         return int(row[0]) if row else 0
 
+    def last_move(self, person: str, upto: int) -> dict[str, Any] | None:
+        """``person``'s last ``move`` event at or before ``seq`` ``upto``, or None."""
+        # newest first by seq: the walk under way began a few events back, not at the run's start
+        row = self.db.execute(f"SELECT {runfile.EVENT_COLUMNS} FROM event WHERE seq <= ? AND person = ? AND kind = 'move'"
+                              " ORDER BY seq DESC LIMIT 1", (upto, person)).fetchone()
+        return _event(row) if row else None
+
     def tick_end(self, tick: int, forward: bool) -> tuple[int, int] | None:
         """(seq, t) of the last event of the next tick after ``tick`` (``forward``) or of the last tick before it."""
         if forward:

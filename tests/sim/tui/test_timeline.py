@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,31 @@ def test_positions_actions_and_last_lines_at_a_time_match_the_event_log(recorded
                 expected["place"], expected["action"], expected["said"]), (t, name)
 
 
+def test_a_walks_start_and_route_are_the_same_reached_by_stepping_or_from_a_snapshot_taken_during_it(
+        recorded_run: Path, source: RunSource) -> None:
+    # every walk under way when a snapshot was taken, and its move event, from the log alone
+    under_way = []
+    for (seq,) in query(recorded_run, "SELECT seq FROM snapshot ORDER BY id"):
+        rows = query(recorded_run, "SELECT person, t, json_extract(data, '$.route'), kind FROM event WHERE seq <= ?"
+                     " AND kind IN ('move', 'arrive', 'spawn') ORDER BY seq", seq)
+        last = {person: (t, route, kind) for person, t, route, kind in rows}
+        under_way += [(seq, person, t, tuple(json.loads(route))) for person, (t, route, kind) in last.items()
+                      if kind == "move"]
+    assert under_way, "the recorded run has walks under way at its snapshots"
+    stepping, stepped = Timeline(source), 0
+    for seq, person, depart, route in under_way:
+        seeking = Timeline(source)
+        jumped = seeking.state(seq)
+        assert person not in jumped.routes  # the snapshot does not say: the log is asked
+        assert seeking.journey(person, jumped) == (depart, route)
+        assert seeking.journey(person, jumped) == (depart, route)  # again, now remembered
+        while stepped < seq:  # one event at a time: the walk's own move event says
+            stepped += 1
+            walked = stepping.state(stepped)
+        assert walked.routes[person] == (depart, route)
+        assert stepping.journey(person, walked) == (depart, route)
+
+
 def test_the_cost_so_far_is_the_sum_of_the_calls_up_to_the_tick(recorded_run: Path, source: RunSource) -> None:
     timeline = Timeline(source)
     for tick in (0, 10, 60, 10**6):
@@ -121,6 +147,9 @@ def test_a_resumed_file_with_fewer_events_is_rebuilt_rather_than_stepped_from_a_
 
         def last_seq(self) -> int:
             return len(self.log)
+
+        def last_move(self, person: str, upto: int) -> dict[str, Any] | None:
+            return next((e for e in reversed(self.log) if e["seq"] <= upto and e["kind"] == "move"), None)
 
     rows = Rows()
     timeline = Timeline(rows)
