@@ -73,12 +73,13 @@ class TownMap(Widget):
         state, t = self.view.state, self.view.t
         present: dict[str, list[tuple[str, str, bool]]] = {}
         walking = []
+        journeys = self.timeline.journeys(state) if state.travel else {}
         for person in state.people:
             area = state.position.get(person)
             if area is not None:
                 present.setdefault(self.town.sector(area), []).append((person, self.mark_of[person], False))
                 continue
-            journey = self.timeline.journey(person, state)
+            journey = journeys.get(person)
             if journey is None or not journey[1]:  # a walk the log does not describe: the places tab lists it
                 continue
             where = on_the_way(self.town, journey[1], journey[0], state.travel[person][1], t)

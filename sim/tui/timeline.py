@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,8 +49,8 @@ class Rows(Protocol):
         """The newest event's ``seq``."""
         ...
 
-    def last_move(self, person: str, upto: int) -> dict[str, Any] | None:
-        """``person``'s last ``move`` event at or before ``seq`` ``upto`` (``data`` decoded), or None."""
+    def last_moves(self, people: Collection[str], upto: int) -> dict[str, dict[str, Any]]:
+        """Each of ``people``'s last ``move`` event at or before ``seq`` ``upto`` (``data`` decoded), if any."""
         ...
 
 
@@ -58,7 +59,7 @@ class State:
     """The world after event ``seq``: who is where, travelling, doing what; objects; each day plan.
 
     ``routes`` holds when each walk under way began and the areas it passes, for the walks that
-    began after the snapshot the state was rebuilt from (``Timeline.journey`` finds the others).
+    began after the snapshot the state was rebuilt from (``Timeline.journeys`` finds the others).
     """
 
     seq: int = 0
@@ -223,24 +224,26 @@ class Timeline:
         self._cached = base
         return base
 
-    def journey(self, person: str, state: State) -> tuple[int, tuple[str, ...]] | None:
-        """When ``person``, on the way in ``state``, set off and the areas their route passes; None if not on the way.
+    def journeys(self, state: State) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """When each person on the way in ``state`` set off, and the areas their route passes.
 
-        A walk that began before the snapshot ``state`` was rebuilt from is looked up in the log
-        once (its ``move`` event), and remembered by its arrival.
+        Walks that began before the snapshot ``state`` was rebuilt from are looked up in the log,
+        all in one read (their ``move`` events), and remembered by their arrival.
         """
-        travel = state.travel.get(person)
-        if travel is None:
-            return None
-        known = state.routes.get(person)
-        if known is not None:
-            return known
-        key = (person, travel[1])
-        if key not in self._journeys:
-            move = self.rows.last_move(person, state.seq)
-            self._journeys[key] = None if move is None else (
-                int(move["t"]), tuple(str(area) for area in move["data"].get("route") or ()))
-        return self._journeys[key]
+        missing = [person for person, (_, arrival) in state.travel.items()
+                   if person not in state.routes and (person, arrival) not in self._journeys]
+        if missing:
+            moves = self.rows.last_moves(missing, state.seq)
+            for person in missing:
+                move = moves.get(person)
+                self._journeys[person, state.travel[person][1]] = None if move is None else (
+                    int(move["t"]), tuple(str(area) for area in move["data"].get("route") or ()))
+        found = {}
+        for person, (_, arrival) in state.travel.items():
+            journey = state.routes.get(person) or self._journeys.get((person, arrival))
+            if journey is not None:
+                found[person] = journey
+        return found
 
     def snapshot_id(self, seq: int) -> int | None:
         """The id of the newest snapshot taken at or before event ``seq``."""
