@@ -67,7 +67,7 @@ class MainScreen(Screen[None]):
         yield ClockBar(id="clock")
         with TabbedContent(id="tabs"):
             with TabPane("World", id="world"):
-                yield WorldPane(scenario)
+                yield WorldPane(scenario, self.timeline)
             with TabPane("People", id="people"):
                 yield PeoplePane(self.timeline)
             with TabPane("Feed", id="feed"):

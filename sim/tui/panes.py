@@ -8,30 +8,25 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from rich.cells import cell_len
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widget import Widget
-from textual.widgets import DataTable, Input, Static, Tree
+from textual.widgets import DataTable, Input, Tree
 from textual.widgets.tree import TreeNode
 
 from sim.scenario import Scenario
+from sim.tui.map import TownMap
 from sim.tui.timeline import Timeline
 from sim.tui.view import (
     COLUMNS,
     PersonRow,
     View,
     filter_rows,
-    map_mark,
-    map_rows,
     people_rows,
     places,
-    sector_counts,
     sort_rows,
     travelling,
 )
@@ -116,47 +111,6 @@ _REFRESH_NODE = getattr(Tree, "_refresh_node", None)  # what ``TreeNode.set_labe
 _ICON_WIDTH = {icon: cell_len(icon) for icon in (Tree.ICON_NODE, Tree.ICON_NODE_EXPANDED)}
 
 
-MAP_TITLE = "Map: ● people there, [areas], ─ walks in minutes"
-
-
-def map_table() -> Table:
-    """The map's grid: the people mark, the sector with its areas, the linked sectors with minutes."""
-    grid = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
-    grid.add_column(width=3, no_wrap=True)
-    grid.add_column(ratio=2, style="bold")
-    grid.add_column(ratio=3, style="dim")
-    return grid
-
-
-class MapRow(Widget):
-    """One sector's row of the map, drawn again only when it changes, and only if it is in view.
-
-    The columns' widths do not depend on what the rows hold, so a row alone looks as it does in the
-    whole grid. The mark (people there) never wraps, so a row's height does not change with it.
-    """
-
-    DEFAULT_CSS = """
-    MapRow { height: auto; }
-    """
-
-    def __init__(self, row: tuple[str, str, str]) -> None:
-        super().__init__()
-        self.row = row
-
-    def render(self) -> Table:
-        """The row as a grid of one row."""
-        mark, sector, near = self.row
-        grid = map_table()
-        grid.add_row(Text(mark, "green" if mark != "○" else "dim"), sector, near)
-        return grid
-
-    def show(self, row: tuple[str, str, str]) -> None:
-        """Draw ``row`` if it differs from the one drawn."""
-        if row != self.row:
-            self.row = row
-            self.refresh()
-
-
 class _Node(NamedTuple):
     """What one node of the places tree should show."""
 
@@ -170,7 +124,7 @@ class _Node(NamedTuple):
 
 
 class WorldPane(Horizontal):
-    """Places grouped by sector with who is in each and what they do, beside a text map of the place graph.
+    """Places grouped by sector with who is in each and what they do, beside a map of the town (not in a team's world).
 
     The tree is brought up to date node by node (``_sync``), and only in the sectors whose people
     changed: a step, or a live run's newest ticks, moves some people, not a thousand.
@@ -178,29 +132,27 @@ class WorldPane(Horizontal):
 
     DEFAULT_CSS = """
     WorldPane Tree { width: 1fr; }
-    WorldPane #map-box { width: 1fr; border-left: vkey $foreground 20%; padding: 0 1; }
+    WorldPane TownMap { border-left: vkey $foreground 20%; padding: 0 1; }
     """
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, timeline: Timeline) -> None:
         super().__init__()
         self.scenario = scenario
         self._node_of: dict[str, TreeNode[Any]] = {}  # key -> node in the tree
         self._shown_as: dict[str, Hashable] = {}  # key -> what its label shows
         self._key_of: dict[Any, str] = {}  # node id -> key
         self._holds: dict[str, Hashable] = {}  # key of a sector (or the road) -> who is there, as drawn
-        self._map_static = map_rows(scenario)
-        self._map_rows: list[MapRow] = []
         self._places_tree = SpaceTree("places", id="places")
+        # a team works in one office: there is no town to draw
+        self._map = TownMap(scenario, timeline, id="map") if scenario.team is None else None
 
     def compose(self) -> ComposeResult:
         """A tree of places and the map."""
         tree = self._places_tree
         tree.show_root = False
         yield tree
-        with VerticalScroll(id="map-box"):
-            yield Static(Group(Text(MAP_TITLE, "bold")), id="map")
-            self._map_rows = [MapRow(row) for row in self._map_static]
-            yield from self._map_rows
+        if self._map is not None:
+            yield self._map
 
     def show(self, view: View) -> None:
         """Draw the world at ``view``."""
@@ -231,10 +183,8 @@ class WorldPane(Horizontal):
         with tree.changes():
             self._sync(tree.root, wanted)
         tree.cursor_line = line  # keep the cursor where it was as the world changes under it
-        counts = sector_counts(view)
-        for (_, sector, near), widget, spec in zip(self._map_static, self._map_rows, self.scenario.sectors,
-                                                   strict=True):
-            widget.show((map_mark(counts.get(spec.name, 0)), sector, near))
+        if self._map is not None:
+            self._map.show(view)
 
     def _people(self, key: str, people: tuple[tuple[str, str], ...]) -> list[_Node] | None:
         """The leaves of an area's people, or None if the tree shows them already."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -116,6 +117,20 @@ class RunSource:
         """The last event at or before second ``t`` (0 when none)."""
         row = self.db.execute("SELECT seq FROM event WHERE t <= ? ORDER BY t DESC, seq DESC LIMIT 1", (t,)).fetchone()
         return int(row[0]) if row else 0
+
+    def last_moves(self, people: Collection[str], upto: int) -> dict[str, dict[str, Any]]:
+        """Each of ``people``'s last ``move`` event at or before ``seq`` ``upto``, if any."""
+        wanted, found = set(people), {}
+        # newest first, in one read that stops at the last one needed: walks under way began a few
+        # events back, not at the run's start
+        rows = self.db.execute(f"SELECT {runfile.EVENT_COLUMNS} FROM event WHERE seq <= ? AND kind = 'move'"
+                               " ORDER BY seq DESC", (upto,))
+        for row in rows:
+            if row["person"] in wanted and row["person"] not in found:
+                found[row["person"]] = _event(row)
+                if len(found) == len(wanted):
+                    break
+        return found
 
     def tick_end(self, tick: int, forward: bool) -> tuple[int, int] | None:
         """(seq, t) of the last event of the next tick after ``tick`` (``forward``) or of the last tick before it."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,10 +49,18 @@ class Rows(Protocol):
         """The newest event's ``seq``."""
         ...
 
+    def last_moves(self, people: Collection[str], upto: int) -> dict[str, dict[str, Any]]:
+        """Each of ``people``'s last ``move`` event at or before ``seq`` ``upto`` (``data`` decoded), if any."""
+        ...
+
 
 @dataclass(slots=True)
 class State:
-    """The world after event ``seq``: who is where, travelling, doing what; objects; each day plan."""
+    """The world after event ``seq``: who is where, travelling, doing what; objects; each day plan.
+
+    ``routes`` holds when each walk under way began and the areas it passes, for the walks that
+    began after the snapshot the state was rebuilt from (``Timeline.journeys`` finds the others).
+    """
 
     seq: int = 0
     tick: int = 0
@@ -62,12 +71,13 @@ class State:
     activity: dict[str, str] = field(default_factory=dict)
     objects: dict[str, dict[str, str]] = field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    routes: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
 
     def copy(self) -> State:
         """A copy that later ``apply`` calls on this one leave alone."""
         return State(self.seq, self.tick, self.t, list(self.people), dict(self.position), dict(self.travel),
                      dict(self.activity), {k: dict(v) for k, v in self.objects.items()},
-                     dict(self.plans))
+                     dict(self.plans), dict(self.routes))
 
 
 def from_snapshot(state: dict[str, Any]) -> State:
@@ -98,10 +108,12 @@ def apply(state: State, event: dict[str, Any]) -> None:
     if kind in ("spawn", "arrive") and person and place:
         state.position[person] = place
         state.travel.pop(person, None)
+        state.routes.pop(person, None)
     elif kind == "move" and person:
         arrival = int(event["t"]) + max(1, round(float(data.get("minutes", 0)) * 60))
         state.position[person] = None
         state.travel[person] = (str(data.get("to", "")), arrival)
+        state.routes[person] = (int(event["t"]), tuple(str(area) for area in data.get("route") or ()))
     elif kind == "act" and person:
         state.activity[person] = str(data.get("activity", ""))
     elif kind == "talk_end" and person and data.get("with"):
@@ -111,7 +123,7 @@ def apply(state: State, event: dict[str, Any]) -> None:
     elif kind == "leave" and person:
         if person in state.people:
             state.people.remove(person)
-        for table in (state.position, state.travel, state.activity, state.plans):
+        for table in (state.position, state.travel, state.activity, state.plans, state.routes):
             table.pop(person, None)
     elif kind == "object" and place and data.get("object"):
         state.objects.setdefault(place, {})[str(data["object"])] = str(data.get("state") or "")
@@ -158,6 +170,7 @@ class Timeline:
         self._cost_sums: list[float] = []
         self._cost_dirty = False
         self._cached: State | None = None
+        self._journeys: dict[tuple[str, int], tuple[int, tuple[str, ...]] | None] = {}  # (person, arrival) -> journey
         self.snapshot_loads = 0  # how many snapshot states were read (seeks that could not step forward)
         self.refresh()
 
@@ -168,6 +181,7 @@ class Timeline:
         if self.last_seq < before:  # the run was resumed from an earlier snapshot: start over
             self._cached = None
             self._said, self._said_upto = {}, 0
+            self._journeys = {}
         for snap_id, tick, t, seq in self.rows.snapshot_marks(self._last_mark_id):
             self._last_mark_id = snap_id
             at = bisect.bisect_right(self._mark_seqs, seq)
@@ -209,6 +223,27 @@ class Timeline:
             apply(base, event)
         self._cached = base
         return base
+
+    def journeys(self, state: State) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """When each person on the way in ``state`` set off, and the areas their route passes.
+
+        Walks that began before the snapshot ``state`` was rebuilt from are looked up in the log,
+        all in one read (their ``move`` events), and remembered by their arrival.
+        """
+        missing = [person for person, (_, arrival) in state.travel.items()
+                   if person not in state.routes and (person, arrival) not in self._journeys]
+        if missing:
+            moves = self.rows.last_moves(missing, state.seq)
+            for person in missing:
+                move = moves.get(person)
+                self._journeys[person, state.travel[person][1]] = None if move is None else (
+                    int(move["t"]), tuple(str(area) for area in move["data"].get("route") or ()))
+        found = {}
+        for person, (_, arrival) in state.travel.items():
+            journey = state.routes.get(person) or self._journeys.get((person, arrival))
+            if journey is not None:
+                found[person] = journey
+        return found
 
     def snapshot_id(self, seq: int) -> int | None:
         """The id of the newest snapshot taken at or before event ``seq``."""

@@ -1,4 +1,4 @@
-"""What the screens show at the viewed point of a run, as plain data: people rows, places, the map.
+"""What the screens show at the viewed point of a run, as plain data: people rows, places, plan progress.
 
 Everything here is computed from a ``Timeline`` state and the run's world; nothing draws. The
 widgets in ``sim/tui/panes.py`` turn it into tables, trees and text.
@@ -94,37 +94,6 @@ def places(view: View, scenario: Scenario) -> list[tuple[str, list[tuple[str, li
 def travelling(view: View) -> list[tuple[str, str, int]]:
     """Who is on the way, where to, and the second they arrive."""
     return [(p, dest, arrival) for p, (dest, arrival) in sorted(view.state.travel.items())]
-
-
-def map_rows(scenario: Scenario, counts: dict[str, int] | None = None) -> list[tuple[str, str, str]]:
-    """A compact text map of the place graph: (people there, sector with its area count, linked sectors with minutes)."""
-    counts = counts or {}
-    links: dict[str, list[tuple[str, float]]] = {s.name: [] for s in scenario.sectors}
-    for link in scenario.links:
-        first, second = (scenario.resolve_place(end).split(":", 1)[0] for end in link.between)
-        if first != second:
-            links[first].append((second, link.minutes))
-            links[second].append((first, link.minutes))
-    rows = []
-    for sector in scenario.sectors:
-        near = " · ".join(f"{other} {minutes:g}′" for other, minutes in sorted(links[sector.name], key=lambda x: x[1]))
-        rows.append((map_mark(counts.get(sector.name, 0)), f"{sector.name} [{len(sector.areas)}]", near or "no links"))
-    return rows
-
-
-def map_mark(count: int) -> str:
-    """How the map marks a sector with ``count`` people in it."""
-    return f"●{count}" if count else "○"
-
-
-def sector_counts(view: View) -> dict[str, int]:
-    """How many people are in each sector."""
-    counts: dict[str, int] = {}
-    for area in view.state.position.values():
-        if area is not None:
-            sector = area.split(":", 1)[0]
-            counts[sector] = counts.get(sector, 0) + 1
-    return counts
 
 
 def _clock(t: int, view: View) -> str:

@@ -33,7 +33,7 @@ async def _keys(pilot: Pilot[None], *keys: str) -> None:
 def shots() -> dict[str, Step]:
     """Picture name → what to do before taking it."""
     async def world(app: HamletApp, pilot: Pilot[None]) -> None:
-        await _keys(pilot, "j", *"+3h", "enter")
+        await _keys(pilot, "j", *"+186m", "enter")  # some people in places, some walking between them
 
     async def people(app: HamletApp, pilot: Pilot[None]) -> None:
         await _keys(pilot, "j", *"+5h", "enter", "2")

@@ -6,6 +6,7 @@ Every expectation is computed from the run file with plain SQL, never with the v
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,9 @@ from sim.tui.clock import ClockBar
 from sim.tui.feed import FeedPane
 from sim.tui.inspector import InspectorScreen
 from sim.tui.launch import open_source
+from sim.tui.map import TownMap
 from sim.tui.screens import HelpScreen
+from sim.tui.town import Mark
 from tests.sim.tui.conftest import expected_people, query
 
 
@@ -319,5 +322,50 @@ def test_the_work_tab_is_only_there_in_a_teams_run(recorded_run: Path) -> None:
         await pilot.pause()
         assert not app.screen.query("#work-table")
         assert isinstance(app.screen, InspectorScreen)
+
+    drive(recorded_run, script)
+
+
+def test_the_map_marks_a_person_at_their_place_then_on_the_line_they_walk_as_far_as_the_time_walked(
+        recorded_run: Path) -> None:
+    # a walk from one sector to another, begun a minute or more after the walker came to where it starts
+    walks = query(recorded_run, "SELECT seq, t, person, place, json_extract(data, '$.minutes'), json_extract(data, "
+                                "'$.route') FROM event WHERE kind = 'move' AND t > 0 ORDER BY seq")
+    for seq, depart, person, place, minutes, route in walks:
+        sectors = [area.split(":")[0] for area in json.loads(route)]
+        came = query(recorded_run, "SELECT kind, place, t FROM event WHERE person = ? AND seq < ? AND kind IN "
+                                   "('spawn', 'arrive', 'move') ORDER BY seq DESC LIMIT 1", person, seq)
+        if minutes >= 4 and len(set(sectors)) > 1 and came[0][:2] in (("arrive", place), ("spawn", place)) \
+                and came[0][2] <= depart - 60:
+            break
+    else:
+        raise AssertionError("the recorded run has a walk between two sectors")
+    stops = [s for i, s in enumerate(sectors) if i == 0 or s != sectors[i - 1]]  # the sectors passed, in order
+
+    def drawn(app: HamletApp) -> tuple[Mark, str]:
+        """The person's mark as the map placed it, and the character the map shows in its cell."""
+        town = app.screen.query_one(TownMap)
+        mark = town.marks[person]
+        assert mark.cell is not None
+        rows = town.render().plain.split("\n")  # type: ignore[union-attr]
+        return mark, rows[mark.cell[1]][mark.cell[0]]
+
+    async def script(app: HamletApp, pilot: Pilot[None]) -> None:
+        await jump(pilot, f"+{depart - 30}s")
+        mark, shown = drawn(app)
+        assert (mark.sector, mark.walking, shown) == (place.split(":")[0], False, mark.mark)
+        progress = []
+        for share in (0.5, 0.75):
+            await jump(pilot, f"+{depart + round(minutes * 60 * share)}s")
+            walker, shown = drawn(app)
+            assert walker.walking and shown == mark.mark and walker.cell != mark.cell
+            if walker.walk is not None:  # between two sectors: on the line from one to the next of the route
+                start, end, walked = walker.walk
+                assert (start, end) in itertools.pairwise(stops) and 0 <= walked <= 1
+                progress.append((stops.index(start), walked))
+            else:  # crossing a sector of the route, room to room
+                assert walker.sector in stops
+                progress.append((stops.index(walker.sector), 0.0))
+        assert progress[0] < progress[1] and any(p[1] > 0 for p in progress)
 
     drive(recorded_run, script)

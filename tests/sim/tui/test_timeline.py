@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ class Counting:
         self.source = source
         self.events_read = 0
         self.snapshots_read = 0
+        self.moves_read = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.source, name)
@@ -32,6 +34,10 @@ class Counting:
     def snapshot_state(self, snapshot_id: int) -> dict[str, Any]:
         self.snapshots_read += 1
         return self.source.snapshot_state(snapshot_id)
+
+    def last_moves(self, people: list[str], upto: int) -> dict[str, dict[str, Any]]:
+        self.moves_read += 1
+        return self.source.last_moves(people, upto)
 
 
 @pytest.fixture
@@ -90,6 +96,31 @@ def test_positions_actions_and_last_lines_at_a_time_match_the_event_log(recorded
                 expected["place"], expected["action"], expected["said"]), (t, name)
 
 
+def test_walks_start_and_route_are_the_same_reached_by_stepping_or_from_a_snapshot_taken_during_them(
+        recorded_run: Path, source: RunSource) -> None:
+    # the walks under way when each snapshot was taken, and their move events, from the log alone
+    under_way: dict[int, dict[str, tuple[int, tuple[str, ...]]]] = {}
+    for (seq,) in query(recorded_run, "SELECT seq FROM snapshot ORDER BY id"):
+        rows = query(recorded_run, "SELECT person, t, json_extract(data, '$.route'), kind FROM event WHERE seq <= ?"
+                     " AND kind IN ('move', 'arrive', 'spawn') ORDER BY seq", seq)
+        last = {person: (t, route, kind) for person, t, route, kind in rows}
+        under_way[seq] = {person: (t, tuple(json.loads(route))) for person, (t, route, kind) in last.items()
+                          if kind == "move"}
+    assert any(under_way.values()), "the recorded run has walks under way at its snapshots"
+    stepping, stepped = Timeline(source), 0
+    for seq, walks in under_way.items():
+        rows = Counting(source)
+        seeking = Timeline(rows)
+        jumped = seeking.state(seq)
+        assert not jumped.routes  # the snapshot does not say: the log is asked, once for all of them
+        assert seeking.journeys(jumped) == walks and seeking.journeys(jumped) == walks
+        assert rows.moves_read == (1 if walks else 0)
+        while stepped < seq:  # one event at a time: each walk's own move event says
+            stepped += 1
+            walked = stepping.state(stepped)
+        assert walked.routes == walks and stepping.journeys(walked) == walks
+
+
 def test_the_cost_so_far_is_the_sum_of_the_calls_up_to_the_tick(recorded_run: Path, source: RunSource) -> None:
     timeline = Timeline(source)
     for tick in (0, 10, 60, 10**6):
@@ -121,6 +152,9 @@ def test_a_resumed_file_with_fewer_events_is_rebuilt_rather_than_stepped_from_a_
 
         def last_seq(self) -> int:
             return len(self.log)
+
+        def last_moves(self, people: list[str], upto: int) -> dict[str, dict[str, Any]]:
+            return {e["person"]: e for e in self.log if e["seq"] <= upto and e["kind"] == "move" and e["person"] in people}
 
     rows = Rows()
     timeline = Timeline(rows)
