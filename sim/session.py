@@ -14,6 +14,7 @@ from sim import runfile
 from sim.bounds import MAX_HOURS, MAX_SEED
 from sim.build import prepare, run_options, simulation
 from sim.bus.link import BusOptions, Link
+from sim.cast import cast
 from sim.control import Desk, applied_since
 from sim.engine import Simulation
 from sim.errors import UserError
@@ -45,6 +46,7 @@ class RunOptions:
     quiet: bool = False
     settings: list[str] = field(default_factory=list)  # --set KEY=VALUE mind parameter overrides
     task: str | None = None  # --task: what a world's team is to make
+    people: str | None = None  # --people: the first N of the world's people, or names (``sim.cast``)
     llm: LLMOptions = field(default_factory=LLMOptions)
     bus: BusOptions = field(default_factory=BusOptions)
 
@@ -114,6 +116,10 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     """``hamlet run``: validate, start the model backend, create the run file, run to the end."""
     world_path = Path(world)
     scenario = load_scenario(world_path)
+    world_text = world_path.read_text(encoding="utf-8")
+    if opts.people is not None:  # the cut world is the run's world from here on, as its file records it
+        world_text = cast(world_text, opts.people, str(world_path))
+        scenario = parse_scenario(world_text, f"{world_path} (--people {opts.people})")
     if opts.fixed_step is not None and opts.fixed_step <= 0:
         raise UserError(f"--fixed-step {opts.fixed_step}: must be a positive number of seconds")
     seed = scenario.seed if opts.seed is None else opts.seed
@@ -130,15 +136,14 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
     prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model, check=check)
     link = Link.open(opts.bus, path)
     try:
-        return _run_new(world_path, scenario, seed, end, path, opts, link)
+        return _run_new(world_path, world_text, scenario, seed, end, path, opts, link)
     finally:
         if link is not None:
             link.close()
 
 
-def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Path, opts: RunOptions,
-             link: Link | None) -> Outcome:
-    world_text = world_path.read_text(encoding="utf-8")
+def _run_new(world_path: Path, world_text: str, scenario: Scenario, seed: int, end: int, path: Path,
+             opts: RunOptions, link: Link | None) -> Outcome:
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(preflight_run(backend, scenario))
         pool = None

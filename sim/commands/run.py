@@ -29,6 +29,8 @@ def add_parser(sub: Subparsers) -> None:
                      "(repeatable)")
     run.add_argument("--embeddings", metavar="SPEC", help="embeddings for memories: wordllama (default), hash, "
                      "or an OpenAI-compatible endpoint as URL/model, e.g. http://localhost:11434/v1/nomic-embed-text")
+    run.add_argument("--people", metavar="N|NAMES", help="run only some of the world's people: the first N, or names "
+                     "separated by commas (the run records the world cut to them), e.g. --people 4")
     run.add_argument("--task", help="what the world's team is to make, e.g. \"a snake game\" (worlds with a team; "
                      "docs/teams.md)")
     run.add_argument("--tui", action="store_true", help="watch the run in the terminal viewer while it runs "
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     opts = run_options(args)
     opts.seed, opts.out, opts.fixed_step = args.seed, args.out, args.fixed_step
     opts.settings = list(args.settings) + ([f"embeddings={args.embeddings}"] if args.embeddings else [])
-    opts.task = args.task
+    opts.task, opts.people = args.task, args.people
     return finish(run_world(args.world, opts))
 
 
