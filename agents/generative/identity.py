@@ -96,7 +96,9 @@ class Identity:
     def seeds(self) -> list[str]:
         """The memories a person starts with: the world's, one per relationship, and their habits."""
         seeds = list(self.spec.memories)
-        seeds += [f"{r.name} is my {r.relation}" for r in self.spec.relationships]
+        # "Name: relation", as the world writes it: relations read "her husband" or "makes his lunch
+        # every weekday", which "Name is my ..." turned into "is my her husband".
+        seeds += [f"{r.name}: {r.relation}" for r in self.spec.relationships]
         if self.spec.lifestyle:
             seeds.append(f"My habits: {self.spec.lifestyle}")
         return seeds
