@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +19,7 @@ from sim.build import prepare, run_options, simulation
 from sim.bus.link import BusOptions, Link
 from sim.control import Desk, applied_since
 from sim.engine import Simulation
-from sim.errors import UserError
+from sim.errors import Interrupted, UserError
 from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
 from sim.llm.client import preflight
 from sim.llm.gateway import GatewayFatal
@@ -31,6 +34,8 @@ from sim.simtime import RunTime, iso, parse_time
 from sim.writer import release, writer_alive
 
 DEFAULT_DIR = Path("replays")
+CTRL_C = "interrupted (Ctrl-C); continue with hamlet resume"
+"""The message a run file records when Ctrl-C stopped it."""
 
 
 @dataclass(slots=True)
@@ -161,7 +166,7 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
                 link.attach(log)
             sim.begin()
         except BaseException as err:  # never left "running" by a start that failed
-            _close_log(log, path, "failed", f"failed to start: {err}")
+            _close_log(log, path, *_cut_short(err, "failed to start"))
             raise
         return _drive(sim, end, path, backend, opts, link)
 
@@ -246,7 +251,7 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
                 sim.schedule(t, intervention)  # live interventions whose effects are redone
         except BaseException as err:  # never left "running" by a resume that failed to start
-            _close_log(log, path, "failed", f"failed to resume: {err}")
+            _close_log(log, path, *_cut_short(err, "failed to resume"))
             raise
         return _drive(sim, end, path, backend, opts, link)
 
@@ -270,17 +275,41 @@ def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOpt
     except (GatewayFatal, LogFailed) as err:
         status, message = "failed", str(err)
     except KeyboardInterrupt:
-        status, message = "interrupted", "interrupted; continue with hamlet resume"
+        status, message = "interrupted", CTRL_C
     finally:
-        sim.desk.close()
-        _close_log(sim.log, path, status, message)
-        if link is not None:
-            link.finish(status)
+        with _deaf_to_ctrl_c():  # a second Ctrl-C must not cut the closing short
+            sim.desk.close()
+            _close_log(sim.log, path, status, message)
+            if link is not None:
+                link.finish(status)
     if status == "failed":
         raise UserError(f"{path}: {message}")
     with RunReader(path) as reader:
         summary = reader.summary()
+    if message == CTRL_C:
+        raise Interrupted(f"{path}: interrupted with {summary['events']} events and {summary['llm_calls']} LLM calls "
+                          f"recorded; hamlet resume {path} continues it from {summary['sim_now']}")
     return Outcome(path, status, message, summary)
+
+
+def _cut_short(err: BaseException, what: str) -> tuple[str, str]:
+    """The status and message of a run file whose start ``err`` cut short: Ctrl-C, or a failure."""
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted", CTRL_C
+    return "failed", f"{what}: {err}"
+
+
+@contextlib.contextmanager
+def _deaf_to_ctrl_c() -> Iterator[None]:
+    """Ignore SIGINT inside the block (on the main thread, the only one that may change signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:

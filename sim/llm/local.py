@@ -62,9 +62,13 @@ class LocalServer:
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
              "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(context),
              "--n_threads", str(threads or default_threads())],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=child.die_with_parent,
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **child.server_options(),
         )
-        self._wait(startup_s)
+        try:
+            self._wait(startup_s)
+        except BaseException:  # Ctrl-C while it loads: nobody else would stop it
+            self.stop()
+            raise
 
     def _wait(self, startup_s: float) -> None:
         deadline = time.monotonic() + startup_s
