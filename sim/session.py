@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sim import runfile
+from sim import progress, runfile
 from sim.bounds import MAX_HOURS, MAX_SEED
 from sim.build import prepare, run_options, simulation
 from sim.bus.link import BusOptions, Link
@@ -26,7 +26,6 @@ from sim.llm.gateway import GatewayFatal
 from sim.llm.options import SCRIPTED
 from sim.log import Batch, LogFailed, RunLog
 from sim.paths import writable_folder
-from sim.progress import RunProgress
 from sim.reader import RunReader, refuse_read_only
 from sim.runfile import RunRow
 from sim.scenario import Scenario, ScenarioReferenceError, check_span, load_scenario, parse_scenario
@@ -117,7 +116,12 @@ def out_path(world: Path, seed: int, out: str | None) -> Path:
 
 def run_world(world: str, opts: RunOptions) -> Outcome:
     """``hamlet run``: validate, start the model backend, create the run file, run to the end."""
-    world_path = Path(world)
+    with progress.Display(quiet=opts.quiet):
+        progress.phase("checking the world")
+        return _run_world(Path(world), opts)
+
+
+def _run_world(world_path: Path, opts: RunOptions) -> Outcome:
     scenario = load_scenario(world_path)
     if opts.fixed_step is not None and opts.fixed_step <= 0:
         raise UserError(f"--fixed-step {opts.fixed_step}: must be a positive number of seconds")
@@ -148,14 +152,17 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
         asyncio.run(preflight_run(backend, scenario))
         pool = None
         if link is not None:
+            progress.phase("connecting to the MQTT broker")
             link.ready()
             if link.external:
+                progress.phase("waiting for workers")
                 pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
                                               "model": opts.llm.model, "seed": seed, "task": opts.task})
         options = {**run_options(opts.llm, backend, opts.fixed_step, opts.settings),
                    **({"task": scenario.team.task} if scenario.team is not None else {})}
         if link is not None:
             options.update(mqtt=link.url, workers=opts.bus.workers)
+        progress.phase("setting up the people")
         engine = runfile.create(path, RunRow(scenario.name, str(world_path), world_text, seed, options,
                                              iso(scenario.start), iso(RunTime(scenario.start).when(end)), iso(scenario.start)))
         log = RunLog(engine)
@@ -168,12 +175,17 @@ def _run_new(world_path: Path, scenario: Scenario, seed: int, end: int, path: Pa
         except BaseException as err:  # never left "running" by a start that failed
             _close_log(log, path, *_cut_short(err, "failed to start"))
             raise
-        return _drive(sim, end, path, backend, opts, link)
+        return _drive(sim, end, path, link)
 
 
 def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     """``hamlet resume``: continue a run from its newest snapshot; the finished log equals an uninterrupted one."""
-    path = Path(path_text)
+    with progress.Display(quiet=opts.quiet):
+        progress.phase("reading the run file")
+        return _resume_run(Path(path_text), opts)
+
+
+def _resume_run(path: Path, opts: RunOptions) -> Outcome:
     with RunReader(path) as reader:
         run = reader.run()
         recorded = reader.options()
@@ -226,7 +238,9 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
         if backend.kind != "replay":
             asyncio.run(preflight_run(backend, scenario))
         if link is not None:
+            progress.phase("connecting to the MQTT broker")
             link.ready()
+        progress.phase("restoring the newest snapshot")
         engine = runfile.reopen(path, snapshot["seq"] if snapshot else 0, snapshot["tick"] if snapshot else -1,
                                 iso(RunTime(scenario.start).when(end)))
         log = RunLog(engine)
@@ -253,21 +267,20 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
         except BaseException as err:  # never left "running" by a resume that failed to start
             _close_log(log, path, *_cut_short(err, "failed to resume"))
             raise
-        return _drive(sim, end, path, backend, opts, link)
+        return _drive(sim, end, path, link)
 
 
-def drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
-    """Run ``sim`` to second ``end`` with a progress bar and live control, then record how it ended."""
-    return _drive(sim, end, path, backend, opts, None)
+def drive(sim: Simulation, end: int, path: Path) -> Outcome:
+    """Run ``sim`` to second ``end`` with live control (and the open display's bar), then record how it ended."""
+    return _drive(sim, end, path, None)
 
 
-def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions, link: Link | None) -> Outcome:
+def _drive(sim: Simulation, end: int, path: Path, link: Link | None) -> Outcome:
     status, message = "failed", ""
-    progress = RunProgress(sim, end, path, quiet=opts.quiet)
     sim.desk = Desk(path)
     try:
-        with progress:
-            status = asyncio.run(_run_async(sim, end, progress, link))
+        progress.running(sim, end)
+        status = asyncio.run(_run_async(sim, end, link))
         if status == "budget":
             message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
         elif status == "interrupted":
@@ -330,11 +343,11 @@ def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:
     release(path)
 
 
-async def _run_async(sim: Simulation, end: int, progress: RunProgress, link: Link | None) -> str:
+async def _run_async(sim: Simulation, end: int, link: Link | None) -> str:
     if link is not None:
         link.bind()
     try:
-        return await sim.run(end, progress.update)
+        return await sim.run(end, progress.ticked)
     finally:
         await sim.gateway.aclose()
         if link is not None:
@@ -345,6 +358,7 @@ async def preflight_run(backend: Backend, scenario: Scenario) -> None:
     """Check the backend's server answers and serves every model the world names (no server: nothing to check)."""
     if backend.endpoint.base_url is None:
         return
+    progress.phase("checking the model server")
     used = (
         {backend.endpoint.model} if backend.endpoint.fixed_model
         else models_of([*scenario.people, *(scenario.team.roles if scenario.team else [])], scenario.model,

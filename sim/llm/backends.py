@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sim import progress
 from sim.errors import UserError
 from sim.llm.client import OpenAITransport
 from sim.llm.gateway import Endpoint
@@ -83,6 +84,7 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     if kind == "local":
         from sim.llm.local import MODEL_ALIAS, LocalServer
 
+        progress.phase(f"starting the model server (llama.cpp, {MODEL_ALIAS})")
         server = LocalServer()
         mode = _json_mode(opts, "json_object")
         endpoint = Endpoint(server.base_url, "not-needed", MODEL_ALIAS, mode, opts.timeout_s or 300.0, 0.5, *prices,
@@ -92,6 +94,7 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     if kind in SCRIPTED:
         return _scripted(kind, opts, prices, seed)
     source = _replay_source(opts)
+    progress.phase(f"reading the replies recorded in {source}")
     model, cache = recorded_replies(source)
     endpoint = Endpoint(None, "not-needed", model, "json_schema", 1.0, 0.0, fixed_model=True)
     return Backend(kind, ReplayTransport(cache), endpoint, opts.concurrency or 64, offline=True, cache=cache)
@@ -106,6 +109,8 @@ def _scripted(kind: str, opts: LLMOptions, prices: tuple[float, float], seed: in
     # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
     timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
     config = ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1, profile=opts.profile or "neutral")
+    if kind == "scripted":
+        progress.phase("starting the scripted model server")
     process = ScriptedProcess(config) if kind == "scripted" else None
     endpoint = Endpoint(process.base_url if process else None, "not-needed", model_name(config.profile),
                         _json_mode(opts, "json_schema"), timeout,
