@@ -20,9 +20,10 @@ from sim.bus.link import BusOptions, Link
 from sim.control import Desk, applied_since
 from sim.engine import Simulation
 from sim.errors import Interrupted, UserError
-from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
+from sim.llm.backends import Backend, LLMOptions, model_file, models_of, open_backend, resolve_kind
 from sim.llm.client import preflight
 from sim.llm.gateway import GatewayFatal
+from sim.llm.local import checked_gguf
 from sim.llm.options import SCRIPTED
 from sim.log import Batch, LogFailed, RunLog
 from sim.paths import writable_folder
@@ -137,6 +138,11 @@ def _run_world(world_path: Path, opts: RunOptions) -> Outcome:
                             "the world's process; run it without --workers")
 
     prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model, check=check)
+    if scenario.model.file and not opts.llm.model_file and resolve_kind(opts.llm) == "local":
+        # the world's GGUF file, relative to the world file; given on the command line, --model-file wins
+        opts.llm.model_file = str(checked_gguf(world_path.parent / Path(scenario.model.file).expanduser(),
+                                               f"{world_path}: model.file {scenario.model.file}"))
+    model_file(opts.llm)  # a bad --model-file is refused with the world, before anything starts
     link = Link.open(opts.bus, path)
     try:
         return _run_new(world_path, scenario, seed, end, path, opts, link)
@@ -374,7 +380,10 @@ def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
     merged.update({k: v for k, v in vars_of(given).items() if v not in (None, 0.0)})
     if given.profile is None and merged.get("llm") not in SCRIPTED:
         merged.pop("profile", None)  # a recorded profile is the scripted model's; another backend has none
-    return LLMOptions(**merged)
+    options = LLMOptions(**merged)
+    if given.model_file is None and resolve_kind(options) != "local":
+        options.model_file = None  # a recorded GGUF file is the local server's; another backend has none
+    return options
 
 
 def vars_of(opts: LLMOptions) -> dict[str, Any]:
