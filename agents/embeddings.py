@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import openai
 
+from sim import progress
 from sim.errors import UserError
 
 EXAMPLE_URL = "http://127.0.0.1:8080/v1/text-embedding-3-small"
@@ -66,12 +67,13 @@ def _wordllama() -> Any:
     if spec is None or spec.origin is None:
         raise UserError("--embeddings wordllama: the wordllama package is not installed; "
                         "pip install 'wordllama>=0.4,<0.5'")
-    from wordllama import WordLlama
+    with progress.stage("loading embeddings (WordLlama)"):
+        from wordllama import WordLlama
 
-    # The wheel holds its weights and tokenizer, but the loader looks for the tokenizer in the
-    # wrong folder and would download it; pointing cache_dir at the package finds both offline.
-    return WordLlama.load(cache_dir=Path(spec.origin).parent, dim=WordLlamaEmbedder.dim,
-                          disable_download=True)
+        # The wheel holds its weights and tokenizer, but the loader looks for the tokenizer in the
+        # wrong folder and would download it; pointing cache_dir at the package finds both offline.
+        return WordLlama.load(cache_dir=Path(spec.origin).parent, dim=WordLlamaEmbedder.dim,
+                              disable_download=True)
 
 
 class WordLlamaEmbedder:

@@ -143,7 +143,7 @@ class RoleMind:
                                           settings=self._settings(self.roles.get(role_name)))
 
     def _settings(self, role: RoleSpec | None) -> ModelSettings:
-        settings = self.ctx.scenario.model
+        settings: ModelSettings = self.ctx.scenario.model
         if self.spec.model is not None:
             settings = self.spec.model.over(settings)
         if role is not None and role.model is not None:

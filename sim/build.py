@@ -39,8 +39,10 @@ def prepare(scenario: Scenario, settings: list[str], *, task_source: str | None 
 
 def run_options(llm: LLMOptions, backend: Backend, fixed_step: int | None, settings: list[str]) -> dict[str, Any]:
     """The options a run row records: the model options given, the backend that answered and how the run steps."""
+    # model_file: the absolute path of the GGUF file served, so resume, fork and interview serve it again
     return {**llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-            "fixed_step": fixed_step, "concurrency": backend.concurrency, "settings": settings}
+            "model_file": backend.model_file, "fixed_step": fixed_step, "concurrency": backend.concurrency,
+            "settings": settings}
 
 
 def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None, *, preload: bool = True) -> Gateway:

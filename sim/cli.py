@@ -34,7 +34,7 @@ from sim.commands import (
     watch,
     workers,
 )
-from sim.errors import UserError, file_trouble, is_file_error
+from sim.errors import Interrupted, UserError, file_trouble, is_file_error
 
 COMMANDS: dict[str, Command] = {
     "run": Command(run.add_parser, run.run),
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(COMMANDS[args.command], args)
     except UserError as err:
-        print(f"hamlet {args.command}: error: {err}", file=sys.stderr)
+        kind = "" if isinstance(err, Interrupted) else "error: "  # Ctrl-C is the user's wish, not a mistake
+        print(f"hamlet {args.command}: {kind}{err}", file=sys.stderr)
         return err.exit_code
     except BrokenPipeError:  # the reader of our output went away (hamlet show RUN.db | head); before
         # ``Exception``, which it is one of

@@ -159,7 +159,7 @@ class Simulation:
             except BudgetExceeded:
                 self._commit_calls_only()
                 return "budget"
-            except GatewayFatal:
+            except (GatewayFatal, asyncio.CancelledError):  # a fatal reply; Ctrl-C (asyncio.run cancels us)
                 self._commit_calls_only()
                 raise
             self._commit_batch(t)
@@ -409,12 +409,13 @@ class Simulation:
         return rows
 
     def _commit_calls_only(self) -> None:
-        # A tick cut short (budget, fatal error) is not committed, but what it paid for is.
+        # A tick cut short (budget, fatal error, Ctrl-C) is not committed, but what it paid for is:
+        # a resume redoes the tick and takes these rows instead of asking again (Gateway.recorded).
         self._events.clear()
         self._artifacts.clear()
         self._memories()
         if self._calls:
-            self.log.submit(Batch(llm_calls=self._calls[:]))
+            self.log.submit(Batch(llm_calls=sorted(self._calls, key=_call_order)))
             self._calls.clear()
 
     # -- snapshots -----------------------------------------------------------------------

@@ -12,6 +12,12 @@ class UserError(Exception):
     exit_code = 2
 
 
+class Interrupted(UserError):
+    """Ctrl-C stopped a run: its file is closed, resumable, and one line says how to continue (exit 130)."""
+
+    exit_code = 130  # the shell's code for a process ended by SIGINT
+
+
 class NotARunFile(UserError):
     """The given path is not a Hamlet run file."""
 

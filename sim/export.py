@@ -32,7 +32,7 @@ def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise UserError("--format parquet needs pyarrow: pip install 'hamlet-sim[research]'") from None
+            raise UserError("--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'") from None
     folder = writable_folder(Path(out), f"--out {out}")
     written = []
     with RunReader(path) as reader:

@@ -285,11 +285,11 @@ class RunReader:
         return snap
 
     def dataframe(self, table: str = "event") -> Any:
-        """One table as a pandas DataFrame (needs pandas: ``pip install 'hamlet-sim[research]'``)."""
+        """One table as a pandas DataFrame (pandas comes with Hamlet)."""
         try:
             import pandas as pd
         except ImportError:
-            raise UserError("pandas is not installed; pip install 'hamlet-sim[research]'") from None
+            raise UserError("pandas is not installed, though it comes with Hamlet; pip install 'pandas>=2.1,<4'") from None
         return pd.DataFrame(list(self.rows(table)), columns=self.columns(table))
 
 

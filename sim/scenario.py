@@ -28,7 +28,7 @@ from sim.bounds import (
 from sim.errors import UserError
 from sim.names import match_person, suggestion
 from sim.simtime import parse_clock, parse_datetime, parse_time
-from sim.spec import ModelSettings, ScenarioReferenceError, Spec
+from sim.spec import ModelSettings, ScenarioReferenceError, Spec, WorldModelSettings
 from sim.team import TAGS, TeamSpec, check_team
 
 FORMAT_VERSION = 1
@@ -234,8 +234,8 @@ class Scenario(Spec):
     hours: Hours = Field(24.0, description=f"default simulated span of a run (more than 0, at most {MAX_HOURS})")
     seed: Seed = Field(0, description="run seed: a whole number from 0 to 2**63-1")
     snapshot_minutes: SnapshotMinutes = Field(60.0, description="simulated minutes between snapshots (at least 1)")
-    model: ModelSettings = Field(ModelSettings(), description="model settings of every call, unless a person or role "
-                                 "has its own; command-line options override them")
+    model: WorldModelSettings = Field(WorldModelSettings(), description="model settings of every call, unless a "
+                                      "person or role has its own; command-line options override them")
     mind: str = Field("schedule", description="the mind of every person who names none (generative, schedule, ...)")
     minds: dict[str, dict[str, Any]] = Field({}, description="parameters per mind kind")
     sectors: list[SectorSpec] = Field(min_length=1, description="the places: buildings or districts and their areas")

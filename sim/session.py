@@ -5,26 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sim import runfile
+from sim import progress, runfile
 from sim.bounds import MAX_HOURS, MAX_SEED
 from sim.build import prepare, run_options, simulation
 from sim.bus.link import BusOptions, Link
 from sim.cast import cast
 from sim.control import Desk, applied_since
 from sim.engine import Simulation
-from sim.errors import UserError
-from sim.llm.backends import Backend, LLMOptions, models_of, open_backend
+from sim.errors import Interrupted, UserError
+from sim.llm.backends import Backend, LLMOptions, model_file, models_of, open_backend, resolve_kind
 from sim.llm.client import preflight
 from sim.llm.gateway import GatewayFatal
+from sim.llm.local import checked_gguf
 from sim.llm.options import SCRIPTED
 from sim.log import Batch, LogFailed, RunLog
 from sim.paths import writable_folder
-from sim.progress import RunProgress
 from sim.reader import RunReader, refuse_read_only
 from sim.runfile import RunRow
 from sim.scenario import Scenario, ScenarioReferenceError, check_span, load_scenario, parse_scenario
@@ -32,6 +35,8 @@ from sim.simtime import RunTime, iso, parse_time
 from sim.writer import release, writer_alive
 
 DEFAULT_DIR = Path("replays")
+CTRL_C = "interrupted (Ctrl-C); continue with hamlet resume"
+"""The message a run file records when Ctrl-C stopped it."""
 
 
 @dataclass(slots=True)
@@ -114,7 +119,12 @@ def out_path(world: Path, seed: int, out: str | None) -> Path:
 
 def run_world(world: str, opts: RunOptions) -> Outcome:
     """``hamlet run``: validate, start the model backend, create the run file, run to the end."""
-    world_path = Path(world)
+    with progress.Display(quiet=opts.quiet):
+        progress.phase("checking the world")
+        return _run_world(Path(world), opts)
+
+
+def _run_world(world_path: Path, opts: RunOptions) -> Outcome:
     scenario = load_scenario(world_path)
     world_text = world_path.read_text(encoding="utf-8")
     if opts.people is not None:  # the cut world is the run's world from here on, as its file records it
@@ -134,6 +144,11 @@ def run_world(world: str, opts: RunOptions) -> Outcome:
                             "the world's process; run it without --workers")
 
     prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model, check=check)
+    if scenario.model.file and not opts.llm.model_file and resolve_kind(opts.llm) == "local":
+        # the world's GGUF file, relative to the world file; given on the command line, --model-file wins
+        opts.llm.model_file = str(checked_gguf(world_path.parent / Path(scenario.model.file).expanduser(),
+                                               f"{world_path}: model.file {scenario.model.file}"))
+    model_file(opts.llm)  # a bad --model-file is refused with the world, before anything starts
     link = Link.open(opts.bus, path)
     try:
         return _run_new(world_path, world_text, scenario, seed, end, path, opts, link)
@@ -148,14 +163,17 @@ def _run_new(world_path: Path, world_text: str, scenario: Scenario, seed: int, e
         asyncio.run(preflight_run(backend, scenario))
         pool = None
         if link is not None:
+            progress.phase("connecting to the MQTT broker")
             link.ready()
             if link.external:
+                progress.phase("waiting for workers")
                 pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
                                               "model": opts.llm.model, "seed": seed, "task": opts.task})
         options = {**run_options(opts.llm, backend, opts.fixed_step, opts.settings),
                    **({"task": scenario.team.task} if scenario.team is not None else {})}
         if link is not None:
             options.update(mqtt=link.url, workers=opts.bus.workers)
+        progress.phase("setting up the people")
         engine = runfile.create(path, RunRow(scenario.name, str(world_path), world_text, seed, options,
                                              iso(scenario.start), iso(RunTime(scenario.start).when(end)), iso(scenario.start)))
         log = RunLog(engine)
@@ -166,14 +184,19 @@ def _run_new(world_path: Path, world_text: str, scenario: Scenario, seed: int, e
                 link.attach(log)
             sim.begin()
         except BaseException as err:  # never left "running" by a start that failed
-            _close_log(log, path, "failed", f"failed to start: {err}")
+            _close_log(log, path, *_cut_short(err, "failed to start"))
             raise
-        return _drive(sim, end, path, backend, opts, link)
+        return _drive(sim, end, path, link)
 
 
 def resume_run(path_text: str, opts: RunOptions) -> Outcome:
     """``hamlet resume``: continue a run from its newest snapshot; the finished log equals an uninterrupted one."""
-    path = Path(path_text)
+    with progress.Display(quiet=opts.quiet):
+        progress.phase("reading the run file")
+        return _resume_run(Path(path_text), opts)
+
+
+def _resume_run(path: Path, opts: RunOptions) -> Outcome:
     with RunReader(path) as reader:
         run = reader.run()
         recorded = reader.options()
@@ -226,7 +249,9 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
         if backend.kind != "replay":
             asyncio.run(preflight_run(backend, scenario))
         if link is not None:
+            progress.phase("connecting to the MQTT broker")
             link.ready()
+        progress.phase("restoring the newest snapshot")
         engine = runfile.reopen(path, snapshot["seq"] if snapshot else 0, snapshot["tick"] if snapshot else -1,
                                 iso(RunTime(scenario.start).when(end)))
         log = RunLog(engine)
@@ -251,23 +276,22 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             for t, intervention in applied_since(path, snapshot["tick"] if snapshot else 0):
                 sim.schedule(t, intervention)  # live interventions whose effects are redone
         except BaseException as err:  # never left "running" by a resume that failed to start
-            _close_log(log, path, "failed", f"failed to resume: {err}")
+            _close_log(log, path, *_cut_short(err, "failed to resume"))
             raise
-        return _drive(sim, end, path, backend, opts, link)
+        return _drive(sim, end, path, link)
 
 
-def drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions) -> Outcome:
-    """Run ``sim`` to second ``end`` with a progress bar and live control, then record how it ended."""
-    return _drive(sim, end, path, backend, opts, None)
+def drive(sim: Simulation, end: int, path: Path) -> Outcome:
+    """Run ``sim`` to second ``end`` with live control (and the open display's bar), then record how it ended."""
+    return _drive(sim, end, path, None)
 
 
-def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOptions, link: Link | None) -> Outcome:
+def _drive(sim: Simulation, end: int, path: Path, link: Link | None) -> Outcome:
     status, message = "failed", ""
-    progress = RunProgress(sim, end, path, quiet=opts.quiet)
     sim.desk = Desk(path)
     try:
-        with progress:
-            status = asyncio.run(_run_async(sim, end, progress, link))
+        progress.running(sim, end)
+        status = asyncio.run(_run_async(sim, end, link))
         if status == "budget":
             message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
         elif status == "interrupted":
@@ -275,17 +299,41 @@ def _drive(sim: Simulation, end: int, path: Path, backend: Backend, opts: RunOpt
     except (GatewayFatal, LogFailed) as err:
         status, message = "failed", str(err)
     except KeyboardInterrupt:
-        status, message = "interrupted", "interrupted; continue with hamlet resume"
+        status, message = "interrupted", CTRL_C
     finally:
-        sim.desk.close()
-        _close_log(sim.log, path, status, message)
-        if link is not None:
-            link.finish(status)
+        with _deaf_to_ctrl_c():  # a second Ctrl-C must not cut the closing short
+            sim.desk.close()
+            _close_log(sim.log, path, status, message)
+            if link is not None:
+                link.finish(status)
     if status == "failed":
         raise UserError(f"{path}: {message}")
     with RunReader(path) as reader:
         summary = reader.summary()
+    if message == CTRL_C:
+        raise Interrupted(f"{path}: interrupted with {summary['events']} events and {summary['llm_calls']} LLM calls "
+                          f"recorded; hamlet resume {path} continues it from {summary['sim_now']}")
     return Outcome(path, status, message, summary)
+
+
+def _cut_short(err: BaseException, what: str) -> tuple[str, str]:
+    """The status and message of a run file whose start ``err`` cut short: Ctrl-C, or a failure."""
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted", CTRL_C
+    return "failed", f"{what}: {err}"
+
+
+@contextlib.contextmanager
+def _deaf_to_ctrl_c() -> Iterator[None]:
+    """Ignore SIGINT inside the block (on the main thread, the only one that may change signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:
@@ -306,11 +354,11 @@ def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:
     release(path)
 
 
-async def _run_async(sim: Simulation, end: int, progress: RunProgress, link: Link | None) -> str:
+async def _run_async(sim: Simulation, end: int, link: Link | None) -> str:
     if link is not None:
         link.bind()
     try:
-        return await sim.run(end, progress.update)
+        return await sim.run(end, progress.ticked)
     finally:
         await sim.gateway.aclose()
         if link is not None:
@@ -321,6 +369,7 @@ async def preflight_run(backend: Backend, scenario: Scenario) -> None:
     """Check the backend's server answers and serves every model the world names (no server: nothing to check)."""
     if backend.endpoint.base_url is None:
         return
+    progress.phase("checking the model server")
     used = (
         {backend.endpoint.model} if backend.endpoint.fixed_model
         else models_of([*scenario.people, *(scenario.team.roles if scenario.team else [])], scenario.model,
@@ -336,7 +385,10 @@ def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
     merged.update({k: v for k, v in vars_of(given).items() if v not in (None, 0.0)})
     if given.profile is None and merged.get("llm") not in SCRIPTED:
         merged.pop("profile", None)  # a recorded profile is the scripted model's; another backend has none
-    return LLMOptions(**merged)
+    options = LLMOptions(**merged)
+    if given.model_file is None and resolve_kind(options) != "local":
+        options.model_file = None  # a recorded GGUF file is the local server's; another backend has none
+    return options
 
 
 def vars_of(opts: LLMOptions) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.bounds import MAX_TOKENS, Usd
 
@@ -23,11 +25,28 @@ class ModelSettings(Spec):
     price_in_per_mtok: Usd | None = Field(None, description="USD per million prompt tokens")
     price_out_per_mtok: Usd | None = Field(None, description="USD per million completion tokens")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_file(cls, data: Any) -> Any:
+        # One llama.cpp server answers everyone, so only the world's own model: names its file.
+        if cls is ModelSettings and isinstance(data, dict) and "file" in data:
+            raise ValueError("file: a GGUF file goes in the world's top-level model: (one llama.cpp server "
+                             "answers everyone); remove it here")
+        return data
+
     def over(self, base: ModelSettings) -> ModelSettings:
-        """Return these settings with unset fields taken from ``base``."""
-        merged = base.model_dump()
+        """Return these settings with unset fields taken from ``base`` (the world's file is not one of them)."""
+        merged = {k: v for k, v in base.model_dump().items() if k in ModelSettings.model_fields}
         merged.update({k: v for k, v in self.model_dump().items() if v is not None})
         return ModelSettings(**merged)
+
+
+class WorldModelSettings(ModelSettings):
+    """The world's own ``model:``: the settings for everyone, and the GGUF file for ``--llm local``."""
+
+    file: str | None = Field(None, min_length=1, description="a GGUF model file for --llm local to serve instead "
+                             "of the bundled SmolLM2-135M (a path relative to the world file, or absolute; "
+                             "--model-file overrides it); other backends ignore it")
 
 
 class ScenarioReferenceError(ValueError):

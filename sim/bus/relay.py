@@ -127,7 +127,7 @@ class RelayProcess:
             [sys.executable, "-m", "sim.bus.relay", str(path), "--run", run, "--after-seq", str(after_seq),
              "--workers", workers, *tls],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "HAMLET_MQTT": url},
-            preexec_fn=child.die_with_parent)
+            **child.server_options())
         self._lock = threading.Lock()
         self._pending = 0  # the newest seq not yet written to the pipe
 

@@ -20,6 +20,8 @@ def model_options(parser: argparse.ArgumentParser) -> None:
                        "(embedded llama.cpp), scripted (deterministic, for tests, served over HTTP), "
                        "scripted-inprocess (the same model in this process: no server), replay (a recorded run)")
     group.add_argument("--model", help="model name at the server (openai backend)")
+    group.add_argument("--model-file", metavar="PATH.gguf", help="local backend: serve this GGUF model file "
+                       "instead of the bundled SmolLM2-135M (default: the world's model.file; see docs/scenarios.md)")
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 "
                        "(default: OPENAI_BASE_URL)")
     group.add_argument("--api-key", help="API key (default: OPENAI_API_KEY); never written to any file")
@@ -45,7 +47,7 @@ def llm_options(args: argparse.Namespace) -> LLMOptions:
         llm=args.llm, model=args.model, base_url=args.base_url, api_key=args.api_key,
         concurrency=args.concurrency, budget_usd=args.budget_usd, latency_ms=args.llm_latency_ms,
         fault_rate=args.llm_fault_rate, replay_from=args.replay_from, json_mode=args.json_mode,
-        timeout_s=args.timeout_s, profile=args.profile,
+        timeout_s=args.timeout_s, profile=args.profile, model_file=args.model_file,
     )
 
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sim import progress
 from sim.errors import UserError
 from sim.llm.client import OpenAITransport
 from sim.llm.gateway import Endpoint
@@ -33,6 +34,7 @@ class Backend:
         self.offline = offline
         self.cache = cache or {}
         self._stopper = stopper
+        self.model_file: str | None = None  # the GGUF file a local server was started on, when not the bundled one
 
     def close(self) -> None:
         """Stop whatever server this backend started."""
@@ -72,6 +74,8 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
         raise UserError(f"--budget-usd {opts.budget_usd:g}: must be 0 or more")
     if opts.concurrency is not None and opts.concurrency < 1:
         raise UserError(f"--concurrency {opts.concurrency}: must be at least 1")
+    if kind != "local":
+        model_file(opts)  # refuses a GGUF file given to a backend that cannot serve it
     if kind == "openai":
         base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         model = opts.model or scenario_model.model
@@ -81,20 +85,43 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
                             _json_mode(opts, "json_schema"), opts.timeout_s or 120.0, 0.5, *prices)
         return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 8)
     if kind == "local":
-        from sim.llm.local import MODEL_ALIAS, LocalServer
-
-        server = LocalServer()
-        mode = _json_mode(opts, "json_object")
-        endpoint = Endpoint(server.base_url, "not-needed", MODEL_ALIAS, mode, opts.timeout_s or 300.0, 0.5, *prices,
-                            fixed_model=True, grammar=mode == "json_object")
-        # llama.cpp's server answers one request at a time; more in flight would only queue there.
-        return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 1, stopper=server)
+        return _local(opts, prices)
     if kind in SCRIPTED:
         return _scripted(kind, opts, prices, seed)
     source = _replay_source(opts)
+    progress.phase(f"reading the replies recorded in {source}")
     model, cache = recorded_replies(source)
     endpoint = Endpoint(None, "not-needed", model, "json_schema", 1.0, 0.0, fixed_model=True)
     return Backend(kind, ReplayTransport(cache), endpoint, opts.concurrency or 64, offline=True, cache=cache)
+
+
+def model_file(opts: LLMOptions) -> Path | None:
+    """The GGUF file ``--model-file`` names, checked (None: the bundled model); refused for other backends."""
+    if not opts.model_file:
+        return None
+    kind = resolve_kind(opts)
+    if kind != "local":
+        raise UserError(f"--model-file: only --llm local starts a server on a GGUF file (this run uses {kind}); "
+                        "add --llm local, or serve the file yourself and give --base-url")
+    from sim.llm.local import checked_gguf
+
+    return checked_gguf(Path(opts.model_file), f"--model-file {opts.model_file}")
+
+
+def _local(opts: LLMOptions, prices: tuple[float, float]) -> Backend:
+    """llama.cpp's server on the bundled SmolLM2-135M, or on the GGUF file ``--model-file`` names."""
+    from sim.llm.local import MODEL_ALIAS, LocalServer
+
+    file = model_file(opts)
+    progress.phase(f"starting the model server (llama.cpp, {file.name if file else MODEL_ALIAS})")
+    server = LocalServer(model_file=file)
+    mode = _json_mode(opts, "json_object")
+    endpoint = Endpoint(server.base_url, "not-needed", server.alias, mode, opts.timeout_s or 300.0, 0.5, *prices,
+                        fixed_model=True, grammar=mode == "json_object")
+    # llama.cpp's server answers one request at a time; more in flight would only queue there.
+    backend = Backend("local", OpenAITransport(endpoint), endpoint, opts.concurrency or 1, stopper=server)
+    backend.model_file = str(file) if file else None
+    return backend
 
 
 def _scripted(kind: str, opts: LLMOptions, prices: tuple[float, float], seed: int) -> Backend:
@@ -106,6 +133,8 @@ def _scripted(kind: str, opts: LLMOptions, prices: tuple[float, float], seed: in
     # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
     timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
     config = ScriptConfig(seed, opts.latency_ms, opts.fault_rate, hang_s=timeout + 1, profile=opts.profile or "neutral")
+    if kind == "scripted":
+        progress.phase("starting the scripted model server")
     process = ScriptedProcess(config) if kind == "scripted" else None
     endpoint = Endpoint(process.base_url if process else None, "not-needed", model_name(config.profile),
                         _json_mode(opts, "json_schema"), timeout,

@@ -35,6 +35,7 @@ class LLMOptions:
     json_mode: str | None = None
     timeout_s: float | None = None
     profile: str | None = None  # the scripted model's behaviour profile; None: neutral
+    model_file: str | None = None  # the GGUF file the local backend serves; None: the bundled SmolLM2-135M
 
     def recorded(self) -> dict[str, Any]:
         """The options as written to the run file: no API key, no credentials in URLs."""

@@ -340,10 +340,14 @@ class ScriptedProcess:
             [sys.executable, "-m", "sim.llm.scripted", "--seed", str(config.seed),
              "--latency-ms", str(config.latency_ms), "--fault-rate", str(config.fault_rate),
              "--hang-s", str(config.hang_s), "--profile", config.profile],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, preexec_fn=child.die_with_parent,
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, **child.server_options(),
         )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
+        try:
+            line = self.process.stdout.readline().strip()
+        except BaseException:  # Ctrl-C while it starts: nobody else would stop it
+            self.stop()
+            raise
         if not line.isdigit():
             self.stop()
             raise RuntimeError("the scripted model server did not start")

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from sim import runfile
+from sim import progress, runfile
 from sim.bounds import MAX_HOURS
 from sim.build import prepare, run_options, simulation
 from sim.clock import INTERVENE
@@ -35,7 +35,6 @@ from sim.scenario import Scenario, ScenarioReferenceError, check_span, parse_sce
 from sim.session import (
     DEFAULT_DIR,
     Outcome,
-    RunOptions,
     drive,
     merge_options,
     preflight_run,
@@ -88,7 +87,12 @@ class _Prefix:
 
 def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
     """``hamlet fork``: check everything, copy the parent's prefix, redo it to the fork time, go on live."""
-    parent = Path(parent_text)
+    with progress.Display(quiet=opts.quiet):
+        progress.phase("reading the parent run")
+        return _fork(Path(parent_text), opts)
+
+
+def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
     prefix = _read_prefix(parent, opts.at)
     end = _end(prefix, opts)
     moment = iso(prefix.time.when(prefix.t))
@@ -119,6 +123,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
         engine = runfile.create(path, RunRow(run["world"], run["world_file"], world, run["seed"], options,
                                              run["sim_start"], iso(prefix.time.when(end)),
                                              iso(prefix.time.when(prefix.snapshot["t"]))))
+        progress.phase("copying the parent's prefix")
         copied = runfile.copy_prefix(parent, path, prefix.snapshot, prefix.t)
         log = RunLog(engine)
         sim = simulation(scenario, log, backend, seed=run["seed"], budget_usd=llm.budget_usd,
@@ -126,6 +131,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
         sim.gateway.cache.update(prefix.replies)
         sim.gateway.stats.cost_usd = prefix.spent
         sim.gateway.replay_until = prefix.t
+        progress.phase("restoring its snapshot")
         with RunReader(parent) as reader:
             sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
         # The branch's own snapshot of the fork point: what a resume of the branch starts from.
@@ -133,7 +139,7 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
                                    "seq": prefix.snapshot["seq"], "state": state}))
         for t, intervention in prefix.redo:
             sim.schedule(t, intervention)
-        outcome = drive(sim, end, path, backend, RunOptions(quiet=opts.quiet))
+        outcome = drive(sim, end, path)
     with RunReader(path) as reader:
         sent = runfile.count_calls(reader.db, after_id=copied, statuses=SENT)
     return ForkOutcome(outcome.path, outcome.status, outcome.message, outcome.summary, int(sent))

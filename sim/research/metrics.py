@@ -58,7 +58,7 @@ def pandas() -> Any:
     try:
         import pandas as pd
     except ImportError:
-        raise UserError("metrics need pandas: pip install 'hamlet-sim[research]'") from None
+        raise UserError("metrics need pandas, which comes with Hamlet: pip install 'pandas>=2.1,<4'") from None
     return pd
 
 

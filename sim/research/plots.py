@@ -31,7 +31,7 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise UserError("plots need matplotlib: pip install 'hamlet-sim[research]'") from None
+        raise UserError("plots need matplotlib, which comes with Hamlet: pip install 'matplotlib>=3.8,<4'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

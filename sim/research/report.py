@@ -266,7 +266,7 @@ def write(report: Report, folder: Path, fmt: str) -> list[Path]:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise UserError("--format parquet needs pyarrow: pip install 'hamlet-sim[research]'") from None
+            raise UserError("--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'") from None
     writable_folder(folder, f"--out {folder}")
     from sim.research.metrics import pandas
 

@@ -197,7 +197,7 @@ def _model_flags(llm: LLMOptions) -> list[str]:
     flags = {"llm": "--llm", "model": "--model", "base_url": "--base-url", "concurrency": "--concurrency",
              "budget_usd": "--budget-usd", "latency_ms": "--llm-latency-ms", "fault_rate": "--llm-fault-rate",
              "replay_from": "--replay-from", "json_mode": "--json-mode", "timeout_s": "--llm-timeout",
-             "profile": "--llm-profile"}
+             "profile": "--llm-profile", "model_file": "--model-file"}
     out: list[str] = []
     for name, flag in flags.items():
         value = getattr(llm, name)

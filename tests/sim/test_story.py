@@ -213,7 +213,7 @@ def test_a_lost_run_is_listed_with_how_to_resume_it(hamlet, tmp_path: Path) -> N
 
 
 def test_show_tells_the_story_without_pandas(town: Path) -> None:
-    code = ("import sys; sys.modules['pandas'] = None  # as if the research extra were not installed\n"
+    code = ("import sys; sys.modules['pandas'] = None  # as if pandas were missing: show never needs it\n"
             "from sim.cli import main; raise SystemExit(main(['show', sys.argv[1]]))")
     done = subprocess.run([sys.executable, "-c", code, str(town)], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
