@@ -73,6 +73,7 @@ def test_the_embedded_server_enforces_the_schema_as_a_grammar_unless_told_otherw
 
     class Server:  # stands in for llama.cpp's server: only where it listens and how to stop it
         base_url = "http://127.0.0.1:9/v1"
+        alias = "SmolLM2-135M-Instruct"
 
         def stop(self) -> None:
             pass
