@@ -38,10 +38,11 @@ from sim.research.readable import check, texts
 FIRST = "SELECT 1 FROM event WHERE kind IN ('act', 'move', 'say') LIMIT 1"
 
 
-def first_look(world: Path, hours: float, out: Path) -> dict[str, Any]:
+def first_look(world: Path, hours: float, people: str | None, out: Path) -> dict[str, Any]:
     """Run the command once; the seconds to the first person's event and to the end, and the run's figures."""
     began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "sim", "run", str(world), "--hours", str(hours),
+    cast = ["--people", people] if people else []
+    child = subprocess.Popen([sys.executable, "-m", "sim", "run", str(world), "--hours", str(hours), *cast,
                               "--out", str(out), "--quiet"], cwd=common.ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     first = None
@@ -73,6 +74,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path, default=common.ROOT / "worlds" / "smallville.yaml")
     parser.add_argument("--hours", type=float, default=2.0)
+    parser.add_argument("--people", help="the README's --people (default: the whole world)")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--sample", type=int, default=30, help="texts to print for reading (0: none)")
     args = parser.parse_args()
@@ -80,7 +82,7 @@ def main() -> int:
     runs = []
     with tempfile.TemporaryDirectory() as folder:
         for index in range(args.repeats):
-            run = first_look(args.world, args.hours, Path(folder) / f"run{index}.db")
+            run = first_look(args.world, args.hours, args.people, Path(folder) / f"run{index}.db")
             runs.append(run)
             shares = {k: v["share"] for k, v in run["readable"]["sentences"].items()}
             print(f"run {index + 1}: first event {run['first_event_s'] or float('nan'):.1f} s, done {run['wall_s']:.1f} s, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -26,17 +27,23 @@ def llama_servers() -> list[str]:
     return [line for line in out.splitlines() if "pgrep" not in line]
 
 
-def test_the_embedded_model_runs_three_generative_people_of_smallville_for_two_hours_logging_every_repair(
-        tmp_path: Path) -> None:
-    from tests.agents.test_generative import generative_town
+def readme_run() -> list[str]:
+    """The arguments of ``hamlet run`` in the README's first command (the first look a newcomer runs)."""
+    text = (WORLDS.parent / "README.md").read_text()
+    first = text.split("```bash", 1)[1].split("```", 1)[0]
+    command = next(part for part in first.split("&&") if part.strip().startswith("hamlet run"))
+    return shlex.split(command)[2:]
 
-    world = generative_town(tmp_path, people=3)  # worlds/smallville.yaml as it ships, cut to three people
+
+def test_the_readmes_first_command_runs_on_the_embedded_model_logging_every_repair_and_writing_words(
+        tmp_path: Path) -> None:
+    arguments = readme_run()
+    assert arguments[0] == "worlds/smallville.yaml" and "--people" in arguments  # the first look, as documented
     run = tmp_path / "local.db"
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
     before = llama_servers()
-    result = subprocess.run(["python", "-m", "sim", "run", str(world), "--hours", "2", "--out", str(run),
-                             "--quiet"], capture_output=True, text=True, env=env, timeout=1800,
-                            cwd=WORLDS.parent)
+    result = subprocess.run(["python", "-m", "sim", "run", *arguments, "--out", str(run), "--quiet"],
+                            capture_output=True, text=True, env=env, timeout=1800, cwd=WORLDS.parent)
     assert result.returncode == 0, result.stderr
     summary = json.loads(hamlet_process("show", run, "--json").out)
     assert summary["status"] == "finished", "the run reaches its end whatever the tiny model says"
@@ -48,8 +55,11 @@ def test_the_embedded_model_runs_three_generative_people_of_smallville_for_two_h
     people = {p["name"] for p in summary["people"]}
     planners = {p for (p,) in db.execute("SELECT DISTINCT person FROM event WHERE kind = 'plan'")}
     assert planners == people, "every person made a day plan, from the model or a logged fallback"
-    rememberers = {p for (p,) in db.execute("SELECT DISTINCT person FROM memory WHERE kind = 'observation'")}
-    assert rememberers == people
+    seeded = {p for (p,) in db.execute("SELECT DISTINCT person FROM memory WHERE kind = 'seed'")}
+    assert seeded == people
+    # Someone alone at home (Walter Greaves) may perceive nothing new in two hours; people together do.
+    observers = {p for (p,) in db.execute("SELECT DISTINCT person FROM memory WHERE kind = 'observation'")}
+    assert observers and observers <= people
     answered = [r for r in rows if r[1] in ("ok", "repaired")]
     assert answered, "the tiny model answers under the schema at least once"
     assert all(r[4] > 0 for r in answered), "token counts come from the server"
