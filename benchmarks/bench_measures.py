@@ -31,14 +31,19 @@ def _row(name: str, c: Confusion) -> str:
     return f"  {name:<16} {c.tp:>4} {c.fp:>4} {c.fn:>4} {c.tn:>4}   {c.precision:>9.3f} {c.recall:>6.3f}"
 
 
+def table(heading: str, total: Confusion, per: dict[str, Confusion]) -> None:
+    """Print the confusion counts per hard case and in all."""
+    print(f"  {heading:<16} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4}   precision recall")
+    for name in sorted(per):
+        print(_row(name, per[name]))
+    print(_row("all", total))
+
+
 def report(title: str, cases: list[Case], target: float | None = TARGET) -> bool:
     """Print one set's table; whether it meets the target (None: no target, figures only)."""
     total, per, wrong = score(cases)
     print(f"{title}: {len(cases)} labelled ({sum(c.knows for c in cases)} knows)")
-    print(f"  {'hard case':<16} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4}   precision recall")
-    for name in sorted(per):
-        print(_row(name, per[name]))
-    print(_row("all", total))
+    table("hard case", total, per)
     if target is None:
         ok = True
         print("  no target: the plan measure is reported, with the cases it gets wrong")
@@ -64,10 +69,7 @@ def sentences() -> None:
     """Print the sentence check's table (no target: it bounds the readable share from above)."""
     total, per, wrong = score_sentences(SENTENCES)
     print(f"Sentences (reads as written by a person): {len(SENTENCES)} labelled ({sum(c.good for c in SENTENCES)} do)")
-    print(f"  {'failure':<16} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4}   precision recall")
-    for name in sorted(per):
-        print(_row(name, per[name]))
-    print(_row("all", total))
+    table("failure", total, per)
     print("  no target: nonsense made of real words passes, so a run's share is an upper bound")
     for case in wrong:
         print(f"  wrong ({'reads' if case.good else 'does not read'} as a person's, said the opposite): {case.text!r}")
