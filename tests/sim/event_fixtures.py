@@ -13,7 +13,9 @@ When a change is *meant* to alter a log, re-record every file and say why in the
 One thing is not the code's doing: a ``sandbox`` event says which isolation this machine allows
 (``isolation``, ``memory_scope``, ``notes``) and quotes the program's traceback, whose form is the
 Python version's (``stderr``), so those fields are written as ``*`` in the files and in the
-comparison; everything else in the row is compared as stored.
+comparison; everything else in the row is compared as stored. The software company's seed is one
+whose program passes its first run: a traceback would be quoted in the team's later prompts, so
+the rest of the log would follow the Python version.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ RUNS: dict[str, tuple[str, ...]] = {
     "two_rooms": ("worlds/two_rooms.yaml", "--hours", "24", "--seed", "1"),
     "two_rooms_fixed_step": ("worlds/two_rooms.yaml", "--hours", "6", "--seed", "2", "--fixed-step", "900"),
     "smallville": ("worlds/smallville.yaml", "--hours", "12", "--seed", "7"),
-    "software_company": ("worlds/software_company.yaml", "--task", "a snake game", "--hours", "1", "--seed", "11"),
+    "software_company": ("worlds/software_company.yaml", "--task", "a snake game", "--hours", "1", "--seed", "1"),
     "interventions": ("tests/sim/fixtures/events/interventions.yaml", "--hours", "8", "--seed", "5"),
 }
 """Fixture name -> the ``hamlet run`` arguments that make its log (the model is always ``scripted-inprocess``)."""
