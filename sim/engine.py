@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sim import events as ev
 from sim.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
 from sim.control import Desk
 from sim.conversation import Conversation, hold
@@ -47,6 +48,8 @@ REFUSED_TALK_RETRY_S = 60
 """Simulated seconds after which someone whose partner could not talk decides again."""
 
 Progress = Callable[["Simulation"], None]
+
+E = TypeVar("E", bound=Event)
 
 
 class Simulation:
@@ -101,9 +104,8 @@ class Simulation:
 
     def begin(self) -> None:
         """Start a fresh run: log ``run_start``, place everyone, queue interventions, wake all at 0."""
-        self._emit(0, "run_start", data={"world": self.scenario.name, "seed": self.seed,
-                                         "people": len(self.scenario.people),
-                                         "fixed_step": self.fixed_step})
+        self._emit(ev.RunStart.new(0, world=self.scenario.name, seed=self.seed, people=len(self.scenario.people),
+                                fixed_step=self.fixed_step))
         for person in self.scenario.people:
             self._add_person(person, 0)
         for index, iv in enumerate(self.scenario.interventions):
@@ -117,8 +119,7 @@ class Simulation:
     def _add_person(self, spec: PersonSpec, t: int) -> None:
         self._install(spec, counter=0)
         area = self.scenario.resolve_place(spec.start or spec.home)
-        self.world.place(spec.name, area)
-        self._emit(t, "spawn", spec.name, area, {"home": self.scenario.resolve_place(spec.home)})
+        self._emit(ev.Spawn.new(t, spec.name, area, home=self.scenario.resolve_place(spec.home)))
         self.clock.wake(spec.name, t, "start")
 
     def _install(self, spec: PersonSpec, counter: int, recorded: list[dict[str, Any]] | None = None) -> Mind:
@@ -196,8 +197,7 @@ class Simulation:
         self._chain_due = False
         for entry in entries:
             if entry.kind == "arrive" and entry.person in self.minds:
-                place = self.world.arrive(entry.person)
-                self._emit(t, "arrive", entry.person, place)
+                self._emit(ev.Arrive.new(t, entry.person, self.world.travel[entry.person][0]))
                 due[entry.person] = "arrived"
             elif entry.kind == "intervene":
                 self._intervene(t, entry.payload["index"], due)
@@ -259,26 +259,23 @@ class Simulation:
                 if place is None or target == place:
                     continue
                 route = self.world.route(place, target)
-                arrival = t + max(1, round(route.minutes * 60))
-                self._emit(t, "move", name, place, {"to": target, "route": list(route.places),
-                                                    "minutes": route.minutes, "purpose": action.purpose})
-                self.world.depart(name, target, arrival)
+                move = self._emit(ev.Move.new(t, name, place, to=target, route=list(route.places),
+                                           minutes=route.minutes, purpose=action.purpose))
                 self.clock.forget(name)
-                self.clock.push(arrival, ARRIVE, "arrive", name)
+                self.clock.push(move.arrival, ARRIVE, "arrive", name)
                 moved = True
             elif isinstance(action, Do):
-                self.world.activity[name] = action.activity
-                self._emit(t, "act", name, place, {"activity": action.activity, "object": action.object,
-                                                   "until": iso(action.until)})
+                self._emit(ev.Act.new(t, name, place, activity=action.activity, object=action.object,
+                                   until=iso(action.until)))
             elif isinstance(action, Say):
-                self._emit(t, "say", name, place, {"text": action.text, "to": action.to,
-                                                   "hearers": [p for p in self.world.people_at(place or "") if p != name]})
+                self._emit(ev.Say.new(t, name, place, text=action.text, to=action.to,
+                                   hearers=[p for p in self.world.people_at(place or "") if p != name]))
             elif isinstance(action, Talk):
                 started = self._start_talk(t, name, action)
                 refused = refused or not started
                 moved = started or moved
             elif isinstance(action, Note):
-                self._emit(t, action.kind, name, place, action.data)
+                self._emit(Event(t, action.kind, name, place, action.data))
         if not moved:
             if decision.wake is not None:
                 self.clock.wake(name, max(t + 1, self.time.due(decision.wake)))
@@ -300,7 +297,7 @@ class Simulation:
         self.busy[name] = self.busy[partner] = t  # claimed: nobody else talks to them this tick
         for person in (name, partner):
             self.clock.forget(person)
-        self._emit(t, "talk", name, place, {"with": partner, "topic": talk.topic})
+        self._emit(ev.Talk.new(t, name, place, with_=partner, topic=talk.topic))
         self.clock.push(t, CONVERSE, "converse", name,
                         **Conversation(name, partner, talk.topic, place, talk.max_turns).state())
         return True
@@ -308,23 +305,21 @@ class Simulation:
     def _commit_talk(self, t: int, talk: Conversation) -> None:
         for turn, line in enumerate(talk.lines, 1):
             other = talk.partner if line.speaker == talk.initiator else talk.initiator
-            self._emit(t, "say", line.speaker, talk.place, {"text": line.text, "to": other, "turn": turn})
-        self._emit(t, "talk_end", talk.initiator, talk.place,
-                   {"with": talk.partner, "turns": len(talk.lines), "reason": talk.reason})
+            self._emit(ev.Say.new(t, line.speaker, talk.place, text=line.text, to=other, turn=turn))
+        self._emit(ev.TalkEnd.new(t, talk.initiator, talk.place, with_=talk.partner, turns=len(talk.lines),
+                               reason=talk.reason))  # both are now talking with each other
         until = t + talk.seconds
-        for person, other in ((talk.initiator, talk.partner), (talk.partner, talk.initiator)):
-            self.world.activity[person] = f"talking with {other}"
+        for person in (talk.initiator, talk.partner):
             self.busy[person] = until
             self.clock.wake(person, until, "talked")
 
     # -- the team's chain ----------------------------------------------------------------
 
     def _commit_step(self, t: int, step: Step) -> None:
-        """Log a chain step's events (an ``act`` also sets the activity) and file versions; queue the next step."""
+        """Log a chain step's events (made at second 0: they happen now) and file versions; queue the next step."""
         for event in step.events:
-            if event.kind == "act" and event.person in self.minds:
-                self.world.activity[event.person] = str(event.data.get("activity", ""))
-            self._emit(t, event.kind, event.person, event.place, event.data)
+            event.t = t
+            self._emit(event)
         for row in step.artifacts:
             self._artifacts.append({**row, "tick": self.tick, "t": t})
         if step.after is not None:
@@ -336,21 +331,19 @@ class Simulation:
         iv = self.scenario.interventions[index]
         place = self.scenario.resolve_place(iv.place) if iv.place else None
         if iv.kind == "inject":
-            self._emit(t, "intervene", None, place, {"kind": "inject", "text": iv.text})
+            self._emit(ev.Intervene.new(t, None, place, kind_="inject", text=iv.text))
         elif iv.kind == "whisper" and iv.person in self.minds:
-            event = self._emit(t, "intervene", iv.person, self.world.position.get(iv.person),
-                               {"kind": "whisper", "text": iv.text}, perceive=False)
+            event = self._emit(ev.Intervene.new(t, iv.person, self.world.position.get(iv.person), kind_="whisper",
+                                             text=iv.text), perceive=False)
             self.inbox[iv.person].append(event)
             due[iv.person] = "whisper"
         elif iv.kind == "set_object" and place and iv.object:
-            self.world.set_object(place, iv.object, iv.state or "")
-            self._emit(t, "object", None, place, {"object": iv.object, "state": iv.state, "by": "intervention"})
+            self._emit(ev.ObjectState.new(t, None, place, object=iv.object, state=iv.state, by="intervention"))
         elif iv.kind == "add_person" and iv.spec and iv.spec.name not in self.minds:
-            self._emit(t, "intervene", iv.spec.name, None, {"kind": "add_person"})
+            self._emit(ev.Intervene.new(t, iv.spec.name, None, kind_="add_person"))
             self._add_person(iv.spec, t)
         elif iv.kind == "remove_person" and iv.person in self.minds:
-            self._emit(t, "leave", iv.person, self.world.position.get(iv.person), {"by": "intervention"})
-            self.world.remove(iv.person)
+            self._emit(ev.Leave.new(t, iv.person, self.world.position.get(iv.person), by="intervention"))
             self.clock.forget(iv.person)
             for table in (self.minds, self.people, self.inbox, self.contexts, self.streams):
                 table.pop(iv.person, None)
@@ -358,19 +351,24 @@ class Simulation:
 
     # -- the log -------------------------------------------------------------------------
 
-    def _emit(self, t: int, kind: str, person: str | None = None, place: str | None = None,
-              data: dict[str, Any] | None = None, *, perceive: bool = True) -> Event:
+    def _emit(self, event: E, *, perceive: bool = True) -> E:
+        """Log ``event`` with its seq, tick and time, change the world by it, offer it to the others present.
+
+        This is the only way the engine changes its world (``WorldState.apply``), as the viewer's
+        timeline changes its copy.
+        """
         self.seq += 1
-        event = Event(t, kind, person, place, data or {}, self.seq, self.tick, iso(self.time.when(t)))
+        event.seq, event.tick, event.time = self.seq, self.tick, iso(self.time.when(event.t))
         self._events.append(event)
-        if perceive and place is not None:
-            for other in self.world.people_at(place):
+        self.world.apply(event)
+        if perceive and event.place is not None:
+            for other in self.world.people_at(event.place):
                 mind = self.minds.get(other)
-                if other == person or mind is None:
+                if other == event.person or mind is None:
                     continue
                 if mind.notices(event):
                     self.inbox[other].append(event)
-                    self.clock.wake(other, t, "noticed")
+                    self.clock.wake(other, event.t, "noticed")
                 elif isinstance(mind, Listener) and mind.hears(event):  # kept for the next wake, not waking
                     self.inbox[other].append(event)
         return event

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from sim.events import WorldState
+
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
@@ -46,11 +48,12 @@ class Sight:
     objects: tuple[tuple[str, str], ...]
 
 
-class World:
-    """Places, positions, current activities and object states; changed only by the engine."""
+class World(WorldState):
+    """The place graph and the world's state (positions, activities, objects); changed only by the engine's events."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.graph = place_graph(scenario)
+        self.people: list[str] = []
         # person -> area id, or None while travelling between places
         self.position: dict[str, str | None] = {}
         # person -> (destination area, arrival second) while travelling
@@ -65,6 +68,10 @@ class World:
             for sector in scenario.sectors
             for area in sector.areas
         }
+        # person -> the plan they follow; person -> (second set off, areas passed) while walking
+        # (the viewer's: nothing in the engine reads them, and snapshots do not keep them)
+        self.plans: dict[str, dict[str, Any]] = {}
+        self.routes: dict[str, tuple[int, tuple[str, ...]]] = {}
         # bumped at every change of ``objects``, so copies of them elsewhere (workers) know they are stale
         self.objects_version = 0
         self._route = lru_cache(maxsize=65536)(self._shortest)
@@ -99,11 +106,11 @@ class World:
         self.position[person] = area
         self.occupants[area].add(person)
 
-    def depart(self, person: str, destination: str, arrival: int) -> None:
+    def depart(self, person: str, destination: str, arrival: int, began: int = 0,
+               route: tuple[str, ...] = ()) -> None:
         """Take ``person`` out of their place; they are on the way until ``arrive``."""
         self.leave(person)
-        self.position[person] = None
-        self.travel[person] = (destination, arrival)
+        WorldState.depart(self, person, destination, arrival, began, route)
 
     def arrive(self, person: str) -> str:
         """Finish a journey: the person is now at its destination, which is returned."""
@@ -117,15 +124,16 @@ class World:
         if area is not None:
             self.occupants[area].discard(person)
         self.travel.pop(person, None)
+        self.routes.pop(person, None)
 
     def remove(self, person: str) -> None:
         """Remove a person from the world entirely."""
         self.leave(person)
-        self.activity.pop(person, None)
+        WorldState.remove(self, person)
 
     def set_object(self, area: str, name: str, state: str) -> None:
         """Set the state of object ``name`` in ``area`` (adding the object if it is new there)."""
-        self.objects[area][name] = state
+        WorldState.set_object(self, area, name, state)
         self.objects_version += 1
 
     # -- perception ----------------------------------------------------------------------
@@ -158,12 +166,13 @@ class World:
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load the changing part of the world from a snapshot."""
-        self.position, self.travel, self.activity = {}, {}, dict(state["activity"])
+        self.position, self.travel, self.activity, self.plans, self.routes = {}, {}, dict(state["activity"]), {}, {}
         self.occupants = {node: set() for node in self.graph.nodes}
         for person, area in state["position"].items():
             self.position[person] = area
             if area is not None:
                 self.occupants[area].add(person)
+        self.people = sorted(self.position)  # everyone in the world has a position (None while travelling)
         self.travel = {k: (v[0], int(v[1])) for k, v in state["travel"].items()}
         for area, objs in state["objects"].items():
             self.objects[area] = dict(objs)

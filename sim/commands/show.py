@@ -108,8 +108,8 @@ def _people_text(people: list[dict[str, Any]], rows: int | None) -> list[str]:
 
 
 def _team_text(team: dict[str, Any]) -> list[str]:
-    # the viewer's words for the same things (sim.tui.view imports no Textual)
-    from sim.tui.view import clip, count, run_outcome
+    # the viewer's words for the same things (the event classes' own)
+    from sim.events import clip, count, run_outcome
 
     lines = [f"Team       task {team['task']!r} · {team['status']} · {len(team['phases'])} phases ended · "
              f"{len(team['program_runs'])} program runs"]

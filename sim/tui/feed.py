@@ -10,35 +10,39 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, Select
 
-from sim.events import KINDS
+from sim.events import KINDS, Event, event_class
 from sim.scenario import Scenario
 from sim.tui.source import Filters, RunSource
-from sim.tui.view import View, describe
+from sim.tui.view import View
 
-GROUPS = {"conversations": ("talk", "say", "talk_end"), "movement": ("move", "arrive"),
-          "team": ("chain", "phase", "phase_end", "loop", "loop_end", "artifact", "file_rejected",
-                   "sandbox", "chain_end")}
-"""Kind filters that name several kinds."""
 
-COLOURS = {"say": "green", "talk": "green", "talk_end": "green", "move": "blue", "arrive": "blue",
-           "act": "cyan", "plan": "magenta", "intervene": "bold red", "object": "yellow", "leave": "red",
-           "chain": "bold magenta", "chain_end": "bold magenta", "phase": "magenta", "phase_end": "magenta",
-           "loop": "yellow", "loop_end": "yellow", "artifact": "bold cyan", "file_rejected": "red",
-           "sandbox": "bold yellow"}
+def _groups() -> dict[str, tuple[str, ...]]:
+    """The kinds of each group the event classes name, the groups in alphabetical order."""
+    groups: dict[str, list[str]] = {}
+    for kind in KINDS:
+        group = event_class(kind).group
+        if group:
+            groups.setdefault(group, []).append(kind)
+    return {name: tuple(groups[name]) for name in sorted(groups)}
+
+
+GROUPS = _groups()
+"""Kind filters that name several kinds (``conversations``, ``movement``, ``team``): each class says its group."""
 
 LIMIT = 400  # lines the feed keeps
 
 
 def feed_line(event: dict[str, Any]) -> Text:
-    """One feed line: time, kind, who, what, where."""
+    """One feed line: time, kind in its class's colour, who, what (the class's sentence), where."""
     line = Text(no_wrap=False)
     line.append(str(event["time"])[11:19], "dim")
-    line.append(f" {event['kind']:<10}", COLOURS.get(event["kind"], "white"))
-    if event.get("person"):
-        line.append(f"{event['person']}: ", "bold")
-    line.append(describe(event))
-    if event.get("place") and event["kind"] not in ("spawn", "arrive"):
-        line.append(f"  @ {event['place']}", "dim")
+    typed = Event.decode(event)
+    line.append(f" {typed.kind:<10}", typed.colour)
+    if typed.person:
+        line.append(f"{typed.person}: ", "bold")
+    line.append(typed.describe())
+    if typed.place and not typed.names_place:
+        line.append(f"  @ {typed.place}", "dim")
     return line
 
 

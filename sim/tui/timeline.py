@@ -3,8 +3,9 @@
 A point of a run is an event ``seq`` (the last event that has happened) and the viewed simulated
 second. ``Timeline.state(seq)`` rebuilds positions, journeys, activities, object states and day
 plans from the newest snapshot whose ``seq`` is at most the one asked for, then applies the events
-in between with ``apply``. Seeking therefore reads at most one snapshot's worth of events,
-whatever the run's length; stepping forward applies only the new events to the last state.
+in between, decoded into their classes, with ``WorldState.apply`` as the engine did
+(``sim/events.py``). Seeking therefore reads at most one snapshot's worth of events, whatever the
+run's length; stepping forward applies only the new events to the last state.
 Utterances and spending are indexed once (and grown as a live run writes more), so the last line
 each person said and the cost so far are a binary search away.
 
@@ -19,6 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sim.events import Event, WorldState
 from sim.mind import clock_minutes, plan_spans
 
 
@@ -55,7 +57,7 @@ class Rows(Protocol):
 
 
 @dataclass(slots=True)
-class State:
+class State(WorldState):
     """The world after event ``seq``: who is where, travelling, doing what; objects; each day plan.
 
     ``routes`` holds when each walk under way began and the areas it passes, for the walks that
@@ -79,6 +81,11 @@ class State:
                      dict(self.activity), {k: dict(v) for k, v in self.objects.items()},
                      dict(self.plans), dict(self.routes))
 
+    def apply(self, event: Event) -> None:
+        """Change the state as ``event`` changed the engine's world; it is now the state after ``event``."""
+        self.seq, self.tick, self.t = event.seq, event.tick, event.t
+        WorldState.apply(self, event)
+
 
 def from_snapshot(state: dict[str, Any]) -> State:
     """The ``State`` a snapshot's JSON (``Simulation.state()``) describes."""
@@ -98,37 +105,8 @@ def from_snapshot(state: dict[str, Any]) -> State:
 
 
 def apply(state: State, event: dict[str, Any]) -> None:
-    """Change ``state`` as the engine changed its world when it logged ``event`` (data decoded)."""
-    kind, person, place, data = event["kind"], event.get("person"), event.get("place"), event.get("data") or {}
-    state.seq, state.tick, state.t = int(event["seq"]), int(event["tick"]), int(event["t"])
-    if kind == "spawn" and person:
-        at = bisect.bisect_left(state.people, person)
-        if at == len(state.people) or state.people[at] != person:
-            state.people.insert(at, person)
-    if kind in ("spawn", "arrive") and person and place:
-        state.position[person] = place
-        state.travel.pop(person, None)
-        state.routes.pop(person, None)
-    elif kind == "move" and person:
-        arrival = int(event["t"]) + max(1, round(float(data.get("minutes", 0)) * 60))
-        state.position[person] = None
-        state.travel[person] = (str(data.get("to", "")), arrival)
-        state.routes[person] = (int(event["t"]), tuple(str(area) for area in data.get("route") or ()))
-    elif kind == "act" and person:
-        state.activity[person] = str(data.get("activity", ""))
-    elif kind == "talk_end" and person and data.get("with"):
-        other = str(data["with"])
-        state.activity[person] = f"talking with {other}"
-        state.activity[other] = f"talking with {person}"
-    elif kind == "leave" and person:
-        if person in state.people:
-            state.people.remove(person)
-        for table in (state.position, state.travel, state.activity, state.plans, state.routes):
-            table.pop(person, None)
-    elif kind == "object" and place and data.get("object"):
-        state.objects.setdefault(place, {})[str(data["object"])] = str(data.get("state") or "")
-    elif kind == "plan" and person:
-        state.plans[person] = {k: v for k, v in data.items() if k not in ("scope", "date", "reason")}
+    """Change ``state`` as the engine changed its world when it logged ``event`` (a row, data decoded)."""
+    state.apply(Event.decode(event))
 
 
 def plan_item(plan: dict[str, Any] | None, minute: int) -> str:
@@ -219,8 +197,8 @@ class Timeline:
             self.snapshot_loads += 1
         else:
             base = State()
-        for event in self.rows.events(base.seq, seq):
-            apply(base, event)
+        for row in self.rows.events(base.seq, seq):
+            base.apply(Event.decode(row))
         self._cached = base
         return base
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sim.events import Event, clip, count, run_outcome  # noqa: F401  (the viewer's words: town.py reads clip here)
 from sim.mind import plan_spans
 from sim.scenario import Scenario
 from sim.tui.timeline import State, Timeline, plan_item
@@ -101,103 +102,8 @@ def _clock(t: int, view: View) -> str:
 
 
 def describe(event: dict[str, Any]) -> str:
-    """One event in words (without its time, person or place)."""
-    kind, data = event["kind"], event.get("data") or {}
-    if kind == "run_start":
-        return f"the run starts: {data.get('world')}, seed {data.get('seed')}, {data.get('people')} people"
-    if kind == "spawn":
-        return f"appears at {event.get('place')}"
-    if kind == "move":
-        return f"sets off to {data.get('to')} ({float(data.get('minutes', 0)):g} min): {data.get('purpose', '')}"
-    if kind == "arrive":
-        return f"arrives at {event.get('place')}"
-    if kind == "act":
-        until = f" until {str(data['until'])[11:16]}" if data.get("until") else ""
-        used = f" with the {data['object']}" if data.get("object") else ""
-        return f"{data.get('activity', '')}{used}{until}"
-    if kind == "say":
-        to = f" (to {data['to']})" if data.get("to") else ""
-        if data.get("phase"):
-            wrote = f" [writes {', '.join(data['files'])}]" if data.get("files") else ""
-            asked = " (the conclusion, asked for)" if data.get("extract") else ""
-            return f"[{data['phase']}] “{clip(str(data.get('text', '')), SAID)}”{to}{wrote}{asked}"
-        return f"“{data.get('text', '')}”{to}"
-    if kind == "talk":
-        return f"starts talking with {data.get('with')} about {data.get('topic', '')}"
-    if kind == "talk_end":
-        return f"ends the talk with {data.get('with')} after {data.get('turns')} lines ({data.get('reason', '')})"
-    if kind == "plan":
-        items = "; ".join(f"{i.get('start')} {i.get('activity')}" for i in data.get("items", []))
-        if data.get("scope") == "replan":
-            return f"changes plans ({data.get('reason', '')}): {items}"
-        how = " hour by hour" if data.get("scope") == "hours" else ""
-        return f"plans the day{how}: {items or data}"
-    if kind == "intervene":
-        return f"intervention ({data.get('kind')}): {data.get('text', '')}"
-    if kind == "object":
-        return f"the {data.get('object')} now {data.get('state')}"
-    if kind == "leave":
-        return "leaves the world"
-    return describe_team(kind, data)
-
-
-SAID = 300
-"""Characters of a phase's line the feed shows (a task prompt quotes the whole program)."""
-
-
-def describe_team(kind: str, data: dict[str, Any]) -> str:
-    """A team's event in words: its chain, phases, loops, files and program runs."""
-    if kind == "chain":
-        return f"the team takes up its task: {data.get('task')} ({data.get('phases')} phases)"
-    if kind == "phase":
-        cycle = f", {data['loop']} cycle {data['cycle']}" if data.get("loop") else ""
-        return (f"opens {data.get('phase')} with {data.get('with')} ({data.get('instructor')} instructs, "
-                f"{data.get('assistant')} assists; at most {count(int(data.get('turns') or 0), 'reply')}{cycle})")
-    if kind == "phase_end":
-        result = (f" → {', '.join(data['files'])}" if data.get("files")
-                  else f" → {clip(str(data['conclusion']), 120)}" if data.get("conclusion") else "")
-        return f"{data.get('phase')} ends after {count(int(data.get('replies') or 0), 'reply')}: {data.get('reason')}{result}"
-    if kind == "loop":
-        until = f", until {data['until']}" if data.get("until") else ""
-        return f"loop {data.get('loop')} begins (at most {data.get('cycles')} cycles{until})"
-    if kind == "loop_end":
-        return f"loop {data.get('loop')} ends after {count(int(data.get('cycles') or 0), 'cycle')}: {data.get('reason')}"
-    if kind == "artifact":
-        made = f" in {data['phase']}" if data.get("phase") else " (the team's starting file)"
-        return f"writes {data.get('path')} v{data.get('version')} ({data.get('lines')} lines){made}"
-    if kind == "file_rejected":
-        return f"proposes a file {data.get('path')!r} that is not saved: {data.get('reason')}"
-    if kind == "sandbox":
-        return f"the program runs in the sandbox: {run_outcome(data)}"
-    if kind == "chain_end":
-        if not data.get("program"):
-            return "the team is done (no program written)"
-        return (f"the team is done: completeness {data.get('completeness')}, executability "
-                f"{data.get('executability')}, consistency {data.get('consistency')}, quality {data.get('quality')}")
-    return str(data)
-
-
-def run_outcome(data: dict[str, Any]) -> str:
-    """How a program run ended, in a few words."""
-    if data.get("ok"):
-        return "it ran without error"
-    if data.get("error"):
-        return f"{'it was not run' if data.get('refused') else 'it could not run'}: {data['error']}"
-    how = f"exit status {data.get('exit_code')}" if data.get("exit_code") is not None else f"killed by {data.get('signal')}"
-    limit = f" at the {data['limit_hit']} limit" if data.get("limit_hit") not in (None, "none") else ""
-    return f"it failed: {how}{limit}"
-
-
-def count(number: int, noun: str) -> str:
-    """``number`` and ``noun``, plural unless one: 1 reply, 2 replies."""
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{number} {noun if number == 1 else plural}"
-
-
-def clip(text: str, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
+    """One event row in words (without its time, person or place): its kind's sentence (``sim/events.py``)."""
+    return Event.decode(event).describe()
 
 
 def plan_progress(plan: dict[str, Any] | None, minute: int) -> list[tuple[str, str, str]]:
