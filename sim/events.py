@@ -56,6 +56,8 @@ class Event:
     """Whether ``describe`` names the place (the feed then does not add it)."""
     FIELDS: ClassVar[dict[str, Any]] = {}
     """The fields the class declares, with their defaults."""
+    open_fields: ClassVar[bool] = False
+    """Whether ``data`` may hold fields beyond those declared (a plan holds its mind's own)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         """An instance of the class registered for the ``kind`` argument (the base class for an unknown one)."""
@@ -71,6 +73,8 @@ class Event:
                if not str(hint).startswith(("ClassVar", "typing.ClassVar"))}
         fields = dict(cls.FIELDS)
         for name in own:  # ``with_`` is the field stored as "with" (a keyword), ``kind_`` the one stored as "kind"
+            if hasattr(Event, name):
+                raise TypeError(f"{cls.__name__}.{name}: an event's own attribute; name the field {name}_")
             key = name.removesuffix("_")
             fields[key] = vars(cls).get(name, _REQUIRED)
             setattr(cls, name, _field(key, fields[key]))
@@ -88,7 +92,7 @@ class Event:
         A field named after a keyword is given with a trailing underscore (``with_=``), as it is declared.
         """
         fields = {name.removesuffix("_"): value for name, value in fields.items()}
-        unknown = sorted(set(fields) - set(cls.FIELDS))
+        unknown = [] if cls.open_fields else sorted(set(fields) - set(cls.FIELDS))
         missing = [name for name, default in cls.FIELDS.items() if default is _REQUIRED and name not in fields]
         if unknown or missing or not cls.KIND:
             raise TypeError(f"{cls.__name__}: unknown fields {unknown}, missing fields {missing}")
@@ -120,7 +124,9 @@ def _field(name: str, default: Any) -> property:
 
     def read(event: Event) -> Any:
         value = event.data.get(name, fallback)
-        return list(value) if value is fallback and isinstance(value, list) else value  # never share a default
+        if value is fallback and isinstance(value, list | dict):
+            return value.copy()  # never share a default
+        return value
 
     return property(read, doc=f"The event's {name!r}.")
 
@@ -349,9 +355,14 @@ class TalkEnd(Event, kind="talk_end"):
 
 
 class Plan(Event, kind="plan"):
-    """A mind made a plan (``scope`` ``day`` or ``hours``) or changed it (``replan``, with its ``reason``)."""
+    """A mind made a plan (``scope`` ``day`` or ``hours``) or changed it (``replan``, with its ``reason``).
+
+    The rest of its fields are the plan as the mind keeps it (the generative mind's ``items``, wake-up
+    and bedtime; the schedule mind's mood and intentions).
+    """
 
     colour = "magenta"
+    open_fields = True
     scope: str = ""
     date: str = ""
     reason: str = ""
@@ -547,6 +558,18 @@ class Sandbox(Event, kind="sandbox"):
     entry: str = ""
     revision: int = 0
     ok: bool = False
+    error: str | None = None  # it could not run: no entry file, or the machine's fault
+    refused: bool = False  # this machine cannot isolate it
+    exit_code: int | None = None
+    signal: str | None = None
+    limit_hit: str | None = None
+    limits_hit: list[str] = []
+    isolation: str | None = None
+    memory_scope: str | None = None
+    notes: list[str] = []
+    stdout: str = ""
+    stderr: str = ""
+    left: dict[str, int] = {}  # the files it left, with their sizes
 
     def describe(self) -> str:
         """How the run ended."""
@@ -560,14 +583,19 @@ class ChainEnd(Event, kind="chain_end"):
     group = "team"
     task: str = ""
     program: bool = False
+    completeness: float | None = None
+    executability: float | None = None
+    consistency: float | None = None
+    quality: float | None = None
+    code_files: int = 0
+    placeholder_lines: int = 0
 
     def describe(self) -> str:
         """The program's completeness, executability, consistency and quality."""
-        data = self.data
         if not self.program:
             return "the team is done (no program written)"
-        return (f"the team is done: completeness {data.get('completeness')}, executability "
-                f"{data.get('executability')}, consistency {data.get('consistency')}, quality {data.get('quality')}")
+        return (f"the team is done: completeness {self.completeness}, executability {self.executability}, "
+                f"consistency {self.consistency}, quality {self.quality}")
 
 
 KINDS = tuple(_CLASSES)
