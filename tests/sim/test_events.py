@@ -89,9 +89,11 @@ def test_the_engine_and_the_viewer_change_a_world_state_the_same_way() -> None:
     state.apply(events.Spawn.new(0, "Bo", "Home:room", home="Home:room"))
     state.apply(events.Move.new(10, "Ann", "Home:room", to="Park:lawn", minutes=5.0))
     assert state.people == ["Ann", "Bo"] and state.position["Ann"] is None and state.travel["Ann"] == ("Park:lawn", 310)
+    assert state.routes["Ann"] == (10, ())
     state.apply(events.Arrive.new(310, "Ann", "Park:lawn"))
     state.apply(events.Act.new(310, "Ann", "Park:lawn", activity="sits", object="bench", until=None))
-    assert state.position["Ann"] == "Park:lawn" and not state.travel and state.activity["Ann"] == "sits"
+    assert state.position["Ann"] == "Park:lawn" and not state.travel and not state.routes
+    assert state.activity["Ann"] == "sits"
     state.apply(events.TalkEnd.new(400, "Ann", "Park:lawn", with_="Bo", turns=2, reason="done"))
     assert state.activity == {"Ann": "talking with Bo", "Bo": "talking with Ann"}
     state.apply(events.ObjectState.new(500, None, "Park:lawn", object="bench", state="painted", by="intervention"))
@@ -113,6 +115,7 @@ class Board(WorldState):
     activity: dict[str, str] = field(default_factory=dict)
     objects: dict[str, dict[str, str]] = field(default_factory=dict)
     plans: dict[str, dict] = field(default_factory=dict)
+    routes: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def test_adding_an_event_kind_is_one_class() -> None:
