@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -315,11 +316,14 @@ def test_a_side_whose_notes_say_the_talk_changes_its_plans_re_plans_for_that_rea
     checked = 0
     for person in ("Ada Brook", "Ben Ortiz"):
         prompts = calls_of(db, person, "replan")
-        for t, prompt, reply in calls_of(db, person, "dialogue_memory"):
+        notes = calls_of(db, person, "dialogue_memory")
+        for index, (t, prompt, reply) in enumerate(notes):
             partner = prompt.split("You just talked with ", 1)[1].split(" about ", 1)[0]
             reason = f"After talking with {partner}: {reply['why'] or f'what {partner} said'}"[:299]
+            # A later talk with the same partner may give the same reason: a re-plan after it is its own.
+            until = notes[index + 1][0] if index + 1 < len(notes) and not reply["react"] else math.inf
             found = [at for at, who, plan in replans if who == person and plan.get("scope") == "replan"
-                     and plan["reason"].startswith(reason) and at >= t]
+                     and plan["reason"].startswith(reason) and t <= at < until]
             acted_later = db.execute("SELECT COUNT(*) FROM llm_call WHERE person = ? AND t > ? AND purpose IN"
                                      " ('decompose', 'reaction', 'replan')", (person, t)).fetchone()[0]
             if reply["react"] and acted_later:

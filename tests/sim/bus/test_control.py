@@ -75,7 +75,7 @@ BAD = [
     ("hamlet/bad/control/explode", '{"v": 1, "run": "bad"}', "unknown control 'explode'"),
     ("hamlet/bad/control/pause", '{"v": 1, "run": "bad", "now": true}', "pause takes no fields"),
     ("hamlet/bad/control/intervene", '{"v": 1, "run": "bad", "kind": "whisper", "person": "Nobody", "text": "x"}',
-     "person 'Nobody': not in the world"),
+     "unknown person 'Nobody'"),
     ("hamlet/bad/control/intervene", '{"v": 1, "run": "bad", "kind": "teleport"}', "kind"),
 ]
 
