@@ -48,6 +48,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return world, run
 
 
+@pytest.mark.slow
 def test_each_component_saves_and_loads_its_own_keys_and_together_they_make_the_snapshot(town: tuple[Path, Path]) -> None:
     world, run = town
     scenario = load_scenario(world)
@@ -80,6 +81,7 @@ def test_with_every_component_on_each_makes_its_calls(town: tuple[Path, Path]) -
 
 
 @pytest.mark.parametrize("switch", sorted(SWITCHES))
+@pytest.mark.slow
 def test_an_ablation_leaves_exactly_its_component_out(town: tuple[Path, Path], tmp_path: Path, switch: str) -> None:
     world, _ = town
     scenario = load_scenario(world)

@@ -43,6 +43,7 @@ def counts(db: sqlite3.Connection, kind: str) -> dict[str, int]:
     return dict(db.execute("SELECT person, COUNT(*) FROM memory WHERE kind = ? GROUP BY person", (kind,)))
 
 
+@pytest.mark.slow
 def test_every_person_plans_the_day_and_remembers_the_plan(day) -> None:
     _, db = day
     people = {p for (p,) in db.execute("SELECT person FROM event WHERE kind = 'spawn'")}
@@ -136,6 +137,7 @@ def seconds(db: sqlite3.Connection, time: str) -> int:
     return int((datetime.fromisoformat(time) - start).total_seconds())
 
 
+@pytest.mark.slow
 def test_news_travels_by_mechanism_from_the_teller_s_memory_through_the_dialogue_into_the_listener_s(room) -> None:
     """A is told X; A's dialogue prompts carry X; every line A says reaches the prompt B's memory of the
     talk is asked with; B keeps what B's model answered. Whether a line carries X, and whether B's notes
@@ -193,6 +195,7 @@ def test_a_conversation_costs_at_most_its_turn_cap_in_lines_and_one_memory_call_
         assert all(b - a >= 30 * 60 for a, b in zip(asked, asked[1:], strict=False)), (person, asked)
 
 
+@pytest.mark.slow
 def test_interview_at_a_time_uses_no_later_memory_and_changes_none(day) -> None:
     run, db = day
     person, at = "Mateo Quispe", 6 * 3600
@@ -244,6 +247,7 @@ def test_bad_generative_parameters_are_refused_before_running(tmp_path: Path, se
     ("observation=off", ("memory", "observation")),
     ("planning=off", ("event", "plan")),
 ])
+@pytest.mark.slow
 def test_ablation_switches_turn_their_component_off(tmp_path: Path, switch: str, absent: tuple[str, str]) -> None:
     run = tmp_path / "r.db"
     result = hamlet_process("run", generative_town(tmp_path, people=4), "--llm", "scripted", "--hours", "16",
@@ -260,6 +264,7 @@ def test_ablation_switches_turn_their_component_off(tmp_path: Path, switch: str,
     assert others <= present
 
 
+@pytest.mark.slow
 def test_a_scheduled_whisper_becomes_a_whisper_memory_of_that_person(tmp_path: Path) -> None:
     world = generative_town(tmp_path, people=3)
     data = yaml.safe_load(world.read_text())
@@ -272,6 +277,7 @@ def test_a_scheduled_whisper_becomes_a_whisper_memory_of_that_person(tmp_path: P
     assert rows == [(who, 7200, "The mayor is resigning.")]
 
 
+@pytest.mark.slow
 def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_path: Path) -> None:
     world = generative_town(tmp_path, people=3)
     first = tmp_path / "first.db"
@@ -294,6 +300,7 @@ def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_p
     assert rows == [(who, "The bridge is closed.")]
 
 
+@pytest.mark.slow
 def test_a_generative_run_reaches_its_end_when_half_the_replies_are_broken(tmp_path: Path) -> None:
     run = tmp_path / "faulty.db"
     result = hamlet_process("run", generative_town(tmp_path, people=4), "--llm", "scripted", "--hours", "6",

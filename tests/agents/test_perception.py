@@ -56,6 +56,7 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
     return sqlite3.connect(run)
 
 
+@pytest.mark.slow
 def test_an_object_set_in_the_area_is_remembered_at_the_wake_that_perceives_it(room: sqlite3.Connection) -> None:
     for person in ("Ada Brook", "Ben Ortiz", "Cy Dunn"):
         rows = room.execute("SELECT t, tick FROM memory WHERE person = ? AND kind = 'observation' AND text LIKE ?",

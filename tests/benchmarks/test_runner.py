@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, WORLDS, events_export, hamlet_process
 
 
+@pytest.mark.slow
 def test_the_measured_run_writes_the_same_events_as_hamlet_run_and_reports_its_figures(tmp_path: Path) -> None:
     world = WORLDS / "two_rooms.yaml"
     measured, plain = tmp_path / "measured.db", tmp_path / "plain.db"

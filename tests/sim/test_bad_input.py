@@ -266,6 +266,7 @@ def test_probes_ask_people_added_during_the_run(hamlet, recorded: Path) -> None:
 # -- a run file on a read-only mount ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_on_a_read_only_mount_is_read_and_refused_for_writing(recorded: Path, tmp_path: Path) -> None:
     source, mount = tmp_path / "src", tmp_path / "ro"
     source.mkdir()

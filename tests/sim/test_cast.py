@@ -39,6 +39,7 @@ def test_people_are_chosen_by_name_in_any_case_and_a_wrong_name_gets_a_suggestio
         cast((WORLDS / "software_company.yaml").read_text(), "1", "software_company.yaml")
 
 
+@pytest.mark.slow
 def test_a_run_records_the_cut_world_so_every_reader_sees_the_people_who_ran(tmp_path: Path) -> None:
     run = tmp_path / "cut.db"
     result = hamlet_process("run", WORLDS / "smallville.yaml", "--people", "3", "--llm", "scripted-inprocess",

@@ -49,6 +49,7 @@ def test_run_records_a_hamlet_file_that_show_summarises(hamlet, tiny_world: Path
     assert "Ann" in text and "finished" in text
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_events_and_another_seed_differs(hamlet, tmp_path: Path) -> None:
     world = WORLDS / "smallville.yaml"  # as it ships: nine generative people
     exports, calls = [], []
@@ -257,6 +258,7 @@ def test_replay_without_a_source_run_says_what_to_give(hamlet, tiny_world: Path,
                           "--replay-from")
 
 
+@pytest.mark.slow
 def test_a_terminal_shows_a_progress_bar_with_time_events_calls_and_cost(tmp_path: Path) -> None:
     import os
     import pty

@@ -111,6 +111,7 @@ def test_pause_holds_the_clock_and_stop_then_resume_gives_the_uninterrupted_log(
     assert events_export(run, tmp_path / "b") == expected
 
 
+@pytest.mark.slow
 def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
     assert hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code == 0
@@ -119,6 +120,7 @@ def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny
     assert _query(run, "SELECT COUNT(*) FROM control")[0][0] == 0, "nothing was written"
 
 
+@pytest.mark.slow
 def test_a_whisper_to_an_unknown_person_names_the_people(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
     assert hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code == 0

@@ -137,6 +137,7 @@ def test_stdin_is_given_to_the_program() -> None:
 
 
 @needs_process_limit
+@pytest.mark.slow
 def test_fork_bomb_is_held_at_the_process_limit_and_killed_at_the_time_limit() -> None:
     outcome = run("""
         import os, sys, time
@@ -479,6 +480,7 @@ def test_kill_every_process_reaches_only_the_programs_own(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.slow
 def test_fork_bomb_is_held_and_the_refusals_are_observed(mode: str) -> None:
     contained(mode)
     outcome = run(GUARD + FORK_BOMB, isolation=mode, processes=8, wall_seconds=2, memory_bytes=256 * MiB)
@@ -513,6 +515,7 @@ for target in {[str(t) for t in targets]!r}:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.slow
 def test_memory_is_limited_for_the_whole_program_not_per_process(mode: str) -> None:
     contained(mode)
     outcome = run(GUARD + """
@@ -706,6 +709,7 @@ os.kill(-1, 9)
     assert not Path(f"/etc/hamlet-probe-{token}").exists()
 
 
+@pytest.mark.slow
 def test_in_user_namespaces_a_fork_bomb_is_held_and_killed(as_a_user: None) -> None:
     contained("user-namespaces")
     outcome = run(GUARD + FORK_BOMB, isolation="user-namespaces", processes=8, wall_seconds=2)

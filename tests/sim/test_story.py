@@ -39,6 +39,7 @@ def events(run: Path, kind: str) -> list[tuple[int, int, str, str, str, dict[str
         return [(*row[:5], json.loads(row[5])) for row in rows]
 
 
+@pytest.mark.slow
 def test_show_tells_the_story_in_at_most_40_lines_and_full_tells_all_of_it(hamlet, town: Path) -> None:
     short = hamlet("show", town)
     assert short.code == 0, short.err

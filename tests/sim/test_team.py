@@ -271,6 +271,7 @@ def run_hostile(hamlet, tmp_path: Path, program: str) -> tuple[dict, Path]:
 
 @pytest.mark.skipif(ISOLATION == "best-effort" and os.geteuid() == 0,
                     reason="as root without namespaces the kernel does not apply RLIMIT_NPROC")
+@pytest.mark.slow
 def test_a_teams_fork_bomb_is_killed_and_recorded(hamlet, tmp_path: Path) -> None:
     run, _ = run_hostile(hamlet, tmp_path, FORK_BOMB)
     assert not run["ok"] and run["signal"] == "SIGKILL" and "time" in run["limits_hit"]

@@ -47,6 +47,7 @@ def wait_until(check, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_pause_whisper_resume_and_stop_published_on_control_topics_steer_a_live_run(broker: Mosquitto,
                                                                                       tmp_path: Path) -> None:
     run, out = tmp_path / "live.db", tmp_path / "run.txt"
@@ -80,6 +81,7 @@ BAD = [
 ]
 
 
+@pytest.mark.slow
 def test_malformed_wrong_version_and_other_runs_messages_on_control_topics_are_rejected_and_recorded(
         broker: Mosquitto, tmp_path: Path) -> None:
     run, out = tmp_path / "bad.db", tmp_path / "run.txt"
@@ -102,6 +104,7 @@ def test_malformed_wrong_version_and_other_runs_messages_on_control_topics_are_r
     assert len(warnings) == len(BAD) + 1
 
 
+@pytest.mark.slow
 def test_with_broker_authentication_only_a_user_allowed_to_write_controls_a_run(secured_broker: Mosquitto,
                                                                                  tmp_path: Path) -> None:
     run, out = tmp_path / "guarded.db", tmp_path / "run.txt"

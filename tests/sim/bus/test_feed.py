@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import WORLDS, count_events
 from tests.sim.bus.conftest import Mosquitto, event_rows, start_hamlet
 
@@ -47,6 +49,7 @@ def test_the_status_message_is_retained_for_late_subscribers(broker: Mosquitto, 
     assert status["status"] == "finished" and status["log"] == str(run.resolve())
 
 
+@pytest.mark.slow
 def test_events_committed_while_the_broker_is_down_are_published_after_it_returns(broker: Mosquitto,
                                                                                  tmp_path: Path) -> None:
     # A persistent session (-c, QoS 1): the broker keeps what arrives for the subscriber while it reconnects.
@@ -73,6 +76,7 @@ def test_events_committed_while_the_broker_is_down_are_published_after_it_return
     assert "lost the broker" in output and "reconnected" in output and "finished" in output
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_way_still_has_its_committed_events_published_and_its_status_says_lost(
         broker: Mosquitto, tmp_path: Path) -> None:
     subscriber = broker.subscribe(tmp_path / "sub.txt")

@@ -101,6 +101,7 @@ def test_ten_thousand_malformed_control_messages_make_ten_thousand_rejection_row
     assert 2 <= len(warned) <= 100
 
 
+@pytest.mark.slow
 def test_an_oversized_control_message_and_an_overlong_text_are_rejected_with_the_limit(
         broker: Mosquitto, tmp_path: Path) -> None:
     run, out = tmp_path / "burst.db", tmp_path / "run.txt"
@@ -127,6 +128,7 @@ def retained_status(broker: Mosquitto, run: str) -> str:
     return str(orjson.loads(got.stdout)["status"])
 
 
+@pytest.mark.slow
 def test_after_a_broker_restart_the_retained_status_says_running_again_not_lost(
         broker: Mosquitto, tmp_path: Path) -> None:
     run, out = tmp_path / "burst.db", tmp_path / "run.txt"
@@ -190,6 +192,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_messages_beyond_the_relays_queue_are_shed_counted_and_recorded_per_topic(
         finished_run: Path, caplog: pytest.LogCaptureFixture) -> None:
     intake = Intake(finished_run, "done", queue_messages=10)
@@ -240,6 +243,7 @@ def test_a_check_that_breaks_on_odd_input_still_leaves_a_rejection_row_and_the_i
         ("could not be checked (KeyError: 'person')",)]
 
 
+@pytest.mark.slow
 def test_a_control_message_sent_while_the_relay_is_reconnecting_is_kept_for_it_by_the_broker(
         broker: Mosquitto, tmp_path: Path) -> None:
     run, out = tmp_path / "burst.db", tmp_path / "run.txt"

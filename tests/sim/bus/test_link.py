@@ -57,6 +57,7 @@ def test_bus_options_that_do_not_fit_together_are_one_line(tmp_path: Path, hamle
     assert not run.exists()
 
 
+@pytest.mark.slow
 def test_a_run_for_external_workers_with_none_listening_is_one_line_and_writes_no_run(
         broker: Mosquitto, tmp_path: Path, hamlet) -> None:
     run = tmp_path / "r.db"
@@ -95,6 +96,7 @@ def test_hamlet_workers_bad_input_is_one_line(hamlet, monkeypatch: pytest.Monkey
     assert_one_line_error(result, *needles)
 
 
+@pytest.mark.slow
 def test_a_run_over_tls_with_a_client_certificate_is_published(tls_broker: Mosquitto, tmp_path: Path, hamlet) -> None:
     folder = tls_broker.folder
     subscriber = tls_broker.subscribe(tmp_path / "sub.txt")

@@ -58,6 +58,7 @@ def wait_for_events(run: Path, count: int, process) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_run_on_two_worker_processes_writes_the_events_export_of_an_in_process_run(
         broker: Mosquitto, tmp_path: Path, in_process: Path) -> None:
     workers = Workers.start(broker.url(), 2, tmp_path / "workers.txt")
@@ -72,6 +73,7 @@ def test_a_run_on_two_worker_processes_writes_the_events_export_of_an_in_process
 
 
 @pytest.mark.parametrize("harm", ["kill", "stall"])
+@pytest.mark.slow
 def test_a_worker_that_dies_or_stalls_mid_run_has_its_people_reassigned_and_the_run_ends_the_same(
         broker: Mosquitto, tmp_path: Path, in_process: Path, harm: str) -> None:
     workers = Workers.start(broker.url(), 2, tmp_path / "workers.txt")
@@ -98,6 +100,7 @@ def test_a_worker_that_dies_or_stalls_mid_run_has_its_people_reassigned_and_the_
     assert "integer id" in reasons[3]
 
 
+@pytest.mark.slow
 def test_a_distributed_run_killed_mid_way_resumes_in_process_to_the_uninterrupted_log(
         broker: Mosquitto, tmp_path: Path, in_process: Path) -> None:
     Workers.start(broker.url(), 2, tmp_path / "workers.txt")

@@ -33,6 +33,7 @@ def test_a_smallville_base_imports_validates_and_runs_two_hours(people: int, tmp
     assert "finished at 2023-02-13T02:00:00" in result.out
 
 
+@pytest.mark.slow
 def test_personas_homes_map_objects_history_and_walks_come_through(tmp_path: Path) -> None:
     world = tmp_path / "ville.yaml"
     assert hamlet_process("import", "smallville", BASES[3], "-o", world).code == 0
@@ -82,6 +83,7 @@ def test_a_base_folder_missing_a_file_is_one_line_naming_it(tmp_path: Path, miss
     assert not world.exists()
 
 
+@pytest.mark.slow
 def test_a_missing_folder_map_or_history_and_an_existing_output_are_one_line(tmp_path: Path) -> None:
     world = tmp_path / "ville.yaml"
     assert_one_line_error(hamlet_process("import", "smallville", tmp_path / "nowhere", "-o", world), "no such folder")

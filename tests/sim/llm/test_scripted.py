@@ -66,6 +66,7 @@ def faulty():
     server.stop()
 
 
+@pytest.mark.slow
 def test_fault_rate_one_produces_every_kind_of_fault(faulty: ScriptedProcess) -> None:
     client = openai.OpenAI(base_url=faulty.base_url, api_key="x", max_retries=0, timeout=0.5)
     seen = set()

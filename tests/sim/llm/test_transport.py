@@ -40,6 +40,7 @@ def test_both_transports_write_the_same_rows_for_every_kind_of_reply_and_fault()
     assert seen["http"][0]["error"].startswith("RateLimitError (HTTP 429)")
 
 
+@pytest.mark.slow
 def test_a_timeout_reads_the_same_over_both_transports() -> None:
     seen: dict[str, str] = {}
     for over in TRANSPORTS:

@@ -31,6 +31,7 @@ def compared(*runs: Path) -> dict[str, dict[str, float | None]]:
     return {row.pop("metric"): row for row in json.loads(result.out)}
 
 
+@pytest.mark.slow
 def test_a_fork_without_a_change_differs_only_in_what_the_cache_answered(family: tuple[Path, Path, Path]) -> None:
     parent, child, grandchild = family
     table = compared(parent, child, grandchild)

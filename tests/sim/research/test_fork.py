@@ -91,6 +91,7 @@ def test_a_branch_without_a_change_is_the_parent_again_and_asks_nothing(
         rows(parent, "SELECT person, id, t, kind, text FROM memory ORDER BY person, id")
 
 
+@pytest.mark.slow
 def test_a_fork_time_outside_the_run_is_one_line(parent: Path, tmp_path: Path) -> None:
     result = hamlet_process("fork", parent, "--at", "+9h", "-o", tmp_path / "late.db")
     assert_one_line_error(result, "--at +9h", "outside the run", "2026-02-13T06:00:00")
@@ -99,6 +100,7 @@ def test_a_fork_time_outside_the_run_is_one_line(parent: Path, tmp_path: Path) -
     assert not (tmp_path / "late.db").exists() and not (tmp_path / "early.db").exists()
 
 
+@pytest.mark.slow
 def test_a_fork_intervention_is_checked_against_the_world_at_that_time(parent: Path, tmp_path: Path) -> None:
     result = hamlet_process("fork", parent, "--at", "+2h", "-o", tmp_path / "b.db", "--intervene", "inject",
                             "--place", "Kettle and Crumb", "--text", "A fire alarm rings.")

@@ -28,6 +28,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_the_diffusion_axis_counts_whole_people_up_to_everyone(town: Path) -> None:
     with RunMetrics(town) as metrics:
         figure = draw(metrics, "diffusion")

@@ -25,6 +25,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_the_probe_asks_everyone_for_a_structured_answer_and_records_it_with_the_rules_check(town: Path) -> None:
     result = hamlet_process("metrics", town, "--probe", "--json", "--at", "+6h")
     assert result.code == 0, result.err

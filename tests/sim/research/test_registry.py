@@ -30,6 +30,7 @@ def remarks(m: RunMetrics) -> float:
     return float(sum(d["remarks"] for _, _, d in graph.edges(data=True)))
 
 
+@pytest.mark.slow
 def test_a_registered_run_metric_appears_in_metrics_compare_and_sweep(scratch: None, hamlet, tmp_path: Path) -> None:
     registry.metric("remarks", "Lines said to someone outside a conversation.")(remarks)
     town = town_run(tmp_path / "town.db")

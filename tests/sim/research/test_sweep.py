@@ -80,6 +80,7 @@ TWO = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-2", "--hours", "1", "--
        "--llm", "scripted-inprocess")
 
 
+@pytest.mark.slow
 def test_a_piped_sweep_says_each_run_as_it_finishes_and_quiet_says_nothing(tmp_path: Path) -> None:
     result = hamlet_process(*TWO, "--set", "top_k=4,8", "--out", tmp_path / "s")
     assert result.code == 0, result.err
@@ -94,6 +95,7 @@ def test_a_piped_sweep_says_each_run_as_it_finishes_and_quiet_says_nothing(tmp_p
     assert reused.err.count("(finished earlier, reused)") == 4
 
 
+@pytest.mark.slow
 def test_a_sweep_on_a_terminal_draws_a_live_line(tmp_path: Path) -> None:
     import os
     import pty

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, RichLog, Select
 
@@ -61,6 +62,7 @@ def table_rows(table: DataTable[Any]) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+@pytest.mark.slow
 def test_after_a_jump_the_people_table_and_a_memory_list_match_the_run_file_at_that_time(recorded_run: Path) -> None:
     t = 2 * 3600 + 30 * 60  # +150m: 08:30
     # someone with memories before and after then (who that is is the scripted model's draw)
@@ -156,6 +158,7 @@ def _conversation_seqs(run: Path, person: str) -> set[int]:
                                     person, person, person)}
 
 
+@pytest.mark.slow
 def test_enter_on_an_llm_call_opens_its_request_and_reply(recorded_run: Path) -> None:
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         await jump(pilot, "+1h")
@@ -182,6 +185,7 @@ def test_enter_on_an_llm_call_opens_its_request_and_reply(recorded_run: Path) ->
     drive(recorded_run, script)
 
 
+@pytest.mark.slow
 def test_an_interview_from_the_inspector_is_answered_as_of_the_viewed_time_and_recorded(run_copy: Path) -> None:
     question = "What are you doing this morning?"
 
@@ -202,6 +206,7 @@ def test_an_interview_from_the_inspector_is_answered_as_of_the_viewed_time_and_r
     drive(run_copy, script)
 
 
+@pytest.mark.slow
 def test_recall_scores_every_memory_known_at_the_viewed_time_best_first(recorded_run: Path) -> None:
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         await jump(pilot, "+3h")
@@ -225,6 +230,7 @@ def test_recall_scores_every_memory_known_at_the_viewed_time_best_first(recorded
     drive(recorded_run, script)
 
 
+@pytest.mark.slow
 def test_help_palette_and_mouse_reach_the_same_actions(recorded_run: Path) -> None:
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         await pilot.press("question_mark")
@@ -251,6 +257,7 @@ def test_help_palette_and_mouse_reach_the_same_actions(recorded_run: Path) -> No
     drive(recorded_run, script)
 
 
+@pytest.mark.slow
 def test_a_layout_of_80_by_24_shows_the_clock_tabs_and_footer(recorded_run: Path) -> None:
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         for key in ("1", "2", "3", "4"):
@@ -263,6 +270,7 @@ def test_a_layout_of_80_by_24_shows_the_clock_tabs_and_footer(recorded_run: Path
     drive(recorded_run, script, size=(80, 24))
 
 
+@pytest.mark.slow
 def test_the_feeds_team_filter_lists_exactly_the_chains_events_and_says_what_each_did(team_run: Path) -> None:
     kinds = ("chain", "phase", "phase_end", "loop", "loop_end", "artifact", "sandbox", "chain_end")
 
@@ -285,6 +293,7 @@ def test_the_feeds_team_filter_lists_exactly_the_chains_events_and_says_what_eac
     drive(team_run, script)
 
 
+@pytest.mark.slow
 def test_the_inspectors_work_tab_lists_a_members_phases_and_files_as_of_the_viewed_time(team_run: Path) -> None:
     person = "Kenji Sato"
 
@@ -326,6 +335,7 @@ def test_the_work_tab_is_only_there_in_a_teams_run(recorded_run: Path) -> None:
     drive(recorded_run, script)
 
 
+@pytest.mark.slow
 def test_the_map_marks_a_person_at_their_place_then_on_the_line_they_walk_as_far_as_the_time_walked(
         recorded_run: Path) -> None:
     # a walk from one sector to another, begun a minute or more after the walker came to where it starts

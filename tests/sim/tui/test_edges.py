@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, RadioSet, TabbedContent
 
@@ -16,6 +17,7 @@ from tests.sim.tui.conftest import query
 from tests.sim.tui.test_app import drive, jump, table_rows
 
 
+@pytest.mark.slow
 def test_the_calls_tab_lists_an_interview_only_once_the_time_it_was_asked_as_of_is_reached(run_copy: Path) -> None:
     asked = hamlet_process("interview", run_copy, "Sofia Marchetti", "What are you doing tonight?", "--at", "+3h",
                            "--llm", "scripted-inprocess")
@@ -40,6 +42,7 @@ def test_the_calls_tab_lists_an_interview_only_once_the_time_it_was_asked_as_of_
     drive(run_copy, script)
 
 
+@pytest.mark.slow
 def test_the_calls_time_carries_the_day_when_the_run_spans_midnight(tmp_path: Path) -> None:
     world = tmp_path / "night.yaml"
     world.write_text(TINY_WORLD.replace("start: 2026-03-02T06:00", "start: 2026-03-02T22:00"))
@@ -57,6 +60,7 @@ def test_the_calls_time_carries_the_day_when_the_run_spans_midnight(tmp_path: Pa
     drive(run, script)
 
 
+@pytest.mark.slow
 def test_esc_in_recall_leaves_recall_and_a_second_esc_closes_the_inspector(recorded_run: Path) -> None:
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         await app.inspect("Sofia Marchetti")
@@ -74,6 +78,7 @@ def test_esc_in_recall_leaves_recall_and_a_second_esc_closes_the_inspector(recor
     drive(recorded_run, script)
 
 
+@pytest.mark.slow
 def test_the_intervention_dialog_keeps_its_labels_and_tab_moves_between_its_fields(recorded_run: Path) -> None:
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         screen = InterveneScreen(recorded_run)

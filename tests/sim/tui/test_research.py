@@ -39,6 +39,7 @@ def conversations(run: Path, person: str, t: int) -> int:
                           "json_extract(data, '$.with') = ?)", t, person, person)[0][0])
 
 
+@pytest.mark.slow
 def test_m_shows_the_metrics_as_of_the_viewed_time_and_they_follow_the_clock(recorded_run: Path) -> None:
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         await jump(pilot, "+2h")

@@ -90,6 +90,7 @@ def test_the_people_tab_shows_place_action_plan_and_last_line(snap_compare: Any,
     assert snap_compare(viewer, terminal_size=SIZE, run_before=at("+3h", "2"))
 
 
+@pytest.mark.slow
 def test_the_feed_tab_shows_events_with_their_simulated_time(snap_compare: Any, viewer: HamletApp) -> None:
     assert snap_compare(viewer, terminal_size=SIZE, run_before=at("+150m", "3"))
 
@@ -103,6 +104,7 @@ def test_the_inspector_lists_memories_known_at_the_viewed_time(snap_compare: Any
     assert snap_compare(viewer, terminal_size=SIZE, run_before=inspecting("Sofia Marchetti", "+3h", "m"))
 
 
+@pytest.mark.slow
 def test_the_inspector_shows_the_day_plan_with_progress(snap_compare: Any, viewer: HamletApp) -> None:
     assert snap_compare(viewer, terminal_size=SIZE, run_before=inspecting("Sofia Marchetti", "+3h", "l"))
 
@@ -125,5 +127,6 @@ def test_the_feed_shows_a_teams_phases_files_and_program_runs(snap_compare: Any,
     assert snap_compare(team_viewer, terminal_size=SIZE, run_before=at("+77m", "3"))  # after the TEAM_SEED run's Testing loop
 
 
+@pytest.mark.slow
 def test_the_inspector_shows_a_team_members_work(snap_compare: Any, team_viewer: HamletApp) -> None:
     assert snap_compare(team_viewer, terminal_size=SIZE, run_before=inspecting("Kenji Sato", "+40m", "w"))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from benchmarks.towns import town as big_town
@@ -56,6 +57,7 @@ def test_a_picture_keeps_nodes_apart_and_labels_clear_of_each_other_inside_its_b
     assert {label.name for label in shown.labels.values()} >= {"Library", "Town Hall", "Canal Lofts"}
 
 
+@pytest.mark.slow
 def test_a_world_of_one_sector_is_one_named_node_and_one_too_big_for_the_picture_says_so() -> None:
     world = yaml.safe_load((ROOT / "worlds" / "two_rooms.yaml").read_text())
     world["sectors"], world["links"] = world["sectors"][:1], []  # the house alone: no walks between sectors
