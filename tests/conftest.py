@@ -107,3 +107,18 @@ def assert_one_line_error(result: Result, *needles: str) -> None:
     assert "Traceback" not in result.err + result.out
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+
+
+def read_terminal(leader: int) -> str:
+    """Everything written to a pseudo-terminal until its other end closes, decoded; closes ``leader``."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end is closed: all of it read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", errors="replace")

@@ -10,7 +10,7 @@ import pytest
 
 from sim.llm.local import free_port
 from sim.llm.scripted import ScriptConfig, ScriptedProcess
-from tests.conftest import WORLDS, assert_one_line_error
+from tests.conftest import WORLDS, assert_one_line_error, read_terminal
 
 
 @pytest.fixture(scope="module")
@@ -273,18 +273,8 @@ def test_a_terminal_shows_a_progress_bar_with_time_events_calls_and_cost(tmp_pat
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL,
                             env={**os.environ, "COLUMNS": "160"})
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    screen = read_terminal(leader)
     proc.wait(120)
-    os.close(leader)
-    screen = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == 0
     assert "2026-03-04T06:00:00" in screen and "100%" in screen
     assert "events" in screen and "LLM calls" in screen and "tokens" in screen and "$" in screen

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, WORLDS
+from tests.conftest import ROOT, WORLDS, read_terminal
 
 pytestmark = pytest.mark.slow
 
@@ -36,18 +36,8 @@ def on_a_terminal(args: list[str], columns: int = 80) -> tuple[int, list[str]]:
     proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=follower, stderr=follower,
                             stdin=subprocess.DEVNULL, env=env)
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the run ended
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    screen = ANSI.sub("", read_terminal(leader))
     proc.wait(300)
-    os.close(leader)
-    screen = ANSI.sub("", b"".join(chunks).decode(errors="replace"))
     return proc.returncode, [frame for frame in re.split(r"[\r\n]", screen) if frame.strip()]
 
 

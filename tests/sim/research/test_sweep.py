@@ -102,22 +102,12 @@ def test_a_sweep_on_a_terminal_draws_a_live_line(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, read_terminal
 
     leader, follower = pty.openpty()
     proc = subprocess.run([sys.executable, "-m", "sim", *map(str, TWO), "--out", str(tmp_path / "s")], cwd=ROOT,
                           stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL, timeout=300)
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal's other end is closed: all of it read
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    text = read_terminal(leader)
     assert proc.returncode == 0
-    text = shown.decode("utf-8", "replace")
     assert "sweep" in text and "2/2 runs" in text and "run 2/2 done" in text
