@@ -18,21 +18,22 @@ from sim.names import match_person
 
 def cast(text: str, wanted: str, source: str) -> str:
     """``text`` (a world file) with only the people ``wanted`` names: a number (the first N) or names, comma-separated."""
+    # The text has passed the world's checks (``load_scenario``): a mapping, each person a mapping with a name.
     data = yaml.safe_load(text)
-    people = data.get("people") or [] if isinstance(data, dict) else []
-    if isinstance(data, dict) and data.get("team"):
+    if data.get("team"):
         raise UserError(f"--people: {source} is a team's world; its roles are its cast, run it whole")
-    names = [str(p.get("name", "")) for p in people if isinstance(p, dict)]
+    people = data.get("people") or []
+    names = [str(p["name"]) for p in people]
     kept = _chosen(wanted.strip(), names, source)
-    data["people"] = [p for p in people if isinstance(p, dict) and p.get("name") in kept]
+    data["people"] = [p for p in people if p["name"] in kept]
     for person in data["people"]:
         if person.get("relationships"):
-            person["relationships"] = [r for r in person["relationships"] if _match(_named(r), names) in kept]
+            person["relationships"] = [r for r in person["relationships"] if _match(r["name"], names) in kept]
     for fact in data.get("facts") or []:
-        if isinstance(fact, dict) and fact.get("seeded_to"):
+        if fact.get("seeded_to"):
             fact["seeded_to"] = [n for n in fact["seeded_to"] if _match(n, names) in kept]
     data["interventions"] = [i for i in data.get("interventions") or []
-                             if not (isinstance(i, dict) and i.get("person")) or _match(i["person"], names) in kept]
+                             if not i.get("person") or _match(i["person"], names) in kept]
     return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
@@ -52,10 +53,6 @@ def _chosen(wanted: str, names: list[str], source: str) -> set[str]:
         except ValueError as err:
             raise UserError(f"--people: {err}") from None
     return kept
-
-
-def _named(relationship: Any) -> str:
-    return str(relationship.get("name", "")) if isinstance(relationship, dict) else ""
 
 
 def _match(name: Any, names: list[str]) -> str:

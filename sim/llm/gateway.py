@@ -235,10 +235,10 @@ class Gateway:
         contract with resume (the same rows in the same order), so it stays in one readable loop.
         """
         grammar = self.endpoint.grammar
-        conversation = _with_schema_hint(messages, json_schema, self.endpoint.json_mode, grammar)
+        conversation = _with_schema_hint(messages, schema, self.endpoint.json_mode, grammar)
         attempt = failures = repairs = 0
         last_error = ""
-        response_format = _response_format(schema, for_wire(json_schema, grammar), self.endpoint.json_mode)
+        response_format = _response_format(schema, _wire_schema(schema, grammar), self.endpoint.json_mode)
         while True:
             attempt += 1
             self._chained(row.site.tick)
@@ -335,6 +335,12 @@ def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
     return schema.model_json_schema()
 
 
+@functools.lru_cache(maxsize=2048)
+def _wire_schema(schema: type[BaseModel], grammar: bool) -> dict[str, Any]:
+    """The schema as sent (``sim.llm.grammar.for_wire``), made once per answer model and kind of server."""
+    return for_wire(_json_schema(schema), grammar)
+
+
 def _cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any],
                params: dict[str, Any], person: str, index: int) -> str:
     payload = dumps([model, messages, schema, params, person, index])
@@ -349,16 +355,14 @@ def _response_format(schema: type[BaseModel], json_schema: dict[str, Any], mode:
     return None
 
 
-def _with_schema_hint(messages: list[dict[str, str]], json_schema: dict[str, Any], mode: JsonMode,
+def _with_schema_hint(messages: list[dict[str, str]], schema: type[BaseModel], mode: JsonMode,
                       grammar: bool) -> list[dict[str, str]]:
-    if grammar:
-        # The grammar holds the form. A small model copies whatever text about the answer it is
-        # shown (the schema's descriptions, an example answer) into its answers, so it sees none.
-        return list(messages)
-    if mode == "json_schema":
+    # A grammar holds the form, and a small model copies whatever text about the answer it is shown
+    # (the schema's descriptions, an example answer) into its answers, so it sees none.
+    if grammar or mode == "json_schema":
         return list(messages)
     # Servers without schema support (and small models) need the schema in the prompt itself.
-    hint = "Reply with one JSON object that matches this JSON Schema:\n" + json.dumps(for_wire(json_schema, False))
+    hint = "Reply with one JSON object that matches this JSON Schema:\n" + json.dumps(_wire_schema(schema, False))
     return [*messages, {"role": "system", "content": hint}]
 
 
