@@ -133,3 +133,18 @@ def test_the_viewer_reads_minds_through_sim_mind_and_imports_none() -> None:
         names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
         names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
         assert not [n for n in names if n == "agents" or n.startswith("agents.")], path.name
+
+
+def test_a_person_in_a_building_of_flats_is_offered_their_own_flat_and_the_shared_rooms_never_a_neighbours() -> None:
+    from agents.generative.identity import known_places
+    from sim.scenario import load_scenario
+    from tests.conftest import WORLDS
+
+    town = load_scenario(WORLDS / "smallville.yaml")
+    spec = {p.name: p for p in town.people}
+    flats, _ = known_places(town, spec["Sofia Marchetti"])
+    assert "Canal Lofts:Sofia's flat" in flats and "Canal Lofts:shared lounge" in flats
+    assert "Canal Lofts:Priya's flat" not in flats and "Canal Lofts:Mateo's flat" not in flats
+    house, _ = known_places(town, spec["Jonas Achterberg"])  # a house named whole is the whole household's
+    assert "Achterberg House:parents' bedroom" in house
+    assert not any(p.startswith(("Canal Lofts", "Greaves Cottage")) for p in house)
