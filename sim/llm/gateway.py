@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import BudgetExceeded
+from sim.llm.gate import Gate
 from sim.llm.grammar import for_wire
 from sim.llm.site import CallSite
 from sim.llm.transport import NotRecorded, Refused, Request, Transport, Unavailable
@@ -105,7 +106,8 @@ class Gateway:
         self.sink = sink
         self.endpoint = endpoint
         self.concurrency = max(1, concurrency)
-        self._limit = asyncio.Semaphore(self.concurrency)
+        # earliest simulated second first when the limit binds (critical path first)
+        self._gate = Gate(self.concurrency)
         self.budget_usd = budget_usd
         self.repairs = repairs
         self.retries = retries
@@ -194,7 +196,7 @@ class Gateway:
             raise BudgetExceeded(f"spent ${self.stats.cost_usd:.4f} of the ${self.budget_usd:.4f} budget")
 
         queued = time.perf_counter()
-        async with self._limit:
+        async with self._gate.slot((site.t, who)):
             row.wait_s += time.perf_counter() - queued
             answer = await self._attempts(schema, messages, json_schema, model, params, fallback, key, row)
         self.stats.overheads.append(max(0.0, time.perf_counter() - began - row.wait_s))
