@@ -41,6 +41,7 @@ from sim.mind import Line, Mind, MindContext, Step
 from sim.sandbox import Outcome, SandboxError, SandboxRefused, run_program
 from sim.scenario import Scenario
 from sim.team import LoopSpec, PhaseSpec, fill
+from sim.world import World
 
 PROGRAM_RUN_SECONDS = 60
 """Simulated time one run of the program takes."""
@@ -158,6 +159,12 @@ class ChatChain:
         self._after = 0
         self._lines_said = 0  # lines of a dehallucination exchange said in this step
 
+    def _where(self, person: str) -> str | None:
+        """Where ``person`` is now (the chain runs in the clock's order, so it may read the world's state)."""
+        world = self.ctx.world
+        assert isinstance(world, World), "a team's chain is given the world itself"
+        return world.position.get(person)
+
     # -- the chain protocol --------------------------------------------------------------
 
     async def step(self, minds: Mapping[str, Mind], now: datetime) -> Step:
@@ -270,13 +277,13 @@ class ChatChain:
 
     def _open(self, op: Op, phase: PhaseSpec) -> None:
         instructor, assistant = self._player(phase.instructor), self._player(phase.assistant)
-        where = self.ctx.world.position.get(instructor)
+        where = self._where(instructor)
         cycle = self.cycles.get(op.loop.loop) if op.loop else None
         self._event("phase", instructor, where, {
             "phase": phase.phase, "loop": op.loop.loop if op.loop else None, "cycle": cycle,
             "instructor": phase.instructor, "assistant": phase.assistant, "with": assistant, "turns": phase.turns})
         for person, other in ((assistant, instructor), (instructor, assistant)):
-            self._event("act", person, self.ctx.world.position.get(person),
+            self._event("act", person, self._where(person),
                         {"activity": f"{phase.phase} with {other}", "object": None, "until": None})
         prompt = fill(phase.prompt, self._values(phase))
         self._event("say", instructor, where, {"text": prompt, "to": assistant, "phase": phase.phase, "turn": 0})
@@ -310,7 +317,7 @@ class ChatChain:
             for path, reason in rejected:
                 self._reject(path, reason, phase.phase, role, player)
             talk["written"] = list(dict.fromkeys([*talk["written"], *written]))
-        where = self.ctx.world.position.get(player)
+        where = self._where(player)
         data: dict[str, Any] = {"text": text, "to": other, "phase": phase.phase, "turn": talk["replies"]}
         if written:
             data["files"] = written
@@ -347,7 +354,7 @@ class ChatChain:
             return
         asked = "\n".join(f"- {q}" for q in questions)
         turn = talk["replies"] + 1  # the reply the exchange comes before
-        self._event("say", assistant, self.ctx.world.position.get(assistant), {
+        self._event("say", assistant, self._where(assistant), {
             "text": asked, "to": instructor, "phase": phase.phase, "turn": turn, "dehallucination": "ask",
             "questions": questions})
         talk["lines"].append([assistant, asked])
@@ -355,7 +362,7 @@ class ChatChain:
         details = await self._member(instructor).details(phase.instructor, phase, lines, Details,
                                                          Details.model_construct(text="(no answer)"), values, self._now)
         text = str(details.text)
-        self._event("say", instructor, self.ctx.world.position.get(instructor), {
+        self._event("say", instructor, self._where(instructor), {
             "text": text, "to": assistant, "phase": phase.phase, "turn": turn, "dehallucination": "answer"})
         talk["lines"].append([instructor, text])
         self._lines_said += 2
@@ -369,7 +376,7 @@ class ChatChain:
         answer = await self._member(player).conclude(phase.instructor, phase, lines, schema, _fallback(schema),
                                                      self._values(phase), self._now)
         conclusion = str(answer.conclusion).strip()
-        self._event("say", player, self.ctx.world.position.get(player), {
+        self._event("say", player, self._where(player), {
             "text": conclusion, "to": self._player(phase.assistant), "phase": phase.phase,
             "turn": talk["replies"] + 1, "extract": True})
         talk["conclusion"], talk["extracted"] = conclusion, True
@@ -396,10 +403,10 @@ class ChatChain:
             "conclusion": conclusion if phase.extract != "files" else "", "files": talk["written"]}
         if phase.extract == "review":
             data["approved"] = talk["approved"]
-        self._event("phase_end", instructor, self.ctx.world.position.get(instructor), data)
+        self._event("phase_end", instructor, self._where(instructor), data)
         summary = f"wrote {', '.join(talk['written'])}" if talk["written"] else (conclusion or talk["last"])[:300]
         for person, other, role in ((assistant, instructor, phase.instructor), (instructor, assistant, phase.assistant)):
-            self._event("act", person, self.ctx.world.position.get(person),
+            self._event("act", person, self._where(person),
                         {"activity": "waits for the next phase", "object": None, "until": None})
             await self._member(person).remember(f"{phase.phase}, with the {role} {other}: {summary}", self._now)
         if talk["approved"] and loop is not None and loop.until == "approved":
@@ -416,14 +423,14 @@ class ChatChain:
         if row is None:
             return False
         self._out.artifacts.append(row)
-        self._event("artifact", person or None, self.ctx.world.position.get(person) if person else None, {
+        self._event("artifact", person or None, self._where(person) if person else None, {
             "path": path, "version": row["version"], "phase": phase, "role": role,
             "bytes": len(content.encode()), "lines": len(content.splitlines())})
         return True
 
     def _reject(self, path: str, reason: str, phase: str, role: str, person: str) -> None:
         """Record a file a reply proposed that was not written, and tell the team in its next prompt."""
-        self._event("file_rejected", person, self.ctx.world.position.get(person),
+        self._event("file_rejected", person, self._where(person),
                     {"path": escaped(path), "reason": reason, "phase": phase, "role": role})
         self.notices.append(f"Note: the file {printable(path)} the {role} wrote was not saved: {reason}.")
 

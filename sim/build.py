@@ -52,8 +52,8 @@ def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None, *, prelo
 
 
 def simulation(scenario: Scenario, log: RunLog, backend: Backend, *, seed: int, budget_usd: float | None,
-               fixed_step: int | None = None, host: MindHost | None = None) -> Simulation:
+               fixed_step: int | None = None, host: MindHost | None = None, schedule: str = "lookahead") -> Simulation:
     """A ``Simulation`` writing to ``log`` whose gateway talks to ``backend`` and hands its rows to the tick batch."""
     calls: list[dict[str, Any]] = []
     gateway = gateway_for(backend, calls.append, budget_usd)
-    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, host=host)
+    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, host=host, schedule=schedule)

@@ -90,6 +90,14 @@ class Clock:
         self.now = t
         return t, entries
 
+    def pending(self) -> list[Entry]:
+        """Every live entry still queued, in no particular order (stale wake-ups left out)."""
+        return [entry for entry in self._queue if self._live(entry)]
+
+    def is_current(self, entry: Entry) -> bool:
+        """Whether ``entry`` still counts: not a wake-up replaced or cancelled since it was queued."""
+        return self._live(entry)
+
     # -- snapshots -----------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:

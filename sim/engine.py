@@ -3,12 +3,19 @@
 Each tick, every due person perceives the world as of the tick's start; all of them decide at
 once (their LLM calls overlap under the gateway's limit); then their actions are committed one
 person at a time, sorted by name. So the log never depends on which reply came back first.
+
+While a tick waits for the model, people whose next wake-up nothing can reach before it comes
+(``sim.lookahead``) think it through already; what they decide is committed when the clock
+gets there, in the same order, so the log is the one the tick-by-tick schedule (``barrier``)
+writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,6 +28,7 @@ from sim.events import Event, event_dict
 from sim.llm.gateway import Gateway, GatewayFatal
 from sim.llm.site import moment
 from sim.log import Batch, RunLog
+from sim.lookahead import LookaheadBroken, Source, Walks, safe
 from sim.mind import (
     Chain,
     Decision,
@@ -42,12 +50,29 @@ from sim.mind import (
 from sim.rng import Stream
 from sim.scenario import InterventionSpec, PersonSpec, Scenario
 from sim.simtime import RunTime, iso, parse_time
-from sim.world import World
+from sim.world import FixedWorld, World
 
 REFUSED_TALK_RETRY_S = 60
 """Simulated seconds after which someone whose partner could not talk decides again."""
 
+SCHEDULES = ("lookahead", "barrier")
+"""How a run takes its ticks: thinking ahead where nothing can interfere (default), or one tick at a time."""
+
+AHEAD_SCAN = 64
+"""Wake-ups looked at per lookahead pass, earliest first: enough to fill the gateway, never the whole town."""
+
 Progress = Callable[["Simulation"], None]
+
+
+@dataclass(slots=True)
+class Ahead:
+    """A wake-up being thought through before the clock gets there, and the person as they were before it."""
+
+    counter: int  # the clock entry of the wake-up
+    t: int
+    percept: Percept
+    task: asyncio.Future[Decision]
+    before: dict[str, Any]  # mind state, stream counter, inbox, calls made: what a snapshot saves meanwhile
 
 E = TypeVar("E", bound=Event)
 
@@ -60,7 +85,8 @@ class Simulation:
     """
 
     def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, calls: list[dict[str, Any]], *,
-                 seed: int, fixed_step: int | None = None, host: MindHost | None = None) -> None:
+                 seed: int, fixed_step: int | None = None, host: MindHost | None = None,
+                 schedule: str = "lookahead") -> None:
         self.scenario = scenario
         self.time = RunTime(scenario.start)  # the engine's seconds of a moment are due seconds (rounded up)
         self.log = log
@@ -99,6 +125,17 @@ class Simulation:
         self.desk: Desk | None = None
         # where minds think when not here (external workers); None: in this process
         self.host = host
+        # Thinking ahead needs minds that read only their percept (in this process), a clock of
+        # separate wake-ups (not fixed steps) and no team (its chain reads the whole world); with a
+        # budget the run must stop where the in-order run stops, so it spends in that order too.
+        self.lookahead = (schedule == "lookahead" and fixed_step is None and self.chain is None
+                          and host is None and gateway.budget_usd is None)
+        self._ahead: dict[str, Ahead] = {}  # person -> their next wake-up, being thought through
+        self._frontier: dict[int, Source] = {}  # the tick's uncommitted units (by place in order) -> where, when they act
+        self._woken: dict[str, int] = {}  # person -> the clock entry that woke them this tick
+        self._walks = Walks(self.world)
+        self._end = 0
+        self.thought_ahead = 0  # wake-ups thought through before the clock got there (each one committed)
 
     # -- starting ------------------------------------------------------------------------
 
@@ -133,7 +170,7 @@ class Simulation:
         kind = self.scenario.mind_of(spec)
         factory = mind_factory(kind, spec.name)
         params = dict(self.scenario.minds.get(kind, {}))
-        ctx = MindContext(self.scenario, self.world, self.gateway, stream, params, recorded=recorded or [])
+        ctx = MindContext(self.scenario, FixedWorld(self.world), self.gateway, stream, params, recorded=recorded or [])
         self.contexts[spec.name] = ctx
         mind = factory(spec, ctx)
         if self.host is not None:
@@ -145,9 +182,12 @@ class Simulation:
 
     async def run(self, end: int, progress: Progress | None = None) -> str:
         """Run ticks until simulated second ``end``; returns the status to record."""
+        self._end = end
         while True:
             if self.desk is not None and await self._take_requests():
                 self._commit_batch(self.clock.now, force_snapshot=True)
+                await self._drop_ahead()
+                self._commit_calls_only()
                 return "interrupted"
             popped = self.clock.pop_tick(end)
             if popped is None:
@@ -158,9 +198,12 @@ class Simulation:
             try:
                 await self._think_and_commit(t, due)
             except BudgetExceeded:
+                await self._drop_ahead()
                 self._commit_calls_only()
                 return "budget"
-            except (GatewayFatal, asyncio.CancelledError):  # a fatal reply; Ctrl-C (asyncio.run cancels us)
+            # a fatal reply; Ctrl-C (asyncio.run cancels us); a broken lookahead rule (a bug)
+            except (GatewayFatal, LookaheadBroken, asyncio.CancelledError):
+                await self._drop_ahead()
                 self._commit_calls_only()
                 raise
             self._commit_batch(t)
@@ -176,6 +219,8 @@ class Simulation:
         requests = await self.desk.take()
         upcoming = self.clock.next_time()
         t = self.clock.now if upcoming is None else upcoming
+        if self._ahead:  # the next moment nobody has thought about yet: those thought ahead did it without this
+            t = max(t, max(ahead.t for ahead in self._ahead.values()) + 1)
         for request in requests:
             self._controls.append({"id": request.id, "tick": self.tick + 1, "t": t})
             if request.kind == "stop":
@@ -195,6 +240,7 @@ class Simulation:
         due: dict[str, str] = {}
         self._talks = []
         self._chain_due = False
+        self._woken = {}
         for entry in entries:
             if entry.kind == "arrive" and entry.person in self.minds:
                 self._emit(ev.Arrive.new(t, entry.person, self.world.travel[entry.person][0]))
@@ -203,6 +249,7 @@ class Simulation:
                 self._intervene(t, entry.payload["index"], due)
             elif entry.kind == "wake" and entry.person in self.minds:
                 due.setdefault(entry.person, entry.payload.get("reason", "due"))
+                self._woken[entry.person] = entry.counter
             elif entry.kind == "converse":
                 talk = Conversation(**entry.payload)
                 if talk.initiator in self.minds and talk.partner in self.minds:
@@ -219,30 +266,110 @@ class Simulation:
         return due
 
     async def _think_and_commit(self, t: int, due: dict[str, str]) -> None:
-        people = sorted(due)
+        """Think the tick's conversations, team step and decisions at once; commit each, in order, when it is done."""
         now = self.time.when(t)
-        percepts = [self._percept(name, now, due[name]) for name in people]
-        talks = sorted(self._talks, key=lambda c: c.initiator)
-        steps = [self.chain.step(self.minds, now)] if self.chain is not None and self._chain_due else []
+        units: list[tuple[object, asyncio.Future[Any]]] = []
         with moment(self.tick, t):  # every call the tick's tasks make is stamped with this tick and second
-            results = await asyncio.gather(
-                *(hold(talk, self.minds, now) for talk in talks),
-                *steps,
-                *(self.minds[name].decide(p) for name, p in zip(people, percepts, strict=True)),
-                return_exceptions=True,
-            )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        for talk in talks:
-            self._commit_talk(t, talk)
-        for step in results[len(talks):len(talks) + len(steps)]:
-            assert isinstance(step, Step)
-            self._commit_step(t, step)
-        for name, decision in zip(people, results[len(talks) + len(steps):], strict=True):
-            assert isinstance(decision, Decision)
-            if name in self.minds:
-                self._commit(t, name, decision)
+            for talk in sorted(self._talks, key=lambda c: c.initiator):
+                self._frontier[len(units)] = Source(t, talk.place, None)
+                units.append((talk, asyncio.ensure_future(hold(talk, self.minds, now))))
+            if self.chain is not None and self._chain_due:
+                self._frontier[len(units)] = Source(t, None, None)
+                units.append((self.chain, asyncio.ensure_future(self.chain.step(self.minds, now))))
+            for name in sorted(due):
+                self._frontier[len(units)] = Source(t, self.world.position.get(name), name)
+                units.append((name, self._decision(name, t, now, due[name])))
+        try:
+            if self.lookahead and units:  # a tick that waits for the model is worth thinking ahead in
+                await asyncio.wait([task for _, task in units], timeout=0.002)
+            for index, (unit, task) in enumerate(units):
+                if not task.done():
+                    self._flush_events()  # what is committed shows now, not when the whole tick is
+                    if self.lookahead:
+                        self._look_ahead(t)
+                    await asyncio.wait([task])
+                self._commit_unit(t, unit, task.result())
+                del self._frontier[index]
+        except BaseException:
+            for _, task in units:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in units), return_exceptions=True)
+            self._frontier.clear()
+            raise
+
+    def _commit_unit(self, t: int, unit: object, result: Any) -> None:
+        if isinstance(unit, Conversation):
+            self._commit_talk(t, unit)
+        elif isinstance(unit, str):
+            if unit in self.minds:
+                self._commit(t, unit, result)
+        else:
+            self._commit_step(t, result)
+
+    def _decision(self, name: str, t: int, now: datetime, reason: str) -> asyncio.Future[Decision]:
+        """The task deciding ``name``'s wake-up now: the one thought ahead, checked, or a new one."""
+        ahead = self._ahead.pop(name, None)
+        if ahead is None:
+            return asyncio.ensure_future(self.minds[name].decide(self._percept(name, now, reason)))
+        sight = self.world.sight(name)
+        seen = ahead.percept
+        if (self._woken.get(name) != ahead.counter or ahead.t != t or reason != seen.reason or self.inbox[name]
+                or (sight.place, sight.people, sight.objects) != (seen.place, seen.people, seen.objects)):
+            raise LookaheadBroken(f"{name}'s wake-up at {iso(now)} was thought through ahead, "
+                                  "but what they perceive now differs")
+        return ahead.task
+
+    # -- thinking ahead ------------------------------------------------------------------
+
+    def _look_ahead(self, t: int) -> None:
+        """Start thinking through the earliest wake-ups that nothing still to happen can reach (``sim.lookahead``)."""
+        room = max(8, 4 * self.gateway.concurrency) - len(self._ahead)
+        if room <= 0:
+            return
+        pending = self.clock.pending()
+        sources = sorted([*self._frontier.values(), *(self._source(entry) for entry in pending)],
+                         key=lambda source: source.t)
+        deciding = {source.person for source in self._frontier.values()}
+        wakes = sorted(e for e in pending if e.kind == "wake" and e.t < self._end and e.person in self.minds
+                       and e.person not in self._ahead and e.person not in deciding)
+        for entry in wakes[:AHEAD_SCAN]:
+            name = entry.person
+            assert name is not None
+            area = self.world.position.get(name)
+            if area is None or not safe(name, area, entry.t, sources, self._walks):
+                continue
+            self._think_ahead(name, entry)
+            room -= 1
+            if room == 0:
+                return
+
+    def _source(self, entry: Entry) -> Source:
+        """Where and from when a queued entry can change the world."""
+        if entry.kind == "wake":
+            return Source(entry.t, self.world.position.get(entry.person or ""), entry.person)
+        if entry.kind == "arrive":
+            travel = self.world.travel.get(entry.person or "")
+            return Source(entry.t, travel[0] if travel else None, entry.person)
+        if entry.kind == "converse":
+            return Source(entry.t, entry.payload.get("place"), None)
+        return Source(entry.t, None, None)  # interventions, team steps, fixed steps: anywhere
+
+    def _think_ahead(self, name: str, entry: Entry) -> None:
+        mind = self.minds[name]
+        before = {"mind": copy.deepcopy(mind.state()), "stream": self.streams[name].counter,
+                  "inbox": list(self.inbox[name]), "calls": self.gateway.counters.get(name)}
+        percept = self._percept(name, self.time.when(entry.t), entry.payload.get("reason", "due"))
+        with moment(self.tick, entry.t):  # the tick is stamped when the decision is committed
+            task = asyncio.ensure_future(mind.decide(percept))
+        self._ahead[name] = Ahead(entry.counter, entry.t, percept, task, before)
+        self.thought_ahead += 1
+
+    async def _drop_ahead(self) -> None:
+        """Stop thinking ahead (the run stops); what was paid for is committed as calls only."""
+        tasks = [ahead.task for ahead in self._ahead.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _percept(self, name: str, now: datetime, reason: str) -> Percept:
         sight = self.world.sight(name)
@@ -294,6 +421,8 @@ class Simulation:
                 or self.busy.get(name, -1) >= t or self.busy.get(partner, -1) >= t
                 or not isinstance(self.minds.get(partner), Talker)):
             return False
+        if partner in self._ahead:
+            raise LookaheadBroken(f"{name} starts a conversation with {partner}, who is thinking ahead")
         self.busy[name] = self.busy[partner] = t  # claimed: nobody else talks to them this tick
         for person in (name, partner):
             self.clock.forget(person)
@@ -366,6 +495,9 @@ class Simulation:
                 mind = self.minds.get(other)
                 if other == event.person or mind is None:
                     continue
+                if other in self._ahead:
+                    raise LookaheadBroken(f"{other} is thinking ahead about {iso(self.time.when(self._ahead[other].t))}, "
+                                          f"but a {event.kind} at {iso(self.time.when(event.t))} reached them first")
                 if mind.notices(event):
                     self.inbox[other].append(event)
                     self.clock.wake(other, event.t, "noticed")
@@ -373,16 +505,31 @@ class Simulation:
                     self.inbox[other].append(event)
         return event
 
-    def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
+    def _flush_events(self) -> None:
+        """Write the events committed so far in this tick (its calls and memories follow with the rest)."""
+        if self._events:
+            self.log.submit(Batch(self._events[:]))
+            self._events.clear()
+
+    def _tick_calls(self, t: int) -> list[dict[str, Any]]:
+        """Take the llm_call rows of this tick (second ``t`` or before), stamped with it; leave those thought ahead."""
         # Replies of a tick arrive in whatever order the server answers; by person, then by the
         # order in which the person asked (calls they make at once finish in any order), then by
         # attempt, the llm_call table is the same on every run.
-        calls = sorted(self._calls, key=_call_order)
-        batch = Batch(self._events[:], calls, self._memories(), controls=self._controls[:],
+        mine = [row for row in self._calls if row["t"] <= t]
+        if len(mine) < len(self._calls):
+            self._calls[:] = [row for row in self._calls if row["t"] > t]
+        else:
+            self._calls.clear()
+        for row in mine:
+            row["tick"] = self.tick  # rows of a decision made ahead carry the tick it is committed in
+        return sorted(mine, key=_call_order)
+
+    def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
+        batch = Batch(self._events[:], self._tick_calls(t), self._memories(), controls=self._controls[:],
                       artifacts=self._artifacts[:])
         self._events.clear()
         self._artifacts.clear()
-        self._calls.clear()
         self._controls.clear()
         # A forced snapshot where the newest one already stands (the end of a run resumed from its
         # end snapshot, or a stop right after one) would repeat it: an uninterrupted run has one.
@@ -398,8 +545,9 @@ class Simulation:
     def _memories(self) -> list[dict[str, Any]]:
         """The memory rows minds formed this tick, in name order, stamped with the tick."""
         rows = []
-        # Most ticks nobody formed a memory: find who did without sorting everyone, every tick.
-        for name in sorted(name for name, ctx in self.contexts.items() if ctx.memories):
+        # Most ticks nobody formed a memory: find who did without sorting everyone, every tick. Those
+        # thinking ahead keep theirs until their decision is committed.
+        for name in sorted(name for name, ctx in self.contexts.items() if ctx.memories and name not in self._ahead):
             outbox = self.contexts[name].memories
             for row in outbox:
                 rows.append({**row, "person": name, "tick": self.tick})
@@ -413,6 +561,8 @@ class Simulation:
         self._artifacts.clear()
         self._memories()
         if self._calls:
+            for row in self._calls:  # after the newest snapshot's tick, so that a resume takes them
+                row["tick"] = max(row["tick"], self.tick + (row["t"] > self.clock.now))
             self.log.submit(Batch(llm_calls=sorted(self._calls, key=_call_order)))
             self._calls.clear()
 
@@ -422,6 +572,17 @@ class Simulation:
         """Everything needed to continue the run exactly, as JSON-ready data."""
         original = {s.name for s in self.scenario.people}
         added = [p.model_dump(mode="json") for name, p in self.people.items() if name not in original]
+        # Those thinking ahead are saved as they were before: their wake-up is still to come.
+        minds = {name: mind.state() for name, mind in sorted(self.minds.items())}
+        streams = {name: stream.counter for name, stream in sorted(self.streams.items())}
+        inbox = dict(self.inbox)
+        counters = dict(self.gateway.counters)
+        for name, ahead in self._ahead.items():
+            minds[name], streams[name], inbox[name] = ahead.before["mind"], ahead.before["stream"], ahead.before["inbox"]
+            if ahead.before["calls"] is None:
+                counters.pop(name, None)
+            else:
+                counters[name] = ahead.before["calls"]
         return {
             "tick": self.tick,
             "seq": self.seq,
@@ -430,11 +591,11 @@ class Simulation:
             "added": added,
             "world": self.world.state(),
             "clock": self.clock.state(),
-            "minds": {name: mind.state() for name, mind in sorted(self.minds.items())},
-            "streams": {name: stream.counter for name, stream in sorted(self.streams.items())},
-            "inbox": {name: [event_dict(e) for e in box] for name, box in sorted(self.inbox.items()) if box},
+            "minds": minds,
+            "streams": streams,
+            "inbox": {name: [event_dict(e) for e in box] for name, box in sorted(inbox.items()) if box},
             "busy": {name: until for name, until in sorted(self.busy.items()) if until >= self.clock.now},
-            "gateway": {"counters": dict(sorted(self.gateway.counters.items()))},
+            "gateway": {"counters": dict(sorted(counters.items()))},
             **({"chain": self.chain.state()} if self.chain is not None else {}),
         }
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sim.llm.gateway import Gateway
     from sim.rng import Stream
     from sim.scenario import PersonSpec, Scenario
-    from sim.world import World
+    from sim.world import FixedWorld, World
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,14 +149,17 @@ class Decision:
 
 @dataclass(slots=True)
 class MindContext:
-    """What a mind may use: the scenario, a read-only world, the LLM gateway and its random stream.
+    """What a mind may use: the scenario, the world's fixed parts, the LLM gateway and its random stream.
+
+    A person's mind gets a ``FixedWorld`` (graph and routes): what changes reaches it only in its
+    percept. A team's chain, which the engine runs in order, gets the ``World`` itself.
 
     ``memories`` is the person's outbox of memory rows, written with the tick that formed them;
     ``recorded`` holds the rows already in the run file when a run is resumed.
     """
 
     scenario: Scenario
-    world: World
+    world: World | FixedWorld
     gateway: Gateway
     rng: Stream
     params: dict[str, Any]

@@ -277,6 +277,10 @@ class Scenario(Spec):
         """Turn a place reference (sector, ``Sector:Area`` or a unique area name) into an area id."""
         return _resolve(self, ref)
 
+    def objects_in(self, area_id: str) -> list[str]:
+        """The names of the objects in area ``area_id`` (the same all run: interventions change states, not the set)."""
+        return _objects_of(self, area_id)
+
     def mind_of(self, person: PersonSpec) -> str:
         """The mind kind ``person`` runs: their own, or the world's."""
         return person.mind or self.mind

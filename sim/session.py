@@ -48,6 +48,7 @@ class RunOptions:
     seed: int | None = None
     out: str | None = None
     fixed_step: int | None = None
+    schedule: str = "lookahead"  # --schedule: think ahead where nothing can interfere, or tick by tick (barrier)
     quiet: bool = False
     settings: list[str] = field(default_factory=list)  # --set KEY=VALUE mind parameter overrides
     task: str | None = None  # --task: what a world's team is to make
@@ -169,7 +170,7 @@ def _run_new(world_path: Path, world_text: str, scenario: Scenario, seed: int, e
                 progress.phase("waiting for workers")
                 pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
                                               "model": opts.llm.model, "seed": seed, "task": opts.task})
-        options = {**run_options(opts.llm, backend, opts.fixed_step, opts.settings),
+        options = {**run_options(opts.llm, backend, opts.fixed_step, opts.settings), "schedule": opts.schedule,
                    **({"task": scenario.team.task} if scenario.team is not None else {})}
         if link is not None:
             options.update(mqtt=link.url, workers=opts.bus.workers)
@@ -179,7 +180,7 @@ def _run_new(world_path: Path, world_text: str, scenario: Scenario, seed: int, e
         log = RunLog(engine)
         try:
             sim = simulation(scenario, log, backend, seed=seed, budget_usd=opts.llm.budget_usd,
-                             fixed_step=opts.fixed_step, host=pool)
+                             fixed_step=opts.fixed_step, host=pool, schedule=opts.schedule)
             if link is not None:
                 link.attach(log)
             sim.begin()
@@ -256,7 +257,8 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
                                 iso(RunTime(scenario.start).when(end)))
         log = RunLog(engine)
         try:
-            sim = simulation(scenario, log, backend, seed=seed, budget_usd=llm.budget_usd, fixed_step=past.fixed_step)
+            sim = simulation(scenario, log, backend, seed=seed, budget_usd=llm.budget_usd, fixed_step=past.fixed_step,
+                             schedule=opts.schedule)
             gateway = sim.gateway
             gateway.cache.update(past.replies)
             for row in past.redo:

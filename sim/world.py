@@ -48,6 +48,22 @@ class Sight:
     objects: tuple[tuple[str, str], ...]
 
 
+class FixedWorld:
+    """What a mind may read of the world: its place graph and routes, which never change during a run.
+
+    Everything else a mind learns of the world comes in its ``Percept``; that is what lets the
+    engine think a wake-up through before the clock gets there (``sim.lookahead``).
+    """
+
+    def __init__(self, world: World) -> None:
+        self.graph = world.graph
+        self._world = world
+
+    def route(self, src: str, dst: str) -> Route:
+        """The shortest path from ``src`` to ``dst`` with its travel time."""
+        return self._world.route(src, dst)
+
+
 class World(WorldState):
     """The place graph and the world's state (positions, activities, objects); changed only by the engine's events."""
 

@@ -408,7 +408,7 @@ class Acting:
         steps = []
         for step in answer.steps:
             area = self.ctx.scenario.resolve_place(step.place)
-            obj = step.object if step.object in self.ctx.world.objects.get(area, {}) else None
+            obj = step.object if step.object in self.ctx.scenario.objects_in(area) else None
             steps.append((step.minutes, step.activity, area, obj))
         return [[a.start, a.end, a.activity, a.place, a.object] for a in fit(steps, block.start, block.end)]
 

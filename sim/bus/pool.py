@@ -50,7 +50,7 @@ from sim.llm.site import current
 from sim.log import RunLog
 from sim.mind import Decision, Line, Listener, Mind, MindContext, Percept, Talker, Turn
 from sim.scenario import PersonSpec
-from sim.world import World
+from sim.world import FixedWorld, World
 
 log = logging.getLogger("sim.bus")
 WAIT_NOTE_S = 30.0  # how often a run with no worker says it is waiting
@@ -163,7 +163,8 @@ class Pool:
 
     def adopt(self, spec: PersonSpec, mind: Mind, ctx: MindContext) -> Mind:
         """The stand-in the engine calls for ``spec``'s mind."""
-        self._world = ctx.world
+        world = ctx.world
+        self._world = world._world if isinstance(world, FixedWorld) else world  # workers mirror the state itself
         kind = RemoteTalker if isinstance(mind, Talker) else RemoteMind
         return kind(self, spec, mind, ctx)
 

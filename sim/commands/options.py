@@ -85,6 +85,14 @@ def bus_settings(args: argparse.Namespace) -> BusOptions:
                       worker_wait_s=getattr(args, "worker_wait", 30.0))
 
 
+def schedule_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--schedule``: think wake-ups through ahead where nothing can interfere, or one tick at a time."""
+    parser.add_argument("--schedule", choices=("lookahead", "barrier"), default="lookahead",
+                        help="lookahead (default): people whose next wake-up nothing can reach before it comes "
+                        "think it through while others wait for the model; barrier: one tick at a time. "
+                        "Both write the same log (docs/architecture.md)")
+
+
 def span_options(parser: argparse.ArgumentParser, default_note: str) -> None:
     """Add ``--hours`` or ``--until``: how far to run, ``default_note`` saying what happens without either."""
     span = parser.add_mutually_exclusive_group()

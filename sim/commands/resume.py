@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sim.commands import Subparsers
-from sim.commands.options import bus_options, model_options, span_options
+from sim.commands.options import bus_options, model_options, schedule_option, span_options
 from sim.commands.run import finish, run_options
 
 
@@ -15,6 +15,7 @@ def add_parser(sub: Subparsers) -> None:
                             "its newest snapshot; the finished log equals that of a run never interrupted.")
     resume.add_argument("run_file", metavar="RUN.db")
     span_options(resume, "default: up to the run's planned end; given, extends the run")
+    schedule_option(resume)
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     model_options(resume)
     bus_options(resume, workers=False)

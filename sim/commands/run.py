@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 from sim import bounds
 from sim.commands import Subparsers
-from sim.commands.options import bus_options, bus_settings, llm_options, model_options, span_options
+from sim.commands.options import (
+    bus_options,
+    bus_settings,
+    llm_options,
+    model_options,
+    schedule_option,
+    span_options,
+)
 
 if TYPE_CHECKING:
     from sim.session import Outcome, RunOptions
@@ -23,6 +30,7 @@ def add_parser(sub: Subparsers) -> None:
     run.add_argument("--out", help="run file or folder (default: replays/)")
     run.add_argument("--fixed-step", type=bounds.step_seconds, metavar="SECONDS",
                      help="step every person every SECONDS, Smallville-style, instead of event-driven")
+    schedule_option(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
                      help="override a mind parameter, e.g. --set reflection=off or --set generative.top_k=4 "
@@ -60,7 +68,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     from sim.session import RunOptions
 
     return RunOptions(hours=args.hours, until=args.until, quiet=args.quiet, llm=llm_options(args),
-                      bus=bus_settings(args))
+                      bus=bus_settings(args), schedule=args.schedule)
 
 
 def finish(outcome: Outcome) -> int:

@@ -1,0 +1,120 @@
+"""Thinking ahead: the rule's arithmetic, and a log identical to the tick-by-tick schedule's in every table."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import agents  # noqa: F401  (registers the minds)
+from benchmarks import crash
+from benchmarks.towns import town
+from sim import lookahead
+from sim.engine import Simulation
+from sim.llm.gateway import Endpoint, Gateway
+from sim.llm.inprocess import ScriptedTransport
+from sim.llm.scripted import MODEL, ScriptConfig, ScriptedModel
+from sim.log import RunLog, create_run_file
+from sim.lookahead import LookaheadBroken, Source, Walks, safe
+from sim.scenario import parse_scenario
+from sim.world import World
+from tests.conftest import ROOT
+
+SMALLVILLE = (ROOT / "worlds" / "smallville.yaml").read_text(encoding="utf-8")
+
+
+def run(tmp_path: Path, text: str, schedule: str, *, hours: float, seed: int, latency_ms: float = 20,
+        name: str = "") -> tuple[Path, Simulation]:
+    """Run ``text`` in this process on the scripted model answering after ``latency_ms``."""
+    scenario = parse_scenario(text)
+    path = tmp_path / f"{name or schedule}.db"
+    log = RunLog(create_run_file(path))
+    endpoint = Endpoint(None, "x", MODEL, "json_schema", 30.0, 0.01)
+    calls: list[dict[str, Any]] = []
+    transport = ScriptedTransport(ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)), endpoint.timeout_s)
+    gateway = Gateway(transport, calls.append, endpoint, concurrency=8)
+    sim = Simulation(scenario, log, gateway, calls, seed=seed, schedule=schedule)
+    sim.begin()
+
+    async def go() -> None:
+        await sim.run(int(hours * 3600))
+        await gateway.aclose()
+
+    asyncio.run(go())
+    log.close()
+    return path, sim
+
+
+# -- the rule ----------------------------------------------------------------------------
+
+
+def test_a_source_blocks_a_wake_up_it_can_walk_to_in_time_and_not_one_it_cannot() -> None:
+    world = World(parse_scenario(SMALLVILLE))
+    walk = Walks(world)
+    home, cafe = "Achterberg House:kitchen", "Kettle & Crumb:counter"
+    minutes = world.route(home, cafe).minutes
+    seconds = walk(home, cafe)
+    assert 0 < seconds <= minutes * 60, "a lower bound on the real walk"
+    near = [Source(0, home, "Anna")]
+    assert not safe("Bo", cafe, seconds, near, walk), "Anna could be there by then"
+    assert safe("Bo", cafe, seconds - 1, near, walk), "Anna cannot be there yet"
+    assert not safe("Bo", home, 0, near, walk), "the same area at the same second: Anna's tick may come first"
+    assert safe("Anna", home, 600, near, walk), "a person's own wake-up is no source for them"
+    assert not safe("Bo", cafe, 600, [Source(5, None, None)], walk), "an intervention reaches every place"
+
+
+def test_walks_never_exceed_what_moves_of_rounded_seconds_can_take() -> None:
+    world = World(parse_scenario(SMALLVILLE))
+    walk = Walks(world)
+    areas = sorted(world.graph.nodes)
+    for source in areas[::5]:
+        for target in areas[::7]:
+            if source != target:
+                assert walk(source, target) <= max(1, round(world.route(source, target).minutes * 60))
+
+
+def test_walking_times_of_zero_leave_one_second_between_areas() -> None:
+    data = yaml.safe_load(SMALLVILLE)
+    for sector in data["sectors"]:
+        sector["inner_minutes"] = 0
+    for link in data["links"]:
+        link["minutes"] = 0.001  # links must take some time; areas of a sector may take none
+    world = World(parse_scenario(yaml.safe_dump(data)))
+    walk = Walks(world)
+    assert walk("Achterberg House:kitchen", "Kettle & Crumb:counter") == 1
+
+
+# -- the log -----------------------------------------------------------------------------
+
+
+def worlds() -> dict[str, str]:
+    generated = town(25, seed=3, hours=3, mind="generative")
+    return {"smallville": SMALLVILLE, "town25": yaml.safe_dump(generated, allow_unicode=True)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("world", ["smallville", "town25"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: str, seed: int,
+                                                                        tmp_path: Path) -> None:
+    text = worlds()[world]
+    hours = 4 if world == "smallville" else 2  # the town's first hours are mostly asleep
+    barrier, _ = run(tmp_path, text, "barrier", hours=hours, seed=seed)
+    ahead, sim = run(tmp_path, text, "lookahead", hours=hours, seed=seed)
+    assert sim.thought_ahead > 0, "some wake-ups were thought through ahead"
+    assert crash.differences(crash.dump(barrier), crash.dump(ahead)) == []
+
+
+@pytest.mark.slow
+def test_a_rule_that_lets_in_what_it_should_not_stops_the_run_instead_of_logging_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sim.engine.safe", lambda *args: True)  # everyone may think ahead, always
+    with pytest.raises(LookaheadBroken):
+        run(tmp_path, SMALLVILLE, "lookahead", hours=4, seed=1)
+
+
+def test_the_module_says_what_a_mind_reads() -> None:
+    assert "percept" in (lookahead.__doc__ or "")
