@@ -115,7 +115,7 @@ def publish_once(url: str, path: Path, count: int) -> float:
     last one (acknowledged) and the final status, and disconnected."""
     from sim.bus.relay import RelayProcess
 
-    relay = RelayProcess(url, [], path, "bench", 0, "in-process")
+    relay = RelayProcess(url, [], path, "bench", 0)
     relay.ready()
     relay.start()
     time.sleep(0.3)  # let it read the run row and publish the running status first

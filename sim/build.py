@@ -6,7 +6,6 @@ run row records, the gateway to that backend and, for a run, the ``Simulation`` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sim.engine import Simulation
@@ -19,18 +18,15 @@ from sim.team import apply_task
 
 
 def prepare(scenario: Scenario, settings: list[str], *, task_source: str | None = None, task: str | None = None,
-            model: str | None = None, check: Callable[[Scenario], None] | None = None) -> None:
+            model: str | None = None) -> None:
     """Make ``scenario`` the world a run thinks in: ``--set`` settings, the team's task, checked minds, the model.
 
     ``task_source`` names the world in the task's errors; None leaves the team's task as the world
-    has it (a fork, an interview). ``check`` refuses what a command cannot run, before the minds
-    are checked (``run``: a team with external workers).
+    has it (a fork, an interview).
     """
     apply_settings(scenario, settings)
     if task_source is not None:
         apply_task(scenario, task, task_source)
-    if check is not None:
-        check(scenario)
     check_minds(scenario)
     if model:
         # names the world's default model; people with a model of their own keep it

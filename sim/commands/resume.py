@@ -17,7 +17,7 @@ def add_parser(sub: Subparsers) -> None:
     span_options(resume, "default: up to the run's planned end; given, extends the run")
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     model_options(resume)
-    bus_options(resume, workers=False)
+    bus_options(resume)
 
 
 def run(args: argparse.Namespace) -> int:
