@@ -12,7 +12,7 @@ from sim.engine import Simulation
 from sim.llm.backends import Backend, LLMOptions
 from sim.llm.gateway import Gateway, Sink
 from sim.log import RunLog
-from sim.mind import MindHost, apply_settings, check_minds
+from sim.mind import apply_settings, check_minds
 from sim.scenario import Scenario
 from sim.team import apply_task
 
@@ -48,8 +48,8 @@ def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None, *, prelo
 
 
 def simulation(scenario: Scenario, log: RunLog, backend: Backend, *, seed: int, budget_usd: float | None,
-               fixed_step: int | None = None, host: MindHost | None = None) -> Simulation:
+               fixed_step: int | None = None) -> Simulation:
     """A ``Simulation`` writing to ``log`` whose gateway talks to ``backend`` and hands its rows to the tick batch."""
     calls: list[dict[str, Any]] = []
     gateway = gateway_for(backend, calls.append, budget_usd)
-    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, host=host)
+    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step)

@@ -29,7 +29,6 @@ from sim.mind import (
     Listener,
     Mind,
     MindContext,
-    MindHost,
     Note,
     Percept,
     Say,
@@ -60,7 +59,7 @@ class Simulation:
     """
 
     def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, calls: list[dict[str, Any]], *,
-                 seed: int, fixed_step: int | None = None, host: MindHost | None = None) -> None:
+                 seed: int, fixed_step: int | None = None) -> None:
         self.scenario = scenario
         self.time = RunTime(scenario.start)  # the engine's seconds of a moment are due seconds (rounded up)
         self.log = log
@@ -97,8 +96,6 @@ class Simulation:
             self.chain = chain_factory()(scenario, context)
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
-        # where minds think when not here (external workers); None: in this process
-        self.host = host
 
     # -- starting ------------------------------------------------------------------------
 
@@ -136,8 +133,6 @@ class Simulation:
         ctx = MindContext(self.scenario, self.world, self.gateway, stream, params, recorded=recorded or [])
         self.contexts[spec.name] = ctx
         mind = factory(spec, ctx)
-        if self.host is not None:
-            mind = self.host.adopt(spec, mind, ctx)
         self.minds[spec.name] = mind
         return mind
 
