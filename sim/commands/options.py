@@ -54,7 +54,7 @@ def llm_options(args: argparse.Namespace) -> LLMOptions:
 def bus_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that publish a run on an MQTT broker, and the certificates of an ``mqtts://`` one."""
     group = parser.add_argument_group("bus", "publish the run on an MQTT broker (default: nothing leaves the "
-                                      "process; see docs/distributed.md)")
+                                      "process; see docs/scaling.md)")
     group.add_argument("--mqtt", metavar="URL", help="broker to publish every event on, and take control requests "
                        "from: mqtt://[user:pass@]host:port, or mqtts://... for TLS")
     group.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")

@@ -47,7 +47,7 @@ class Mosquitto:
     port: int
     extra: str = ""  # more configuration lines (authentication, TLS)
     scheme: str = "mqtt"
-    # As docs/distributed.md asks: mosquitto's default (1000) drops a burst of controls to the relay.
+    # As docs/scaling.md asks: mosquitto's default (1000) drops a burst of controls to the relay.
     queue: str = "max_queued_messages 100000\n"
     process: subprocess.Popen[bytes] | None = None
     clients: list[subprocess.Popen[bytes]] = field(default_factory=list)
