@@ -1,4 +1,4 @@
-"""The MQTT bus: events published per second to mosquitto on loopback, and runs on worker processes.
+"""The MQTT bus: events published per second to mosquitto on loopback, and what publishing costs a run.
 
 Starts its own mosquitto (``set_tcp_nodelay true``, no persistence) on a free loopback port.
 
@@ -9,14 +9,13 @@ the moment it learns the file holds N events until the broker has acknowledged t
 status and exited; with no subscriber and with one ``mosquitto_sub -q 1`` reading everything.
 Target: >= 20,000 events/s.
 
-Workers: the generated town of ``--people`` (schedule minds, one LLM call a day each; or
+Runs: the generated town of ``--people`` (schedule minds, one LLM call a day each; or
 ``--mind generative``) for ``--hours`` (one simulated day) with the scripted model at
-``--latency-ms`` (0), run by ``python -m sim run`` in a fresh process: in-process; in-process with ``--mqtt`` (every event published); and with
-``--workers external`` on 2 and 4 worker processes (``hamlet workers -n N``, started and ready
-before the run). Wall time of the command, of the run itself (the run file's ``created_at`` to
-its last update: everything after the checks and connections), and the overhead per tick over
-the in-process run: (run - in-process run) / ticks. Each run's events export is compared with
-the in-process one's.
+``--latency-ms`` (0), run by ``python -m sim run`` in a fresh process: without a bus, and with
+``--mqtt`` (every event published). Wall time of the command, of the run itself (the run file's
+``created_at`` to its last update: everything after the checks and connections), and the
+overhead per tick over the run without a bus: (run - that run) / ticks. Each run's events
+export is compared with the first one's.
 
 Controls: a live run of Smallville on the bus (scripted model at 40 ms a reply) takes a burst of
 ``--controls`` control messages at QoS 1, sent by one paho client with no in-flight limit: four
@@ -25,11 +24,11 @@ took to send, until every message was recorded (a control or rejection row, or c
 or dropped by the broker), and until every whisper was applied; what became of each.
 Target: 100 % applied or recorded. (This part's broker sets ``max_queued_messages 0``, no limit.)
 
-    python benchmarks/bench_bus.py                          # both parts: ~6 minutes
+    python benchmarks/bench_bus.py                          # publish and runs: about 2 minutes
     python benchmarks/bench_bus.py --part publish --events 200000
     python benchmarks/bench_bus.py --part controls --controls 10000      # ~30 s
-    python benchmarks/bench_bus.py --part workers --people 1000 --workers 2 4 --repeats 3
-    python benchmarks/bench_bus.py --part workers --people 25 --mind generative --hours 4 --latency-ms 200
+    python benchmarks/bench_bus.py --part runs --people 1000 --repeats 3
+    python benchmarks/bench_bus.py --part runs --people 25 --mind generative --hours 4 --latency-ms 200
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -115,7 +113,7 @@ def publish_once(url: str, path: Path, count: int) -> float:
     last one (acknowledged) and the final status, and disconnected."""
     from sim.bus.relay import RelayProcess
 
-    relay = RelayProcess(url, [], path, "bench", 0, "in-process")
+    relay = RelayProcess(url, [], path, "bench", 0)
     relay.ready()
     relay.start()
     time.sleep(0.3)  # let it read the run row and publish the running status first
@@ -238,7 +236,7 @@ def controls_part(broker: Broker, folder: Path, count: int, timeout: float) -> t
             + table(["figure", "value", "target", "verdict"], rows)), figures
 
 
-# -- runs on workers ----------------------------------------------------------------------
+# -- runs with and without the bus ---------------------------------------------------------
 
 
 def run_span(path: Path) -> tuple[float, int]:
@@ -272,41 +270,22 @@ def one_run(world: Path, out: Path, extra: list[str], timeout: float) -> dict[st
     return {"command_s": command, "run_s": span, "ticks": ticks}
 
 
-def start_workers(url: str, count: int, log: Path) -> subprocess.Popen[bytes]:
-    handle = open(log, "wb")  # noqa: SIM115  (the workers keep writing to it)
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "workers", "--mqtt", url, "-n", str(count)],
-                            cwd=common.ROOT, stdout=handle, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(common.ROOT)})
-    deadline = time.monotonic() + 120
-    while log.read_text().count(" ready (pid ") < count:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"workers did not start: {log.read_text()}")
-        time.sleep(0.1)
-    return proc
-
-
-def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], repeats: int, timeout: float,
-                 mind: str, hours: float, latency_ms: float) -> tuple[str, list[dict[str, Any]]]:
+def runs_part(broker: Broker, folder: Path, people: int, repeats: int, timeout: float, mind: str, hours: float,
+              latency_ms: float) -> tuple[str, list[dict[str, Any]]]:
+    """A town run without a bus and with ``--mqtt``, ``repeats`` times each: the table and every run's figures."""
     from towns import write_town
 
     world = write_town(folder, people, mind=mind) if mind != "schedule" else write_town(folder, people)
     common_args = ["--hours", str(hours), "--llm-latency-ms", str(latency_ms)]
-    modes: list[tuple[str, list[str], int]] = [("in-process", [], 0), ("in-process, --mqtt", ["--mqtt", broker.url], 0)]
-    modes += [(f"{n} worker processes", ["--mqtt", broker.url, "--workers", "external"], n) for n in counts]
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in modes}
+    modes: list[tuple[str, list[str]]] = [("in-process", []), ("in-process, --mqtt", ["--mqtt", broker.url])]
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in modes}
     reference: bytes | None = None
     same: dict[str, bool] = {}
     for index in range(repeats):
-        for name, extra, workers in modes:
-            out = folder / f"run-{len(results[name])}-{workers}-{index}-{name[:2]}.db"
-            pool = start_workers(broker.url, workers, folder / f"workers-{workers}.log") if workers else None
-            try:
-                result = one_run(world, out, [*common_args, *extra], timeout)
-            finally:
-                if pool is not None:
-                    pool.send_signal(signal.SIGINT)
-                    pool.wait(60)
-            exported = events_export(out, folder / f"export-{name[:2]}-{workers}")
+        for number, (name, extra) in enumerate(modes):
+            out = folder / f"run-{number}-{index}.db"
+            result = one_run(world, out, [*common_args, *extra], timeout)
+            exported = events_export(out, folder / f"export-{number}")
             if reference is None:
                 reference = exported
             same[name] = same.get(name, True) and exported == reference
@@ -317,14 +296,14 @@ def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], r
                   f"run {result['run_s']:.1f} s, {result['ticks']} ticks", file=sys.stderr, flush=True)
     base = median(r["run_s"] for r in results["in-process"])
     rows = []
-    for name, _, _ in modes:
+    for name, _ in modes:
         runs = results[name]
         run_s = median(r["run_s"] for r in runs)
         ticks = median(r["ticks"] for r in runs)
         rows.append([name, median(r["command_s"] for r in runs), run_s, ticks,
                      (run_s - base) / ticks * 1000 if name != "in-process" else 0.0,
                      "yes" if same[name] else "NO"])
-    text = (f"bench_bus workers: {people} people ({mind} mind) x {hours:g} simulated hours, scripted model at "
+    text = (f"bench_bus runs: {people} people ({mind} mind) x {hours:g} simulated hours, scripted model at "
             f"latency {latency_ms:g} ms, medians over {repeats} runs\n"
             + table(["mode", "command s", "run s", "ticks", "overhead ms/tick", "same events"], rows))
     return text, [{"mode": name, **r} for name, runs in results.items() for r in runs]
@@ -333,12 +312,11 @@ def workers_part(broker: Broker, folder: Path, people: int, counts: list[int], r
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--part", choices=("publish", "workers", "controls", "both"), default="both",
-                        help="both: publish and workers (controls runs only when asked)")
+    parser.add_argument("--part", choices=("publish", "runs", "controls", "both"), default="both",
+                        help="both: publish and runs (controls runs only when asked)")
     parser.add_argument("--controls", type=int, default=10_000, help="control messages in the burst (default: 10,000)")
     parser.add_argument("--events", type=int, default=100_000, help="events to publish (default: 100,000)")
-    parser.add_argument("--people", type=int, default=1000, help="town size for the worker runs (default: 1000)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[2, 4], help="worker process counts (default: 2 4)")
+    parser.add_argument("--people", type=int, default=1000, help="town size for the runs (default: 1000)")
     parser.add_argument("--mind", choices=("schedule", "generative"), default="schedule",
                         help="the town's mind (default: schedule, one LLM call a day)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours per run (default: 24)")
@@ -358,9 +336,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.part == "controls":
                 text, figures["controls"] = controls_part(broker, folder, args.controls, args.timeout)
                 print(text, flush=True)
-            if args.part in ("workers", "both"):
-                text, figures["workers"] = workers_part(broker, folder, args.people, args.workers, args.repeats,
-                                                        args.timeout, args.mind, args.hours, args.latency_ms)
+            if args.part in ("runs", "both"):
+                text, figures["runs"] = runs_part(broker, folder, args.people, args.repeats, args.timeout, args.mind,
+                                                  args.hours, args.latency_ms)
                 print(text, flush=True)
         finally:
             broker.close()

@@ -23,9 +23,9 @@ MAX_WALK_MINUTES = 24 * 60 * 7
 MAX_SEED = 2**63 - 1
 """The largest seed: what SQLite stores as an integer."""
 MAX_CONCURRENCY = 1024
-"""Most LLM calls in flight at once, and most worker processes or parallel runs."""
+"""Most LLM calls in flight at once, and most parallel runs."""
 MAX_WAIT_SECONDS = 24 * 3600.0
-"""The longest wait for one reply, worker or heartbeat, in seconds: a day."""
+"""The longest wait for one reply, in seconds: a day."""
 MAX_USD = 1e9
 """The largest budget or price in US dollars."""
 MAX_TOKENS = 10_000_000
@@ -112,9 +112,9 @@ hours = number(0, MAX_HOURS, low_open=True, unit="hours")
 seed = whole(0, MAX_SEED)
 """``--seed``: a whole number from 0 to 2**63-1."""
 concurrency = whole(1, MAX_CONCURRENCY)
-"""``--concurrency``, ``-n``, ``--parallel``: from 1 to 1024."""
+"""``--concurrency``, ``--parallel``: from 1 to 1024."""
 seconds = number(0, MAX_WAIT_SECONDS, low_open=True, unit="seconds")
-"""``--llm-timeout``, ``--worker-timeout``, ``--heartbeat``: more than 0, at most a day."""
+"""``--llm-timeout``: more than 0, at most a day."""
 milliseconds = number(0, MAX_WAIT_SECONDS * 1000, unit="ms")
 """``--llm-latency-ms``: 0 or more, at most a day."""
 usd = number(0, MAX_USD, unit="USD")

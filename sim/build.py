@@ -6,31 +6,27 @@ run row records, the gateway to that backend and, for a run, the ``Simulation`` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sim.engine import Simulation
 from sim.llm.backends import Backend, LLMOptions
 from sim.llm.gateway import Gateway, Sink
 from sim.log import RunLog
-from sim.mind import MindHost, apply_settings, check_minds
+from sim.mind import apply_settings, check_minds
 from sim.scenario import Scenario
 from sim.team import apply_task
 
 
 def prepare(scenario: Scenario, settings: list[str], *, task_source: str | None = None, task: str | None = None,
-            model: str | None = None, check: Callable[[Scenario], None] | None = None) -> None:
+            model: str | None = None) -> None:
     """Make ``scenario`` the world a run thinks in: ``--set`` settings, the team's task, checked minds, the model.
 
     ``task_source`` names the world in the task's errors; None leaves the team's task as the world
-    has it (a fork, an interview). ``check`` refuses what a command cannot run, before the minds
-    are checked (``run``: a team with external workers).
+    has it (a fork, an interview).
     """
     apply_settings(scenario, settings)
     if task_source is not None:
         apply_task(scenario, task, task_source)
-    if check is not None:
-        check(scenario)
     check_minds(scenario)
     if model:
         # names the world's default model; people with a model of their own keep it
@@ -52,8 +48,8 @@ def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None, *, prelo
 
 
 def simulation(scenario: Scenario, log: RunLog, backend: Backend, *, seed: int, budget_usd: float | None,
-               fixed_step: int | None = None, host: MindHost | None = None, schedule: str = "lookahead") -> Simulation:
+               fixed_step: int | None = None, schedule: str = "lookahead") -> Simulation:
     """A ``Simulation`` writing to ``log`` whose gateway talks to ``backend`` and hands its rows to the tick batch."""
     calls: list[dict[str, Any]] = []
     gateway = gateway_for(backend, calls.append, budget_usd)
-    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, host=host, schedule=schedule)
+    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, schedule=schedule)

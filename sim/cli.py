@@ -32,14 +32,12 @@ from sim.commands import (
     sweep,
     validate,
     watch,
-    workers,
 )
 from sim.errors import Interrupted, UserError, file_trouble, is_file_error
 
 COMMANDS: dict[str, Command] = {
     "run": Command(run.add_parser, run.run),
     "resume": Command(resume.add_parser, resume.run),
-    "workers": Command(workers.add_parser, workers.run),
     "interview": Command(interview.add_parser, interview.run),
     "validate": Command(validate.add_parser, validate.run),
     "schema": Command(schema.add_parser, schema.run),

@@ -37,7 +37,6 @@ from sim.mind import (
     Listener,
     Mind,
     MindContext,
-    MindHost,
     Note,
     Percept,
     Say,
@@ -85,7 +84,7 @@ class Simulation:
     """
 
     def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, calls: list[dict[str, Any]], *,
-                 seed: int, fixed_step: int | None = None, host: MindHost | None = None,
+                 seed: int, fixed_step: int | None = None,
                  schedule: str = "lookahead") -> None:
         self.scenario = scenario
         self.time = RunTime(scenario.start)  # the engine's seconds of a moment are due seconds (rounded up)
@@ -123,13 +122,10 @@ class Simulation:
             self.chain = chain_factory()(scenario, context)
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
-        # where minds think when not here (external workers); None: in this process
-        self.host = host
-        # Thinking ahead needs minds that read only their percept (in this process), a clock of
+        # Thinking ahead needs minds that read only their percept, a clock of
         # separate wake-ups (not fixed steps) and no team (its chain reads the whole world); with a
         # budget the run must stop where the in-order run stops, so it spends in that order too.
-        self.lookahead = (schedule == "lookahead" and fixed_step is None and self.chain is None
-                          and host is None and gateway.budget_usd is None)
+        self.lookahead = (schedule == "lookahead" and fixed_step is None and self.chain is None and gateway.budget_usd is None)
         self._ahead: dict[str, Ahead] = {}  # person -> their next wake-up, being thought through
         self._frontier: dict[int, Source] = {}  # the tick's uncommitted units (by place in order) -> where, when they act
         self._woken: dict[str, int] = {}  # person -> the clock entry that woke them this tick
@@ -173,8 +169,6 @@ class Simulation:
         ctx = MindContext(self.scenario, FixedWorld(self.world), self.gateway, stream, params, recorded=recorded or [])
         self.contexts[spec.name] = ctx
         mind = factory(spec, ctx)
-        if self.host is not None:
-            mind = self.host.adopt(spec, mind, ctx)
         self.minds[spec.name] = mind
         return mind
 

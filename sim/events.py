@@ -142,7 +142,7 @@ def event_class(kind: str) -> type[Event]:
 
 
 def event_dict(event: Event) -> dict[str, Any]:
-    """An event as a dict of its fields (snapshots keep inboxes so; workers receive percepts so)."""
+    """An event as a dict of its fields (snapshots keep inboxes so)."""
     return {"t": event.t, "kind": event.kind, "person": event.person, "place": event.place,
             "data": event.data, "seq": event.seq, "tick": event.tick, "time": event.time}
 

@@ -323,18 +323,6 @@ def chain_factory() -> ChainFactory:
     return _CHAIN[0][0]
 
 
-class MindHost(Protocol):
-    """Where minds think when not in the engine's process: it hands back a stand-in for each mind.
-
-    The engine installs every mind as usual, then asks the host (if the run has one) for what
-    to call instead; the stand-in answers ``notices`` locally and sends the rest elsewhere.
-    """
-
-    def adopt(self, spec: PersonSpec, mind: Mind, ctx: MindContext) -> Mind:
-        """The stand-in the engine calls for ``spec``'s mind."""
-        ...
-
-
 MindFactory = Callable[["PersonSpec", MindContext], Mind]
 _REGISTRY: dict[str, MindFactory] = {}
 # mind kind -> its parameters and their defaults, for checking ``minds:`` in world files

@@ -2,7 +2,7 @@
 
 ``sim.tables`` declares the tables, ``sim.log`` appends a running run's batches and
 ``sim.reader.RunReader`` answers a command's questions; this module holds the SQL that several
-modules wrote out before (run, resume, fork, interview, the bus feed and pool, the viewer).
+modules wrote out before (run, resume, fork, interview, the bus feed, the viewer).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import orjson
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -103,14 +101,6 @@ def events_between(db: sqlite3.Connection | sqlite3.Cursor, after: int, upto: in
     """Event rows with ``after < seq <= upto`` in order, as tuples of ``EVENT_COLUMNS`` (``limit`` -1: all)."""
     return db.execute(f"SELECT {EVENT_COLUMNS} FROM event WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
                       (after, upto, limit)).fetchall()
-
-
-def memories_of(db: sqlite3.Connection, person: str) -> list[dict[str, Any]]:
-    """The memory rows of ``person`` in stream order (id, t, kind, text, importance, evidence decoded)."""
-    rows = db.execute("SELECT id, t, kind, text, importance, evidence FROM memory WHERE person = ? ORDER BY id",
-                      (person,))
-    return [{"id": i, "t": t, "kind": k, "text": x, "importance": imp, "evidence": orjson.loads(ev)}
-            for i, t, k, x, imp, ev in rows]
 
 
 def add_interviews(path: Path, exchanges: list[tuple[str, int, str, str, str, str]], calls: list[dict[str, Any]]) -> None:

@@ -138,13 +138,7 @@ def _run_world(world_path: Path, opts: RunOptions) -> Outcome:
         raise UserError(f"--seed {seed}: must be a whole number from 0 to {MAX_SEED}")
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
-
-    def check(scenario: Scenario) -> None:
-        if scenario.team is not None and opts.bus.workers == "external":
-            raise UserError(f"--workers external: {world_path} has a team, whose chain talks to its members' minds in "
-                            "the world's process; run it without --workers")
-
-    prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model, check=check)
+    prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model)
     if scenario.model.file and not opts.llm.model_file and resolve_kind(opts.llm) == "local":
         # the world's GGUF file, relative to the world file; given on the command line, --model-file wins
         opts.llm.model_file = str(checked_gguf(world_path.parent / Path(scenario.model.file).expanduser(),
@@ -162,25 +156,20 @@ def _run_new(world_path: Path, world_text: str, scenario: Scenario, seed: int, e
              opts: RunOptions, link: Link | None) -> Outcome:
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(preflight_run(backend, scenario))
-        pool = None
         if link is not None:
             progress.phase("connecting to the MQTT broker")
             link.ready()
-            if link.external:
-                progress.phase("waiting for workers")
-                pool = link.recruit(backend, {"scenario_yaml": world_text, "settings": opts.settings,
-                                              "model": opts.llm.model, "seed": seed, "task": opts.task})
         options = {**run_options(opts.llm, backend, opts.fixed_step, opts.settings), "schedule": opts.schedule,
                    **({"task": scenario.team.task} if scenario.team is not None else {})}
         if link is not None:
-            options.update(mqtt=link.url, workers=opts.bus.workers)
+            options.update(mqtt=link.url)
         progress.phase("setting up the people")
         engine = runfile.create(path, RunRow(scenario.name, str(world_path), world_text, seed, options,
                                              iso(scenario.start), iso(RunTime(scenario.start).when(end)), iso(scenario.start)))
         log = RunLog(engine)
         try:
             sim = simulation(scenario, log, backend, seed=seed, budget_usd=opts.llm.budget_usd,
-                             fixed_step=opts.fixed_step, host=pool, schedule=opts.schedule)
+                             fixed_step=opts.fixed_step, schedule=opts.schedule)
             if link is not None:
                 link.attach(log)
             sim.begin()
@@ -218,9 +207,6 @@ def _resume_run(path: Path, opts: RunOptions) -> Outcome:
         raise UserError(f"{path}: this run already finished at {run['sim_end']}; extend it with --hours H")
     llm = merge_options(recorded, opts.llm)
     prepare(scenario, recorded.get("settings", []), task_source=str(path), task=recorded.get("task"), model=llm.model)
-    if opts.bus.workers == "external":
-        raise UserError("--workers external: a resumed run thinks in-process (its recorded replies are kept "
-                        "here); resume without --workers")
     link = Link.open(opts.bus, path, after_seq=snapshot["seq"] if snapshot else 0)
     try:
         return _resume(path, scenario, past, end, llm, opts, link)
@@ -293,7 +279,7 @@ def _drive(sim: Simulation, end: int, path: Path, link: Link | None) -> Outcome:
     sim.desk = Desk(path)
     try:
         progress.running(sim, end)
-        status = asyncio.run(_run_async(sim, end, link))
+        status = asyncio.run(_run_async(sim, end))
         if status == "budget":
             message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
         elif status == "interrupted":
@@ -356,15 +342,11 @@ def _close_log(log: RunLog, path: Path, status: str, message: str) -> None:
     release(path)
 
 
-async def _run_async(sim: Simulation, end: int, link: Link | None) -> str:
-    if link is not None:
-        link.bind()
+async def _run_async(sim: Simulation, end: int) -> str:
     try:
         return await sim.run(end, progress.ticked)
     finally:
         await sim.gateway.aclose()
-        if link is not None:
-            await link.aclose()
 
 
 async def preflight_run(backend: Backend, scenario: Scenario) -> None:

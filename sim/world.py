@@ -88,8 +88,6 @@ class World(WorldState):
         # (the viewer's: nothing in the engine reads them, and snapshots do not keep them)
         self.plans: dict[str, dict[str, Any]] = {}
         self.routes: dict[str, tuple[int, tuple[str, ...]]] = {}
-        # bumped at every change of ``objects``, so copies of them elsewhere (workers) know they are stale
-        self.objects_version = 0
         self._route = lru_cache(maxsize=65536)(self._shortest)
         self._tree = lru_cache(maxsize=256)(self._shortest_tree)
 
@@ -147,11 +145,6 @@ class World(WorldState):
         self.leave(person)
         WorldState.remove(self, person)
 
-    def set_object(self, area: str, name: str, state: str) -> None:
-        """Set the state of object ``name`` in ``area`` (adding the object if it is new there)."""
-        WorldState.set_object(self, area, name, state)
-        self.objects_version += 1
-
     # -- perception ----------------------------------------------------------------------
 
     def sight(self, person: str) -> Sight:
@@ -192,4 +185,3 @@ class World(WorldState):
         self.travel = {k: (v[0], int(v[1])) for k, v in state["travel"].items()}
         for area, objs in state["objects"].items():
             self.objects[area] = dict(objs)
-        self.objects_version += 1

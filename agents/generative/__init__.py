@@ -177,8 +177,7 @@ class GenerativeMind:
     def hears(self, event: Event) -> bool:
         """Keeps, without waking, a line said to someone else within earshot (``sim.mind.Listener``).
 
-        It reads no state (a worker's stand-in answers it from a copy): lines kept while the person
-        slept are left out at the wake instead.
+        It reads no state: lines kept while the person slept are left out at the wake instead.
         """
         return self.perception is not None and overheard(event, self.spec.name)
 

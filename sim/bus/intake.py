@@ -108,7 +108,7 @@ class Intake:
                 self._dropped_unrecorded = True
                 log.warning("the broker dropped %d messages to slow subscribers (%d while this run is live); "
                             "if they were for this run's relay, control messages were lost before Hamlet saw "
-                            "them: raise the broker's max_queued_messages (docs/distributed.md)",
+                            "them: raise the broker's max_queued_messages (docs/scaling.md)",
                             value - seen, self.broker_dropped)
                 self._ready.notify()
 

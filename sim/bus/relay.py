@@ -31,34 +31,17 @@ from typing import IO, Any
 
 from sim.bus.base import Bus, Outgoing
 from sim.bus.feed import Feed
-from sim.bus.intake import DROPPED_TOPIC, PAYLOAD_CHARS, Intake
+from sim.bus.intake import DROPPED_TOPIC, Intake
 from sim.bus.topics import control_topic, envelope, status_topic
 from sim.errors import UserError
 from sim.llm import child
-from sim.log import wall_now
 
 log = logging.getLogger("sim.bus")
 DRAIN_S = 30.0  # how long the relay waits for an away broker to publish the rest, at the end
 
 
-def record_rejection(path: Path, topic: str, payload: bytes, reason: str) -> None:
-    """Record a refused message in the run file's ``rejection`` table, and say so on stderr."""
-    log.warning("rejected a message on %s: %s", topic, reason)
-    text = payload.decode("utf-8", errors="replace")[:PAYLOAD_CHARS]
-    try:
-        db = sqlite3.connect(path, timeout=10)
-        try:
-            with db:
-                db.execute("INSERT INTO rejection (received_at, topic, reason, payload) VALUES (?,?,?,?)",
-                           (wall_now(), topic, reason, text))
-        finally:
-            db.close()
-    except sqlite3.Error as err:  # a file from before rejections were recorded: the warning stays
-        log.warning("could not record the rejection in %s (%s)", path, err)
-
-
 class Relay:
-    """What one run puts on the bus and takes from it (the workers aside)."""
+    """What one run puts on the bus and takes from it."""
 
     def __init__(self, bus: Bus, run: str, path: Path) -> None:
         self.bus, self.run, self.path = bus, run, path
@@ -73,14 +56,14 @@ class Relay:
         return Outgoing(status_topic(run), envelope(run, status="lost", log=str(path.resolve()),
                                                     host=socket.gethostname()), retain=True)
 
-    def attach(self, after_seq: int, workers: str) -> Feed:
+    def attach(self, after_seq: int) -> Feed:
         """Read what the status says from the run file, publish its events after ``after_seq``, take controls."""
         db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
             world, world_file, seed = db.execute("SELECT world, world_file, seed FROM run").fetchone()
         finally:
             db.close()
-        self.facts.update(world=world, world_file=world_file, seed=seed, workers=workers)
+        self.facts.update(world=world, world_file=world_file, seed=seed)
         self.feed = Feed(self.bus, self.run, self.path, after_seq)
         self.intake = Intake(self.path, self.run)
         self.bus.on_connect(self._reannounce)
@@ -121,11 +104,10 @@ class Relay:
 class RelayProcess:
     """The relay's process, seen from the run: started before the run file, told of every commit."""
 
-    def __init__(self, url: str, tls: list[str], path: Path, run: str, after_seq: int, workers: str) -> None:
+    def __init__(self, url: str, tls: list[str], path: Path, run: str, after_seq: int) -> None:
         # The URL may hold a password: it goes through the environment, not the command line.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sim.bus.relay", str(path), "--run", run, "--after-seq", str(after_seq),
-             "--workers", workers, *tls],
+            [sys.executable, "-m", "sim.bus.relay", str(path), "--run", run, "--after-seq", str(after_seq), *tls],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "HAMLET_MQTT": url},
             **child.server_options())
         self._lock = threading.Lock()
@@ -194,7 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_file")
     parser.add_argument("--run", required=True, help="the run's name on the bus")
     parser.add_argument("--after-seq", type=int, default=0, help="events up to this seq are not published")
-    parser.add_argument("--workers", default="in-process", help="where the run's minds think, for its status")
     parser.add_argument("--mqtt-ca")
     parser.add_argument("--mqtt-cert")
     parser.add_argument("--mqtt-key")
@@ -218,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         for raw in sys.stdin.buffer:
             line = raw.decode().strip()
             if line == "start":
-                feed = relay.attach(args.after_seq, args.workers)
+                feed = relay.attach(args.after_seq)
                 relay.announce("running")
             elif line.startswith("end "):
                 ended.append(line[4:])

@@ -6,9 +6,6 @@ Topics (``<run>`` is the run file's name without ``.db``; see ``segment`` for ho
   for events of nobody in particular (``run_start``, an injected event, an object's change).
 - ``hamlet/<run>/status``: retained; what is running, on which host, and where its log is.
 - ``hamlet/<run>/control/<verb>``: input; ``pause``, ``resume``, ``stop`` or ``intervene``.
-- ``hamlet/<run>/_work/...``: the world and its workers (``world`` retained, ``job/<worker>``,
-  ``done/<worker>``).
-- ``hamlet/_workers/<worker>``: a worker's heartbeat (an empty message: the worker is gone).
 
 Every payload is a JSON object carrying ``"v": 1`` (the envelope version) and, for a run's
 topics, ``"run": "<run>"``. Levels Hamlet names itself start with ``_`` or are ``status`` and
@@ -26,7 +23,6 @@ ROOT = "hamlet"
 VERSION = 1
 """The envelope version: bumped when a payload changes shape; messages of another version are refused."""
 NOBODY = "_"
-WORKERS = f"{ROOT}/_workers"
 _RESERVED = {"status", "control"}
 _ESCAPES = {"%": "%25", "/": "%2F", "+": "%2B", "#": "%23", "\x00": "%00"}
 
@@ -64,26 +60,6 @@ def status_topic(run: str) -> str:
 def control_topic(run: str, verb: str = "#") -> str:
     """A run's control input (``#``: all of it)."""
     return f"{ROOT}/{run}/control/{verb}"
-
-
-def world_topic(run: str) -> str:
-    """Retained: what a worker needs to run the minds of ``run`` (world file, settings, model server)."""
-    return f"{ROOT}/{run}/_work/world"
-
-
-def job_topic(run: str, worker: str) -> str:
-    """Jobs of ``run`` for one worker."""
-    return f"{ROOT}/{run}/_work/job/{worker}"
-
-
-def done_topic(run: str, worker: str = "+") -> str:
-    """Results of ``run``'s jobs from one worker (``+``: from any)."""
-    return f"{ROOT}/{run}/_work/done/{worker}"
-
-
-def worker_topic(worker: str = "+") -> str:
-    """A worker's heartbeats (``+``: every worker's)."""
-    return f"{WORKERS}/{worker}"
 
 
 def matches(pattern: str, topic: str) -> bool:

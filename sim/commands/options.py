@@ -51,38 +51,22 @@ def llm_options(args: argparse.Namespace) -> LLMOptions:
     )
 
 
-def bus_options(parser: argparse.ArgumentParser, *, workers: bool) -> None:
-    """Add the options that publish a run on an MQTT broker (and, with ``workers``, where minds think)."""
+def bus_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that publish a run on an MQTT broker, and the certificates of an ``mqtts://`` one."""
     group = parser.add_argument_group("bus", "publish the run on an MQTT broker (default: nothing leaves the "
-                                      "process; see docs/distributed.md)")
+                                      "process; see docs/scaling.md)")
     group.add_argument("--mqtt", metavar="URL", help="broker to publish every event on, and take control requests "
                        "from: mqtt://[user:pass@]host:port, or mqtts://... for TLS")
-    tls_options(group)
-    if workers:
-        group.add_argument("--workers", choices=("in-process", "external"), default="in-process",
-                           help="where minds think: in this process (default), or on workers started with "
-                           "hamlet workers --mqtt URL (needs --mqtt)")
-        group.add_argument("--worker-timeout", type=bounds.seconds, default=10.0, metavar="SECONDS",
-                           help="a worker silent this long is lost; its people go to others (default: 10)")
-        group.add_argument("--worker-wait", type=bounds.seconds, default=30.0, metavar="SECONDS",
-                           help="how long to wait at the start for a worker to answer (default: 30)")
-
-
-def tls_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """Add the certificate options of an ``mqtts://`` broker (for ``bus_options`` and ``hamlet workers``)."""
-    parser.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
-    parser.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
-    parser.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
+    group.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate to check the broker's (implies TLS)")
+    group.add_argument("--mqtt-cert", metavar="FILE", help="client certificate, with --mqtt-key (implies TLS)")
+    group.add_argument("--mqtt-key", metavar="FILE", help="the client certificate's private key")
 
 
 def bus_settings(args: argparse.Namespace) -> BusOptions:
-    """The bus options ``bus_options`` parsed (``resume`` has no worker options: their defaults)."""
+    """The bus options ``bus_options`` parsed."""
     from sim.bus.link import BusOptions
 
-    return BusOptions(mqtt=args.mqtt, ca=args.mqtt_ca, cert=args.mqtt_cert, key=args.mqtt_key,
-                      workers=getattr(args, "workers", "in-process"),
-                      worker_timeout_s=getattr(args, "worker_timeout", 10.0),
-                      worker_wait_s=getattr(args, "worker_wait", 30.0))
+    return BusOptions(mqtt=args.mqtt, ca=args.mqtt_ca, cert=args.mqtt_cert, key=args.mqtt_key)
 
 
 def schedule_option(parser: argparse.ArgumentParser) -> None:

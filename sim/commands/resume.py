@@ -18,7 +18,7 @@ def add_parser(sub: Subparsers) -> None:
     schedule_option(resume)
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     model_options(resume)
-    bus_options(resume, workers=False)
+    bus_options(resume)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,7 +44,7 @@ def add_parser(sub: Subparsers) -> None:
     run.add_argument("--tui", action="store_true", help="watch the run in the terminal viewer while it runs "
                      "(quitting the viewer stops the run cleanly; hamlet resume continues it)")
     model_options(run)
-    bus_options(run, workers=True)
+    bus_options(run)
 
 
 def run(args: argparse.Namespace) -> int:

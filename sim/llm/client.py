@@ -1,7 +1,7 @@
 """The OpenAI client as a transport: any OpenAI-compatible server over HTTP, and the check that it serves.
 
-Used for ``--llm openai``, ``local`` and ``scripted`` (the scripted model's own HTTP server), and by
-workers. The client's own retries are off: the gateway retries, so that each attempt is a row.
+Used for ``--llm openai``, ``local`` and ``scripted`` (the scripted model's own HTTP server). The
+client's own retries are off: the gateway retries, so that each attempt is a row.
 """
 
 from __future__ import annotations

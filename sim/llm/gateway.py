@@ -49,7 +49,7 @@ class GatewayFatal(Exception):
 
 
 Sink = Callable[[dict[str, Any]], None]
-"""Where the gateway puts each ``llm_call`` row: the engine's tick batch, a worker's answer, a list."""
+"""Where the gateway puts each ``llm_call`` row: the engine's tick batch, a list."""
 
 
 @dataclass(slots=True)
@@ -129,7 +129,7 @@ class Gateway:
         await self.transport.aclose()
 
     def account(self, row: dict[str, Any]) -> None:
-        """Add one ``llm_call`` row to the totals and record it (rows made here, or by a worker)."""
+        """Add one ``llm_call`` row to the totals and record it."""
         stats = self.stats
         stats.calls += 1
         stats.prompt_tokens += row["prompt_tokens"]

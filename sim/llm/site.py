@@ -2,9 +2,8 @@
 
 Minds make call sites (``CallSite(person, purpose)``) without knowing the engine's tick counter,
 so the tick and second come from the moment the caller's task runs in: the engine declares it
-for each tick with ``moment`` (a worker for each job, an interview for its time). It is a
-context variable, so tasks started inside (``asyncio.gather``) carry it and two jobs of
-different ticks running at once on one worker never mix their rows.
+for each tick with ``moment`` (an interview for its time). It is a context variable, so tasks
+started inside (``asyncio.gather``) carry it, and tasks of different moments never mix their rows.
 """
 
 from __future__ import annotations

@@ -114,8 +114,6 @@ BAD_RUN_FLAGS = {
     "fault-rate-nan": (["--llm-fault-rate", "nan"], ["--llm-fault-rate"]),
     "fixed-step-zero": (["--fixed-step", "0"], ["--fixed-step", "at least 1"]),
     "fixed-step-huge": (["--fixed-step", "99999999999"], ["--fixed-step"]),
-    "worker-timeout-inf": (["--worker-timeout", "inf"], ["--worker-timeout"]),
-    "worker-wait-negative": (["--worker-wait=-3"], ["--worker-wait"]),
 }
 
 
@@ -185,15 +183,11 @@ BAD_OTHER_FLAGS = {
     "sweep-seeds-float": (["sweep", "WORLD", "--seeds", "1e23", "--out", "OUT"], ["--seeds"]),
     "sweep-parallel-zero": (["sweep", "WORLD", "--seeds", "1", "--parallel", "0", "--out", "OUT"], ["--parallel"]),
     "sweep-hours-inf": (["sweep", "WORLD", "--seeds", "1", "--hours", "inf", "--out", "OUT"], ["--hours"]),
-    "workers-n-zero": (["workers", "--mqtt", "mqtt://127.0.0.1:1", "-n", "0"], ["-n/--processes", "at least 1"]),
-    "workers-heartbeat-nan": (["workers", "--mqtt", "mqtt://127.0.0.1:1", "--heartbeat", "nan"], ["--heartbeat"]),
-    "workers-concurrency-huge": (["workers", "--mqtt", "mqtt://127.0.0.1:1", "--concurrency", "1e9"],
-                                 ["--concurrency"]),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_OTHER_FLAGS))
-def test_a_bad_sweep_or_workers_flag_is_one_line(hamlet, tiny_world: Path, tmp_path: Path, case: str) -> None:
+def test_a_bad_sweep_flag_is_one_line(hamlet, tiny_world: Path, tmp_path: Path, case: str) -> None:
     args, needles = BAD_OTHER_FLAGS[case]
     out = tmp_path / "sweep"
     argv = [str(tiny_world) if a == "WORLD" else str(out) if a == "OUT" else a for a in args]

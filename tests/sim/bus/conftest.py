@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -48,7 +47,7 @@ class Mosquitto:
     port: int
     extra: str = ""  # more configuration lines (authentication, TLS)
     scheme: str = "mqtt"
-    # As docs/distributed.md asks: mosquitto's default (1000) drops a burst of controls to the relay.
+    # As docs/scaling.md asks: mosquitto's default (1000) drops a burst of controls to the relay.
     queue: str = "max_queued_messages 100000\n"
     process: subprocess.Popen[bytes] | None = None
     clients: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -268,43 +267,10 @@ def start_hamlet(*args: str, out: Path, env: dict[str, str] | None = None) -> su
 
 @pytest.fixture(autouse=True)
 def _stop_started() -> Iterator[None]:
-    """Stop what a test started and left running (a failed test must not leave a run or workers behind)."""
+    """Stop what a test started and left running (a failed test must not leave a run behind)."""
     yield
     while _STARTED:
         process = _STARTED.pop()
         if process.poll() is None:
             process.kill()
             process.wait(10)
-
-
-@dataclass
-class Workers:
-    """``hamlet workers -n N`` running in the background: its worker processes by pid."""
-
-    process: subprocess.Popen[bytes]
-    out: Path
-    pids: list[int]
-
-    @classmethod
-    def start(cls, url: str, count: int, out: Path, *args: str) -> Workers:
-        """Start them and wait until every worker is connected and ready."""
-        process = start_hamlet("workers", "--mqtt", url, "-n", str(count), *args, out=out)
-        deadline = time.monotonic() + 60
-        while True:
-            ready = [line for line in out.read_text().splitlines() if line.startswith("worker ") and " ready " in line]
-            if len(ready) == count:
-                return cls(process, out, [int(line.rsplit("pid ", 1)[1].rstrip(")")) for line in ready])
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"workers did not start: {out.read_text()}")
-            time.sleep(0.05)
-
-    def jobs(self) -> list[int]:
-        """How many jobs each worker said it served when it stopped."""
-        return [int(line.rsplit("after ", 1)[1].split()[0]) for line in self.out.read_text().splitlines()
-                if line.startswith("worker ") and " stopped after " in line]
-
-    def stop(self) -> None:
-        """Ctrl-C, as a user would; waits for every worker to say goodbye."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            self.process.wait(30)

@@ -43,11 +43,9 @@ def test_an_unreachable_broker_at_the_start_is_one_line_and_writes_no_run(tmp_pa
 
 
 @pytest.mark.parametrize(("args", "needles"), [
-    (["--workers", "external"], ["--workers external", "add --mqtt"]),
     (["--mqtt-ca", "ca.crt"], ["--mqtt-ca", "only with --mqtt"]),
     (["--mqtt", "mqtt://localhost:1", "--mqtt-cert", "c.crt"], ["--mqtt-cert and --mqtt-key: give both"]),
     (["--mqtt", "mqtt://localhost:1", "--mqtt-ca", "missing.crt"], ["--mqtt-ca missing.crt: no such file"]),
-    (["--mqtt", "mqtt://localhost:1", "--worker-timeout", "0"], ["--worker-timeout", "0 is out of range"]),
 ])
 def test_bus_options_that_do_not_fit_together_are_one_line(tmp_path: Path, hamlet, args: list[str],
                                                            needles: list[str]) -> None:
@@ -55,45 +53,6 @@ def test_bus_options_that_do_not_fit_together_are_one_line(tmp_path: Path, hamle
     result = hamlet("run", TWO_ROOMS, "--llm", "scripted", "--out", run, *args)
     assert_one_line_error(result, *needles)
     assert not run.exists()
-
-
-@pytest.mark.slow
-def test_a_run_for_external_workers_with_none_listening_is_one_line_and_writes_no_run(
-        broker: Mosquitto, tmp_path: Path, hamlet) -> None:
-    run = tmp_path / "r.db"
-    result = hamlet("run", TWO_ROOMS, "--llm", "scripted", "--out", run, "--mqtt", broker.url(),
-                    "--workers", "external", "--worker-wait", "0.5")
-    assert_one_line_error(result, "--workers external: no worker answered", "hamlet workers --mqtt")
-    assert not run.exists()
-
-
-def test_a_model_in_this_process_cannot_serve_external_workers(broker: Mosquitto, tmp_path: Path, hamlet) -> None:
-    run = tmp_path / "r.db"
-    result = hamlet("run", TWO_ROOMS, "--llm", "scripted-inprocess", "--out", run, "--mqtt", broker.url(),
-                    "--workers", "external", "--worker-wait", "0.5")
-    assert_one_line_error(result, "--workers external: not with --llm scripted-inprocess", "use --llm scripted")
-    assert not run.exists()
-
-
-def test_a_team_world_on_external_workers_is_refused_in_one_line(tmp_path: Path, hamlet) -> None:
-    run = tmp_path / "r.db"
-    result = hamlet("run", WORLDS / "software_company.yaml", "--task", "a calculator", "--llm", "scripted",
-                    "--out", run, "--mqtt", f"mqtt://127.0.0.1:{free_port()}", "--workers", "external")
-    assert_one_line_error(result, "--workers external", "has a team", "without --workers")
-    assert not run.exists()
-
-
-@pytest.mark.parametrize(("args", "needles"), [
-    ([], ["--mqtt: name the broker"]),
-    (["--mqtt", "mqtt://127.0.0.1:{port}"], ["cannot connect to the broker"]),
-    (["--mqtt", "mqtt://127.0.0.1:{port}", "-n", "0"], ["-n/--processes", "0 is out of range", "at least 1"]),
-])
-def test_hamlet_workers_bad_input_is_one_line(hamlet, monkeypatch: pytest.MonkeyPatch, args: list[str],
-                                              needles: list[str]) -> None:
-    monkeypatch.delenv("HAMLET_MQTT", raising=False)
-    port = str(free_port())
-    result = hamlet("workers", *[a.replace("{port}", port) for a in args])
-    assert_one_line_error(result, *needles)
 
 
 @pytest.mark.slow

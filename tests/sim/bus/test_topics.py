@@ -33,8 +33,8 @@ def test_events_of_nobody_go_under_underscore_and_runs_are_named_by_their_file()
     ("hamlet/#", "hamlet/r/act/Ada", True),
     ("hamlet/+/control/#", "hamlet/r/control/pause", True),
     ("hamlet/+/control/#", "hamlet/r/act/Ada", False),
-    ("hamlet/_workers/+", "hamlet/_workers/w1", True),
-    ("hamlet/_workers/+", "hamlet/_workers/w1/x", False),
+    ("hamlet/r/+/Ada", "hamlet/r/act/Ada", True),
+    ("hamlet/r/+/Ada", "hamlet/r/act/Ada/x", False),
     ("hamlet/r/status", "hamlet/r/status", True),
 ])
 def test_subscription_patterns_match_as_in_mqtt(pattern: str, topic: str, expected: bool) -> None:
