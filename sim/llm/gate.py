@@ -31,7 +31,9 @@ class Gate:
         try:
             yield
         finally:
-            self._release()
+            # Passed on at the loop's next turn, not now: the caller usually asks again before any
+            # other await (a person's next call in the same wake-up), and its key then competes.
+            asyncio.get_running_loop().call_soon(self._release)
 
     async def _acquire(self, key: Any) -> None:
         if self.free > 0 and not self._waiting:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import agents  # noqa: F401  (registers the minds)
 from benchmarks import crash
 from benchmarks.towns import town
 from sim import lookahead
+from sim.cast import cast
 from sim.engine import Simulation
 from sim.llm.gateway import Endpoint, Gateway
 from sim.llm.inprocess import ScriptedTransport
@@ -27,7 +29,7 @@ SMALLVILLE = (ROOT / "worlds" / "smallville.yaml").read_text(encoding="utf-8")
 
 
 def run(tmp_path: Path, text: str, schedule: str, *, hours: float, seed: int, latency_ms: float = 20,
-        name: str = "") -> tuple[Path, Simulation]:
+        name: str = "", concurrency: int = 8) -> tuple[Path, Simulation]:
     """Run ``text`` in this process on the scripted model answering after ``latency_ms``."""
     scenario = parse_scenario(text)
     path = tmp_path / f"{name or schedule}.db"
@@ -35,7 +37,7 @@ def run(tmp_path: Path, text: str, schedule: str, *, hours: float, seed: int, la
     endpoint = Endpoint(None, "x", MODEL, "json_schema", 30.0, 0.01)
     calls: list[dict[str, Any]] = []
     transport = ScriptedTransport(ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)), endpoint.timeout_s)
-    gateway = Gateway(transport, calls.append, endpoint, concurrency=8)
+    gateway = Gateway(transport, calls.append, endpoint, concurrency=concurrency)
     sim = Simulation(scenario, log, gateway, calls, seed=seed, schedule=schedule)
     sim.begin()
 
@@ -118,3 +120,39 @@ def test_a_rule_that_lets_in_what_it_should_not_stops_the_run_instead_of_logging
 
 def test_the_module_says_what_a_mind_reads() -> None:
     assert "percept" in (lookahead.__doc__ or "")
+
+
+# -- the first tick ----------------------------------------------------------------------
+
+
+def test_the_first_persons_morning_is_written_before_the_others_are_decided(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one call at a time, the earliest moment's first person is asked first and shows first."""
+    written: list[tuple[int, set[str]]] = []  # (calls answered so far, people who acted) per batch written
+    submit = RunLog.submit
+    sims: list[Simulation] = []
+
+    def spy(self: RunLog, batch: Any) -> None:
+        acted = {e.person for e in batch.events if e.kind in ("act", "move")}
+        if acted and sims:
+            written.append((sims[0].gateway.stats.calls, acted))
+        submit(self, batch)
+
+    monkeypatch.setattr(RunLog, "submit", spy)
+    original = Simulation.begin
+
+    def begin(self: Simulation) -> None:
+        sims.append(self)
+        original(self)
+
+    monkeypatch.setattr(Simulation, "begin", begin)
+    text = cast(SMALLVILLE, "3", "smallville")
+    path, sim = run(tmp_path, text, "lookahead", hours=0.05, seed=1, latency_ms=5, concurrency=1)
+    first = sorted(p["name"] for p in yaml.safe_load(text)["people"])[0]
+    calls, acted = written[0]
+    assert acted == {first}, "the first batch with a deed is the first person's alone"
+    db = sqlite3.connect(path)
+    mine = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick = 1 AND person = ?", (first,)).fetchone()[0]
+    everyone = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick = 1").fetchone()[0]
+    db.close()
+    assert calls == mine < everyone, "written once their calls were answered, before anyone else's"
