@@ -246,7 +246,8 @@ class Gateway:
             self._chained(row.site.tick)
             started = time.perf_counter()
             try:
-                reply = await self.transport.send(Request(model, conversation, response_format, params, key))
+                reply = await self.transport.send(Request(model, conversation, response_format,
+                                                          {**params, "seed": _call_seed(key)}, key))
             except Unavailable as err:
                 latency = time.perf_counter() - started
                 last_error = str(err)
@@ -341,6 +342,12 @@ def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
 def _wire_schema(schema: type[BaseModel], grammar: bool) -> dict[str, Any]:
     """The schema as sent (``sim.llm.grammar.for_wire``), made once per answer model and kind of server."""
     return for_wire(_json_schema(schema), grammar)
+
+
+def _call_seed(key: str) -> int:
+    """The sampling seed sent with a call: from its cache key, so a server that samples with it
+    (llama.cpp, vLLM) answers the same call the same way whatever order calls reach it in."""
+    return int(key[:8], 16) & 0x7FFFFFFF
 
 
 def _cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any],
