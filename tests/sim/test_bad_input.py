@@ -114,6 +114,7 @@ BAD_RUN_FLAGS = {
     "fault-rate-nan": (["--llm-fault-rate", "nan"], ["--llm-fault-rate"]),
     "fixed-step-zero": (["--fixed-step", "0"], ["--fixed-step", "at least 1"]),
     "fixed-step-huge": (["--fixed-step", "99999999999"], ["--fixed-step"]),
+    "schedule-unknown": (["--schedule", "optimistic"], ["--schedule", "lookahead", "barrier"]),
 }
 
 
