@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sim import events as ev
 from sim.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
@@ -495,7 +496,7 @@ class Simulation:
                 if mind.notices(event):
                     self.inbox[other].append(event)
                     self.clock.wake(other, event.t, "noticed")
-                elif isinstance(mind, Listener) and mind.hears(event):  # kept for the next wake, not waking
+                elif _listens(type(mind)) and cast(Listener, mind).hears(event):  # kept for the next wake, not waking
                     self.inbox[other].append(event)
         return event
 
@@ -613,6 +614,12 @@ class Simulation:
         if self.chain is not None and "chain" in state:
             self.chain.restore(state["chain"])
         self._snapshot_at = (self.tick, self.clock.now)  # the snapshot restored from stands at the clock's time
+
+
+@functools.cache
+def _listens(kind: type) -> bool:
+    """Whether minds of class ``kind`` are ``Listener``s: a protocol check costs microseconds, and every event asks."""
+    return issubclass(kind, Listener)
 
 
 def _call_order(call: dict[str, Any]) -> tuple[str, int, int]:
