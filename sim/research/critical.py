@@ -1,0 +1,412 @@
+"""The oracle bound: the critical path of a recorded run's model calls, against the wall time it took.
+
+No schedule can finish a run faster than its longest chain of model calls that had to wait for
+one another. This module rebuilds that dependency graph from the run file and measures its
+longest path, so ``hamlet show`` can say how close the run came to the limit.
+
+- A *unit* is one person's decision at one tick (their ``llm_call`` rows of that person and
+  tick), one conversation (both speakers' calls at its tick; a ``talk_end`` event names the
+  two), or a team step (the calls of the team's players at a tick).
+- A unit's calls run one after another, unless the recorded times show two of them overlapping
+  (the two partners remembering a conversation with ``asyncio.gather``, say): an attempt ran
+  from its ``wall_time`` (its end) minus its ``latency_ms``, and attempts whose spans overlap
+  by more than ``TOLERANCE_S`` ran side by side. A unit weighs its longest chain of attempts
+  that follow one another.
+- A unit depends on the same person's previous unit (both people's, for a conversation), and
+  on every unit of another person whose committed effects were in its percept, between the
+  person's previous unit and this one: an event that person caused at this person's place while
+  this person was there (positions follow ``spawn``, ``move``, ``arrive`` and ``leave``), and,
+  when this person arrived somewhere, what stood there: the unit behind each person present
+  (their arrival, activity or conversation) and behind each object's state. An event is
+  caused by the unit of its person at its tick; an arrival by the unit that set off. Events of
+  a tick's start (arrivals, interventions) are in that tick's percepts, the rest in the next
+  tick's. Interventions are no unit's. A team step depends on the previous team step and on
+  every unit of earlier ticks (its chain reads the whole world).
+- Weights: a request the model answered (or failed: ``ok``, ``repaired``, ``invalid``,
+  ``error``) counts one call and its ``latency_ms``; ``cached``, ``replay_miss`` and
+  ``fallback`` rows weigh 0, and so do a fork's rows copied from its parent.
+
+The wall time is the span of the run's own requests (the first one's start to the last one's
+end, from ``llm_call``): what the schedule could shorten. The run row's ``created_at`` to
+``updated_at`` (start-up and the final commit included) is given beside it. Both include any
+time a resumed run stood still.
+
+Everything is read with two queries and computed in one pass over the ticks, with dicts:
+about a second for a day of 1,000 people.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import sqlite3
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from sim.reader import RunReader
+    from sim.scenario import Scenario
+
+REQUESTS = frozenset({"ok", "repaired", "invalid", "error"})
+"""Statuses of ``llm_call`` rows that went to the model (the others weigh nothing)."""
+
+TOLERANCE_S = 0.001
+"""Two attempts overlap when one starts this much before the other ends (``wall_time`` has milliseconds)."""
+
+_SETTLING = frozenset({"run_start", "spawn", "arrive", "intervene"})
+_TEAM = "\x00team"  # the key of the team's steps among people's
+
+
+class CallRow(NamedTuple):
+    """One ``llm_call`` row as the bound reads it."""
+
+    tick: int
+    person: str | None
+    status: str
+    latency_ms: float
+    wall_time: str  # ISO; when the attempt ended ("" if unknown)
+
+
+class EventRow(NamedTuple):
+    """One ``event`` row as the bound reads it, in ``seq`` order."""
+
+    tick: int
+    kind: str
+    person: str | None
+    place: str | None
+    other: str | None = None  # a talk_end's partner, an object event's object
+    by: str | None = None  # an object or leave event's cause ("intervention": a researcher's)
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A run's oracle bound: its critical path (in calls and seconds) beside the wall time it took."""
+
+    calls: int  # requests the run sent to the model
+    units: int  # decisions, conversations and team steps
+    overlapping_units: int  # units with attempts that ran side by side (counted in parallel)
+    chain_calls: int  # the most requests on any chain of dependent units (weighted by count)
+    critical_s: float  # the longest chain weighted by recorded latency: the oracle bound
+    critical_calls: int  # requests on that chain
+    critical_units: int  # units on that chain
+    barrier_s: float  # each tick's slowest unit, summed: the bound of a tick-by-tick schedule
+    wall_s: float | None  # the first request's start to the last one's end (llm_call wall times)
+    run_s: float | None = None  # the run row's created_at to updated_at
+    wall_source: str = "llm_call"  # where wall_s comes from
+
+    @property
+    def share(self) -> float | None:
+        """How much of the limit the run reached: the oracle bound over the wall time."""
+        return self.critical_s / self.wall_s if self.wall_s else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The bound as JSON-ready data (seconds to the millisecond), with its share."""
+        data = asdict(self)
+        for key in ("critical_s", "barrier_s", "wall_s", "run_s"):
+            if data[key] is not None:
+                data[key] = round(data[key], 3)
+        share = self.share
+        data["share"] = None if share is None else round(share, 4)
+        return data
+
+
+def critical_path(calls: Iterable[CallRow], events: Iterable[EventRow], *, team: Collection[str] = (),
+                  since_tick: int = 0) -> Bound:
+    """The oracle bound of a run's calls and events (``team``: its players; calls of ticks to ``since_tick`` weigh 0)."""
+    graph = _Graph(frozenset(team))
+    spent: dict[int, dict[str, list[tuple[float, float | None]]]] = {}
+    requests, first, last = 0, float("inf"), float("-inf")
+    for call in calls:
+        if call.tick <= since_tick or call.status not in REQUESTS:
+            continue
+        latency = call.latency_ms / 1000
+        end = _seconds(call.wall_time)
+        if end is not None:
+            first, last = min(first, end - latency), max(last, end)
+        spent.setdefault(call.tick, {}).setdefault(call.person or "", []).append((latency, end))
+        requests += 1
+    happened: dict[int, list[EventRow]] = {}
+    for event in events:
+        happened.setdefault(event.tick, []).append(event)
+    for tick in sorted(spent.keys() | happened.keys()):
+        graph.tick(spent.get(tick, {}), happened.get(tick, []))
+    return graph.bound(requests, last - first if last >= first else None)
+
+
+def read_bound(db: sqlite3.Connection, *, team: Collection[str] = (), since_tick: int = 0) -> Bound:
+    """The oracle bound of the run file open in ``db``, with the run row's own span beside it."""
+    calls, events, run = db.cursor(), db.cursor(), db.cursor()
+    for cursor in (calls, events, run):
+        cursor.row_factory = None  # plain tuples, whatever the connection's factory
+    calls.execute("SELECT tick, person, status, latency_ms, wall_time FROM llm_call WHERE tick > 0 ORDER BY id")
+    events.execute("SELECT tick, kind, person, place,"
+                   " CASE kind WHEN 'talk_end' THEN json_extract(data, '$.with')"
+                   " WHEN 'object' THEN json_extract(data, '$.object') END,"
+                   " CASE WHEN kind IN ('object', 'leave') THEN json_extract(data, '$.by') END"
+                   " FROM event ORDER BY seq")
+    bound = critical_path((CallRow(*row) for row in calls), (EventRow(*row) for row in events),
+                          team=team, since_tick=since_tick)
+    row = run.execute("SELECT created_at, updated_at FROM run WHERE id = 1").fetchone()
+    began, ended = (_seconds(row[0]), _seconds(row[1])) if row else (None, None)
+    return replace(bound, run_s=ended - began if began is not None and ended is not None else None)
+
+
+def run_bound(reader: RunReader, scenario: Scenario) -> Bound:
+    """The oracle bound of ``reader``'s run: its team as ``scenario`` says, a fork's copied prefix weighing 0."""
+    fork = reader.options().get("fork") or {}
+    team = [role.player for role in scenario.team.roles] if scenario.team is not None else []
+    return read_bound(reader.db, team=team, since_tick=int(fork.get("snapshot_tick", 0)))
+
+
+def unit_weight(attempts: list[tuple[float, float | None]]) -> tuple[int, float, int, bool]:
+    """A unit's weight from its attempts' (latency, end) in seconds: (most calls in a chain, longest chain in seconds,
+    that chain's calls, whether any attempts overlapped)."""
+    if len(attempts) < 2 or any(end is None for _, end in attempts):
+        return len(attempts), sum(latency for latency, _ in attempts), len(attempts), False
+    spans = sorted(((end - latency, end, latency) for latency, end in attempts if end is not None),
+                   key=lambda span: span[1])
+    most: list[int] = []
+    longest: list[tuple[float, int]] = []
+    overlapped = False
+    for start, _, latency in spans:
+        calls, best = 0, (0.0, 0)
+        for before, (_, end, _) in enumerate(spans[:len(most)]):
+            if end <= start + TOLERANCE_S:
+                calls, best = max(calls, most[before]), max(best, longest[before])
+            else:
+                overlapped = True
+        most.append(calls + 1)
+        longest.append((best[0] + latency, best[1] + 1))
+    seconds, calls = max(longest)
+    return max(most), seconds, calls, overlapped
+
+
+class _Trail:
+    """The units behind a place's events, in order, kept so that the greatest since any event is found in log time."""
+
+    __slots__ = ("events", "index", "unit")
+
+    def __init__(self) -> None:
+        self.events = 0  # events at the place so far
+        self.index: list[int] = []  # a stack of (event number, unit) whose paths are non-increasing upwards
+        self.unit: list[int] = []
+
+    def add(self, unit: int, by: Sequence[float]) -> None:
+        """One more event at the place, by ``unit`` (paths compared ``by``)."""
+        self.events += 1
+        while self.unit and by[self.unit[-1]] < by[unit]:
+            self.index.pop()
+            self.unit.pop()
+        self.index.append(self.events)
+        self.unit.append(unit)
+
+    def since(self, seen: int) -> int:
+        """The unit with the longest path among events after number ``seen`` (the earliest on a tie; -1: none)."""
+        at = bisect.bisect_right(self.index, seen)
+        return self.unit[at] if at < len(self.unit) else -1
+
+
+class _Standing:
+    """What stands in a place (who is there, doing what; the objects' states) and the unit behind each."""
+
+    __slots__ = ("by_key", "heaps")
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, int] = {}  # a person, or an object ("\x00" + name) -> the unit behind it
+        self.heaps: tuple[list[tuple[float, int, str]], list[tuple[float, int, str]]] = ([], [])
+
+    def set(self, key: str, unit: int | None, paths: tuple[Sequence[float], Sequence[float]]) -> None:
+        """``key`` stands as ``unit`` left it (None: as no unit did, or it is gone)."""
+        if unit is None:
+            self.by_key.pop(key, None)
+            return
+        self.by_key[key] = unit
+        for heap, by in zip(self.heaps, paths, strict=True):
+            heapq.heappush(heap, (-by[unit], unit, key))
+
+    def longest(self, which: int) -> int:
+        """The unit with the longest path behind anything standing (0: in calls, 1: in seconds; -1: none)."""
+        heap = self.heaps[which]
+        while heap and self.by_key.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)  # replaced or gone since, for good: later units have later numbers
+        return heap[0][1] if heap else -1
+
+
+class _Graph:
+    """The dependency graph, built tick by tick: each unit's longest paths to it (in calls and in seconds)."""
+
+    def __init__(self, team: frozenset[str]) -> None:
+        self.team = team
+        # per unit, the longest paths that end with it: in calls; in seconds, with that path's calls and units
+        self.most: list[int] = []
+        self.longest: list[float] = []
+        self.via_calls: list[int] = []
+        self.via_units: list[int] = []
+        self.paths: tuple[Sequence[float], Sequence[float]] = (self.most, self.longest)
+        self.overlapping = 0
+        self.barrier = 0.0
+        self.last: dict[str, int] = {}  # person (or the team) -> their newest unit
+        # person -> the units with the longest paths (in calls, in seconds) whose effects they perceived since
+        self.seen: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self.position: dict[str, str] = {}
+        self.mark: dict[str, int] = {}  # person -> the events of their place they have taken in
+        self.trails: tuple[dict[str, _Trail], dict[str, _Trail]] = ({}, {})
+        self.standing: dict[str, _Standing] = {}
+        self.before = (-1, -1)  # the units of earlier ticks with the longest paths (what a team step waits for)
+
+    # -- the graph ----------------------------------------------------------------------------
+
+    def tick(self, spent: dict[str, list[tuple[float, float | None]]], happened: list[EventRow]) -> None:
+        """Add one tick: its settling events, then its units, then what they committed."""
+        committed = []
+        for event in happened:
+            if event.kind in _SETTLING or (event.kind in ("object", "leave") and event.by == "intervention"):
+                author = self.last.get(event.person) if event.kind == "arrive" and event.person else None
+                self._apply(event, author)
+            else:
+                committed.append(event)
+        talks: dict[str, tuple[str, ...]] = {}
+        for event in committed:
+            if event.kind == "talk_end" and event.person and event.other:
+                talks[event.person] = talks[event.other] = (event.person, event.other)
+        acting = list(spent)
+        acting += [event.person for event in committed if event.person is not None and event.person not in spent]
+        units: dict[str, int] = {}
+        slowest = 0.0
+        before = self.before
+        for person in acting:
+            if person in units:
+                continue
+            if person in talks:
+                members: tuple[str, ...] = talks[person]
+            elif person in self.team:
+                members = (*sorted({p for p in acting if p in self.team}), _TEAM)
+            else:
+                members = (person,)
+            attempts = [attempt for member in members for attempt in spent.get(member, ())]
+            unit, seconds = self._unit(members, attempts, before if _TEAM in members else None)
+            slowest = max(slowest, seconds)
+            for member in members:
+                units[member] = unit
+        self.barrier += slowest
+        for event in committed:
+            self._apply(event, units.get(event.person) if event.person is not None else None)
+
+    def _unit(self, members: tuple[str, ...], attempts: list[tuple[float, float | None]],
+              world: tuple[int, int] | None) -> tuple[int, float]:
+        """Add a unit of ``members`` (``world``: it waits for these units too); its number and its seconds."""
+        calls, seconds, seconds_calls, overlapped = unit_weight(attempts)
+        self.overlapping += overlapped
+        after = [-1, -1] if world is None else list(world)
+        for member in members:
+            self._take_in(member)
+            for which, by in enumerate(self.paths):
+                after[which] = self._more(after[which], self.last.get(member), by)
+                after[which] = self._more(after[which], self.seen[which].pop(member, None), by)
+        most, longest = after
+        unit = len(self.most)
+        self.most.append(calls + (self.most[most] if most >= 0 else 0))
+        self.longest.append(seconds + (self.longest[longest] if longest >= 0 else 0.0))
+        self.via_calls.append(seconds_calls + (self.via_calls[longest] if longest >= 0 else 0))
+        self.via_units.append(1 + (self.via_units[longest] if longest >= 0 else 0))
+        for member in members:
+            self.last[member] = unit
+        self.before = (self._more(self.before[0], unit, self.most), self._more(self.before[1], unit, self.longest))
+        return unit, seconds
+
+    @staticmethod
+    def _more(best: int, other: int | None, by: Sequence[float]) -> int:
+        """Of two units (-1 or None: none), the one with the longer path ``by``; the earlier one on a tie."""
+        if other is None or other < 0:
+            return best
+        if best < 0 or by[other] > by[best] or (by[other] == by[best] and other < best):
+            return other
+        return best
+
+    def _saw(self, person: str, found: tuple[int, int]) -> None:
+        """``person`` perceived what these units (in calls, in seconds) committed: their next unit waits for them."""
+        for which, by in enumerate(self.paths):
+            if found[which] >= 0:
+                self.seen[which][person] = self._more(self.seen[which].get(person, -1), found[which], by)
+
+    def _take_in(self, person: str) -> None:
+        """``person`` perceives the events of their place since they last did (before a unit, or leaving)."""
+        place = self.position.get(person)
+        if place is None:
+            return
+        trails = (self.trails[0].get(place), self.trails[1].get(place))
+        if trails[0] is None or trails[1] is None:
+            return
+        mark = self.mark.get(person, 0)
+        self._saw(person, (trails[0].since(mark), trails[1].since(mark)))
+        self.mark[person] = trails[0].events
+
+    # -- the world ----------------------------------------------------------------------------
+
+    def _apply(self, event: EventRow, author: int | None) -> None:
+        """Follow positions and what stands in each place; the event joins its place's trail."""
+        kind, person, place = event.kind, event.person, event.place
+        paths = self.paths
+        if kind in ("spawn", "arrive") and person and place:
+            self._leave(person)
+            self.position[person] = place
+            standing = self.standing.setdefault(place, _Standing())
+            self._saw(person, (standing.longest(0), standing.longest(1)))  # who is there doing what, the objects
+            standing.set(person, author, paths)
+        elif kind in ("move", "leave") and person:
+            self._leave(person)
+        elif kind == "act" and person and place:
+            self.standing.setdefault(place, _Standing()).set(person, author, paths)
+        elif kind == "talk_end" and person and place and event.other:
+            standing = self.standing.setdefault(place, _Standing())
+            standing.set(person, author, paths)
+            standing.set(event.other, author, paths)
+        elif kind == "object" and place and event.other:
+            self.standing.setdefault(place, _Standing()).set("\x00" + event.other, author, paths)
+        if place is not None and author is not None:
+            for trails, by in zip(self.trails, paths, strict=True):
+                trail = trails.get(place)
+                if trail is None:
+                    trail = trails[place] = _Trail()
+                trail.add(author, by)
+        if kind in ("spawn", "arrive") and person and place:  # from now on, their place's events reach them
+            trail = self.trails[0].get(place)
+            self.mark[person] = trail.events if trail is not None else 0
+
+    def _leave(self, person: str) -> None:
+        """``person`` leaves their place, having perceived what happened there."""
+        self._take_in(person)
+        place = self.position.pop(person, None)
+        if place is not None:
+            self.standing[place].set(person, None, self.paths)
+            self.mark.pop(person, None)
+
+    # -- the answer ---------------------------------------------------------------------------
+
+    def bound(self, requests: int, wall_s: float | None) -> Bound:
+        """The bound, once every tick is in."""
+        end = self.before[1]
+        return Bound(
+            calls=requests,
+            units=len(self.most),
+            overlapping_units=self.overlapping,
+            chain_calls=self.most[self.before[0]] if self.before[0] >= 0 else 0,
+            critical_s=self.longest[end] if end >= 0 else 0.0,
+            critical_calls=self.via_calls[end] if end >= 0 else 0,
+            critical_units=self.via_units[end] if end >= 0 else 0,
+            barrier_s=self.barrier,
+            wall_s=wall_s,
+        )
+
+
+def _seconds(stamp: str | None) -> float | None:
+    """An ISO wall-clock time as POSIX seconds (None if there is none)."""
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None
+
