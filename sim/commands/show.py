@@ -38,12 +38,14 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary and story of the run, or of the newest run in replays/."""
+    from sim.research.critical import run_bound
     from sim.research.metrics import RunMetrics
     from sim.story import read_story
 
     path = args.run_file or newest(Path("replays"))
     with RunMetrics(path) as metrics:
         summary = metrics.reader.summary(metrics.scenario)
+        summary["critical_path"] = run_bound(metrics.reader, metrics.scenario).as_json()
         story = read_story(metrics, None if args.full else LINES)
     head = _summary_text(summary, args.full)
     if not args.full:
@@ -76,16 +78,32 @@ def _summary_text(s: dict[str, Any], full: bool) -> list[str]:
         f"by purpose: {purposes}",
         f"Tokens     {s['prompt_tokens']} prompt + {s['completion_tokens']} completion · cost ${s['cost_usd']:.4f}",
     ]
+    critical = _critical_text(s.get("critical_path"))
     if not full:  # the counts of a busy run run on: two lines at most, so that the story has room
-        lines = [part for line in lines for part in textwrap.wrap(
+        lines, critical = ([part for line in part_lines for part in textwrap.wrap(
             line, WIDTH, subsequent_indent=" " * 11, break_on_hyphens=False, break_long_words=False, max_lines=2,
-            placeholder=" … (--full)")]
-    lines += _control_text(s.get("control"))
+            placeholder=" … (--full)")] for part_lines in (lines, critical))
+    rest = _control_text(s.get("control"))
     people = _people_text(s["people"], None if full else PEOPLE)
-    lines += people if full else [_clip(line, WIDTH) for line in people]
+    rest += people if full else [_clip(line, WIDTH) for line in people]
     if "team" in s:
-        lines += _team_text(s["team"])
-    return lines
+        rest += _team_text(s["team"])
+    if full or len(lines) + len(critical) + len(rest) <= LINES:  # a team's part may fill the lines: it gives way
+        lines += critical
+    return lines + rest
+
+
+def _critical_text(c: dict[str, Any] | None) -> list[str]:
+    """The oracle bound beside the time the run's model requests took (nothing if it sent none)."""
+    if not (c and c["calls"]):
+        return []
+    took = "no wall times recorded" if c["wall_s"] is None else f"requests spanned {_secs(c['wall_s'])}"
+    share = f" · {c['share']:.0%} of the limit" if c["share"] is not None else ""
+    return [f"Critical   path {_secs(c['critical_s'])} ({c['critical_calls']} of {c['calls']} requests) · {took}{share}"]
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:,.0f} s"
 
 
 def _control_text(c: dict[str, Any] | None) -> list[str]:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sim.events import Event
 from sim.llm.scripted import ScriptConfig, ScriptedModel
+from sim.log import Batch
 from sim.research.critical import CallRow, EventRow, critical_path, read_bound, unit_weight
+from tests.sim.research.handmade import HandRun
 from tests.sim.test_engine import crowd, simulate
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -131,3 +136,34 @@ def test_a_real_run_never_beats_its_bound_and_its_partners_remember_side_by_side
     assert bound.wall_s is not None and bound.critical_s <= bound.wall_s  # the run waited for every dependency
     assert bound.critical_calls <= bound.chain_calls <= bound.calls
     assert talks >= 1 and bound.overlapping_units >= 1  # the two remembered their conversation at once
+
+
+def hand_run(path: Path) -> Path:
+    """A handmade run file: Ann decides twice (1 s each) and acts; Bo, in her room, then decides (0.5 s); Cy beside them."""
+    run = HandRun(path)
+    happened = [(0, "run_start", None, None, {"world": "Handmade"})]
+    happened += [(0, "spawn", person, "Home:room", {"home": "Home:room"}) for person in ("Ann Reed", "Bo Lane", "Cy Moss")]
+    happened += [(2, "act", "Ann Reed", "Home:room", {"activity": "reads"})]
+    run.log.submit(Batch(events=[Event(60 * tick, kind, person, place, data, seq, tick, f"2026-03-02T08:0{tick}:00")
+                                 for seq, (tick, kind, person, place, data) in enumerate(happened, 1)]))
+    rows: list[dict[str, Any]] = []
+    for tick, person, latency, end in ((1, "Ann Reed", 1.0, 1.0), (2, "Ann Reed", 1.0, 2.0), (3, "Bo Lane", 0.5, 2.5),
+                                       (1, "Cy Moss", 0.25, 0.25)):
+        rows.append({"tick": tick, "t": 60 * tick, "person": person, "purpose": "decide", "model": "scripted",
+                     "attempt": 1, "status": "ok", "cache_key": f"{tick}{person}", "cache_hit": False,
+                     "fallback": False, "request": "{}", "response": "{}", "error": "", "prompt_tokens": 1,
+                     "completion_tokens": 1, "cost_usd": 0.0, "latency_ms": latency * 1000, "wall_time": stamp(end)})
+    run.log.submit(Batch(llm_calls=rows))
+    return run.close()
+
+
+def test_show_reports_the_bound_next_to_the_wall_time(hamlet, tmp_path: Path) -> None:
+    run = hand_run(tmp_path / "hand.db")
+    shown = json.loads(hamlet("show", run, "--json").out)["critical_path"]
+    assert shown["calls"] == 4 and shown["critical_calls"] == 3 and shown["critical_s"] == 2.5
+    assert shown["wall_s"] == 2.5 and shown["share"] == 1.0 and shown["wall_source"] == "llm_call"
+    assert shown["run_s"] is not None and shown["barrier_s"] == 2.5 and shown["chain_calls"] == 3
+    assert set(shown) == {"calls", "units", "overlapping_units", "chain_calls", "critical_s", "critical_calls",
+                          "critical_units", "barrier_s", "wall_s", "run_s", "wall_source", "share"}
+    text = hamlet("show", run).out
+    assert "Critical   path 2.5 s (3 of 4 requests) · requests spanned 2.5 s · 100% of the limit" in text.splitlines()
