@@ -31,8 +31,11 @@ end, from ``llm_call``): what the schedule could shorten. The run row's ``create
 ``updated_at`` (start-up and the final commit included) is given beside it. Both include any
 time a resumed run stood still.
 
-Everything is read with two queries and computed in one pass over the ticks, with dicts:
-about a second for a day of 1,000 people.
+Everything is read with two queries and computed in one pass over the ticks, with dicts: each
+place keeps the units behind its events as a stack (``_Trail``) and what stands in it as heaps
+(``_Standing``), so a person takes in what happened around them when they next decide or leave,
+in time that grows with the events, not with how many people share a place. The 1,000-person
+day of ``benchmarks/towns.py`` (29,000 events) takes about 0.3 s.
 """
 
 from __future__ import annotations

@@ -167,3 +167,12 @@ def test_show_reports_the_bound_next_to_the_wall_time(hamlet, tmp_path: Path) ->
                           "critical_units", "barrier_s", "wall_s", "run_s", "wall_source", "share"}
     text = hamlet("show", run).out
     assert "Critical   path 2.5 s (3 of 4 requests) · requests spanned 2.5 s · 100% of the limit" in text.splitlines()
+
+
+def test_a_forks_copied_prefix_is_left_out_of_its_bound(hamlet, tmp_path: Path) -> None:
+    run = hand_run(tmp_path / "fork.db")
+    with sqlite3.connect(run) as db:  # as hamlet fork records a branch made from the snapshot of tick 1
+        db.execute("UPDATE run SET options = ?", (json.dumps({"llm": "scripted", "settings": [],
+                                                               "fork": {"parent": "p.db", "snapshot_tick": 1}}),))
+    shown = json.loads(hamlet("show", run, "--json").out)["critical_path"]
+    assert (shown["calls"], shown["critical_calls"], shown["critical_s"], shown["wall_s"]) == (2, 2, 1.5, 1.5)
