@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from sim.conversation import Conversation, hold
 from sim.errors import BudgetExceeded
 from sim.events import Event, event_dict
 from sim.llm.gateway import Gateway, GatewayFatal
-from sim.llm.site import moment
+from sim.llm.site import Errand, moment
 from sim.log import Batch, RunLog
 from sim.lookahead import LookaheadBroken, Source, Walks, safe
 from sim.mind import (
@@ -55,8 +56,9 @@ from sim.world import FixedWorld, World
 REFUSED_TALK_RETRY_S = 60
 """Simulated seconds after which someone whose partner could not talk decides again."""
 
-SCHEDULES = ("lookahead", "barrier")
-"""How a run takes its ticks: thinking ahead where nothing can interfere (default), or one tick at a time."""
+SCHEDULES = ("lookahead", "speculate", "barrier")
+"""How a run takes its ticks: thinking ahead where nothing can interfere (default); thinking every
+wake-up ahead and redoing those the world changed under; or one tick at a time."""
 
 AHEAD_SCAN = 64
 """Wake-ups looked at per lookahead pass, earliest first: enough to fill the gateway, never the whole town."""
@@ -73,6 +75,8 @@ class Ahead:
     percept: Percept
     task: asyncio.Future[Decision]
     before: dict[str, Any]  # mind state, stream counter, inbox, calls made: what a snapshot saves meanwhile
+    errand: Errand  # dropped on a redo: the old task's late replies then change nothing
+    safe: bool = True  # the rule let it in (a redo would be a bug); False: a speculation, checked at its time
 
 E = TypeVar("E", bound=Event)
 
@@ -126,13 +130,18 @@ class Simulation:
         # Thinking ahead needs minds that read only their percept, a clock of
         # separate wake-ups (not fixed steps) and no team (its chain reads the whole world); with a
         # budget the run must stop where the in-order run stops, so it spends in that order too.
-        self.lookahead = (schedule == "lookahead" and fixed_step is None and self.chain is None and gateway.budget_usd is None)
+        self.lookahead = (schedule in ("lookahead", "speculate") and fixed_step is None and self.chain is None and gateway.budget_usd is None)
         self._ahead: dict[str, Ahead] = {}  # person -> their next wake-up, being thought through
         self._frontier: dict[int, Source] = {}  # the tick's uncommitted units (by place in order) -> where, when they act
         self._woken: dict[str, int] = {}  # person -> the clock entry that woke them this tick
         self._walks = Walks(self.world)
         self._end = 0
-        self.thought_ahead = 0  # wake-ups thought through before the clock got there (each one committed)
+        self.speculate = self.lookahead and schedule == "speculate"
+        self.thought_ahead = 0  # wake-ups thought through before the clock got there
+        self.redone = 0  # of those, speculations the world changed under, thought through again
+        # person -> every memory row they formed so far, to rebuild their mind for a redo (speculate only)
+        self._formed: dict[str, list[dict[str, Any]]] = {}
+        self._specs: dict[str, PersonSpec] = {}  # person -> as the world (or an intervention) gave them
 
     # -- starting ------------------------------------------------------------------------
 
@@ -158,6 +167,7 @@ class Simulation:
 
     def _install(self, spec: PersonSpec, counter: int, recorded: list[dict[str, Any]] | None = None) -> Mind:
         """Give a person their random stream, inbox and mind; facts seeded to them join their memories."""
+        self._specs[spec.name] = spec
         known = [fact.text for fact in self.scenario.facts if spec.name in fact.seeded_to]
         if known:
             spec = spec.model_copy(update={"memories": [*spec.memories, *known]})
@@ -266,6 +276,9 @@ class Simulation:
         units: list[tuple[object, asyncio.Future[Any]]] = []
         with moment(self.tick, t):  # every call the tick's tasks make is stamped with this tick and second
             for talk in sorted(self._talks, key=lambda c: c.initiator):
+                for person in (talk.initiator, talk.partner):
+                    if person in self._ahead:  # a conversation speaks with the mind as it is now
+                        self._redo(person, "a conversation with them begins first")
                 self._frontier[len(units)] = Source(t, talk.place, None)
                 units.append((talk, asyncio.ensure_future(hold(talk, self.minds, now))))
             if self.chain is not None and self._chain_due:
@@ -303,16 +316,16 @@ class Simulation:
 
     def _decision(self, name: str, t: int, now: datetime, reason: str) -> asyncio.Future[Decision]:
         """The task deciding ``name``'s wake-up now: the one thought ahead, checked, or a new one."""
-        ahead = self._ahead.pop(name, None)
-        if ahead is None:
-            return asyncio.ensure_future(self.minds[name].decide(self._percept(name, now, reason)))
-        sight = self.world.sight(name)
-        seen = ahead.percept
-        if (self._woken.get(name) != ahead.counter or ahead.t != t or reason != seen.reason or self.inbox[name]
-                or (sight.place, sight.people, sight.objects) != (seen.place, seen.people, seen.objects)):
-            raise LookaheadBroken(f"{name}'s wake-up at {iso(now)} was thought through ahead, "
-                                  "but what they perceive now differs")
-        return ahead.task
+        ahead = self._ahead.get(name)
+        if ahead is not None:
+            sight = self.world.sight(name)
+            seen = ahead.percept
+            if (self._woken.get(name) == ahead.counter and ahead.t == t and reason == seen.reason and not self.inbox[name]
+                    and (sight.place, sight.people, sight.objects) == (seen.place, seen.people, seen.objects)):
+                del self._ahead[name]
+                return ahead.task
+            self._redo(name, f"what they perceive at {iso(now)} differs")
+        return asyncio.ensure_future(self.minds[name].decide(self._percept(name, now, reason)))
 
     # -- thinking ahead ------------------------------------------------------------------
 
@@ -325,15 +338,20 @@ class Simulation:
         sources = sorted([*self._frontier.values(), *(self._source(entry) for entry in pending)],
                          key=lambda source: source.t)
         deciding = {source.person for source in self._frontier.values()}
-        wakes = sorted(e for e in pending if e.kind == "wake" and e.t < self._end and e.person in self.minds
-                       and e.person not in self._ahead and e.person not in deciding)
+        # A wake-up later in this same second is taken in the next tick: it is only worth the wait.
+        wakes = sorted(e for e in pending if t < e.t < self._end and e.kind == "wake" and e.person in self.minds
+                       and e.person not in self._ahead and e.person not in deciding
+                       and self.busy.get(e.person, -1) < t)  # not about to talk (a conversation comes first)
         for entry in wakes[:AHEAD_SCAN]:
             name = entry.person
             assert name is not None
             area = self.world.position.get(name)
-            if area is None or not safe(name, area, entry.t, sources, self._walks):
+            if area is None:
                 continue
-            self._think_ahead(name, entry)
+            sure = safe(name, area, entry.t, sources, self._walks)
+            if not sure and not self.speculate:
+                continue
+            self._think_ahead(name, entry, sure)
             room -= 1
             if room == 0:
                 return
@@ -349,15 +367,50 @@ class Simulation:
             return Source(entry.t, entry.payload.get("place"), None)
         return Source(entry.t, None, None)  # interventions, team steps, fixed steps: anywhere
 
-    def _think_ahead(self, name: str, entry: Entry) -> None:
+    def _think_ahead(self, name: str, entry: Entry, sure: bool) -> None:
         mind = self.minds[name]
         before = {"mind": copy.deepcopy(mind.state()), "stream": self.streams[name].counter,
-                  "inbox": list(self.inbox[name]), "calls": self.gateway.counters.get(name)}
+                  "inbox": list(self.inbox[name]), "calls": self.gateway.counters.get(name),
+                  # memory rows of a decision committed earlier in this tick, still to be written with it
+                  "formed": len(self.contexts[name].memories)}
         percept = self._percept(name, self.time.when(entry.t), entry.payload.get("reason", "due"))
-        with moment(self.tick, entry.t):  # the tick is stamped when the decision is committed
+        errand = Errand()
+        with moment(self.tick, entry.t, errand):  # the tick is stamped when the decision is committed
             task = asyncio.ensure_future(mind.decide(percept))
-        self._ahead[name] = Ahead(entry.counter, entry.t, percept, task, before)
+        self._ahead[name] = Ahead(entry.counter, entry.t, percept, task, before, errand, sure)
         self.thought_ahead += 1
+
+    def _redo(self, name: str, why: str) -> None:
+        """Forget ``name``'s speculation, which the world has changed under: the person as they were before it.
+
+        Their mind is rebuilt from its saved state and memory rows, as a resume rebuilds it; the
+        replies the speculation got wait in ``Gateway.recorded``, so a call asked again with the
+        same prompt is answered (and logged) as the in-order run would, without being sent.
+        """
+        ahead = self._ahead.pop(name)
+        if ahead.safe:
+            raise LookaheadBroken(f"{name} was thinking ahead about {iso(self.time.when(ahead.t))}, which the rule "
+                                  f"allowed, but {why}")
+        ahead.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts nothing more
+        ahead.task.cancel()
+        self.redone += 1
+        kept = [row for row in self._calls if row["person"] == name and row["t"] == ahead.t]
+        if kept:
+            self._calls[:] = [row for row in self._calls if not (row["person"] == name and row["t"] == ahead.t)]
+            for row in kept:
+                self.gateway.recorded.setdefault(row["cache_key"], []).append(row)
+        before = ahead.before
+        outbox = self.contexts[name].memories[:before["formed"]]  # a decision's rows committed this tick
+        formed = [*self._formed.get(name, []), *(_recorded(row) for row in outbox)]
+        arrived = self.inbox[name]
+        mind = self._install(self._specs[name], before["stream"], formed)
+        mind.restore(copy.deepcopy(before["mind"]))
+        self.contexts[name].memories.extend(outbox)
+        self.inbox[name] = [*before["inbox"], *arrived]
+        if before["calls"] is None:
+            self.gateway.counters.pop(name, None)
+        else:
+            self.gateway.counters[name] = before["calls"]
 
     async def _drop_ahead(self) -> None:
         """Stop thinking ahead (the run stops); what was paid for is committed as calls only."""
@@ -417,7 +470,7 @@ class Simulation:
                 or not isinstance(self.minds.get(partner), Talker)):
             return False
         if partner in self._ahead:
-            raise LookaheadBroken(f"{name} starts a conversation with {partner}, who is thinking ahead")
+            self._redo(partner, f"{name} starts a conversation with them")
         self.busy[name] = self.busy[partner] = t  # claimed: nobody else talks to them this tick
         for person in (name, partner):
             self.clock.forget(person)
@@ -467,6 +520,8 @@ class Simulation:
             self._emit(ev.Intervene.new(t, iv.spec.name, None, kind_="add_person"))
             self._add_person(iv.spec, t)
         elif iv.kind == "remove_person" and iv.person in self.minds:
+            if iv.person in self._ahead:
+                self._redo(iv.person, "they leave the world")
             self._emit(ev.Leave.new(t, iv.person, self.world.position.get(iv.person), by="intervention"))
             self.clock.forget(iv.person)
             for table in (self.minds, self.people, self.inbox, self.contexts, self.streams):
@@ -491,8 +546,8 @@ class Simulation:
                 if other == event.person or mind is None:
                     continue
                 if other in self._ahead:
-                    raise LookaheadBroken(f"{other} is thinking ahead about {iso(self.time.when(self._ahead[other].t))}, "
-                                          f"but a {event.kind} at {iso(self.time.when(event.t))} reached them first")
+                    self._redo(other, f"a {event.kind} at {iso(self.time.when(event.t))} reached them first")
+                    mind = self.minds[other]
                 if mind.notices(event):
                     self.inbox[other].append(event)
                     self.clock.wake(other, event.t, "noticed")
@@ -541,12 +596,18 @@ class Simulation:
         """The memory rows minds formed this tick, in name order, stamped with the tick."""
         rows = []
         # Most ticks nobody formed a memory: find who did without sorting everyone, every tick. Those
-        # thinking ahead keep theirs until their decision is committed.
-        for name in sorted(name for name, ctx in self.contexts.items() if ctx.memories and name not in self._ahead):
+        # thinking ahead keep the rows of that decision until it is committed.
+        for name in sorted(name for name, ctx in self.contexts.items() if ctx.memories):
             outbox = self.contexts[name].memories
-            for row in outbox:
+            ahead = self._ahead.get(name)
+            done = ahead.before["formed"] if ahead is not None else len(outbox)
+            for row in outbox[:done]:
                 rows.append({**row, "person": name, "tick": self.tick})
-            outbox.clear()
+                if self.speculate:
+                    self._formed.setdefault(name, []).append(_recorded(row))
+            del outbox[:done]
+            if ahead is not None:
+                ahead.before["formed"] = 0
         return rows
 
     def _commit_calls_only(self) -> None:
@@ -603,6 +664,8 @@ class Simulation:
         by_person: dict[str, list[dict[str, Any]]] = {}
         for row in memories or []:
             by_person.setdefault(row["person"], []).append(row)
+        if self.speculate:
+            self._formed = {name: list(rows) for name, rows in by_person.items()}
         for name in state["people"]:
             mind = self._install(specs[name], state["streams"][name], by_person.get(name, []))
             mind.restore(state["minds"][name])
@@ -614,6 +677,12 @@ class Simulation:
         if self.chain is not None and "chain" in state:
             self.chain.restore(state["chain"])
         self._snapshot_at = (self.tick, self.clock.now)  # the snapshot restored from stands at the clock's time
+
+
+def _recorded(row: dict[str, Any]) -> dict[str, Any]:
+    """A memory row as a mind formed it, as the run file gives it back (its evidence a list, not JSON)."""
+    evidence = row.get("evidence")
+    return {**row, "evidence": json.loads(evidence) if isinstance(evidence, str) else list(evidence or [])}
 
 
 @functools.cache

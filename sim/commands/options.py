@@ -71,10 +71,12 @@ def bus_settings(args: argparse.Namespace) -> BusOptions:
 
 def schedule_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--schedule``: think wake-ups through ahead where nothing can interfere, or one tick at a time."""
-    parser.add_argument("--schedule", choices=("lookahead", "barrier"), default="lookahead",
+    parser.add_argument("--schedule", choices=("lookahead", "speculate", "barrier"), default="lookahead",
                         help="lookahead (default): people whose next wake-up nothing can reach before it comes "
-                        "think it through while others wait for the model; barrier: one tick at a time. "
-                        "Both write the same log (docs/architecture.md)")
+                        "think it through while others wait for the model; speculate: everyone's next wake-up is "
+                        "thought through early and redone if the world changed under it (faster; a redo may "
+                        "re-send calls); barrier: one tick at a time. All three write the same log "
+                        "(docs/architecture.md)")
 
 
 def span_options(parser: argparse.ArgumentParser, default_note: str) -> None:

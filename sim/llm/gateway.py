@@ -159,6 +159,8 @@ class Gateway:
         settings: ModelSettings | None = None,
     ) -> T:
         """Ask for an answer of type ``schema``; returns ``fallback`` (logged) if none is valid."""
+        if site.dropped():
+            raise asyncio.CancelledError  # its person is being thought through again: count nothing
         began = time.perf_counter()
         settings = settings or ModelSettings()
         endpoint = self.endpoint
@@ -320,6 +322,8 @@ class _Row:
     def emit(self, *, attempt: int, status: str, response: str = "", error: str = "",
              latency_s: float = 0.0, prompt_tokens: int = 0, completion_tokens: int = 0,
              cache_hit: bool = False, fallback: bool = False) -> None:
+        if self.site.dropped():  # a reply that came back after its work was called off changes nothing
+            raise asyncio.CancelledError
         cost = (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
         self.gateway.account({
             "tick": self.site.tick, "t": self.site.t, "person": self.site.person, "purpose": self.site.purpose,

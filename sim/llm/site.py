@@ -17,13 +17,32 @@ _MOMENT: contextvars.ContextVar[tuple[int, int]] = contextvars.ContextVar("hamle
 """(tick, simulated second) of the calls made in the current task."""
 
 
+class Errand:
+    """Work that may be called off: a wake-up thought through ahead, which the engine may drop and redo."""
+
+    __slots__ = ("dropped",)
+
+    def __init__(self) -> None:
+        self.dropped = False
+
+
+_ERRAND: contextvars.ContextVar[Errand | None] = contextvars.ContextVar("hamlet_errand", default=None)
+"""The errand the current task's calls belong to, if any."""
+
+
 @contextlib.contextmanager
-def moment(tick: int, t: int) -> Iterator[None]:
-    """Stamp the call sites made inside (and in tasks started inside) with ``tick`` and second ``t``."""
+def moment(tick: int, t: int, errand: Errand | None = None) -> Iterator[None]:
+    """Stamp the call sites made inside (and in tasks started inside) with ``tick`` and second ``t``.
+
+    With ``errand``, their calls stop (``asyncio.CancelledError``) once it is dropped, whatever
+    else the task is doing: a cancellation alone can be lost (``asyncio.wait_for`` before 3.12).
+    """
     token = _MOMENT.set((tick, t))
+    errand_token = _ERRAND.set(errand)
     try:
         yield
     finally:
+        _ERRAND.reset(errand_token)
         _MOMENT.reset(token)
 
 
@@ -48,3 +67,8 @@ class CallSite:
     purpose: str
     tick: int = field(default_factory=_tick)
     t: int = field(default_factory=_second)
+    errand: Errand | None = field(default_factory=_ERRAND.get)
+
+    def dropped(self) -> bool:
+        """Whether the work this call is for has been called off (its reply must change nothing)."""
+        return self.errand is not None and self.errand.dropped
