@@ -135,7 +135,7 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     commands = [_command(world, setting, seed, path, expected_end, opts) for setting, seed, path in jobs]
     workers = opts.parallel or min(len(jobs), os.cpu_count() or 1)
     names = [f"seed={seed}" + (f" {label(setting)}" if setting else "") for setting, seed, _ in jobs]
-    failures = _run_all(commands, names, workers, opts.quiet)
+    failures = _run_all(commands, names, workers, opts.quiet, _child_env(opts.llm))
     if failures:
         raise UserError(failures[0] + (f" (and {len(failures) - 1} more runs failed)" if len(failures) > 1 else ""))
     rows = []
@@ -206,11 +206,18 @@ def _model_flags(llm: LLMOptions) -> list[str]:
     return out
 
 
-def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: bool) -> list[str]:
+def _child_env(llm: LLMOptions) -> dict[str, str] | None:
+    """The runs' environment: this one, with ``--api-key`` as ``OPENAI_API_KEY`` (None: this one unchanged)."""
+    # The key goes to the child through its environment, never on a command line others can see.
+    return {**os.environ, "OPENAI_API_KEY": llm.api_key} if llm.api_key else None
+
+
+def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: bool,
+             env: dict[str, str] | None = None) -> list[str]:
     """Run the commands, ``workers`` at a time, saying as each finishes; the error lines of those that failed."""
     failures = []
     with SweepProgress(len(commands), quiet=quiet) as progress, ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_timed, command): name for command, name in zip(commands, names, strict=True)}
+        futures = {pool.submit(_timed, command, env): name for command, name in zip(commands, names, strict=True)}
         for future in as_completed(futures):
             failure, seconds = future.result()
             progress.done(futures[future], seconds, failure)
@@ -219,21 +226,20 @@ def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: b
     return failures
 
 
-def _timed(command: list[str]) -> tuple[str, float | None]:
+def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[str, float | None]:
     """Run one command: its error line ('' if it finished) and how long it took (None: nothing to run)."""
     if not command:
         return "", None
     began = time.monotonic()
-    failure = _run(command)
+    failure = _run(command, env)
     return failure, time.monotonic() - began
 
 
-def _run(command: list[str]) -> str:
-    """Run one command; '' if it finished, else its error line."""
+def _run(command: list[str], env: dict[str, str] | None = None) -> str:
+    """Run one command (in ``env``, default this process's environment); '' if it finished, else its error line."""
     if not command:
         return ""
-    # The API key goes to the child through its environment, never on a command line others can see.
-    proc = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    proc = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, env=env)
     if proc.returncode == 0:
         return ""
     lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or [f"exit code {proc.returncode}"]

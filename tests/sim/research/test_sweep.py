@@ -111,3 +111,14 @@ def test_a_sweep_on_a_terminal_draws_a_live_line(tmp_path: Path) -> None:
     text = read_terminal(leader)
     assert proc.returncode == 0
     assert "sweep" in text and "2/2 runs" in text and "run 2/2 done" in text
+
+
+def test_the_api_key_reaches_each_run_through_its_environment_not_its_command_line() -> None:
+    import sys
+
+    from sim.llm.options import LLMOptions
+    from sim.research.sweep import _child_env, _run
+
+    check = [sys.executable, "-c", "import os, sys; sys.exit(os.environ.get('OPENAI_API_KEY') != 'sk-test')"]
+    assert _run(check, _child_env(LLMOptions(api_key="sk-test"))) == ""
+    assert _child_env(LLMOptions()) is None, "without --api-key the runs inherit this environment as it is"
