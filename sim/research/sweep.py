@@ -252,11 +252,17 @@ def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: b
     failures = []
     with SweepProgress(len(commands), quiet=quiet) as progress, ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_timed, command, env): name for command, name in zip(commands, names, strict=True)}
-        for future in as_completed(futures):
-            done = future.result()
-            progress.done(futures[future], done.seconds, done.failure, resumed=done.resumed)
-            if done.failure:
-                failures.append(done.failure)
+        try:
+            for future in as_completed(futures):
+                done = future.result()
+                progress.done(futures[future], done.seconds, done.failure, resumed=done.resumed)
+                if done.failure:
+                    failures.append(done.failure)
+        except KeyboardInterrupt:
+            # The runs going on had Ctrl-C too (one process group) and record it; the rest must not start
+            # now, one after another, as the pool would when it closes.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return failures
 
 
