@@ -14,7 +14,7 @@ def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet sweep``."""
     sweep = sub.add_parser("sweep", help="run a world over seeds and settings, and aggregate",
                            description="Run every combination of seeds and --set values (in parallel "
-                           "processes), saying as each run finishes, then print and save (CSV and JSON) a table of each "
+                           "processes, or as tasks on Ray with --executor ray), saying as each run finishes, then print and save (CSV and JSON) a table of each "
                            "setting's metrics: mean and 95 % confidence interval over the seeds (Student's t, kept "
                            "within each metric's range). Finished runs already in DIR are "
                            "reused, so an interrupted sweep continues where it stopped.")
