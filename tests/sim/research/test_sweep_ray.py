@@ -110,3 +110,34 @@ def test_a_task_killed_mid_run_resumes_from_its_run_file_and_the_tables_are_the_
     assert stdout == local.out
     for table in ("runs.csv", "sweep.csv"):
         assert (out / table).read_bytes() == (tmp_path / "local" / table).read_bytes(), table
+
+
+@pytest.mark.slow
+def test_a_sweep_joins_a_running_cluster_by_its_address_and_writes_the_local_executors_tables(tmp_path: Path) -> None:
+    _require_ray()
+    from tests.sim.bus.conftest import free_port
+
+    port = free_port()
+    # A head of its own on a free port, without token authentication (whether `ray start` turns it on
+    # depends on a token in ~/.ray, which other tests' local Rays may have left).
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port", str(port),
+                             "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats", "--block"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        two = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-3", "--hours", "2", "--llm", "scripted-inprocess")
+        deadline = time.monotonic() + 60
+        while True:  # the head takes a few seconds to listen
+            joined = hamlet_process(*two, "--out", tmp_path / "ray", "--executor", "ray", "--parallel", "2",
+                                    "--ray-address", f"127.0.0.1:{port}", env={"RAY_AUTH_MODE": "disabled"})
+            if joined.code == 0 or "no Ray cluster answers" not in joined.err or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert joined.code == 0, joined.err
+    finally:
+        head.terminate()  # `ray start --block` stops what it started
+        head.wait(timeout=60)
+    local = hamlet_process(*two, "--out", tmp_path / "local")
+    assert local.code == 0 and joined.out == local.out
+    for table in ("runs.csv", "sweep.csv"):
+        assert (tmp_path / "ray" / table).read_bytes() == (tmp_path / "local" / table).read_bytes(), table
