@@ -17,7 +17,7 @@ retries the task, which resumes the run from its file.
   simulated time the retry redid (from the snapshot it resumed from to where the kill landed);
 - *Ray alone*: ``ray.init(num_cpus=2)`` and ``ray.shutdown()`` with nothing to run, for scale.
 
-    python benchmarks/bench_sweep_ray.py                 # 3 repeats, about 5 minutes on 2 cores
+    python benchmarks/bench_sweep_ray.py                 # 3 repeats, about 7 minutes on 2 cores
     python benchmarks/bench_sweep_ray.py --repeats 1 --hours 12
 """
 
