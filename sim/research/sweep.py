@@ -157,7 +157,7 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     folder = Path(opts.out)
     jobs = [Job(setting, seed, folder / run_name(setting, seed)) for setting in grid for seed in seeds]
     expected_end = iso(scenario.start + timedelta(seconds=end))
-    commands = [_command(world, job.setting, job.seed, job.path, expected_end, opts) for job in jobs]
+    commands = [command_of(world, job, expected_end, opts) for job in jobs]
     workers = opts.parallel or min(len(jobs), os.cpu_count() or 1)
     if opts.executor == "ray" and any(commands):  # all finished earlier: no cluster needed to reuse them
         from sim.research import on_ray
