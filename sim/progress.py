@@ -180,7 +180,8 @@ class SweepProgress:
         if self.live:
             # Rich redraws the line on its own thread, so the elapsed time ticks while every run is busy.
             self._bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
-                                 TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=Console(stderr=True))
+                                 TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=Console(stderr=True),
+                                 redirect_stdout=False)  # a sweep prints nothing there; Ray's chatter must not pass
             self._bar.__enter__()
             self._task = self._bar.add_task("sweep", total=self.total, last="")
         return self
@@ -189,10 +190,12 @@ class SweepProgress:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
 
-    def done(self, what: str, seconds: float | None, failure: str = "") -> str:
-        """Count one run as finished (``seconds`` None: reused from an earlier sweep) and say so; returns the line."""
+    def done(self, what: str, seconds: float | None, failure: str = "", *, resumed: bool = False) -> str:
+        """Count one run as finished (``seconds`` None: reused from an earlier sweep; ``resumed``: continued from its
+        run file) and say so; returns the line."""
         self.finished += 1
-        took = "finished earlier, reused" if seconds is None else f"{seconds:.1f} s"
+        took = "finished earlier, reused" if seconds is None else \
+            f"{seconds:.1f} s" + (", resumed from its run file" if resumed else "")
         line = (f"run {self.finished}/{self.total} {'failed' if failure else 'done'}: {what} ({took})"
                 + (f": {failure}" if failure else ""))
         if self._bar is not None:

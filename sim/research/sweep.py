@@ -1,10 +1,11 @@
 """Sweeps: one world over a grid of seeds and settings, run in parallel processes, metrics aggregated.
 
 Each run is ``hamlet run WORLD --seed S --set K=V ...`` in its own process, written to
-``DIR/<setting>_seed<S>.db``. A finished run already there is reused and an interrupted one
-resumed, so a sweep can be continued. The aggregate table gives, per setting and metric, the
-number of runs, the mean and a 95 % confidence interval (Student's t over the seeds, clipped to
-the range the metric's values lie in: no count below zero, no share above one).
+``DIR/<setting>_seed<S>.db``: a child process of this one (the ``local`` executor), or a Ray
+task (``ray``, ``sim.research.on_ray``). A finished run already there is reused and an
+interrupted one resumed, so a sweep can be continued. The aggregate table gives, per setting and
+metric, the number of runs, the mean and a 95 % confidence interval (Student's t over the seeds,
+clipped to the range the metric's values lie in: no count below zero, no share above one).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
         29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
 
 
+EXECUTORS = ("local", "ray")
+"""Where a sweep's runs go: child processes of this one, or one Ray task each (``sim.research.on_ray``)."""
+
+
 @dataclass(slots=True)
 class SweepOptions:
     """What ``hamlet sweep`` takes besides the world."""
@@ -54,6 +59,8 @@ class SweepOptions:
     until: str | None = None
     llm: LLMOptions = field(default_factory=LLMOptions)
     quiet: bool = False  # no progress lines
+    executor: str = "local"  # one of EXECUTORS
+    ray_address: str | None = None  # an existing Ray cluster (executor ray; None: start a local Ray)
 
 
 @dataclass(slots=True)
@@ -64,6 +71,20 @@ class SweepResult:
     table: Any
     keys: list[str]
     files: list[Path]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One run of the grid: its setting, its seed and its run file."""
+
+    setting: dict[str, str]
+    seed: int
+    path: Path
+
+    @property
+    def name(self) -> str:
+        """How the progress lines name the run: ``seed=2 reflection=off``."""
+        return f"seed={self.seed}" + (f" {label(self.setting)}" if self.setting else "")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -128,20 +149,33 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     _note_unused(scenario, grid)
     if opts.parallel is not None and opts.parallel < 1:
         raise UserError(f"--parallel {opts.parallel}: must be at least 1")
+    if opts.executor not in EXECUTORS:
+        raise UserError(f"--executor {opts.executor}: choose {' or '.join(EXECUTORS)}")
+    if opts.ray_address is not None and opts.executor != "ray":
+        raise UserError("--ray-address: a Ray cluster's address is for --executor ray; add it, or leave the address out")
     end = end_second(scenario, scenario.start, RunOptions(hours=opts.hours, until=opts.until), scenario.hours)
-    folder = writable_folder(Path(opts.out), f"--out {opts.out}")
-    jobs = [(setting, seed, folder / run_name(setting, seed)) for setting in grid for seed in seeds]
+    folder = Path(opts.out)
+    jobs = [Job(setting, seed, folder / run_name(setting, seed)) for setting in grid for seed in seeds]
     expected_end = iso(scenario.start + timedelta(seconds=end))
-    commands = [_command(world, setting, seed, path, expected_end, opts) for setting, seed, path in jobs]
+    commands = [command_of(world, job, expected_end, opts) for job in jobs]
     workers = opts.parallel or min(len(jobs), os.cpu_count() or 1)
-    names = [f"seed={seed}" + (f" {label(setting)}" if setting else "") for setting, seed, _ in jobs]
-    failures = _run_all(commands, names, workers, opts.quiet)
+    if opts.executor == "ray" and any(commands):  # all finished earlier: no cluster needed to reuse them
+        from sim.research import on_ray
+
+        # Ray missing or its cluster unreachable is one line before the folder is even made.
+        with on_ray.connect(opts.ray_address, workers, opts.llm.api_key):
+            writable_folder(folder, f"--out {opts.out}")
+            failures = on_ray.run_all(world, jobs, [bool(c) for c in commands], expected_end, opts,
+                                      opts.parallel if opts.ray_address else None)
+    else:
+        writable_folder(folder, f"--out {opts.out}")
+        failures = _run_all(commands, [job.name for job in jobs], workers, opts.quiet, _child_env(opts.llm))
     if failures:
         raise UserError(failures[0] + (f" (and {len(failures) - 1} more runs failed)" if len(failures) > 1 else ""))
     rows = []
-    for setting, seed, path in jobs:
-        with RunMetrics(path) as metrics:
-            rows.append({**setting, "seed": seed, "run": path.name, **metrics.summary()})
+    for job in jobs:
+        with RunMetrics(job.path) as metrics:
+            rows.append({**job.setting, "seed": job.seed, "run": job.path.name, **metrics.summary()})
     pd = pandas()
     runs = pd.DataFrame(rows)
     table = aggregate(runs, keys)
@@ -206,38 +240,69 @@ def _model_flags(llm: LLMOptions) -> list[str]:
     return out
 
 
-def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: bool) -> list[str]:
+def _child_env(llm: LLMOptions) -> dict[str, str] | None:
+    """The runs' environment: this one, with ``--api-key`` as ``OPENAI_API_KEY`` (None: this one unchanged)."""
+    # The key goes to the child through its environment, never on a command line others can see.
+    return {**os.environ, "OPENAI_API_KEY": llm.api_key} if llm.api_key else None
+
+
+def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: bool,
+             env: dict[str, str] | None = None) -> list[str]:
     """Run the commands, ``workers`` at a time, saying as each finishes; the error lines of those that failed."""
     failures = []
     with SweepProgress(len(commands), quiet=quiet) as progress, ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_timed, command): name for command, name in zip(commands, names, strict=True)}
-        for future in as_completed(futures):
-            failure, seconds = future.result()
-            progress.done(futures[future], seconds, failure)
-            if failure:
-                failures.append(failure)
+        futures = {pool.submit(_timed, command, env): name for command, name in zip(commands, names, strict=True)}
+        try:
+            for future in as_completed(futures):
+                done = future.result()
+                progress.done(futures[future], done.seconds, done.failure, resumed=done.resumed)
+                if done.failure:
+                    failures.append(done.failure)
+        except KeyboardInterrupt:
+            # The runs going on had Ctrl-C too (one process group) and record it; the rest must not start
+            # now, one after another, as the pool would when it closes.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return failures
 
 
-def _timed(command: list[str]) -> tuple[str, float | None]:
-    """Run one command: its error line ('' if it finished) and how long it took (None: nothing to run)."""
+@dataclass(frozen=True, slots=True)
+class Done:
+    """How one run of a sweep went: its error line ('' if it finished), seconds (None: reused), whether it resumed."""
+
+    failure: str
+    seconds: float | None
+    resumed: bool = False
+
+
+def _timed(command: list[str], env: dict[str, str] | None = None) -> Done:
+    """Run one command and time it (nothing to run: reused)."""
     if not command:
-        return "", None
+        return Done("", None)
     began = time.monotonic()
-    failure = _run(command)
-    return failure, time.monotonic() - began
+    failure = _run(command, env)
+    return Done(failure, time.monotonic() - began, command[3] == "resume")
 
 
-def _run(command: list[str]) -> str:
-    """Run one command; '' if it finished, else its error line."""
+def _run(command: list[str], env: dict[str, str] | None = None) -> str:
+    """Run one command (in ``env``, default this process's environment); '' if it finished, else its error line."""
     if not command:
         return ""
-    # The API key goes to the child through its environment, never on a command line others can see.
-    proc = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-    if proc.returncode == 0:
+    proc = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, env=env)
+    return failure_line(command, proc.returncode, proc.stderr)
+
+
+def failure_line(command: list[str], code: int, stderr: str) -> str:
+    """The error line of a run's command that exited with ``code``: its last line on stderr, after its file ('' if 0)."""
+    if code == 0:
         return ""
-    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or [f"exit code {proc.returncode}"]
+    lines = [line for line in stderr.strip().splitlines() if line.strip()] or [f"exit code {code}"]
     return f"{command[command.index('--out') + 1] if '--out' in command else command[4]}: {lines[-1]}"
+
+
+def command_of(world: str, job: Job, end: str, opts: SweepOptions) -> list[str]:
+    """The ``hamlet run`` (or ``resume``) command of ``job`` as its run file now stands; empty if it is done."""
+    return _command(world, job.setting, job.seed, job.path, end, opts)
 
 
 def aggregate(runs: Any, keys: list[str]) -> Any:

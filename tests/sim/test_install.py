@@ -19,6 +19,9 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PAGES = [ROOT / "README.md", ROOT / "docs" / "research.md"]
+OPTIONAL = {"ray": "cluster"}
+"""Modules only an option needs (``hamlet sweep --executor ray``), each declared by its extra; without it the
+option is refused in one line saying what to install (tests/sim/research/test_sweep_ray.py)."""
 
 
 def name_of(requirement: str) -> str:
@@ -119,7 +122,9 @@ def test_the_readme_install_brings_every_package_the_documented_commands_import(
     modules = third_party(roots)
     assert {"pandas", "pyarrow", "matplotlib"} <= modules, "the walk reaches the research libraries"
     owners = importlib.metadata.packages_distributions()
-    missing = {module: owners.get(module, [module]) for module in sorted(modules)
+    for module, extra in OPTIONAL.items():
+        assert module in modules and module in installed([extra]), f"{module}: declared by the {extra} extra"
+    missing = {module: owners.get(module, [module]) for module in sorted(modules - set(OPTIONAL))
                if not any(name_of(dist) in have for dist in owners.get(module, [module]))}
     assert missing == {}, (f"imported by documented commands but not installed by the README's "
                            f"pip install -e '.[{','.join(extras)}]': {missing}")

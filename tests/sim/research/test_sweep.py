@@ -111,3 +111,39 @@ def test_a_sweep_on_a_terminal_draws_a_live_line(tmp_path: Path) -> None:
     text = read_terminal(leader)
     assert proc.returncode == 0
     assert "sweep" in text and "2/2 runs" in text and "run 2/2 done" in text
+
+
+def test_the_api_key_reaches_each_run_through_its_environment_not_its_command_line() -> None:
+    import sys
+
+    from sim.llm.options import LLMOptions
+    from sim.research.sweep import _child_env, _run
+
+    check = [sys.executable, "-c", "import os, sys; sys.exit(os.environ.get('OPENAI_API_KEY') != 'sk-test')"]
+    assert _run(check, _child_env(LLMOptions(api_key="sk-test"))) == ""
+    assert _child_env(LLMOptions()) is None, "without --api-key the runs inherit this environment as it is"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sweep_and_starts_none_of_the_runs_still_waiting(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "s"
+    sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(WORLDS / "two_rooms.yaml"), "--seeds", "1-3",
+                              "--set", "mind=generative", "--hours", "4", "--llm", "scripted-inprocess",
+                              "--llm-latency-ms", "200", "--parallel", "1", "--out", str(out)],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.db")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.killpg(sweep.pid, signal.SIGINT)  # a terminal's Ctrl-C: the sweep and its runs
+    _, err = sweep.communicate(timeout=60)
+    assert sweep.returncode == 130, err
+    assert [p.name for p in out.glob("*.db")] == ["mind-generative_seed1.db"], "the waiting runs never started"
