@@ -4,6 +4,7 @@ The same run is made three ways, each a child process from start to exit:
 
     hamlet run WORLD --llm scripted --hours 4 --seed 5 --llm-latency-ms 200 --schedule barrier
     hamlet run WORLD ... --schedule lookahead
+    hamlet run WORLD ... --schedule speculate
     hamlet run WORLD ... --concurrency 1          (the default schedule, one call in flight)
 
 interleaved, so that drifts of the machine hit all three alike. Each run file's oracle bound is
@@ -42,6 +43,7 @@ from common import median, run_hamlet, table
 MODES: dict[str, list[str]] = {
     "barrier": ["--schedule", "barrier"],
     "lookahead": ["--schedule", "lookahead"],
+    "speculate": ["--schedule", "speculate"],
     "concurrency 1": ["--concurrency", "1"],
 }
 """The runs compared, by name, with the options each adds to the common command."""
@@ -134,10 +136,13 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> b
         ["lookahead over concurrency 1", span["concurrency 1"] / span["lookahead"],
          command["concurrency 1"] / command["lookahead"]],
         ["lookahead over barrier", span["barrier"] / span["lookahead"], command["barrier"] / command["lookahead"]],
+        ["speculate over concurrency 1", span["concurrency 1"] / span["speculate"],
+         command["concurrency 1"] / command["speculate"]],
+        ["speculate over barrier", span["barrier"] / span["speculate"], command["barrier"] / command["speculate"]],
         ["the most any schedule could gain over barrier (span / oracle)", span["barrier"] / critical, ""],
     ]
     print(table(["speed-up (x)", "requests' span", "whole command"], speedups))
-    print(f"\nthe three schedules wrote {'the same events' if same else 'DIFFERENT events'}")
+    print(f"\nthe four ways wrote {'the same events' if same else 'DIFFERENT events'}")
     return same
 
 
