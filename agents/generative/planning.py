@@ -196,12 +196,14 @@ class DayPlanning:
         habits = "; ".join(f"{item.at} {item.do}" for item in spec.routine) or spec.lifestyle or "none given"
         # What the person has in mind (plans made, news to pass on) shapes the day, as in the paper.
         in_mind = await self.memory.retrieve(f"my plans, intentions and news for {now:%A %d %B}", t, k=3)
-        prompt = (f"Today is {now:%A %d %B %Y}.\n"
+        # What does not change first (the instruction, the habits), then the day's, the moment last,
+        # so each prompt begins as the person's earlier ones did and a server's prefix cache serves it.
+        prompt = ("Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
+                  "each with the hour it starts.\n"
+                  f"Your usual day, a habit rather than a rule: {habits}.\n"
                   f"Yesterday you: {'; '.join(yesterday) or 'nothing you remember'}.\n"
                   f"You have in mind: {listing(in_mind)}\n"
-                  f"Your usual day, a habit rather than a rule: {habits}.\n"
-                  "Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
-                  "each with the hour it starts.")
+                  f"Today is {now:%A %d %B %Y}.")
         first = spec.routine[0].do if spec.routine else "starts the day"
         fallback = DayPlan(wake_up="07:00", bedtime="22:00", items=[
             PlanItem(start=f"{h:02d}:00", activity=clip(a, 160)) for h, a in
@@ -213,9 +215,9 @@ class DayPlanning:
         broad = "; ".join(f"{i.start} {i.activity}" for i in plan.items)
         hourly = await self.identity.ask(
             HourPlan, "hour_plan",
-            f"Today is {now:%A}. You get up at {plan.wake_up} and go to bed at {plan.bedtime}.\n"
+            "Make it an hour-by-hour plan: for each hour from getting up to bedtime, what you do.\n"
             f"Your plan in broad strokes: {broad}.\n"
-            "Make it an hour-by-hour plan: for each hour from getting up to bedtime, what you do.",
+            f"You get up at {plan.wake_up} and go to bed at {plan.bedtime}. Today is {now:%A}.",
             HourPlan(hours=[HourItem(start=i.start, activity=i.activity) for i in plan.items]))
         self.hours = {"wake_up": plan.wake_up, "bedtime": plan.bedtime,
                       "items": [i.model_dump() for i in hourly.hours]}
@@ -232,11 +234,11 @@ class DayPlanning:
         current = self.hours or self.plan
         assert current is not None
         later = [f"{start} {activity}" for start, activity in _spans_after(current, minute)]
-        prompt = (f"It is {now:%H:%M}. {reason}\n"
+        prompt = ("Plan the rest of today again from now, in the light of this: what you do from now, and what "
+                  "after, each with the hour it starts. Rate how much this change matters (1 to 10).\n"
                   f"The rest of your plan for today: {'; '.join(later) or 'nothing more'}. "
                   f"You go to bed at {current['bedtime']}.\n"
-                  "Plan the rest of today again from now, in the light of this: what you do from now, and what "
-                  "after, each with the hour it starts. Rate how much this change matters (1 to 10).")
+                  f"{reason}\nIt is {now:%H:%M}.")
         fallback = Replan(items=[ReplanItem(start="now", activity=clip(later[0].split(" ", 1)[1], 160)
                                             if later else "carries on")], importance=3)
         answer = await self.identity.ask(Replan, "replan", prompt, fallback)
@@ -397,10 +399,11 @@ class Acting:
         identity = self.identity
         recalled = await self.memory.retrieve(block.activity, t)
         schema = decomposition_model(identity.places, identity.objects)
-        prompt = (f"It is {now:%H:%M}. From {clock(block.start)} to {clock(block.end)} you planned: {block.activity}.\n"
+        prompt = ("Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
+                  "there or none.\n"
+                  f"From {clock(block.start)} to {clock(block.end)} you planned: {block.activity}.\n"
                   f"You remember: {listing(recalled)}\n"
-                  "Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
-                  "there or none.")
+                  f"It is {now:%H:%M}.")
         where = self.current[1] if self.current else identity.home
         step = {"minutes": 15, "activity": block.activity[:ACTIVITY_CHARS], "object": "none",
                 "place": where if where in identity.places else identity.places[0]}
