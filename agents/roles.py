@@ -120,21 +120,22 @@ class RoleMind:
         system = await self._system(role, phase, values, phase.prompt, now)
         transcript = "\n\n".join(f"{line.speaker}: {line.text}" for line in lines)
         options = f" Choose one of: {', '.join(phase.options)}." if phase.options else ""
-        ask = (f"{transcript}\n\nThe phase {phase.phase} is over without a stated conclusion. "
-               f"State the conclusion it reached, in a few words.{options}")
+        ask = (f"The phase {phase.phase} is over without a stated conclusion. "
+               f"State the conclusion it reached, in a few words.{options}\n\n{transcript}")
         messages = [{"role": "system", "content": system}, {"role": "user", "content": ask}]
         return await self._ask(role, schema, messages, f"{phase.phase} conclusion", fallback)
 
     async def _system(self, role_name: str, phase: PhaseSpec, values: dict[str, str], query: str, now: datetime) -> str:
         role = self.roles[role_name]
         text = fill(role.prompt, {**values, "role": role.name}).strip() or f"You are the {role.name} of the team."
-        recalled = await self.recall(query, self._second(now)) if self.params["memory"] else []
-        if recalled:
-            text += "\n\nWhat you remember from earlier phases:\n" + "\n".join(f"- {m.text}" for m in recalled)
         side = "instruct" if role_name == phase.instructor else "assist"
         other = phase.assistant if side == "instruct" else phase.instructor
         text += (f"\n\nThis is the phase {phase.phase!r}: you ({role.name}) {side}, with the {other}. "
                  "Set end to true when the phase's work is done.")
+        # The memories retrieved for this phase last: the role and the phase repeat from call to call.
+        recalled = await self.recall(query, self._second(now)) if self.params["memory"] else []
+        if recalled:
+            text += "\n\nWhat you remember from earlier phases:\n" + "\n".join(f"- {m.text}" for m in recalled)
         return text
 
     async def _ask(self, role_name: str, schema: type[BaseModel], messages: list[dict[str, str]], purpose: str,
@@ -179,7 +180,7 @@ class RoleMind:
         role = next(iter(self.roles.values()), None)
         who = f"You are {self.spec.name}, the {role.name} of the team." if role else f"You are {self.spec.name}."
         messages = [{"role": "system", "content": who},
-                    {"role": "user", "content": f"You remember:\n{known}\nQuestion: {question}"}]
+                    {"role": "user", "content": f"Question: {question}\nYou remember:\n{known}"}]
         if form is not None:  # a probe's structured answer, as JSON ("" if the model gave none)
             empty = form.model_construct()
             filled = await self.ctx.gateway.ask(form, messages, site=CallSite(self.spec.name, "interview"),

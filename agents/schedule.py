@@ -159,12 +159,15 @@ class ScheduleMind:
         remembered = " ".join(m.rstrip(".") + "." for m in spec.memories) or "Nothing special."
         routine = "\n".join(f"- {item.at} {item.do}" + (f" at {item.place}" if item.place else "")
                             for item in self.routine)
+        # Everything but the date is the same every morning: the date last, so a server's prefix
+        # cache serves all the rest from yesterday's call.
         user = (
-            f"Today is {now:%A %d %B %Y}. You live at {self.home}. You know {known}.\n"
+            f"Choose your mood, up to five intentions for today, and where to spend your free time "
+            f"(one of: {', '.join(self.places)}).\n"
+            f"You live at {self.home}. You know {known}.\n"
             f"What you remember: {remembered}\n"
             f"Your routine:\n{routine}\n"
-            f"Choose your mood, up to five intentions for today, and where to spend your free time "
-            f"(one of: {', '.join(self.places)})."
+            f"Today is {now:%A %d %B %Y}."
         )
         return [{"role": "system", "content": persona}, {"role": "user", "content": user}]
 

@@ -29,8 +29,10 @@ _EVENT_SQL = "INSERT INTO event (seq, tick, t, time, kind, person, place, data) 
 _LLM_COLUMNS = (
     "tick", "t", "person", "purpose", "model", "attempt", "status", "cache_key", "cache_hit",
     "fallback", "request", "response", "error", "prompt_tokens", "completion_tokens", "cost_usd",
-    "latency_ms", "wall_time",
+    "latency_ms", "wall_time", "endpoint", "failovers", "prefix_tokens", "schema_tokens",
 )
+_LLM_DEFAULTS = {"endpoint": "", "failovers": "[]", "prefix_tokens": 0, "schema_tokens": 0}
+"""What a row read from a file older than these columns (redone on resume) writes in them."""
 _MEMORY_COLUMNS = ("person", "id", "tick", "t", "kind", "text", "importance", "evidence")
 _MEMORY_SQL = f"INSERT INTO memory ({', '.join(_MEMORY_COLUMNS)}) VALUES ({', '.join('?' * len(_MEMORY_COLUMNS))})"
 _ARTIFACT_COLUMNS = ("tick", "t", "path", "version", "phase", "role", "person", "content")
@@ -221,7 +223,8 @@ def freeze(batch: Batch) -> _Rows:
         # text), and orjson refuses a string that is not UTF-8, so only their data needs the escaper.
         events=tuple((e.seq, e.tick, e.t, e.time, e.kind, e.person, e.place, clean.data(e.data))
                      for e in batch.events),
-        llm_calls=tuple(clean.row(tuple(call[c] for c in _LLM_COLUMNS)) for call in batch.llm_calls),
+        llm_calls=tuple(clean.row(tuple(call[c] if c in call else _LLM_DEFAULTS[c] for c in _LLM_COLUMNS))
+                        for call in batch.llm_calls),
         memories=tuple(clean.row(tuple(m[c] for c in _MEMORY_COLUMNS)) for m in batch.memories),
         artifacts=tuple(clean.row(tuple(a[c] for c in _ARTIFACT_COLUMNS)) for a in batch.artifacts),
         snapshot=None if snap is None else (

@@ -144,6 +144,7 @@ class RunReader:
             "created_at": run["created_at"],
             "updated_at": run["updated_at"],
             "control": self.controls(),
+            **({"endpoints": endpoints} if (endpoints := self.endpoints()) else {}),
             **({"team": self.team()} if scenario.team is not None else {}),
         }
 
@@ -165,6 +166,41 @@ class RunReader:
         return {"requests": sum(by_source.values()), "by_source": by_source, "by_status": by_status,
                 "rejected": rejected, "shed": int(meta.get("bus_shed", 0)),
                 "broker_dropped": int(meta.get("bus_broker_dropped", 0))}
+
+    def endpoints(self) -> dict[str, dict[str, Any]]:
+        """Per model server of a run that had several: calls, tokens, errors, failovers away, median latency.
+
+        ``calls`` counts the attempts it answered or failed (rows naming it), ``failovers`` the
+        attempts that left it for another server, and ``median_latency_ms`` is over its answers.
+        Empty for a run with one server, or a file from before servers were recorded.
+        """
+        one = self.db.execute
+        if "endpoint" not in self.columns("llm_call"):
+            return {}
+        rows = one("SELECT endpoint, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(status = 'error'),"
+                   " SUM(status IN ('ok', 'repaired', 'invalid')) FROM llm_call WHERE endpoint != ''"
+                   " GROUP BY endpoint ORDER BY endpoint").fetchall()
+        left = dict(one("SELECT json_extract(f.value, '$[0]'), COUNT(*) FROM llm_call,"
+                        " json_each(llm_call.failovers) AS f WHERE llm_call.failovers != '[]' GROUP BY 1").fetchall())
+        out: dict[str, dict[str, Any]] = {}
+        for name in sorted({row[0] for row in rows} | set(left)):
+            found = next((row for row in rows if row[0] == name), (name, 0, 0, 0, 0, 0))
+            answered = found[5]
+            median = None
+            if answered:  # the middle answer by latency (the lower of the two middle ones for an even count)
+                median = one("SELECT latency_ms FROM llm_call WHERE endpoint = ? AND status IN ('ok', 'repaired',"
+                             " 'invalid') ORDER BY latency_ms LIMIT 1 OFFSET ?", (name, (answered - 1) // 2)).fetchone()[0]
+            out[name] = {"calls": found[1], "prompt_tokens": found[2], "completion_tokens": found[3],
+                         "errors": found[4], "failovers": left.get(name, 0), "median_latency_ms": median}
+        return out
+
+    def last_prompts(self, until_tick: int) -> dict[str, list[dict[str, str]]]:
+        """Each person's (``""``: the world's) last call's messages by tick ``until_tick``: what a resume's
+        or a fork's count of shared prompt prefixes starts from (``sim.llm.prefix.Prefixes.seed``)."""
+        rows = self.db.execute(
+            "SELECT person, request FROM llm_call WHERE id IN (SELECT MAX(id) FROM llm_call"
+            " WHERE tick >= 0 AND tick <= ? AND attempt = 1 GROUP BY person)", (until_tick,))
+        return {person or "": json.loads(request)["messages"] for person, request in rows}
 
     def team(self) -> dict[str, Any]:
         """What the team did: its task, each phase and loop that ended and why, program runs, files, quality."""

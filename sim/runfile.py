@@ -76,12 +76,28 @@ def reopen(path: Path, after_seq: int, after_tick: int, sim_end: str) -> Engine:
     engine = open_engine(path)
     claim(engine)
     with engine.begin() as conn:
+        upgrade(conn)
         # Events after the snapshot are redone; their LLM replies stay and answer from the cache.
         conn.exec_driver_sql("DELETE FROM event WHERE seq > ?", (after_seq,))
         for table in ("memory", "artifact", "llm_call"):  # redone with the events
             conn.exec_driver_sql(f"DELETE FROM {table} WHERE tick > ?", (after_tick,))
         conn.exec_driver_sql("UPDATE run SET status='running', message='', sim_end=? WHERE id=1", (sim_end,))
     return engine
+
+
+def upgrade(conn: Any) -> None:
+    """Give an older file that is written to again the columns this version writes (``LLM_CALL_ADDED``).
+
+    Readers take an older file as it is; a file's ``schema_version`` is raised only here, with its columns.
+    """
+    from sim.tables import LLM_CALL_ADDED, SCHEMA_VERSION
+
+    have = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(llm_call)")}
+    for column, declared in LLM_CALL_ADDED.items():
+        if column not in have:
+            conn.exec_driver_sql(f"ALTER TABLE llm_call ADD COLUMN {column} {declared}")
+    conn.exec_driver_sql("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+                         (str(SCHEMA_VERSION), SCHEMA_VERSION))
 
 
 def set_status(path: Path, status: str, message: str) -> None:
@@ -112,6 +128,7 @@ def add_interviews(path: Path, exchanges: list[tuple[str, int, str, str, str, st
     engine = open_engine(path)
     SQLModel.metadata.create_all(engine)  # files from before interviews existed gain the table
     with engine.begin() as conn:
+        upgrade(conn)
         conn.exec_driver_sql(
             "INSERT INTO interview (person, t, time, question, answer, model, wall_time) VALUES (?,?,?,?,?,?,?)",
             [(*exchange, wall_now()) for exchange in exchanges],
@@ -158,7 +175,10 @@ def copy_prefix(parent: Path, branch: Path, snap: dict[str, Any], before_t: int)
         with db:
             db.execute("INSERT INTO event SELECT * FROM parent.event WHERE seq <= ? ORDER BY seq", (snap["seq"],))
             db.execute("INSERT INTO memory SELECT * FROM parent.memory WHERE tick <= ?", (snap["tick"],))
-            columns = ", ".join(r[1] for r in db.execute("PRAGMA main.table_info(llm_call)") if r[1] != "id")
+            # the columns both files have: a parent from before schema 6 leaves the newer ones at their defaults
+            parents = {r[1] for r in db.execute("PRAGMA parent.table_info(llm_call)")}
+            columns = ", ".join(r[1] for r in db.execute("PRAGMA main.table_info(llm_call)")
+                                if r[1] != "id" and r[1] in parents)
             db.execute(f"INSERT INTO llm_call ({columns}) SELECT {columns} FROM parent.llm_call"
                        " WHERE tick >= 0 AND tick <= ? ORDER BY id", (snap["tick"],))
             db.execute("INSERT INTO snapshot (tick, t, seq, state) SELECT tick, t, seq, state FROM parent.snapshot"

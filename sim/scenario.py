@@ -599,6 +599,9 @@ def scenario_json_schema() -> dict[str, Any]:
     defs["AreaSpec"]["properties"]["objects"]["items"] = {
         "anyOf": [{"type": "string"}, {"$ref": "#/$defs/ObjectSpec"}]
     }
+    defs["WorldModelSettings"]["properties"]["endpoints"]["items"] = {  # a server's URL alone, too
+        "anyOf": [{"type": "string"}, {"$ref": "#/$defs/EndpointSpec"}]
+    }
     schema["properties"]["start"] = {
         "type": "string", "title": "Start", "pattern": r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}",
         "description": "ISO 8601 simulated start time, e.g. 2026-02-13T06:00",

@@ -139,11 +139,11 @@ def _run_world(world_path: Path, opts: RunOptions) -> Outcome:
     end = end_second(scenario, scenario.start, opts, scenario.hours)
     path = out_path(world_path, seed, opts.out)
     prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model)
-    if scenario.model.file and not opts.llm.model_file and resolve_kind(opts.llm) == "local":
+    if scenario.model.file and not opts.llm.model_file and resolve_kind(opts.llm, scenario.model) == "local":
         # the world's GGUF file, relative to the world file; given on the command line, --model-file wins
         opts.llm.model_file = str(checked_gguf(world_path.parent / Path(scenario.model.file).expanduser(),
                                                f"{world_path}: model.file {scenario.model.file}"))
-    model_file(opts.llm)  # a bad --model-file is refused with the world, before anything starts
+    model_file(opts.llm, scenario.model)  # a bad --model-file is refused with the world, before anything starts
     link = Link.open(opts.bus, path)
     try:
         return _run_new(world_path, world_text, scenario, seed, end, path, opts, link)
@@ -193,7 +193,8 @@ def _resume_run(path: Path, opts: RunOptions) -> Outcome:
         snapshot = reader.latest_snapshot()
         past = _Past(run, snapshot, reader.replies(), reader.summary()["cost_usd"],
                      reader.memories(until_tick=snapshot["tick"]) if snapshot else [], recorded.get("fixed_step"),
-                     recorded.get("fork"), reader.calls_after(snapshot["tick"] if snapshot else -1))
+                     recorded.get("fork"), reader.calls_after(snapshot["tick"] if snapshot else -1),
+                     reader.last_prompts(snapshot["tick"]) if snapshot else {})
         writer = reader.meta.get("writer", "")
     refuse_read_only(path, "hamlet resume")
     if run["status"] == "running" and writer_alive(writer):
@@ -227,6 +228,7 @@ class _Past:
     fixed_step: int | None
     fork: dict[str, Any] | None = None  # a branch's parent and fork time (hamlet fork)
     redo: list[dict[str, Any]] = field(default_factory=list)  # llm_call rows after the snapshot, redone
+    prompts: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # each person's last call by the snapshot
 
 
 def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptions, opts: RunOptions,
@@ -249,6 +251,7 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             gateway.cache.update(past.replies)
             for row in past.redo:
                 gateway.recorded.setdefault(row["cache_key"], []).append(row)
+            gateway.prefixes.seed(past.prompts)  # so the next calls count their shared prefixes as before the stop
             gateway.stats.cost_usd = past.spent - sum(row["cost_usd"] for row in past.redo)  # counted again when redone
             if past.fork:  # a branch: before its fork time nothing is ever sent, and its parent's replies still count
                 gateway.replay_until = RunTime(scenario.start).second(parse_time(past.fork["at"], scenario.start))
@@ -351,15 +354,17 @@ async def _run_async(sim: Simulation, end: int) -> str:
 
 async def preflight_run(backend: Backend, scenario: Scenario) -> None:
     """Check the backend's server answers and serves every model the world names (no server: nothing to check)."""
-    if backend.endpoint.base_url is None:
+    if not backend.servers:
         return
-    progress.phase("checking the model server")
+    progress.phase("checking the model server" + ("s" if len(backend.servers) > 1 else ""))
     used = (
         {backend.endpoint.model} if backend.endpoint.fixed_model
         else models_of([*scenario.people, *(scenario.team.roles if scenario.team else [])], scenario.model,
                        backend.endpoint.model)
     )
-    await preflight(backend.endpoint, f"--llm {backend.kind}", used)
+    # every server of a list must answer at the start: an unreachable one is more likely a typo than an outage
+    for label, endpoint in backend.servers:  # in order, so the first one wrong is the one named
+        await preflight(endpoint, f"--llm {backend.kind}", used, label)
 
 
 def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
@@ -367,6 +372,10 @@ def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
     fields = LLMOptions.__dataclass_fields__
     merged = {k: v for k, v in recorded.items() if k in fields}
     merged.update({k: v for k, v in vars_of(given).items() if v not in (None, 0.0)})
+    if given.base_url:  # a server given now replaces the recorded ones, however they were given
+        merged.pop("endpoints", None)
+    if given.endpoints:
+        merged.pop("base_url", None)
     if given.profile is None and merged.get("llm") not in SCRIPTED:
         merged.pop("profile", None)  # a recorded profile is the scripted model's; another backend has none
     options = LLMOptions(**merged)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 5
-"""Bumped whenever a table changes shape; readers refuse files from a newer version (5: the probe table)."""
+SCHEMA_VERSION = 6
+"""Bumped whenever a table changes shape; readers refuse files from a newer version (5: the probe table;
+6: ``llm_call``'s endpoint, failovers, prefix_tokens and schema_tokens, added to older files they write to)."""
 
 APP_ID = "hamlet"
 
@@ -101,6 +102,18 @@ class LLMCallRow(SQLModel, table=True):
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     wall_time: str = ""
+    endpoint: str = Field(default="", description="the server that answered or failed, when a run has several "
+                          "(its URL without secrets); empty with one")
+    failovers: str = Field(default="[]", description="JSON list of [server, error]: the servers this attempt left "
+                           "for the next (refused or dropped connections), in order")
+    prefix_tokens: int = Field(default=0, description="leading tokens of the call's messages that repeat the same "
+                               "person's previous call (sim/llm/prefix.py counts them)")
+    schema_tokens: int = Field(default=0, description="tokens of the answer's JSON Schema as the request carries it")
+
+
+LLM_CALL_ADDED = {"endpoint": "TEXT NOT NULL DEFAULT ''", "failovers": "TEXT NOT NULL DEFAULT '[]'",
+                  "prefix_tokens": "INTEGER NOT NULL DEFAULT 0", "schema_tokens": "INTEGER NOT NULL DEFAULT 0"}
+"""``llm_call``'s columns since schema 6, as ``ALTER TABLE`` adds them to an older file that is written to again."""
 
 
 class MemoryRow(SQLModel, table=True):

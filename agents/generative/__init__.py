@@ -213,7 +213,7 @@ class GenerativeMind:
         """Answer from memories formed by second ``at``, touching none of them (``form``: as that schema's JSON)."""
         await self.memory.wake(at)
         recalled = await self.memory.retrieve(question, at, before=at, touch=False)
-        task = f"You remember: {listing(recalled)}\nQuestion: {question}"
+        task = f"Question: {question}\nYou remember: {listing(recalled)}"
         if form is not None:
             filled = await self.identity.ask(form, "interview", task, None)
             return "" if filled is None else str(filled.model_dump_json())

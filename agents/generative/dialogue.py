@@ -88,8 +88,8 @@ class Dialogue:
         """One call: what this person remembers of ``partner`` and thinks of them, kept for later."""
         relation = self.identity.relation(partner, "someone you know")
         recalled = await self.memory.retrieve(partner, t, k=8)
-        prompt = (f"{partner} ({relation}). What you remember of {partner}: {listing(recalled)}\n"
-                  f"In a sentence or two: who is {partner} to you, and what do you think and feel about them?")
+        prompt = (f"In a sentence or two: who is {partner} to you, and what do you think and feel about them?\n"
+                  f"{partner} ({relation}). What you remember of {partner}: {listing(recalled)}")
         answer = await self.identity.ask(RelationshipSummary, "relationship", prompt,
                                          RelationshipSummary(summary=clip(f"{partner} is {relation}.", 240)))
         self.about[partner] = [t, str(answer.summary)]
@@ -108,11 +108,13 @@ class Dialogue:
         last = lines[-1].text if lines else ""
         recalled = await self.memory.retrieve(f"{partner}. {topic}. {last}", t, k=4)
         relation = self.identity.relation(partner, "someone you know")
-        prompt = (f"You are talking with {partner} ({relation}) about {topic}. What you think of {partner}: {about}\n"
+        # What holds for the whole conversation first, then the talk so far (each line extends the last
+        # prompt's), the memories retrieved for this line last: a server's prefix cache keeps the rest.
+        prompt = ("Say your next line; end the conversation when it has run its course.\n"
+                  f"You are talking with {partner} ({relation}) about {topic}. What you think of {partner}: {about}\n"
                   f"Right now: {doing}.\n"
-                  f"You remember: {listing(recalled)}\n"
-                  f"So far:\n{transcript(lines)}\nSay your next line; end the conversation when it has run "
-                  "its course.")
+                  f"So far:\n{transcript(lines)}\n"
+                  f"You remember: {listing(recalled)}")
         said = await self.identity.ask(Utterance, "dialogue_turn", prompt,
                                        Utterance(line="Well, I should get going.", end=True))
         return Turn(said.line, said.end)
@@ -131,7 +133,7 @@ class Dialogue:
         fallback = schema.model_validate({"summary": clip(f"I talked with {partner} about {topic}.", 240),
                                           "learned": [], "importance": 3, "react": False, "why": ""})
         notes = await self.identity.ask(schema, "dialogue_memory",
-                                        f"You just talked with {partner} about {topic}:\n{transcript(lines)}\n{ask}",
+                                        f"{ask}\nYou just talked with {partner} about {topic}:\n{transcript(lines)}",
                                         fallback)
         texts = [notes.summary, *notes.learned]
         await self.memory.remember("dialogue", texts, [float(notes.importance)] * len(texts), t)

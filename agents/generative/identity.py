@@ -85,9 +85,10 @@ class Identity:
             for m in await memory.retrieve(query.format(name=self.name), t):
                 found.setdefault(m.id, m.text)
         spec = self.spec
-        task = ("Statements about you:\n" + "\n".join(f"- {text}" for text in found.values()) +
-                "\nFrom these, describe yourself now: your core characteristics; your occupation and current "
-                "situation; how you feel about your recent progress in life. One sentence each.")
+        # The instruction first, the retrieved statements last: a server's prefix cache keeps what repeats.
+        task = ("From these, describe yourself now: your core characteristics; your occupation and current "
+                "situation; how you feel about your recent progress in life. One sentence each.\n"
+                "Statements about you:\n" + "\n".join(f"- {text}" for text in found.values()))
         fallback = Summary(core=clip(", ".join(spec.traits) or "an ordinary person", 160),
                            occupation=clip(spec.occupation or "goes about their days", 160), feeling="content enough")
         summary = await self.ask(Summary, "summary", task, fallback)

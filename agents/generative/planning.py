@@ -15,10 +15,11 @@ there: the action under way, the ones to come, and what was done today and yeste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
@@ -83,6 +84,23 @@ class Replan(BaseModel):
     importance: int = Field(ge=1, le=10)
 
 
+@lru_cache(maxsize=64)
+def hour_plan_model(hours: tuple[str, ...]) -> type[HourPlan]:
+    """The hour plan's schema offering only ``hours`` (those from getting up to bedtime): a ``HourPlan``."""
+    start: Any = Literal[hours]  # a type made at run time: Any keeps type checkers from reading it as a form
+    item = create_model("HourItem", __base__=HourItem, start=(start, ...))
+    return create_model("HourPlan", __base__=HourPlan,
+                        hours=(list[item], Field(min_length=min(3, len(hours)), max_length=len(hours))))
+
+
+@lru_cache(maxsize=64)
+def replan_model(hours: tuple[str, ...]) -> type[Replan]:
+    """The re-planning schema offering "now" and ``hours`` (those still to come today): a ``Replan``."""
+    start: Any = Literal[("now", *hours)]
+    item = create_model("ReplanItem", __base__=ReplanItem, start=(start, ...))
+    return create_model("Replan", __base__=Replan, items=(list[item], Field(min_length=1, max_length=8)))
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """An hour (or less) of the day given to one plan item, in minutes after midnight."""
@@ -125,9 +143,9 @@ def blocks(plan: DayPlan | Mapping[str, Any]) -> list[Block]:
     return out
 
 
-@cache
+@lru_cache(maxsize=4096)
 def decomposition_model(places: tuple[str, ...], objects: tuple[str, ...]) -> type[BaseModel]:
-    """The schema of a block's actions, with the person's known places and objects as choices."""
+    """The schema of a block's actions, with the places and objects offered for that block as choices."""
     place: Any = Literal[places]  # a type made at run time: Any keeps type checkers from reading it as a form
     thing: Any = Literal[("none", *objects)]
     step = create_model(
@@ -138,6 +156,43 @@ def decomposition_model(places: tuple[str, ...], objects: tuple[str, ...]) -> ty
         object=(thing, ...),
     )
     return create_model("Steps", steps=(list[step], Field(min_length=2, max_length=8)))
+
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+"""A word that can name a place in a plan: three letters or more ("the", "at" name nothing)."""
+_COMMON = frozenset({"the", "and", "room", "house", "home", "area", "place", "front", "back", "main", "old", "new"})
+"""Words of place names too common to say which place a plan means (every house has a room)."""
+
+
+def block_places(scenario: Any, known: tuple[str, ...], activity: str, start: int, end: int,
+                 routine: list[Any], here: str, home: str) -> tuple[str, ...]:
+    """The known places a block's actions may be at: its own sectors, not the whole town.
+
+    Offered: every known area of the sectors of the person's place now and their home, of the
+    routine's places during the block (the item under way at its start and those starting in
+    it), and of each sector whose name or kind, or any of whose areas' names, the plan's
+    activity names (a word of three letters or more, less a few common ones). A block with
+    no plan of its own ("whatever seems best") or that names none of these is offered every
+    known place. In file order, so the same block gets the same schema.
+    """
+    if not known:
+        return known
+    sectors = {here.split(":", 1)[0], home.split(":", 1)[0]}
+    under_way = [item for item in routine if item.minute <= start][-1:]
+    for item in [*under_way, *(item for item in routine if start < item.minute < end)]:
+        if item.place and item.place != "free":
+            sectors.add(scenario.resolve_place(item.place).split(":", 1)[0])
+    said = {word.lower() for word in _WORD.findall(activity)} - _COMMON
+    named = False
+    for sector in scenario.sectors:
+        words = " ".join([sector.name, sector.kind, *(area.name for area in sector.areas)])
+        if said & ({word.lower() for word in _WORD.findall(words)} - _COMMON):
+            sectors.add(sector.name)
+            named = True
+    if not named and not under_way and not any(start < item.minute < end for item in routine):
+        return known  # nothing says where this block belongs: any known place may do
+    offered = tuple(area for area in known if area.split(":", 1)[0] in sectors)
+    return offered or known
 
 
 def fit(steps: list[tuple[int, str, str, str | None]], start: int, end: int) -> list[Action]:
@@ -196,12 +251,14 @@ class DayPlanning:
         habits = "; ".join(f"{item.at} {item.do}" for item in spec.routine) or spec.lifestyle or "none given"
         # What the person has in mind (plans made, news to pass on) shapes the day, as in the paper.
         in_mind = await self.memory.retrieve(f"my plans, intentions and news for {now:%A %d %B}", t, k=3)
-        prompt = (f"Today is {now:%A %d %B %Y}.\n"
+        # What does not change first (the instruction, the habits), then the day's, the moment last,
+        # so each prompt begins as the person's earlier ones did and a server's prefix cache serves it.
+        prompt = ("Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
+                  "each with the hour it starts.\n"
+                  f"Your usual day, a habit rather than a rule: {habits}.\n"
                   f"Yesterday you: {'; '.join(yesterday) or 'nothing you remember'}.\n"
                   f"You have in mind: {listing(in_mind)}\n"
-                  f"Your usual day, a habit rather than a rule: {habits}.\n"
-                  "Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
-                  "each with the hour it starts.")
+                  f"Today is {now:%A %d %B %Y}.")
         first = spec.routine[0].do if spec.routine else "starts the day"
         fallback = DayPlan(wake_up="07:00", bedtime="22:00", items=[
             PlanItem(start=f"{h:02d}:00", activity=clip(a, 160)) for h, a in
@@ -211,11 +268,13 @@ class DayPlanning:
         assert isinstance(plan, DayPlan)
         self.plan, self.plan_date = plan.model_dump(), now.date().isoformat()
         broad = "; ".join(f"{i.start} {i.activity}" for i in plan.items)
+        # only the hours from getting up to bedtime can be planned: the schema offers no others
+        awake = tuple(h for h in HOURS if minutes(plan.wake_up) // 60 * 60 <= minutes(h) < minutes(plan.bedtime))
         hourly = await self.identity.ask(
-            HourPlan, "hour_plan",
-            f"Today is {now:%A}. You get up at {plan.wake_up} and go to bed at {plan.bedtime}.\n"
+            hour_plan_model(awake), "hour_plan",
+            "Make it an hour-by-hour plan: for each hour from getting up to bedtime, what you do.\n"
             f"Your plan in broad strokes: {broad}.\n"
-            "Make it an hour-by-hour plan: for each hour from getting up to bedtime, what you do.",
+            f"You get up at {plan.wake_up} and go to bed at {plan.bedtime}. Today is {now:%A}.",
             HourPlan(hours=[HourItem(start=i.start, activity=i.activity) for i in plan.items]))
         self.hours = {"wake_up": plan.wake_up, "bedtime": plan.bedtime,
                       "items": [i.model_dump() for i in hourly.hours]}
@@ -232,14 +291,16 @@ class DayPlanning:
         current = self.hours or self.plan
         assert current is not None
         later = [f"{start} {activity}" for start, activity in _spans_after(current, minute)]
-        prompt = (f"It is {now:%H:%M}. {reason}\n"
+        prompt = ("Plan the rest of today again from now, in the light of this: what you do from now, and what "
+                  "after, each with the hour it starts. Rate how much this change matters (1 to 10).\n"
                   f"The rest of your plan for today: {'; '.join(later) or 'nothing more'}. "
                   f"You go to bed at {current['bedtime']}.\n"
-                  "Plan the rest of today again from now, in the light of this: what you do from now, and what "
-                  "after, each with the hour it starts. Rate how much this change matters (1 to 10).")
+                  f"{reason}\nIt is {now:%H:%M}.")
         fallback = Replan(items=[ReplanItem(start="now", activity=clip(later[0].split(" ", 1)[1], 160)
                                             if later else "carries on")], importance=3)
-        answer = await self.identity.ask(Replan, "replan", prompt, fallback)
+        # "now" or an hour still to come before bedtime: an hour gone by cannot start anything
+        to_come = tuple(h for h in HOURS if minute < minutes(h) < minutes(current["bedtime"]))
+        answer = await self.identity.ask(replan_model(to_come), "replan", prompt, fallback)
         assert isinstance(answer, Replan)
         self.hours = replanned(current, minute, [(i.start, i.activity) for i in answer.items])
         rest = "; ".join(f"{start} {activity}" for start, activity in _spans_after(self.hours, minute))
@@ -396,14 +457,21 @@ class Acting:
         """One call: the block's 5–15 minute actions with their places (what was perceived is already memory)."""
         identity = self.identity
         recalled = await self.memory.retrieve(block.activity, t)
-        schema = decomposition_model(identity.places, identity.objects)
-        prompt = (f"It is {now:%H:%M}. From {clock(block.start)} to {clock(block.end)} you planned: {block.activity}.\n"
-                  f"You remember: {listing(recalled)}\n"
-                  "Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
-                  "there or none.")
         where = self.current[1] if self.current else identity.home
+        # The schema offers only the places this block can be at (and their objects): a schema of the
+        # whole town cost more tokens than the prompt itself, and a small model picks among fewer better.
+        places = block_places(self.ctx.scenario, identity.places, block.activity, block.start, block.end,
+                              identity.spec.routine, where, identity.home)
+        here = {name for area in places for name in self.ctx.scenario.objects_in(area)}
+        objects = tuple(o for o in identity.objects if o in here)
+        schema = decomposition_model(places, objects)
+        prompt = ("Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
+                  "there or none.\n"
+                  f"From {clock(block.start)} to {clock(block.end)} you planned: {block.activity}.\n"
+                  f"You remember: {listing(recalled)}\n"
+                  f"It is {now:%H:%M}.")
         step = {"minutes": 15, "activity": block.activity[:ACTIVITY_CHARS], "object": "none",
-                "place": where if where in identity.places else identity.places[0]}
+                "place": where if where in places else places[0]}
         answer = await identity.ask(schema, "decompose", prompt, schema.model_validate({"steps": [step, step]}))
         steps = []
         for step in answer.steps:

@@ -128,10 +128,12 @@ class Reaction:
                        for c in candidates)
         minute = percept.now.hour * 60 + percept.now.minute
         plan = self.day.remaining(minute) if self.day is not None else "nothing planned"
-        prompt = (f"It is {percept.now:%H:%M}. Right now: {self.acting.doing()}. The rest of your plan today: {plan}.\n"
+        # The question first, what the moment brings last (a server's prefix cache keeps what repeats).
+        prompt = ("Do you talk to someone here? Do you carry on with your plan, or change it? Say why.\n"
+                  f"The rest of your plan today: {plan}. Right now: {self.acting.doing()}.\n"
                   f"You notice: {'; '.join(news) or 'nothing new'}.{here}\n"
                   f"You remember: {listing(recalled)}\n"
-                  "Do you talk to someone here? Do you carry on with your plan, or change it? Say why.")
+                  f"It is {percept.now:%H:%M}.")
         schema = reaction_model(candidates)
         fallback = schema.model_validate({"reaction": CARRY_ON, "reason": "nothing calls for it",
                                           **({"talk_to": NOBODY, "topic": "nothing"} if candidates else {})})

@@ -24,6 +24,10 @@ def model_options(parser: argparse.ArgumentParser) -> None:
                        "instead of the bundled SmolLM2-135M (default: the world's model.file; see docs/scenarios.md)")
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 "
                        "(default: OPENAI_BASE_URL)")
+    group.add_argument("--endpoint", action="append", metavar="URL[,concurrency=N]",
+                       help="an OpenAI-compatible server that takes a share of the calls, N at once (default 8); "
+                       "repeat it for several: each person's calls keep to one server and move to another when "
+                       "it is unreachable (default: the world's model.endpoints; see docs/scenarios.md)")
     group.add_argument("--api-key", help="API key (default: OPENAI_API_KEY); never written to any file")
     group.add_argument("--concurrency", type=bounds.concurrency, help="LLM calls in flight at once (default: 8; "
                        "local: 1)")
@@ -47,7 +51,7 @@ def llm_options(args: argparse.Namespace) -> LLMOptions:
         llm=args.llm, model=args.model, base_url=args.base_url, api_key=args.api_key,
         concurrency=args.concurrency, budget_usd=args.budget_usd, latency_ms=args.llm_latency_ms,
         fault_rate=args.llm_fault_rate, replay_from=args.replay_from, json_mode=args.json_mode,
-        timeout_s=args.timeout_s, profile=args.profile, model_file=args.model_file,
+        timeout_s=args.timeout_s, profile=args.profile, model_file=args.model_file, endpoints=args.endpoint,
     )
 
 

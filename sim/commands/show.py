@@ -77,6 +77,7 @@ def _summary_text(s: dict[str, Any], full: bool) -> list[str]:
         f"invalid {s['invalid_replies']} · repaired {s['repaired_replies']} · fallbacks {s['fallbacks']} · "
         f"by purpose: {purposes}",
         f"Tokens     {s['prompt_tokens']} prompt + {s['completion_tokens']} completion · cost ${s['cost_usd']:.4f}",
+        *_servers_text(s.get("endpoints")),
     ]
     critical = _critical_text(s.get("critical_path"))
     if not full:  # the counts of a busy run run on: two lines at most, so that the story has room
@@ -104,6 +105,16 @@ def _critical_text(c: dict[str, Any] | None) -> list[str]:
 
 def _secs(seconds: float) -> str:
     return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
+def _servers_text(endpoints: dict[str, dict[str, Any]] | None) -> list[str]:
+    """One line for the model servers of a run that had several: each one's calls, errors, failovers, median."""
+    if not endpoints:
+        return []
+    parts = [f"{url} {e['calls']} calls, {e['errors']} errors, {e['failovers']} failovers away"
+             + (f", median {e['median_latency_ms']:.0f} ms" if e["median_latency_ms"] is not None else "")
+             for url, e in endpoints.items()]
+    return ["Servers    " + " · ".join(parts)]
 
 
 def _control_text(c: dict[str, Any] | None) -> list[str]:

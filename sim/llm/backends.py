@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ from sim import progress
 from sim.errors import UserError
 from sim.llm.client import OpenAITransport
 from sim.llm.gateway import Endpoint
-from sim.llm.options import BACKENDS, PROFILES, SCRIPTED, LLMOptions, redact_url
+from sim.llm.options import BACKENDS, PROFILES, SCRIPTED, LLMOptions, parse_endpoints, redact_url
 from sim.llm.replay import ReplayTransport
+from sim.llm.route import RoutingTransport
 from sim.llm.transport import Transport
 from sim.scenario import ModelSettings
 
@@ -35,6 +37,9 @@ class Backend:
         self.cache = cache or {}
         self._stopper = stopper
         self.model_file: str | None = None  # the GGUF file a local server was started on, when not the bundled one
+        # the servers a preflight checks, each with how an error names it (one: the endpoint's own)
+        self.servers: list[tuple[str, Endpoint]] = [] if endpoint.base_url is None else [
+            (f"--base-url {redact_url(endpoint.base_url)}", endpoint)]
 
     def close(self) -> None:
         """Stop whatever server this backend started."""
@@ -49,19 +54,26 @@ class Backend:
         self.close()
 
 
-def resolve_kind(opts: LLMOptions) -> str:
-    """The backend to use: ``--llm``, else ``openai`` when a server is configured, else ``local``."""
+def resolve_kind(opts: LLMOptions, model: ModelSettings | None = None) -> str:
+    """The backend to use: ``--llm``, else ``openai`` when a server is configured (by the options, the
+    environment or the world's ``model.endpoints``), else ``local``."""
     if opts.llm:
         if opts.llm not in BACKENDS:
             raise UserError(f"--llm {opts.llm!r}: unknown backend; choose one of {', '.join(BACKENDS)}")
         return opts.llm
-    return "openai" if (opts.base_url or os.environ.get("OPENAI_BASE_URL")) else "local"
+    served = opts.base_url or opts.endpoints or os.environ.get("OPENAI_BASE_URL") or getattr(model, "endpoints", None)
+    return "openai" if served else "local"
 
 
 def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> Backend:
     """Start the backend ``opts`` asks for; servers it starts are stopped by ``close``."""
-    kind = resolve_kind(opts)
+    kind = resolve_kind(opts, scenario_model)
     prices = (scenario_model.price_in_per_mtok or 0.0, scenario_model.price_out_per_mtok or 0.0)
+    if opts.endpoints and opts.base_url:
+        raise UserError("--endpoint and --base-url: give the servers with --endpoint alone (one or more)")
+    if opts.endpoints and kind != "openai":
+        raise UserError(f"--endpoint: only --llm openai sends calls to servers you name (this run uses {kind}); "
+                        "leave out --llm, or give --llm openai")
     if opts.fault_rate and kind not in SCRIPTED:
         raise UserError("--llm-fault-rate: only the scripted model can inject faults; add --llm scripted")
     if opts.profile is not None and opts.profile not in PROFILES:
@@ -75,15 +87,19 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     if opts.concurrency is not None and opts.concurrency < 1:
         raise UserError(f"--concurrency {opts.concurrency}: must be at least 1")
     if kind != "local":
-        model_file(opts)  # refuses a GGUF file given to a backend that cannot serve it
+        model_file(opts, scenario_model)  # refuses a GGUF file given to a backend that cannot serve it
     if kind == "openai":
-        base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        servers = _servers(opts, scenario_model)
+        base_url = (servers[0][1] if servers else None) or opts.base_url or os.environ.get("OPENAI_BASE_URL") \
+            or "https://api.openai.com/v1"
         model = opts.model or scenario_model.model
         if not model:
             raise UserError("--model: no model given; name one with --model or under model: in the world file")
         endpoint = Endpoint(base_url, opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed", model,
                             _json_mode(opts, "json_schema"), opts.timeout_s or 120.0, 0.5, *prices)
-        return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 8)
+        if not servers:
+            return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 8)
+        return _routed(endpoint, servers, opts.concurrency)
     if kind == "local":
         return _local(opts, prices)
     if kind in SCRIPTED:
@@ -95,11 +111,35 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     return Backend(kind, ReplayTransport(cache), endpoint, opts.concurrency or 64, offline=True, cache=cache)
 
 
-def model_file(opts: LLMOptions) -> Path | None:
+def _servers(opts: LLMOptions, scenario_model: ModelSettings) -> list[tuple[str, str, int]]:
+    """The servers a run's calls are shared among, as (how errors name it, URL, concurrency): ``--endpoint``'s,
+    else the world's ``model.endpoints``; none when neither lists any."""
+    if opts.endpoints:
+        return [(f"--endpoint {redact_url(url)}", url, n) for url, n in parse_endpoints(opts.endpoints)]
+    listed = getattr(scenario_model, "endpoints", None) or []
+    return [(f"model.endpoints[{index}] {server.url}", server.url, server.concurrency)
+            for index, server in enumerate(listed)]
+
+
+def _routed(endpoint: Endpoint, servers: list[tuple[str, str, int]], concurrency: int | None) -> Backend:
+    """The backend of a server list: one client per server behind a router (one server: its client alone)."""
+    clients = [(label, dataclasses.replace(endpoint, base_url=url), n) for label, url, n in servers]
+    total = concurrency or sum(n for _, _, n in servers)  # the gateway's limit: every server's slots
+    if len(clients) == 1:
+        backend = Backend("openai", OpenAITransport(clients[0][1]), clients[0][1], total)
+    else:
+        router = RoutingTransport([(redact_url(client.base_url or ""), OpenAITransport(client), n)
+                                   for _, client, n in clients])
+        backend = Backend("openai", router, endpoint, total)
+    backend.servers = [(label, client) for label, client, _ in clients]
+    return backend
+
+
+def model_file(opts: LLMOptions, scenario_model: ModelSettings | None = None) -> Path | None:
     """The GGUF file ``--model-file`` names, checked (None: the bundled model); refused for other backends."""
     if not opts.model_file:
         return None
-    kind = resolve_kind(opts)
+    kind = resolve_kind(opts, scenario_model)
     if kind != "local":
         raise UserError(f"--model-file: only --llm local starts a server on a GGUF file (this run uses {kind}); "
                         "add --llm local, or serve the file yourself and give --base-url")

@@ -13,7 +13,7 @@ import openai
 from sim.errors import UserError
 from sim.llm.gateway import Endpoint
 from sim.llm.options import redact_url, split_query
-from sim.llm.transport import Refused, Reply, Request, Unavailable, status_text
+from sim.llm.transport import Refused, Reply, Request, Unavailable, Unreachable, status_text
 
 
 class OpenAITransport:
@@ -34,7 +34,7 @@ class OpenAITransport:
         return self._client
 
     async def send(self, request: Request) -> Reply:
-        """The server's reply; its errors as ``Unavailable`` (retry) or ``Refused`` (give up)."""
+        """The server's reply; its errors as ``Unavailable`` (retry), ``Unreachable`` (no connection) or ``Refused``."""
         response_format: Any = openai.NOT_GIVEN if request.response_format is None else request.response_format
         try:
             reply = await self.client.chat.completions.create(
@@ -43,7 +43,11 @@ class OpenAITransport:
                 response_format=response_format,
                 **request.params,
             )
-        except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as err:
+        except openai.APITimeoutError as err:  # a live server may be slow: retried on the same server
+            raise Unavailable(error_text(err)) from None
+        except openai.APIConnectionError as err:  # refused, reset or dropped: another server may answer
+            raise Unreachable(error_text(err)) from None
+        except (openai.RateLimitError, openai.InternalServerError) as err:
             raise Unavailable(error_text(err), _retry_after(err)) from None
         except openai.APIStatusError as err:
             raise Refused(error_text(err), err.status_code) from None
@@ -82,22 +86,25 @@ def open_client(endpoint: Endpoint, timeout_s: float) -> openai.AsyncOpenAI:
                               timeout=timeout_s)
 
 
-async def preflight(endpoint: Endpoint, what: str, models_used: set[str] | None = None) -> None:
-    """Check the server answers and knows every model the run uses, before anything is written."""
+async def preflight(endpoint: Endpoint, what: str, models_used: set[str] | None = None,
+                    source: str | None = None) -> None:
+    """Check the server answers and knows every model the run uses, before anything is written.
+
+    ``source`` names the server in the error lines (default: ``--base-url URL``).
+    """
     client = open_client(endpoint, min(endpoint.timeout_s, 15.0))
     shown = redact_url(endpoint.base_url or "")
+    source = source or f"--base-url {shown}"
     try:
         models = [m.id async for m in client.models.list()]
     except openai.AuthenticationError:
         raise UserError(f"{what}: the server refused the API key; set OPENAI_API_KEY or --api-key") from None
     except (openai.APIConnectionError, openai.APITimeoutError):
-        raise UserError(
-            f"--base-url {shown}: cannot reach the model server; start it or fix the URL"
-        ) from None
+        raise UserError(f"{source}: cannot reach the model server; start it or fix the URL") from None
     except openai.APIStatusError as err:
         if err.status_code == 404:
             return  # servers without a model list still serve chat completions
-        raise UserError(f"--base-url {shown}: the server answered HTTP {err.status_code}") from None
+        raise UserError(f"{source}: the server answered HTTP {err.status_code}") from None
     finally:
         await client.close()
     for model in sorted(models_used or {endpoint.model}):

@@ -26,8 +26,17 @@ from pydantic import BaseModel, ValidationError
 from sim.errors import BudgetExceeded
 from sim.llm.gate import Gate
 from sim.llm.grammar import for_wire
+from sim.llm.prefix import Prefixes, schema_tokens
 from sim.llm.site import CallSite
-from sim.llm.transport import NotRecorded, Refused, Request, Transport, Unavailable
+from sim.llm.transport import (
+    Failover,
+    NotRecorded,
+    Refused,
+    Request,
+    Transport,
+    Unavailable,
+    Unreachable,
+)
 from sim.log import dumps, wall_now
 from sim.scenario import ModelSettings
 
@@ -122,6 +131,8 @@ class Gateway:
         # the redone run makes that call again, the same rows are committed again (nothing is sent),
         # so a resumed run's llm_call table equals an uninterrupted one's
         self.recorded: dict[str, list[dict[str, Any]]] = {}
+        # each person's last prompt, to count how much of the next one a server's prefix cache could reuse
+        self.prefixes = Prefixes()
         self.stats = Stats()
 
     async def aclose(self) -> None:
@@ -179,7 +190,8 @@ class Gateway:
         self.counters[who] = index + 1
         key = _cache_key(model, messages, json_schema, params, who, index)
         request = {"messages": messages, "schema": schema.__name__, "params": params, "index": index}
-        row = _Row(self, site, model, key, request, prices)
+        row = _Row(self, site, model, key, request, prices, self.prefixes.see(who, messages),
+                   _schema_tokens(schema, endpoint.grammar, endpoint.json_mode))
 
         redo = self.recorded.pop(key, None)
         if redo is not None:
@@ -249,20 +261,26 @@ class Gateway:
             started = time.perf_counter()
             try:
                 reply = await self.transport.send(Request(model, conversation, response_format,
-                                                          {**params, "seed": _call_seed(key)}, key))
+                                                          {**params, "seed": _call_seed(key)}, key,
+                                                          row.site.person or ""))
             except Unavailable as err:
                 latency = time.perf_counter() - started
                 last_error = str(err)
-                row.emit(attempt=attempt, status="error", error=last_error, latency_s=latency)
+                row.emit(attempt=attempt, status="error", error=last_error, latency_s=latency,
+                         endpoint=err.endpoint, failovers=err.failovers)
                 failures += 1
                 if failures > self.retries:
+                    if isinstance(err, Unreachable):  # no server to answer: stop (resumable), not fall back
+                        raise GatewayFatal(f"cannot reach the model server ({last_error}); start it, then continue "
+                                           "with hamlet resume") from None
                     break
                 pause = _backoff(self.endpoint.backoff_s, failures, err.retry_after)
                 row.wait_s += latency + pause
                 await asyncio.sleep(pause)
                 continue
             except Refused as err:
-                row.emit(attempt=attempt, status="error", error=str(err), latency_s=time.perf_counter() - started)
+                row.emit(attempt=attempt, status="error", error=str(err), latency_s=time.perf_counter() - started,
+                         endpoint=err.endpoint, failovers=err.failovers)
                 if err.status in (401, 403):
                     raise GatewayFatal(f"the model server refused the API key (HTTP {err.status})") from None
                 if err.status == 404:
@@ -284,7 +302,8 @@ class Gateway:
             else:
                 status = "ok"
             row.emit(attempt=attempt, status=status, response=text, error=problem, latency_s=latency,
-                     prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+                     prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                     endpoint=reply.endpoint, failovers=reply.failovers)
             if answer is not None:
                 self.cache[key] = text
                 return answer
@@ -313,15 +332,17 @@ class _Row:
     """Builds ``llm_call`` rows for one call and keeps the gateway's totals."""
 
     def __init__(self, gateway: Gateway, site: CallSite, model: str, key: str, request: dict[str, Any],
-                 prices: tuple[float, float]) -> None:
+                 prices: tuple[float, float], prefix_tokens: int, schema_tokens: int) -> None:
         self.gateway, self.site, self.model, self.key, self.prices = gateway, site, model, key, prices
         self.wait_s = 0.0  # time spent waiting for a slot, the model, or a backoff
         self.index = request["index"]
         self.request = dumps(request)
+        self.prefix_tokens, self.schema_tokens = prefix_tokens, schema_tokens
 
     def emit(self, *, attempt: int, status: str, response: str = "", error: str = "",
              latency_s: float = 0.0, prompt_tokens: int = 0, completion_tokens: int = 0,
-             cache_hit: bool = False, fallback: bool = False) -> None:
+             cache_hit: bool = False, fallback: bool = False, endpoint: str = "",
+             failovers: tuple[Failover, ...] = ()) -> None:
         if self.site.dropped():  # a reply that came back after its work was called off changes nothing
             raise asyncio.CancelledError
         cost = (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
@@ -331,6 +352,8 @@ class _Row:
             "cache_hit": cache_hit, "fallback": fallback, "request": self.request, "response": response,
             "error": error, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
             "cost_usd": cost, "latency_ms": round(latency_s * 1000, 3), "wall_time": wall_now(),
+            "endpoint": endpoint, "failovers": dumps([[f.endpoint, f.error] for f in failovers]),
+            "prefix_tokens": self.prefix_tokens, "schema_tokens": self.schema_tokens,
             "index": self.index,  # not a column: orders a person's calls when a tick commits them
         })
 
@@ -352,6 +375,14 @@ def _call_seed(key: str) -> int:
     """The sampling seed sent with a call: from its cache key, so a server that samples with it
     (llama.cpp, vLLM) answers the same call the same way whatever order calls reach it in."""
     return int(key[:8], 16) & 0x7FFFFFFF
+
+
+@functools.lru_cache(maxsize=2048)
+def _schema_tokens(schema: type[BaseModel], grammar: bool, mode: JsonMode) -> int:
+    """The tokens of the schema a request carries (``sim.llm.prefix``), in its response format or its prompt."""
+    if grammar and mode == "none":
+        return 0  # the grammar holds the form and the prompt leaves the schema out: nothing carries it
+    return schema_tokens(_wire_schema(schema, grammar))
 
 
 def _cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any],

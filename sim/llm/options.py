@@ -36,6 +36,7 @@ class LLMOptions:
     timeout_s: float | None = None
     profile: str | None = None  # the scripted model's behaviour profile; None: neutral
     model_file: str | None = None  # the GGUF file the local backend serves; None: the bundled SmolLM2-135M
+    endpoints: list[str] | None = None  # --endpoint URL[,concurrency=N], each as given; None: the world's, if any
 
     def recorded(self) -> dict[str, Any]:
         """The options as written to the run file: no API key, no credentials in URLs."""
@@ -45,7 +46,44 @@ class LLMOptions:
             data["profile"] = self.profile or "neutral"
         if data["base_url"]:
             data["base_url"] = redact_url(data["base_url"])
+        if data["endpoints"]:
+            data["endpoints"] = [redact_url(url) + f",concurrency={n}" for url, n in parse_endpoints(data["endpoints"])]
         return data
+
+
+ENDPOINT_CONCURRENCY = 8
+"""Calls a server of a list takes at once when its entry does not say."""
+
+
+def parse_endpoints(specs: list[str]) -> list[tuple[str, int]]:
+    """``--endpoint URL[,concurrency=N]`` values as (URL, concurrency), checked; a bad one is a ``UserError`` line."""
+    from sim.bounds import MAX_CONCURRENCY
+    from sim.errors import UserError
+
+    servers: list[tuple[str, int]] = []
+    seen: dict[str, str] = {}
+    for spec in specs:
+        url, comma, tail = spec.rpartition(",")
+        if not comma or not tail.strip().startswith("concurrency="):
+            url, tail = spec, ""
+        url = url.strip()
+        shown = redact_url(url)
+        if not url.startswith(("http://", "https://")):
+            raise UserError(f"--endpoint {shown or spec!r}: not an http:// or https:// URL; give the server's base URL, "
+                            "e.g. --endpoint http://localhost:8000/v1,concurrency=4")
+        concurrency = ENDPOINT_CONCURRENCY
+        if tail:
+            value = tail.strip().removeprefix("concurrency=")
+            if not value.strip().isdigit() or not 1 <= int(value) <= MAX_CONCURRENCY:
+                raise UserError(f"--endpoint {shown}: concurrency={value} must be a whole number from 1 to "
+                                f"{MAX_CONCURRENCY} (the calls this server takes at once); give a positive number")
+            concurrency = int(value)
+        key = url.rstrip("/")
+        if key in seen:
+            raise UserError(f"--endpoint {shown}: given twice; give each server once, with the concurrency it takes")
+        seen[key] = spec
+        servers.append((url, concurrency))
+    return servers
 
 
 _SECRET = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)

@@ -25,6 +25,7 @@ class Request:
     response_format: dict[str, Any] | None  # None: the schema is in the prompt only
     params: dict[str, Any]  # temperature, max_tokens
     key: str  # the call's cache key: what a recording is looked up by (repairs keep their call's key)
+    affinity: str = ""  # who asks (a person, "" for the world): a router keeps each one's calls on one server
 
     def body(self) -> dict[str, Any]:
         """The request as an OpenAI chat completion body."""
@@ -35,16 +36,33 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Failover:
+    """A server a request left for another: which one (its URL, without secrets) and why."""
+
+    endpoint: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """A model's reply: its text and the tokens the server counted (None where it did not say)."""
+    """A model's reply: its text, the tokens the server counted (None where it did not say), and which
+    server answered after which failovers (a router's; empty for a transport with one server)."""
 
     text: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    endpoint: str = ""
+    failovers: tuple[Failover, ...] = ()
 
 
 class TransportError(Exception):
-    """A request that got no reply; the message is what the ``llm_call`` row records."""
+    """A request that got no reply; the message is what the ``llm_call`` row records.
+
+    A router sets ``endpoint`` (the server that failed last) and ``failovers`` (those it left before).
+    """
+
+    endpoint: str = ""
+    failovers: tuple[Failover, ...] = ()
 
 
 class Unavailable(TransportError):
@@ -53,6 +71,14 @@ class Unavailable(TransportError):
     def __init__(self, text: str, retry_after: float | None = None) -> None:
         super().__init__(text)
         self.retry_after = retry_after  # seconds the server asked us to wait, if it said
+
+
+class Unreachable(Unavailable):
+    """No connection: the server refused it or dropped it (not a timeout, which a live server may cause).
+
+    A router fails over to another server; the gateway retries, and when its retries end on this
+    error the run stops (resumable) rather than falling back call after call with no model.
+    """
 
 
 class Refused(TransportError):

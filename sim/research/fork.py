@@ -134,6 +134,7 @@ def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
         progress.phase("restoring its snapshot")
         with RunReader(parent) as reader:
             sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
+            sim.gateway.prefixes.seed(reader.last_prompts(prefix.snapshot["tick"]))
         # The branch's own snapshot of the fork point: what a resume of the branch starts from.
         log.submit(Batch(snapshot={"tick": prefix.snapshot["tick"], "t": prefix.snapshot["t"],
                                    "seq": prefix.snapshot["seq"], "state": state}))

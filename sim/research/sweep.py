@@ -237,6 +237,8 @@ def _model_flags(llm: LLMOptions) -> list[str]:
         value = getattr(llm, name)
         if value not in (None, 0.0):
             out += [flag, str(value)]
+    for endpoint in llm.endpoints or []:
+        out += ["--endpoint", endpoint]
     return out
 
 

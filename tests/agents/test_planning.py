@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from agents.generative.planning import Action, DayPlan, PlanItem, blocks, fit
 
 
@@ -64,3 +67,62 @@ def test_a_short_remainder_after_a_full_step_borrows_from_it() -> None:
     actions = fit([(15, "a", "H:r", None)], 0, 33)
     # 0-15, 15-30, 3 left: 15+3 > 15, so the second gives 2 minutes: 15-28, 28-33
     assert [(a.start, a.end) for a in actions] == [(0, 15), (15, 28), (28, 33)]
+
+
+# -- what a call's schema offers ------------------------------------------------------------------
+
+
+def _town_and(name: str):  # noqa: ANN202  (a scenario and one person's known places)
+    from agents.generative.identity import known_places
+    from sim.scenario import load_scenario
+    from tests.conftest import WORLDS
+
+    town = load_scenario(WORLDS / "smallville.yaml")
+    spec = next(p for p in town.people if p.name == name)
+    return town, spec, known_places(town, spec)[0]
+
+
+def test_a_blocks_schema_offers_its_own_sectors_not_the_whole_town() -> None:
+    from agents.generative.planning import block_places, minutes
+
+    town, hendrik, known = _town_and("Hendrik Achterberg")
+    home = town.resolve_place(hendrik.home)
+    # 08:00-09:00: his routine has him at the pharmacy; he is at home now
+    offered = block_places(town, known, "fills prescriptions", minutes("08:00"), minutes("09:00"), hendrik.routine,
+                           home, home)
+    assert {a.split(":")[0] for a in offered} == {"Achterberg House", "Wrenfield Pharmacy"}
+    assert len(offered) < len(known) and set(offered) <= set(known)
+    # a plan naming a place by its kind (a park) or an area (the stacks) offers that sector too
+    walk = block_places(town, known, "walks to the park, then the library stacks", minutes("08:00"), minutes("09:00"),
+                        hendrik.routine, home, home)
+    assert {"Canal Green", "Wrenfield Library"} <= {a.split(":")[0] for a in walk}
+    # before his routine's first item, a block with no place named may go anywhere he knows
+    assert block_places(town, known, "whatever seems best right now", minutes("05:00"), minutes("05:30"),
+                        hendrik.routine, home, home) == known
+
+
+def test_the_decomposition_schema_lists_only_the_offered_places_and_their_objects() -> None:
+    from agents.generative.planning import decomposition_model
+    from sim.llm.prefix import schema_tokens
+
+    town, hendrik, known = _town_and("Hendrik Achterberg")
+    every = decomposition_model(known, ("bed", "stove", "medicine cabinet", "tables"))
+    some = decomposition_model(tuple(a for a in known if a.startswith("Wrenfield Pharmacy")), ("medicine cabinet",))
+    places = some.model_json_schema()["$defs"]["Step"]["properties"]["place"]["enum"]
+    assert places == ["Wrenfield Pharmacy:dispensary", "Wrenfield Pharmacy:consultation room"]
+    assert schema_tokens(some.model_json_schema()) < schema_tokens(every.model_json_schema()) * 0.7
+
+
+def test_hour_plans_and_replans_offer_only_the_hours_they_can_start() -> None:
+    from agents.generative.planning import HourPlan, Replan, hour_plan_model, replan_model
+
+    hours = hour_plan_model(("07:00", "08:00", "09:00"))
+    assert issubclass(hours, HourPlan)
+    assert hours.model_validate({"hours": [{"start": "08:00", "activity": "opens the shop"}] * 3})
+    with pytest.raises(ValidationError):
+        hours.model_validate({"hours": [{"start": "05:00", "activity": "opens the shop"}] * 3})
+    late = replan_model(("22:00",))
+    assert issubclass(late, Replan)
+    assert late.model_validate({"items": [{"start": "now", "activity": "goes home"}], "importance": 2})
+    with pytest.raises(ValidationError):
+        late.model_validate({"items": [{"start": "09:00", "activity": "goes home"}], "importance": 2})

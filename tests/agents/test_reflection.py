@@ -37,7 +37,8 @@ def test_a_reflection_asks_its_questions_then_insights_for_each_from_its_own_sta
     questions = ["What worries Ada?", "What worries Ada?", "Who does Ada trust?"]
 
     def insights(schema: Any, task: str) -> Any:
-        return schema.model_validate({"insights": [{"text": f"Insight on {task.splitlines()[0]}", "because": [1, 2]}]})
+        # the question is the line after the instruction (what repeats comes first)
+        return schema.model_validate({"insights": [{"text": f"Insight on {task.splitlines()[1]}", "because": [1, 2]}]})
 
     model = Model(mind, reflection_questions=lambda s, t: questions_model(3)(questions=questions),
                   reflection_insights=insights,
@@ -48,7 +49,7 @@ def test_a_reflection_asks_its_questions_then_insights_for_each_from_its_own_sta
     (asked,) = model.tasks("reflection_questions")
     assert "The mayor closes the old mill bridge on Thursday" in asked, "asked over the newest memories"
     per_question = model.tasks("reflection_insights")
-    assert [task.splitlines()[0] for task in per_question] == ["Question: What worries Ada?",
+    assert [task.splitlines()[1] for task in per_question] == ["Question: What worries Ada?",
                                                                "Question: Who does Ada trust?"]
     rows = [row for row in mind.ctx.memories if row["kind"] == "reflection"]
     assert [row["text"] for row in rows] == ["Insight on Question: What worries Ada?",
