@@ -371,6 +371,7 @@ class Simulation:
         mind = self.minds[name]
         before = {"mind": copy.deepcopy(mind.state()), "stream": self.streams[name].counter,
                   "inbox": list(self.inbox[name]), "calls": self.gateway.counters.get(name),
+                  "prompt": self.gateway.prefixes.last.get(name),  # their last call's, for prefix_tokens
                   # memory rows of a decision committed earlier in this tick, still to be written with it
                   "formed": len(self.contexts[name].memories)}
         percept = self._percept(name, self.time.when(entry.t), entry.payload.get("reason", "due"))
@@ -407,10 +408,11 @@ class Simulation:
         mind.restore(copy.deepcopy(before["mind"]))
         self.contexts[name].memories.extend(outbox)
         self.inbox[name] = [*before["inbox"], *arrived]
-        if before["calls"] is None:
-            self.gateway.counters.pop(name, None)
-        else:
-            self.gateway.counters[name] = before["calls"]
+        for table, value in ((self.gateway.counters, before["calls"]), (self.gateway.prefixes.last, before["prompt"])):
+            if value is None:
+                table.pop(name, None)
+            else:
+                table[name] = value
 
     async def _drop_ahead(self) -> None:
         """Stop thinking ahead (the run stops); what was paid for is committed as calls only."""

@@ -195,7 +195,7 @@ class Gateway:
 
         redo = self.recorded.pop(key, None)
         if redo is not None:
-            answer = self._redo(schema, redo, fallback, site)
+            answer = self._redo(schema, redo, fallback, site, row.prefix_tokens)
             if answer is not None:
                 return answer
         cached = self.cache.get(key)
@@ -216,10 +216,12 @@ class Gateway:
         self.stats.overheads.append(max(0.0, time.perf_counter() - began - row.wait_s))
         return answer
 
-    def _redo(self, schema: type[T], rows: list[dict[str, Any]], fallback: T, site: CallSite) -> T | None:
-        """Commit again the rows a call wrote before a crash, and give the answer they came to.
+    def _redo(self, schema: type[T], rows: list[dict[str, Any]], fallback: T, site: CallSite,
+              prefix_tokens: int) -> T | None:
+        """Commit again the rows a call wrote before a crash (or in a dropped speculation), and give their answer.
 
         None when those rows do not end the call (a tick cut short): the call is then made anew.
+        ``prefix_tokens`` is counted against the call before this one now, which may differ.
         """
         last = rows[-1]
         if last["status"] == "fallback":
@@ -231,7 +233,7 @@ class Gateway:
         if answer is None:
             return None
         for row in rows:
-            self.account(dict(row, tick=site.tick, t=site.t))
+            self.account(dict(row, tick=site.tick, t=site.t, prefix_tokens=prefix_tokens))
         return answer
 
     async def _attempts(
