@@ -225,7 +225,10 @@ def test_recall_scores_every_memory_known_at_the_viewed_time_best_first(recorded
         for row in rows:
             parts = [float(v) for v in row[2:5]]
             assert all(0 <= v <= 1 for v in parts) and abs(sum(parts) - float(row[5])) < 0.002  # weights 1, 1, 1
-        assert "party" in rows[0][6].lower()
+        # The query finds what it asks about: the most relevant memory is the party's (which comes
+        # first overall also depends on the importance the scripted model gave the newest ones).
+        most_relevant = max(rows, key=lambda r: float(r[4]))
+        assert "party" in most_relevant[6].lower()
 
     drive(recorded_run, script)
 
