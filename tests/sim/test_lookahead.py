@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +165,21 @@ def test_the_first_persons_morning_is_written_before_the_others_are_decided(tmp_
     everyone = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick = 1").fetchone()[0]
     db.close()
     assert calls == mine < everyone, "written once their calls were answered, before anyone else's"
+
+
+@pytest.mark.slow
+def test_kill_9_while_speculating_then_resume_gives_the_uninterrupted_log(tmp_path: Path) -> None:
+    """The crash harness's trial on a run that speculates: snapshots hold people as they were before."""
+    world, extra = crash.WORLDS["town"](tmp_path)
+
+    def command(path: Path) -> list[str]:
+        return crash.run_args(world, [*extra, "--schedule", "speculate"], 50, path)
+
+    out = tmp_path / "reference.db"
+    subprocess.run(command(out), cwd=ROOT, check=True, capture_output=True, timeout=600)
+    log = crash.dump(out)
+    reference = crash.Reference("town", 50, out, command, log, len(log["event"]), 0.0)
+    for index in range(3):
+        result = crash.trial(reference, random.Random(index), tmp_path, index, upto=0.8)
+        assert result.resume_code == 0, result.resume_err
+        assert result.diffs == [], f"killed at {result.killed_at} events"
