@@ -224,8 +224,13 @@ class Simulation:
         requests = await self.desk.take()
         upcoming = self.clock.next_time()
         t = self.clock.now if upcoming is None else upcoming
-        if self._ahead:  # the next moment nobody has thought about yet: those thought ahead did it without this
-            t = max(t, max(ahead.t for ahead in self._ahead.values()) + 1)
+        if requests:
+            # Speculations are dropped (they are redone anyway when the world changes); a request
+            # lands after every wake-up the rule let in, which was thought through without it.
+            for name in [name for name, ahead in self._ahead.items() if not ahead.safe]:
+                self._redo(name, "a live request came in")
+            if self._ahead:
+                t = max(t, max(ahead.t for ahead in self._ahead.values()) + 1)
         for request in requests:
             self._controls.append({"id": request.id, "tick": self.tick + 1, "t": t})
             if request.kind == "stop":
