@@ -139,7 +139,7 @@ class Simulation:
         self.speculate = self.lookahead and schedule == "speculate"
         self.thought_ahead = 0  # wake-ups thought through before the clock got there
         self.redone = 0  # of those, speculations the world changed under, thought through again
-        # person -> every memory row they formed so far, to rebuild their mind for a redo (speculate only)
+        # person -> every memory row they formed so far, to rebuild their mind for a redo
         self._formed: dict[str, list[dict[str, Any]]] = {}
         self._specs: dict[str, PersonSpec] = {}  # person -> as the world (or an intervention) gave them
 
@@ -225,12 +225,10 @@ class Simulation:
         upcoming = self.clock.next_time()
         t = self.clock.now if upcoming is None else upcoming
         if requests:
-            # Speculations are dropped (they are redone anyway when the world changes); a request
-            # lands after every wake-up the rule let in, which was thought through without it.
-            for name in [name for name, ahead in self._ahead.items() if not ahead.safe]:
-                self._redo(name, "a live request came in")
-            if self._ahead:
-                t = max(t, max(ahead.t for ahead in self._ahead.values()) + 1)
+            # A request lands at the next tick, as in the in-order run: whatever was thought
+            # ahead was thought without it, so it is dropped and thought again.
+            for name in list(self._ahead):
+                self._redo(name, "a live request came in", expected=True)
         for request in requests:
             self._controls.append({"id": request.id, "tick": self.tick + 1, "t": t})
             if request.kind == "stop":
@@ -386,7 +384,7 @@ class Simulation:
         self._ahead[name] = Ahead(entry.counter, entry.t, percept, task, before, errand, sure)
         self.thought_ahead += 1
 
-    def _redo(self, name: str, why: str) -> None:
+    def _redo(self, name: str, why: str, *, expected: bool = False) -> None:
         """Forget ``name``'s speculation, which the world has changed under: the person as they were before it.
 
         Their mind is rebuilt from its saved state and memory rows, as a resume rebuilds it; the
@@ -394,7 +392,7 @@ class Simulation:
         same prompt is answered (and logged) as the in-order run would, without being sent.
         """
         ahead = self._ahead.pop(name)
-        if ahead.safe:
+        if ahead.safe and not expected:
             raise LookaheadBroken(f"{name} was thinking ahead about {iso(self.time.when(ahead.t))}, which the rule "
                                   f"allowed, but {why}")
         ahead.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts nothing more
@@ -610,7 +608,7 @@ class Simulation:
             done = ahead.before["formed"] if ahead is not None else len(outbox)
             for row in outbox[:done]:
                 rows.append({**row, "person": name, "tick": self.tick})
-                if self.speculate:
+                if self.lookahead:  # to rebuild a person whose thinking ahead is dropped
                     self._formed.setdefault(name, []).append(_recorded(row))
             del outbox[:done]
             if ahead is not None:
@@ -671,7 +669,7 @@ class Simulation:
         by_person: dict[str, list[dict[str, Any]]] = {}
         for row in memories or []:
             by_person.setdefault(row["person"], []).append(row)
-        if self.speculate:
+        if self.lookahead:
             self._formed = {name: list(rows) for name, rows in by_person.items()}
         for name in state["people"]:
             mind = self._install(specs[name], state["streams"][name], by_person.get(name, []))
