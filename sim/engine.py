@@ -189,10 +189,8 @@ class Simulation:
         """Run ticks until simulated second ``end``; returns the status to record."""
         self._end = end
         while True:
-            if self.desk is not None and await self._take_requests():
+            if self.desk is not None and await self._take_requests():  # it dropped what was thought ahead
                 self._commit_batch(self.clock.now, force_snapshot=True)
-                await self._drop_ahead()
-                self._commit_calls_only()
                 return "interrupted"
             popped = self.clock.pop_tick(end)
             if popped is None:
@@ -398,11 +396,13 @@ class Simulation:
         ahead.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts nothing more
         ahead.task.cancel()
         self.redone += 1
-        kept = [row for row in self._calls if row["person"] == name and row["t"] == ahead.t]
-        if kept:
-            self._calls[:] = [row for row in self._calls if not (row["person"] == name and row["t"] == ahead.t)]
-            for row in kept:
+        others = []
+        for row in self._calls:
+            if row["person"] == name and row["t"] == ahead.t:
                 self.gateway.recorded.setdefault(row["cache_key"], []).append(row)
+            else:
+                others.append(row)
+        self._calls[:] = others
         before = ahead.before
         outbox = self.contexts[name].memories[:before["formed"]]  # a decision's rows committed this tick
         formed = [*self._formed.get(name, []), *(_recorded(row) for row in outbox)]

@@ -28,7 +28,7 @@ from sim.bounds import (
 from sim.errors import UserError
 from sim.names import match_person, suggestion
 from sim.simtime import parse_clock, parse_datetime, parse_time
-from sim.spec import ModelSettings, ScenarioReferenceError, Spec, WorldModelSettings
+from sim.spec import ModelSettings, ScenarioReferenceError, Spec, WorldModelSettings, shorthand
 from sim.team import TAGS, TeamSpec, check_team
 
 FORMAT_VERSION = 1
@@ -58,9 +58,7 @@ class AreaSpec(Spec):
     @classmethod
     def _object_shorthand(cls, value: Any) -> Any:
         # Authors may list objects by name alone: objects: [bed, desk].
-        if isinstance(value, list):
-            return [{"name": item} if isinstance(item, str) else item for item in value]
-        return value
+        return shorthand(value, "name")
 
 
 class SectorSpec(Spec):

@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.bounds import MAX_CONCURRENCY, MAX_TOKENS, Usd
 
 
+def shorthand(value: Any, key: str) -> Any:
+    """A list whose plain strings stand for ``{key: string}`` (``objects: [bed]``, ``endpoints: [URL]``), expanded."""
+    if isinstance(value, list):
+        return [{key: item} if isinstance(item, str) else item for item in value]
+    return value
+
+
 class Spec(BaseModel):
     """Base for scenario parts: unknown keys are errors, so typos never pass silently."""
 
@@ -84,9 +91,7 @@ class WorldModelSettings(ModelSettings):
     @classmethod
     def _urls(cls, value: Any) -> Any:
         # A server with the default concurrency may be given by its URL alone.
-        if isinstance(value, list):
-            return [{"url": item} if isinstance(item, str) else item for item in value]
-        return value
+        return shorthand(value, "url")
 
     @field_validator("endpoints")
     @classmethod

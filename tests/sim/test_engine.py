@@ -16,13 +16,13 @@ import agents  # noqa: F401  (registers the schedule mind)
 from sim.engine import Simulation
 from sim.events import Event
 from sim.llm.gateway import Endpoint, Gateway
-from sim.llm.inprocess import ScriptedTransport
 from sim.llm.replay import ReplayTransport
-from sim.llm.scripted import MODEL, ScriptConfig, ScriptedModel
+from sim.llm.scripted import ScriptConfig, ScriptedModel
 from sim.log import RunLog, create_run_file
 from sim.mind import Decision, MindContext, Percept, Say, register_mind
 from sim.scenario import PersonSpec, parse_scenario
 from tests.conftest import TINY_WORLD
+from tests.sim.in_process import run_in_process
 
 
 class Jittery:
@@ -56,22 +56,8 @@ def crowd(mind: str, people: int = 6, extra: str = "") -> str:
 def simulate(tmp_path: Path, text: str, hours: float = 1, *, fixed_step: int | None = None,
              model: ScriptedModel | None = None, concurrency: int = 8, name: str = "run.db") -> Path:
     """Run ``text`` for ``hours`` on the scripted model (``model``, or one of seed 1) in this process."""
-    scenario = parse_scenario(text)
     path = tmp_path / name
-    log = RunLog(create_run_file(path))
-    endpoint = Endpoint(None, "x", MODEL, "json_schema", 5.0, 0.01)
-    calls: list[dict[str, Any]] = []
-    transport = ScriptedTransport(model or ScriptedModel(ScriptConfig(seed=1)), endpoint.timeout_s)
-    gateway = Gateway(transport, calls.append, endpoint, concurrency=concurrency)
-    sim = Simulation(scenario, log, gateway, calls, seed=1, fixed_step=fixed_step)
-    sim.begin()
-
-    async def go() -> None:
-        await sim.run(int(hours * 3600))
-        await gateway.aclose()
-
-    asyncio.run(go())
-    log.close()
+    run_in_process(path, text, hours, model=model, fixed_step=fixed_step, concurrency=concurrency)
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import sqlite3
 import subprocess
@@ -18,14 +17,13 @@ from benchmarks.towns import town
 from sim import lookahead
 from sim.cast import cast
 from sim.engine import Simulation
-from sim.llm.gateway import Endpoint, Gateway
-from sim.llm.inprocess import ScriptedTransport
-from sim.llm.scripted import MODEL, ScriptConfig, ScriptedModel
-from sim.log import RunLog, create_run_file
+from sim.llm.scripted import ScriptConfig, ScriptedModel
+from sim.log import RunLog
 from sim.lookahead import LookaheadBroken, Source, Walks, safe
 from sim.scenario import parse_scenario
 from sim.world import World
 from tests.conftest import ROOT
+from tests.sim.in_process import run_in_process
 
 SMALLVILLE = (ROOT / "worlds" / "smallville.yaml").read_text(encoding="utf-8")
 
@@ -33,22 +31,9 @@ SMALLVILLE = (ROOT / "worlds" / "smallville.yaml").read_text(encoding="utf-8")
 def run(tmp_path: Path, text: str, schedule: str, *, hours: float, seed: int, latency_ms: float = 20,
         name: str = "", concurrency: int = 8) -> tuple[Path, Simulation]:
     """Run ``text`` in this process on the scripted model answering after ``latency_ms``."""
-    scenario = parse_scenario(text)
     path = tmp_path / f"{name or schedule}.db"
-    log = RunLog(create_run_file(path))
-    endpoint = Endpoint(None, "x", MODEL, "json_schema", 30.0, 0.01)
-    calls: list[dict[str, Any]] = []
-    transport = ScriptedTransport(ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)), endpoint.timeout_s)
-    gateway = Gateway(transport, calls.append, endpoint, concurrency=concurrency)
-    sim = Simulation(scenario, log, gateway, calls, seed=seed, schedule=schedule)
-    sim.begin()
-
-    async def go() -> None:
-        await sim.run(int(hours * 3600))
-        await gateway.aclose()
-
-    asyncio.run(go())
-    log.close()
+    sim = run_in_process(path, text, hours, seed=seed, model=ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)),
+                         concurrency=concurrency, schedule=schedule, timeout_s=30.0)
     return path, sim
 
 
