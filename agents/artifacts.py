@@ -52,8 +52,10 @@ def file_model(paths: tuple[str, ...]) -> type[BaseModel]:
     return create_model(
         name,
         path=(path_type, Field(description="file name relative to the program folder, e.g. main.py")),
-        content=(Annotated[str, StringConstraints(max_length=MAX_FILE_CHARS)],
-                 Field(description="the file's complete text", json_schema_extra={"contentMediaType": media})),
+        content=(
+            Annotated[str, StringConstraints(max_length=MAX_FILE_CHARS)],
+            Field(description="the file's complete text", json_schema_extra={"contentMediaType": media}),
+        ),
     )
 
 
@@ -95,8 +97,7 @@ class Files:
         version = old.version + 1 if old else 1
         self.current[path] = Version(version, content, phase, role)
         self.revision += is_code(path)
-        return {"path": path, "version": version, "phase": phase, "role": role, "person": person,
-                "content": content}
+        return {"path": path, "version": version, "phase": phase, "role": role, "person": person, "content": content}
 
     def check(self, given: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
         """The files of ``given`` that may be written, and each other one's name with the reason it may not.
@@ -135,8 +136,10 @@ class Files:
 
     def state(self) -> dict[str, Any]:
         """JSON-ready: every file's newest version."""
-        return {"revision": self.revision,
-                "current": {p: [v.version, v.content, v.phase, v.role] for p, v in sorted(self.current.items())}}
+        return {
+            "revision": self.revision,
+            "current": {p: [v.version, v.content, v.phase, v.role] for p, v in sorted(self.current.items())},
+        }
 
     @classmethod
     def restored(cls, state: dict[str, Any]) -> Files:

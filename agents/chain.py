@@ -91,8 +91,10 @@ def reply_model(extract: str, options: tuple[str, ...], files: tuple[str, ...], 
     }
     if extract == "agreed":
         kind: Any = Literal[options] if options else Text
-        fields["conclusion"] = (kind, Field(description="what the phase has agreed on, in a few words; "
-                                                        "it counts when end is true"))
+        fields["conclusion"] = (
+            kind,
+            Field(description="what the phase has agreed on, in a few words; it counts when end is true"),
+        )
     elif extract == "files" and side == "assistant":
         item: Any = file_model(files)
         fields["files"] = (list[item], Field(description="the files you write, each complete"))
@@ -116,9 +118,14 @@ Question = Annotated[str, StringConstraints(max_length=300)]
 class Needs(BaseModel):
     """Dehallucination's ask: the details the assistant lacks before it answers (none: it answers at once)."""
 
-    questions: list[Question] = Field(min_length=0, max_length=MAX_QUESTIONS, description=(
-        "short questions for the instructor about specific details you need and do not have; "
-        "empty if you have what you need"))
+    questions: list[Question] = Field(
+        min_length=0,
+        max_length=MAX_QUESTIONS,
+        description=(
+            "short questions for the instructor about specific details you need and do not have; "
+            "empty if you have what you need"
+        ),
+    )
 
 
 class Details(BaseModel):
@@ -141,7 +148,9 @@ class ChatChain:
         self.team, self.ctx, self.start = scenario.team, ctx, scenario.start
         self.params = {**DEFAULTS, **ctx.params}
         self.ops = compile_chain(list(self.team.chain))
-        self.exits = {op.item.loop: op.target for op in self.ops if op.kind == "check" and isinstance(op.item, LoopSpec)}
+        self.exits = {
+            op.item.loop: op.target for op in self.ops if op.kind == "check" and isinstance(op.item, LoopSpec)
+        }
         self.embedder = shared_embedder(self.params["embeddings"])
         # state saved in snapshots:
         self.pc = 0  # the operation under way
@@ -179,9 +188,17 @@ class ChatChain:
 
     def state(self) -> dict[str, Any]:
         """Where the team is, what it has concluded and written, and how its program last ran."""
-        return {"pc": self.pc, "started": self.started, "finished": self.finished, "cycles": self.cycles,
-                "vars": self.vars, "files": self.files.state(), "talk": self.talk, "ran": self.ran,
-                "notices": self.notices}
+        return {
+            "pc": self.pc,
+            "started": self.started,
+            "finished": self.finished,
+            "cycles": self.cycles,
+            "vars": self.vars,
+            "files": self.files.state(),
+            "talk": self.talk,
+            "ran": self.ran,
+            "notices": self.notices,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load what ``state`` saved."""
@@ -196,8 +213,9 @@ class ChatChain:
     def _begin(self) -> None:
         self.started = True
         phases = sum(1 for op in self.ops if op.kind == "phase")
-        self._event("chain", data={"task": self.team.task, "roles": [r.name for r in self.team.roles],
-                                         "phases": phases})
+        self._event(
+            "chain", data={"task": self.team.task, "roles": [r.name for r in self.team.roles], "phases": phases}
+        )
         for path, content in sorted(self.team.files.items()):
             self._write(path, content, "", "", "")
 
@@ -279,16 +297,39 @@ class ChatChain:
         instructor, assistant = self._player(phase.instructor), self._player(phase.assistant)
         where = self._where(instructor)
         cycle = self.cycles.get(op.loop.loop) if op.loop else None
-        self._event("phase", instructor, where, {
-            "phase": phase.phase, "loop": op.loop.loop if op.loop else None, "cycle": cycle,
-            "instructor": phase.instructor, "assistant": phase.assistant, "with": assistant, "turns": phase.turns})
+        self._event(
+            "phase",
+            instructor,
+            where,
+            {
+                "phase": phase.phase,
+                "loop": op.loop.loop if op.loop else None,
+                "cycle": cycle,
+                "instructor": phase.instructor,
+                "assistant": phase.assistant,
+                "with": assistant,
+                "turns": phase.turns,
+            },
+        )
         for person, other in ((assistant, instructor), (instructor, assistant)):
-            self._event("act", person, self._where(person),
-                        {"activity": f"{phase.phase} with {other}", "object": None, "until": None})
+            self._event(
+                "act",
+                person,
+                self._where(person),
+                {"activity": f"{phase.phase} with {other}", "object": None, "until": None},
+            )
         prompt = fill(phase.prompt, self._values(phase))
         self._event("say", instructor, where, {"text": prompt, "to": assistant, "phase": phase.phase, "turn": 0})
-        self.talk = {"lines": [[instructor, prompt]], "replies": 0, "ended": "", "conclusion": "", "last": "",
-                     "approved": False, "written": [], "extracted": False}
+        self.talk = {
+            "lines": [[instructor, prompt]],
+            "replies": 0,
+            "ended": "",
+            "conclusion": "",
+            "last": "",
+            "approved": False,
+            "written": [],
+            "extracted": False,
+        }
 
     async def _reply(self, phase: PhaseSpec) -> None:
         talk = self.talk
@@ -303,8 +344,9 @@ class ChatChain:
         if side == "assistant" and self.team.dehallucinates(phase):
             await self._dehallucinate(phase, player, other, notice)
         lines = [Line(speaker, text) for speaker, text in talk["lines"]] + notice
-        reply = await self._member(player).reply(role, phase, lines, schema, _fallback(schema), self._values(phase),
-                                                 self._now)
+        reply = await self._member(player).reply(
+            role, phase, lines, schema, _fallback(schema), self._values(phase), self._now
+        )
         text = str(reply.text)
         talk["replies"] += 1
         written: list[str] = []
@@ -346,24 +388,40 @@ class ChatChain:
         assert talk is not None
         lines = [Line(speaker, text) for speaker, text in talk["lines"]] + notice
         values = self._values(phase)
-        needs = await self._member(assistant).needs(phase.assistant, phase, lines, Needs, Needs(questions=[]),
-                                                    values, self._now)
+        needs = await self._member(assistant).needs(
+            phase.assistant, phase, lines, Needs, Needs(questions=[]), values, self._now
+        )
         questions = [" ".join(str(q).split()) for q in needs.questions]
         questions = [q for q in questions if q][:MAX_QUESTIONS]
         if not questions:  # nothing lacking: the assistant answers at once, and nothing is said
             return
         asked = "\n".join(f"- {q}" for q in questions)
         turn = talk["replies"] + 1  # the reply the exchange comes before
-        self._event("say", assistant, self._where(assistant), {
-            "text": asked, "to": instructor, "phase": phase.phase, "turn": turn, "dehallucination": "ask",
-            "questions": questions})
+        self._event(
+            "say",
+            assistant,
+            self._where(assistant),
+            {
+                "text": asked,
+                "to": instructor,
+                "phase": phase.phase,
+                "turn": turn,
+                "dehallucination": "ask",
+                "questions": questions,
+            },
+        )
         talk["lines"].append([assistant, asked])
         lines = [*lines, Line(assistant, asked)]
-        details = await self._member(instructor).details(phase.instructor, phase, lines, Details,
-                                                         Details.model_construct(text="(no answer)"), values, self._now)
+        details = await self._member(instructor).details(
+            phase.instructor, phase, lines, Details, Details.model_construct(text="(no answer)"), values, self._now
+        )
         text = str(details.text)
-        self._event("say", instructor, self._where(instructor), {
-            "text": text, "to": assistant, "phase": phase.phase, "turn": turn, "dehallucination": "answer"})
+        self._event(
+            "say",
+            instructor,
+            self._where(instructor),
+            {"text": text, "to": assistant, "phase": phase.phase, "turn": turn, "dehallucination": "answer"},
+        )
         talk["lines"].append([instructor, text])
         self._lines_said += 2
 
@@ -373,12 +431,22 @@ class ChatChain:
         player = self._player(phase.instructor)
         schema = conclusion_model(tuple(phase.options))
         lines = [Line(speaker, text) for speaker, text in talk["lines"]]
-        answer = await self._member(player).conclude(phase.instructor, phase, lines, schema, _fallback(schema),
-                                                     self._values(phase), self._now)
+        answer = await self._member(player).conclude(
+            phase.instructor, phase, lines, schema, _fallback(schema), self._values(phase), self._now
+        )
         conclusion = str(answer.conclusion).strip()
-        self._event("say", player, self._where(player), {
-            "text": conclusion, "to": self._player(phase.assistant), "phase": phase.phase,
-            "turn": talk["replies"] + 1, "extract": True})
+        self._event(
+            "say",
+            player,
+            self._where(player),
+            {
+                "text": conclusion,
+                "to": self._player(phase.assistant),
+                "phase": phase.phase,
+                "turn": talk["replies"] + 1,
+                "extract": True,
+            },
+        )
         talk["conclusion"], talk["extracted"] = conclusion, True
 
     async def _close(self, op: Op, phase: PhaseSpec) -> None:
@@ -396,23 +464,39 @@ class ChatChain:
         loop = op.loop
         instructor, assistant = self._player(phase.instructor), self._player(phase.assistant)
         data: dict[str, Any] = {
-            "phase": phase.phase, "with": assistant, "loop": loop.loop if loop else None,
-            "cycle": self.cycles.get(loop.loop) if loop else None, "replies": talk["replies"],
+            "phase": phase.phase,
+            "with": assistant,
+            "loop": loop.loop if loop else None,
+            "cycle": self.cycles.get(loop.loop) if loop else None,
+            "replies": talk["replies"],
             "reason": talk["ended"] + ("; conclusion asked for" if talk["extracted"] else ""),
             "conclusion_name": phase.conclusion,
-            "conclusion": conclusion if phase.extract != "files" else "", "files": talk["written"]}
+            "conclusion": conclusion if phase.extract != "files" else "",
+            "files": talk["written"],
+        }
         if phase.extract == "review":
             data["approved"] = talk["approved"]
         self._event("phase_end", instructor, self._where(instructor), data)
         summary = f"wrote {', '.join(talk['written'])}" if talk["written"] else (conclusion or talk["last"])[:300]
-        for person, other, role in ((assistant, instructor, phase.instructor), (instructor, assistant, phase.assistant)):
-            self._event("act", person, self._where(person),
-                        {"activity": "waits for the next phase", "object": None, "until": None})
+        for person, other, role in (
+            (assistant, instructor, phase.instructor),
+            (instructor, assistant, phase.assistant),
+        ):
+            self._event(
+                "act",
+                person,
+                self._where(person),
+                {"activity": "waits for the next phase", "object": None, "until": None},
+            )
             await self._member(person).remember(f"{phase.phase}, with the {role} {other}: {summary}", self._now)
         if talk["approved"] and loop is not None and loop.until == "approved":
             cycle = self.cycles[loop.loop]
-            self._end_loop(loop, f"approved: the {phase.assistant} found nothing to change in cycle {cycle}", cycle,
-                           self.exits[loop.loop])
+            self._end_loop(
+                loop,
+                f"approved: the {phase.assistant} found nothing to change in cycle {cycle}",
+                cycle,
+                self.exits[loop.loop],
+            )
         else:
             self.pc += 1
 
@@ -423,15 +507,29 @@ class ChatChain:
         if row is None:
             return False
         self._out.artifacts.append(row)
-        self._event("artifact", person or None, self._where(person) if person else None, {
-            "path": path, "version": row["version"], "phase": phase, "role": role,
-            "bytes": len(content.encode()), "lines": len(content.splitlines())})
+        self._event(
+            "artifact",
+            person or None,
+            self._where(person) if person else None,
+            {
+                "path": path,
+                "version": row["version"],
+                "phase": phase,
+                "role": role,
+                "bytes": len(content.encode()),
+                "lines": len(content.splitlines()),
+            },
+        )
         return True
 
     def _reject(self, path: str, reason: str, phase: str, role: str, person: str) -> None:
         """Record a file a reply proposed that was not written, and tell the team in its next prompt."""
-        self._event("file_rejected", person, self._where(person),
-                    {"path": escaped(path), "reason": reason, "phase": phase, "role": role})
+        self._event(
+            "file_rejected",
+            person,
+            self._where(person),
+            {"path": escaped(path), "reason": reason, "phase": phase, "role": role},
+        )
         self.notices.append(f"Note: the file {printable(path)} the {role} wrote was not saved: {reason}.")
 
     async def _run_program(self) -> bool:
@@ -458,10 +556,19 @@ class ChatChain:
             self.ran = {"revision": revision, "runs": False, "report": f"The sandbox failed: {err}"}
         else:
             ok = quality.runs(outcome)
-            data.update(ok=ok, exit_code=outcome.exit_code, signal=outcome.signal, limit_hit=outcome.limit_hit,
-                        limits_hit=outcome.limits_hit, isolation=outcome.isolation,
-                        memory_scope=outcome.memory_scope, notes=outcome.notes,
-                        stdout=_shown(outcome.stdout), stderr=_shown(outcome.stderr), left=outcome.files)
+            data.update(
+                ok=ok,
+                exit_code=outcome.exit_code,
+                signal=outcome.signal,
+                limit_hit=outcome.limit_hit,
+                limits_hit=outcome.limits_hit,
+                isolation=outcome.isolation,
+                memory_scope=outcome.memory_scope,
+                notes=outcome.notes,
+                stdout=_shown(outcome.stdout),
+                stderr=_shown(outcome.stderr),
+                left=outcome.files,
+            )
             self.ran = {"revision": revision, "runs": ok, "report": _report(outcome, ok)}
         self._event("sandbox", data=data)
         self._after = PROGRAM_RUN_SECONDS
@@ -472,12 +579,19 @@ class ChatChain:
     def _values(self, phase: PhaseSpec) -> dict[str, str]:
         """What each placeholder of ``phase``'s prompts stands for now."""
         undecided = dict.fromkeys(self.team.conclusions(), "(not settled yet)")
-        return {**undecided, **self.team.vars, **self.vars, "task": self.team.task, "background": self.team.background,
-                "instructor_role": phase.instructor, "assistant_role": phase.assistant,
-                "codes": listing(self.files.code(), "(no code yet)"),
-                "files": ", ".join(sorted(self.files.current)) or "(none yet)",
-                "unimplemented_file": self.files.unimplemented(),
-                "test_reports": self.ran["report"] if self.ran else "The program has not been run yet."}
+        return {
+            **undecided,
+            **self.team.vars,
+            **self.vars,
+            "task": self.team.task,
+            "background": self.team.background,
+            "instructor_role": phase.instructor,
+            "assistant_role": phase.assistant,
+            "codes": listing(self.files.code(), "(no code yet)"),
+            "files": ", ".join(sorted(self.files.current)) or "(none yet)",
+            "unimplemented_file": self.files.unimplemented(),
+            "test_reports": self.ran["report"] if self.ran else "The program has not been run yet.",
+        }
 
     def _player(self, role: str) -> str:
         return self.team.role(role).player
@@ -488,8 +602,9 @@ class ChatChain:
             raise UserError(f"team: {person} is not in the world or does not run the role mind")
         return mind
 
-    def _event(self, kind: str, person: str | None = None, place: str | None = None,
-               data: dict[str, Any] | None = None) -> None:
+    def _event(
+        self, kind: str, person: str | None = None, place: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
         self._out.events.append(Event(0, kind, person, place, data or {}))
 
 
@@ -498,7 +613,7 @@ def _shown(text: str) -> str:
     if len(text) <= SHOWN_OUTPUT:
         return text
     head = SHOWN_OUTPUT * 3 // 4
-    return f"{text[:head]}\n[... {len(text) - SHOWN_OUTPUT} characters left out ...]\n{text[-(SHOWN_OUTPUT - head):]}"
+    return f"{text[:head]}\n[... {len(text) - SHOWN_OUTPUT} characters left out ...]\n{text[-(SHOWN_OUTPUT - head) :]}"
 
 
 def _report(outcome: Outcome, ok: bool) -> str:
@@ -518,5 +633,7 @@ def check_team_minds(scenario: Scenario) -> None:
     for index, role in enumerate(scenario.team.roles):
         kind = scenario.mind_of(scenario.person(role.player))
         if kind != "role":
-            raise UserError(f"team.roles[{index}]: {role.player} plays {role.name!r} but runs the {kind} mind; "
-                            "give them mind: role (or set the world's mind: role)")
+            raise UserError(
+                f"team.roles[{index}]: {role.player} plays {role.name!r} but runs the {kind} mind; "
+                "give them mind: role (or set the world's mind: role)"
+            )

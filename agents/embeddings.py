@@ -65,15 +65,15 @@ def _wordllama() -> Any:
     """The WordLlama model, loaded once per process (it takes ~0.6 s)."""
     spec = importlib.util.find_spec("wordllama")
     if spec is None or spec.origin is None:
-        raise UserError("--embeddings wordllama: the wordllama package is not installed; "
-                        "pip install 'wordllama>=0.4,<0.5'")
+        raise UserError(
+            "--embeddings wordllama: the wordllama package is not installed; pip install 'wordllama>=0.4,<0.5'"
+        )
     with progress.stage("loading embeddings (WordLlama)"):
         from wordllama import WordLlama
 
         # The wheel holds its weights and tokenizer, but the loader looks for the tokenizer in the
         # wrong folder and would download it; pointing cache_dir at the package finds both offline.
-        return WordLlama.load(cache_dir=Path(spec.origin).parent, dim=WordLlamaEmbedder.dim,
-                              disable_download=True)
+        return WordLlama.load(cache_dir=Path(spec.origin).parent, dim=WordLlamaEmbedder.dim, disable_download=True)
 
 
 class WordLlamaEmbedder:
@@ -128,8 +128,7 @@ class OpenAIEmbedder:
         """
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key,
-                                              max_retries=2, timeout=30)
+            self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=2, timeout=30)
             self._loop = loop
         return self._client
 
@@ -144,7 +143,7 @@ class OpenAIEmbedder:
         keep = [i for i, text in enumerate(texts) if not _blank(text)]
         rows: list[np.ndarray] = []
         for start in range(0, len(keep), self.batch):
-            rows.append(await self._request([texts[i] for i in keep[start:start + self.batch]]))
+            rows.append(await self._request([texts[i] for i in keep[start : start + self.batch]]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if rows:
             out[keep] = np.concatenate(rows)
@@ -152,8 +151,7 @@ class OpenAIEmbedder:
 
     async def _request(self, texts: list[str]) -> np.ndarray:
         try:
-            reply = await self.client.embeddings.create(model=self.model, input=texts,
-                                                        encoding_format="float")
+            reply = await self.client.embeddings.create(model=self.model, input=texts, encoding_format="float")
         except openai.APIConnectionError:
             raise UserError(f"--embeddings {self.spec}: cannot reach the embeddings server") from None
         except openai.APIStatusError as err:
@@ -264,7 +262,6 @@ def shared_embedder(spec: str | None) -> CachedEmbedder:
     if key not in _SHARED:
         _SHARED[key] = CachedEmbedder(make_embedder(spec))
     return _SHARED[key]
-
 
 
 def make_embedder(spec: str | None, api_key: str | None = None) -> Embedder:

@@ -90,8 +90,9 @@ class Weights:
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"retrieval weight {name} must be a number >= 0, got {value}")
         if self.recency == self.importance == self.relevance == 0:
-            raise ValueError("retrieval weights recency, importance and relevance are all 0; "
-                             "at least one must be positive")
+            raise ValueError(
+                "retrieval weights recency, importance and relevance are all 0; at least one must be positive"
+            )
         if not (0 < self.decay <= 1):
             raise ValueError(f"retrieval decay must be in (0, 1], got {self.decay}")
         if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
@@ -117,8 +118,15 @@ def memory_from_row(row: Any) -> Memory:
     created = int(row.t)
     # rows are written once; later access times come from ``MemoryStream.state`` via ``restore``
     accessed = max(created, int(getattr(row, "last_access", None) or 0))
-    return Memory(id=int(row.id), kind=row.kind, text=row.text, created=created, accessed=accessed,
-                  importance=float(row.importance), evidence=tuple(int(e) for e in evidence))
+    return Memory(
+        id=int(row.id),
+        kind=row.kind,
+        text=row.text,
+        created=created,
+        accessed=accessed,
+        importance=float(row.importance),
+        evidence=tuple(int(e) for e in evidence),
+    )
 
 
 class MemoryStream:
@@ -142,8 +150,7 @@ class MemoryStream:
     # -- building ----------------------------------------------------------------------------
 
     @classmethod
-    def from_memories(cls, memories: Iterable[Memory], vectors: np.ndarray,
-                      dim: int | None = None) -> MemoryStream:
+    def from_memories(cls, memories: Iterable[Memory], vectors: np.ndarray, dim: int | None = None) -> MemoryStream:
         """A stream holding ``memories`` (in id order) with their vectors, row for row."""
         stream = cls(dim)
         stream.extend(list(memories), vectors)
@@ -197,7 +204,7 @@ class MemoryStream:
         for name in ("_ids", "_created", "_accessed", "_importance"):
             old = getattr(self, name)
             new = np.zeros(capacity, dtype=old.dtype)
-            new[:len(self._memories)] = old[:len(self._memories)]
+            new[: len(self._memories)] = old[: len(self._memories)]
             setattr(self, name, new)
 
     # -- reading -----------------------------------------------------------------------------
@@ -229,13 +236,21 @@ class MemoryStream:
 
     def since(self, t: int) -> list[Memory]:
         """Memories created at or after simulated second ``t``, in id order."""
-        positions = np.flatnonzero(self._created[:len(self)] >= t)
+        positions = np.flatnonzero(self._created[: len(self)] >= t)
         return [self._memories[p] for p in positions]
 
     # -- retrieval ---------------------------------------------------------------------------
 
-    def retrieve(self, query: np.ndarray, now: int, weights: Weights, *, k: int | None = None,
-                 before: int | None = None, touch: bool = True) -> list[Scored]:
+    def retrieve(
+        self,
+        query: np.ndarray,
+        now: int,
+        weights: Weights,
+        *,
+        k: int | None = None,
+        before: int | None = None,
+        touch: bool = True,
+    ) -> list[Scored]:
         """The ``k`` (default ``weights.top_k``) best memories for ``query`` at ``now``, best first.
 
         ``before``: only memories created at or before that second take part (an interview "as of"
@@ -266,8 +281,7 @@ class MemoryStream:
         positions = np.arange(end) if picked is None else picked
         # decay ** hours, through exp: numpy's exp is vectorised, its pow is not
         recency = np.exp((now - accessed) * (math.log(weights.decay) / _SECONDS_PER_HOUR))
-        parts = (_normalise(recency, 0.0), _normalise(importance, 0.0),
-                 _normalise(relevance, _COSINE_TOLERANCE))
+        parts = (_normalise(recency, 0.0), _normalise(importance, 0.0), _normalise(relevance, _COSINE_TOLERANCE))
         total = weights.recency * parts[0]
         total += weights.importance * parts[1]
         total += weights.relevance * parts[2]
@@ -280,8 +294,9 @@ class MemoryStream:
             memory = self._memories[position]
             if touch:
                 memory.accessed = int(self._accessed[position])
-            result.append(Scored(memory, float(parts[0][slot]), float(parts[1][slot]), float(parts[2][slot]),
-                                 float(total[slot])))
+            result.append(
+                Scored(memory, float(parts[0][slot]), float(parts[1][slot]), float(parts[2][slot]), float(total[slot]))
+            )
         return result
 
     def _vectors(self) -> np.ndarray:

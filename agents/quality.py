@@ -56,5 +56,6 @@ async def measure(task: str, code: dict[str, str], ran: bool, embedder: Embedder
     if code and task.strip():
         vectors = await embedder.embed([task, "\n".join(code.values())])
         consistency = max(0.0, round(float(np.dot(vectors[0], vectors[1])), 4))
-    return Quality(completeness, executability, consistency, round(completeness * executability * consistency, 4),
-                   len(code), marks)
+    return Quality(
+        completeness, executability, consistency, round(completeness * executability * consistency, 4), len(code), marks
+    )

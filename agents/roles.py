@@ -83,45 +83,84 @@ class RoleMind:
 
     # -- speaking in a phase -------------------------------------------------------------
 
-    async def reply(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                    fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:
+    async def reply(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: datetime,
+    ) -> Any:
         """The next reply in ``phase`` as ``role``, given the lines said so far (the first is the task prompt)."""
         messages = await self._conversation(role, phase, lines, values, now)
         return await self._ask(role, schema, messages, phase.phase, fallback)
 
-    async def needs(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                    fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:
+    async def needs(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: datetime,
+    ) -> Any:
         """Dehallucination's ask: the details the assistant lacks to answer the last line (perhaps none)."""
         instructor = phase.instructor
-        note = Line("Hamlet", f"Before you answer: which specific details do you need from the {instructor} "
-                              "that you do not have? Give them as short questions, or none if you have what you need.")
+        note = Line(
+            "Hamlet",
+            f"Before you answer: which specific details do you need from the {instructor} "
+            "that you do not have? Give them as short questions, or none if you have what you need.",
+        )
         messages = await self._conversation(role, phase, [*lines, note], values, now)
         return await self._ask(role, schema, messages, f"{phase.phase} dehallucinate_ask", fallback)
 
-    async def details(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                      fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:
+    async def details(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: datetime,
+    ) -> Any:
         """Dehallucination's answer: the instructor supplies the details the assistant asked for (the last line)."""
         note = Line("Hamlet", f"Answer the {phase.assistant}'s questions with the specific details it asks for.")
         messages = await self._conversation(role, phase, [*lines, note], values, now)
         return await self._ask(role, schema, messages, f"{phase.phase} dehallucinate_answer", fallback)
 
-    async def _conversation(self, role: str, phase: PhaseSpec, lines: list[Line], values: dict[str, str],
-                            now: datetime) -> list[dict[str, str]]:
+    async def _conversation(
+        self, role: str, phase: PhaseSpec, lines: list[Line], values: dict[str, str], now: datetime
+    ) -> list[dict[str, str]]:
         """The system prompt, then the lines as chat messages (this person's own as the assistant's)."""
         system = await self._system(role, phase, values, lines[0].text if lines else phase.prompt, now)
         messages = [{"role": "system", "content": system}]
-        messages += [{"role": "assistant" if line.speaker == self.spec.name else "user", "content": line.text}
-                     for line in lines]
+        messages += [
+            {"role": "assistant" if line.speaker == self.spec.name else "user", "content": line.text} for line in lines
+        ]
         return messages
 
-    async def conclude(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                       fallback: BaseModel, values: dict[str, str], now: datetime) -> Any:
+    async def conclude(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: datetime,
+    ) -> Any:
         """The conclusion of a phase that ended without one: one more question, put to the instructor."""
         system = await self._system(role, phase, values, phase.prompt, now)
         transcript = "\n\n".join(f"{line.speaker}: {line.text}" for line in lines)
         options = f" Choose one of: {', '.join(phase.options)}." if phase.options else ""
-        ask = (f"The phase {phase.phase} is over without a stated conclusion. "
-               f"State the conclusion it reached, in a few words.{options}\n\n{transcript}")
+        ask = (
+            f"The phase {phase.phase} is over without a stated conclusion. "
+            f"State the conclusion it reached, in a few words.{options}\n\n{transcript}"
+        )
         messages = [{"role": "system", "content": system}, {"role": "user", "content": ask}]
         return await self._ask(role, schema, messages, f"{phase.phase} conclusion", fallback)
 
@@ -130,18 +169,26 @@ class RoleMind:
         text = fill(role.prompt, {**values, "role": role.name}).strip() or f"You are the {role.name} of the team."
         side = "instruct" if role_name == phase.instructor else "assist"
         other = phase.assistant if side == "instruct" else phase.instructor
-        text += (f"\n\nThis is the phase {phase.phase!r}: you ({role.name}) {side}, with the {other}. "
-                 "Set end to true when the phase's work is done.")
+        text += (
+            f"\n\nThis is the phase {phase.phase!r}: you ({role.name}) {side}, with the {other}. "
+            "Set end to true when the phase's work is done."
+        )
         # The memories retrieved for this phase last: the role and the phase repeat from call to call.
         recalled = await self.recall(query, self._second(now)) if self.params["memory"] else []
         if recalled:
             text += "\n\nWhat you remember from earlier phases:\n" + "\n".join(f"- {m.text}" for m in recalled)
         return text
 
-    async def _ask(self, role_name: str, schema: type[BaseModel], messages: list[dict[str, str]], purpose: str,
-                   fallback: BaseModel) -> Any:
-        return await self.ctx.gateway.ask(schema, messages, site=CallSite(self.spec.name, purpose), fallback=fallback,
-                                          settings=self._settings(self.roles.get(role_name)))
+    async def _ask(
+        self, role_name: str, schema: type[BaseModel], messages: list[dict[str, str]], purpose: str, fallback: BaseModel
+    ) -> Any:
+        return await self.ctx.gateway.ask(
+            schema,
+            messages,
+            site=CallSite(self.spec.name, purpose),
+            fallback=fallback,
+            settings=self._settings(self.roles.get(role_name)),
+        )
 
     def _settings(self, role: RoleSpec | None) -> ModelSettings:
         settings: ModelSettings = self.ctx.scenario.model
@@ -161,8 +208,16 @@ class RoleMind:
         memory = Memory(self.next_id, "dialogue", text, t, t, float(self.params["importance"]))
         self.next_id += 1
         self._stream(vector.shape[0]).add(memory, vector)
-        self.ctx.memories.append({"id": memory.id, "t": t, "kind": "dialogue", "text": text,
-                                  "importance": memory.importance, "evidence": dumps([])})
+        self.ctx.memories.append(
+            {
+                "id": memory.id,
+                "t": t,
+                "kind": "dialogue",
+                "text": text,
+                "importance": memory.importance,
+                "evidence": dumps([]),
+            }
+        )
 
     async def recall(self, query: str, now: int, *, before: int | None = None, touch: bool = True) -> list[Memory]:
         """The memories most worth recalling for ``query`` at second ``now``."""
@@ -179,15 +234,27 @@ class RoleMind:
         known = "\n".join(f"- {m.text}" for m in recalled) or "- nothing yet"
         role = next(iter(self.roles.values()), None)
         who = f"You are {self.spec.name}, the {role.name} of the team." if role else f"You are {self.spec.name}."
-        messages = [{"role": "system", "content": who},
-                    {"role": "user", "content": f"Question: {question}\nYou remember:\n{known}"}]
+        messages = [
+            {"role": "system", "content": who},
+            {"role": "user", "content": f"Question: {question}\nYou remember:\n{known}"},
+        ]
         if form is not None:  # a probe's structured answer, as JSON ("" if the model gave none)
             empty = form.model_construct()
-            filled = await self.ctx.gateway.ask(form, messages, site=CallSite(self.spec.name, "interview"),
-                                                fallback=empty, settings=self._settings(role))
+            filled = await self.ctx.gateway.ask(
+                form,
+                messages,
+                site=CallSite(self.spec.name, "interview"),
+                fallback=empty,
+                settings=self._settings(role),
+            )
             return "" if filled is empty else str(filled.model_dump_json())
-        reply = await self.ctx.gateway.ask(Answer, messages, site=CallSite(self.spec.name, "interview"),
-                                           fallback=Answer(answer="I don't remember."), settings=self._settings(role))
+        reply = await self.ctx.gateway.ask(
+            Answer,
+            messages,
+            site=CallSite(self.spec.name, "interview"),
+            fallback=Answer(answer="I don't remember."),
+            settings=self._settings(role),
+        )
         return str(reply.answer)
 
     async def _load(self) -> None:

@@ -64,8 +64,10 @@ def day_plan_model(places: tuple[str, ...]) -> type[BaseModel]:
     return create_model(
         "DayPlan",
         mood=(mood, Field(description="how the person feels this morning")),
-        intentions=(list[Annotated[str, StringConstraints(max_length=200), Words(2, 25)]],
-                    Field(min_length=1, max_length=5, description="what the person means to do today")),
+        intentions=(
+            list[Annotated[str, StringConstraints(max_length=200), Words(2, 25)]],
+            Field(min_length=1, max_length=5, description="what the person means to do today"),
+        ),
         free_time_place=(place, Field(description="where to spend free time today")),
     )
 
@@ -134,7 +136,9 @@ class ScheduleMind:
         fallback = schema(mood="calm", intentions=[self.routine[0].do], free_time_place=self.places[0])
         if self.params["plan_with_llm"]:
             answer = await self.ctx.gateway.ask(
-                schema, self._prompt(now), fallback=fallback,
+                schema,
+                self._prompt(now),
+                fallback=fallback,
                 site=CallSite(self.spec.name, "day_plan"),
                 settings=self._settings(),
             )
@@ -157,8 +161,9 @@ class ScheduleMind:
             persona += f" {spec.lifestyle}."
         known = "; ".join(f"{r.name} ({r.relation})" for r in spec.relationships) or "nobody in particular"
         remembered = " ".join(m.rstrip(".") + "." for m in spec.memories) or "Nothing special."
-        routine = "\n".join(f"- {item.at} {item.do}" + (f" at {item.place}" if item.place else "")
-                            for item in self.routine)
+        routine = "\n".join(
+            f"- {item.at} {item.do}" + (f" at {item.place}" if item.place else "") for item in self.routine
+        )
         # Everything but the date is the same every morning: the date last, so a server's prefix
         # cache serves all the rest from yesterday's call.
         user = (

@@ -63,10 +63,12 @@ class Broker:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         config = folder / "mosquitto.conf"
-        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
-                          "max_queued_messages 0\n")
-        self.process = subprocess.Popen(["mosquitto", "-c", str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 0\n"
+        )
+        self.process = subprocess.Popen(
+            ["mosquitto", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for _ in range(200):
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
@@ -96,14 +98,28 @@ def event_file(folder: Path, count: int) -> Path:
         conn.exec_driver_sql(
             "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message, sim_start,"
             " sim_end, sim_now, created_at, updated_at) VALUES (1, 'Bench', 'bench.yaml', '', 1, '{}', 'running',"
-            " '', '', '', '', '', '')")
+            " '', '', '', '', '', '')"
+        )
     log = RunLog(engine)
     names = [person_name(i) for i in range(200)]
     for start in range(0, count, 1000):
-        log.submit(Batch([Event(t, "act", names[t % 200], "Office 3:open office",
-                                {"activity": "works at a desk", "object": "desk", "until": "2026-03-02T12:00:00"},
-                                seq=t + 1, tick=t // 200, time="2026-03-02T09:00:00")
-                          for t in range(start, min(count, start + 1000))]))
+        log.submit(
+            Batch(
+                [
+                    Event(
+                        t,
+                        "act",
+                        names[t % 200],
+                        "Office 3:open office",
+                        {"activity": "works at a desk", "object": "desk", "until": "2026-03-02T12:00:00"},
+                        seq=t + 1,
+                        tick=t // 200,
+                        time="2026-03-02T09:00:00",
+                    )
+                    for t in range(start, min(count, start + 1000))
+                ]
+            )
+        )
     log.close()
     return path
 
@@ -132,24 +148,38 @@ def publish_part(broker: Broker, folder: Path, count: int, repeats: int) -> str:
     for subscribers in (0, 1):
         reader = None
         if subscribers:
-            reader = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-                                       "-t", "hamlet/#"], stdout=subprocess.DEVNULL)
+            reader = subprocess.Popen(
+                ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", "hamlet/#"],
+                stdout=subprocess.DEVNULL,
+            )
             time.sleep(0.5)
         rates = []
         for index in range(repeats):
             seconds = publish_once(broker.url, path, count)
             rates.append(count / seconds)
-            print(f"  publish, {subscribers} subscriber(s), run {index + 1}/{repeats}: {count / seconds:,.0f} events/s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  publish, {subscribers} subscriber(s), run {index + 1}/{repeats}: {count / seconds:,.0f} events/s",
+                file=sys.stderr,
+                flush=True,
+            )
         if reader is not None:
             reader.terminate()
             reader.wait(10)
         rate = median(rates)
-        rows.append([f"events/s published, {subscribers} subscriber(s)", rate, min(rates), max(rates),
-                     f">= {TARGET_PUBLISH:,.0f}", verdict(rate >= TARGET_PUBLISH)])
-    return (f"bench_bus publish: {count:,} events from a run file to mosquitto on loopback, QoS 1, "
-            f"medians over {repeats} runs\n"
-            + table(["figure", "median", "min", "max", "target", "verdict"], rows))
+        rows.append(
+            [
+                f"events/s published, {subscribers} subscriber(s)",
+                rate,
+                min(rates),
+                max(rates),
+                f">= {TARGET_PUBLISH:,.0f}",
+                verdict(rate >= TARGET_PUBLISH),
+            ]
+        )
+    return (
+        f"bench_bus publish: {count:,} events from a run file to mosquitto on loopback, QoS 1, "
+        f"medians over {repeats} runs\n" + table(["figure", "median", "min", "max", "target", "verdict"], rows)
+    )
 
 
 # -- control messages ---------------------------------------------------------------------
@@ -158,22 +188,51 @@ def publish_part(broker: Broker, folder: Path, count: int, repeats: int) -> str:
 def control_burst(count: int) -> list[tuple[str, bytes]]:
     """``count`` control messages for the run ``controls``: whispers, and one in five malformed."""
     whisper = {"v": 1, "run": "controls", "kind": "whisper", "person": "Walter Greaves"}
-    bad = [b"{not json", b'{"v": 2, "run": "controls"}', b'{"v": 1, "run": "other"}',
-           json.dumps({**whisper, "person": "Nobody", "text": "x"}).encode()]
-    return [("hamlet/controls/control/intervene",
-             bad[(n // 5) % len(bad)] if n % 5 == 4 else json.dumps({**whisper, "text": f"whisper {n}"}).encode())
-            for n in range(count)]
+    bad = [
+        b"{not json",
+        b'{"v": 2, "run": "controls"}',
+        b'{"v": 1, "run": "other"}',
+        json.dumps({**whisper, "person": "Nobody", "text": "x"}).encode(),
+    ]
+    return [
+        (
+            "hamlet/controls/control/intervene",
+            bad[(n // 5) % len(bad)] if n % 5 == 4 else json.dumps({**whisper, "text": f"whisper {n}"}).encode(),
+        )
+        for n in range(count)
+    ]
 
 
 def controls_part(broker: Broker, folder: Path, count: int, timeout: float) -> tuple[str, dict[str, Any]]:
     import paho.mqtt.client as paho
 
     run = folder / "controls.db"
-    world = subprocess.Popen([sys.executable, "-m", "sim", "run", str(common.ROOT / "worlds" / "smallville.yaml"),
-                              "--llm", "scripted", "--llm-latency-ms", "40", "--hours", "48", "--embeddings", "hash",
-                              "--quiet", "--out", str(run), "--mqtt", broker.url], cwd=common.ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env={**os.environ, "PYTHONPATH": str(common.ROOT)})
+    world = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(common.ROOT / "worlds" / "smallville.yaml"),
+            "--llm",
+            "scripted",
+            "--llm-latency-ms",
+            "40",
+            "--hours",
+            "48",
+            "--embeddings",
+            "hash",
+            "--quiet",
+            "--out",
+            str(run),
+            "--mqtt",
+            broker.url,
+        ],
+        cwd=common.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(common.ROOT)},
+    )
 
     def one(sql: str) -> int:
         db = sqlite3.connect(f"file:{run}?mode=ro", uri=True)
@@ -211,29 +270,45 @@ def controls_part(broker: Broker, folder: Path, count: int, timeout: float) -> t
         client.loop_stop()
         client.disconnect()
         dropped_sql = "SELECT value FROM meta WHERE key = 'bus_broker_dropped'"
-        recorded_s = wait(lambda: one("SELECT (SELECT COUNT(*) FROM control) + (SELECT COUNT(*) FROM rejection)")
-                          + one("SELECT value FROM meta WHERE key = 'bus_shed'") + one(dropped_sql) >= count)
+        recorded_s = wait(
+            lambda: (
+                one("SELECT (SELECT COUNT(*) FROM control) + (SELECT COUNT(*) FROM rejection)")
+                + one("SELECT value FROM meta WHERE key = 'bus_shed'")
+                + one(dropped_sql)
+                >= count
+            )
+        )
         whispers = one("SELECT COUNT(*) FROM control")
         applied_s = wait(lambda: one("SELECT COUNT(*) FROM control WHERE status = 'applied'") >= whispers)
-        figures = {"sent": count, "sent_s": sent_s, "recorded_s": recorded_s, "applied_s": applied_s,
-                   "applied": one("SELECT COUNT(*) FROM control WHERE status = 'applied'"),
-                   "rejected": one("SELECT COUNT(*) FROM rejection WHERE reason NOT LIKE 'shed:%'"),
-                   "shed": one("SELECT value FROM meta WHERE key = 'bus_shed'"), "broker_dropped": one(dropped_sql)}
+        figures = {
+            "sent": count,
+            "sent_s": sent_s,
+            "recorded_s": recorded_s,
+            "applied_s": applied_s,
+            "applied": one("SELECT COUNT(*) FROM control WHERE status = 'applied'"),
+            "rejected": one("SELECT COUNT(*) FROM rejection WHERE reason NOT LIKE 'shed:%'"),
+            "shed": one("SELECT value FROM meta WHERE key = 'bus_shed'"),
+            "broker_dropped": one(dropped_sql),
+        }
     finally:
         world.kill()
         world.wait(10)
     accounted = figures["applied"] + figures["rejected"] + figures["shed"] + figures["broker_dropped"]
     share = 100.0 * accounted / count
-    rows = [["seconds to send the burst", sent_s, "", verdict(None)],
-            ["seconds from its start until all were recorded", recorded_s, "", verdict(None)],
-            ["seconds from its start until all were applied", applied_s, "", verdict(None)],
-            ["applied", figures["applied"], "", verdict(None)],
-            ["rejected with a reason", figures["rejected"], "", verdict(None)],
-            ["shed by the relay (counted)", figures["shed"], "", verdict(None)],
-            ["dropped by the broker (counted)", figures["broker_dropped"], "", verdict(None)],
-            ["% applied or recorded", share, "100", verdict(accounted == count)]]
-    return (f"bench_bus controls: {count:,} control messages in a burst to a live run (QoS 1, mosquitto on loopback)\n"
-            + table(["figure", "value", "target", "verdict"], rows)), figures
+    rows = [
+        ["seconds to send the burst", sent_s, "", verdict(None)],
+        ["seconds from its start until all were recorded", recorded_s, "", verdict(None)],
+        ["seconds from its start until all were applied", applied_s, "", verdict(None)],
+        ["applied", figures["applied"], "", verdict(None)],
+        ["rejected with a reason", figures["rejected"], "", verdict(None)],
+        ["shed by the relay (counted)", figures["shed"], "", verdict(None)],
+        ["dropped by the broker (counted)", figures["broker_dropped"], "", verdict(None)],
+        ["% applied or recorded", share, "100", verdict(accounted == count)],
+    ]
+    return (
+        f"bench_bus controls: {count:,} control messages in a burst to a live run (QoS 1, mosquitto on loopback)\n"
+        + table(["figure", "value", "target", "verdict"], rows)
+    ), figures
 
 
 # -- runs with and without the bus ---------------------------------------------------------
@@ -259,10 +334,28 @@ def events_export(path: Path, folder: Path) -> bytes:
 
 def one_run(world: Path, out: Path, extra: list[str], timeout: float) -> dict[str, Any]:
     began = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet",
-                           "--embeddings", "hash", "--out", str(out), *extra], cwd=common.ROOT,
-                          capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(common.ROOT)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(world),
+            "--llm",
+            "scripted",
+            "--quiet",
+            "--embeddings",
+            "hash",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(common.ROOT)},
+    )
     command = time.perf_counter() - began
     if proc.returncode != 0:
         raise RuntimeError(f"run failed ({proc.returncode}): {proc.stderr[-3000:]}")
@@ -270,8 +363,9 @@ def one_run(world: Path, out: Path, extra: list[str], timeout: float) -> dict[st
     return {"command_s": command, "run_s": span, "ticks": ticks}
 
 
-def runs_part(broker: Broker, folder: Path, people: int, repeats: int, timeout: float, mind: str, hours: float,
-              latency_ms: float) -> tuple[str, list[dict[str, Any]]]:
+def runs_part(
+    broker: Broker, folder: Path, people: int, repeats: int, timeout: float, mind: str, hours: float, latency_ms: float
+) -> tuple[str, list[dict[str, Any]]]:
     """A town run without a bus and with ``--mqtt``, ``repeats`` times each: the table and every run's figures."""
     from towns import write_town
 
@@ -292,33 +386,55 @@ def runs_part(broker: Broker, folder: Path, people: int, repeats: int, timeout: 
             results[name].append(result)
             for leftover in folder.glob(out.name + "*"):
                 leftover.unlink()
-            print(f"  {name}, run {index + 1}/{repeats}: command {result['command_s']:.1f} s, "
-                  f"run {result['run_s']:.1f} s, {result['ticks']} ticks", file=sys.stderr, flush=True)
+            print(
+                f"  {name}, run {index + 1}/{repeats}: command {result['command_s']:.1f} s, "
+                f"run {result['run_s']:.1f} s, {result['ticks']} ticks",
+                file=sys.stderr,
+                flush=True,
+            )
     base = median(r["run_s"] for r in results["in-process"])
     rows = []
     for name, _ in modes:
         runs = results[name]
         run_s = median(r["run_s"] for r in runs)
         ticks = median(r["ticks"] for r in runs)
-        rows.append([name, median(r["command_s"] for r in runs), run_s, ticks,
-                     (run_s - base) / ticks * 1000 if name != "in-process" else 0.0,
-                     "yes" if same[name] else "NO"])
-    text = (f"bench_bus runs: {people} people ({mind} mind) x {hours:g} simulated hours, scripted model at "
-            f"latency {latency_ms:g} ms, medians over {repeats} runs\n"
-            + table(["mode", "command s", "run s", "ticks", "overhead ms/tick", "same events"], rows))
+        rows.append(
+            [
+                name,
+                median(r["command_s"] for r in runs),
+                run_s,
+                ticks,
+                (run_s - base) / ticks * 1000 if name != "in-process" else 0.0,
+                "yes" if same[name] else "NO",
+            ]
+        )
+    text = (
+        f"bench_bus runs: {people} people ({mind} mind) x {hours:g} simulated hours, scripted model at "
+        f"latency {latency_ms:g} ms, medians over {repeats} runs\n"
+        + table(["mode", "command s", "run s", "ticks", "overhead ms/tick", "same events"], rows)
+    )
     return text, [{"mode": name, **r} for name, runs in results.items() for r in runs]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--part", choices=("publish", "runs", "controls", "both"), default="both",
-                        help="both: publish and runs (controls runs only when asked)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
+    parser.add_argument(
+        "--part",
+        choices=("publish", "runs", "controls", "both"),
+        default="both",
+        help="both: publish and runs (controls runs only when asked)",
+    )
     parser.add_argument("--controls", type=int, default=10_000, help="control messages in the burst (default: 10,000)")
     parser.add_argument("--events", type=int, default=100_000, help="events to publish (default: 100,000)")
     parser.add_argument("--people", type=int, default=1000, help="town size for the runs (default: 1000)")
-    parser.add_argument("--mind", choices=("schedule", "generative"), default="schedule",
-                        help="the town's mind (default: schedule, one LLM call a day)")
+    parser.add_argument(
+        "--mind",
+        choices=("schedule", "generative"),
+        default="schedule",
+        help="the town's mind (default: schedule, one LLM call a day)",
+    )
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours per run (default: 24)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="scripted model: delay per reply (default: 0)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (default: 3)")
@@ -337,8 +453,9 @@ def main(argv: list[str] | None = None) -> int:
                 text, figures["controls"] = controls_part(broker, folder, args.controls, args.timeout)
                 print(text, flush=True)
             if args.part in ("runs", "both"):
-                text, figures["runs"] = runs_part(broker, folder, args.people, args.repeats, args.timeout, args.mind,
-                                                  args.hours, args.latency_ms)
+                text, figures["runs"] = runs_part(
+                    broker, folder, args.people, args.repeats, args.timeout, args.mind, args.hours, args.latency_ms
+                )
                 print(text, flush=True)
         finally:
             broker.close()

@@ -48,10 +48,28 @@ SENT = ("ok", "repaired", "invalid", "error")
 ENDED = ("ok", "repaired", "cached", "fallback")
 
 
-def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float, profile: str = "neutral") -> dict[str, Any]:
+def one_run(
+    world: Path, out: Path, seed: int, hours: float, timeout: float, profile: str = "neutral"
+) -> dict[str, Any]:
     """Run the world with the scripted model in ``profile`` and read its LLM calls back, per purpose."""
-    wall = common.run_hamlet(["run", str(world), "--llm", "scripted", "--llm-profile", profile, "--seed", str(seed),
-                              "--hours", str(hours), "--out", str(out), "--quiet"], timeout)
+    wall = common.run_hamlet(
+        [
+            "run",
+            str(world),
+            "--llm",
+            "scripted",
+            "--llm-profile",
+            profile,
+            "--seed",
+            str(seed),
+            "--hours",
+            str(hours),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        timeout,
+    )
     db = sqlite3.connect(out)
     people = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'spawn'").fetchone()[0]
     rows = db.execute("SELECT purpose, status, prompt_tokens, completion_tokens FROM llm_call").fetchall()
@@ -64,32 +82,44 @@ def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float, pro
         entry["completion"] += completion
     lines = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'say'").fetchone()[0]
     talks = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'talk_end'").fetchone()[0]
-    reflections = db.execute("SELECT COUNT(*) FROM llm_call WHERE purpose = 'reflection_questions'"
-                             " AND status IN ('ok', 'repaired', 'cached', 'fallback')").fetchone()[0]
+    reflections = db.execute(
+        "SELECT COUNT(*) FROM llm_call WHERE purpose = 'reflection_questions'"
+        " AND status IN ('ok', 'repaired', 'cached', 'fallback')"
+    ).fetchone()[0]
     db.close()
-    return {"seed": seed, "profile": profile, "people": people, "wall_s": wall, "purposes": purposes,
-            "conversations": talks, "lines": lines, "reflections": reflections}
+    return {
+        "seed": seed,
+        "profile": profile,
+        "people": people,
+        "wall_s": wall,
+        "purposes": purposes,
+        "conversations": talks,
+        "lines": lines,
+        "reflections": reflections,
+    }
 
 
 def per_person_day(run: dict[str, Any], hours: float, key: str, purpose: str | None = None) -> float:
     """A figure of one run, per person per 24 simulated hours (one purpose, or all)."""
     items = [run["purposes"][purpose]] if purpose else run["purposes"].values()
-    if key == "tokens":
-        total = sum(p["prompt"] + p["completion"] for p in items)
-    else:
-        total = sum(p[key] for p in items)
+    total = sum(p["prompt"] + p["completion"] for p in items) if key == "tokens" else sum(p[key] for p in items)
     return total / run["people"] * 24 / hours
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--world", default=str(common.ROOT / "worlds" / "smallville.yaml"), help="world file")
     parser.add_argument("--seeds", default="7,8,9", help="comma-separated seeds, one run each (default: 7,8,9)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default: 24)")
-    parser.add_argument("--profiles", default=",".join(PROFILES),
-                        help="comma-separated scripted-model profiles (default: neutral,eager)")
+    parser.add_argument(
+        "--profiles",
+        default=",".join(PROFILES),
+        help="comma-separated scripted-model profiles (default: neutral,eager)",
+    )
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds one run may take")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -103,51 +133,95 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hamlet-economy-") as tmp:
         for profile in profiles:
             for seed in seeds:
-                run = one_run(Path(args.world), Path(tmp) / f"{profile}-seed{seed}.db", seed, args.hours,
-                              args.timeout, profile)
+                run = one_run(
+                    Path(args.world), Path(tmp) / f"{profile}-seed{seed}.db", seed, args.hours, args.timeout, profile
+                )
                 runs.setdefault(profile, []).append(run)
-                print(f"  {profile} seed {seed}: {run['people']} people, "
-                      f"{per_person_day(run, args.hours, 'calls'):.1f} calls and "
-                      f"{per_person_day(run, args.hours, 'tokens'):,.0f} tokens a person a day, {run['wall_s']:.1f} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {profile} seed {seed}: {run['people']} people, "
+                    f"{per_person_day(run, args.hours, 'calls'):.1f} calls and "
+                    f"{per_person_day(run, args.hours, 'tokens'):,.0f} tokens a person a day, {run['wall_s']:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def med(profile: str, key: str, purpose: str | None = None) -> float:
-        return median(per_person_day(r, args.hours, key, purpose) for r in runs[profile] if purpose is None
-                      or purpose in r["purposes"])
+        return median(
+            per_person_day(r, args.hours, key, purpose)
+            for r in runs[profile]
+            if purpose is None or purpose in r["purposes"]
+        )
 
     def behaviour(profile: str, key: str) -> float:
         return median(r[key] / r["people"] * 24 / args.hours for r in runs[profile])
 
     first = next(iter(runs.values()))[0]
-    print(f"\nbench_economy: {Path(args.world).name}, {first['people']} people, {args.hours:g} simulated hours, "
-          f"scripted model, seeds {args.seeds}; medians per person per simulated day. Every figure rests on the "
-          "scripted model's choices; the target applies to eager, the upper bound")
+    print(
+        f"\nbench_economy: {Path(args.world).name}, {first['people']} people, {args.hours:g} simulated hours, "
+        f"scripted model, seeds {args.seeds}; medians per person per simulated day. Every figure rests on the "
+        "scripted model's choices; the target applies to eager, the upper bound"
+    )
     rows = []
     for profile in profiles:
         calls, tokens = med(profile, "calls"), med(profile, "tokens")
         lines = median(r["lines"] / max(r["conversations"], 1) for r in runs[profile])
         target = profile == "eager"
         rows += [
-            [profile, "calls (questions asked)", calls, f"<= {TARGET_CALLS}" if target else "",
-             verdict(calls <= TARGET_CALLS) if target else "-", f"{calls / SMALLVILLE_CALLS:.1%}"],
+            [
+                profile,
+                "calls (questions asked)",
+                calls,
+                f"<= {TARGET_CALLS}" if target else "",
+                verdict(calls <= TARGET_CALLS) if target else "-",
+                f"{calls / SMALLVILLE_CALLS:.1%}",
+            ],
             [profile, "requests sent (with repairs and retries)", med(profile, "requests"), "", "-", ""],
-            [profile, "tokens (prompt + completion)", tokens, f"<= {TARGET_TOKENS:,}" if target else "",
-             verdict(tokens <= TARGET_TOKENS) if target else "-", f"{tokens / SMALLVILLE_TOKENS:.1%}"],
-            [profile, "prompt / completion tokens", f"{med(profile, 'prompt'):,.0f} / {med(profile, 'completion'):,.0f}",
-             "", "-", ""],
-            [profile, "conversations / lines per conversation", f"{behaviour(profile, 'conversations'):.1f} / {lines:.1f}",
-             "", "-", ""],
+            [
+                profile,
+                "tokens (prompt + completion)",
+                tokens,
+                f"<= {TARGET_TOKENS:,}" if target else "",
+                verdict(tokens <= TARGET_TOKENS) if target else "-",
+                f"{tokens / SMALLVILLE_TOKENS:.1%}",
+            ],
+            [
+                profile,
+                "prompt / completion tokens",
+                f"{med(profile, 'prompt'):,.0f} / {med(profile, 'completion'):,.0f}",
+                "",
+                "-",
+                "",
+            ],
+            [
+                profile,
+                "conversations / lines per conversation",
+                f"{behaviour(profile, 'conversations'):.1f} / {lines:.1f}",
+                "",
+                "-",
+                "",
+            ],
             [profile, "reflections", behaviour(profile, "reflections"), "", "-", ""],
         ]
     print(table(["profile", "figure", "Hamlet", "target", "verdict", "of Smallville's"], rows))
     for profile in profiles:
         purposes = sorted({p for r in runs[profile] for p in r["purposes"]}, key=lambda p: -med(profile, "tokens", p))
         print(f"\nby purpose, {profile} (medians per person per day):")
-        print(table(["purpose", "calls", "requests", "prompt tokens", "completion tokens", "tokens per call"], [
-            [p, med(profile, "calls", p), med(profile, "requests", p), med(profile, "prompt", p),
-             med(profile, "completion", p), med(profile, "tokens", p) / max(med(profile, "calls", p), 1e-9)]
-            for p in purposes
-        ]))
+        print(
+            table(
+                ["purpose", "calls", "requests", "prompt tokens", "completion tokens", "tokens per call"],
+                [
+                    [
+                        p,
+                        med(profile, "calls", p),
+                        med(profile, "requests", p),
+                        med(profile, "prompt", p),
+                        med(profile, "completion", p),
+                        med(profile, "tokens", p) / max(med(profile, "calls", p), 1e-9),
+                    ]
+                    for p in purposes
+                ],
+            )
+        )
     return 0
 
 

@@ -42,9 +42,13 @@ def first_look(world: Path, hours: float, people: str | None, out: Path) -> dict
     """Run the command once; the seconds to the first person's event and to the end, and the run's figures."""
     began = time.perf_counter()
     cast = ["--people", people] if people else []
-    child = subprocess.Popen([sys.executable, "-m", "sim", "run", str(world), "--hours", str(hours), *cast,
-                              "--out", str(out), "--quiet"], cwd=common.ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sim", "run", str(world), "--hours", str(hours), *cast, "--out", str(out), "--quiet"],
+        cwd=common.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = None
     while child.poll() is None:
         if first is None and out.exists():
@@ -60,13 +64,23 @@ def first_look(world: Path, hours: float, people: str | None, out: Path) -> dict
         raise SystemExit(f"the run failed: {child.stderr.read() if child.stderr else ''}")
     with sqlite3.connect(out) as db:
         calls, prompt, completion = db.execute(
-            "SELECT COUNT(DISTINCT cache_key), SUM(prompt_tokens), SUM(completion_tokens) FROM llm_call").fetchone()
+            "SELECT COUNT(DISTINCT cache_key), SUM(prompt_tokens), SUM(completion_tokens) FROM llm_call"
+        ).fetchone()
         latencies = [ms for (ms,) in db.execute("SELECT latency_ms FROM llm_call WHERE latency_ms > 0")]
-        events = [(k, json.loads(d)) for k, d in db.execute(
-            "SELECT kind, data FROM event WHERE kind IN ('say', 'act', 'plan') ORDER BY seq")]
-    return {"first_event_s": first, "wall_s": wall, "calls": calls, "prompt_tokens": prompt,
-            "completion_tokens": completion, "latency_ms_median": common.median(latencies),
-            "readable": check(out), "texts": list(texts(events))}
+        events = [
+            (k, json.loads(d))
+            for k, d in db.execute("SELECT kind, data FROM event WHERE kind IN ('say', 'act', 'plan') ORDER BY seq")
+        ]
+    return {
+        "first_event_s": first,
+        "wall_s": wall,
+        "calls": calls,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "latency_ms_median": common.median(latencies),
+        "readable": check(out),
+        "texts": list(texts(events)),
+    }
 
 
 def main() -> int:
@@ -85,13 +99,17 @@ def main() -> int:
             run = first_look(args.world, args.hours, args.people, Path(folder) / f"run{index}.db")
             runs.append(run)
             shares = {k: v["share"] for k, v in run["readable"]["sentences"].items()}
-            print(f"run {index + 1}: first event {run['first_event_s'] or float('nan'):.1f} s, done {run['wall_s']:.1f} s, "
-                  f"{run['calls']} calls, {run['prompt_tokens']} prompt + {run['completion_tokens']} completion tokens, "
-                  f"median call {run['latency_ms_median']:.0f} ms; sentence share {shares}; hour plans' spread "
-                  f"{run['readable']['plan_spread_median']}; foreign uses {len(run['readable']['foreign_uses'])}")
+            print(
+                f"run {index + 1}: first event {run['first_event_s'] or float('nan'):.1f} s, done {run['wall_s']:.1f} s, "
+                f"{run['calls']} calls, {run['prompt_tokens']} prompt + {run['completion_tokens']} completion tokens, "
+                f"median call {run['latency_ms_median']:.0f} ms; sentence share {shares}; hour plans' spread "
+                f"{run['readable']['plan_spread_median']}; foreign uses {len(run['readable']['foreign_uses'])}"
+            )
     if len(runs) > 1:
-        print(f"medians: first event {common.median(r['first_event_s'] or float('nan') for r in runs):.1f} s, "
-              f"done {common.median(r['wall_s'] for r in runs):.1f} s")
+        print(
+            f"medians: first event {common.median(r['first_event_s'] or float('nan') for r in runs):.1f} s, "
+            f"done {common.median(r['wall_s'] for r in runs):.1f} s"
+        )
     if args.sample:
         sample = random.Random(7).sample(runs[-1]["texts"], min(args.sample, len(runs[-1]["texts"])))
         print(f"\n{len(sample)} texts of the last run, drawn at random (seed 7):")

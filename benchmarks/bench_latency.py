@@ -43,12 +43,19 @@ from common import median, table, verdict
 TARGET_RATIO = 1.2
 
 
-def loop_run(world: Path, folder: Path, name: str, latency_ms: float, concurrency: int | None,
-             timeout: float) -> dict[str, Any]:
+def loop_run(
+    world: Path, folder: Path, name: str, latency_ms: float, concurrency: int | None, timeout: float
+) -> dict[str, Any]:
     """One measured run (benchmarks/runner.py) in a fresh process."""
     out = folder / f"{name}.db"
-    args = [str(common.ROOT / "benchmarks" / "runner.py"), str(world), "--out", str(out),
-            "--latency-ms", str(latency_ms)]
+    args = [
+        str(common.ROOT / "benchmarks" / "runner.py"),
+        str(world),
+        "--out",
+        str(out),
+        "--latency-ms",
+        str(latency_ms),
+    ]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
     result = common.run_child(args, timeout)
@@ -57,12 +64,25 @@ def loop_run(world: Path, folder: Path, name: str, latency_ms: float, concurrenc
     return result
 
 
-def command_run(world: Path, folder: Path, name: str, latency_ms: float, concurrency: int | None,
-                timeout: float) -> float:
+def command_run(
+    world: Path, folder: Path, name: str, latency_ms: float, concurrency: int | None, timeout: float
+) -> float:
     """Wall seconds of the real command ``python -m sim run ... --llm scripted``, start to exit."""
     out = folder / f"{name}.db"
-    args = [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--llm-latency-ms",
-            str(latency_ms), "--quiet", "--out", str(out)]
+    args = [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(world),
+        "--llm",
+        "scripted",
+        "--llm-latency-ms",
+        str(latency_ms),
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
     t0 = time.perf_counter()
@@ -76,14 +96,20 @@ def command_run(world: Path, folder: Path, name: str, latency_ms: float, concurr
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--people", type=int, default=25, help="town size (default: 25)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default: 24)")
     parser.add_argument("--latency-ms", type=float, default=200.0, help="scripted model delay per reply (default: 200)")
-    parser.add_argument("--mind", choices=["generative", "schedule"], default="generative",
-                        help="the mind everyone runs (default: generative)")
+    parser.add_argument(
+        "--mind",
+        choices=["generative", "schedule"],
+        default="generative",
+        help="the mind everyone runs (default: generative)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each kind (default: 3)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds one run may take")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
@@ -104,11 +130,15 @@ def main(argv: list[str] | None = None) -> int:
                 run = loop_run(world, folder, f"loop-{mode}-{index}", args.latency_ms, limit, args.timeout)
                 loops[mode].append(run)
                 if limit is None:  # the command's start-up is the same at any concurrency
-                    commands[mode].append(command_run(world, folder, f"cmd-{mode}-{index}", args.latency_ms,
-                                                      limit, args.timeout))
-                print(f"  run {index + 1}/{args.repeats}, concurrency {run['concurrency']}: run loop "
-                      f"{run['loop_s']:.3f} s" + (f", whole command {commands[mode][-1]:.2f} s" if limit is None else ""),
-                      file=sys.stderr, flush=True)
+                    commands[mode].append(
+                        command_run(world, folder, f"cmd-{mode}-{index}", args.latency_ms, limit, args.timeout)
+                    )
+                print(
+                    f"  run {index + 1}/{args.repeats}, concurrency {run['concurrency']}: run loop "
+                    f"{run['loop_s']:.3f} s" + (f", whole command {commands[mode][-1]:.2f} s" if limit is None else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def med(mode: str, key: str) -> float:
         return median(r[key] for r in loops[mode])
@@ -130,33 +160,71 @@ def main(argv: list[str] | None = None) -> int:
         ["longest chain, summed over ticks (calls)", chain, med("1", "chain_calls"), "", "-"],
         ["ideal wall (s)", ideal["default"], ideal["1"], "", "-"],
         ["run loop wall (s)", loop_wall["default"], loop_wall["1"], "", "-"],
-        ["run loop / ideal", ratio, loop_wall["1"] / ideal["1"], f"<= {TARGET_RATIO} (default)",
-         verdict(ratio <= TARGET_RATIO)],
+        [
+            "run loop / ideal",
+            ratio,
+            loop_wall["1"] / ideal["1"],
+            f"<= {TARGET_RATIO} (default)",
+            verdict(ratio <= TARGET_RATIO),
+        ],
         ["whole command wall, incl. start-up (s)", command_wall["default"], "", "", "-"],
         ["where the run loop goes:", "", "", "", ""],
-        ["  first request sent, after loop start (ms)", med("default", "first_request_after_ms"),
-         med("1", "first_request_after_ms"), "", "-"],
-        ["  calls in flight: union of intervals (s)", med("default", "model_wait_union_s"),
-         med("1", "model_wait_union_s"), "", "-"],
-        ["  no call in flight: loop - union (s)", med("default", "loop_s") - med("default", "model_wait_union_s"),
-         med("1", "loop_s") - med("1", "model_wait_union_s"), "", "-"],
-        ["  call latency as logged, median (ms)", med("default", "call_latency_median_ms"),
-         med("1", "call_latency_median_ms"), "", "-"],
-        ["  call latency as logged, max (ms)", med("default", "call_latency_max_ms"),
-         med("1", "call_latency_max_ms"), "", "-"],
-        ["  gateway overhead per call, median (ms)", med("default", "overhead_median_ms"),
-         med("1", "overhead_median_ms"), "", "-"],
+        [
+            "  first request sent, after loop start (ms)",
+            med("default", "first_request_after_ms"),
+            med("1", "first_request_after_ms"),
+            "",
+            "-",
+        ],
+        [
+            "  calls in flight: union of intervals (s)",
+            med("default", "model_wait_union_s"),
+            med("1", "model_wait_union_s"),
+            "",
+            "-",
+        ],
+        [
+            "  no call in flight: loop - union (s)",
+            med("default", "loop_s") - med("default", "model_wait_union_s"),
+            med("1", "loop_s") - med("1", "model_wait_union_s"),
+            "",
+            "-",
+        ],
+        [
+            "  call latency as logged, median (ms)",
+            med("default", "call_latency_median_ms"),
+            med("1", "call_latency_median_ms"),
+            "",
+            "-",
+        ],
+        [
+            "  call latency as logged, max (ms)",
+            med("default", "call_latency_max_ms"),
+            med("1", "call_latency_max_ms"),
+            "",
+            "-",
+        ],
+        [
+            "  gateway overhead per call, median (ms)",
+            med("default", "overhead_median_ms"),
+            med("1", "overhead_median_ms"),
+            "",
+            "-",
+        ],
         ["  CPU of the engine process in the loop (s)", med("default", "loop_cpu_s"), med("1", "loop_cpu_s"), "", "-"],
     ]
-    print(f"\nbench_latency: {args.people} people on the {args.mind} mind x {args.hours:g} simulated hours, scripted model at "
-          f"{args.latency_ms:g} ms a call, medians over {args.repeats} runs of each")
+    print(
+        f"\nbench_latency: {args.people} people on the {args.mind} mind x {args.hours:g} simulated hours, scripted model at "
+        f"{args.latency_ms:g} ms a call, medians over {args.repeats} runs of each"
+    )
     print(table(["figure", "default concurrency", "concurrency 1", "target", "verdict"], rows))
     speed_loop = loop_wall["1"] / loop_wall["default"]
     print()
     print(table(["speed-up of the default concurrency over concurrency 1", "x"], [["run loop", speed_loop]]))
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": common.machine(), "loops": loops, "commands": commands},
-                                              indent=1))
+        Path(args.json).write_text(
+            json.dumps({"machine": common.machine(), "loops": loops, "commands": commands}, indent=1)
+        )
     return 0
 
 

@@ -47,15 +47,22 @@ def make_events(count: int, people: int = 1000) -> list[Any]:
         here, there = places[seq % len(places)], places[(seq * 7 + 3) % len(places)]
         kind = ("move", "arrive", "act")[seq % 3]
         if kind == "move":
-            data: dict[str, Any] = {"to": there, "route": [here, "Town Square:fountain", there],
-                                    "minutes": 4.5, "purpose": activities[seq % len(activities)]}
+            data: dict[str, Any] = {
+                "to": there,
+                "route": [here, "Town Square:fountain", there],
+                "minutes": 4.5,
+                "purpose": activities[seq % len(activities)],
+            }
             place = here
         elif kind == "arrive":
             data, place = {}, there
         else:
             until = start + timedelta(seconds=t + 3600)
-            data = {"activity": activities[seq % len(activities)], "object": "stove",
-                    "until": until.isoformat(timespec="seconds")}
+            data = {
+                "activity": activities[seq % len(activities)],
+                "object": "stove",
+                "until": until.isoformat(timespec="seconds"),
+            }
             place = there
         moment = (start + timedelta(seconds=t)).isoformat(timespec="seconds")
         events.append(Event(t, kind, who, place, data, seq, 1 + t // 60, moment))
@@ -70,7 +77,7 @@ def write_once(path: Path, events: list[Any], batch: int) -> float:
     try:
         t0 = time.perf_counter()
         for i in range(0, len(events), batch):
-            log.submit(Batch(events=events[i:i + batch]))
+            log.submit(Batch(events=events[i : i + batch]))
         log.flush()
         return time.perf_counter() - t0
     finally:
@@ -93,12 +100,15 @@ def file_bytes(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--events", type=int, default=200_000, help="events written per repeat (default: 200,000)")
-    parser.add_argument("--batch", type=int, nargs="+", default=[100, 1000, 10_000],
-                        help="batch sizes (default: 100 1000 10000)")
+    parser.add_argument(
+        "--batch", type=int, nargs="+", default=[100, 1000, 10_000], help="batch sizes (default: 100 1000 10000)"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="repeats per batch size (default: 5)")
     parser.add_argument("--json", metavar="FILE", help="also write every repeat's figures to FILE")
     args = parser.parse_args(argv)
@@ -117,27 +127,59 @@ def main(argv: list[str] | None = None) -> int:
                 size_bytes = file_bytes(path)
                 read_s, count = read_once(path)
                 assert count == len(events), (count, len(events))
-                results[size].append({"write_s": seconds, "write_eps": len(events) / seconds,
-                                      "bytes_per_event": size_bytes / len(events),
-                                      "read_s": read_s, "read_eps": count / read_s})
+                results[size].append(
+                    {
+                        "write_s": seconds,
+                        "write_eps": len(events) / seconds,
+                        "bytes_per_event": size_bytes / len(events),
+                        "read_s": read_s,
+                        "read_eps": count / read_s,
+                    }
+                )
                 for leftover in Path(tmp).glob(path.name + "*"):
                     leftover.unlink()
-                print(f"  repeat {index + 1}/{args.repeats}, batches of {size:,}: write "
-                      f"{len(events) / seconds:,.0f} events/s, read {count / read_s:,.0f} events/s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  repeat {index + 1}/{args.repeats}, batches of {size:,}: write "
+                    f"{len(events) / seconds:,.0f} events/s, read {count / read_s:,.0f} events/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     rows = []
     for size in args.batch:
         runs = results[size]
         write_eps = median(r["write_eps"] for r in runs)
-        rows.append([f"{size:,}", len(events) // size, write_eps, min(r["write_eps"] for r in runs),
-                     max(r["write_eps"] for r in runs), median(r["bytes_per_event"] for r in runs),
-                     median(r["read_eps"] for r in runs), f">= {TARGET_EVENTS_PER_S:,}",
-                     verdict(write_eps >= TARGET_EVENTS_PER_S)])
+        rows.append(
+            [
+                f"{size:,}",
+                len(events) // size,
+                write_eps,
+                min(r["write_eps"] for r in runs),
+                max(r["write_eps"] for r in runs),
+                median(r["bytes_per_event"] for r in runs),
+                median(r["read_eps"] for r in runs),
+                f">= {TARGET_EVENTS_PER_S:,}",
+                verdict(write_eps >= TARGET_EVENTS_PER_S),
+            ]
+        )
     print(f"\nbench_log: {len(events):,} events (move/arrive/act) per repeat, medians over {args.repeats} repeats")
     print("sample rows:", *(json.dumps(r) for r in sample), sep="\n  ")
-    print(table(["batch size", "batches", "write events/s", "min", "max", "bytes/event", "read events/s",
-                 "target (write)", "verdict"], rows))
+    print(
+        table(
+            [
+                "batch size",
+                "batches",
+                "write events/s",
+                "min",
+                "max",
+                "bytes/event",
+                "read events/s",
+                "target (write)",
+                "verdict",
+            ],
+            rows,
+        )
+    )
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": common.machine(), "results": results}, indent=1))
     return 0

@@ -48,8 +48,9 @@ TARGET_RSS_MB = 4096.0
 # -- the driver -------------------------------------------------------------------------
 
 
-def measure(people: int, repeats: int, folder: Path, hours: float, concurrency: int | None,
-            timeout: float, town: dict[str, Any]) -> list[dict[str, Any]]:
+def measure(
+    people: int, repeats: int, folder: Path, hours: float, concurrency: int | None, timeout: float, town: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Run the town of ``people`` ``repeats`` times, each in its own process."""
     from towns import write_town
 
@@ -66,17 +67,22 @@ def measure(people: int, repeats: int, folder: Path, hours: float, concurrency: 
         results.append(result)
         for leftover in folder.glob(out.name + "*"):
             leftover.unlink()
-        print(f"  {people} people, run {index + 1}/{repeats}: whole run {result['run_s']:.2f} s, "
-              f"loop {result['loop_s']:.2f} s, overhead median {result['overhead_median_ms']:.3f} ms",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {people} people, run {index + 1}/{repeats}: whole run {result['run_s']:.2f} s, "
+            f"loop {result['loop_s']:.2f} s, overhead median {result['overhead_median_ms']:.3f} ms",
+            file=sys.stderr,
+            flush=True,
+        )
     return results
 
 
 def report(results: dict[int, list[dict[str, Any]]]) -> str:
     """The tables: one column per town size, medians over the repeats, targets and verdicts."""
     sizes = sorted(results)
-    med = {n: {key: median(r[key] for r in runs) for key in runs[0] if isinstance(runs[0][key], int | float)}
-           for n, runs in results.items()}
+    med = {
+        n: {key: median(r[key] for r in runs) for key in runs[0] if isinstance(runs[0][key], int | float)}
+        for n, runs in results.items()
+    }
     rows: list[list[Any]] = []
 
     def row(label: str, key: str, unit: str = "", target: str = "", check: Any = None) -> None:
@@ -93,8 +99,13 @@ def report(results: dict[int, list[dict[str, Any]]]) -> str:
     row("LLM requests served", "llm_requests")
     row("most requests in flight", "max_in_flight")
     row("whole command, incl. Python start", "command_s", "s")
-    row("whole run (hamlet run's work)", "run_s", "s", "<= 600 s at 1,000",
-        lambda n, v: v <= TARGET_WALL_S if n >= 1000 else None)
+    row(
+        "whole run (hamlet run's work)",
+        "run_s",
+        "s",
+        "<= 600 s at 1,000",
+        lambda n, v: v <= TARGET_WALL_S if n >= 1000 else None,
+    )
     row("  load + validate world", "load_s", "s")
     row("  model server + run file", "server_and_file_s", "s")
     row("  set up people and minds (begin)", "begin_s", "s")
@@ -102,29 +113,45 @@ def report(results: dict[int, list[dict[str, Any]]]) -> str:
     row("  drain log at close", "drain_s", "s")
     row("  summary (hamlet show)", "summary_s", "s")
     row("model wait, union of intervals", "model_wait_union_s", "s")
-    row("gateway overhead per call, median", "overhead_median_ms", "ms", "<= 1 ms",
-        lambda n, v: v <= TARGET_OVERHEAD_MS)
+    row(
+        "gateway overhead per call, median", "overhead_median_ms", "ms", "<= 1 ms", lambda n, v: v <= TARGET_OVERHEAD_MS
+    )
     row("gateway overhead per call, p95", "overhead_p95_ms", "ms")
     row("engine time per person", "engine_ms_per_person", "ms")
     row("CPU per person in the run loop", "cpu_ms_per_person", "ms")
     row("events/s in the run loop", "events_per_s")
     row("peak RSS, engine process", "rss_self_mb", "MB")
     row("peak RSS, model server", "rss_model_server_mb", "MB")
-    row("peak RSS, both", "rss_total_mb", "MB", "<= 4 GB at 1,000",
-        lambda n, v: v <= TARGET_RSS_MB if n >= 1000 else None)
+    row(
+        "peak RSS, both",
+        "rss_total_mb",
+        "MB",
+        "<= 4 GB at 1,000",
+        lambda n, v: v <= TARGET_RSS_MB if n >= 1000 else None,
+    )
     row("run file size", "file_mb", "MB")
     text = table(["figure", *[f"{n:,} people" for n in sizes], "target", "verdict"], rows)
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         lines = ["", f"per-person cost, {large:,} vs {small:,} people (medians; target <= {TARGET_RATIO} x):"]
         ratio_rows = []
-        for label, key in (("engine time per person", "engine_ms_per_person"),
-                           ("CPU per person in the run loop", "cpu_ms_per_person"),
-                           ("whole run per person", "run_per_person_ms")):
+        for label, key in (
+            ("engine time per person", "engine_ms_per_person"),
+            ("CPU per person in the run loop", "cpu_ms_per_person"),
+            ("whole run per person", "run_per_person_ms"),
+        ):
             ratio = med[large][key] / med[small][key]
             target = key == "engine_ms_per_person"
-            ratio_rows.append([label, med[small][key], med[large][key], ratio,
-                               f"<= {TARGET_RATIO}" if target else "", verdict(ratio <= TARGET_RATIO) if target else "-"])
+            ratio_rows.append(
+                [
+                    label,
+                    med[small][key],
+                    med[large][key],
+                    ratio,
+                    f"<= {TARGET_RATIO}" if target else "",
+                    verdict(ratio <= TARGET_RATIO) if target else "-",
+                ]
+            )
         lines.append(table(["figure (ms)", f"{small:,}", f"{large:,}", "ratio", "target", "verdict"], ratio_rows))
         text += "\n" + "\n".join(lines)
     return text
@@ -149,30 +176,42 @@ def profile(people: int, folder: Path, hours: float, top: int, part: str, town: 
         profiler.enable()
         result = measured_run(str(world), str(folder / "profiled.db"), hours=hours)
         profiler.disable()
-    print(f"profiled {part} of {people:,} people (times under the profiler): whole run {result['run_s']:.1f} s, "
-          f"run loop {result['loop_s']:.1f} s")
+    print(
+        f"profiled {part} of {people:,} people (times under the profiler): whole run {result['run_s']:.1f} s, "
+        f"run loop {result['loop_s']:.1f} s"
+    )
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--people", type=int, nargs="+", default=[25, 1000], help="town sizes (default: 25 1000)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per town size (default: 5 below 500 people, 3 from 500 on)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="runs per town size (default: 5 below 500 people, 3 from 500 on)"
+    )
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours per run (default: 24)")
-    parser.add_argument("--concurrency", type=int, default=None, help="LLM calls in flight (default: the scripted backend's)")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="LLM calls in flight (default: the scripted backend's)"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds one run may take")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
     parser.add_argument("--profile", type=int, metavar="PEOPLE", help="profile one run of PEOPLE people instead")
-    parser.add_argument("--profile-part", choices=("run", "loop"), default="run",
-                        help="--profile the whole run (default) or the run loop only")
+    parser.add_argument(
+        "--profile-part",
+        choices=("run", "loop"),
+        default="run",
+        help="--profile the whole run (default) or the run loop only",
+    )
     parser.add_argument("--top", type=int, default=30, help="functions shown by --profile")
-    parser.add_argument("--one-cafe", action="store_true",
-                        help="one café for the whole town (crowded: hundreds in one place at lunch)")
+    parser.add_argument(
+        "--one-cafe", action="store_true", help="one café for the whole town (crowded: hundreds in one place at lunch)"
+    )
     args = parser.parse_args(argv)
 
     town = {"cafes": 1} if args.one_cafe else {}
@@ -189,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
                 r["rss_total_mb"] = r["rss_self_mb"] + r["rss_model_server_mb"]
                 r["run_per_person_ms"] = r["run_s"] / r["people"] * 1000
     kind = "one café for all" if args.one_cafe else "one café per 100 people"
-    print(f"\nbench_overhead: scripted model at latency 0, {args.hours:g} simulated hours, {kind}, "
-          "medians over the runs")
+    print(
+        f"\nbench_overhead: scripted model at latency 0, {args.hours:g} simulated hours, {kind}, medians over the runs"
+    )
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": common.machine(), "results": results}, indent=1))

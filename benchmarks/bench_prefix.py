@@ -46,11 +46,27 @@ OPENAI_MIN, OPENAI_STEP, OPENAI_DISCOUNT = 1024, 128, 0.5
 
 def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float) -> list[dict[str, Any]]:
     """Run the world once and return each request's figures, in the order sent."""
-    common.run_hamlet(["run", str(world), "--llm", "scripted-inprocess", "--seed", str(seed), "--hours", str(hours),
-                       "--out", str(out), "--quiet"], timeout)
+    common.run_hamlet(
+        [
+            "run",
+            str(world),
+            "--llm",
+            "scripted-inprocess",
+            "--seed",
+            str(seed),
+            "--hours",
+            str(hours),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        timeout,
+    )
     db = sqlite3.connect(out)
-    rows = db.execute("SELECT person, purpose, request, prefix_tokens, schema_tokens FROM llm_call"
-                      " WHERE attempt = 1 AND status IN ('ok', 'repaired', 'invalid', 'error') ORDER BY id").fetchall()
+    rows = db.execute(
+        "SELECT person, purpose, request, prefix_tokens, schema_tokens FROM llm_call"
+        " WHERE attempt = 1 AND status IN ('ok', 'repaired', 'invalid', 'error') ORDER BY id"
+    ).fetchall()
     db.close()
     calls = []
     last_schema: dict[str, tuple[str, int]] = {}
@@ -66,8 +82,17 @@ def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float) -> 
         # last call had the same answer model with the same size (the decomposition's varies).
         same_schema = last_schema.get(person) == (body["schema"], schema)
         last_schema[person] = (body["schema"], schema)
-        calls.append({"purpose": purpose, "prompt": tokens, "prefix": prefix, "schema": schema, "any": anywhere,
-                      "openai_prompt": schema + tokens, "openai_prefix": schema + prefix if same_schema else 0})
+        calls.append(
+            {
+                "purpose": purpose,
+                "prompt": tokens,
+                "prefix": prefix,
+                "schema": schema,
+                "any": anywhere,
+                "openai_prompt": schema + tokens,
+                "openai_prefix": schema + prefix if same_schema else 0,
+            }
+        )
     return calls
 
 
@@ -101,9 +126,11 @@ def figures(calls: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--world", default=str(common.ROOT / "worlds" / "smallville.yaml"), help="world file")
     parser.add_argument("--seeds", default="7,8,9", help="comma-separated seeds, one run each (default: 7,8,9)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default: 24)")
@@ -122,34 +149,63 @@ def main(argv: list[str] | None = None) -> int:
         return median(f[key] for f in each)
 
     share = med("median_share")
-    print(f"\nbench_prefix: {Path(args.world).name}, {args.hours:g} simulated hours, scripted model, seeds "
-          f"{args.seeds}; medians over the runs; tokens by sim.llm.prefix's rule")
-    print(table(["figure", "value", "target", "verdict"], [
-        ["requests per run", med("calls"), "", "-"],
-        ["prompt tokens per request (messages), median", med("median_prompt"), "", "-"],
-        ["schema tokens per request, median", med("median_schema"), "", "-"],
-        ["share of a prompt repeating its person's last call, median", share, f">= {TARGET_SHARE}",
-         verdict(share >= TARGET_SHARE)],
-        ["prefix tokens per request (repeating the last call), median", med("median_prefix"), "", "-"],
-        ["prefix tokens / prompt tokens, all requests (SGLang: prefill saved)", med("weighted_share"), "", "-"],
-        ["the same in whole 16-token blocks (vLLM: prefill saved)", med("vllm_share"), "", "-"],
-        ["share repeating any earlier call of the person, median", med("median_any_share"), "", "-"],
-        ["the same, all requests (a cache keeping every earlier prompt)", med("weighted_any_share"), "", "-"],
-        ["OpenAI: requests of >= 1,024 tokens (schema + messages)", med("openai_long_share"), "", "-"],
-        ["OpenAI: prompt tokens billed as cached", med("openai_cached_share"), "", "-"],
-        ["OpenAI: saving on prompt tokens at half price for cached ones", med("openai_saving"), "", "-"],
-    ]))
+    print(
+        f"\nbench_prefix: {Path(args.world).name}, {args.hours:g} simulated hours, scripted model, seeds "
+        f"{args.seeds}; medians over the runs; tokens by sim.llm.prefix's rule"
+    )
+    print(
+        table(
+            ["figure", "value", "target", "verdict"],
+            [
+                ["requests per run", med("calls"), "", "-"],
+                ["prompt tokens per request (messages), median", med("median_prompt"), "", "-"],
+                ["schema tokens per request, median", med("median_schema"), "", "-"],
+                [
+                    "share of a prompt repeating its person's last call, median",
+                    share,
+                    f">= {TARGET_SHARE}",
+                    verdict(share >= TARGET_SHARE),
+                ],
+                ["prefix tokens per request (repeating the last call), median", med("median_prefix"), "", "-"],
+                ["prefix tokens / prompt tokens, all requests (SGLang: prefill saved)", med("weighted_share"), "", "-"],
+                ["the same in whole 16-token blocks (vLLM: prefill saved)", med("vllm_share"), "", "-"],
+                ["share repeating any earlier call of the person, median", med("median_any_share"), "", "-"],
+                ["the same, all requests (a cache keeping every earlier prompt)", med("weighted_any_share"), "", "-"],
+                ["OpenAI: requests of >= 1,024 tokens (schema + messages)", med("openai_long_share"), "", "-"],
+                ["OpenAI: prompt tokens billed as cached", med("openai_cached_share"), "", "-"],
+                ["OpenAI: saving on prompt tokens at half price for cached ones", med("openai_saving"), "", "-"],
+            ],
+        )
+    )
     purposes = sorted({c["purpose"] for calls in runs for c in calls})
     print("\nby purpose (medians over every request of every run):")
     rows = []
     for purpose in purposes:
         calls = [c for run in runs for c in run if c["purpose"] == purpose]
-        rows.append([purpose, len(calls) / len(runs), median(c["prompt"] for c in calls),
-                     median(c["schema"] for c in calls), median(c["prefix"] / c["prompt"] for c in calls if c["prompt"]),
-                     median(c["any"] / c["prompt"] for c in calls if c["prompt"])])
+        rows.append(
+            [
+                purpose,
+                len(calls) / len(runs),
+                median(c["prompt"] for c in calls),
+                median(c["schema"] for c in calls),
+                median(c["prefix"] / c["prompt"] for c in calls if c["prompt"]),
+                median(c["any"] / c["prompt"] for c in calls if c["prompt"]),
+            ]
+        )
     rows.sort(key=lambda row: -row[1])
-    print(table(["purpose", "requests per run", "prompt tokens", "schema tokens", "share repeating the last call",
-                 "share repeating any earlier"], rows))
+    print(
+        table(
+            [
+                "purpose",
+                "requests per run",
+                "prompt tokens",
+                "schema tokens",
+                "share repeating the last call",
+                "share repeating any earlier",
+            ],
+            rows,
+        )
+    )
     return 0
 
 

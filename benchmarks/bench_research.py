@@ -82,8 +82,14 @@ def time_metrics(path: Path, repeats: int, timeout: float) -> dict[str, Any]:
         inner.append(result["s"])
         events = result["events"]
         began = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "sim", "metrics", str(path), "--json"], cwd=common.ROOT,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sim", "metrics", str(path), "--json"],
+            cwd=common.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         command.append(time.perf_counter() - began)
         if proc.returncode != 0:
             raise RuntimeError(f"hamlet metrics failed:\n{proc.stderr[-3000:]}")
@@ -100,9 +106,14 @@ def record_town(folder: Path, timeout: float) -> tuple[Path, float]:
     world = write_town(folder, 25, hours=24, mind="generative")
     out = folder / "town25.db"
     began = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet",
-                           "--out", str(out)], cwd=common.ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet", "--out", str(out)],
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"recording the town failed:\n{proc.stderr[-3000:]}")
     return out, time.perf_counter() - began
@@ -113,8 +124,24 @@ def one_fork(parent: Path, out: Path, hour: int, until: str | None, timeout: flo
     db = sqlite3.connect(f"file:{parent}?mode=ro", uri=True)
     person = db.execute("SELECT person FROM event WHERE kind = 'spawn' ORDER BY seq LIMIT 1").fetchone()[0]
     db.close()
-    args = [sys.executable, "-m", "sim", "fork", str(parent), "--at", f"+{hour}h", "-o", str(out), "--quiet",
-            "--intervene", "whisper", "--person", person, "--text", "The square gets a fountain tomorrow."]
+    args = [
+        sys.executable,
+        "-m",
+        "sim",
+        "fork",
+        str(parent),
+        "--at",
+        f"+{hour}h",
+        "-o",
+        str(out),
+        "--quiet",
+        "--intervene",
+        "whisper",
+        "--person",
+        person,
+        "--text",
+        "The square gets a fountain tomorrow.",
+    ]
     if until:
         args += ["--until", until]
     began = time.perf_counter()
@@ -127,13 +154,18 @@ def one_fork(parent: Path, out: Path, hour: int, until: str | None, timeout: flo
     snapshot_tick = json.loads(db.execute("SELECT options FROM run").fetchone()[0])["fork"]["snapshot_tick"]
     copied = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick <= ?", (snapshot_tick,)).fetchone()[0]
     marks = ",".join("?" * len(SENT))
-    before = db.execute(f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND t < ? AND status IN ({marks})",
-                        (copied, t, *SENT)).fetchone()[0]
-    cached = db.execute("SELECT COUNT(*) FROM llm_call WHERE id > ? AND t < ? AND status = 'cached'",
-                        (copied, t)).fetchone()[0]
-    after = db.execute(f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND t >= ? AND status IN ({marks})",
-                       (copied, t, *SENT)).fetchone()[0]
-    snapshot_t = db.execute("SELECT t FROM snapshot WHERE tick = ? ORDER BY id DESC LIMIT 1", (snapshot_tick,)).fetchone()[0]
+    before = db.execute(
+        f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND t < ? AND status IN ({marks})", (copied, t, *SENT)
+    ).fetchone()[0]
+    cached = db.execute(
+        "SELECT COUNT(*) FROM llm_call WHERE id > ? AND t < ? AND status = 'cached'", (copied, t)
+    ).fetchone()[0]
+    after = db.execute(
+        f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND t >= ? AND status IN ({marks})", (copied, t, *SENT)
+    ).fetchone()[0]
+    snapshot_t = db.execute(
+        "SELECT t FROM snapshot WHERE tick = ? ORDER BY id DESC LIMIT 1", (snapshot_tick,)
+    ).fetchone()[0]
     db.close()
     return {"wall": wall, "before": before, "cached": cached, "after": after, "redo_minutes": (t - snapshot_t) / 60}
 
@@ -147,8 +179,9 @@ def fork_benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         forks[hour] = {"reach": [], "whole": []}
         for i in range(args.repeats):
             print(f"  fork at +{hour}h, {i + 1}/{args.repeats}…", file=sys.stderr, flush=True)
-            forks[hour]["reach"].append(one_fork(parent, folder / f"reach{hour}-{i}.db", hour,
-                                                 f"+{hour * 3600 + 1}s", args.timeout))
+            forks[hour]["reach"].append(
+                one_fork(parent, folder / f"reach{hour}-{i}.db", hour, f"+{hour * 3600 + 1}s", args.timeout)
+            )
             forks[hour]["whole"].append(one_fork(parent, folder / f"whole{hour}-{i}.db", hour, None, args.timeout))
     print("  metrics of the town…", file=sys.stderr, flush=True)
     town_metrics = time_metrics(parent, args.repeats, args.timeout)
@@ -159,12 +192,20 @@ def fork_rows(hour: int, reach: list[dict[str, Any]], whole: list[dict[str, Any]
     """Table rows of the forks at one hour."""
     sent = max(r["before"] for r in reach + whole)
     return [
-        [f"fork at +{hour}h: snapshot to T redone (simulated min), LLM calls answered from the parent",
-         f"{median(r['redo_minutes'] for r in reach):.0f}, {median(r['cached'] for r in reach):,}", "", "-"],
+        [
+            f"fork at +{hour}h: snapshot to T redone (simulated min), LLM calls answered from the parent",
+            f"{median(r['redo_minutes'] for r in reach):.0f}, {median(r['cached'] for r in reach):,}",
+            "",
+            "-",
+        ],
         [f"fork at +{hour}h: to reach T, whole command (s)", median(r["wall"] for r in reach), "", "-"],
         [f"fork at +{hour}h: LLM requests sent before T (max of runs)", sent, "0", verdict(sent == 0)],
-        [f"fork at +{hour}h run to +24h: whole command (s), requests sent after T",
-         f"{median(r['wall'] for r in whole):.1f}, {median(r['after'] for r in whole):,}", "", "-"],
+        [
+            f"fork at +{hour}h run to +24h: whole command (s), requests sent after T",
+            f"{median(r['wall'] for r in whole):.1f}, {median(r['after'] for r in whole):,}",
+            "",
+            "-",
+        ],
     ]
 
 
@@ -185,10 +226,16 @@ def metrics_benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 def metrics_rows(name: str, m: dict[str, Any], target: float | None) -> list[list[Any]]:
     """Table rows of one metrics timing."""
     inner = median(m["inner"])
-    return [[f"{name}: events, memories", f"{m['events']:,}, {m['memories']:,}", "", "-"],
-            [f"{name}: all metrics (s)", inner, f"<= {target:g}" if target else "",
-             verdict(inner <= target if target else None)],
-            [f"{name}: hamlet metrics --json, whole command (s)", median(m["command"]), "", "-"]]
+    return [
+        [f"{name}: events, memories", f"{m['events']:,}, {m['memories']:,}", "", "-"],
+        [
+            f"{name}: all metrics (s)",
+            inner,
+            f"<= {target:g}" if target else "",
+            verdict(inner <= target if target else None),
+        ],
+        [f"{name}: hamlet metrics --json, whole command (s)", median(m["command"]), "", "-"],
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,8 +258,10 @@ def main(argv: list[str] | None = None) -> int:
             f = fork_benchmark(args, folder)
             for hour, runs in f["forks"].items():
                 rows += fork_rows(hour, runs["reach"], runs["whole"])
-            rows += [["the parent's 24-hour run, for scale (s)", f["recorded_s"], "", "-"],
-                     *metrics_rows("25-person generative day", f["town_metrics"], None)]
+            rows += [
+                ["the parent's 24-hour run, for scale (s)", f["recorded_s"], "", "-"],
+                *metrics_rows("25-person generative day", f["town_metrics"], None),
+            ]
     print(table(["figure", "median", "target", "verdict"], rows))
     return 0
 

@@ -38,18 +38,65 @@ from agents.memory import Memory, MemoryStream, Weights
 TARGETS_MS = {10_000: 2.0, 100_000: 10.0}
 HOUR = 3600
 
-PEOPLE = ["Isabella Rodriguez", "Klaus Mueller", "Maria Lopez", "Tom Moreno", "Ayesha Khan",
-          "Sam Moore", "Jennifer Moore", "Carlos Gomez", "Wolfgang Schulz", "Latoya Williams"]
-DOINGS = ["reading a book", "drinking coffee", "talking about the election", "planning a party",
-          "painting a portrait", "writing a research paper", "cooking dinner", "jogging",
-          "arguing about rent prices", "practising the guitar", "sweeping the floor", "taking a nap",
-          "ordering breakfast", "studying chemistry", "fixing a leaking tap", "telling a joke"]
-PLACES = ["at Hobbs Cafe", "at the library", "in the park", "at home", "at the college",
-          "at the pharmacy", "at The Rose and Crown Pub", "at the supply store", "in the kitchen"]
-THOUGHTS = ["seems worried about", "is excited about", "keeps mentioning", "wants to talk about",
-            "has not heard about", "is curious about"]
-TOPICS = ["the Valentine's Day party", "the mayoral election", "the new bakery", "the exam results",
-          "the rent increase", "the art exhibition", "the broken fountain", "a job offer"]
+PEOPLE = [
+    "Isabella Rodriguez",
+    "Klaus Mueller",
+    "Maria Lopez",
+    "Tom Moreno",
+    "Ayesha Khan",
+    "Sam Moore",
+    "Jennifer Moore",
+    "Carlos Gomez",
+    "Wolfgang Schulz",
+    "Latoya Williams",
+]
+DOINGS = [
+    "reading a book",
+    "drinking coffee",
+    "talking about the election",
+    "planning a party",
+    "painting a portrait",
+    "writing a research paper",
+    "cooking dinner",
+    "jogging",
+    "arguing about rent prices",
+    "practising the guitar",
+    "sweeping the floor",
+    "taking a nap",
+    "ordering breakfast",
+    "studying chemistry",
+    "fixing a leaking tap",
+    "telling a joke",
+]
+PLACES = [
+    "at Hobbs Cafe",
+    "at the library",
+    "in the park",
+    "at home",
+    "at the college",
+    "at the pharmacy",
+    "at The Rose and Crown Pub",
+    "at the supply store",
+    "in the kitchen",
+]
+THOUGHTS = [
+    "seems worried about",
+    "is excited about",
+    "keeps mentioning",
+    "wants to talk about",
+    "has not heard about",
+    "is curious about",
+]
+TOPICS = [
+    "the Valentine's Day party",
+    "the mayoral election",
+    "the new bakery",
+    "the exam results",
+    "the rent increase",
+    "the art exhibition",
+    "the broken fountain",
+    "a job offer",
+]
 
 
 def sentence(rng: random.Random) -> str:
@@ -60,8 +107,9 @@ def sentence(rng: random.Random) -> str:
     return f"{who} {rng.choice(THOUGHTS)} {rng.choice(TOPICS)}"
 
 
-async def build(size: int, embedder: WordLlamaEmbedder, rng: random.Random,
-                random_vectors: bool) -> tuple[MemoryStream, int, float]:
+async def build(
+    size: int, embedder: WordLlamaEmbedder, rng: random.Random, random_vectors: bool
+) -> tuple[MemoryStream, int, float]:
     """A stream of ``size`` memories over 30 simulated days; returns it, 'now' and the set-up seconds."""
     began = time.perf_counter()
     span = 30 * 24 * HOUR
@@ -103,10 +151,14 @@ async def measure(size: int, queries: int, random_vectors: bool, seed: int) -> d
         search_ms.append((done - embedded) * 1000)
         total_ms.append((done - began) * 1000)
     return {
-        "memories": size, "queries": queries, "setup_s": setup_s,
+        "memories": size,
+        "queries": queries,
+        "setup_s": setup_s,
         "stored": "random vectors" if random_vectors else "WordLlama sentences",
-        "search_p50_ms": percentile(search_ms, 0.5), "search_p99_ms": percentile(search_ms, 0.99),
-        "total_p50_ms": percentile(total_ms, 0.5), "total_p99_ms": percentile(total_ms, 0.99),
+        "search_p50_ms": percentile(search_ms, 0.5),
+        "search_p99_ms": percentile(search_ms, 0.99),
+        "total_p50_ms": percentile(total_ms, 0.5),
+        "total_p99_ms": percentile(total_ms, 0.99),
         "vectors_mb": size * embedder.dim * 4 / 2**20,
     }
 
@@ -116,19 +168,46 @@ def report(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
         target = TARGETS_MS.get(r["memories"])
-        rows.append([r["memories"], r["search_p50_ms"], r["search_p99_ms"], r["total_p50_ms"], r["total_p99_ms"],
-                     f"<= {target:g} ms" if target else "-",
-                     verdict(r["total_p50_ms"] <= target if target else None), r["vectors_mb"]])
-    return table(["memories", "search+score p50 ms", "p99 ms", "with query embedding p50 ms", "p99 ms",
-                  "target (p50)", "", "vectors MB"], rows)
+        rows.append(
+            [
+                r["memories"],
+                r["search_p50_ms"],
+                r["search_p99_ms"],
+                r["total_p50_ms"],
+                r["total_p99_ms"],
+                f"<= {target:g} ms" if target else "-",
+                verdict(r["total_p50_ms"] <= target if target else None),
+                r["vectors_mb"],
+            ]
+        )
+    return table(
+        [
+            "memories",
+            "search+score p50 ms",
+            "p99 ms",
+            "with query embedding p50 ms",
+            "p99 ms",
+            "target (p50)",
+            "",
+            "vectors MB",
+        ],
+        rows,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000],
-                        help="memories in the stream (default: 1000 10000 100000)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1_000, 10_000, 100_000],
+        help="memories in the stream (default: 1000 10000 100000)",
+    )
     parser.add_argument("--queries", type=int, default=300, help="timed queries per size (default: 300)")
     parser.add_argument("--random-vectors", action="store_true", help="store random unit vectors, not sentences")
     parser.add_argument("--seed", type=int, default=1)
@@ -142,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {size:,} memories: set up in {result['setup_s']:.1f} s", flush=True)
         results.append(result)
     stored = "random unit vectors" if args.random_vectors else "WordLlama-embedded sentences"
-    print(f"\nbench_retrieval: one person's stream of {stored}, default weights, top-8, "
-          f"{args.queries} queries per size")
+    print(
+        f"\nbench_retrieval: one person's stream of {stored}, default weights, top-8, {args.queries} queries per size"
+    )
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": common.machine(), "results": results}, indent=1))

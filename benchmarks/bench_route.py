@@ -95,10 +95,29 @@ def killed_run(hours: float, latency_ms: float, folder: Path) -> dict[str, Any]:
         busiest = Counter(ranks.rank(p.name)[0].name for p in people).most_common(1)[0][0]
         victim = next(s for s in servers if s.base_url == busiest)
         began = time.perf_counter()
-        run = subprocess.Popen([sys.executable, "-m", "sim", "run", "worlds/smallville.yaml", "--hours", str(hours),
-                                "--llm", "openai", "--model", "scripted", "--out", str(out), "--quiet",
-                                *[a for s in servers for a in ("--endpoint", f"{s.base_url},concurrency=4")]],
-                               cwd=common.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        run = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                "run",
+                "worlds/smallville.yaml",
+                "--hours",
+                str(hours),
+                "--llm",
+                "openai",
+                "--model",
+                "scripted",
+                "--out",
+                str(out),
+                "--quiet",
+                *[a for s in servers for a in ("--endpoint", f"{s.base_url},concurrency=4")],
+            ],
+            cwd=common.ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         killed_after = None
         while run.poll() is None:
             time.sleep(0.05)
@@ -112,15 +131,27 @@ def killed_run(hours: float, latency_ms: float, folder: Path) -> dict[str, Any]:
     finally:
         for server in servers:
             server.stop()
-    shown = subprocess.run([sys.executable, "-m", "sim", "show", str(out), "--json"], cwd=common.ROOT,
-                           capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        [sys.executable, "-m", "sim", "show", str(out), "--json"],
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     summary = json.loads(shown.stdout)
     db = sqlite3.connect(out)
     moved = db.execute("SELECT COUNT(*) FROM llm_call WHERE failovers != '[]'").fetchone()[0]
     db.close()
-    return {"status": summary["status"], "calls": summary["llm_calls"], "fallbacks": summary["fallbacks"],
-            "moved": moved, "wall_s": wall, "killed_after_s": killed_after, "victim": victim.base_url,
-            "endpoints": summary["endpoints"]}
+    return {
+        "status": summary["status"],
+        "calls": summary["llm_calls"],
+        "fallbacks": summary["fallbacks"],
+        "moved": moved,
+        "wall_s": wall,
+        "killed_after_s": killed_after,
+        "victim": victim.base_url,
+        "endpoints": summary["endpoints"],
+    }
 
 
 def _answered(path: Path, server: str) -> int:
@@ -135,38 +166,88 @@ def _answered(path: Path, server: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--calls", type=int, default=100_000, help="calls per overhead run (default: 100,000)")
     parser.add_argument("--repeats", type=int, default=5, help="overhead runs (default: 5)")
     parser.add_argument("--hours", type=float, default=3.0, help="simulated hours of the killed run (default: 3)")
-    parser.add_argument("--latency-ms", type=float, default=40.0, help="scripted servers' delay per reply (default: 40)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=40.0, help="scripted servers' delay per reply (default: 40)"
+    )
     args = parser.parse_args(argv)
     print(common.machine_line(), flush=True)
     healthy = median(overhead(args.calls, False) for _ in range(args.repeats))
     one_gone = median(overhead(args.calls, True) for _ in range(args.repeats))
-    print(f"\nbench_route: routing overhead over 3 servers, {args.calls:,} calls from 1,000 people, "
-          f"medians of {args.repeats} runs")
-    print(table(["figure", "value", "target", "verdict"], [
-        ["routing overhead per call, all servers up (ms)", healthy / 1000, f"<= {TARGET_MS}",
-         verdict(healthy / 1000 <= TARGET_MS)],
-        ["routing overhead per call, one server gone (ms)", one_gone / 1000, f"<= {TARGET_MS}",
-         verdict(one_gone / 1000 <= TARGET_MS)],
-    ]))
+    print(
+        f"\nbench_route: routing overhead over 3 servers, {args.calls:,} calls from 1,000 people, "
+        f"medians of {args.repeats} runs"
+    )
+    print(
+        table(
+            ["figure", "value", "target", "verdict"],
+            [
+                [
+                    "routing overhead per call, all servers up (ms)",
+                    healthy / 1000,
+                    f"<= {TARGET_MS}",
+                    verdict(healthy / 1000 <= TARGET_MS),
+                ],
+                [
+                    "routing overhead per call, one server gone (ms)",
+                    one_gone / 1000,
+                    f"<= {TARGET_MS}",
+                    verdict(one_gone / 1000 <= TARGET_MS),
+                ],
+            ],
+        )
+    )
     with tempfile.TemporaryDirectory(prefix="hamlet-route-") as tmp:
         run = killed_run(args.hours, args.latency_ms, Path(tmp))
-    print(f"\nsmallville.yaml, {args.hours:g} simulated hours on 3 scripted servers ({args.latency_ms:g} ms a reply, "
-          f"concurrency 4 each), {run['victim']} killed {run['killed_after_s']:.1f} s in, after 10 answers")
-    print(table(["figure", "value"], [
-        ["status", run["status"]], ["LLM calls", run["calls"]], ["fallbacks", run["fallbacks"]],
-        ["attempts that failed over (rows with failovers)", run["moved"]], ["wall time (s)", run["wall_s"]],
-    ]))
+    print(
+        f"\nsmallville.yaml, {args.hours:g} simulated hours on 3 scripted servers ({args.latency_ms:g} ms a reply, "
+        f"concurrency 4 each), {run['victim']} killed {run['killed_after_s']:.1f} s in, after 10 answers"
+    )
+    print(
+        table(
+            ["figure", "value"],
+            [
+                ["status", run["status"]],
+                ["LLM calls", run["calls"]],
+                ["fallbacks", run["fallbacks"]],
+                ["attempts that failed over (rows with failovers)", run["moved"]],
+                ["wall time (s)", run["wall_s"]],
+            ],
+        )
+    )
     print()
-    print(table(["server", "calls", "prompt tokens", "completion tokens", "errors", "failovers away",
-                 "median latency (ms)"],
-                [[url, e["calls"], e["prompt_tokens"], e["completion_tokens"], e["errors"], e["failovers"],
-                  e["median_latency_ms"]] for url, e in run["endpoints"].items()]))
+    print(
+        table(
+            [
+                "server",
+                "calls",
+                "prompt tokens",
+                "completion tokens",
+                "errors",
+                "failovers away",
+                "median latency (ms)",
+            ],
+            [
+                [
+                    url,
+                    e["calls"],
+                    e["prompt_tokens"],
+                    e["completion_tokens"],
+                    e["errors"],
+                    e["failovers"],
+                    e["median_latency_ms"],
+                ]
+                for url, e in run["endpoints"].items()
+            ],
+        )
+    )
     return 0
 
 

@@ -40,9 +40,11 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--runs", type=int, default=50, help="runs of each kind (default: 50)")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
     args = parser.parse_args(argv)
@@ -85,15 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     for kind, values in times.items():
         overhead = median(values) - plain_ms
         is_target = kind == f"sandbox ({isolation})"
-        rows.append([kind, median(values), percentile(values, 0.9), min(values), max(values),
-                     overhead if kind != "plain subprocess" else "",
-                     f"<= {TARGET_OVERHEAD_MS:.0f} ms" if is_target else "-",
-                     verdict(overhead <= TARGET_OVERHEAD_MS) if is_target else verdict(None)])
-    print(f"\nbench_sandbox: start-to-exit of print(\"hi\"), {args.runs} runs of each kind, milliseconds")
+        rows.append(
+            [
+                kind,
+                median(values),
+                percentile(values, 0.9),
+                min(values),
+                max(values),
+                overhead if kind != "plain subprocess" else "",
+                f"<= {TARGET_OVERHEAD_MS:.0f} ms" if is_target else "-",
+                verdict(overhead <= TARGET_OVERHEAD_MS) if is_target else verdict(None),
+            ]
+        )
+    print(f'\nbench_sandbox: start-to-exit of print("hi"), {args.runs} runs of each kind, milliseconds')
     print(table(["kind", "median", "p90", "min", "max", "overhead (median)", "target", "verdict"], rows))
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": common.machine(), "isolation": isolation,
-                                               "runs_ms": times}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"machine": common.machine(), "isolation": isolation, "runs_ms": times}, indent=1)
+        )
     return 0
 
 

@@ -66,11 +66,16 @@ def measured(out: Path, wall: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--world", default=str(common.ROOT / "worlds" / "smallville.yaml"),
-                        help="the world file (default: worlds/smallville.yaml)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
+    parser.add_argument(
+        "--world",
+        default=str(common.ROOT / "worlds" / "smallville.yaml"),
+        help="the world file (default: worlds/smallville.yaml)",
+    )
     parser.add_argument("--hours", type=float, default=4.0, help="simulated hours (default: 4)")
     parser.add_argument("--seed", type=int, default=5, help="the run's seed (default: 5)")
     parser.add_argument("--latency-ms", type=float, default=200.0, help="scripted model delay per reply (default: 200)")
@@ -80,8 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(common.machine_line(), flush=True)
-    base = ["run", args.world, "--llm", "scripted", "--hours", f"{args.hours:g}", "--seed", str(args.seed),
-            "--llm-latency-ms", f"{args.latency_ms:g}", "--quiet"]
+    base = [
+        "run",
+        args.world,
+        "--llm",
+        "scripted",
+        "--hours",
+        f"{args.hours:g}",
+        "--seed",
+        str(args.seed),
+        "--llm-latency-ms",
+        f"{args.latency_ms:g}",
+        "--quiet",
+    ]
     runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="hamlet-bench-") as tmp:
         for index in range(args.repeats):
@@ -90,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                 wall = run_hamlet([*base, *extra, "--out", str(out)], args.timeout)
                 runs[mode].append(measured(out, wall))
                 last = runs[mode][-1]
-                print(f"  run {index + 1}/{args.repeats}, {mode}: whole command {wall:.2f} s, requests span "
-                      f"{last['wall_s']:.2f} s, oracle bound {last['critical_s']:.2f} s", file=sys.stderr, flush=True)
+                print(
+                    f"  run {index + 1}/{args.repeats}, {mode}: whole command {wall:.2f} s, requests span "
+                    f"{last['wall_s']:.2f} s, oracle bound {last['critical_s']:.2f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     same = report(runs, args)
     if args.json:
@@ -101,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> bool:
     """Print the tables of ``runs`` (mode -> each run's figures); whether every run wrote the same events."""
+
     def med(mode: str, key: str) -> float:
         return median(float(run[key]) for run in runs[mode] if run[key] is not None)
 
@@ -126,18 +147,29 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> b
         ["units with requests side by side", *(count(m, "overlapping_units") for m in modes)],
         ["share of the limit reached (critical_s / span)", *(f"{med(m, 'share'):.0%}" for m in modes)],
     ]
-    print(f"\nbench_schedule: {Path(args.world).name} x {args.hours:g} simulated hours, seed {args.seed}, scripted "
-          f"model at {args.latency_ms:g} ms a call, medians over {args.repeats} runs of each")
+    print(
+        f"\nbench_schedule: {Path(args.world).name} x {args.hours:g} simulated hours, seed {args.seed}, scripted "
+        f"model at {args.latency_ms:g} ms a call, medians over {args.repeats} runs of each"
+    )
     print(table(["figure", *modes], rows))
     print()
     speedups = [
-        ["barrier over concurrency 1", span["concurrency 1"] / span["barrier"],
-         command["concurrency 1"] / command["barrier"]],
-        ["lookahead over concurrency 1", span["concurrency 1"] / span["lookahead"],
-         command["concurrency 1"] / command["lookahead"]],
+        [
+            "barrier over concurrency 1",
+            span["concurrency 1"] / span["barrier"],
+            command["concurrency 1"] / command["barrier"],
+        ],
+        [
+            "lookahead over concurrency 1",
+            span["concurrency 1"] / span["lookahead"],
+            command["concurrency 1"] / command["lookahead"],
+        ],
         ["lookahead over barrier", span["barrier"] / span["lookahead"], command["barrier"] / command["lookahead"]],
-        ["speculate over concurrency 1", span["concurrency 1"] / span["speculate"],
-         command["concurrency 1"] / command["speculate"]],
+        [
+            "speculate over concurrency 1",
+            span["concurrency 1"] / span["speculate"],
+            command["concurrency 1"] / command["speculate"],
+        ],
         ["speculate over barrier", span["barrier"] / span["speculate"], command["barrier"] / command["speculate"]],
         ["the most any schedule could gain over barrier (span / oracle)", span["barrier"] / critical, ""],
     ]

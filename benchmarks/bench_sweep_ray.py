@@ -54,16 +54,36 @@ print(json.dumps({"import": imported - began, "init": started - imported, "shutd
 
 def sweep_command(out: Path, executor: str, hours: float) -> list[str]:
     """The benchmark's sweep, into ``out``, on ``executor``."""
-    return [sys.executable, "-m", "sim", "sweep", "worlds/smallville.yaml", "--seeds", "1-4", "--set", "reaction=on,off",
-            "--hours", f"{hours:g}", "--llm", "scripted", "--parallel", "2", "--out", str(out), "--executor", executor]
+    return [
+        sys.executable,
+        "-m",
+        "sim",
+        "sweep",
+        "worlds/smallville.yaml",
+        "--seeds",
+        "1-4",
+        "--set",
+        "reaction=on,off",
+        "--hours",
+        f"{hours:g}",
+        "--llm",
+        "scripted",
+        "--parallel",
+        "2",
+        "--out",
+        str(out),
+        "--executor",
+        executor,
+    ]
 
 
 def one_sweep(out: Path, executor: str, hours: float, kill: bool, timeout: float) -> dict[str, Any]:
     """Run the sweep once (killing one run's worker at half its span if ``kill``): its wall time and tables."""
     load = os.getloadavg()[0]
     began = time.perf_counter()
-    proc = subprocess.Popen(sweep_command(out, executor, hours), cwd=common.ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        sweep_command(out, executor, hours), cwd=common.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     killed: dict[str, Any] = {}
     while kill and not killed and proc.poll() is None and time.perf_counter() - began < timeout:
         killed = _kill_at_half(out / KILLED, hours)
@@ -79,17 +99,28 @@ def one_sweep(out: Path, executor: str, hours: float, kill: bool, timeout: float
     if kill and not killed:
         raise RuntimeError(f"{KILLED} ended before it could be killed at half its span")
     # "run 3/8 done: seed=1 reaction=on (12.3 s, resumed from its run file)": each run's own seconds
-    took = {line.split(": ", 1)[1].rsplit(" (", 1)[0]: line.rsplit(" (", 1)[1] for line in err.splitlines()
-            if line.startswith("run ") and " done: " in line}
+    took = {
+        line.split(": ", 1)[1].rsplit(" (", 1)[0]: line.rsplit(" (", 1)[1]
+        for line in err.splitlines()
+        if line.startswith("run ") and " done: " in line
+    }
     if killed:
         with sqlite3.connect(out / KILLED) as db:
             status = db.execute("SELECT status FROM run").fetchone()[0]
         retry = took.get("seed=1 reaction=on", "")
-        killed.update(status=status, resumed=retry.endswith(", resumed from its run file)"),
-                      retry_s=float(retry.split(" s", 1)[0]) if retry else float("nan"))
-    return {"wall": wall, "load": load, "runs": (out / "runs.csv").read_bytes(),
-            "sweep": (out / "sweep.csv").read_bytes(), "killed": killed,
-            "run_s": [float(t.split(" s", 1)[0]) for t in took.values()]}
+        killed.update(
+            status=status,
+            resumed=retry.endswith(", resumed from its run file)"),
+            retry_s=float(retry.split(" s", 1)[0]) if retry else float("nan"),
+        )
+    return {
+        "wall": wall,
+        "load": load,
+        "runs": (out / "runs.csv").read_bytes(),
+        "sweep": (out / "sweep.csv").read_bytes(),
+        "killed": killed,
+        "run_s": [float(t.split(" s", 1)[0]) for t in took.values()],
+    }
 
 
 def _kill_at_half(path: Path, hours: float) -> dict[str, Any]:
@@ -141,34 +172,90 @@ def main(argv: list[str] | None = None) -> int:
     kills = [r["killed"] for r in results["killed"]]
     redone = median([k["killed_h"] - k["snapshot_h"] for k in kills])
     rows = [
-        ["sweep of 8 runs, 2 at a time: wall time, median (s)", local, ray, f"{ratio:.2f}x", f"<= {TARGET_RATIO}x",
-         verdict(ratio <= TARGET_RATIO)],
+        [
+            "sweep of 8 runs, 2 at a time: wall time, median (s)",
+            local,
+            ray,
+            f"{ratio:.2f}x",
+            f"<= {TARGET_RATIO}x",
+            verdict(ratio <= TARGET_RATIO),
+        ],
         ["  each repeat (s)", _each(walls["local"]), _each(walls["ray"]), "", "", "-"],
-        ["  a run's own time, median of all (s)", median([t for r in results["local"] for t in r["run_s"]]),
-         median([t for r in results["ray"] for t in r["run_s"]]), "", "", "-"],
-        ["  1-minute load average before each", _each([r["load"] for r in results["local"]]),
-         _each([r["load"] for r in results["ray"]]), "", "", "-"],
-        ["runs.csv and sweep.csv identical in every sweep (killed ones too)", "", "yes" if len(tables) == 1 else "NO",
-         "", "identical", verdict(len(tables) == 1)],
-        ["a task killed at half its span: sweep wall time, median (s)", "", killed, f"{killed / local:.2f}x", "",
-         "-"],
+        [
+            "  a run's own time, median of all (s)",
+            median([t for r in results["local"] for t in r["run_s"]]),
+            median([t for r in results["ray"] for t in r["run_s"]]),
+            "",
+            "",
+            "-",
+        ],
+        [
+            "  1-minute load average before each",
+            _each([r["load"] for r in results["local"]]),
+            _each([r["load"] for r in results["ray"]]),
+            "",
+            "",
+            "-",
+        ],
+        [
+            "runs.csv and sweep.csv identical in every sweep (killed ones too)",
+            "",
+            "yes" if len(tables) == 1 else "NO",
+            "",
+            "identical",
+            verdict(len(tables) == 1),
+        ],
+        ["a task killed at half its span: sweep wall time, median (s)", "", killed, f"{killed / local:.2f}x", "", "-"],
         ["  each repeat (s); over Ray's median (s)", "", _each(walls["killed"]), f"+{killed - ray:.1f} s", "", "-"],
-        ["  killed at / resumed from (simulated h), median redone (h)", "",
-         "; ".join(f"{k['killed_h']:.1f}/{k['snapshot_h']:.0f}" for k in kills), f"{redone:.2f} h", "", "-"],
-        ["  the killed run's retry, resumed (s); a run's own time, median of all (s)", "",
-         _each([k["retry_s"] for k in kills]), f"{median([t for r in results['ray'] for t in r['run_s']]):.1f} s",
-         "", "-"],
-        ["  the killed run finished, resumed from its run file", "",
-         "yes" if all(k["status"] == "finished" and k["resumed"] for k in kills) else "NO", "", "yes",
-         verdict(all(k["status"] == "finished" and k["resumed"] for k in kills))],
-        ["Ray alone: import, start (2 CPUs), stop, median (s)", "",
-         " / ".join(f"{median([a[k] for a in alone]):.2f}" for k in ("import", "init", "shutdown")), "", "", "-"],
+        [
+            "  killed at / resumed from (simulated h), median redone (h)",
+            "",
+            "; ".join(f"{k['killed_h']:.1f}/{k['snapshot_h']:.0f}" for k in kills),
+            f"{redone:.2f} h",
+            "",
+            "-",
+        ],
+        [
+            "  the killed run's retry, resumed (s); a run's own time, median of all (s)",
+            "",
+            _each([k["retry_s"] for k in kills]),
+            f"{median([t for r in results['ray'] for t in r['run_s']]):.1f} s",
+            "",
+            "-",
+        ],
+        [
+            "  the killed run finished, resumed from its run file",
+            "",
+            "yes" if all(k["status"] == "finished" and k["resumed"] for k in kills) else "NO",
+            "",
+            "yes",
+            verdict(all(k["status"] == "finished" and k["resumed"] for k in kills)),
+        ],
+        [
+            "Ray alone: import, start (2 CPUs), stop, median (s)",
+            "",
+            " / ".join(f"{median([a[k] for a in alone]):.2f}" for k in ("import", "init", "shutdown")),
+            "",
+            "",
+            "-",
+        ],
     ]
     print(table(["figure", "local", "ray", "ray / local", "target", "verdict"], rows))
     print(f"load average after the runs: {load_after:.2f}")
     if args.json:
-        print(json.dumps({"local_s": walls["local"], "ray_s": walls["ray"], "killed_s": walls["killed"],
-                          "ratio": ratio, "identical": len(tables) == 1, "kills": kills, "ray_alone": alone}))
+        print(
+            json.dumps(
+                {
+                    "local_s": walls["local"],
+                    "ray_s": walls["ray"],
+                    "killed_s": walls["killed"],
+                    "ratio": ratio,
+                    "identical": len(tables) == 1,
+                    "kills": kills,
+                    "ray_alone": alone,
+                }
+            )
+        )
     return 0
 
 

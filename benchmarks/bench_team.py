@@ -48,12 +48,15 @@ DEFAULT_CONFIG = common.ROOT.parent / "shared" / "peers" / "chatdev" / "CompanyC
 
 def one_run(world: Path, out: Path, seed: int, task: str, timeout: float) -> dict[str, Any]:
     """Run the world on the scripted model and read its calls (by phase), quality and program runs."""
-    wall = common.run_hamlet(["run", str(world), "--llm", "scripted", "--task", task, "--seed", str(seed),
-                              "--out", str(out), "--quiet"], timeout)
+    wall = common.run_hamlet(
+        ["run", str(world), "--llm", "scripted", "--task", task, "--seed", str(seed), "--out", str(out), "--quiet"],
+        timeout,
+    )
     db = sqlite3.connect(out)
     phases: dict[str, dict[str, float]] = {}
     for purpose, status, prompt, completion, cost in db.execute(
-            "SELECT purpose, status, prompt_tokens, completion_tokens, cost_usd FROM llm_call"):
+        "SELECT purpose, status, prompt_tokens, completion_tokens, cost_usd FROM llm_call"
+    ):
         entry = phases.setdefault(purpose, {"calls": 0, "requests": 0, "prompt": 0, "completion": 0, "cost": 0.0})
         entry["calls"] += status in ENDED
         entry["requests"] += status in SENT
@@ -64,9 +67,15 @@ def one_run(world: Path, out: Path, seed: int, task: str, timeout: float) -> dic
     runs = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'sandbox'").fetchone()[0]
     db.close()
     quality = json.loads(end[1]) if end else {}
-    return {"seed": seed, "wall_s": wall, "phases": phases, "sim_minutes": end[0] / 60 if end else float("nan"),
-            "quality": quality.get("quality", float("nan")), "executability": quality.get("executability", 0.0),
-            "program_runs": runs}
+    return {
+        "seed": seed,
+        "wall_s": wall,
+        "phases": phases,
+        "sim_minutes": end[0] / 60 if end else float("nan"),
+        "quality": quality.get("quality", float("nan")),
+        "executability": quality.get("executability", 0.0),
+        "program_runs": runs,
+    }
 
 
 def total(run: dict[str, Any], key: str, phase: str | None = None) -> float:
@@ -83,8 +92,12 @@ def bench_world(name: str, world: Path, seeds: list[int], task: str, timeout: fl
     for seed in seeds:
         run = one_run(world, tmp / f"{world.stem}-{seed}.db", seed, task, timeout)
         runs.append(run)
-        print(f"  {name} seed {seed}: {total(run, 'calls'):.0f} calls, {total(run, 'tokens'):,.0f} tokens, "
-              f"quality {run['quality']:.3f}, {run['wall_s']:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"  {name} seed {seed}: {total(run, 'calls'):.0f} calls, {total(run, 'tokens'):,.0f} tokens, "
+            f"quality {run['quality']:.3f}, {run['wall_s']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def med(key: str) -> float:
         return median(total(r, key) for r in runs)
@@ -93,42 +106,63 @@ def bench_world(name: str, world: Path, seeds: list[int], task: str, timeout: fl
         return median(get(r) for r in runs)
 
     calls, tokens = med("calls"), med("tokens")
-    print(f"\nbench_team: {name}, task {task!r}, scripted model, seeds {','.join(map(str, seeds))}; "
-          "medians per run (one program)")
-    print(table(["figure", "Hamlet", "ChatDev (reference)", "Hamlet / ChatDev"], [
-        ["calls (questions asked)", calls, CHATDEV_CALLS, f"{calls / CHATDEV_CALLS:.0%}"],
-        ["requests sent (with repairs and retries)", med("requests"), "", ""],
-        ["tokens (prompt + completion)", tokens, CHATDEV_TOKENS, f"{tokens / CHATDEV_TOKENS:.0%}"],
-        ["prompt tokens", med("prompt"), "", ""],
-        ["completion tokens", med("completion"), "", ""],
-        ["cost, USD (scripted price)", med("cost"), CHATDEV_COST, ""],
-        ["wall seconds, whole command (model instant)", med_of(lambda r: r["wall_s"]), CHATDEV_SECONDS, ""],
-        ["simulated minutes to the end of the chain", med_of(lambda r: r["sim_minutes"]), "", ""],
-        ["program runs in the sandbox", med_of(lambda r: r["program_runs"]), "", ""],
-        ["executability (share of runs)", sum(r["executability"] for r in runs) / len(runs), "", ""],
-        ["quality", med_of(lambda r: r["quality"]), "", ""],
-    ]))
-    phases = sorted({p for r in runs for p in r["phases"]}, key=lambda p: -sum(total(r, "tokens", p) for r in runs
-                                                                                if p in r["phases"]))
+    print(
+        f"\nbench_team: {name}, task {task!r}, scripted model, seeds {','.join(map(str, seeds))}; "
+        "medians per run (one program)"
+    )
+    print(
+        table(
+            ["figure", "Hamlet", "ChatDev (reference)", "Hamlet / ChatDev"],
+            [
+                ["calls (questions asked)", calls, CHATDEV_CALLS, f"{calls / CHATDEV_CALLS:.0%}"],
+                ["requests sent (with repairs and retries)", med("requests"), "", ""],
+                ["tokens (prompt + completion)", tokens, CHATDEV_TOKENS, f"{tokens / CHATDEV_TOKENS:.0%}"],
+                ["prompt tokens", med("prompt"), "", ""],
+                ["completion tokens", med("completion"), "", ""],
+                ["cost, USD (scripted price)", med("cost"), CHATDEV_COST, ""],
+                ["wall seconds, whole command (model instant)", med_of(lambda r: r["wall_s"]), CHATDEV_SECONDS, ""],
+                ["simulated minutes to the end of the chain", med_of(lambda r: r["sim_minutes"]), "", ""],
+                ["program runs in the sandbox", med_of(lambda r: r["program_runs"]), "", ""],
+                ["executability (share of runs)", sum(r["executability"] for r in runs) / len(runs), "", ""],
+                ["quality", med_of(lambda r: r["quality"]), "", ""],
+            ],
+        )
+    )
+    phases = sorted(
+        {p for r in runs for p in r["phases"]},
+        key=lambda p: -sum(total(r, "tokens", p) for r in runs if p in r["phases"]),
+    )
     count = len(runs)
     print(f"\nby phase (means per run over the {count} runs; a loop's phases run 0 to cycle-cap times):")
-    print(table(["phase", "runs it ran in", "calls", "prompt tokens", "completion tokens", "tokens per call"], [
-        [p, sum(p in r["phases"] for r in runs),
-         sum(total(r, "calls", p) for r in runs if p in r["phases"]) / count,
-         sum(total(r, "prompt", p) for r in runs if p in r["phases"]) / count,
-         sum(total(r, "completion", p) for r in runs if p in r["phases"]) / count,
-         sum(total(r, "tokens", p) for r in runs if p in r["phases"])
-         / max(1.0, sum(total(r, "calls", p) for r in runs if p in r["phases"]))]
-        for p in phases
-    ]))
+    print(
+        table(
+            ["phase", "runs it ran in", "calls", "prompt tokens", "completion tokens", "tokens per call"],
+            [
+                [
+                    p,
+                    sum(p in r["phases"] for r in runs),
+                    sum(total(r, "calls", p) for r in runs if p in r["phases"]) / count,
+                    sum(total(r, "prompt", p) for r in runs if p in r["phases"]) / count,
+                    sum(total(r, "completion", p) for r in runs if p in r["phases"]) / count,
+                    sum(total(r, "tokens", p) for r in runs if p in r["phases"])
+                    / max(1.0, sum(total(r, "calls", p) for r in runs if p in r["phases"])),
+                ]
+                for p in phases
+            ],
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--world", help="a team world file (default: software_company.yaml and ChatDev's Default)")
-    parser.add_argument("--seeds", default=",".join(map(str, range(1, 11))), help="comma-separated seeds (default 1-10)")
+    parser.add_argument(
+        "--seeds", default=",".join(map(str, range(1, 11))), help="comma-separated seeds (default 1-10)"
+    )
     parser.add_argument("--task", default="a snake game", help="the task (default: a snake game)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds one run may take")
     args = parser.parse_args(argv)
@@ -137,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     print(common.machine_line(), flush=True)
     with tempfile.TemporaryDirectory(prefix="hamlet-team-") as folder:
         tmp = Path(folder)
-        worlds = [(Path(args.world).name, Path(args.world))] if args.world else [
-            ("software_company.yaml", common.ROOT / "worlds" / "software_company.yaml")]
+        worlds = (
+            [(Path(args.world).name, Path(args.world))]
+            if args.world
+            else [("software_company.yaml", common.ROOT / "worlds" / "software_company.yaml")]
+        )
         if not args.world and DEFAULT_CONFIG.is_dir():
             imported = tmp / "chatdev_default.yaml"
             common.run_hamlet(["import", "chatdev", str(DEFAULT_CONFIG), "-o", str(imported)], args.timeout)

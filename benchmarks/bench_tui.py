@@ -188,8 +188,22 @@ def time_screen_seeks(path: Path, seeks: int, seed: int, size: tuple[int, int], 
 
 
 def _sim_command(world: Path, out: Path, latency_ms: float, hours: float) -> list[str]:
-    return [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--llm-latency-ms", str(latency_ms),
-            "--hours", f"{hours:g}", "--quiet", "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(world),
+        "--llm",
+        "scripted",
+        "--llm-latency-ms",
+        str(latency_ms),
+        "--hours",
+        f"{hours:g}",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
 
 
 def _run_span(out: Path) -> float:
@@ -206,8 +220,14 @@ def _run_span(out: Path) -> float:
 def unwatched_run(world: Path, out: Path, latency_ms: float, hours: float, timeout: float) -> dict[str, Any]:
     """The run with nobody watching: its wall time."""
     t0 = time.perf_counter()
-    proc = subprocess.run(_sim_command(world, out, latency_ms, hours), cwd=common.ROOT, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        _sim_command(world, out, latency_ms, hours),
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"the run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -222,8 +242,13 @@ def commits_run(world: Path, out: Path, latency_ms: float, hours: float, timeout
     """
     import sqlite3
 
-    child = subprocess.Popen(_sim_command(world, out, latency_ms, hours), cwd=common.ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        _sim_command(world, out, latency_ms, hours),
+        cwd=common.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     commits: list[float] = []
     last = -1
     db = None
@@ -271,8 +296,9 @@ def _wait_for_run_row(out: Path, child: subprocess.Popen[str]) -> None:
     raise RuntimeError(f"the run ended before it wrote its first rows ({child.returncode})")
 
 
-def watched_run(world: Path, out: Path, latency_ms: float, hours: float, timeout: float, poll_s: float | None,
-                size: tuple[int, int]) -> dict[str, Any]:
+def watched_run(
+    world: Path, out: Path, latency_ms: float, hours: float, timeout: float, poll_s: float | None, size: tuple[int, int]
+) -> dict[str, Any]:
     """The run watched by the app (headless, in this process) from its first rows to its end."""
     from sim.tui.app import HamletApp
     from sim.tui.clock import ClockBar
@@ -301,8 +327,13 @@ def watched_run(world: Path, out: Path, latency_ms: float, hours: float, timeout
 
     figures: dict[str, Any] = {}
     t0 = time.perf_counter()
-    child = subprocess.Popen(_sim_command(world, out, latency_ms, hours), cwd=common.ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        _sim_command(world, out, latency_ms, hours),
+        cwd=common.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ClockBar.render = render  # type: ignore[method-assign]
     try:
         _wait_for_run_row(out, child)
@@ -349,16 +380,24 @@ def watched_run(world: Path, out: Path, latency_ms: float, hours: float, timeout
     window = sum(b[0] - a[0] for a, b in busy)
     window_cpu = sum(b[1] - a[1] for a, b in busy)
     refreshes = sum(1 for when, _, _ in polls if any(a[0] < when <= b[0] for a, b in busy))
-    return {"wall_s": figures["exited_at"] - t0, "span_s": _run_span(out), "poll_s": figures["poll_s"],
-            "run_row_after_s": figures["row_at"], "first_screen_after_s": first_screen - t0,
-            "caught_up_after_exit_s": grew[-1][0] - figures["exited_at"] if grew else float("nan"),
-            "window_s": window, "polls_per_s": refreshes / window if window > 0 else float("nan"),
-            "updates_per_s": len(busy) / window if window > 0 else float("nan"),
-            "gaps_ms": [1000 * (b[0] - a[0]) for a, b in busy],
-            "window_cpu_share": window_cpu / window if window > 0 else float("nan"),
-            "viewer_cpu_share": figures["viewer_cpu_s"] / figures["viewer_wall_s"],
-            "redraws": len(redraws), "clock_repaints": len(repaints),
-            "status_shown": figures["status_shown"], "followed_to": figures["followed_to"]}
+    return {
+        "wall_s": figures["exited_at"] - t0,
+        "span_s": _run_span(out),
+        "poll_s": figures["poll_s"],
+        "run_row_after_s": figures["row_at"],
+        "first_screen_after_s": first_screen - t0,
+        "caught_up_after_exit_s": grew[-1][0] - figures["exited_at"] if grew else float("nan"),
+        "window_s": window,
+        "polls_per_s": refreshes / window if window > 0 else float("nan"),
+        "updates_per_s": len(busy) / window if window > 0 else float("nan"),
+        "gaps_ms": [1000 * (b[0] - a[0]) for a, b in busy],
+        "window_cpu_share": window_cpu / window if window > 0 else float("nan"),
+        "viewer_cpu_share": figures["viewer_cpu_s"] / figures["viewer_wall_s"],
+        "redraws": len(redraws),
+        "clock_repaints": len(repaints),
+        "status_shown": figures["status_shown"],
+        "followed_to": figures["followed_to"],
+    }
 
 
 # -- the two benchmarks ----------------------------------------------------------------------
@@ -392,10 +431,21 @@ def seek_benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     if args.screen_seeks:
         print(f"  {args.screen_seeks} seeks on screen per tab ({', '.join(args.tabs)})…", file=sys.stderr, flush=True)
         screen = time_screen_seeks(path, args.screen_seeks, args.seed, args.size, args.tabs)
-    return {"path": str(path), "events": count, "snapshots": len(marks), "people": people, "days": last_t / DAY,
-            "bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")), "snapshot_kib": snapshot_kib,
-            "gap_median": median(gaps), "gap_max": max(gaps), "built": built, "open": opened, "rebuild": rebuilt,
-            "screen": screen}
+    return {
+        "path": str(path),
+        "events": count,
+        "snapshots": len(marks),
+        "people": people,
+        "days": last_t / DAY,
+        "bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
+        "snapshot_kib": snapshot_kib,
+        "gap_median": median(gaps),
+        "gap_max": max(gaps),
+        "built": built,
+        "open": opened,
+        "rebuild": rebuilt,
+        "screen": screen,
+    }
 
 
 def seek_table(f: dict[str, Any], args: argparse.Namespace) -> str:
@@ -404,33 +454,63 @@ def seek_table(f: dict[str, Any], args: argparse.Namespace) -> str:
     rows: list[list[Any]] = [
         ["run file: events", f["events"], "", "-"],
         ["run file: people, simulated days", f"{f['people']:,}, {f['days']:.1f}", "", "-"],
-        ["run file: snapshots (one a simulated hour), size each (KiB)", f"{f['snapshots']:,}, {f['snapshot_kib']:,.0f}",
-         "", "-"],
+        [
+            "run file: snapshots (one a simulated hour), size each (KiB)",
+            f"{f['snapshots']:,}, {f['snapshot_kib']:,.0f}",
+            "",
+            "-",
+        ],
         ["run file: events between snapshots, median / max", f"{f['gap_median']:,} / {f['gap_max']:,}", "", "-"],
         ["run file: size (MB)", f["bytes"] / 1e6, "", "-"],
     ]
     if f["built"]:
-        rows.append(["run file: built in (s), of which the 2-day engine run", f"{f['built']['build_s']:.0f}, "
-                     f"{f['built']['record_s']:.0f}", "", "-"])
+        rows.append(
+            [
+                "run file: built in (s), of which the 2-day engine run",
+                f"{f['built']['build_s']:.0f}, {f['built']['record_s']:.0f}",
+                "",
+                "-",
+            ]
+        )
     o = f["open"]
     rows += [
         ["open: run row and world (s)", o["run_s"], "", "-"],
         ["open: timeline (snapshot marks, lines said, costs) (s)", o["timeline_s"], "", "-"],
         ["open: total (s)", o["open_s"], "", "-"],
-        [f"seek, rebuild (seq_at + Timeline.state), median of {len(ms)} (ms)", median(ms), f"<= {TARGET_SEEK_MS:g}",
-         verdict(median(ms) <= TARGET_SEEK_MS)],
+        [
+            f"seek, rebuild (seq_at + Timeline.state), median of {len(ms)} (ms)",
+            median(ms),
+            f"<= {TARGET_SEEK_MS:g}",
+            verdict(median(ms) <= TARGET_SEEK_MS),
+        ],
         ["seek, rebuild: p95 / max (ms)", f"{percentile(ms, 0.95):.1f} / {max(ms):.1f}", "", "-"],
-        ["seek, rebuild: events applied, median / max",
-         f"{median(f['rebuild']['events_applied']):,} / {max(f['rebuild']['events_applied']):,}", "", "-"],
+        [
+            "seek, rebuild: events applied, median / max",
+            f"{median(f['rebuild']['events_applied']):,} / {max(f['rebuild']['events_applied']):,}",
+            "",
+            "-",
+        ],
         ["seek, rebuild: snapshots read per seek, median", median(f["rebuild"]["snapshots_read"]), "", "-"],
     ]
     screen = f["screen"]
     if screen:
-        rows.append([f"app: opened (world parsed) to first screen, {args.size[0]}x{args.size[1]} (s)",
-                     screen["first_screen_s"], "", "-"])
+        rows.append(
+            [
+                f"app: opened (world parsed) to first screen, {args.size[0]}x{args.size[1]} (s)",
+                screen["first_screen_s"],
+                "",
+                "-",
+            ]
+        )
         for tab in args.tabs:
-            rows.append([f"seek on screen, {tab} tab: median / p95 (ms)",
-                         f"{median(screen[tab]):.0f} / {percentile(screen[tab], 0.95):.0f}", "", "-"])
+            rows.append(
+                [
+                    f"seek on screen, {tab} tab: median / p95 (ms)",
+                    f"{median(screen[tab]):.0f} / {percentile(screen[tab], 0.95):.0f}",
+                    "",
+                    "-",
+                ]
+            )
     return table(["figure", "value", "target", "verdict"], rows)
 
 
@@ -446,21 +526,32 @@ def live_benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             out = folder / f"live-{kind}-{index}.db"
             if kind == "watched":
                 run = watched_run(world, out, args.latency_ms, args.hours, args.timeout, args.poll, args.size)
-                print(f"  run {index + 1}/{args.repeats}, watched: {run['span_s']:.2f} s (start to exit "
-                      f"{run['wall_s']:.2f} s), {run['polls_per_s']:.1f} refreshes/s, {run['updates_per_s']:.1f} "
-                      f"updates with new rows/s, viewer CPU {run['window_cpu_share']:.0%}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  run {index + 1}/{args.repeats}, watched: {run['span_s']:.2f} s (start to exit "
+                    f"{run['wall_s']:.2f} s), {run['polls_per_s']:.1f} refreshes/s, {run['updates_per_s']:.1f} "
+                    f"updates with new rows/s, viewer CPU {run['window_cpu_share']:.0%}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             else:
                 run = unwatched_run(world, out, args.latency_ms, args.hours, args.timeout)
-                print(f"  run {index + 1}/{args.repeats}, unwatched: {run['span_s']:.2f} s (start to exit "
-                      f"{run['wall_s']:.2f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"  run {index + 1}/{args.repeats}, unwatched: {run['span_s']:.2f} s (start to exit "
+                    f"{run['wall_s']:.2f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             runs[kind].append(run)
             for leftover in folder.glob(out.name + "*"):
                 leftover.unlink()
     out = folder / "live-sampled.db"
     runs["sampled"] = [commits_run(world, out, args.latency_ms, args.hours, args.timeout)]
-    print(f"  one more run, unwatched, its file sampled: {runs['sampled'][0]['commits_per_s']:.1f} commits with new "
-          f"rows/s while it wrote", file=sys.stderr, flush=True)
+    print(
+        f"  one more run, unwatched, its file sampled: {runs['sampled'][0]['commits_per_s']:.1f} commits with new "
+        f"rows/s while it wrote",
+        file=sys.stderr,
+        flush=True,
+    )
     return runs
 
 
@@ -479,50 +570,112 @@ def live_table(runs: dict[str, list[dict[str, Any]]]) -> str:
     gaps = [g for r in watched for g in r["gaps_ms"]]
     rows: list[list[Any]] = [
         ["runs", len(plain), len(watched), "", "-"],
-        ["run file span, creation to end (s): median (min–max)", spread(plain, "span_s"), spread(watched, "span_s"),
-         "", "-"],
-        ["slowdown of the run (span)", "", f"{slowdown:+.1%}", f"<= {TARGET_SLOWDOWN:.0%}",
-         verdict(slowdown <= TARGET_SLOWDOWN)],
-        ["whole command, start to exit (s): median (min–max)", spread(plain, "wall_s"), spread(watched, "wall_s"), "",
-         "-"],
+        [
+            "run file span, creation to end (s): median (min–max)",
+            spread(plain, "span_s"),
+            spread(watched, "span_s"),
+            "",
+            "-",
+        ],
+        [
+            "slowdown of the run (span)",
+            "",
+            f"{slowdown:+.1%}",
+            f"<= {TARGET_SLOWDOWN:.0%}",
+            verdict(slowdown <= TARGET_SLOWDOWN),
+        ],
+        [
+            "whole command, start to exit (s): median (min–max)",
+            spread(plain, "wall_s"),
+            spread(watched, "wall_s"),
+            "",
+            "-",
+        ],
         ["slowdown of the whole command", "", f"{wall['watched'] / wall['unwatched'] - 1:+.1%}", "", "-"],
         ["viewer: poll interval (s)", "", watched[0]["poll_s"], "", "-"],
-        ["viewer: first screen, after the run's start (s)", "", median(r["first_screen_after_s"] for r in watched), "",
-         "-"],
-        [f"while the run wrote (new rows <= {BUSY_GAP_S:g} s apart): time (s)", "",
-         median(r["window_s"] for r in watched), "", "-"],
-        ["  screen refreshes (file polled, screen brought up to date) per s", "", refreshes,
-         f">= {TARGET_UPDATES_PER_S:g}", verdict(refreshes >= TARGET_UPDATES_PER_S)],
-        ["  of which with new rows (world rebuilt, tab and clock redrawn) per s", "",
-         median(r["updates_per_s"] for r in watched), "", "-"],
-        ["  the writer's commits with new rows per s (one more run, its file sampled every 10 ms)",
-         runs["sampled"][0]["commits_per_s"] if runs.get("sampled") else "", "", "", "-"],
-        ["  time between updates with new rows: median / p95 (ms)", "",
-         f"{median(gaps):.0f} / {percentile(gaps, 0.95):.0f}", "", "-"],
+        [
+            "viewer: first screen, after the run's start (s)",
+            "",
+            median(r["first_screen_after_s"] for r in watched),
+            "",
+            "-",
+        ],
+        [
+            f"while the run wrote (new rows <= {BUSY_GAP_S:g} s apart): time (s)",
+            "",
+            median(r["window_s"] for r in watched),
+            "",
+            "-",
+        ],
+        [
+            "  screen refreshes (file polled, screen brought up to date) per s",
+            "",
+            refreshes,
+            f">= {TARGET_UPDATES_PER_S:g}",
+            verdict(refreshes >= TARGET_UPDATES_PER_S),
+        ],
+        [
+            "  of which with new rows (world rebuilt, tab and clock redrawn) per s",
+            "",
+            median(r["updates_per_s"] for r in watched),
+            "",
+            "-",
+        ],
+        [
+            "  the writer's commits with new rows per s (one more run, its file sampled every 10 ms)",
+            runs["sampled"][0]["commits_per_s"] if runs.get("sampled") else "",
+            "",
+            "",
+            "-",
+        ],
+        [
+            "  time between updates with new rows: median / p95 (ms)",
+            "",
+            f"{median(gaps):.0f} / {percentile(gaps, 0.95):.0f}",
+            "",
+            "-",
+        ],
         ["  viewer CPU (share of one core)", "", f"{median(r['window_cpu_share'] for r in watched):.0%}", "", "-"],
-        ["viewer CPU from opening to the end (share of one core)", "",
-         f"{median(r['viewer_cpu_share'] for r in watched):.0%}", "", "-"],
-        ["last event on screen, after the run exited (s)", "", median(r["caught_up_after_exit_s"] for r in watched),
-         "", "-"],
+        [
+            "viewer CPU from opening to the end (share of one core)",
+            "",
+            f"{median(r['viewer_cpu_share'] for r in watched):.0%}",
+            "",
+            "-",
+        ],
+        [
+            "last event on screen, after the run exited (s)",
+            "",
+            median(r["caught_up_after_exit_s"] for r in watched),
+            "",
+            "-",
+        ],
     ]
     return table(["figure", "unwatched", "watched", "target", "verdict"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--only", choices=["seek", "live"], help="run one of the two (default: both)")
     seek = parser.add_argument_group("seek")
-    seek.add_argument("--file", help="the run file to build, or to reuse if it holds --events events (default: a "
-                      "temporary file)")
+    seek.add_argument(
+        "--file", help="the run file to build, or to reuse if it holds --events events (default: a temporary file)"
+    )
     seek.add_argument("--events", type=int, default=1_000_000, help="events in the run file (default: 1,000,000)")
     seek.add_argument("--people", type=int, default=1000, help="people in its town (default: 1,000)")
     seek.add_argument("--seeks", type=int, default=200, help="seeks to random times (default: 200)")
-    seek.add_argument("--screen-seeks", type=int, default=40,
-                      help="seeks on screen per tab (default: 40; 0: none)")
-    seek.add_argument("--tabs", nargs="+", default=["world", "people", "feed", "calls"],
-                      choices=["world", "people", "feed", "calls"], help="tabs for the seeks on screen")
+    seek.add_argument("--screen-seeks", type=int, default=40, help="seeks on screen per tab (default: 40; 0: none)")
+    seek.add_argument(
+        "--tabs",
+        nargs="+",
+        default=["world", "people", "feed", "calls"],
+        choices=["world", "people", "feed", "calls"],
+        help="tabs for the seeks on screen",
+    )
     seek.add_argument("--opens", type=int, default=3, help="times the file is opened (default: 3)")
     seek.add_argument("--seed", type=int, default=7, help="seed of the random times (default: 7)")
     live = parser.add_argument_group("live")
@@ -531,8 +684,12 @@ def main(argv: list[str] | None = None) -> int:
     live.add_argument("--latency-ms", type=float, default=50.0, help="scripted model delay per reply (default: 50)")
     live.add_argument("--repeats", type=int, default=3, help="runs of each kind (default: 3)")
     live.add_argument("--poll", type=float, help="the viewer's poll interval in seconds (default: the app's)")
-    parser.add_argument("--size", type=lambda text: tuple(int(x) for x in text.split("x")), default=(120, 40),
-                        help="the headless terminal, COLSxROWS (default: 120x40)")
+    parser.add_argument(
+        "--size",
+        type=lambda text: tuple(int(x) for x in text.split("x")),
+        default=(120, 40),
+        help="the headless terminal, COLSxROWS (default: 120x40)",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds one run may take")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     args = parser.parse_args(argv)
@@ -543,16 +700,20 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         if args.only in (None, "seek"):
             results["seek"] = seek_benchmark(args, folder)
-            print(f"\nbench_tui seek: a run file of {results['seek']['events']:,} events, "
-                  f"{args.seeks} seeks to random times (seed {args.seed})")
+            print(
+                f"\nbench_tui seek: a run file of {results['seek']['events']:,} events, "
+                f"{args.seeks} seeks to random times (seed {args.seed})"
+            )
             print(seek_table(results["seek"], args), flush=True)
         if args.only in (None, "live"):
             print(f"\n  (load average now {', '.join(f'{x:.2f}' for x in os.getloadavg())})", file=sys.stderr)
             results["live"] = live_benchmark(args, folder)
-            print(f"\nbench_tui live: {args.live_people:,} people x {args.hours:g} simulated hours, scripted model at "
-                  f"{args.latency_ms:g} ms a call, viewer headless at {args.size[0]}x{args.size[1]} on the world tab, "
-                  f"medians over {args.repeats} runs of each, interleaved; load average after "
-                  f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(
+                f"\nbench_tui live: {args.live_people:,} people x {args.hours:g} simulated hours, scripted model at "
+                f"{args.latency_ms:g} ms a call, viewer headless at {args.size[0]}x{args.size[1]} on the world tab, "
+                f"medians over {args.repeats} runs of each, interleaved; load average after "
+                f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            )
             print(live_table(results["live"]))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))

@@ -54,8 +54,10 @@ def machine_line() -> str:
     """The machine in one line, printed above every table."""
     m = machine()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, "
-            f"SQLite {m['sqlite']}; load average before the run {load}")
+    return (
+        f"machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, "
+        f"SQLite {m['sqlite']}; load average before the run {load}"
+    )
 
 
 def median(values: Iterable[float]) -> float:
@@ -103,14 +105,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain text table, right-aligned numbers, for terminals and Markdown alike."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    numeric = [any(r[i] for r in cells) and all(_is_number(r[i]) or not r[i] for r in cells)
-               for i in range(len(headers))]
+    numeric = [
+        any(r[i] for r in cells) and all(_is_number(r[i]) or not r[i] for r in cells) for i in range(len(headers))
+    ]
 
     def line(values: Sequence[str]) -> str:
         parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
         return "| " + " | ".join(parts) + " |"
 
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2)) for w, num in zip(widths, numeric, strict=True)) + "|"
+    rule = (
+        "|"
+        + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2)) for w, num in zip(widths, numeric, strict=True))
+        + "|"
+    )
     return "\n".join([line(list(headers)), rule, *(line(r) for r in cells)])
 
 
@@ -149,8 +156,9 @@ def run_hamlet(args: Sequence[str], timeout: float) -> float:
 
 def run_child(args: Sequence[str], timeout: float) -> dict[str, Any]:
     """Run ``python ARGS`` in a fresh process; its last stdout line is a JSON object, returned."""
-    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"child {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

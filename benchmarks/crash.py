@@ -71,19 +71,32 @@ def mixed(folder: Path) -> tuple[Path, list[str]]:
         if index % 2:
             person["mind"] = "schedule"
     newcomer = {
-        "name": "Zoë Ångström-Łukasiewicz", "age": 33, "traits": ["curious", "quiet"],
-        "occupation": "visiting cartographer", "home": "Kettle & Crumb",
-        "routine": [{"at": "08:00", "do": "sketches the canal", "place": "Canal Green"},
-                    {"at": "09:00", "do": "asks for directions", "place": "Kettle & Crumb"}],
+        "name": "Zoë Ångström-Łukasiewicz",
+        "age": 33,
+        "traits": ["curious", "quiet"],
+        "occupation": "visiting cartographer",
+        "home": "Kettle & Crumb",
+        "routine": [
+            {"at": "08:00", "do": "sketches the canal", "place": "Canal Green"},
+            {"at": "09:00", "do": "asks for directions", "place": "Kettle & Crumb"},
+        ],
     }
     guest = dict(newcomer, name="李 小龙", occupation="travelling tea merchant")
     data["people"].append(guest)
     data["interventions"] = [
-        {"at": "+30m", "kind": "whisper", "person": data["people"][0]["name"],
-         "text": "Psst: the bakery is giving away croissants at nine. — 你好"},
+        {
+            "at": "+30m",
+            "kind": "whisper",
+            "person": data["people"][0]["name"],
+            "text": "Psst: the bakery is giving away croissants at nine. — 你好",
+        },
         {"at": "+1h", "kind": "add_person", "spec": newcomer},
-        {"at": "+90m", "kind": "inject", "place": "Kettle & Crumb",
-         "text": "A street band starts playing «Ça plane pour moi» outside the café."},
+        {
+            "at": "+90m",
+            "kind": "inject",
+            "place": "Kettle & Crumb",
+            "text": "A street band starts playing «Ça plane pour moi» outside the café.",
+        },
         {"at": "+2h", "kind": "set_object", "place": "Achterberg House:kitchen", "object": "stove", "state": "broken"},
         {"at": "+150m", "kind": "remove_person", "person": "李 小龙"},
     ]
@@ -107,8 +120,12 @@ def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table of a run file, in storage order, less the wall-clock columns."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [name for (name,) in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        tables = [
+            name
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         out: dict[str, list[tuple[Any, ...]]] = {}
         for table in tables:
             columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
@@ -131,8 +148,10 @@ def differences(expected: dict[str, list[tuple[Any, ...]]], got: dict[str, list[
             continue
         first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
         where = json_difference(a[first], b[first]) if first < min(len(a), len(b)) else None
-        lines.append(f"{table}: {len(a)} rows expected, {len(b)} found; first difference at row {first}: "
-                     + (where or f"expected {_row_text(a, first)}, found {_row_text(b, first)}"))
+        lines.append(
+            f"{table}: {len(a)} rows expected, {len(b)} found; first difference at row {first}: "
+            + (where or f"expected {_row_text(a, first)}, found {_row_text(b, first)}")
+        )
     return lines
 
 
@@ -169,8 +188,21 @@ def json_difference(a: Any, b: Any, path: str = "") -> str | None:
 
 def run_args(world: Path, extra: list[str], latency_ms: int, out: Path) -> list[str]:
     """The ``hamlet run`` command line of a trial (scripted model, the given latency)."""
-    return [sys.executable, "-m", "sim", "run", str(world), *extra, "--llm", "scripted",
-            "--llm-latency-ms", str(latency_ms), "--out", str(out), "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(world),
+        *extra,
+        "--llm",
+        "scripted",
+        "--llm-latency-ms",
+        str(latency_ms),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
 
 
 def count_events(path: Path) -> int:
@@ -230,8 +262,9 @@ def reference(name: str, latency_ms: int, folder: Path) -> Reference:
         raise RuntimeError(f"the reference run of {name} failed:\n{proc.stderr[-3000:]}")
     seconds = time.perf_counter() - began
     log = dump(out)
-    return Reference(name, latency_ms, out, lambda path: run_args(world, extra, latency_ms, path), log,
-                     len(log["event"]), seconds)
+    return Reference(
+        name, latency_ms, out, lambda path: run_args(world, extra, latency_ms, path), log, len(log["event"]), seconds
+    )
 
 
 def trial(ref: Reference, rng: random.Random, folder: Path, index: int, upto: float = 1.0) -> Trial:
@@ -265,10 +298,15 @@ def trial(ref: Reference, rng: random.Random, folder: Path, index: int, upto: fl
     if status == "finished":  # the run ended before the kill landed: nothing to resume, the file must be whole
         result = Trial(ref.world, ref.latency_ms, target, killed_at, status, 0, "")
     else:
-        resumed = subprocess.run([sys.executable, "-m", "sim", "resume", str(out), "--quiet"], cwd=ROOT,
-                                 capture_output=True, text=True, timeout=1800, check=False)
-        result = Trial(ref.world, ref.latency_ms, target, killed_at, status, resumed.returncode,
-                       resumed.stderr.strip())
+        resumed = subprocess.run(
+            [sys.executable, "-m", "sim", "resume", str(out), "--quiet"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        result = Trial(ref.world, ref.latency_ms, target, killed_at, status, resumed.returncode, resumed.stderr.strip())
     if result.resume_code == 0:
         result.diffs = differences(ref.log, dump(out))
     for leftover in folder.glob(out.name + "*"):
@@ -286,14 +324,18 @@ def plan(kills: int, latencies: list[int], worlds: list[str]) -> list[tuple[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+    )
     parser.add_argument("--kills", type=int, default=100, help="trials in all (default: 100)")
-    parser.add_argument("--latency-ms", type=int, nargs="+", default=[0, 50],
-                        help="scripted model latencies (default: 0 50)")
-    parser.add_argument("--worlds", nargs="+", choices=sorted(WORLDS), default=list(WORLDS),
-                        help="worlds to run (default: all three)")
+    parser.add_argument(
+        "--latency-ms", type=int, nargs="+", default=[0, 50], help="scripted model latencies (default: 0 50)"
+    )
+    parser.add_argument(
+        "--worlds", nargs="+", choices=sorted(WORLDS), default=list(WORLDS), help="worlds to run (default: all three)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the random kill points (default: 1)")
     parser.add_argument("--json", metavar="FILE", help="also write every trial to FILE")
     args = parser.parse_args(argv)
@@ -310,25 +352,35 @@ def main(argv: list[str] | None = None) -> int:
         for index, (name, latency) in enumerate(plan(args.kills, args.latency_ms, args.worlds)):
             if (name, latency) not in refs:
                 refs[name, latency] = ref = reference(name, latency, folder)
-                print(f"reference {name} at {latency} ms: {ref.events:,} events in {ref.seconds:.1f} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"reference {name} at {latency} ms: {ref.events:,} events in {ref.seconds:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
             result = trial(refs[name, latency], rng, folder, index)
             trials.append(result)
             verdict = "same log" if result.ok else "DIFFERENT"
-            print(f"  kill {index + 1}/{args.kills} {name} {latency} ms at {result.killed_at:,} events "
-                  f"(status {result.status or 'no run row'}): {verdict}", file=sys.stderr, flush=True)
+            print(
+                f"  kill {index + 1}/{args.kills} {name} {latency} ms at {result.killed_at:,} events "
+                f"(status {result.status or 'no run row'}): {verdict}",
+                file=sys.stderr,
+                flush=True,
+            )
             for line in (result.diffs or ([result.resume_err] if result.resume_code else []))[:5]:
                 print(f"    {line}", file=sys.stderr, flush=True)
     rows = []
-    for (name, latency) in sorted({(t.world, t.latency_ms) for t in trials}):
+    for name, latency in sorted({(t.world, t.latency_ms) for t in trials}):
         group = [t for t in trials if (t.world, t.latency_ms) == (name, latency)]
-        rows.append([name, latency, len(group), sum(t.status == "running" for t in group),
-                     sum(not t.ok for t in group)])
+        rows.append(
+            [name, latency, len(group), sum(t.status == "running" for t in group), sum(not t.ok for t in group)]
+        )
     failed = sum(not t.ok for t in trials)
     rows.append(["all", "", len(trials), sum(t.status == "running" for t in trials), failed])
     print(common.table(["world", "latency ms", "kills", "landed mid-run", "different logs"], rows))
-    print(f"{failed} of {len(trials)} resumed runs differ from the uninterrupted log (target 0): "
-          f"{common.verdict(failed == 0)}; {time.perf_counter() - started:.0f} s")
+    print(
+        f"{failed} of {len(trials)} resumed runs differ from the uninterrupted log (target 0): "
+        f"{common.verdict(failed == 0)}; {time.perf_counter() - started:.0f} s"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps([t.__dict__ | {"ok": t.ok} for t in trials], indent=1), encoding="utf-8")
     return 0 if failed == 0 else 1

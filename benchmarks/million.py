@@ -32,9 +32,14 @@ def record_template(folder: Path, people: int, timeout: float) -> Path:
 
     world = write_town(folder, people, hours=48)
     out = folder / f"template-{people}.db"
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet",
-                           "--out", str(out)], cwd=common.ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet", "--out", str(out)],
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"recording the template run failed:\n{proc.stderr[-3000:]}")
     return out
@@ -45,7 +50,10 @@ def _shift_data(data: dict[str, Any], days: int) -> dict[str, Any]:
     if not days:
         return data
     if "until" in data and data["until"]:
-        data = {**data, "until": (datetime.fromisoformat(data["until"]) + timedelta(days=days)).isoformat(timespec="seconds")}
+        data = {
+            **data,
+            "until": (datetime.fromisoformat(data["until"]) + timedelta(days=days)).isoformat(timespec="seconds"),
+        }
     if "date" in data and data["date"]:
         data = {**data, "date": (datetime.fromisoformat(data["date"]) + timedelta(days=days)).date().isoformat()}
     return data
@@ -62,10 +70,20 @@ def _shift_state(state: dict[str, Any], days: int, seq: int, tick: int) -> dict[
     minds = {}
     for name, mind in state["minds"].items():
         if isinstance(mind, dict) and mind.get("plan_date"):
-            mind = {**mind, "plan_date": (datetime.fromisoformat(mind["plan_date"]) + timedelta(days=days)).date().isoformat()}
+            mind = {
+                **mind,
+                "plan_date": (datetime.fromisoformat(mind["plan_date"]) + timedelta(days=days)).date().isoformat(),
+            }
         minds[name] = mind
-    return {**state, "seq": seq, "tick": tick, "next_snapshot": int(state["next_snapshot"]) + shift, "clock": clock,
-            "minds": minds, "busy": {k: v + shift for k, v in state.get("busy", {}).items()}}
+    return {
+        **state,
+        "seq": seq,
+        "tick": tick,
+        "next_snapshot": int(state["next_snapshot"]) + shift,
+        "clock": clock,
+        "minds": minds,
+        "busy": {k: v + shift for k, v in state.get("busy", {}).items()},
+    }
 
 
 def build_run(path: Path, events: int, people: int, folder: Path, timeout: float) -> dict[str, Any]:
@@ -86,10 +104,13 @@ def build_run(path: Path, events: int, people: int, folder: Path, timeout: float
     run = dict(db.execute("SELECT * FROM run").fetchone())
     start = datetime.fromisoformat(run["sim_start"])
     rows = db.execute("SELECT seq, tick, t, kind, person, place, data FROM event ORDER BY seq").fetchall()
-    template_events = [(r["seq"], r["tick"], r["t"], r["kind"], r["person"], r["place"], json.loads(r["data"]))
-                       for r in rows]
-    snapshots = {r["tick"]: (r["t"], r["seq"], json.loads(r["state"]))
-                 for r in db.execute("SELECT tick, t, seq, state FROM snapshot ORDER BY id")}
+    template_events = [
+        (r["seq"], r["tick"], r["t"], r["kind"], r["person"], r["place"], json.loads(r["data"])) for r in rows
+    ]
+    snapshots = {
+        r["tick"]: (r["t"], r["seq"], json.loads(r["state"]))
+        for r in db.execute("SELECT tick, t, seq, state FROM snapshot ORDER BY id")
+    }
     calls: dict[int, list[dict[str, Any]]] = {}
     for r in db.execute(f"SELECT {', '.join(_LLM_COLUMNS)} FROM llm_call ORDER BY id"):
         calls.setdefault(r["tick"], []).append(dict(r))
@@ -110,8 +131,21 @@ def build_run(path: Path, events: int, people: int, folder: Path, timeout: float
         conn.exec_driver_sql(
             "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
             " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (run["world"], run["world_file"], run["scenario_yaml"], run["seed"], run["options"], "running", "",
-             run["sim_start"], run["sim_end"], run["sim_start"], run["created_at"], run["updated_at"]))
+            (
+                run["world"],
+                run["world_file"],
+                run["scenario_yaml"],
+                run["seed"],
+                run["options"],
+                "running",
+                "",
+                run["sim_start"],
+                run["sim_end"],
+                run["sim_start"],
+                run["created_at"],
+                run["updated_at"],
+            ),
+        )
     log = RunLog(engine)
     written = last_t = copy = 0
     try:
@@ -125,17 +159,30 @@ def build_run(path: Path, events: int, people: int, folder: Path, timeout: float
                     if written >= events:
                         break
                     new_t = t + copy * DAY
-                    batch.events.append(Event(new_t, kind, person, place, _shift_data(data, copy),
-                                              seq + copy * day2_events, new_tick,
-                                              (start + timedelta(seconds=new_t)).isoformat(timespec="seconds")))
+                    batch.events.append(
+                        Event(
+                            new_t,
+                            kind,
+                            person,
+                            place,
+                            _shift_data(data, copy),
+                            seq + copy * day2_events,
+                            new_tick,
+                            (start + timedelta(seconds=new_t)).isoformat(timespec="seconds"),
+                        )
+                    )
                     written, last_t = written + 1, new_t
                 for call in calls.get(tick, []) if batch.events else []:
                     batch.llm_calls.append({**call, "tick": new_tick, "t": call["t"] + copy * DAY})
                 snap = snapshots.get(tick)
                 if snap is not None and batch.events and snap[0] < 2 * DAY and written < events:
                     snap_seq, snap_t = snap[1] + copy * day2_events, snap[0] + copy * DAY
-                    batch.snapshot = {"tick": new_tick, "t": snap_t, "seq": snap_seq,
-                                      "state": _shift_state(snap[2], copy, snap_seq, new_tick)}
+                    batch.snapshot = {
+                        "tick": new_tick,
+                        "t": snap_t,
+                        "seq": snap_seq,
+                        "state": _shift_state(snap[2], copy, snap_seq, new_tick),
+                    }
                     batch.run = {"sim_now": (start + timedelta(seconds=snap_t)).isoformat(timespec="seconds")}
                 if batch.events or batch.snapshot:
                     log.submit(batch)
@@ -152,9 +199,16 @@ def build_run(path: Path, events: int, people: int, folder: Path, timeout: float
         marks = [seq for (seq,) in db.execute("SELECT seq FROM snapshot ORDER BY seq")]
         count = db.execute("SELECT COUNT(*) FROM event").fetchone()[0]
     gaps = [b - a for a, b in zip(marks, [*marks[1:], count], strict=True)]
-    return {"events": count, "snapshots": len(marks), "days": last_t / DAY, "bytes": path.stat().st_size,
-            "record_s": recorded, "build_s": time.perf_counter() - began,
-            "gap_median": median(gaps), "gap_max": max(gaps)}
+    return {
+        "events": count,
+        "snapshots": len(marks),
+        "days": last_t / DAY,
+        "bytes": path.stat().st_size,
+        "record_s": recorded,
+        "build_s": time.perf_counter() - began,
+        "gap_median": median(gaps),
+        "gap_max": max(gaps),
+    }
 
 
 def file_events(path: Path) -> int:

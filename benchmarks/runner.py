@@ -31,8 +31,15 @@ import common  # noqa: E402,F401  (puts the repository first on sys.path)
 from common import median, percentile, union_seconds  # noqa: E402
 
 
-def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms: float = 0.0,
-                 concurrency: int | None = None, loop_profiler: Any = None) -> dict[str, Any]:
+def measured_run(
+    world: str,
+    out: str,
+    *,
+    hours: float | None = None,
+    latency_ms: float = 0.0,
+    concurrency: int | None = None,
+    loop_profiler: Any = None,
+) -> dict[str, Any]:
     """Run ``world`` like ``hamlet run WORLD --llm scripted --quiet`` and return its figures.
 
     ``loop_profiler`` (a ``cProfile.Profile``), if given, is enabled around the run loop only.
@@ -54,8 +61,9 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     from sim.simtime import RunTime, iso
 
     imported = time.perf_counter()
-    opts = session.RunOptions(hours=hours, out=out, quiet=True,
-                              llm=LLMOptions(llm="scripted", concurrency=concurrency, latency_ms=latency_ms))
+    opts = session.RunOptions(
+        hours=hours, out=out, quiet=True, llm=LLMOptions(llm="scripted", concurrency=concurrency, latency_ms=latency_ms)
+    )
     world_path = Path(world)
     scenario = load_scenario(world_path)
     seed = scenario.seed
@@ -66,9 +74,19 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(session.preflight_run(backend, scenario))
         options = run_options(opts.llm, backend, None, [])
-        engine = runfile.create(path, RunRow(scenario.name, str(world_path), world_path.read_text(encoding="utf-8"),
-                                             seed, options, iso(scenario.start), iso(RunTime(scenario.start).when(end)),
-                                             iso(scenario.start)))
+        engine = runfile.create(
+            path,
+            RunRow(
+                scenario.name,
+                str(world_path),
+                world_path.read_text(encoding="utf-8"),
+                seed,
+                options,
+                iso(scenario.start),
+                iso(RunTime(scenario.start).when(end)),
+                iso(scenario.start),
+            ),
+        )
         log = RunLog(engine)
         sim = simulation(scenario, log, backend, seed=seed, budget_usd=None)
         gateway = sim.gateway
@@ -104,8 +122,9 @@ def measured_run(world: str, out: str, *, hours: float | None = None, latency_ms
 
     # Requests actually sent: every attempt except answers from the cache and declared fallbacks.
     db = sqlite3.connect(path)
-    rows = db.execute("SELECT tick, person, wall_time, latency_ms FROM llm_call"
-                      " WHERE status NOT IN ('cached', 'fallback')").fetchall()
+    rows = db.execute(
+        "SELECT tick, person, wall_time, latency_ms FROM llm_call WHERE status NOT IN ('cached', 'fallback')"
+    ).fetchall()
     db.close()
     # The longest chain of requests that waited for one another, per tick, as the gateway counted
     # them along each task's causal chain (a person's calls in turn; a conversation's turns).
@@ -168,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="scripted model: delay per reply")
     parser.add_argument("--concurrency", type=int, help="LLM calls in flight (default: the backend's)")
     args = parser.parse_args(argv)
-    figures = measured_run(args.world, args.out, hours=args.hours, latency_ms=args.latency_ms,
-                           concurrency=args.concurrency)
+    figures = measured_run(
+        args.world, args.out, hours=args.hours, latency_ms=args.latency_ms, concurrency=args.concurrency
+    )
     print(json.dumps(figures))
     return 0
 

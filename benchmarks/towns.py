@@ -20,19 +20,96 @@ from typing import Any
 
 import yaml
 
-FIRST = ["Ada", "Ben", "Cleo", "Dev", "Elin", "Farid", "Gita", "Hugo", "Ines", "Jon", "Kira", "Lars",
-         "Mina", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tove", "Umar", "Vera", "Wim",
-         "Xenia", "Yusuf", "Zora", "Aino", "Bruno", "Chiara", "Dario", "Emeka", "Freya", "Goran",
-         "Hana", "Ivo", "Jana", "Kofi", "Lena", "Marek", "Noor"]
-LAST = ["Abbott", "Brandt", "Castell", "Dumas", "Eriksen", "Fonseca", "Greaves", "Holm", "Iversen",
-        "Janssen", "Kowal", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quiroga",
-        "Ramos", "Sato", "Tanaka", "Ulloa", "Varga", "Weber", "Yilmaz", "Zeller", "Achebe",
-        "Bianchi", "Costa", "Dahl", "Engel"]
-TRAITS = ["curious", "shy", "cheerful", "methodical", "talkative", "patient", "restless", "kind",
-          "stubborn", "dreamy", "practical", "witty"]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dev",
+    "Elin",
+    "Farid",
+    "Gita",
+    "Hugo",
+    "Ines",
+    "Jon",
+    "Kira",
+    "Lars",
+    "Mina",
+    "Nils",
+    "Olga",
+    "Pavel",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tove",
+    "Umar",
+    "Vera",
+    "Wim",
+    "Xenia",
+    "Yusuf",
+    "Zora",
+    "Aino",
+    "Bruno",
+    "Chiara",
+    "Dario",
+    "Emeka",
+    "Freya",
+    "Goran",
+    "Hana",
+    "Ivo",
+    "Jana",
+    "Kofi",
+    "Lena",
+    "Marek",
+    "Noor",
+]
+LAST = [
+    "Abbott",
+    "Brandt",
+    "Castell",
+    "Dumas",
+    "Eriksen",
+    "Fonseca",
+    "Greaves",
+    "Holm",
+    "Iversen",
+    "Janssen",
+    "Kowal",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quiroga",
+    "Ramos",
+    "Sato",
+    "Tanaka",
+    "Ulloa",
+    "Varga",
+    "Weber",
+    "Yilmaz",
+    "Zeller",
+    "Achebe",
+    "Bianchi",
+    "Costa",
+    "Dahl",
+    "Engel",
+]
+TRAITS = [
+    "curious",
+    "shy",
+    "cheerful",
+    "methodical",
+    "talkative",
+    "patient",
+    "restless",
+    "kind",
+    "stubborn",
+    "dreamy",
+    "practical",
+    "witty",
+]
 WORKPLACE_KINDS = [
-    ("office", ["reception", "open office", "meeting room"], ["desk", "printer", "whiteboard"],
-     "works at a desk"),
+    ("office", ["reception", "open office", "meeting room"], ["desk", "printer", "whiteboard"], "works at a desk"),
     ("shop", ["shop floor", "stockroom"], ["shelves", "checkout", "crates"], "serves customers"),
     ("school", ["classroom", "staff room", "yard"], ["blackboard", "desks", "kettle"], "teaches"),
     ("clinic", ["waiting room", "surgery"], ["chairs", "examination couch"], "sees patients"),
@@ -54,8 +131,15 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = None,
-         cafes: int | None = None, mind: str = "schedule") -> dict[str, Any]:
+def town(
+    people: int,
+    *,
+    seed: int = 11,
+    hours: float = 24,
+    name: str | None = None,
+    cafes: int | None = None,
+    mind: str = "schedule",
+) -> dict[str, Any]:
     """The scenario of a town of ``people`` as plain data (what ``yaml.safe_dump`` writes).
 
     ``mind="generative"`` gives everyone the generative mind (all components on), which calls
@@ -66,13 +150,24 @@ def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = N
     cafes = cafes or max(1, people // 100)
     sectors: list[dict[str, Any]] = [
         {"name": "Town Square", "kind": "square", "areas": [{"name": "fountain", "objects": ["bench", "fountain"]}]},
-        {"name": "Green Park", "kind": "park", "inner_minutes": 2,
-         "areas": [{"name": "lawn", "objects": ["bench", "bandstand"]},
-                   {"name": "pond", "objects": ["railing"]},
-                   {"name": "playground", "objects": ["swings"]}]},
-        {"name": "Town Library", "kind": "library",
-         "areas": [{"name": "reading room", "objects": ["armchairs", "newspaper rack"]},
-                   {"name": "stacks", "objects": ["study tables"]}]},
+        {
+            "name": "Green Park",
+            "kind": "park",
+            "inner_minutes": 2,
+            "areas": [
+                {"name": "lawn", "objects": ["bench", "bandstand"]},
+                {"name": "pond", "objects": ["railing"]},
+                {"name": "playground", "objects": ["swings"]},
+            ],
+        },
+        {
+            "name": "Town Library",
+            "kind": "library",
+            "areas": [
+                {"name": "reading room", "objects": ["armchairs", "newspaper rack"]},
+                {"name": "stacks", "objects": ["study tables"]},
+            ],
+        },
     ]
     links: list[dict[str, Any]] = [
         {"between": ["Town Square", "Green Park"], "minutes": 4},
@@ -80,26 +175,48 @@ def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = N
     ]
     cafe_names = [f"Café {c + 1}" for c in range(cafes)]
     for c, cafe in enumerate(cafe_names):
-        sectors.append({"name": cafe, "kind": "cafe",
-                        "areas": [{"name": "counter", "objects": ["espresso machine", "pastry case"]},
-                                  {"name": "seating", "objects": ["tables", "window seat"]}]})
+        sectors.append(
+            {
+                "name": cafe,
+                "kind": "cafe",
+                "areas": [
+                    {"name": "counter", "objects": ["espresso machine", "pastry case"]},
+                    {"name": "seating", "objects": ["tables", "window seat"]},
+                ],
+            }
+        )
         links.append({"between": [cafe, "Town Square"], "minutes": 2 + c % 4})
     work_names: list[tuple[str, str, str, str]] = []  # (sector, work area, object, activity)
     for w in range(workplaces):
         kind, areas, objects, activity = WORKPLACE_KINDS[w % len(WORKPLACE_KINDS)]
         sector = f"{kind.title()} {w + 1}"
-        sectors.append({"name": sector, "kind": kind,
-                        "areas": [{"name": area, "objects": objects if a == 1 or len(areas) == 1 else objects[:1]}
-                                  for a, area in enumerate(areas)]})
+        sectors.append(
+            {
+                "name": sector,
+                "kind": kind,
+                "areas": [
+                    {"name": area, "objects": objects if a == 1 or len(areas) == 1 else objects[:1]}
+                    for a, area in enumerate(areas)
+                ],
+            }
+        )
         links.append({"between": [sector, "Town Square"], "minutes": 2 + w % 7})
         work_area = areas[1] if len(areas) > 1 else areas[0]
         work_names.append((sector, work_area, objects[0], activity))
     for h in range(houses):
         sector = f"House {h + 1}"
-        sectors.append({"name": sector, "kind": "home", "inner_minutes": 0.5,
-                        "areas": [{"name": "hall", "objects": ["coat rack"]},
-                                  {"name": "kitchen", "objects": ["stove", "table"]},
-                                  {"name": "bedrooms", "objects": ["beds"]}]})
+        sectors.append(
+            {
+                "name": sector,
+                "kind": "home",
+                "inner_minutes": 0.5,
+                "areas": [
+                    {"name": "hall", "objects": ["coat rack"]},
+                    {"name": "kitchen", "objects": ["stove", "table"]},
+                    {"name": "bedrooms", "objects": ["beds"]},
+                ],
+            }
+        )
         street_first = h - h % 10
         if h == street_first:
             links.append({"between": [sector, "Town Square"], "minutes": 3 + (h // 10) % 5})
@@ -112,29 +229,46 @@ def town(people: int, *, seed: int = 11, hours: float = 24, name: str | None = N
         sector, area, obj, activity = work_names[i % workplaces]
         shift = (i % 7) * 10 - 30  # start times spread over an hour
         mates = [names[j] for j in range(i - i % 10, min(people, i - i % 10 + 10)) if j != i][:2]
-        persons.append({
-            "name": who,
-            "mind": mind,
-            "age": 18 + (i * 7) % 60,
-            "traits": [TRAITS[i % len(TRAITS)], TRAITS[(i * 5 + 3) % len(TRAITS)]],
-            "occupation": f"{activity} at {sector}",
-            "home": house,
-            "relationships": [{"name": m, "relation": "housemate"} for m in mates],
-            "memories": [f"{who.split()[0]} promised to repair the fountain bench this week.",
-                         "The café has a new cardamom bun."],
-            "routine": [
-                {"at": _hhmm(7 * 60 + shift), "do": "has breakfast", "place": f"{house}:kitchen", "object": "stove"},
-                {"at": _hhmm(8 * 60 + 30 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
-                {"at": _hhmm(12 * 60 + 30 + shift), "do": "eats lunch",
-                 "place": f"{cafe_names[(i % workplaces) % cafes]}:seating", "object": "tables"},
-                {"at": _hhmm(13 * 60 + 15 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
-                {"at": _hhmm(17 * 60 + 30 + shift), "do": "cooks dinner", "place": f"{house}:kitchen",
-                 "object": "stove"},
-                {"at": _hhmm(19 * 60 + shift), "do": "spends free time", "place": "free"},
-                {"at": _hhmm(21 * 60 + 30 + shift), "do": "reads the paper", "place": f"{house}:hall"},
-                {"at": _hhmm(22 * 60 + 30 + shift), "do": "sleeps", "place": f"{house}:bedrooms", "object": "beds"},
-            ],
-        })
+        persons.append(
+            {
+                "name": who,
+                "mind": mind,
+                "age": 18 + (i * 7) % 60,
+                "traits": [TRAITS[i % len(TRAITS)], TRAITS[(i * 5 + 3) % len(TRAITS)]],
+                "occupation": f"{activity} at {sector}",
+                "home": house,
+                "relationships": [{"name": m, "relation": "housemate"} for m in mates],
+                "memories": [
+                    f"{who.split()[0]} promised to repair the fountain bench this week.",
+                    "The café has a new cardamom bun.",
+                ],
+                "routine": [
+                    {
+                        "at": _hhmm(7 * 60 + shift),
+                        "do": "has breakfast",
+                        "place": f"{house}:kitchen",
+                        "object": "stove",
+                    },
+                    {"at": _hhmm(8 * 60 + 30 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
+                    {
+                        "at": _hhmm(12 * 60 + 30 + shift),
+                        "do": "eats lunch",
+                        "place": f"{cafe_names[(i % workplaces) % cafes]}:seating",
+                        "object": "tables",
+                    },
+                    {"at": _hhmm(13 * 60 + 15 + shift), "do": activity, "place": f"{sector}:{area}", "object": obj},
+                    {
+                        "at": _hhmm(17 * 60 + 30 + shift),
+                        "do": "cooks dinner",
+                        "place": f"{house}:kitchen",
+                        "object": "stove",
+                    },
+                    {"at": _hhmm(19 * 60 + shift), "do": "spends free time", "place": "free"},
+                    {"at": _hhmm(21 * 60 + 30 + shift), "do": "reads the paper", "place": f"{house}:hall"},
+                    {"at": _hhmm(22 * 60 + 30 + shift), "do": "sleeps", "place": f"{house}:bedrooms", "object": "beds"},
+                ],
+            }
+        )
     return {
         "hamlet": 1,
         "name": name or f"Benchtown {people}",

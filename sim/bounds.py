@@ -39,8 +39,14 @@ MAX_PARAMETER = 1e12
 """The largest magnitude of a mind parameter."""
 GiB = 1024**3
 SANDBOX_MAX: dict[str, float] = {
-    "wall_seconds": 3600, "cpu_seconds": 3600, "memory_bytes": 64 * GiB, "processes": 4096,
-    "file_bytes": 64 * GiB, "disk_bytes": 64 * GiB, "open_files": 65536, "output_bytes": GiB,
+    "wall_seconds": 3600,
+    "cpu_seconds": 3600,
+    "memory_bytes": 64 * GiB,
+    "processes": 4096,
+    "file_bytes": 64 * GiB,
+    "disk_bytes": 64 * GiB,
+    "open_files": 65536,
+    "output_bytes": GiB,
 }
 """The largest limits a world's team may give its program runs (``team.sandbox``)."""
 
@@ -136,5 +142,6 @@ def check_parameter(where: str, value: Any, default: Any) -> None:
     if default is None or isinstance(default, str):
         return  # texts are each mind's own to check
     if isinstance(default, int | float) and (not finite(value) or abs(value) > MAX_PARAMETER):
-        raise ValueError(f"{where}: {value!r} is not a usable number; give a finite number of magnitude "
-                         f"at most {MAX_PARAMETER:g}")
+        raise ValueError(
+            f"{where}: {value!r} is not a usable number; give a finite number of magnitude at most {MAX_PARAMETER:g}"
+        )

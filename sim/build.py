@@ -17,8 +17,14 @@ from sim.scenario import Scenario
 from sim.team import apply_task
 
 
-def prepare(scenario: Scenario, settings: list[str], *, task_source: str | None = None, task: str | None = None,
-            model: str | None = None) -> None:
+def prepare(
+    scenario: Scenario,
+    settings: list[str],
+    *,
+    task_source: str | None = None,
+    task: str | None = None,
+    model: str | None = None,
+) -> None:
     """Make ``scenario`` the world a run thinks in: ``--set`` settings, the team's task, checked minds, the model.
 
     ``task_source`` names the world in the task's errors; None leaves the team's task as the world
@@ -36,19 +42,39 @@ def prepare(scenario: Scenario, settings: list[str], *, task_source: str | None 
 def run_options(llm: LLMOptions, backend: Backend, fixed_step: int | None, settings: list[str]) -> dict[str, Any]:
     """The options a run row records: the model options given, the backend that answered and how the run steps."""
     # model_file: the absolute path of the GGUF file served, so resume, fork and interview serve it again
-    return {**llm.recorded(), "backend": backend.kind, "resolved_model": backend.endpoint.model,
-            "model_file": backend.model_file, "fixed_step": fixed_step, "concurrency": backend.concurrency,
-            "settings": settings}
+    return {
+        **llm.recorded(),
+        "backend": backend.kind,
+        "resolved_model": backend.endpoint.model,
+        "model_file": backend.model_file,
+        "fixed_step": fixed_step,
+        "concurrency": backend.concurrency,
+        "settings": settings,
+    }
 
 
 def gateway_for(backend: Backend, sink: Sink, budget_usd: float | None, *, preload: bool = True) -> Gateway:
     """The gateway to ``backend`` with its row sink and budget; ``preload``: with the backend's replies cached."""
-    return Gateway(backend.transport, sink, backend.endpoint, concurrency=backend.concurrency,
-                   budget_usd=budget_usd, cache=dict(backend.cache) if preload else {})
+    return Gateway(
+        backend.transport,
+        sink,
+        backend.endpoint,
+        concurrency=backend.concurrency,
+        budget_usd=budget_usd,
+        cache=dict(backend.cache) if preload else {},
+    )
 
 
-def simulation(scenario: Scenario, log: RunLog, backend: Backend, *, seed: int, budget_usd: float | None,
-               fixed_step: int | None = None, schedule: str = "lookahead") -> Simulation:
+def simulation(
+    scenario: Scenario,
+    log: RunLog,
+    backend: Backend,
+    *,
+    seed: int,
+    budget_usd: float | None,
+    fixed_step: int | None = None,
+    schedule: str = "lookahead",
+) -> Simulation:
     """A ``Simulation`` writing to ``log`` whose gateway talks to ``backend`` and hands its rows to the tick batch."""
     calls: list[dict[str, Any]] = []
     gateway = gateway_for(backend, calls.append, budget_usd)

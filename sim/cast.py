@@ -32,8 +32,9 @@ def cast(text: str, wanted: str, source: str) -> str:
     for fact in data.get("facts") or []:
         if fact.get("seeded_to"):
             fact["seeded_to"] = [n for n in fact["seeded_to"] if _match(n, names) in kept]
-    data["interventions"] = [i for i in data.get("interventions") or []
-                             if not i.get("person") or _match(i["person"], names) in kept]
+    data["interventions"] = [
+        i for i in data.get("interventions") or [] if not i.get("person") or _match(i["person"], names) in kept
+    ]
     return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
@@ -42,7 +43,9 @@ def _chosen(wanted: str, names: list[str], source: str) -> set[str]:
     if wanted.isdigit():
         count = int(wanted)
         if not 1 <= count <= len(names):
-            raise UserError(f"--people {wanted}: {source} has {len(names)} people; give a number from 1 to {len(names)}")
+            raise UserError(
+                f"--people {wanted}: {source} has {len(names)} people; give a number from 1 to {len(names)}"
+            )
         return set(names[:count])
     kept = set()
     for name in (part.strip() for part in wanted.split(",")):

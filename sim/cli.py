@@ -59,8 +59,10 @@ COMMANDS: dict[str, Command] = {
 
 def build_parser() -> Parser:
     """The parser for every ``hamlet`` command."""
-    parser = Parser(prog="hamlet", description="Hamlet: simulate societies of LLM agents, "
-                    "record everything to SQLite, replay and study it.")
+    parser = Parser(
+        prog="hamlet",
+        description="Hamlet: simulate societies of LLM agents, record everything to SQLite, replay and study it.",
+    )
     parser.add_argument("--version", action="version", version=f"hamlet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS.values():

@@ -67,8 +67,10 @@ def send(path_text: str, kind: str, intervention: dict[str, Any] | None = None, 
 
 def insert(db: sqlite3.Connection, kind: str, payload: str, source: str) -> int:
     """Write one checked request as a pending ``control`` row in ``db``'s open transaction; returns its id."""
-    cursor = db.execute("INSERT INTO control (issued_at, source, kind, payload, status) VALUES (?,?,?,?,?)",
-                        (wall_now(), source, kind, payload, "pending"))
+    cursor = db.execute(
+        "INSERT INTO control (issued_at, source, kind, payload, status) VALUES (?,?,?,?,?)",
+        (wall_now(), source, kind, payload, "pending"),
+    )
     return int(cursor.lastrowid or 0)
 
 
@@ -99,9 +101,11 @@ class Gate:
             spec = checked_intervention(scenario, intervention or {}, self.sim_now, self._present)
             payload = spec.model_dump_json(exclude_none=True)
         if not self.live:
-            raise UserError(f"{self.path}: not a live run (status {self.status}); a whisper or intervention reaches "
-                            "only a running simulation; schedule it in the world's interventions, branch the run with "
-                            f"hamlet fork {self.path} --at TIME --intervene KIND, or resume the run first")
+            raise UserError(
+                f"{self.path}: not a live run (status {self.status}); a whisper or intervention reaches "
+                "only a running simulation; schedule it in the world's interventions, branch the run with "
+                f"hamlet fork {self.path} --at TIME --intervene KIND, or resume the run first"
+            )
         return payload
 
 
@@ -133,8 +137,10 @@ def checked_intervention(scenario: Scenario, fields: dict[str, Any], at: str, pr
     for name in ("text", "state"):
         value = fields.get(name)
         if isinstance(value, str) and len(value) > TEXT_CHARS:
-            raise UserError(f"{name}: {len(value):,} characters; an intervention's {name} may have at most "
-                            f"{TEXT_CHARS:,} (it becomes an event and people's memories)")
+            raise UserError(
+                f"{name}: {len(value):,} characters; an intervention's {name} may have at most "
+                f"{TEXT_CHARS:,} (it becomes an event and people's memories)"
+            )
     try:
         spec = InterventionSpec.model_validate({**fields, "at": at})
     except ValidationError as err:
@@ -195,8 +201,9 @@ class Desk:
             await asyncio.sleep(self.every_s)
 
     def _poll(self) -> list[Request]:
-        rows = self._db.execute("SELECT id, kind, payload FROM control WHERE id > ? AND status = 'pending' ORDER BY id",
-                                (self._seen,)).fetchall()
+        rows = self._db.execute(
+            "SELECT id, kind, payload FROM control WHERE id > ? AND status = 'pending' ORDER BY id", (self._seen,)
+        ).fetchall()
         requests = []
         for row_id, kind, payload in rows:
             self._seen = max(self._seen, row_id)
@@ -209,12 +216,12 @@ def applied_since(path: Path, tick: int) -> list[tuple[int, InterventionSpec]]:
     """Interventions applied after ``tick``, as (simulated second, intervention): a resume redoes them."""
     db = connect_read_only(path)
     try:
-        rows = db.execute("SELECT t, payload FROM control WHERE kind = 'intervene' AND status = 'applied'"
-                          " AND tick > ? ORDER BY id", (tick,)).fetchall()
+        rows = db.execute(
+            "SELECT t, payload FROM control WHERE kind = 'intervene' AND status = 'applied' AND tick > ? ORDER BY id",
+            (tick,),
+        ).fetchall()
     except sqlite3.OperationalError:  # a file from before live control
         rows = []
     finally:
         db.close()
     return [(t, InterventionSpec.model_validate(json.loads(payload))) for t, payload in rows]
-
-

@@ -28,8 +28,13 @@ class Conversation:
 
     def state(self) -> dict[str, Any]:
         """Who and what, for snapshots taken while the conversation is queued."""
-        return {"initiator": self.initiator, "partner": self.partner, "topic": self.topic, "place": self.place,
-                "max_turns": self.max_turns}
+        return {
+            "initiator": self.initiator,
+            "partner": self.partner,
+            "topic": self.topic,
+            "place": self.place,
+            "max_turns": self.max_turns,
+        }
 
     @property
     def reason(self) -> str:
@@ -57,6 +62,10 @@ async def hold(conversation: Conversation, minds: dict[str, Any], now: datetime,
             conversation.ended_by = name
             break
     # Each remembers only into their own stream, so both can think about it at once.
-    await asyncio.gather(*(minds[name].remember_conversation(other, conversation.topic, list(conversation.lines), now)
-                           for name, other in (speakers, speakers[::-1])))
+    await asyncio.gather(
+        *(
+            minds[name].remember_conversation(other, conversation.topic, list(conversation.lines), now)
+            for name, other in (speakers, speakers[::-1])
+        )
+    )
     return conversation

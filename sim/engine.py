@@ -78,6 +78,7 @@ class Ahead:
     errand: Errand  # dropped on a redo: the old task's late replies then change nothing
     safe: bool = True  # the rule let it in (a redo would be a bug); False: a speculation, checked at its time
 
+
 E = TypeVar("E", bound=Event)
 
 
@@ -88,9 +89,17 @@ class Simulation:
     commits them with the tick that made them.
     """
 
-    def __init__(self, scenario: Scenario, log: RunLog, gateway: Gateway, calls: list[dict[str, Any]], *,
-                 seed: int, fixed_step: int | None = None,
-                 schedule: str = "lookahead") -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        log: RunLog,
+        gateway: Gateway,
+        calls: list[dict[str, Any]],
+        *,
+        seed: int,
+        fixed_step: int | None = None,
+        schedule: str = "lookahead",
+    ) -> None:
         self.scenario = scenario
         self.time = RunTime(scenario.start)  # the engine's seconds of a moment are due seconds (rounded up)
         self.log = log
@@ -122,17 +131,24 @@ class Simulation:
         # the team's chat chain, when the world has a team; its state is saved with the rest
         self.chain: Chain | None = None
         if scenario.team is not None:
-            context = MindContext(scenario, self.world, gateway, Stream(seed, "team"),
-                                  dict(scenario.minds.get("role", {})))
+            context = MindContext(
+                scenario, self.world, gateway, Stream(seed, "team"), dict(scenario.minds.get("role", {}))
+            )
             self.chain = chain_factory()(scenario, context)
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
         # Thinking ahead needs minds that read only their percept, a clock of
         # separate wake-ups (not fixed steps) and no team (its chain reads the whole world); with a
         # budget the run must stop where the in-order run stops, so it spends in that order too.
-        self.lookahead = (schedule in ("lookahead", "speculate") and fixed_step is None and self.chain is None and gateway.budget_usd is None)
+        self.lookahead = (
+            schedule in ("lookahead", "speculate")
+            and fixed_step is None
+            and self.chain is None
+            and gateway.budget_usd is None
+        )
         self._ahead: dict[str, Ahead] = {}  # person -> their next wake-up, being thought through
-        self._frontier: dict[int, Source] = {}  # the tick's uncommitted units (by place in order) -> where, when they act
+        # the tick's uncommitted units (by place in order) -> where, when they act
+        self._frontier: dict[int, Source] = {}
         self._woken: dict[str, int] = {}  # person -> the clock entry that woke them this tick
         self._walks = Walks(self.world)
         self._end = 0
@@ -147,8 +163,15 @@ class Simulation:
 
     def begin(self) -> None:
         """Start a fresh run: log ``run_start``, place everyone, queue interventions, wake all at 0."""
-        self._emit(ev.RunStart.new(0, world=self.scenario.name, seed=self.seed, people=len(self.scenario.people),
-                                fixed_step=self.fixed_step))
+        self._emit(
+            ev.RunStart.new(
+                0,
+                world=self.scenario.name,
+                seed=self.seed,
+                people=len(self.scenario.people),
+                fixed_step=self.fixed_step,
+            )
+        )
         for person in self.scenario.people:
             self._add_person(person, 0)
         for index, iv in enumerate(self.scenario.interventions):
@@ -321,8 +344,13 @@ class Simulation:
         if ahead is not None:
             sight = self.world.sight(name)
             seen = ahead.percept
-            if (self._woken.get(name) == ahead.counter and ahead.t == t and reason == seen.reason and not self.inbox[name]
-                    and (sight.place, sight.people, sight.objects) == (seen.place, seen.people, seen.objects)):
+            if (
+                self._woken.get(name) == ahead.counter
+                and ahead.t == t
+                and reason == seen.reason
+                and not self.inbox[name]
+                and (sight.place, sight.people, sight.objects) == (seen.place, seen.people, seen.objects)
+            ):
                 del self._ahead[name]
                 return ahead.task
             self._redo(name, f"what they perceive at {iso(now)} differs")
@@ -336,13 +364,21 @@ class Simulation:
         if room <= 0:
             return
         pending = self.clock.pending()
-        sources = sorted([*self._frontier.values(), *(self._source(entry) for entry in pending)],
-                         key=lambda source: source.t)
+        sources = sorted(
+            [*self._frontier.values(), *(self._source(entry) for entry in pending)], key=lambda source: source.t
+        )
         deciding = {source.person for source in self._frontier.values()}
         # A wake-up later in this same second is taken in the next tick: it is only worth the wait.
-        wakes = sorted(e for e in pending if t < e.t < self._end and e.kind == "wake" and e.person in self.minds
-                       and e.person not in self._ahead and e.person not in deciding
-                       and self.busy.get(e.person, -1) < t)  # not about to talk (a conversation comes first)
+        wakes = sorted(
+            e
+            for e in pending
+            if t < e.t < self._end
+            and e.kind == "wake"
+            and e.person in self.minds
+            and e.person not in self._ahead
+            and e.person not in deciding
+            and self.busy.get(e.person, -1) < t
+        )  # not about to talk (a conversation comes first)
         for entry in wakes[:AHEAD_SCAN]:
             name = entry.person
             assert name is not None
@@ -370,11 +406,15 @@ class Simulation:
 
     def _think_ahead(self, name: str, entry: Entry, sure: bool) -> None:
         mind = self.minds[name]
-        before = {"mind": copy.deepcopy(mind.state()), "stream": self.streams[name].counter,
-                  "inbox": list(self.inbox[name]), "calls": self.gateway.counters.get(name),
-                  "prompt": self.gateway.prefixes.last.get(name),  # their last call's, for prefix_tokens
-                  # memory rows of a decision committed earlier in this tick, still to be written with it
-                  "formed": len(self.contexts[name].memories)}
+        before = {
+            "mind": copy.deepcopy(mind.state()),
+            "stream": self.streams[name].counter,
+            "inbox": list(self.inbox[name]),
+            "calls": self.gateway.counters.get(name),
+            "prompt": self.gateway.prefixes.last.get(name),  # their last call's, for prefix_tokens
+            # memory rows of a decision committed earlier in this tick, still to be written with it
+            "formed": len(self.contexts[name].memories),
+        }
         percept = self._percept(name, self.time.when(entry.t), entry.payload.get("reason", "due"))
         errand = Errand()
         with moment(self.tick, entry.t, errand):  # the tick is stamped when the decision is committed
@@ -391,8 +431,9 @@ class Simulation:
         """
         ahead = self._ahead.pop(name)
         if ahead.safe and not expected:
-            raise LookaheadBroken(f"{name} was thinking ahead about {iso(self.time.when(ahead.t))}, which the rule "
-                                  f"allowed, but {why}")
+            raise LookaheadBroken(
+                f"{name} was thinking ahead about {iso(self.time.when(ahead.t))}, which the rule allowed, but {why}"
+            )
         ahead.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts nothing more
         ahead.task.cancel()
         self.redone += 1
@@ -404,7 +445,7 @@ class Simulation:
                 others.append(row)
         self._calls[:] = others
         before = ahead.before
-        outbox = self.contexts[name].memories[:before["formed"]]  # a decision's rows committed this tick
+        outbox = self.contexts[name].memories[: before["formed"]]  # a decision's rows committed this tick
         formed = [*self._formed.get(name, []), *(_recorded(row) for row in outbox)]
         arrived = self.inbox[name]
         mind = self._install(self._specs[name], before["stream"], formed)
@@ -439,17 +480,35 @@ class Simulation:
                 if place is None or target == place:
                     continue
                 route = self.world.route(place, target)
-                move = self._emit(ev.Move.new(t, name, place, to=target, route=list(route.places),
-                                           minutes=route.minutes, purpose=action.purpose))
+                move = self._emit(
+                    ev.Move.new(
+                        t,
+                        name,
+                        place,
+                        to=target,
+                        route=list(route.places),
+                        minutes=route.minutes,
+                        purpose=action.purpose,
+                    )
+                )
                 self.clock.forget(name)
                 self.clock.push(move.arrival, ARRIVE, "arrive", name)
                 moved = True
             elif isinstance(action, Do):
-                self._emit(ev.Act.new(t, name, place, activity=action.activity, object=action.object,
-                                   until=iso(action.until)))
+                self._emit(
+                    ev.Act.new(t, name, place, activity=action.activity, object=action.object, until=iso(action.until))
+                )
             elif isinstance(action, Say):
-                self._emit(ev.Say.new(t, name, place, text=action.text, to=action.to,
-                                   hearers=[p for p in self.world.people_at(place or "") if p != name]))
+                self._emit(
+                    ev.Say.new(
+                        t,
+                        name,
+                        place,
+                        text=action.text,
+                        to=action.to,
+                        hearers=[p for p in self.world.people_at(place or "") if p != name],
+                    )
+                )
             elif isinstance(action, Talk):
                 started = self._start_talk(t, name, action)
                 refused = refused or not started
@@ -470,9 +529,14 @@ class Simulation:
         """Queue a conversation if the partner is here, free and able to talk; True if queued."""
         place = self.world.position.get(name)
         partner = talk.partner
-        if (place is None or partner == name or self.world.position.get(partner) != place
-                or self.busy.get(name, -1) >= t or self.busy.get(partner, -1) >= t
-                or not isinstance(self.minds.get(partner), Talker)):
+        if (
+            place is None
+            or partner == name
+            or self.world.position.get(partner) != place
+            or self.busy.get(name, -1) >= t
+            or self.busy.get(partner, -1) >= t
+            or not isinstance(self.minds.get(partner), Talker)
+        ):
             return False
         if partner in self._ahead:
             self._redo(partner, f"{name} starts a conversation with them")
@@ -480,16 +544,18 @@ class Simulation:
         for person in (name, partner):
             self.clock.forget(person)
         self._emit(ev.Talk.new(t, name, place, with_=partner, topic=talk.topic))
-        self.clock.push(t, CONVERSE, "converse", name,
-                        **Conversation(name, partner, talk.topic, place, talk.max_turns).state())
+        self.clock.push(
+            t, CONVERSE, "converse", name, **Conversation(name, partner, talk.topic, place, talk.max_turns).state()
+        )
         return True
 
     def _commit_talk(self, t: int, talk: Conversation) -> None:
         for turn, line in enumerate(talk.lines, 1):
             other = talk.partner if line.speaker == talk.initiator else talk.initiator
             self._emit(ev.Say.new(t, line.speaker, talk.place, text=line.text, to=other, turn=turn))
-        self._emit(ev.TalkEnd.new(t, talk.initiator, talk.place, with_=talk.partner, turns=len(talk.lines),
-                               reason=talk.reason))  # both are now talking with each other
+        self._emit(
+            ev.TalkEnd.new(t, talk.initiator, talk.place, with_=talk.partner, turns=len(talk.lines), reason=talk.reason)
+        )  # both are now talking with each other
         until = t + talk.seconds
         for person in (talk.initiator, talk.partner):
             self.busy[person] = until
@@ -515,8 +581,10 @@ class Simulation:
         if iv.kind == "inject":
             self._emit(ev.Intervene.new(t, None, place, kind_="inject", text=iv.text))
         elif iv.kind == "whisper" and iv.person in self.minds:
-            event = self._emit(ev.Intervene.new(t, iv.person, self.world.position.get(iv.person), kind_="whisper",
-                                             text=iv.text), perceive=False)
+            event = self._emit(
+                ev.Intervene.new(t, iv.person, self.world.position.get(iv.person), kind_="whisper", text=iv.text),
+                perceive=False,
+            )
             self.inbox[iv.person].append(event)
             due[iv.person] = "whisper"
         elif iv.kind == "set_object" and place and iv.object:
@@ -581,8 +649,13 @@ class Simulation:
         return sorted(mine, key=_call_order)
 
     def _commit_batch(self, t: int, force_snapshot: bool = False) -> None:
-        batch = Batch(self._events[:], self._tick_calls(t), self._memories(), controls=self._controls[:],
-                      artifacts=self._artifacts[:])
+        batch = Batch(
+            self._events[:],
+            self._tick_calls(t),
+            self._memories(),
+            controls=self._controls[:],
+            artifacts=self._artifacts[:],
+        )
         self._events.clear()
         self._artifacts.clear()
         self._controls.clear()
@@ -639,7 +712,11 @@ class Simulation:
         inbox = dict(self.inbox)
         counters = dict(self.gateway.counters)
         for name, ahead in self._ahead.items():
-            minds[name], streams[name], inbox[name] = ahead.before["mind"], ahead.before["stream"], ahead.before["inbox"]
+            minds[name], streams[name], inbox[name] = (
+                ahead.before["mind"],
+                ahead.before["stream"],
+                ahead.before["inbox"],
+            )
             if ahead.before["calls"] is None:
                 counters.pop(name, None)
             else:

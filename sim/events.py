@@ -69,8 +69,11 @@ class Event:
 
     def __init_subclass__(cls, kind: str = "") -> None:
         """Register a class as its ``kind``; its annotated fields become properties that read ``data``."""
-        own = [name for name, hint in vars(cls).get("__annotations__", {}).items()
-               if not str(hint).startswith(("ClassVar", "typing.ClassVar"))]
+        own = [
+            name
+            for name, hint in vars(cls).get("__annotations__", {}).items()
+            if not str(hint).startswith(("ClassVar", "typing.ClassVar"))
+        ]
         fields = dict(cls.FIELDS)
         for name in own:  # ``with_`` is the field stored as "with" (a keyword), ``kind_`` the one stored as "kind"
             if hasattr(Event, name):
@@ -107,8 +110,17 @@ class Event:
         kind = row["kind"]
         # what Event(...) does, without its argument parsing: a seek decodes thousands of rows
         event = object.__new__(_CLASSES.get(kind, Event))
-        _init(event, row["t"], kind, row.get("person"), row.get("place"), data, row.get("seq") or 0,
-              row.get("tick") or 0, row.get("time") or "")
+        _init(
+            event,
+            row["t"],
+            kind,
+            row.get("person"),
+            row.get("place"),
+            data,
+            row.get("seq") or 0,
+            row.get("tick") or 0,
+            row.get("time") or "",
+        )
         return event
 
     def describe(self) -> str:
@@ -143,8 +155,16 @@ def event_class(kind: str) -> type[Event]:
 
 def event_dict(event: Event) -> dict[str, Any]:
     """An event as a dict of its fields (snapshots keep inboxes so)."""
-    return {"t": event.t, "kind": event.kind, "person": event.person, "place": event.place,
-            "data": event.data, "seq": event.seq, "tick": event.tick, "time": event.time}
+    return {
+        "t": event.t,
+        "kind": event.kind,
+        "person": event.person,
+        "place": event.place,
+        "data": event.data,
+        "seq": event.seq,
+        "tick": event.tick,
+        "time": event.time,
+    }
 
 
 class WorldState:
@@ -180,8 +200,7 @@ class WorldState:
         self.routes.pop(person, None)
         self.position[person] = area
 
-    def depart(self, person: str, destination: str, arrival: int, began: int = 0,
-               route: tuple[str, ...] = ()) -> None:
+    def depart(self, person: str, destination: str, arrival: int, began: int = 0, route: tuple[str, ...] = ()) -> None:
         """Take ``person`` out of their place: from ``began`` they walk ``route`` to ``destination`` until ``arrival``."""
         self.position[person] = None
         self.travel[person] = (destination, arrival)
@@ -255,8 +274,9 @@ class Move(Event, kind="move"):
     def apply(self, state: WorldState) -> None:
         """They are on the way until ``arrival``."""
         if self.person:
-            state.depart(self.person, str(self.to or ""), self.arrival, self.t,
-                         tuple(str(area) for area in self.route or ()))
+            state.depart(
+                self.person, str(self.to or ""), self.arrival, self.t, tuple(str(area) for area in self.route or ())
+            )
 
 
 class Arrive(Event, kind="arrive"):
@@ -466,8 +486,10 @@ class Phase(Event, kind="phase"):
     def describe(self) -> str:
         """The phase, its players and its cap."""
         cycle = f", {self.loop} cycle {self.cycle}" if self.loop else ""
-        return (f"opens {self.phase} with {self.data.get('with')} ({self.instructor} instructs, "
-                f"{self.assistant} assists; at most {count(int(self.turns or 0), 'reply')}{cycle})")
+        return (
+            f"opens {self.phase} with {self.data.get('with')} ({self.instructor} instructs, "
+            f"{self.assistant} assists; at most {count(int(self.turns or 0), 'reply')}{cycle})"
+        )
 
 
 class PhaseEnd(Event, kind="phase_end"):
@@ -488,8 +510,13 @@ class PhaseEnd(Event, kind="phase_end"):
 
     def describe(self) -> str:
         """The phase, its length, why it ended and what it came to."""
-        result = (f" → {', '.join(self.files)}" if self.files
-                  else f" → {clip(str(self.conclusion), 120)}" if self.conclusion else "")
+        result = (
+            f" → {', '.join(self.files)}"
+            if self.files
+            else f" → {clip(str(self.conclusion), 120)}"
+            if self.conclusion
+            else ""
+        )
         return f"{self.phase} ends after {count(int(self.replies or 0), 'reply')}: {self.reason}{result}"
 
 
@@ -599,8 +626,10 @@ class ChainEnd(Event, kind="chain_end"):
         """The program's completeness, executability, consistency and quality."""
         if not self.program:
             return "the team is done (no program written)"
-        return (f"the team is done: completeness {self.completeness}, executability {self.executability}, "
-                f"consistency {self.consistency}, quality {self.quality}")
+        return (
+            f"the team is done: completeness {self.completeness}, executability {self.executability}, "
+            f"consistency {self.consistency}, quality {self.quality}"
+        )
 
 
 KINDS = tuple(_CLASSES)
@@ -616,7 +645,11 @@ def run_outcome(data: Mapping[str, Any]) -> str:
         return "it ran without error"
     if data.get("error"):
         return f"{'it was not run' if data.get('refused') else 'it could not run'}: {data['error']}"
-    how = f"exit status {data.get('exit_code')}" if data.get("exit_code") is not None else f"killed by {data.get('signal')}"
+    how = (
+        f"exit status {data.get('exit_code')}"
+        if data.get("exit_code") is not None
+        else f"killed by {data.get('signal')}"
+    )
     limit = f" at the {data['limit_hit']} limit" if data.get("limit_hit") not in (None, "none") else ""
     return f"it failed: {how}{limit}"
 
@@ -630,4 +663,4 @@ def count(number: int, noun: str) -> str:
 def clip(text: str, width: int) -> str:
     """``text`` on one line, cut to ``width`` characters with an ellipsis."""
     text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"

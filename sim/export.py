@@ -32,7 +32,9 @@ def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise UserError("--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'") from None
+            raise UserError(
+                "--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'"
+            ) from None
     folder = writable_folder(Path(out), f"--out {out}")
     written = []
     with RunReader(path) as reader:
@@ -84,9 +86,15 @@ def export_artifacts(path: str | Path, out: str | Path, *, all_versions: bool = 
         written.append(target)
         kept.append(name)
     manifest = folder / "hamlet-artifacts.json"
-    document = {"run": str(path), "files": versions, "quality": quality, **({"not_written": skipped} if skipped else {})}
-    manifest.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8",
-                        errors="backslashreplace")
+    document = {
+        "run": str(path),
+        "files": versions,
+        "quality": quality,
+        **({"not_written": skipped} if skipped else {}),
+    }
+    manifest.write_text(
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", errors="backslashreplace"
+    )
     return [*written, manifest]
 
 

@@ -58,7 +58,7 @@ def clash(name: str, others: Iterable[str]) -> str | None:
 
 def printable(name: str) -> str:
     """``name`` quoted, with bytes that are not UTF-8 and control characters backslash-escaped."""
-    return repr(escaped(name))[:MAX_NAME * 2]
+    return repr(escaped(name))[: MAX_NAME * 2]
 
 
 def escaped(name: str) -> str:

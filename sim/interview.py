@@ -42,17 +42,31 @@ def interview(path_text: str, person: str, question: str, at: str | None, llm: L
     return interview_many(path_text, [(person, question)], at, llm)[0]
 
 
-def _interviewees(scenario: Scenario, asked: list[str], gateway: Gateway, seed: int,
-                  memories: dict[str, list[dict[str, Any]]], snapshot: dict[str, Any] | None) -> dict[str, Interviewee]:
+def _interviewees(
+    scenario: Scenario,
+    asked: list[str],
+    gateway: Gateway,
+    seed: int,
+    memories: dict[str, list[dict[str, Any]]],
+    snapshot: dict[str, Any] | None,
+) -> dict[str, Interviewee]:
     """Each person asked, their mind rebuilt from the snapshot and the memories formed by then."""
     minds: dict[str, Interviewee] = {}
     for person in asked:
         spec = scenario.person(person)
-        ctx = MindContext(scenario, World(scenario), gateway, Stream(seed, f"interview:{person}"),
-                          dict(scenario.minds.get(scenario.mind_of(spec), {})), recorded=memories[person])
+        ctx = MindContext(
+            scenario,
+            World(scenario),
+            gateway,
+            Stream(seed, f"interview:{person}"),
+            dict(scenario.minds.get(scenario.mind_of(spec), {})),
+            recorded=memories[person],
+        )
         mind = mind_factory(scenario.mind_of(spec), person)(spec, ctx)
         if not isinstance(mind, Interviewee):
-            raise UserError(f"PERSON {person!r}: runs the {scenario.mind_of(spec)} mind, which keeps no memories to interview")
+            raise UserError(
+                f"PERSON {person!r}: runs the {scenario.mind_of(spec)} mind, which keeps no memories to interview"
+            )
         state = (snapshot or {}).get("state", {}).get("minds", {}).get(person)
         if state is not None:
             mind.restore(state)
@@ -60,8 +74,9 @@ def _interviewees(scenario: Scenario, asked: list[str], gateway: Gateway, seed: 
     return minds
 
 
-def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, llm: LLMOptions,
-                   form: type[BaseModel] | None = None) -> list[Exchange]:
+def interview_many(
+    path_text: str, asks: list[tuple[str, str]], at: str | None, llm: LLMOptions, form: type[BaseModel] | None = None
+) -> list[Exchange]:
     """Answer each (person, question) as that person knew things at ``at``, with one model backend for all.
 
     Every exchange is recorded in the ``interview`` table, with its LLM calls; memories are untouched.
@@ -70,7 +85,7 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
     path = Path(path_text)
     for _, question in asks:
         if not question.strip():
-            raise UserError("QUESTION: empty; ask something, e.g. \"What are you doing on Saturday?\"")
+            raise UserError('QUESTION: empty; ask something, e.g. "What are you doing on Saturday?"')
     with RunReader(path) as reader:
         run = reader.run()
         scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
@@ -94,13 +109,18 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
         arrived = {e["person"] for e in reader.events(kinds=["spawn"], until=second)}
         for person in asked:
             if person not in scenario.person_names() and person not in arrived:
-                raise UserError(f"PERSON {person!r}: not yet in the world at {iso(moment)} (added during the run); "
-                                "ask as of a later --at")
+                raise UserError(
+                    f"PERSON {person!r}: not yet in the world at {iso(moment)} (added during the run); "
+                    "ask as of a later --at"
+                )
         snapshot = reader.latest_snapshot(at_or_before=second)
         memories = {person: reader.memories(person, until=second) for person in asked}
     # People added during the run are interviewed with the spec they were added with.
-    scenario = scenario.model_copy(update={"people": [*scenario.people, *(spec for name, spec in added.items()
-                                                                          if name not in scenario.person_names())]})
+    scenario = scenario.model_copy(
+        update={
+            "people": [*scenario.people, *(spec for name, spec in added.items() if name not in scenario.person_names())]
+        }
+    )
     prepare(scenario, recorded.get("settings", []))
     merged = merge_options(recorded, llm)
     when = iso(time.when(second))
@@ -110,7 +130,9 @@ def interview_many(path_text: str, asks: list[tuple[str, str]], at: str | None, 
         gateway = gateway_for(backend, rows.append, None, preload=False)
         minds = _interviewees(scenario, asked, gateway, int(run["seed"]), memories, snapshot)
         answers = asyncio.run(_ask(minds, gateway, asks, second, form))
-    exchanges = [Exchange(person, question, answer, when) for (person, question), answer in zip(asks, answers, strict=True)]
+    exchanges = [
+        Exchange(person, question, answer, when) for (person, question), answer in zip(asks, answers, strict=True)
+    ]
     _record(path, exchanges, second, backend.endpoint.model, rows)
     return exchanges
 
@@ -122,8 +144,13 @@ def added_people(scenario: Scenario, path: Path) -> dict[str, PersonSpec]:
     return {spec.name: spec for spec in specs}
 
 
-async def _ask(minds: dict[str, Interviewee], gateway: Gateway, asks: list[tuple[str, str]], second: int,
-               form: type[BaseModel] | None = None) -> list[str]:
+async def _ask(
+    minds: dict[str, Interviewee],
+    gateway: Gateway,
+    asks: list[tuple[str, str]],
+    second: int,
+    form: type[BaseModel] | None = None,
+) -> list[str]:
     try:
         # One person's questions in turn (their stream is rebuilt once), different people at once.
         async def person_answers(person: str) -> list[str]:

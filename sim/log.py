@@ -27,16 +27,37 @@ from sim.tables import APP_ID, SCHEMA_VERSION, MetaRow  # noqa: F401  (registers
 
 _EVENT_SQL = "INSERT INTO event (seq, tick, t, time, kind, person, place, data) VALUES (?,?,?,?,?,?,?,?)"
 _LLM_COLUMNS = (
-    "tick", "t", "person", "purpose", "model", "attempt", "status", "cache_key", "cache_hit",
-    "fallback", "request", "response", "error", "prompt_tokens", "completion_tokens", "cost_usd",
-    "latency_ms", "wall_time", "endpoint", "failovers", "prefix_tokens", "schema_tokens",
+    "tick",
+    "t",
+    "person",
+    "purpose",
+    "model",
+    "attempt",
+    "status",
+    "cache_key",
+    "cache_hit",
+    "fallback",
+    "request",
+    "response",
+    "error",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_ms",
+    "wall_time",
+    "endpoint",
+    "failovers",
+    "prefix_tokens",
+    "schema_tokens",
 )
 _LLM_DEFAULTS = {"endpoint": "", "failovers": "[]", "prefix_tokens": 0, "schema_tokens": 0}
 """What a row read from a file older than these columns (redone on resume) writes in them."""
 _MEMORY_COLUMNS = ("person", "id", "tick", "t", "kind", "text", "importance", "evidence")
 _MEMORY_SQL = f"INSERT INTO memory ({', '.join(_MEMORY_COLUMNS)}) VALUES ({', '.join('?' * len(_MEMORY_COLUMNS))})"
 _ARTIFACT_COLUMNS = ("tick", "t", "path", "version", "phase", "role", "person", "content")
-_ARTIFACT_SQL = f"INSERT INTO artifact ({', '.join(_ARTIFACT_COLUMNS)}) VALUES ({', '.join('?' * len(_ARTIFACT_COLUMNS))})"
+_ARTIFACT_SQL = (
+    f"INSERT INTO artifact ({', '.join(_ARTIFACT_COLUMNS)}) VALUES ({', '.join('?' * len(_ARTIFACT_COLUMNS))})"
+)
 _LLM_SQL = f"INSERT INTO llm_call ({', '.join(_LLM_COLUMNS)}) VALUES ({', '.join('?' * len(_LLM_COLUMNS))})"
 
 
@@ -197,8 +218,9 @@ class RunLog:
                 if batch.snapshot is not None:
                     conn.exec_driver_sql("INSERT INTO snapshot (tick, t, seq, state) VALUES (?,?,?,?)", batch.snapshot)
                 if batch.controls:
-                    conn.exec_driver_sql("UPDATE control SET status = 'applied', tick = ?, t = ? WHERE id = ?",
-                                         list(batch.controls))
+                    conn.exec_driver_sql(
+                        "UPDATE control SET status = 'applied', tick = ?, t = ? WHERE id = ?", list(batch.controls)
+                    )
                 if batch.run:
                     update = dict(batch.run, updated_at=wall_now())
                     assignments = ", ".join(f"{key} = :{key}" for key in update)
@@ -206,7 +228,9 @@ class RunLog:
             if escaped:
                 conn.exec_driver_sql(
                     "INSERT INTO meta (key, value) VALUES ('escaped_values', ?) ON CONFLICT(key) DO UPDATE"
-                    " SET value = CAST(value AS INTEGER) + excluded.value", (str(escaped),))
+                    " SET value = CAST(value AS INTEGER) + excluded.value",
+                    (str(escaped),),
+                )
         if self.listeners:
             newest = max(b.newest_seq for b in batches)
             if newest:
@@ -221,15 +245,21 @@ def freeze(batch: Batch) -> _Rows:
     return _Rows(
         # Events are most of what is written: their names and places come from the world file (valid
         # text), and orjson refuses a string that is not UTF-8, so only their data needs the escaper.
-        events=tuple((e.seq, e.tick, e.t, e.time, e.kind, e.person, e.place, clean.data(e.data))
-                     for e in batch.events),
-        llm_calls=tuple(clean.row(tuple(call[c] if c in call else _LLM_DEFAULTS[c] for c in _LLM_COLUMNS))
-                        for call in batch.llm_calls),
+        events=tuple((e.seq, e.tick, e.t, e.time, e.kind, e.person, e.place, clean.data(e.data)) for e in batch.events),
+        llm_calls=tuple(
+            clean.row(tuple(call[c] if c in call else _LLM_DEFAULTS[c] for c in _LLM_COLUMNS))
+            for call in batch.llm_calls
+        ),
         memories=tuple(clean.row(tuple(m[c] for c in _MEMORY_COLUMNS)) for m in batch.memories),
         artifacts=tuple(clean.row(tuple(a[c] for c in _ARTIFACT_COLUMNS)) for a in batch.artifacts),
-        snapshot=None if snap is None else (
-            snap["tick"], snap["t"], snap["seq"],
-            clean.value(snap["state"]) if isinstance(snap["state"], str) else clean.json(snap["state"])),
+        snapshot=None
+        if snap is None
+        else (
+            snap["tick"],
+            snap["t"],
+            snap["seq"],
+            clean.value(snap["state"]) if isinstance(snap["state"], str) else clean.json(snap["state"]),
+        ),
         run=tuple((key, clean.value(value)) for key, value in (batch.run or {}).items()),
         controls=tuple((c["tick"], c["t"], c["id"]) for c in batch.controls),
         escaped=clean.count,

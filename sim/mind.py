@@ -122,7 +122,9 @@ def plan_spans(plan: Mapping[str, Any] | None) -> list[tuple[int, str]]:
     wake = clock_minutes((plan or {}).get("wake_up")) or 0
     bed = clock_minutes((plan or {}).get("bedtime")) or 24 * 60
     spans: list[tuple[int, str]] = []
-    for start, activity in sorted({clock_minutes(i.get("start")) or 0: str(i.get("activity", "")) for i in items}.items()):
+    for start, activity in sorted(
+        {clock_minutes(i.get("start")) or 0: str(i.get("activity", "")) for i in items}.items()
+    ):
         start = max(start, wake)
         if start >= bed:
             break
@@ -252,8 +254,15 @@ class Introspection(Protocol):
         """The kind's parameters as a run used them: its defaults, then the world's and the run's ``params``."""
         ...
 
-    def recall(self, rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int,
-               params: dict[str, Any], k: int = 20) -> list[Recalled]:
+    def recall(
+        self,
+        rows: list[dict[str, Any]],
+        state: dict[str, Any],
+        query: str,
+        now: int,
+        params: dict[str, Any],
+        k: int = 20,
+    ) -> list[Recalled]:
         """The ``k`` memories of ``rows`` (one person's rows, in id order) the mind would recall for ``query``
         at second ``now``, with the access times of ``state`` (its saved state then), touching none."""
         ...
@@ -331,8 +340,12 @@ _PARAMS: dict[str, dict[str, Any]] = {}
 _CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {}
 
 
-def register_mind(kind: str, factory: MindFactory, params: dict[str, Any] | None = None,
-                  check: Callable[[dict[str, Any]], None] | None = None) -> None:
+def register_mind(
+    kind: str,
+    factory: MindFactory,
+    params: dict[str, Any] | None = None,
+    check: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
     """Make ``kind`` usable as a person's ``mind`` in scenarios, with its parameters' defaults."""
     _REGISTRY[kind] = factory
     _PARAMS[kind] = dict(params or {})

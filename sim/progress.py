@@ -118,8 +118,14 @@ class Display:
             self.done()
         self.current, self.since = name, time.monotonic()
         if self.terminal and self._live is None:  # started with the first phase, so it never shows none
-            self._live = Live(console=Console(file=self.screen), get_renderable=self._render, refresh_per_second=4,
-                              transient=False, redirect_stdout=False, redirect_stderr=False)
+            self._live = Live(
+                console=Console(file=self.screen),
+                get_renderable=self._render,
+                refresh_per_second=4,
+                transient=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
             self._live.start()
         if self.plain:
             print(f"[{clock(self.since - self.began)}] {name}", file=self.log, flush=True)
@@ -128,8 +134,9 @@ class Display:
         """The current phase is over: on a terminal it stays above the live line with its duration."""
         if self._live is not None and self.current:
             took = time.monotonic() - self.since
-            self._live.console.print(Text(f"✓ {self.current} · {took:.1f} s", style="dim"),
-                                     no_wrap=True, overflow="ellipsis")
+            self._live.console.print(
+                Text(f"✓ {self.current} · {took:.1f} s", style="dim"), no_wrap=True, overflow="ellipsis"
+            )
 
     def running(self, sim: Simulation, end: int) -> None:
         """Show the bar for ``sim`` up to second ``end``; the first tick is a phase of its own."""
@@ -152,16 +159,22 @@ class Display:
         done, total = sim.clock.now - self.first, max(1, self.end - self.first)
         # Most telling first, as a narrow terminal cuts the end: the first tick has no time to show yet.
         where = "first tick" if self.ticks == 0 else iso(sim.time.when(sim.clock.now))
-        counts = (f"{where} · {stats.calls} LLM calls · {sim.seq} events · "
-                  f"{stats.prompt_tokens + stats.completion_tokens} tokens · ${stats.cost_usd:.4f}")
+        counts = (
+            f"{where} · {stats.calls} LLM calls · {sim.seq} events · "
+            f"{stats.prompt_tokens + stats.completion_tokens} tokens · ${stats.cost_usd:.4f}"
+        )
         # Fixed widths for the elapsed time, the bar and the percentage; the counts take what is left.
         line = Table.grid(padding=(0, 1), expand=True)
         line.add_column(width=len(elapsed), no_wrap=True)
         line.add_column(width=12, no_wrap=True)
         line.add_column(width=4, no_wrap=True)
         line.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        line.add_row(elapsed, ProgressBar(total=total, completed=min(done, total), width=12),
-                     Text(f"{100 * done / total:3.0f}%"), Text(counts, style="bold" if self.ticks == 0 else ""))
+        line.add_row(
+            elapsed,
+            ProgressBar(total=total, completed=min(done, total), width=12),
+            Text(f"{100 * done / total:3.0f}%"),
+            Text(counts, style="bold" if self.ticks == 0 else ""),
+        )
         return line
 
 
@@ -179,9 +192,15 @@ class SweepProgress:
     def __enter__(self) -> SweepProgress:
         if self.live:
             # Rich redraws the line on its own thread, so the elapsed time ticks while every run is busy.
-            self._bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
-                                 TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=Console(stderr=True),
-                                 redirect_stdout=False)  # a sweep prints nothing there; Ray's chatter must not pass
+            self._bar = Progress(
+                TextColumn("[bold]sweep"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} runs"),
+                TextColumn("{task.fields[last]}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                redirect_stdout=False,
+            )  # a sweep prints nothing there; Ray's chatter must not pass
             self._bar.__enter__()
             self._task = self._bar.add_task("sweep", total=self.total, last="")
         return self
@@ -194,10 +213,14 @@ class SweepProgress:
         """Count one run as finished (``seconds`` None: reused from an earlier sweep; ``resumed``: continued from its
         run file) and say so; returns the line."""
         self.finished += 1
-        took = "finished earlier, reused" if seconds is None else \
-            f"{seconds:.1f} s" + (", resumed from its run file" if resumed else "")
-        line = (f"run {self.finished}/{self.total} {'failed' if failure else 'done'}: {what} ({took})"
-                + (f": {failure}" if failure else ""))
+        took = (
+            "finished earlier, reused"
+            if seconds is None
+            else f"{seconds:.1f} s" + (", resumed from its run file" if resumed else "")
+        )
+        line = f"run {self.finished}/{self.total} {'failed' if failure else 'done'}: {what} ({took})" + (
+            f": {failure}" if failure else ""
+        )
         if self._bar is not None:
             self._bar.console.print(line, highlight=False, markup=False)
             self._bar.update(self._task, completed=self.finished, last=f"· last: {what}")

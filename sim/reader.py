@@ -73,8 +73,10 @@ class RunReader:
         writer = claim[0] if claim else ""  # read now: the writer may have claimed the file since it was opened
         if row is None:
             if writer and writer_gone(writer):
-                raise UserError(f"{self.path}: holds no run: the process that created it (pid {writer.split('@')[0]}) "
-                                "stopped before the run began; delete the file")
+                raise UserError(
+                    f"{self.path}: holds no run: the process that created it (pid {writer.split('@')[0]}) "
+                    "stopped before the run began; delete the file"
+                )
             raise UserError(f"{self.path}: the run has not written anything yet; try again in a moment")
         run = dict(row)
         if run["status"] == "running" and writer_gone(writer):
@@ -111,8 +113,13 @@ class RunReader:
         by_purpose = dict(one("SELECT purpose, COUNT(*) FROM llm_call GROUP BY purpose ORDER BY purpose").fetchall())
         by_kind = dict(one("SELECT kind, COUNT(*) FROM event GROUP BY kind ORDER BY kind").fetchall())
         people = [
-            {"name": p.name, "age": p.age, "occupation": p.occupation, "home": scenario.resolve_place(p.home),
-             "mind": scenario.mind_of(p)}
+            {
+                "name": p.name,
+                "age": p.age,
+                "occupation": p.occupation,
+                "home": scenario.resolve_place(p.home),
+                "mind": scenario.mind_of(p),
+            }
             for p in scenario.people
         ]
         return {
@@ -163,9 +170,14 @@ class RunReader:
         except sqlite3.OperationalError:  # a file from before live control
             by_source, by_status, rejected = {}, {}, 0
         meta = dict(one("SELECT key, value FROM meta WHERE key IN ('bus_shed', 'bus_broker_dropped')").fetchall())
-        return {"requests": sum(by_source.values()), "by_source": by_source, "by_status": by_status,
-                "rejected": rejected, "shed": int(meta.get("bus_shed", 0)),
-                "broker_dropped": int(meta.get("bus_broker_dropped", 0))}
+        return {
+            "requests": sum(by_source.values()),
+            "by_source": by_source,
+            "by_status": by_status,
+            "rejected": rejected,
+            "shed": int(meta.get("bus_shed", 0)),
+            "broker_dropped": int(meta.get("bus_broker_dropped", 0)),
+        }
 
     def endpoints(self) -> dict[str, dict[str, Any]]:
         """Per model server of a run that had several: calls, tokens, errors, failovers away, median latency.
@@ -177,21 +189,36 @@ class RunReader:
         one = self.db.execute
         if "endpoint" not in self.columns("llm_call"):
             return {}
-        rows = one("SELECT endpoint, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(status = 'error'),"
-                   " SUM(status IN ('ok', 'repaired', 'invalid')) FROM llm_call WHERE endpoint != ''"
-                   " GROUP BY endpoint ORDER BY endpoint").fetchall()
-        left = dict(one("SELECT json_extract(f.value, '$[0]'), COUNT(*) FROM llm_call,"
-                        " json_each(llm_call.failovers) AS f WHERE llm_call.failovers != '[]' GROUP BY 1").fetchall())
+        rows = one(
+            "SELECT endpoint, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(status = 'error'),"
+            " SUM(status IN ('ok', 'repaired', 'invalid')) FROM llm_call WHERE endpoint != ''"
+            " GROUP BY endpoint ORDER BY endpoint"
+        ).fetchall()
+        left = dict(
+            one(
+                "SELECT json_extract(f.value, '$[0]'), COUNT(*) FROM llm_call,"
+                " json_each(llm_call.failovers) AS f WHERE llm_call.failovers != '[]' GROUP BY 1"
+            ).fetchall()
+        )
         out: dict[str, dict[str, Any]] = {}
         for name in sorted({row[0] for row in rows} | set(left)):
             found = next((row for row in rows if row[0] == name), (name, 0, 0, 0, 0, 0))
             answered = found[5]
             median = None
             if answered:  # the middle answer by latency (the lower of the two middle ones for an even count)
-                median = one("SELECT latency_ms FROM llm_call WHERE endpoint = ? AND status IN ('ok', 'repaired',"
-                             " 'invalid') ORDER BY latency_ms LIMIT 1 OFFSET ?", (name, (answered - 1) // 2)).fetchone()[0]
-            out[name] = {"calls": found[1], "prompt_tokens": found[2], "completion_tokens": found[3],
-                         "errors": found[4], "failovers": left.get(name, 0), "median_latency_ms": median}
+                median = one(
+                    "SELECT latency_ms FROM llm_call WHERE endpoint = ? AND status IN ('ok', 'repaired',"
+                    " 'invalid') ORDER BY latency_ms LIMIT 1 OFFSET ?",
+                    (name, (answered - 1) // 2),
+                ).fetchone()[0]
+            out[name] = {
+                "calls": found[1],
+                "prompt_tokens": found[2],
+                "completion_tokens": found[3],
+                "errors": found[4],
+                "failovers": left.get(name, 0),
+                "median_latency_ms": median,
+            }
         return out
 
     def last_prompts(self, until_tick: int) -> dict[str, list[dict[str, str]]]:
@@ -199,7 +226,9 @@ class RunReader:
         or a fork's count of shared prompt prefixes starts from (``sim.llm.prefix.Prefixes.seed``)."""
         rows = self.db.execute(
             "SELECT person, request FROM llm_call WHERE id IN (SELECT MAX(id) FROM llm_call"
-            " WHERE tick >= 0 AND tick <= ? AND attempt = 1 GROUP BY person)", (until_tick,))
+            " WHERE tick >= 0 AND tick <= ? AND attempt = 1 GROUP BY person)",
+            (until_tick,),
+        )
         return {person or "": json.loads(request)["messages"] for person, request in rows}
 
     def team(self) -> dict[str, Any]:
@@ -207,21 +236,37 @@ class RunReader:
         happened = list(self.events(kinds=["chain", "phase_end", "loop_end", "sandbox", "chain_end"]))
         first = next((e for e in happened if e["kind"] == "chain"), None)
         last = next((e for e in happened if e["kind"] == "chain_end"), None)
-        phases = [{"time": e["time"], **{k: e["data"].get(k) for k in ("phase", "loop", "cycle", "replies", "reason",
-                                                                         "conclusion_name", "conclusion", "files")}}
-                  for e in happened if e["kind"] == "phase_end"]
+        phases = [
+            {
+                "time": e["time"],
+                **{
+                    k: e["data"].get(k)
+                    for k in ("phase", "loop", "cycle", "replies", "reason", "conclusion_name", "conclusion", "files")
+                },
+            }
+            for e in happened
+            if e["kind"] == "phase_end"
+        ]
         loops = [{"time": e["time"], **e["data"]} for e in happened if e["kind"] == "loop_end"]
-        runs = [{"time": e["time"], **{k: e["data"].get(k) for k in ("ok", "exit_code", "signal", "limit_hit", "error")}}
-                for e in happened if e["kind"] == "sandbox"]
+        runs = [
+            {"time": e["time"], **{k: e["data"].get(k) for k in ("ok", "exit_code", "signal", "limit_hit", "error")}}
+            for e in happened
+            if e["kind"] == "sandbox"
+        ]
         metrics = None
         if last is not None and last["data"].get("program"):
-            metrics = {k: last["data"][k] for k in ("completeness", "executability", "consistency", "quality",
-                                                    "code_files", "placeholder_lines")}
+            metrics = {
+                k: last["data"][k]
+                for k in ("completeness", "executability", "consistency", "quality", "code_files", "placeholder_lines")
+            }
         return {
             "task": first["data"].get("task") if first else self.options().get("task"),
             "status": "finished" if last else ("working" if first else "not started"),
-            "phases": phases, "loops": loops, "program_runs": runs,
-            "artifacts": self.artifact_versions(), "quality": metrics,
+            "phases": phases,
+            "loops": loops,
+            "program_runs": runs,
+            "artifacts": self.artifact_versions(),
+            "quality": metrics,
         }
 
     def artifacts(self, latest: bool = False) -> list[dict[str, Any]]:
@@ -241,14 +286,23 @@ class RunReader:
         files: dict[str, dict[str, Any]] = {}
         for row in rows:
             entry = files.setdefault(row["path"], {"path": row["path"], "versions": []})
-            entry["versions"].append({"version": row["version"], "t": row["t"], "phase": row["phase"],
-                                      "role": row["role"], "person": row["person"], "bytes": len(row["content"].encode())})
+            entry["versions"].append(
+                {
+                    "version": row["version"],
+                    "t": row["t"],
+                    "phase": row["phase"],
+                    "role": row["role"],
+                    "person": row["person"],
+                    "bytes": len(row["content"].encode()),
+                }
+            )
         return list(files.values())
 
     # -- rows ----------------------------------------------------------------------------
 
-    def events(self, kinds: list[str] | None = None, since: int | None = None, until: int | None = None,
-               after_seq: int = 0) -> Iterator[dict[str, Any]]:
+    def events(
+        self, kinds: list[str] | None = None, since: int | None = None, until: int | None = None, after_seq: int = 0
+    ) -> Iterator[dict[str, Any]]:
         """Events in commit order, ``data`` decoded; filter by kinds and simulated seconds."""
         where, args = _where([("seq > ?", after_seq), ("t >= ?", since), ("t <= ?", until)])
         if kinds:
@@ -286,8 +340,9 @@ class RunReader:
 
         Replies answered from a cache count too: a fork's recorded prefix holds only those.
         """
-        rows = self.db.execute("SELECT cache_key, response FROM llm_call WHERE status IN ('ok', 'repaired', 'cached')"
-                               " ORDER BY id")
+        rows = self.db.execute(
+            "SELECT cache_key, response FROM llm_call WHERE status IN ('ok', 'repaired', 'cached') ORDER BY id"
+        )
         return {key: response for key, response in rows}
 
     def calls_after(self, tick: int) -> list[dict[str, Any]]:
@@ -298,8 +353,9 @@ class RunReader:
             del call["id"]
         return calls
 
-    def memories(self, person: str | None = None, until: int | None = None,
-                 until_tick: int | None = None) -> list[dict[str, Any]]:
+    def memories(
+        self, person: str | None = None, until: int | None = None, until_tick: int | None = None
+    ) -> list[dict[str, Any]]:
         """Memory rows (of one person, formed by second ``until`` or tick ``until_tick``) in stream order."""
         where, args = _where([("person = ?", person), ("t <= ?", until), ("tick <= ?", until_tick)])
         rows = [dict(row) for row in self.db.execute(f"SELECT * FROM memory WHERE {where} ORDER BY person, id", args)]
@@ -325,7 +381,9 @@ class RunReader:
         try:
             import pandas as pd
         except ImportError:
-            raise UserError("pandas is not installed, though it comes with Hamlet; pip install 'pandas>=2.1,<4'") from None
+            raise UserError(
+                "pandas is not installed, though it comes with Hamlet; pip install 'pandas>=2.1,<4'"
+            ) from None
         return pd.DataFrame(list(self.rows(table)), columns=self.columns(table))
 
 
@@ -337,8 +395,10 @@ def writable(path: Path) -> bool:
 def refuse_read_only(path: Path, what: str) -> None:
     """One clear line when ``path`` cannot be written: ``what`` says what needs to write it."""
     if not writable(path):
-        raise UserError(f"{path}: read-only (its folder or the file cannot be written); {what} writes to it: "
-                        "copy the run file to a writable folder first")
+        raise UserError(
+            f"{path}: read-only (its folder or the file cannot be written); {what} writes to it: "
+            "copy the run file to a writable folder first"
+        )
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:

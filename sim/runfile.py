@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 EVENT_COLUMNS = "seq, tick, t, time, kind, person, place, data"
 """An event row's columns, in the order ``events_between`` returns them."""
 
-_RUN_SQL = ("INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
-            " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)")
+_RUN_SQL = (
+    "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
+    " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 @dataclass(slots=True)
@@ -45,8 +47,20 @@ class RunRow:
         """The row's values in the order of the INSERT, with the options as the file's JSON."""
         from sim.log import dumps, wall_now
 
-        return (self.world, self.world_file, self.scenario_yaml, self.seed, dumps(self.options), "running", "",
-                self.sim_start, self.sim_end, self.sim_now, wall_now(), wall_now())
+        return (
+            self.world,
+            self.world_file,
+            self.scenario_yaml,
+            self.seed,
+            dumps(self.options),
+            "running",
+            "",
+            self.sim_start,
+            self.sim_end,
+            self.sim_now,
+            wall_now(),
+            wall_now(),
+        )
 
 
 def create(path: Path, row: RunRow) -> Engine:
@@ -96,8 +110,10 @@ def upgrade(conn: Any) -> None:
     for column, declared in LLM_CALL_ADDED.items():
         if column not in have:
             conn.exec_driver_sql(f"ALTER TABLE llm_call ADD COLUMN {column} {declared}")
-    conn.exec_driver_sql("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
-                         (str(SCHEMA_VERSION), SCHEMA_VERSION))
+    conn.exec_driver_sql(
+        "UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+        (str(SCHEMA_VERSION), SCHEMA_VERSION),
+    )
 
 
 def set_status(path: Path, status: str, message: str) -> None:
@@ -107,19 +123,25 @@ def set_status(path: Path, status: str, message: str) -> None:
     db = sqlite3.connect(path, timeout=1)
     try:
         with db:
-            db.execute("UPDATE run SET status = ?, message = ?, updated_at = ? WHERE id = 1",
-                       (status, message, wall_now()))
+            db.execute(
+                "UPDATE run SET status = ?, message = ?, updated_at = ? WHERE id = 1", (status, message, wall_now())
+            )
     finally:
         db.close()
 
 
-def events_between(db: sqlite3.Connection | sqlite3.Cursor, after: int, upto: int, limit: int = -1) -> list[tuple[Any, ...]]:
+def events_between(
+    db: sqlite3.Connection | sqlite3.Cursor, after: int, upto: int, limit: int = -1
+) -> list[tuple[Any, ...]]:
     """Event rows with ``after < seq <= upto`` in order, as tuples of ``EVENT_COLUMNS`` (``limit`` -1: all)."""
-    return db.execute(f"SELECT {EVENT_COLUMNS} FROM event WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-                      (after, upto, limit)).fetchall()
+    return db.execute(
+        f"SELECT {EVENT_COLUMNS} FROM event WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", (after, upto, limit)
+    ).fetchall()
 
 
-def add_interviews(path: Path, exchanges: list[tuple[str, int, str, str, str, str]], calls: list[dict[str, Any]]) -> None:
+def add_interviews(
+    path: Path, exchanges: list[tuple[str, int, str, str, str, str]], calls: list[dict[str, Any]]
+) -> None:
     """Add interview rows (person, second, time, question, answer, model) and their LLM call rows, beside any live writer."""
     from sqlmodel import SQLModel
 
@@ -140,8 +162,9 @@ def add_interviews(path: Path, exchanges: list[tuple[str, int, str, str, str, st
 
 def snapshot_before(db: sqlite3.Connection, t: int) -> dict[str, Any] | None:
     """The newest snapshot of a second before ``t``, or the one written before the first tick (tick 0); None if none."""
-    row = db.execute("SELECT id, tick, t, seq, state FROM snapshot WHERE t < ? OR tick = 0"
-                     " ORDER BY id DESC LIMIT 1", (t,)).fetchone()
+    row = db.execute(
+        "SELECT id, tick, t, seq, state FROM snapshot WHERE t < ? OR tick = 0 ORDER BY id DESC LIMIT 1", (t,)
+    ).fetchone()
     if row is None:
         return None
     return {"id": row[0], "tick": row[1], "t": row[2], "seq": row[3], "state": json.loads(row[4])}
@@ -149,15 +172,21 @@ def snapshot_before(db: sqlite3.Connection, t: int) -> dict[str, Any] | None:
 
 def cost_until(db: sqlite3.Connection, tick: int) -> float:
     """What the LLM calls of ticks 0 to ``tick`` cost, in dollars."""
-    return float(db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick >= 0 AND tick <= ?",
-                            (tick,)).fetchone()[0])
+    return float(
+        db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick >= 0 AND tick <= ?", (tick,)).fetchone()[
+            0
+        ]
+    )
 
 
 def count_calls(db: sqlite3.Connection, *, after_id: int, statuses: tuple[str, ...]) -> int:
     """How many LLM call rows after row ``after_id`` have one of ``statuses``."""
     marks = ",".join("?" * len(statuses))
-    return int(db.execute(f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND status IN ({marks})",
-                          (after_id, *statuses)).fetchone()[0])
+    return int(
+        db.execute(
+            f"SELECT COUNT(*) FROM llm_call WHERE id > ? AND status IN ({marks})", (after_id, *statuses)
+        ).fetchone()[0]
+    )
 
 
 def copy_prefix(parent: Path, branch: Path, snap: dict[str, Any], before_t: int) -> int:
@@ -177,17 +206,26 @@ def copy_prefix(parent: Path, branch: Path, snap: dict[str, Any], before_t: int)
             db.execute("INSERT INTO memory SELECT * FROM parent.memory WHERE tick <= ?", (snap["tick"],))
             # the columns both files have: a parent from before schema 6 leaves the newer ones at their defaults
             parents = {r[1] for r in db.execute("PRAGMA parent.table_info(llm_call)")}
-            columns = ", ".join(r[1] for r in db.execute("PRAGMA main.table_info(llm_call)")
-                                if r[1] != "id" and r[1] in parents)
-            db.execute(f"INSERT INTO llm_call ({columns}) SELECT {columns} FROM parent.llm_call"
-                       " WHERE tick >= 0 AND tick <= ? ORDER BY id", (snap["tick"],))
-            db.execute("INSERT INTO snapshot (tick, t, seq, state) SELECT tick, t, seq, state FROM parent.snapshot"
-                       " WHERE id < ? ORDER BY id", (snap["id"],))
+            columns = ", ".join(
+                r[1] for r in db.execute("PRAGMA main.table_info(llm_call)") if r[1] != "id" and r[1] in parents
+            )
+            db.execute(
+                f"INSERT INTO llm_call ({columns}) SELECT {columns} FROM parent.llm_call"
+                " WHERE tick >= 0 AND tick <= ? ORDER BY id",
+                (snap["tick"],),
+            )
+            db.execute(
+                "INSERT INTO snapshot (tick, t, seq, state) SELECT tick, t, seq, state FROM parent.snapshot"
+                " WHERE id < ? ORDER BY id",
+                (snap["id"],),
+            )
             with contextlib.suppress(sqlite3.OperationalError):  # a parent from before live control
-                db.execute("INSERT INTO control (issued_at, source, kind, payload, status, tick, t)"
-                           " SELECT issued_at, source, kind, payload, status, tick, t FROM parent.control"
-                           " WHERE kind = 'intervene' AND status = 'applied' AND (tick <= ? OR t < ?) ORDER BY id",
-                           (snap["tick"], before_t))
+                db.execute(
+                    "INSERT INTO control (issued_at, source, kind, payload, status, tick, t)"
+                    " SELECT issued_at, source, kind, payload, status, tick, t FROM parent.control"
+                    " WHERE kind = 'intervene' AND status = 'applied' AND (tick <= ? OR t < ?) ORDER BY id",
+                    (snap["tick"], before_t),
+                )
         return int(db.execute("SELECT COUNT(*) FROM llm_call").fetchone()[0])
     finally:
         db.close()

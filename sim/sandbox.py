@@ -54,8 +54,14 @@ import select
 import sys
 import time
 
-_NEWNS, _NEWUTS, _NEWIPC, _NEWUSER, _NEWPID, _NEWNET = (0x20000, 0x4000000, 0x8000000, 0x10000000, 0x20000000,
-                                                         0x40000000)
+_NEWNS, _NEWUTS, _NEWIPC, _NEWUSER, _NEWPID, _NEWNET = (
+    0x20000,
+    0x4000000,
+    0x8000000,
+    0x10000000,
+    0x20000000,
+    0x40000000,
+)
 _RDONLY, _NOSUID, _NODEV, _NOEXEC, _REMOUNT, _BIND, _REC, _PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 _PDEATHSIG, _SUBREAPER, _NO_NEW_PRIVS = 1, 36, 38
 _SIGKILL, _SIGPIPE, _SIGXFSZ = 9, 13, 25  # Linux numbers; ``signal`` would cost 7 ms of imports
@@ -163,8 +169,14 @@ def _build_root(job: dict[str, Any], libc: Any) -> None:
         binds.append((f"/dev/{name}", os.open(f"/dev/{name}", os.O_PATH), False))
 
     root = "/tmp"
-    _mount(libc, "sandbox", root, "tmpfs", _NOSUID | _NODEV,
-           f"size={limits['disk_bytes']},nr_inodes={limits['inodes']},mode=755")
+    _mount(
+        libc,
+        "sandbox",
+        root,
+        "tmpfs",
+        _NOSUID | _NODEV,
+        f"size={limits['disk_bytes']},nr_inodes={limits['inodes']},mode=755",
+    )
     for path, target in links:
         os.symlink(target, root + path)
     for path, fd, read_only in binds:
@@ -181,8 +193,12 @@ def _build_root(job: dict[str, Any], libc: Any) -> None:
     for folder in ("/tmp", "/dev/shm"):
         os.makedirs(root + folder, exist_ok=True)
         os.chmod(root + folder, 0o1777)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"{root}/dev/{name}")
     os.mkdir(root + "/proc")
     # hidepid: the program cannot even see the init, which runs as root.
@@ -292,12 +308,14 @@ def _spawn(job: dict[str, Any], workdir: str, stdin: int, libc: Any, go: tuple[i
             os.setuid(uid)  # not 0: the program's exec drops every capability, in its namespace too
         libc.prctl(_NO_NEW_PRIVS, 1, 0, 0, 0)  # no setuid binary can give the rights back
         libc.prctl(_PDEATHSIG, _SIGKILL)  # after setuid, which clears it
-        rlimits = [(resource.RLIMIT_CORE, 0, 0),
-                   (resource.RLIMIT_NPROC, limits["nproc"], limits["nproc"]),
-                   (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
-                   (resource.RLIMIT_FSIZE, limits["file_bytes"], limits["file_bytes"]),
-                   # SIGXCPU at the soft limit, SIGKILL a second later if ignored
-                   (resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 1)]
+        rlimits = [
+            (resource.RLIMIT_CORE, 0, 0),
+            (resource.RLIMIT_NPROC, limits["nproc"], limits["nproc"]),
+            (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
+            (resource.RLIMIT_FSIZE, limits["file_bytes"], limits["file_bytes"]),
+            # SIGXCPU at the soft limit, SIGKILL a second later if ignored
+            (resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 1),
+        ]
         if limits["process_memory"]:  # no memory control group: each process gets its share
             rlimits.append((resource.RLIMIT_AS, limits["process_memory"], limits["process_memory"]))
         for which, soft, hard in rlimits:
@@ -456,6 +474,8 @@ class _NoNetwork(_socket.socket):
 _socket.socket = _NoNetwork
 _socket.getaddrinfo = _socket.create_connection = _refuse  # socketpair stays: asyncio needs it
 '''
+
+
 class SandboxError(RuntimeError):
     """The sandbox itself could not be built or run (a fault of the machine, not the program)."""
 
@@ -478,8 +498,9 @@ class Limits(BaseModel):
     open_files: int = Field(256, gt=3, description="files it may have open at once")
     output_bytes: int = Field(64 * 1024, gt=0, description="kept of stdout and of stderr each")
     isolation: Literal["auto", "namespaces", "user-namespaces", "best-effort", "unsafe-host-user"] = Field(
-        "auto", description=(
-        "auto: the strongest available; unsafe-host-user runs the program as this user, with its rights"))
+        "auto",
+        description=("auto: the strongest available; unsafe-host-user runs the program as this user, with its rights"),
+    )
 
 
 DEFAULT_LIMITS = Limits()
@@ -502,10 +523,13 @@ class Outcome(BaseModel):
     limits_hit: list[LimitName]
     isolation: Isolation
     uid: int = Field(description="the user the program ran as")
-    files: dict[str, int] = Field(description="path in its folder -> size in bytes; bytes that are not UTF-8 "
-                                              "in a name are written \\xNN")
-    memory_scope: MemoryScope = Field(description="cgroup: one limit for all its processes; split-per-process: "
-                                                  "each process its share (no control group here)")
+    files: dict[str, int] = Field(
+        description="path in its folder -> size in bytes; bytes that are not UTF-8 in a name are written \\xNN"
+    )
+    memory_scope: MemoryScope = Field(
+        description="cgroup: one limit for all its processes; split-per-process: "
+        "each process its share (no control group here)"
+    )
     memory_peak_bytes: int | None = Field(None, description="the most memory it used at once (cgroup only)")
     notes: list[str] = Field([], description="what the sandbox could not observe or cut short, in words")
 
@@ -515,26 +539,32 @@ class Outcome(BaseModel):
         return self.exit_code == 0
 
 
-def run_program(files: Mapping[str, str | bytes], command: Sequence[str] | None = None,
-                limits: Limits = DEFAULT_LIMITS, stdin: str | bytes = "") -> Outcome:
+def run_program(
+    files: Mapping[str, str | bytes],
+    command: Sequence[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    stdin: str | bytes = "",
+) -> Outcome:
     """Run ``command`` (default: ``python main.py``) on a copy of ``files`` in the sandbox.
 
     Raises ValueError for a file name that leaves the folder, SandboxRefused when this machine
     cannot isolate the program as asked, SandboxError when the sandbox itself fails.
     """
-    data = {_check_name(name, files): text.encode() if isinstance(text, str) else text
-            for name, text in files.items()}
+    data = {_check_name(name, files): text.encode() if isinstance(text, str) else text for name, text in files.items()}
     mode = available_isolation() if limits.isolation == "auto" else limits.isolation
     if mode == "namespaces" and not _root():
         raise SandboxRefused("refused: the namespaces sandbox needs root (user-namespaces is for other users)")
     if mode == "user-namespaces" and _root():  # its one uid would be root's outside
         raise SandboxRefused("refused: user-namespaces is for users other than root; root has namespaces")
     if mode == "best-effort" and not _root():
-        raise SandboxRefused("refused: cannot isolate: no namespaces, and not root, so the program cannot run as a "
-                             "user of its own; it would run with this user's rights and files (isolation: "
-                             "unsafe-host-user allows that)")
-    return _run(data, list(command) if command else None, limits,
-                stdin.encode() if isinstance(stdin, str) else stdin, mode)
+        raise SandboxRefused(
+            "refused: cannot isolate: no namespaces, and not root, so the program cannot run as a "
+            "user of its own; it would run with this user's rights and files (isolation: "
+            "unsafe-host-user allows that)"
+        )
+    return _run(
+        data, list(command) if command else None, limits, stdin.encode() if isinstance(stdin, str) else stdin, mode
+    )
 
 
 @functools.cache
@@ -564,8 +594,7 @@ def _check_name(name: str, names: Iterable[str]) -> str:
     return name
 
 
-def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, stdin: bytes,
-         mode: Isolation) -> Outcome:
+def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, stdin: bytes, mode: Isolation) -> Outcome:
     inside = mode in ("namespaces", "user-namespaces")
     host_dir = None if inside else tempfile.mkdtemp(prefix="hamlet-sandbox-")
     groups = _Groups.make(limits)
@@ -601,21 +630,50 @@ def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, std
             process_memory = limits.memory_bytes // nproc
         if uid is None or mode == "user-namespaces":  # the kernel counts every process of this user
             nproc += _processes_of(os.geteuid())
-        job = {"mode": mode, "command": command, "env": env, "workdir": workdir, "uid": uid,
-               "stdin": stdin, "files": files if not host_dir else {}, "cgroups": groups.procs,
-               "python_dirs": sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                                      os.path.dirname(os.path.realpath(sys.executable))}),
-               "limits": {"wall_seconds": limits.wall_seconds, "cpu_seconds": limits.cpu_seconds,
-                          "process_memory": process_memory, "nproc": nproc,
-                          "file_bytes": limits.file_bytes, "disk_bytes": limits.disk_bytes,
-                          "inodes": 4096, "open_files": limits.open_files}}
+        job = {
+            "mode": mode,
+            "command": command,
+            "env": env,
+            "workdir": workdir,
+            "uid": uid,
+            "stdin": stdin,
+            "files": files if not host_dir else {},
+            "cgroups": groups.procs,
+            "python_dirs": sorted(
+                {
+                    sys.prefix,
+                    sys.base_prefix,
+                    sys.exec_prefix,
+                    sys.base_exec_prefix,
+                    os.path.dirname(os.path.realpath(sys.executable)),
+                }
+            ),
+            "limits": {
+                "wall_seconds": limits.wall_seconds,
+                "cpu_seconds": limits.cpu_seconds,
+                "process_memory": process_memory,
+                "nproc": nproc,
+                "file_bytes": limits.file_bytes,
+                "disk_bytes": limits.disk_bytes,
+                "inodes": 4096,
+                "open_files": limits.open_files,
+            },
+        }
         outcome = _launch_and_collect(job, limits, mode, uid, groups)
         if host_dir and uid is not None:
             strays = _remove_strays(uid)
             if strays:
-                outcome = outcome.model_copy(update={"notes": [*outcome.notes, (
-                    f"it left {len(strays)} files or folders outside its folder, removed: {', '.join(strays[:5])}"
-                    + (", ..." if len(strays) > 5 else ""))]})
+                outcome = outcome.model_copy(
+                    update={
+                        "notes": [
+                            *outcome.notes,
+                            (
+                                f"it left {len(strays)} files or folders outside its folder, removed: {', '.join(strays[:5])}"
+                                + (", ..." if len(strays) > 5 else "")
+                            ),
+                        ]
+                    }
+                )
     finally:
         groups.remove()
         if host_dir:
@@ -623,18 +681,25 @@ def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, std
     return outcome
 
 
-def _launch_and_collect(job: dict[str, Any], limits: Limits, mode: Isolation, uid: int | None,
-                        groups: _Groups) -> Outcome:
+def _launch_and_collect(
+    job: dict[str, Any], limits: Limits, mode: Isolation, uid: int | None, groups: _Groups
+) -> Outcome:
     report_r, report_w = os.pipe()
     job["report_fd"] = report_w
     started = time.monotonic()
     try:
         python, credentials = _launcher()
-        proc = subprocess.Popen([python, "-I", "-S", "-c", _BOOT],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                pass_fds=(report_w,), start_new_session=True, cwd="/",
-                                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},  # no secrets, even here
-                                **credentials)
+        proc = subprocess.Popen(
+            [python, "-I", "-S", "-c", _BOOT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(report_w,),
+            start_new_session=True,
+            cwd="/",
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},  # no secrets, even here
+            **credentials,
+        )
     finally:
         os.close(report_w)
     assert proc.stdin and proc.stdout and proc.stderr
@@ -667,22 +732,42 @@ def _launch_and_collect(job: dict[str, Any], limits: Limits, mode: Isolation, ui
     number = -exit_code if exit_code is not None and exit_code < 0 else (_SIGKILL if status is None else None)
     seen = groups.observed()
     files: dict[str, int] = facts.get("files", {})
-    hits = _limits_hit(number, float(facts.get("cpu", 0.0)), limits, timed_out=killed or bool(facts.get("timed_out")),
-                       memory=seen["memory"], processes=seen["processes"], disk=bool(facts.get("disk_full")),
-                       full_file=any(size >= limits.file_bytes for size in files.values()))
+    hits = _limits_hit(
+        number,
+        float(facts.get("cpu", 0.0)),
+        limits,
+        timed_out=killed or bool(facts.get("timed_out")),
+        memory=seen["memory"],
+        processes=seen["processes"],
+        disk=bool(facts.get("disk_full")),
+        full_file=any(size >= limits.file_bytes for size in files.values()),
+    )
     notes = [*facts.get("listing_notes", []), *groups.notes(limits)]
-    notes += [f"its {name} held bytes that are not UTF-8, written \\xNN" for name, sink in (("stdout", out), ("stderr", err))
-              if sink.garbled]
+    notes += [
+        f"its {name} held bytes that are not UTF-8, written \\xNN"
+        for name, sink in (("stdout", out), ("stderr", err))
+        if sink.garbled
+    ]
     if mode in ("best-effort", "unsafe-host-user") and not facts.get("own_network"):
         notes.append("no network namespace here: only Python's socket module refuses the network")
-    return Outcome(command=job["command"], exit_code=exit_code if number is None else None,
-                   signal=signal.Signals(number).name if number else None, stdout=out.text(), stderr=err.text(),
-                   output_truncated=out.truncated or err.truncated, wall_seconds=wall,
-                   cpu_seconds=float(facts.get("cpu", 0.0)), limit_hit=hits[0] if hits else "none",
-                   limits_hit=hits, isolation=mode, files=files,
-                   uid=os.geteuid() if uid is None or mode == "user-namespaces" else uid,
-                   memory_scope="cgroup" if groups.memory else "split-per-process",
-                   memory_peak_bytes=seen["peak"], notes=notes)
+    return Outcome(
+        command=job["command"],
+        exit_code=exit_code if number is None else None,
+        signal=signal.Signals(number).name if number else None,
+        stdout=out.text(),
+        stderr=err.text(),
+        output_truncated=out.truncated or err.truncated,
+        wall_seconds=wall,
+        cpu_seconds=float(facts.get("cpu", 0.0)),
+        limit_hit=hits[0] if hits else "none",
+        limits_hit=hits,
+        isolation=mode,
+        files=files,
+        uid=os.geteuid() if uid is None or mode == "user-namespaces" else uid,
+        memory_scope="cgroup" if groups.memory else "split-per-process",
+        memory_peak_bytes=seen["peak"],
+        notes=notes,
+    )
 
 
 def _collect(sinks: dict[int, _Capped], pid: int, deadline: float) -> bool:
@@ -710,8 +795,17 @@ def _collect(sinks: dict[int, _Capped], pid: int, deadline: float) -> bool:
     return killed
 
 
-def _limits_hit(number: int | None, cpu: float, limits: Limits, *, timed_out: bool, memory: bool, processes: bool,
-                disk: bool, full_file: bool) -> list[LimitName]:
+def _limits_hit(
+    number: int | None,
+    cpu: float,
+    limits: Limits,
+    *,
+    timed_out: bool,
+    memory: bool,
+    processes: bool,
+    disk: bool,
+    full_file: bool,
+) -> list[LimitName]:
     """The limits the program ran into, from what the sandbox observed (never from what it printed)."""
     hits: list[LimitName] = []
     if number == signal.SIGXCPU or (number == _SIGKILL and not timed_out and cpu >= limits.cpu_seconds):
@@ -759,8 +853,11 @@ class _Groups:
             groups.v2 = True
             own = next((path for number, _, path in lines if number == "0"), None)
             if own is not None:
-                folder = _make_group(f"{_CGROUP_ROOT}{own}", name, {"memory.max": limits.memory_bytes,
-                                                                    "memory.swap.max": 0, "pids.max": limits.processes})
+                folder = _make_group(
+                    f"{_CGROUP_ROOT}{own}",
+                    name,
+                    {"memory.max": limits.memory_bytes, "memory.swap.max": 0, "pids.max": limits.processes},
+                )
                 if folder and os.path.exists(f"{folder}/memory.max"):
                     groups.memory = folder
                 if folder and os.path.exists(f"{folder}/pids.max"):
@@ -771,8 +868,11 @@ class _Groups:
         for _, controllers, own in lines:  # cgroup v1: one hierarchy per controller
             kinds = controllers.split(",")
             if "memory" in kinds and not groups.memory:
-                groups.memory = _make_group(f"{_CGROUP_ROOT}/memory{own}", name, {
-                    "memory.limit_in_bytes": limits.memory_bytes, "memory.memsw.limit_in_bytes": limits.memory_bytes})
+                groups.memory = _make_group(
+                    f"{_CGROUP_ROOT}/memory{own}",
+                    name,
+                    {"memory.limit_in_bytes": limits.memory_bytes, "memory.memsw.limit_in_bytes": limits.memory_bytes},
+                )
             if "pids" in kinds and not groups.pids:
                 groups.pids = _make_group(f"{_CGROUP_ROOT}/pids{own}", name, {"pids.max": limits.processes})
         return groups
@@ -787,8 +887,9 @@ class _Groups:
                 seen["peak"] = _number(f"{self.memory}/memory.peak")
             else:
                 control = _counters(f"{self.memory}/memory.oom_control")
-                seen["memory"] = control["oom_kill"] > 0 if "oom_kill" in control else \
-                    bool(_number(f"{self.memory}/memory.failcnt"))
+                seen["memory"] = (
+                    control["oom_kill"] > 0 if "oom_kill" in control else bool(_number(f"{self.memory}/memory.failcnt"))
+                )
                 seen["peak"] = _number(f"{self.memory}/memory.max_usage_in_bytes")
         if self.pids:
             seen["processes"] = _counters(f"{self.pids}/pids.events").get("max", 0) > 0
@@ -799,12 +900,16 @@ class _Groups:
         notes = []
         if not self.memory:
             share = min(limits.processes, max(1, limits.memory_bytes // _MIN_PROCESS_MEMORY))
-            notes.append(f"no memory control group here: each process may use {limits.memory_bytes // share // MiB} "
-                         f"MiB of address space and at most {share} run at once, so together they stay within "
-                         "the limit; running out shows only as the program's own error, not as a limit hit")
+            notes.append(
+                f"no memory control group here: each process may use {limits.memory_bytes // share // MiB} "
+                f"MiB of address space and at most {share} run at once, so together they stay within "
+                "the limit; running out shows only as the program's own error, not as a limit hit"
+            )
         if not self.pids:
-            notes.append("no pids control group here: the process limit holds (setrlimit), but a refused fork "
-                         "is not observed, so it is never reported as a limit hit")
+            notes.append(
+                "no pids control group here: the process limit holds (setrlimit), but a refused fork "
+                "is not observed, so it is never reported as a limit hit"
+            )
         return notes
 
     def remove(self) -> None:
@@ -883,7 +988,7 @@ class _Capped:
             chunk = chunk[room:]
         self.tail += chunk
         if len(self.tail) > 2 * self.tail_cap:  # trim now and then, not on every chunk
-            del self.tail[:len(self.tail) - self.tail_cap]
+            del self.tail[: len(self.tail) - self.tail_cap]
 
     @property
     def truncated(self) -> bool:
@@ -891,7 +996,7 @@ class _Capped:
 
     def text(self) -> str:
         """What was kept, as text: bytes that are not UTF-8 are written ``\\xNN`` (a cut may split a character)."""
-        tail = self.tail[len(self.tail) - self.tail_cap:] if len(self.tail) > self.tail_cap else self.tail
+        tail = self.tail[len(self.tail) - self.tail_cap :] if len(self.tail) > self.tail_cap else self.tail
         left_out = self.total - len(self.head) - len(tail)
         middle = f"\n[... {left_out:,} bytes left out ...]\n".encode() if left_out else b""
         return bytes(self.head + middle + tail).decode("utf-8", "backslashreplace")
@@ -923,9 +1028,11 @@ def _shared_python() -> str:
     for candidate in (sys.executable, "/usr/local/bin/python3", "/usr/bin/python3"):
         if os.path.exists(candidate) and _others_can_run(candidate):
             return candidate
-    raise SandboxRefused(f"refused: cannot isolate: no Python interpreter a user without rights may start "
-                         f"({sys.executable} is in a folder other users cannot enter, and there is no system "
-                         "python3); use a machine with user namespaces, or install python3 for all users")
+    raise SandboxRefused(
+        f"refused: cannot isolate: no Python interpreter a user without rights may start "
+        f"({sys.executable} is in a folder other users cannot enter, and there is no system "
+        "python3); use a machine with user namespaces, or install python3 for all users"
+    )
 
 
 def _launcher() -> tuple[str, dict[str, Any]]:

@@ -50,7 +50,9 @@ class ObjectSpec(Spec):
 class AreaSpec(Spec):
     """A room or spot inside a sector; the unit of location and perception."""
 
-    name: str = Field(min_length=1, description="the area's name, unique in its sector; written 'Sector:Area' elsewhere")
+    name: str = Field(
+        min_length=1, description="the area's name, unique in its sector; written 'Sector:Area' elsewhere"
+    )
     description: str = Field("", description="what the area is, as people perceive it")
     objects: list[ObjectSpec] = Field([], description="the things in it: names, or mappings with name and state")
 
@@ -139,10 +141,16 @@ class FactSpec(Spec):
     name: str = Field(min_length=1, description="the fact's name, unique in the world (metrics name it)")
     text: str = Field(min_length=1, description="the news in a sentence, as it is seeded and probed")
     keywords: list[str] = Field([], description="words that mark a mention of it (any one, as whole words, any case)")
-    paraphrases: list[str] = Field([], description="phrasings of the news itself, each matched as whole words; "
-                                   "someone else's activity must carry one of these to count")
-    excludes: list[str] = Field([], description="phrases in which a keyword means something else "
-                                "(\"search party\", \"birthday party\"): a keyword inside one does not count")
+    paraphrases: list[str] = Field(
+        [],
+        description="phrasings of the news itself, each matched as whole words; "
+        "someone else's activity must carry one of these to count",
+    )
+    excludes: list[str] = Field(
+        [],
+        description="phrases in which a keyword means something else "
+        '("search party", "birthday party"): a keyword inside one does not count',
+    )
     seeded_to: list[str] = Field([], description="people who know it at the start")
     question: str | None = Field(None, description="what an interview probe asks to confirm someone knows it")
     place: str | None = Field(None, description="where the gathering it announces happens")
@@ -173,8 +181,11 @@ class FactSpec(Spec):
         """The interview question that asks whether someone knows the fact."""
         if self.question:
             return self.question
-        return f"Have you heard anything about {' or '.join(self.keywords[:2])}?" if self.keywords else \
-            "What news have you heard lately?"
+        return (
+            f"Have you heard anything about {' or '.join(self.keywords[:2])}?"
+            if self.keywords
+            else "What news have you heard lately?"
+        )
 
 
 class InterventionSpec(Spec):
@@ -183,11 +194,13 @@ class InterventionSpec(Spec):
     at: str = Field(description="ISO 8601 time or offset from the start such as +2h")
     kind: Literal["inject", "whisper", "set_object", "add_person", "remove_person"] = Field(
         description="what happens: inject (an event at a place), whisper (to a person), set_object, add_person, "
-        "remove_person")
+        "remove_person"
+    )
     place: str | None = Field(None, description="where (inject, set_object): a sector, 'Sector:Area' or an area name")
     person: str | None = Field(None, description="who is whispered to or removed (whisper, remove_person)")
-    text: str | None = Field(None, max_length=MAX_TEXT_CHARS,
-                             description="what is injected or whispered (at most 4,000 characters)")
+    text: str | None = Field(
+        None, max_length=MAX_TEXT_CHARS, description="what is injected or whispered (at most 4,000 characters)"
+    )
     object: str | None = Field(None, description="the object whose state changes (set_object)")
     state: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="the object's new state (set_object)")
     spec: PersonSpec | None = Field(None, description="the person to add (add_person)")
@@ -198,7 +211,9 @@ class InterventionSpec(Spec):
         if isinstance(value, datetime):
             return value.isoformat()
         if isinstance(value, int | float) and not isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a time; write an offset such as +2h or an ISO time such as 2026-02-13T14:00")
+            raise ValueError(
+                f"{value!r} is not a time; write an offset such as +2h or an ISO time such as 2026-02-13T14:00"
+            )
         return value
 
     @field_validator("state", mode="before")
@@ -232,8 +247,11 @@ class Scenario(Spec):
     hours: Hours = Field(24.0, description=f"default simulated span of a run (more than 0, at most {MAX_HOURS})")
     seed: Seed = Field(0, description="run seed: a whole number from 0 to 2**63-1")
     snapshot_minutes: SnapshotMinutes = Field(60.0, description="simulated minutes between snapshots (at least 1)")
-    model: WorldModelSettings = Field(WorldModelSettings(), description="model settings of every call, unless a "
-                                      "person or role has its own; command-line options override them")
+    model: WorldModelSettings = Field(
+        WorldModelSettings(),
+        description="model settings of every call, unless a "
+        "person or role has its own; command-line options override them",
+    )
     mind: str = Field("schedule", description="the mind of every person who names none (generative, schedule, ...)")
     minds: dict[str, dict[str, Any]] = Field({}, description="parameters per mind kind")
     sectors: list[SectorSpec] = Field(min_length=1, description="the places: buildings or districts and their areas")
@@ -302,8 +320,9 @@ def check_span(start: datetime, hours: float, where: str) -> None:
     try:
         start + timedelta(hours=hours)
     except OverflowError:
-        raise ScenarioReferenceError(where, f"{hours:g} hours after {start.isoformat()} is past the year 9999; "
-                                     "shorten the run or move start") from None
+        raise ScenarioReferenceError(
+            where, f"{hours:g} hours after {start.isoformat()} is past the year 9999; shorten the run or move start"
+        ) from None
 
 
 def _place_index(scenario: Scenario) -> dict[str, str]:
@@ -343,7 +362,10 @@ def _resolve(scenario: Scenario, ref: str) -> str:
         return matches[0]
     if len(matches) > 1:
         raise ValueError(f"place {ref!r} is ambiguous: write one of {', '.join(matches)}")
-    hint = suggestion(ref, ids + [sector.name for sector in scenario.sectors]) or "; it must name a sector or 'Sector:Area'"
+    hint = (
+        suggestion(ref, ids + [sector.name for sector in scenario.sectors])
+        or "; it must name a sector or 'Sector:Area'"
+    )
     raise ValueError(f"unknown place {ref!r}{hint}")
 
 
@@ -375,8 +397,11 @@ def check_references(scenario: Scenario) -> None:
     for i, link in enumerate(scenario.links):
         ends = [place(f"links[{i}].between", end) for end in link.between]
         if ends[0] == ends[1]:
-            raise ScenarioReferenceError(f"links[{i}].between", f"{link.between[0]!r} and {link.between[1]!r} are the "
-                                         f"same place ({ends[0]}); a link joins two different places")
+            raise ScenarioReferenceError(
+                f"links[{i}].between",
+                f"{link.between[0]!r} and {link.between[1]!r} are the "
+                f"same place ({ends[0]}); a link joins two different places",
+            )
     for i, person in enumerate(scenario.people):
         _check_person(scenario, person, f"people[{i}]", names, place)
     _unique([f.name for f in scenario.facts], "facts", "fact")
@@ -405,8 +430,9 @@ def _check_names(scenario: Scenario) -> None:
     _unique([p.name for p in scenario.people], "people", "person")
 
 
-def _check_intervention(scenario: Scenario, iv: InterventionSpec, where: str, names: set[str], added: set[str],
-                        place: Any) -> None:
+def _check_intervention(
+    scenario: Scenario, iv: InterventionSpec, where: str, names: set[str], added: set[str], place: Any
+) -> None:
     """An intervention's time is a time from the start on; its place, object, person and new person exist or fit."""
     try:
         when = parse_time(iv.at, scenario.start)
@@ -474,7 +500,9 @@ def _unique(names: list[str], where: str, noun: str) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
         if name in seen:
-            raise ScenarioReferenceError(f"{where}[{index}].name", f"duplicate {noun} name {name!r}; names must be unique")
+            raise ScenarioReferenceError(
+                f"{where}[{index}].name", f"duplicate {noun} name {name!r}; names must be unique"
+            )
         seen.add(name)
 
 
@@ -594,17 +622,19 @@ def scenario_json_schema() -> dict[str, Any]:
     # What the validators accept beyond the declared types: objects by name alone, times
     # without seconds, and unquoted HH:MM that YAML 1.1 reads as numbers.
     defs = schema["$defs"]
-    defs["AreaSpec"]["properties"]["objects"]["items"] = {
-        "anyOf": [{"type": "string"}, {"$ref": "#/$defs/ObjectSpec"}]
-    }
+    defs["AreaSpec"]["properties"]["objects"]["items"] = {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/ObjectSpec"}]}
     defs["WorldModelSettings"]["properties"]["endpoints"]["items"] = {  # a server's URL alone, too
         "anyOf": [{"type": "string"}, {"$ref": "#/$defs/EndpointSpec"}]
     }
     schema["properties"]["start"] = {
-        "type": "string", "title": "Start", "pattern": r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}",
+        "type": "string",
+        "title": "Start",
+        "pattern": r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}",
         "description": "ISO 8601 simulated start time, e.g. 2026-02-13T06:00",
     }
-    defs["RoutineItem"]["properties"]["at"] = {"anyOf": [{"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
-                                                         {"type": "integer"}], "title": "At",
-                                               "description": "the time of day it starts, HH:MM"}
+    defs["RoutineItem"]["properties"]["at"] = {
+        "anyOf": [{"type": "string", "pattern": r"^\d{1,2}:\d{2}$"}, {"type": "integer"}],
+        "title": "At",
+        "description": "the time of day it starts, HH:MM",
+    }
     return schema

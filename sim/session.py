@@ -70,9 +70,11 @@ class Outcome:
         """The closing lines a command prints: where the run stopped, its totals, ``note`` after the time."""
         s = self.summary
         calls = calls or f"{s['fallbacks']} fallbacks"
-        head = (f"{self.path}: {self.status} at {s['sim_now']}{note} · {s['events']} events · "
-                f"{s['llm_calls']} LLM calls ({calls}) · "
-                f"{s['prompt_tokens'] + s['completion_tokens']} tokens · ${s['cost_usd']:.4f}")
+        head = (
+            f"{self.path}: {self.status} at {s['sim_now']}{note} · {s['events']} events · "
+            f"{s['llm_calls']} LLM calls ({calls}) · "
+            f"{s['prompt_tokens'] + s['completion_tokens']} tokens · ${s['cost_usd']:.4f}"
+        )
         return [head] + ([self.message] if self.message else [])
 
 
@@ -90,8 +92,10 @@ def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_ho
         if seconds <= time.second(start):
             raise UserError(f"--until {opts.until}: {iso(end)} is not after {iso(start)}")
         if end - start > timedelta(hours=MAX_HOURS):
-            raise UserError(f"--until {opts.until}: {iso(end)} is more than {MAX_HOURS} hours (ten years) after "
-                            f"{iso(start)}; choose an earlier end")
+            raise UserError(
+                f"--until {opts.until}: {iso(end)} is more than {MAX_HOURS} hours (ten years) after "
+                f"{iso(start)}; choose an earlier end"
+            )
         return seconds
     hours = default_hours if opts.hours is None else opts.hours
     if not 0 < hours <= MAX_HOURS:  # also refuses nan
@@ -141,8 +145,12 @@ def _run_world(world_path: Path, opts: RunOptions) -> Outcome:
     prepare(scenario, opts.settings, task_source=str(world_path), task=opts.task, model=opts.llm.model)
     if scenario.model.file and not opts.llm.model_file and resolve_kind(opts.llm, scenario.model) == "local":
         # the world's GGUF file, relative to the world file; given on the command line, --model-file wins
-        opts.llm.model_file = str(checked_gguf(world_path.parent / Path(scenario.model.file).expanduser(),
-                                               f"{world_path}: model.file {scenario.model.file}"))
+        opts.llm.model_file = str(
+            checked_gguf(
+                world_path.parent / Path(scenario.model.file).expanduser(),
+                f"{world_path}: model.file {scenario.model.file}",
+            )
+        )
     model_file(opts.llm, scenario.model)  # a bad --model-file is refused with the world, before anything starts
     link = Link.open(opts.bus, path)
     try:
@@ -152,24 +160,53 @@ def _run_world(world_path: Path, opts: RunOptions) -> Outcome:
             link.close()
 
 
-def _run_new(world_path: Path, world_text: str, scenario: Scenario, seed: int, end: int, path: Path,
-             opts: RunOptions, link: Link | None) -> Outcome:
+def _run_new(
+    world_path: Path,
+    world_text: str,
+    scenario: Scenario,
+    seed: int,
+    end: int,
+    path: Path,
+    opts: RunOptions,
+    link: Link | None,
+) -> Outcome:
     with open_backend(opts.llm, scenario.model, seed) as backend:
         asyncio.run(preflight_run(backend, scenario))
         if link is not None:
             progress.phase("connecting to the MQTT broker")
             link.ready()
-        options = {**run_options(opts.llm, backend, opts.fixed_step, opts.settings), "schedule": opts.schedule,
-                   **({"task": scenario.team.task} if scenario.team is not None else {})}
+        options = {
+            **run_options(opts.llm, backend, opts.fixed_step, opts.settings),
+            "schedule": opts.schedule,
+            **({"task": scenario.team.task} if scenario.team is not None else {}),
+        }
         if link is not None:
             options.update(mqtt=link.url)
         progress.phase("setting up the people")
-        engine = runfile.create(path, RunRow(scenario.name, str(world_path), world_text, seed, options,
-                                             iso(scenario.start), iso(RunTime(scenario.start).when(end)), iso(scenario.start)))
+        engine = runfile.create(
+            path,
+            RunRow(
+                scenario.name,
+                str(world_path),
+                world_text,
+                seed,
+                options,
+                iso(scenario.start),
+                iso(RunTime(scenario.start).when(end)),
+                iso(scenario.start),
+            ),
+        )
         log = RunLog(engine)
         try:
-            sim = simulation(scenario, log, backend, seed=seed, budget_usd=opts.llm.budget_usd,
-                             fixed_step=opts.fixed_step, schedule=opts.schedule)
+            sim = simulation(
+                scenario,
+                log,
+                backend,
+                seed=seed,
+                budget_usd=opts.llm.budget_usd,
+                fixed_step=opts.fixed_step,
+                schedule=opts.schedule,
+            )
             if link is not None:
                 link.attach(log)
             sim.begin()
@@ -191,10 +228,17 @@ def _resume_run(path: Path, opts: RunOptions) -> Outcome:
         run = reader.run()
         recorded = reader.options()
         snapshot = reader.latest_snapshot()
-        past = _Past(run, snapshot, reader.replies(), reader.summary()["cost_usd"],
-                     reader.memories(until_tick=snapshot["tick"]) if snapshot else [], recorded.get("fixed_step"),
-                     recorded.get("fork"), reader.calls_after(snapshot["tick"] if snapshot else -1),
-                     reader.last_prompts(snapshot["tick"]) if snapshot else {})
+        past = _Past(
+            run,
+            snapshot,
+            reader.replies(),
+            reader.summary()["cost_usd"],
+            reader.memories(until_tick=snapshot["tick"]) if snapshot else [],
+            recorded.get("fixed_step"),
+            recorded.get("fork"),
+            reader.calls_after(snapshot["tick"] if snapshot else -1),
+            reader.last_prompts(snapshot["tick"]) if snapshot else {},
+        )
         writer = reader.meta.get("writer", "")
     refuse_read_only(path, "hamlet resume")
     if run["status"] == "running" and writer_alive(writer):
@@ -231,8 +275,9 @@ class _Past:
     prompts: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # each person's last call by the snapshot
 
 
-def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptions, opts: RunOptions,
-            link: Link | None) -> Outcome:
+def _resume(
+    path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptions, opts: RunOptions, link: Link | None
+) -> Outcome:
     snapshot, seed = past.snapshot, past.run["seed"]
     with open_backend(llm, scenario.model, seed) as backend:
         if backend.kind != "replay":
@@ -241,12 +286,23 @@ def _resume(path: Path, scenario: Scenario, past: _Past, end: int, llm: LLMOptio
             progress.phase("connecting to the MQTT broker")
             link.ready()
         progress.phase("restoring the newest snapshot")
-        engine = runfile.reopen(path, snapshot["seq"] if snapshot else 0, snapshot["tick"] if snapshot else -1,
-                                iso(RunTime(scenario.start).when(end)))
+        engine = runfile.reopen(
+            path,
+            snapshot["seq"] if snapshot else 0,
+            snapshot["tick"] if snapshot else -1,
+            iso(RunTime(scenario.start).when(end)),
+        )
         log = RunLog(engine)
         try:
-            sim = simulation(scenario, log, backend, seed=seed, budget_usd=llm.budget_usd, fixed_step=past.fixed_step,
-                             schedule=opts.schedule)
+            sim = simulation(
+                scenario,
+                log,
+                backend,
+                seed=seed,
+                budget_usd=llm.budget_usd,
+                fixed_step=past.fixed_step,
+                schedule=opts.schedule,
+            )
             gateway = sim.gateway
             gateway.cache.update(past.replies)
             for row in past.redo:
@@ -284,7 +340,9 @@ def _drive(sim: Simulation, end: int, path: Path, link: Link | None) -> Outcome:
         progress.running(sim, end)
         status = asyncio.run(_run_async(sim, end))
         if status == "budget":
-            message = f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
+            message = (
+                f"stopped: the ${sim.gateway.budget_usd:g} budget is spent; continue with hamlet resume --budget-usd"
+            )
         elif status == "interrupted":
             message = "stopped on request; continue with hamlet resume"
     except (GatewayFatal, LogFailed) as err:
@@ -302,8 +360,10 @@ def _drive(sim: Simulation, end: int, path: Path, link: Link | None) -> Outcome:
     with RunReader(path) as reader:
         summary = reader.summary()
     if message == CTRL_C:
-        raise Interrupted(f"{path}: interrupted with {summary['events']} events and {summary['llm_calls']} LLM calls "
-                          f"recorded; hamlet resume {path} continues it from {summary['sim_now']}")
+        raise Interrupted(
+            f"{path}: interrupted with {summary['events']} events and {summary['llm_calls']} LLM calls "
+            f"recorded; hamlet resume {path} continues it from {summary['sim_now']}"
+        )
     return Outcome(path, status, message, summary)
 
 
@@ -358,9 +418,11 @@ async def preflight_run(backend: Backend, scenario: Scenario) -> None:
         return
     progress.phase("checking the model server" + ("s" if len(backend.servers) > 1 else ""))
     used = (
-        {backend.endpoint.model} if backend.endpoint.fixed_model
-        else models_of([*scenario.people, *(scenario.team.roles if scenario.team else [])], scenario.model,
-                       backend.endpoint.model)
+        {backend.endpoint.model}
+        if backend.endpoint.fixed_model
+        else models_of(
+            [*scenario.people, *(scenario.team.roles if scenario.team else [])], scenario.model, backend.endpoint.model
+        )
     )
     # every server of a list must answer at the start: an unreachable one is more likely a typo than an outage
     for label, endpoint in backend.servers:  # in order, so the first one wrong is the one named
@@ -387,4 +449,3 @@ def merge_options(recorded: dict[str, Any], given: LLMOptions) -> LLMOptions:
 def vars_of(opts: LLMOptions) -> dict[str, Any]:
     """The fields of ``opts`` as a dict."""
     return {name: getattr(opts, name) for name in LLMOptions.__dataclass_fields__}
-

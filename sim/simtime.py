@@ -21,9 +21,7 @@ def parse_datetime(text: str | datetime) -> datetime:
     try:
         value = datetime.fromisoformat(str(text).strip())
     except ValueError:
-        raise ValueError(
-            f"{text!r} is not an ISO 8601 time; write it like 2026-02-13T14:00"
-        ) from None
+        raise ValueError(f"{text!r} is not an ISO 8601 time; write it like 2026-02-13T14:00") from None
     return value.replace(tzinfo=None)
 
 
@@ -34,14 +32,14 @@ def parse_time(text: str, start: datetime) -> datetime:
         try:
             return start + timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
         except OverflowError:
-            raise UserError(f"{text!r} is too far after the start {iso(start)}; the calendar ends in the year 9999") \
-                from None
+            raise UserError(
+                f"{text!r} is too far after the start {iso(start)}; the calendar ends in the year 9999"
+            ) from None
     try:
         return parse_datetime(text)
     except ValueError:
         raise UserError(
-            f"{text!r} is not a time; use ISO 8601 (2026-02-13T14:00) "
-            "or an offset from the run's start (+6h, +90m)"
+            f"{text!r} is not a time; use ISO 8601 (2026-02-13T14:00) or an offset from the run's start (+6h, +90m)"
         ) from None
 
 

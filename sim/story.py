@@ -34,7 +34,7 @@ CONVERSATION_SCAN = 100_000
 """Events read after a ``talk`` looking for its lines and its end (they follow it in the same tick)."""
 
 _REPLAN = "kind = 'plan' AND json_extract(data, '$.scope') = 'replan'"
-_INTERVENTION = ("(kind = 'intervene' OR (kind IN ('object', 'leave') AND json_extract(data, '$.by') = 'intervention'))")
+_INTERVENTION = "(kind = 'intervene' OR (kind IN ('object', 'leave') AND json_extract(data, '$.by') = 'intervention'))"
 _WHEREABOUTS = "('spawn', 'move', 'arrive', 'leave')"
 
 
@@ -80,19 +80,31 @@ def read_story(metrics: RunMetrics, limit: int | None = None) -> Story:
     db = metrics.reader.db
     replans, reacting, interventions = db.execute(
         f"SELECT COALESCE(SUM({_REPLAN}), 0), COUNT(DISTINCT CASE WHEN {_REPLAN} THEN person END),"
-        f" COALESCE(SUM({_INTERVENTION}), 0) FROM event WHERE kind IN ('plan', 'intervene', 'object', 'leave')").fetchone()
+        f" COALESCE(SUM({_INTERVENTION}), 0) FROM event WHERE kind IN ('plan', 'intervene', 'object', 'leave')"
+    ).fetchone()
     talks, pairs = db.execute(
         "SELECT COUNT(*), COUNT(DISTINCT MIN(person, json_extract(data, '$.with')) || char(10)"
-        " || MAX(person, json_extract(data, '$.with'))) FROM event WHERE kind = 'talk'").fetchone()
+        " || MAX(person, json_extract(data, '$.with'))) FROM event WHERE kind = 'talk'"
+    ).fetchone()
     joined, left = _presence(db)
     return Story(
         conversations=Happenings(talks, list(_conversations(db, limit))),
-        reactions=Happenings(replans, [
-            {"t": t, "time": time, "person": person, "reason": json.loads(data).get("reason", "")}
-            for t, time, person, data in _first(db, "t, time, person, data", _REPLAN, limit)]),
-        interventions=Happenings(interventions, [
-            _intervention(t, time, kind, person, place, json.loads(data))
-            for t, time, kind, person, place, data in _first(db, "t, time, kind, person, place, data", _INTERVENTION, limit)]),
+        reactions=Happenings(
+            replans,
+            [
+                {"t": t, "time": time, "person": person, "reason": json.loads(data).get("reason", "")}
+                for t, time, person, data in _first(db, "t, time, person, data", _REPLAN, limit)
+            ],
+        ),
+        interventions=Happenings(
+            interventions,
+            [
+                _intervention(t, time, kind, person, place, json.loads(data))
+                for t, time, kind, person, place, data in _first(
+                    db, "t, time, kind, person, place, data", _INTERVENTION, limit
+                )
+            ],
+        ),
         facts=[_spread(metrics, fact, joined, left) for fact in metrics.facts()],
         facts_total=len(metrics.facts()),
         reacting_people=reacting,
@@ -102,8 +114,9 @@ def read_story(metrics: RunMetrics, limit: int | None = None) -> Story:
 
 def _first(db: sqlite3.Connection, columns: str, where: str, limit: int | None) -> list[tuple[Any, ...]]:
     """The first ``limit`` events (all if None) matching ``where``, in commit order."""
-    return db.execute(f"SELECT {columns} FROM event WHERE {where} ORDER BY seq LIMIT ?",
-                      (-1 if limit is None else limit,)).fetchall()
+    return db.execute(
+        f"SELECT {columns} FROM event WHERE {where} ORDER BY seq LIMIT ?", (-1 if limit is None else limit,)
+    ).fetchall()
 
 
 def _presence(db: sqlite3.Connection) -> tuple[dict[str, int], set[str]]:
@@ -111,7 +124,8 @@ def _presence(db: sqlite3.Connection) -> tuple[dict[str, int], set[str]]:
     rows = db.execute(
         "SELECT person, MIN(CASE kind WHEN 'spawn' THEN t END), MIN(CASE kind WHEN 'spawn' THEN seq END),"
         " MAX(CASE kind WHEN 'spawn' THEN seq END), MAX(CASE kind WHEN 'leave' THEN seq END)"
-        " FROM event WHERE kind IN ('spawn', 'leave') GROUP BY person").fetchall()
+        " FROM event WHERE kind IN ('spawn', 'leave') GROUP BY person"
+    ).fetchall()
     appeared = sorted((first_seq, person, t) for person, t, first_seq, _, _ in rows if t is not None)
     gone = {person for person, _, _, spawned, removed in rows if removed is not None and (spawned or 0) < removed}
     return {person: t for _, person, t in appeared}, gone
@@ -126,17 +140,28 @@ def _conversations(db: sqlite3.Connection, limit: int | None) -> Iterator[dict[s
         partner = talk.get("with")
         lines, ended = _lines(db, seq, person, partner)
         quote = max(lines, key=lambda line: len(line[1].split()), default=None)  # the first of the longest
-        yield {"t": t, "time": time, "people": [person, partner], "place": place, "topic": talk.get("topic", ""),
-               "lines": len(lines), "ended": ended,
-               "quote": {"person": quote[0], "text": quote[1]} if quote else None}
+        yield {
+            "t": t,
+            "time": time,
+            "people": [person, partner],
+            "place": place,
+            "topic": talk.get("topic", ""),
+            "lines": len(lines),
+            "ended": ended,
+            "quote": {"person": quote[0], "text": quote[1]} if quote else None,
+        }
 
 
-def _lines(db: sqlite3.Connection, seq: int, person: str, partner: str | None) -> tuple[list[tuple[str, str]], str | None]:
+def _lines(
+    db: sqlite3.Connection, seq: int, person: str, partner: str | None
+) -> tuple[list[tuple[str, str]], str | None]:
     """The lines of the conversation ``person`` began with ``partner`` at event ``seq``, and why it ended (None: not yet)."""
     pair = {person, partner}
     lines: list[tuple[str, str]] = []
-    rows = db.execute("SELECT kind, person, data FROM event WHERE seq > ? AND seq <= ? AND kind IN ('say', 'talk_end')"
-                      " ORDER BY seq", (seq, seq + CONVERSATION_SCAN))
+    rows = db.execute(
+        "SELECT kind, person, data FROM event WHERE seq > ? AND seq <= ? AND kind IN ('say', 'talk_end') ORDER BY seq",
+        (seq, seq + CONVERSATION_SCAN),
+    )
     for kind, speaker, data in rows:
         said = json.loads(data)
         if kind == "talk_end" and speaker == person and said.get("with") == partner:
@@ -146,8 +171,9 @@ def _lines(db: sqlite3.Connection, seq: int, person: str, partner: str | None) -
     return lines, None
 
 
-def _intervention(t: int, time: str, kind: str, person: str | None, place: str | None,
-                  data: dict[str, Any]) -> dict[str, Any]:
+def _intervention(
+    t: int, time: str, kind: str, person: str | None, place: str | None, data: dict[str, Any]
+) -> dict[str, Any]:
     """An intervention's event as what was done: inject, whisper, set_object, add_person or remove_person."""
     what = {"object": "set_object", "leave": "remove_person"}.get(kind, data.get("kind"))
     text = data.get("text") or (f"the {data.get('object')} now {data.get('state')}" if kind == "object" else "")
@@ -160,8 +186,10 @@ def _intervention(t: int, time: str, kind: str, person: str | None, place: str |
 def _spread(metrics: RunMetrics, fact: FactSpec, joined: dict[str, int], left: set[str]) -> Spread:
     present = [p for p in joined if p not in left]
     known = _knowing(metrics.reader.db, fact, joined)
-    knew: list[dict[str, Any]] = [{"person": p, "t": known[p][0], "time": metrics.when(known[p][0]), "how": known[p][1]}
-                                  for p in sorted((p for p in present if p in known), key=lambda p: known[p][0])]
+    knew: list[dict[str, Any]] = [
+        {"person": p, "t": known[p][0], "time": metrics.when(known[p][0]), "how": known[p][1]}
+        for p in sorted((p for p in present if p in known), key=lambda p: known[p][0])
+    ]
     spread = Spread(fact.name, fact.text, len(present), knew, _planned(metrics, fact))
     window = metrics.gathering(fact)
     if window is not None:
@@ -176,7 +204,8 @@ def _candidates(db: sqlite3.Connection, column: str, fact: FactSpec) -> tuple[st
         return "1", []
     db.create_function("may_fold", 1, _may_fold, deterministic=True)
     return "(" + " OR ".join([f"{column} LIKE ?"] * len(pieces) + [f"may_fold({column})"]) + ")", [
-        f"%{p}%" for p in pieces]
+        f"%{p}%" for p in pieces
+    ]
 
 
 _FOLDS = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in FOLDS_TO_PLAIN) + "]")
@@ -196,8 +225,11 @@ def _knowing(db: sqlite3.Connection, fact: FactSpec, joined: dict[str, int]) -> 
     for person, since in joined.items():
         seeded = person in fact.seeded_to
         # A seeded person knows from their arrival, unless a memory of theirs carried it before.
-        rows = db.execute(f"SELECT t, kind, text FROM memory WHERE person = ? AND {where}"
-                          f"{' AND t < ?' if seeded else ''} ORDER BY id", [person, *args, *([since] if seeded else [])])
+        rows = db.execute(
+            f"SELECT t, kind, text FROM memory WHERE person = ? AND {where}"
+            f"{' AND t < ?' if seeded else ''} ORDER BY id",
+            [person, *args, *([since] if seeded else [])],
+        )
         for t, kind, text in rows:
             if memory_carries(fact, kind, text, everyone, person):
                 first[person] = (t, kind)
@@ -211,8 +243,9 @@ def _knowing(db: sqlite3.Connection, fact: FactSpec, joined: dict[str, int]) -> 
 def _planned(metrics: RunMetrics, fact: FactSpec) -> list[dict[str, Any]]:
     """``RunMetrics.plans``' rows (each person's first plan for ``fact``), read from the plans that may carry it."""
     where, args = _candidates(metrics.reader.db, "data", fact)
-    rows = metrics.reader.db.execute(f"SELECT t, person, data FROM event WHERE kind = 'plan' AND {where} ORDER BY seq",
-                                     args)
+    rows = metrics.reader.db.execute(
+        f"SELECT t, person, data FROM event WHERE kind = 'plan' AND {where} ORDER BY seq", args
+    )
     # the story names who and why, not the items (those are the metrics' table)
     return [{k: v for k, v in row.items() if k != "items"} for row in first_plans(fact, rows, metrics.when).values()]
 
@@ -230,8 +263,14 @@ def _gathering(metrics: RunMetrics, window: Window) -> dict[str, Any]:
     """Who came to the window's place during it, as ``RunMetrics.attendance`` counts them, and whether the run reached it."""
     reached = reach(window, metrics.end)
     came = [] if reached == "ahead" else _attendance(metrics, window)
-    return {"place": window.place, "start": metrics.when(window.start), "end": metrics.when(window.end),
-            "run_end": metrics.when(metrics.end), "reached": reached, "came": came}
+    return {
+        "place": window.place,
+        "start": metrics.when(window.start),
+        "end": metrics.when(window.end),
+        "run_end": metrics.when(metrics.end),
+        "reached": reached,
+        "came": came,
+    }
 
 
 def _attendance(metrics: RunMetrics, window: Window) -> list[dict[str, Any]]:
@@ -239,8 +278,10 @@ def _attendance(metrics: RunMetrics, window: Window) -> list[dict[str, Any]]:
     areas = metrics.areas_of(window.place)
     db = metrics.reader.db
     # SQLite takes the other columns of an aggregate query's row from the row holding the MAX.
-    before = db.execute(f"SELECT person, kind, place, MAX(seq) FROM event WHERE kind IN {_WHEREABOUTS} AND t < ?"
-                        " GROUP BY person", (window.start,)).fetchall()
+    before = db.execute(
+        f"SELECT person, kind, place, MAX(seq) FROM event WHERE kind IN {_WHEREABOUTS} AND t < ? GROUP BY person",
+        (window.start,),
+    ).fetchall()
     here = {person: window.start for person, kind, place, _ in before if kind in ("spawn", "arrive") and place in areas}
     stays: dict[str, list[int]] = {}  # person -> [arrived, left, seconds]
 
@@ -251,12 +292,16 @@ def _attendance(metrics: RunMetrics, window: Window) -> list[dict[str, Any]]:
             stay[0], stay[1], stay[2] = min(stay[0], begin), max(stay[1], t), stay[2] + t - begin
 
     finish = min(window.end, metrics.end)
-    for t, kind, person, place in db.execute(f"SELECT t, kind, person, place FROM event WHERE kind IN {_WHEREABOUTS}"
-                                             " AND t >= ? AND t < ? ORDER BY seq", (window.start, finish)):
+    for t, kind, person, place in db.execute(
+        f"SELECT t, kind, person, place FROM event WHERE kind IN {_WHEREABOUTS} AND t >= ? AND t < ? ORDER BY seq",
+        (window.start, finish),
+    ):
         close(person, t)
         if kind in ("spawn", "arrive") and place in areas:
             here[person] = t
     for person in list(here):
         close(person, finish)
-    return [{"person": p, "arrived": metrics.when(a), "left": metrics.when(b), "minutes": round(s / 60, 1)}
-            for p, (a, b, s) in sorted(stays.items(), key=lambda item: item[1][0])]
+    return [
+        {"person": p, "arrived": metrics.when(a), "left": metrics.when(b), "minutes": round(s / 60, 1)}
+        for p, (a, b, s) in sorted(stays.items(), key=lambda item: item[1][0])
+    ]

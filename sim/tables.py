@@ -29,7 +29,9 @@ class RunRow(SQLModel, table=True):
     scenario_yaml: str = Field(description="the world file's text as it was run")
     seed: int
     options: str = Field(description="JSON of the run options; API keys are never stored")
-    status: str = Field(description="running, finished, budget, failed or interrupted (readers show a running run whose process died as lost)")
+    status: str = Field(
+        description="running, finished, budget, failed or interrupted (readers show a running run whose process died as lost)"
+    )
     message: str = ""
     sim_start: str
     sim_end: str
@@ -102,17 +104,30 @@ class LLMCallRow(SQLModel, table=True):
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     wall_time: str = ""
-    endpoint: str = Field(default="", description="the server that answered or failed, when a run has several "
-                          "(its URL without secrets); empty with one")
-    failovers: str = Field(default="[]", description="JSON list of [server, error]: the servers this attempt left "
-                           "for the next (refused or dropped connections), in order")
-    prefix_tokens: int = Field(default=0, description="leading tokens of the call's messages that repeat the same "
-                               "person's previous call (sim/llm/prefix.py counts them)")
+    endpoint: str = Field(
+        default="",
+        description="the server that answered or failed, when a run has several "
+        "(its URL without secrets); empty with one",
+    )
+    failovers: str = Field(
+        default="[]",
+        description="JSON list of [server, error]: the servers this attempt left "
+        "for the next (refused or dropped connections), in order",
+    )
+    prefix_tokens: int = Field(
+        default=0,
+        description="leading tokens of the call's messages that repeat the same "
+        "person's previous call (sim/llm/prefix.py counts them)",
+    )
     schema_tokens: int = Field(default=0, description="tokens of the answer's JSON Schema as the request carries it")
 
 
-LLM_CALL_ADDED = {"endpoint": "TEXT NOT NULL DEFAULT ''", "failovers": "TEXT NOT NULL DEFAULT '[]'",
-                  "prefix_tokens": "INTEGER NOT NULL DEFAULT 0", "schema_tokens": "INTEGER NOT NULL DEFAULT 0"}
+LLM_CALL_ADDED = {
+    "endpoint": "TEXT NOT NULL DEFAULT ''",
+    "failovers": "TEXT NOT NULL DEFAULT '[]'",
+    "prefix_tokens": "INTEGER NOT NULL DEFAULT 0",
+    "schema_tokens": "INTEGER NOT NULL DEFAULT 0",
+}
 """``llm_call``'s columns since schema 6, as ``ALTER TABLE`` adds them to an older file that is written to again."""
 
 

@@ -52,8 +52,12 @@ class RoleSpec(Spec):
 
     name: str = Field(min_length=1, description="the role's name, unique in the team (phases name it)")
     person: str | None = Field(None, description="who plays it; default: the person of the same name")
-    prompt: str = Field("", description="the role's system prompt; may use {task}, {background}, {role} and conclusions")
-    model: ModelSettings | None = Field(None, description="the role's own model settings (over the person's and the world's)")
+    prompt: str = Field(
+        "", description="the role's system prompt; may use {task}, {background}, {role} and conclusions"
+    )
+    model: ModelSettings | None = Field(
+        None, description="the role's own model settings (over the person's and the world's)"
+    )
 
     @property
     def player(self) -> str:
@@ -70,23 +74,32 @@ class PhaseSpec(Spec):
     prompt: str = Field(min_length=1, description="the task prompt; {name} quotes a conclusion or a built-in")
     turns: int = Field(6, ge=1, le=200, description="turn cap: replies at most (the opening prompt not counted)")
     conclusion: str | None = Field(None, pattern=r"^\w+$", description="the name later prompts quote its conclusion by")
-    extract: Extract = Field("agreed", description=(
-        "how the conclusion is found: agreed (given by the reply that ends the phase; asked for in one "
-        "extra exchange when the phase ends without one), reply (the assistant's last reply), files (the "
-        "files the assistant writes), review (the assistant's comments, and whether it approves)"))
+    extract: Extract = Field(
+        "agreed",
+        description=(
+            "how the conclusion is found: agreed (given by the reply that ends the phase; asked for in one "
+            "extra exchange when the phase ends without one), reply (the assistant's last reply), files (the "
+            "files the assistant writes), review (the assistant's comments, and whether it approves)"
+        ),
+    )
     options: list[str] = Field([], description="the conclusions allowed (extract: agreed); empty: any text")
     files: list[str] = Field([], description="the files an extract: files phase writes; empty: program source files")
     end_marker: str = Field("<INFO>", description="text in a reply that ends the phase, as the reply's end field does")
-    dehallucinate: bool | None = Field(None, description=(
-        "communicative dehallucination (ChatDev, Qian et al. 2024): before each assistant reply the assistant "
-        "says which details it lacks, and if it names any the instructor supplies them (one round a turn); "
-        "none: the team's dehallucinate"))
+    dehallucinate: bool | None = Field(
+        None,
+        description=(
+            "communicative dehallucination (ChatDev, Qian et al. 2024): before each assistant reply the assistant "
+            "says which details it lacks, and if it names any the instructor supplies them (one round a turn); "
+            "none: the team's dehallucinate"
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PhaseSpec:
         if self.instructor == self.assistant:
-            raise ValueError(f"phase {self.phase!r}: instructor and assistant are both {self.instructor!r}; "
-                             "a phase needs two roles")
+            raise ValueError(
+                f"phase {self.phase!r}: instructor and assistant are both {self.instructor!r}; a phase needs two roles"
+            )
         if self.options and self.extract != "agreed":
             raise ValueError(f"phase {self.phase!r}: options apply to extract: agreed only")
         if self.files and self.extract != "files":
@@ -94,8 +107,9 @@ class PhaseSpec(Spec):
         for name in self.files:
             wrong = problem(name) or clash(name, self.files)
             if wrong:
-                raise ValueError(f"phase {self.phase!r}: {printable(name)} is not a file name the program folder "
-                                 f"can hold: {wrong}")
+                raise ValueError(
+                    f"phase {self.phase!r}: {printable(name)} is not a file name the program folder can hold: {wrong}"
+                )
         return self
 
 
@@ -104,10 +118,14 @@ class LoopSpec(Spec):
 
     loop: str = Field(min_length=1, description="the loop's name, unique in the chain")
     cycles: int | None = Field(None, ge=1, le=100, description="the cycle cap (required)")
-    until: Until | None = Field(None, description=(
-        "stop condition: approved (a review phase of the cycle approves), complete (no program file "
-        "holds a placeholder; checked before each cycle), runs (the program runs in the sandbox without "
-        "error; checked before each cycle); none: the cycle cap alone"))
+    until: Until | None = Field(
+        None,
+        description=(
+            "stop condition: approved (a review phase of the cycle approves), complete (no program file "
+            "holds a placeholder; checked before each cycle), runs (the program runs in the sandbox without "
+            "error; checked before each cycle); none: the cycle cap alone"
+        ),
+    )
     chain: list[ChainItem] = Field(min_length=1, description="the phases and loops of each cycle, in order")
 
     @model_validator(mode="after")
@@ -145,11 +163,15 @@ class TeamSpec(Spec):
     vars: dict[str, str] = Field({}, description="values of placeholders that no phase concludes")
     files: dict[str, str] = Field({}, description="files the team starts from (path: text), e.g. code to extend")
     entry: str = Field("main.py", description="the file the sandbox runs with python")
-    minutes_per_turn: float = Field(5.0, gt=0, le=MAX_WALK_MINUTES, allow_inf_nan=False,
-                                    description="simulated minutes one reply takes")
+    minutes_per_turn: float = Field(
+        5.0, gt=0, le=MAX_WALK_MINUTES, allow_inf_nan=False, description="simulated minutes one reply takes"
+    )
     sandbox: Limits = Field(Limits(wall_seconds=5, cpu_seconds=5), description="limits of program runs")
-    dehallucinate: bool = Field(False, description="communicative dehallucination in every phase that does not "
-                                                   "set its own (off by default, as in ChatDev's configs)")
+    dehallucinate: bool = Field(
+        False,
+        description="communicative dehallucination in every phase that does not "
+        "set its own (off by default, as in ChatDev's configs)",
+    )
 
     @field_validator("sandbox")
     @classmethod
@@ -225,12 +247,16 @@ def check_team(team: TeamSpec, people: set[str]) -> None:
             player = match_person(role.player, sorted(people))
         except ValueError as err:
             field = "person" if role.person else "name"
-            raise ScenarioReferenceError(f"team.roles[{index}].{field}", f"no one to play role {role.name!r}: {err}") from None
+            raise ScenarioReferenceError(
+                f"team.roles[{index}].{field}", f"no one to play role {role.name!r}: {err}"
+            ) from None
         if player != role.player:  # 'kenji' or 'Kenji' for Kenji Sato: the role is his, and its name stays
             role.person = player
     for name in team.vars:
         if name in BUILTINS:
-            raise ScenarioReferenceError(f"team.vars.{name}", f"{{{name}}} is a built-in placeholder; choose another name")
+            raise ScenarioReferenceError(
+                f"team.vars.{name}", f"{{{name}}} is a built-in placeholder; choose another name"
+            )
     names: set[str] = set()
     known = set(BUILTINS) | team.conclusions() | set(team.vars)
     for where, item in team.items():
@@ -242,12 +268,14 @@ def check_team(team: TeamSpec, people: set[str]) -> None:
             for field in ("instructor", "assistant"):
                 role = getattr(item, field)
                 if role not in seen:
-                    raise ScenarioReferenceError(f"{where}.{field}", f"unknown role {role!r}{_hint(role, seen)}; "
-                                                 f"roles: {', '.join(roles)}")
+                    raise ScenarioReferenceError(
+                        f"{where}.{field}", f"unknown role {role!r}{_hint(role, seen)}; roles: {', '.join(roles)}"
+                    )
             _check_placeholders(item.prompt, f"{where}.prompt", known)
             if item.conclusion in BUILTINS:
-                raise ScenarioReferenceError(f"{where}.conclusion", f"{item.conclusion!r} is a built-in placeholder; "
-                                             "choose another name")
+                raise ScenarioReferenceError(
+                    f"{where}.conclusion", f"{item.conclusion!r} is a built-in placeholder; choose another name"
+                )
     for index, role in enumerate(team.roles):
         _check_placeholders(role.prompt, f"team.roles[{index}].prompt", known)
 
@@ -255,8 +283,11 @@ def check_team(team: TeamSpec, people: set[str]) -> None:
 def _check_placeholders(text: str, where: str, known: set[str]) -> None:
     for name in placeholders(text):
         if name not in known:
-            raise ScenarioReferenceError(where, f"{{{name}}} names nothing{_hint(name, known)}; use a built-in "
-                                         "(hamlet schema), a phase's conclusion or a name in team.vars")
+            raise ScenarioReferenceError(
+                where,
+                f"{{{name}}} names nothing{_hint(name, known)}; use a built-in "
+                "(hamlet schema), a phase's conclusion or a name in team.vars",
+            )
 
 
 def _hint(name: str, names: set[str]) -> str:

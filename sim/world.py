@@ -120,8 +120,7 @@ class World(WorldState):
         self.position[person] = area
         self.occupants[area].add(person)
 
-    def depart(self, person: str, destination: str, arrival: int, began: int = 0,
-               route: tuple[str, ...] = ()) -> None:
+    def depart(self, person: str, destination: str, arrival: int, began: int = 0, route: tuple[str, ...] = ()) -> None:
         """Take ``person`` out of their place; they are on the way until ``arrive``."""
         self.leave(person)
         WorldState.depart(self, person, destination, arrival, began, route)

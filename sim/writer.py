@@ -34,8 +34,10 @@ def claim(engine: Any) -> None:
             holder = row[0] if row else ""
             if holder and holder != me and writer_alive(holder):
                 db.execute("ROLLBACK")
-                raise UserError(f"{engine.url.database}: being written by process {holder.split('@')[0]}; "
-                                "wait for it to end (or stop it) before resuming")
+                raise UserError(
+                    f"{engine.url.database}: being written by process {holder.split('@')[0]}; "
+                    "wait for it to end (or stop it) before resuming"
+                )
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('writer', ?)", (me,))
             db.execute("COMMIT")
         finally:

@@ -46,11 +46,18 @@ def hamlet(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     return run
 
 
-def hamlet_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                   timeout: float = 300) -> Result:
+def hamlet_process(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> Result:
     """Run ``python -m sim ARGS`` as a child process."""
-    proc = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -52,8 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "embeddings": None,  # None: WordLlama; "hash"; or "URL/model" of an embeddings endpoint
 }
 
-SWITCHES = {"planning": "day_planning", "reflection": "reflection", "observation": "perception",
-            "reaction": "reaction"}
+SWITCHES = {"planning": "day_planning", "reflection": "reflection", "observation": "perception", "reaction": "reaction"}
 """Ablation switch -> the component it leaves out when off."""
 
 __all__ = ["DEFAULTS", "SWITCHES", "Answer", "Component", "GenerativeMind", "Introspection", "check_params", "weights"]
@@ -114,17 +113,28 @@ class GenerativeMind:
         self.acting = Acting(self.identity, self.memory, ctx, self.day_planning)
         self.reflection = Reflection(self.identity, self.memory, params) if params["reflection"] else None
         self.dialogue = Dialogue(self.identity, self.memory, self.acting, reacts=bool(params["reaction"]))
-        self.reaction = (Reaction(self.identity, self.memory, self.acting, self.dialogue, self.day_planning, params)
-                         if params["reaction"] else None)
+        self.reaction = (
+            Reaction(self.identity, self.memory, self.acting, self.dialogue, self.day_planning, params)
+            if params["reaction"]
+            else None
+        )
 
     def components(self) -> dict[str, Component | None]:
         """Component name -> component, None for one an ablation left out."""
-        return {"identity": self.identity, "memory": self.memory, "perception": self.perception,
-                "day_planning": self.day_planning, "acting": self.acting, "reflection": self.reflection,
-                "reaction": self.reaction, "dialogue": self.dialogue}
+        return {
+            "identity": self.identity,
+            "memory": self.memory,
+            "perception": self.perception,
+            "day_planning": self.day_planning,
+            "acting": self.acting,
+            "reflection": self.reflection,
+            "reaction": self.reaction,
+            "dialogue": self.dialogue,
+        }
 
-    async def retrieve(self, query: str, now: int, *, k: int | None = None, before: int | None = None,
-                       touch: bool = True) -> list[Memory]:
+    async def retrieve(
+        self, query: str, now: int, *, k: int | None = None, before: int | None = None, touch: bool = True
+    ) -> list[Memory]:
         """The memories most worth recalling for ``query`` at second ``now``."""
         return await self.memory.retrieve(query, now, k=k, before=before, touch=touch)
 
@@ -136,8 +146,11 @@ class GenerativeMind:
         t = self.identity.second(now)
         memory = self.memory
         await memory.wake(t)
-        whispers = [str(e.data.get("text", "")) for e in percept.events
-                    if e.kind == "intervene" and e.data.get("kind") == "whisper"]
+        whispers = [
+            str(e.data.get("text", ""))
+            for e in percept.events
+            if e.kind == "intervene" and e.data.get("kind") == "whisper"
+        ]
         if whispers:  # planted by a researcher: a memory at once, whatever the ablations, even on the road
             await memory.remember("whisper", whispers, await memory.score(whispers, t), t)
         if percept.place is None:
@@ -221,8 +234,12 @@ class GenerativeMind:
         return str(reply.answer)
 
 
-_LEFT_OUT: dict[str, dict[str, Any]] = {"perception": Perception.EMPTY, "day_planning": DayPlanning.EMPTY,
-                                        "reflection": Reflection.EMPTY, "reaction": Reaction.EMPTY}
+_LEFT_OUT: dict[str, dict[str, Any]] = {
+    "perception": Perception.EMPTY,
+    "day_planning": DayPlanning.EMPTY,
+    "reflection": Reflection.EMPTY,
+    "reaction": Reaction.EMPTY,
+}
 """What a switched-off component contributes to the snapshot: its state as it starts, so the keys never change."""
 
 
@@ -233,7 +250,14 @@ class Introspection:
         """The generative defaults under ``params``."""
         return {**DEFAULTS, **params}
 
-    def recall(self, rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int,
-               params: dict[str, Any], k: int = 20) -> list[Recalled]:
+    def recall(
+        self,
+        rows: list[dict[str, Any]],
+        state: dict[str, Any],
+        query: str,
+        now: int,
+        params: dict[str, Any],
+        k: int = 20,
+    ) -> list[Recalled]:
         """The memory component's retrieval over recorded rows, touching none."""
         return recall_rows(rows, state, query, now, params, k)

@@ -88,10 +88,16 @@ class Dialogue:
         """One call: what this person remembers of ``partner`` and thinks of them, kept for later."""
         relation = self.identity.relation(partner, "someone you know")
         recalled = await self.memory.retrieve(partner, t, k=8)
-        prompt = (f"In a sentence or two: who is {partner} to you, and what do you think and feel about them?\n"
-                  f"{partner} ({relation}). What you remember of {partner}: {listing(recalled)}")
-        answer = await self.identity.ask(RelationshipSummary, "relationship", prompt,
-                                         RelationshipSummary(summary=clip(f"{partner} is {relation}.", 240)))
+        prompt = (
+            f"In a sentence or two: who is {partner} to you, and what do you think and feel about them?\n"
+            f"{partner} ({relation}). What you remember of {partner}: {listing(recalled)}"
+        )
+        answer = await self.identity.ask(
+            RelationshipSummary,
+            "relationship",
+            prompt,
+            RelationshipSummary(summary=clip(f"{partner} is {relation}.", 240)),
+        )
         self.about[partner] = [t, str(answer.summary)]
         return str(answer.summary)
 
@@ -110,13 +116,16 @@ class Dialogue:
         relation = self.identity.relation(partner, "someone you know")
         # What holds for the whole conversation first, then the talk so far (each line extends the last
         # prompt's), the memories retrieved for this line last: a server's prefix cache keeps the rest.
-        prompt = ("Say your next line; end the conversation when it has run its course.\n"
-                  f"You are talking with {partner} ({relation}) about {topic}. What you think of {partner}: {about}\n"
-                  f"Right now: {doing}.\n"
-                  f"So far:\n{transcript(lines)}\n"
-                  f"You remember: {listing(recalled)}")
-        said = await self.identity.ask(Utterance, "dialogue_turn", prompt,
-                                       Utterance(line="Well, I should get going.", end=True))
+        prompt = (
+            "Say your next line; end the conversation when it has run its course.\n"
+            f"You are talking with {partner} ({relation}) about {topic}. What you think of {partner}: {about}\n"
+            f"Right now: {doing}.\n"
+            f"So far:\n{transcript(lines)}\n"
+            f"You remember: {listing(recalled)}"
+        )
+        said = await self.identity.ask(
+            Utterance, "dialogue_turn", prompt, Utterance(line="Well, I should get going.", end=True)
+        )
         return Turn(said.line, said.end)
 
     async def remember_conversation(self, partner: str, topic: str, lines: list[Line], now: datetime) -> str | None:
@@ -124,17 +133,28 @@ class Dialogue:
         t = self.identity.second(now)
         self.last_talk[partner] = t
         self.acting.log(now, f"talked with {partner} about {topic}")
-        ask = ("Summarise the conversation, list up to three things you learned, and rate how much it mattered "
-               "(1 to 10).")
+        ask = (
+            "Summarise the conversation, list up to three things you learned, and rate how much it mattered (1 to 10)."
+        )
         schema: type[ConversationNotes] = ConversationNotes
         if self.reacts:
             schema = ReactingNotes
             ask += f" Does it change your plans for the rest of today ({self.acting.doing()} now)? If so, how?"
-        fallback = schema.model_validate({"summary": clip(f"I talked with {partner} about {topic}.", 240),
-                                          "learned": [], "importance": 3, "react": False, "why": ""})
-        notes = await self.identity.ask(schema, "dialogue_memory",
-                                        f"{ask}\nYou just talked with {partner} about {topic}:\n{transcript(lines)}",
-                                        fallback)
+        fallback = schema.model_validate(
+            {
+                "summary": clip(f"I talked with {partner} about {topic}.", 240),
+                "learned": [],
+                "importance": 3,
+                "react": False,
+                "why": "",
+            }
+        )
+        notes = await self.identity.ask(
+            schema,
+            "dialogue_memory",
+            f"{ask}\nYou just talked with {partner} about {topic}:\n{transcript(lines)}",
+            fallback,
+        )
         texts = [notes.summary, *notes.learned]
         await self.memory.remember("dialogue", texts, [float(notes.importance)] * len(texts), t)
         # What is heard in a conversation is perceived too, and counts toward reflecting.

@@ -27,8 +27,11 @@ if TYPE_CHECKING:
     from agents.generative.memory import Memories
 
 Trait = Annotated[str, StringConstraints(max_length=160), Words(3, 16)]
-QUERIES = ("{name}'s core characteristics", "{name}'s current daily occupation and situation",
-           "{name}'s feeling about their recent progress in life")
+QUERIES = (
+    "{name}'s core characteristics",
+    "{name}'s current daily occupation and situation",
+    "{name}'s feeling about their recent progress in life",
+)
 """The three retrievals a summary description is synthesised from (the paper's Appendix A)."""
 SUMMARY_FROM = 4 * 60
 """Minute of the day from which the day's summary description is made (with the day plan)."""
@@ -86,11 +89,16 @@ class Identity:
                 found.setdefault(m.id, m.text)
         spec = self.spec
         # The instruction first, the retrieved statements last: a server's prefix cache keeps what repeats.
-        task = ("From these, describe yourself now: your core characteristics; your occupation and current "
-                "situation; how you feel about your recent progress in life. One sentence each.\n"
-                "Statements about you:\n" + "\n".join(f"- {text}" for text in found.values()))
-        fallback = Summary(core=clip(", ".join(spec.traits) or "an ordinary person", 160),
-                           occupation=clip(spec.occupation or "goes about their days", 160), feeling="content enough")
+        task = (
+            "From these, describe yourself now: your core characteristics; your occupation and current "
+            "situation; how you feel about your recent progress in life. One sentence each.\n"
+            "Statements about you:\n" + "\n".join(f"- {text}" for text in found.values())
+        )
+        fallback = Summary(
+            core=clip(", ".join(spec.traits) or "an ordinary person", 160),
+            occupation=clip(spec.occupation or "goes about their days", 160),
+            feeling="content enough",
+        )
         summary = await self.ask(Summary, "summary", task, fallback)
         self.summary, self.summary_date = summary.model_dump(), now.date().isoformat()
 
@@ -122,11 +130,13 @@ class Identity:
         settings = self.spec.model.over(self.ctx.scenario.model) if self.spec.model else self.ctx.scenario.model
         if fallback is None:
             fallback = schema.model_construct()
-            answer = await self.ctx.gateway.ask(schema, messages, site=CallSite(self.spec.name, purpose),
-                                                fallback=fallback, settings=settings)
+            answer = await self.ctx.gateway.ask(
+                schema, messages, site=CallSite(self.spec.name, purpose), fallback=fallback, settings=settings
+            )
             return None if answer is fallback else answer
-        return await self.ctx.gateway.ask(schema, messages, site=CallSite(self.spec.name, purpose),
-                                          fallback=fallback, settings=settings)
+        return await self.ctx.gateway.ask(
+            schema, messages, site=CallSite(self.spec.name, purpose), fallback=fallback, settings=settings
+        )
 
     def state(self) -> dict[str, Any]:
         """The summary description and the day it was made."""
@@ -153,15 +163,20 @@ def known_places(scenario: Any, spec: PersonSpec) -> tuple[tuple[str, ...], tupl
     own = mine.split(":", 1)[0]
     # Areas named as someone's home (``home: "Canal Lofts:Priya's flat"``), not a whole house.
     private = {scenario.resolve_place(p.home) for p in scenario.people if ":" in p.home} - {mine}
-    known = [f"{s.name}:{a.name}" for s in scenario.sectors for a in s.areas
-             if (s.name == own or s.name not in homes) and f"{s.name}:{a.name}" not in private]
+    known = [
+        f"{s.name}:{a.name}"
+        for s in scenario.sectors
+        for a in s.areas
+        if (s.name == own or s.name not in homes) and f"{s.name}:{a.name}" not in private
+    ]
     for item in spec.routine:
         if item.place and item.place != "free":
             area = scenario.resolve_place(item.place)
             if area not in known:
                 known.append(area)
-    objects = sorted({o.name for s in scenario.sectors for a in s.areas for o in a.objects
-                      if f"{s.name}:{a.name}" in known})
+    objects = sorted(
+        {o.name for s in scenario.sectors for a in s.areas for o in a.objects if f"{s.name}:{a.name}" in known}
+    )
     return tuple(known), tuple(objects)
 
 

@@ -19,21 +19,29 @@ from agents.memory import Memory, MemoryStream, Weights
 from sim.log import dumps
 from sim.mind import MindContext, Recalled
 
-IMPORTANCE_SCALE = ("On a scale of 1 to 10, where 1 is purely mundane (brushing teeth, making the bed) and "
-                    "10 is extremely poignant (a break-up, a death, big news), rate each memory")
+IMPORTANCE_SCALE = (
+    "On a scale of 1 to 10, where 1 is purely mundane (brushing teeth, making the bed) and "
+    "10 is extremely poignant (a break-up, a death, big news), rate each memory"
+)
 
 
 def weights(params: dict[str, Any]) -> Weights:
     """The retrieval weights a parameter set describes."""
-    return Weights(float(params["w_recency"]), float(params["w_importance"]), float(params["w_relevance"]),
-                   float(params["decay"]), int(params["top_k"]))
+    return Weights(
+        float(params["w_recency"]),
+        float(params["w_importance"]),
+        float(params["w_relevance"]),
+        float(params["decay"]),
+        int(params["top_k"]),
+    )
 
 
 @cache
 def importance_model(count: int) -> type[BaseModel]:
     """The schema scoring ``count`` memories at once, 1 (mundane) to 10 (poignant)."""
-    return create_model("Importance", scores=(list[Annotated[int, Field(ge=1, le=10)]],
-                                              Field(min_length=count, max_length=count)))
+    return create_model(
+        "Importance", scores=(list[Annotated[int, Field(ge=1, le=10)]], Field(min_length=count, max_length=count))
+    )
 
 
 class Memories:
@@ -55,11 +63,13 @@ class Memories:
         self.ready = False  # seed memories stored, or the stream rebuilt after a resume
         self.importance_since = 0.0  # of observations and conversations stored since the last reflection
         self._restored: dict[str, Any] = {}
-        self._texts: tuple[int, set[str]] | None = None  # (stream length, its texts): ``knows`` without a scan each time
+        # (stream length, its texts): ``knows`` without a scan each time
+        self._texts: tuple[int, set[str]] | None = None
         self._resumed = False
 
-    async def remember(self, kind: str, texts: list[str], importance: list[float], t: int,
-                       evidence: list[list[int]] | None = None) -> list[Memory]:
+    async def remember(
+        self, kind: str, texts: list[str], importance: list[float], t: int, evidence: list[list[int]] | None = None
+    ) -> list[Memory]:
         """Store ``texts`` as memories of ``kind`` formed at second ``t``, and write their rows."""
         if not texts:
             return []
@@ -71,8 +81,16 @@ class Memories:
             memory = Memory(self.next_id, kind, text, t, t, float(importance[index]), proof)
             self.next_id += 1
             stream.add(memory, vectors[index])
-            self.ctx.memories.append({"id": memory.id, "t": t, "kind": kind, "text": text,
-                                      "importance": memory.importance, "evidence": dumps(list(proof))})
+            self.ctx.memories.append(
+                {
+                    "id": memory.id,
+                    "t": t,
+                    "kind": kind,
+                    "text": text,
+                    "importance": memory.importance,
+                    "evidence": dumps(list(proof)),
+                }
+            )
             made.append(memory)
         return made
 
@@ -81,8 +99,9 @@ class Memories:
             self.stream = MemoryStream(dim)
         return self.stream
 
-    async def retrieve(self, query: str, now: int, *, k: int | None = None, before: int | None = None,
-                       touch: bool = True) -> list[Memory]:
+    async def retrieve(
+        self, query: str, now: int, *, k: int | None = None, before: int | None = None, touch: bool = True
+    ) -> list[Memory]:
         """The memories most worth recalling for ``query`` at second ``now``."""
         if self.stream is None or len(self.stream) == 0:
             return []
@@ -126,8 +145,18 @@ class Memories:
             vectors = await self.embedder.embed([row["text"] for row in rows])
             stream = self._stream(vectors.shape[1])
             for row, vector in zip(rows, vectors, strict=True):
-                stream.add(Memory(row["id"], row["kind"], row["text"], row["t"], row["t"], row["importance"],
-                                  tuple(row["evidence"])), vector)
+                stream.add(
+                    Memory(
+                        row["id"],
+                        row["kind"],
+                        row["text"],
+                        row["t"],
+                        row["t"],
+                        row["importance"],
+                        tuple(row["evidence"]),
+                    ),
+                    vector,
+                )
             if self._restored.get("stream"):
                 stream.restore(self._restored["stream"])
             return
@@ -137,7 +166,8 @@ class Memories:
     def state(self) -> dict[str, Any]:
         """The id counter, the importance since the last reflection and the stream's access times."""
         return {
-            "next_id": self.next_id, "importance_since": self.importance_since,
+            "next_id": self.next_id,
+            "importance_since": self.importance_since,
             # Restored but not woken since: the stream is rebuilt lazily, so say what was restored
             # (a snapshot taken before this person's next wake equals an uninterrupted run's).
             "stream": self.stream.state() if self.stream is not None else self._restored.get("stream", {}),
@@ -153,8 +183,9 @@ class Memories:
         self._resumed = bool(state["ready"]) or bool(self.ctx.recorded)
 
 
-def recall_rows(rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int, params: dict[str, Any],
-                k: int = 20) -> list[Recalled]:
+def recall_rows(
+    rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int, params: dict[str, Any], k: int = 20
+) -> list[Recalled]:
     """What a person would recall for ``query`` at second ``now``, read from run-file rows (for viewers).
 
     The stream is rebuilt from ``rows`` (one person's memory rows formed by then, in id order) with
@@ -171,8 +202,20 @@ def recall_rows(rows: list[dict[str, Any]], state: dict[str, Any], query: str, n
     ids = {int(r["id"]) for r in rows}
     stream.restore({"accessed": {key: value for key, value in accessed.items() if int(key) in ids}})
     scored = stream.retrieve(vectors[-1], now, weights(params), k=k, before=now, touch=False)
-    return [Recalled(s.memory.id, s.memory.kind, s.memory.text, s.memory.created, s.memory.importance,
-                     s.recency, s.importance, s.relevance, s.total) for s in scored]
+    return [
+        Recalled(
+            s.memory.id,
+            s.memory.kind,
+            s.memory.text,
+            s.memory.created,
+            s.memory.importance,
+            s.recency,
+            s.importance,
+            s.relevance,
+            s.total,
+        )
+        for s in scored
+    ]
 
 
 class _Row:

@@ -57,8 +57,7 @@ class Perception:
         order is the priority when a wake brings more than the limit. ``asleep``: the person slept
         until now, so lines said to others meanwhile were never heard.
         """
-        by_kind: dict[str, list[tuple[int, str, str, str]]] = {"event": [], "object": [], "overheard": [],
-                                                               "person": []}
+        by_kind: dict[str, list[tuple[int, str, str, str]]] = {"event": [], "object": [], "overheard": [], "person": []}
         for event in percept.events:
             text = str(event.data.get("text", ""))
             if event.kind == "say" and event.data.get("to") == self.me:
@@ -93,19 +92,26 @@ class Perception:
         window; texts and activities already rated are stored at once.
         """
         found = self.observations(percept, t, asleep)
-        kept, rest = found[:self.limit], found[self.limit:]
+        kept, rest = found[: self.limit], found[self.limit :]
         stamped = [[at, text, activity] for at, _, text, activity in kept]
         if rest:  # counted, not dropped: one memory says what was not remembered one by one
             counts = Counter(kind for _, kind, _, _ in rest)
             parts = ", ".join(f"{n} {_NOUNS[kind][n != 1]}" for kind, n in counts.items())
-            stamped.append([t, f"Also noticed, too much to take in one by one: {len(rest)} more "
-                               f"observation{'s' if len(rest) != 1 else ''} ({parts})", ""])
+            stamped.append(
+                [
+                    t,
+                    f"Also noticed, too much to take in one by one: {len(rest)} more "
+                    f"observation{'s' if len(rest) != 1 else ''} ({parts})",
+                    "",
+                ]
+            )
         self.waiting += stamped
         noticed = [(kind, text) for _, kind, text, _ in found]
         if not self.waiting:
             return noticed
-        unrated = [text for _, text, activity in self.waiting
-                   if activity not in self.rated and not self.memory.knows(text)]
+        unrated = [
+            text for _, text, activity in self.waiting if activity not in self.rated and not self.memory.knows(text)
+        ]
         if unrated and self.rated_at is not None and t - self.rated_at < self.window:
             return noticed
         ready, self.waiting = self.waiting, []
@@ -125,8 +131,13 @@ class Perception:
 
     def state(self) -> dict[str, Any]:
         """Who and what was last seen in which state, and the importance of each activity seen."""
-        return {"seen": self.seen, "things": self.things, "rated": self.rated, "waiting": self.waiting,
-                "rated_at": self.rated_at}
+        return {
+            "seen": self.seen,
+            "things": self.things,
+            "rated": self.rated,
+            "waiting": self.waiting,
+            "rated_at": self.rated_at,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load what ``state`` saved (a snapshot from before objects were perceived has no ``things``)."""
@@ -134,5 +145,9 @@ class Perception:
         self.waiting, self.rated_at = state.get("waiting", []), state.get("rated_at")
 
 
-_NOUNS = {"event": ("event", "events"), "object": ("object", "objects"),
-          "overheard": ("line overheard", "lines overheard"), "person": ("person", "people")}
+_NOUNS = {
+    "event": ("event", "events"),
+    "object": ("object", "objects"),
+    "overheard": ("line overheard", "lines overheard"),
+    "person": ("person", "people"),
+}

@@ -89,8 +89,9 @@ def hour_plan_model(hours: tuple[str, ...]) -> type[HourPlan]:
     """The hour plan's schema offering only ``hours`` (those from getting up to bedtime): a ``HourPlan``."""
     start: Any = Literal[hours]  # a type made at run time: Any keeps type checkers from reading it as a form
     item = create_model("HourItem", __base__=HourItem, start=(start, ...))
-    return create_model("HourPlan", __base__=HourPlan,
-                        hours=(list[item], Field(min_length=min(3, len(hours)), max_length=len(hours))))
+    return create_model(
+        "HourPlan", __base__=HourPlan, hours=(list[item], Field(min_length=min(3, len(hours)), max_length=len(hours)))
+    )
 
 
 @lru_cache(maxsize=64)
@@ -164,8 +165,9 @@ _COMMON = frozenset({"the", "and", "room", "house", "home", "area", "place", "fr
 """Words of place names too common to say which place a plan means (every house has a room)."""
 
 
-def block_places(scenario: Any, known: tuple[str, ...], activity: str, start: int, end: int,
-                 routine: list[Any], here: str, home: str) -> tuple[str, ...]:
+def block_places(
+    scenario: Any, known: tuple[str, ...], activity: str, start: int, end: int, routine: list[Any], here: str, home: str
+) -> tuple[str, ...]:
     """The known places a block's actions may be at: its own sectors, not the whole town.
 
     Offered: every known area of the sectors of the person's place now and their home, of the
@@ -253,17 +255,29 @@ class DayPlanning:
         in_mind = await self.memory.retrieve(f"my plans, intentions and news for {now:%A %d %B}", t, k=3)
         # What does not change first (the instruction, the habits), then the day's, the moment last,
         # so each prompt begins as the person's earlier ones did and a server's prefix cache serves it.
-        prompt = ("Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
-                  "each with the hour it starts.\n"
-                  f"Your usual day, a habit rather than a rule: {habits}.\n"
-                  f"Yesterday you: {'; '.join(yesterday) or 'nothing you remember'}.\n"
-                  f"You have in mind: {listing(in_mind)}\n"
-                  f"Today is {now:%A %d %B %Y}.")
+        prompt = (
+            "Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
+            "each with the hour it starts.\n"
+            f"Your usual day, a habit rather than a rule: {habits}.\n"
+            f"Yesterday you: {'; '.join(yesterday) or 'nothing you remember'}.\n"
+            f"You have in mind: {listing(in_mind)}\n"
+            f"Today is {now:%A %d %B %Y}."
+        )
         first = spec.routine[0].do if spec.routine else "starts the day"
-        fallback = DayPlan(wake_up="07:00", bedtime="22:00", items=[
-            PlanItem(start=f"{h:02d}:00", activity=clip(a, 160)) for h, a in
-            ((7, first), (9, f"works as {spec.occupation or 'usual'}"), (12, "has lunch"),
-             (13, "works"), (18, "has dinner and rests"))])
+        fallback = DayPlan(
+            wake_up="07:00",
+            bedtime="22:00",
+            items=[
+                PlanItem(start=f"{h:02d}:00", activity=clip(a, 160))
+                for h, a in (
+                    (7, first),
+                    (9, f"works as {spec.occupation or 'usual'}"),
+                    (12, "has lunch"),
+                    (13, "works"),
+                    (18, "has dinner and rests"),
+                )
+            ],
+        )
         plan = await self.identity.ask(DayPlan, "day_plan", prompt, fallback)
         assert isinstance(plan, DayPlan)
         self.plan, self.plan_date = plan.model_dump(), now.date().isoformat()
@@ -271,18 +285,23 @@ class DayPlanning:
         # only the hours from getting up to bedtime can be planned: the schema offers no others
         awake = tuple(h for h in HOURS if minutes(plan.wake_up) // 60 * 60 <= minutes(h) < minutes(plan.bedtime))
         hourly = await self.identity.ask(
-            hour_plan_model(awake), "hour_plan",
+            hour_plan_model(awake),
+            "hour_plan",
             "Make it an hour-by-hour plan: for each hour from getting up to bedtime, what you do.\n"
             f"Your plan in broad strokes: {broad}.\n"
             f"You get up at {plan.wake_up} and go to bed at {plan.bedtime}. Today is {now:%A}.",
-            HourPlan(hours=[HourItem(start=i.start, activity=i.activity) for i in plan.items]))
-        self.hours = {"wake_up": plan.wake_up, "bedtime": plan.bedtime,
-                      "items": [i.model_dump() for i in hourly.hours]}
-        texts = [f"My plan for {now:%A}: wake {plan.wake_up}, {broad}, bed {plan.bedtime}",
-                 f"My hour-by-hour plan for {now:%A}: {spoken(self.hours)}"]
+            HourPlan(hours=[HourItem(start=i.start, activity=i.activity) for i in plan.items]),
+        )
+        self.hours = {"wake_up": plan.wake_up, "bedtime": plan.bedtime, "items": [i.model_dump() for i in hourly.hours]}
+        texts = [
+            f"My plan for {now:%A}: wake {plan.wake_up}, {broad}, bed {plan.bedtime}",
+            f"My hour-by-hour plan for {now:%A}: {spoken(self.hours)}",
+        ]
         await self.memory.remember("plan", texts, await self.memory.score(texts, t), t)
-        return [Note("plan", {"scope": "day", "date": self.plan_date, **self.plan}),
-                Note("plan", {"scope": "hours", "date": self.plan_date, **self.hours})]
+        return [
+            Note("plan", {"scope": "day", "date": self.plan_date, **self.plan}),
+            Note("plan", {"scope": "hours", "date": self.plan_date, **self.hours}),
+        ]
 
     async def replan(self, now: datetime, reason: str) -> Note:
         """Rebuild the rest of today's hour-level plan from now (one call), remember it, and say so."""
@@ -291,21 +310,26 @@ class DayPlanning:
         current = self.hours or self.plan
         assert current is not None
         later = [f"{start} {activity}" for start, activity in _spans_after(current, minute)]
-        prompt = ("Plan the rest of today again from now, in the light of this: what you do from now, and what "
-                  "after, each with the hour it starts. Rate how much this change matters (1 to 10).\n"
-                  f"The rest of your plan for today: {'; '.join(later) or 'nothing more'}. "
-                  f"You go to bed at {current['bedtime']}.\n"
-                  f"{reason}\nIt is {now:%H:%M}.")
-        fallback = Replan(items=[ReplanItem(start="now", activity=clip(later[0].split(" ", 1)[1], 160)
-                                            if later else "carries on")], importance=3)
+        prompt = (
+            "Plan the rest of today again from now, in the light of this: what you do from now, and what "
+            "after, each with the hour it starts. Rate how much this change matters (1 to 10).\n"
+            f"The rest of your plan for today: {'; '.join(later) or 'nothing more'}. "
+            f"You go to bed at {current['bedtime']}.\n"
+            f"{reason}\nIt is {now:%H:%M}."
+        )
+        fallback = Replan(
+            items=[ReplanItem(start="now", activity=clip(later[0].split(" ", 1)[1], 160) if later else "carries on")],
+            importance=3,
+        )
         # "now" or an hour still to come before bedtime: an hour gone by cannot start anything
         to_come = tuple(h for h in HOURS if minute < minutes(h) < minutes(current["bedtime"]))
         answer = await self.identity.ask(replan_model(to_come), "replan", prompt, fallback)
         assert isinstance(answer, Replan)
         self.hours = replanned(current, minute, [(i.start, i.activity) for i in answer.items])
         rest = "; ".join(f"{start} {activity}" for start, activity in _spans_after(self.hours, minute))
-        await self.memory.remember("plan", [clip(f"At {now:%H:%M} I changed my plans ({reason}): {rest}", 600)],
-                                   [float(answer.importance)], t)
+        await self.memory.remember(
+            "plan", [clip(f"At {now:%H:%M} I changed my plans ({reason}): {rest}", 600)], [float(answer.importance)], t
+        )
         return Note("plan", {"scope": "replan", "date": self.plan_date, "reason": reason, **self.hours})
 
     def remaining(self, minute: int) -> str:
@@ -355,8 +379,10 @@ def replanned(plan: Mapping[str, Any], minute: int, items: list[tuple[str, str]]
     item starting "now" or at an hour already begun starts at ``minute``.
     """
     kept = [dict(i) for i in plan.get("items", []) if (clock_minutes(i.get("start")) or 0) < minute]
-    new = [{"start": clock(max(minute, clock_minutes(start) or 0) if start != "now" else minute),
-            "activity": activity} for start, activity in items]
+    new = [
+        {"start": clock(max(minute, clock_minutes(start) or 0) if start != "now" else minute), "activity": activity}
+        for start, activity in items
+    ]
     return {**plan, "items": kept + new}
 
 
@@ -380,8 +406,9 @@ class Acting:
         """Keep that the person began ``what`` at ``now`` (for tomorrow's plan: what they did yesterday)."""
         day = now.date().isoformat()
         if day not in self.done:
-            self.done = {d: entries for d, entries in self.done.items()
-                         if d == (now.date() - timedelta(days=1)).isoformat()}
+            self.done = {
+                d: entries for d, entries in self.done.items() if d == (now.date() - timedelta(days=1)).isoformat()
+            }
             self.done[day] = []
         entries = self.done[day]
         if len(entries) < DONE_KEPT and not (entries and entries[-1].endswith(what)):
@@ -460,18 +487,32 @@ class Acting:
         where = self.current[1] if self.current else identity.home
         # The schema offers only the places this block can be at (and their objects): a schema of the
         # whole town cost more tokens than the prompt itself, and a small model picks among fewer better.
-        places = block_places(self.ctx.scenario, identity.places, block.activity, block.start, block.end,
-                              identity.spec.routine, where, identity.home)
+        places = block_places(
+            self.ctx.scenario,
+            identity.places,
+            block.activity,
+            block.start,
+            block.end,
+            identity.spec.routine,
+            where,
+            identity.home,
+        )
         here = {name for area in places for name in self.ctx.scenario.objects_in(area)}
         objects = tuple(o for o in identity.objects if o in here)
         schema = decomposition_model(places, objects)
-        prompt = ("Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
-                  "there or none.\n"
-                  f"From {clock(block.start)} to {clock(block.end)} you planned: {block.activity}.\n"
-                  f"You remember: {listing(recalled)}\n"
-                  f"It is {now:%H:%M}.")
-        step = {"minutes": 15, "activity": block.activity[:ACTIVITY_CHARS], "object": "none",
-                "place": where if where in places else places[0]}
+        prompt = (
+            "Break the time into steps of 5 to 15 minutes, each at one of your places, using an object "
+            "there or none.\n"
+            f"From {clock(block.start)} to {clock(block.end)} you planned: {block.activity}.\n"
+            f"You remember: {listing(recalled)}\n"
+            f"It is {now:%H:%M}."
+        )
+        step = {
+            "minutes": 15,
+            "activity": block.activity[:ACTIVITY_CHARS],
+            "object": "none",
+            "place": where if where in places else places[0],
+        }
         answer = await identity.ask(schema, "decompose", prompt, schema.model_validate({"steps": [step, step]}))
         steps = []
         for step in answer.steps:
@@ -487,4 +528,3 @@ class Acting:
     def restore(self, state: dict[str, Any]) -> None:
         """Load what ``state`` saved (a snapshot from before the log has none)."""
         self.actions, self.current, self.done = state["actions"], state["current"], state.get("done", {})
-

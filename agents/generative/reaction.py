@@ -59,7 +59,8 @@ def reaction_model(candidates: tuple[str, ...]) -> type[BaseModel]:
     """
     fields: dict[str, Any] = {}
     if candidates:
-        whom: Any = Literal[(*candidates, NOBODY)]  # a type made at run time: Any keeps type checkers from reading it as a form
+        # a type made at run time: Any keeps type checkers from reading it as a form
+        whom: Any = Literal[(*candidates, NOBODY)]
         fields["talk_to"] = (whom, Field(description="who to talk to now, or nobody"))
         fields["topic"] = (Text, Field(description="what to talk about"))
     fields["reaction"] = (Literal[CARRY_ON, CHANGE], Field(description="carry on with your plan, or change it"))
@@ -76,8 +77,15 @@ class Reaction:
     EMPTY: ClassVar[dict[str, Any]] = {"pending": None, "news": []}
     """The state of a person with nothing to react to."""
 
-    def __init__(self, identity: Identity, memory: Memories, acting: Acting, dialogue: Dialogue,
-                 day: DayPlanning | None, params: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        memory: Memories,
+        acting: Acting,
+        dialogue: Dialogue,
+        day: DayPlanning | None,
+        params: dict[str, Any],
+    ) -> None:
         self.identity, self.memory, self.acting, self.dialogue, self.day = identity, memory, acting, dialogue, day
         self.cooldown = int(params["talk_cooldown_minutes"]) * 60
         self.max_turns = int(params["max_turns"])
@@ -102,10 +110,12 @@ class Reaction:
         me = self.identity.spec.name
         if self.news or any(kind == "object" for kind, _ in noticed):
             return True
-        if any(e.kind == "intervene" or (e.kind == "say" and e.data.get("to") == me and "turn" not in e.data)
-               for e in percept.events):
+        if any(
+            e.kind == "intervene" or (e.kind == "say" and e.data.get("to") == me and "turn" not in e.data)
+            for e in percept.events
+        ):
             return True
-        return bool(candidates) and t - max(self.dialogue.last_talk.values(), default=-10**9) >= self.cooldown
+        return bool(candidates) and t - max(self.dialogue.last_talk.values(), default=-(10**9)) >= self.cooldown
 
     async def react(self, percept: Percept, t: int, noticed: list[tuple[str, str]]) -> tuple[Talk | None, str | None]:
         """A conversation to start, and/or why to plan the rest of the day again; (None, None) to carry on.
@@ -116,27 +126,39 @@ class Reaction:
             reason, self.pending = self.pending, None
             return None, reason
         last_talk = self.dialogue.last_talk
-        candidates = tuple(other for other, activity in percept.people if available(activity)
-                           and t - last_talk.get(other, -10**9) >= self.cooldown)
+        candidates = tuple(
+            other
+            for other, activity in percept.people
+            if available(activity) and t - last_talk.get(other, -(10**9)) >= self.cooldown
+        )
         if not self.due(percept, t, noticed, candidates):
             return None, None
         news = [*self.news, *(text for _, text in noticed)][:NOTICED_SHOWN]
         self.news = []
         recalled = await self.memory.retrieve(" ".join([*news, *candidates]) or self.acting.doing(), t)
         known = self.identity.relations()
-        here = "".join(f"\n{c} is here ({self.dialogue.about_line(c, known.get(c, 'someone you may not know'))})."
-                       for c in candidates)
+        here = "".join(
+            f"\n{c} is here ({self.dialogue.about_line(c, known.get(c, 'someone you may not know'))})."
+            for c in candidates
+        )
         minute = percept.now.hour * 60 + percept.now.minute
         plan = self.day.remaining(minute) if self.day is not None else "nothing planned"
         # The question first, what the moment brings last (a server's prefix cache keeps what repeats).
-        prompt = ("Do you talk to someone here? Do you carry on with your plan, or change it? Say why.\n"
-                  f"The rest of your plan today: {plan}. Right now: {self.acting.doing()}.\n"
-                  f"You notice: {'; '.join(news) or 'nothing new'}.{here}\n"
-                  f"You remember: {listing(recalled)}\n"
-                  f"It is {percept.now:%H:%M}.")
+        prompt = (
+            "Do you talk to someone here? Do you carry on with your plan, or change it? Say why.\n"
+            f"The rest of your plan today: {plan}. Right now: {self.acting.doing()}.\n"
+            f"You notice: {'; '.join(news) or 'nothing new'}.{here}\n"
+            f"You remember: {listing(recalled)}\n"
+            f"It is {percept.now:%H:%M}."
+        )
         schema = reaction_model(candidates)
-        fallback = schema.model_validate({"reaction": CARRY_ON, "reason": "nothing calls for it",
-                                          **({"talk_to": NOBODY, "topic": "nothing"} if candidates else {})})
+        fallback = schema.model_validate(
+            {
+                "reaction": CARRY_ON,
+                "reason": "nothing calls for it",
+                **({"talk_to": NOBODY, "topic": "nothing"} if candidates else {}),
+            }
+        )
         choice = await self.identity.ask(schema, "reaction", prompt, fallback)
         for other in candidates:  # asked once: not again about the same people until the cooldown
             last_talk[other] = t

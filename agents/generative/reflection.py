@@ -80,11 +80,14 @@ class Reflection:
         memory.importance_since = 0.0
         recent = memory.recent(self.window)
         count = self.questions
-        asked = await self.identity.ask(questions_model(count), "reflection_questions",
-                                        f"What are the {count} most salient high-level questions these raise about "
-                                        "you and the people around you?\n"
-                                        f"Your recent memories:\n{numbered([m.text for m in recent])}",
-                                        questions_model(count)(questions=["What matters most to me now?"] * count))
+        asked = await self.identity.ask(
+            questions_model(count),
+            "reflection_questions",
+            f"What are the {count} most salient high-level questions these raise about "
+            "you and the people around you?\n"
+            f"Your recent memories:\n{numbered([m.text for m in recent])}",
+            questions_model(count)(questions=["What matters most to me now?"] * count),
+        )
         texts: list[str] = []
         evidence: list[list[int]] = []
         for question in dict.fromkeys(asked.questions):  # the same question twice is asked once
@@ -102,8 +105,10 @@ class Reflection:
         if not statements:
             return []
         per = self.per_question
-        prompt = (f"What up to {per} high-level insights can you infer from these statements? Cite the statements "
-                  f"each rests on.\nQuestion: {question}\nStatements:\n{numbered([m.text for m in statements])}")
+        prompt = (
+            f"What up to {per} high-level insights can you infer from these statements? Cite the statements "
+            f"each rests on.\nQuestion: {question}\nStatements:\n{numbered([m.text for m in statements])}"
+        )
         answer = await self.identity.ask(insights_model(per, len(statements)), "reflection_insights", prompt, None)
         if answer is None:
             return []

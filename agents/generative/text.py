@@ -9,7 +9,7 @@ from agents.memory import Memory
 
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters: fallbacks quote model or author text and must always validate."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def listing(memories: list[Memory]) -> str:

@@ -56,10 +56,12 @@ class Feed:
 
     def close(self) -> None:
         """Close the feed's read connection (on the bus thread, where it was opened)."""
+
         def shut() -> None:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
         self.bus.call(shut)
 
     # -- the bus thread ------------------------------------------------------------------
@@ -79,8 +81,19 @@ class Feed:
                     break
                 last = rows[-1][0]
                 for seq, tick, t, when, kind, person, place, data in rows:
-                    head = orjson.dumps({"v": VERSION, "run": self.run, "seq": seq, "tick": tick, "t": t, "time": when,
-                                         "kind": kind, "person": person, "place": place})
+                    head = orjson.dumps(
+                        {
+                            "v": VERSION,
+                            "run": self.run,
+                            "seq": seq,
+                            "tick": tick,
+                            "t": t,
+                            "time": when,
+                            "kind": kind,
+                            "person": person,
+                            "place": place,
+                        }
+                    )
                     payload = head[:-1] + b',"data":' + data.encode() + b"}"
                     self.sent = seq
                     # Acknowledgements come in order, so one callback every ACK_EVERY events says as much.

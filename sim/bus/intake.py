@@ -56,8 +56,9 @@ class Message:
 class Intake:
     """Takes one run's control messages off the bus thread and records what becomes of each."""
 
-    def __init__(self, path: Path, run: str, *, queue_messages: int = QUEUE_MESSAGES,
-                 queue_bytes: int = QUEUE_BYTES) -> None:
+    def __init__(
+        self, path: Path, run: str, *, queue_messages: int = QUEUE_MESSAGES, queue_bytes: int = QUEUE_BYTES
+    ) -> None:
         self.path, self.run = path, run
         self.queue_messages, self.queue_bytes = queue_messages, queue_bytes
         self.requests = self.rejected = self.shed = 0  # totals so far, for tests and the last warning
@@ -81,9 +82,11 @@ class Intake:
         """Queue one control message (the bus's handler: returns at once)."""
         refused = None
         if len(payload) > MESSAGE_BYTES:
-            refused = (f"{len(payload):,} bytes; a control message may have at most {MESSAGE_BYTES:,} "
-                       f"(an intervention's text at most {control.TEXT_CHARS:,} characters)")
-            payload = payload[:PAYLOAD_CHARS * 4]  # what the rejection row keeps, at most, in UTF-8
+            refused = (
+                f"{len(payload):,} bytes; a control message may have at most {MESSAGE_BYTES:,} "
+                f"(an intervention's text at most {control.TEXT_CHARS:,} characters)"
+            )
+            payload = payload[: PAYLOAD_CHARS * 4]  # what the rejection row keeps, at most, in UTF-8
         with self._ready:
             if len(self._queue) >= self.queue_messages or self._bytes + len(payload) > self.queue_bytes:
                 self._shedding[topic] += 1
@@ -106,10 +109,13 @@ class Intake:
             if value > seen:
                 self.broker_dropped += value - seen
                 self._dropped_unrecorded = True
-                log.warning("the broker dropped %d messages to slow subscribers (%d while this run is live); "
-                            "if they were for this run's relay, control messages were lost before Hamlet saw "
-                            "them: raise the broker's max_queued_messages (docs/scaling.md)",
-                            value - seen, self.broker_dropped)
+                log.warning(
+                    "the broker dropped %d messages to slow subscribers (%d while this run is live); "
+                    "if they were for this run's relay, control messages were lost before Hamlet saw "
+                    "them: raise the broker's max_queued_messages (docs/scaling.md)",
+                    value - seen,
+                    self.broker_dropped,
+                )
                 self._ready.notify()
 
     # -- any thread ----------------------------------------------------------------------
@@ -121,9 +127,13 @@ class Intake:
             self._ready.notify()
         self._thread.join(timeout_s)
         if self.shed or self.broker_dropped:
-            log.warning("control messages of this run not taken: %d shed by the relay, %d dropped by the broker "
-                        "(to any of its subscribers); hamlet show %s counts them", self.shed, self.broker_dropped,
-                        self.path)
+            log.warning(
+                "control messages of this run not taken: %d shed by the relay, %d dropped by the broker "
+                "(to any of its subscribers); hamlet show %s counts them",
+                self.shed,
+                self.broker_dropped,
+                self.path,
+            )
 
     # -- the intake thread ---------------------------------------------------------------
 
@@ -172,20 +182,35 @@ class Intake:
             except Exception as err:  # a check that broke on odd input: still recorded, with what broke
                 rejections.append((message, f"could not be checked ({type(err).__name__}: {err})"))
         now = wall_now()
-        shed_rows = [(now, topic, f"shed: {count:,} messages not read; {self.queue_messages:,} messages or "
-                                  f"{self.queue_bytes / 2**20:g} MiB were waiting to be checked", "")
-                     for topic, count in shed.items()]
+        shed_rows = [
+            (
+                now,
+                topic,
+                f"shed: {count:,} messages not read; {self.queue_messages:,} messages or "
+                f"{self.queue_bytes / 2**20:g} MiB were waiting to be checked",
+                "",
+            )
+            for topic, count in shed.items()
+        ]
         db = sqlite3.connect(self.path, timeout=30)
         try:
             with db:
                 ids = [control.insert(db, verb, payload, "mqtt") for verb, payload in requests]
-                db.executemany("INSERT INTO rejection (received_at, topic, reason, payload) VALUES (?,?,?,?)",
-                               [(m.received_at, m.topic, reason,
-                                 m.payload.decode("utf-8", errors="replace")[:PAYLOAD_CHARS])
-                                for m, reason in rejections] + shed_rows)
-                db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                               [("bus_shed", str(self.shed + sum(shed.values()))),
-                                ("bus_broker_dropped", str(self.broker_dropped))])
+                db.executemany(
+                    "INSERT INTO rejection (received_at, topic, reason, payload) VALUES (?,?,?,?)",
+                    [
+                        (m.received_at, m.topic, reason, m.payload.decode("utf-8", errors="replace")[:PAYLOAD_CHARS])
+                        for m, reason in rejections
+                    ]
+                    + shed_rows,
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [
+                        ("bus_shed", str(self.shed + sum(shed.values()))),
+                        ("bus_broker_dropped", str(self.broker_dropped)),
+                    ],
+                )
         finally:
             db.close()
         self.shed += sum(shed.values())
@@ -201,8 +226,11 @@ class Intake:
             else:
                 self._unwarned += 1
         if shed:
-            log.warning("shed %d control messages unread: the relay had too many waiting (%d shed in all; "
-                        "see hamlet show)", sum(shed.values()), self.shed)
+            log.warning(
+                "shed %d control messages unread: the relay had too many waiting (%d shed in all; see hamlet show)",
+                sum(shed.values()),
+                self.shed,
+            )
 
     def _say_unwarned(self, *, force: bool) -> None:
         """Once a warning window is over (or at the end): how many rejections were not warned about one by one."""
@@ -210,8 +238,12 @@ class Intake:
         if now < self._window_end and not force:
             return
         if self._unwarned:
-            log.warning("rejected %d more messages on %s... (reasons in the rejection table of %s)",
-                        self._unwarned, self._prefix, self.path)
+            log.warning(
+                "rejected %d more messages on %s... (reasons in the rejection table of %s)",
+                self._unwarned,
+                self._prefix,
+                self.path,
+            )
         self._warned = self._unwarned = 0
         self._window_end = now + WARN_WINDOW_S
 
@@ -221,7 +253,7 @@ class Intake:
             raise Rejected(message.refused)
         if message.retained:
             raise Rejected("a retained control message is never acted on; publish it without retain")
-        verb = message.topic[len(self._prefix):]
+        verb = message.topic[len(self._prefix) :]
         if verb not in control.KINDS:
             raise Rejected(f"unknown control {verb!r}; publish to control/pause, resume, stop or intervene")
         fields = {k: v for k, v in opened(message.payload, self.run).items() if k not in ("v", "run")}

@@ -83,9 +83,16 @@ def parse_broker(url: str, ca: str | None = None, cert: str | None = None, key: 
     for flag, path in (("--mqtt-ca", ca), ("--mqtt-cert", cert), ("--mqtt-key", key)):
         if path is not None and not Path(path).is_file():
             raise UserError(f"{flag} {path}: no such file")
-    return Broker(parts.hostname, port, unquote(parts.username) if parts.username else None,
-                  unquote(parts.password) if parts.password is not None else None,
-                  parts.scheme == "mqtts" or bool(ca or cert), ca, cert, key)
+    return Broker(
+        parts.hostname,
+        port,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password is not None else None,
+        parts.scheme == "mqtts" or bool(ca or cert),
+        ca,
+        cert,
+        key,
+    )
 
 
 def _redacted(url: str) -> str:
@@ -106,8 +113,15 @@ class MqttBus(Bus):
 
     remote = True
 
-    def __init__(self, broker: Broker, identifier: str, *, will: Outgoing | None = None,
-                 keepalive: int = KEEPALIVE_S, persistent: bool = False) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        identifier: str,
+        *,
+        will: Outgoing | None = None,
+        keepalive: int = KEEPALIVE_S,
+        persistent: bool = False,
+    ) -> None:
         super().__init__()
         self.broker = broker
         self.identifier = identifier
@@ -146,8 +160,10 @@ class MqttBus(Bus):
             if self._closing is not None:
                 hand_over(self._loop, self._closing.set)
             self._thread.join(2)
-            raise UserError(f"--mqtt {self.broker.url}: cannot connect to the broker ({self._failure}); "
-                            "start it, or fix the URL, credentials or TLS files")
+            raise UserError(
+                f"--mqtt {self.broker.url}: cannot connect to the broker ({self._failure}); "
+                "start it, or fix the URL, credentials or TLS files"
+            )
 
     def close(self, timeout_s: float = 10.0) -> int:
         """Send what is queued (for up to ``timeout_s``), disconnect cleanly; returns messages left unsent."""
@@ -208,8 +224,7 @@ class MqttBus(Bus):
                     self._first.set()
                     return
                 if was_up:
-                    log.warning("lost the broker at %s (%s); reconnecting, with backoff", self.broker.url,
-                                _reason(err))
+                    log.warning("lost the broker at %s (%s); reconnecting, with backoff", self.broker.url, _reason(err))
             finally:
                 self._down()
             if self._closing.is_set() and (self._idle() or time.monotonic() >= self._deadline):
@@ -231,16 +246,27 @@ class MqttBus(Bus):
         will = None
         if self.will is not None:
             will = aiomqtt.Will(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
-        tls = aiomqtt.TLSParameters(ca_certs=self.broker.ca, certfile=self.broker.cert,
-                                    keyfile=self.broker.key) if self.broker.tls else None
-        return aiomqtt.Client(self.broker.host, self.broker.port, username=self.broker.username,
-                              password=self.broker.password, identifier=self.identifier, will=will,
-                              keepalive=self.keepalive, timeout=timeout_s, tls_params=tls,
-                              clean_session=clean or not self.persistent,
-                              max_inflight_messages=0,  # 0: no limit (paho rescans its queue on every ack otherwise)
-                              # Nagle's algorithm holds small messages back for the peer's delayed ACK:
-                              # ~40 ms each way, measured as an 88 ms round trip through mosquitto.
-                              socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        tls = (
+            aiomqtt.TLSParameters(ca_certs=self.broker.ca, certfile=self.broker.cert, keyfile=self.broker.key)
+            if self.broker.tls
+            else None
+        )
+        return aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            username=self.broker.username,
+            password=self.broker.password,
+            identifier=self.identifier,
+            will=will,
+            keepalive=self.keepalive,
+            timeout=timeout_s,
+            tls_params=tls,
+            clean_session=clean or not self.persistent,
+            max_inflight_messages=0,  # 0: no limit (paho rescans its queue on every ack otherwise)
+            # Nagle's algorithm holds small messages back for the peer's delayed ACK:
+            # ~40 ms each way, measured as an 88 ms round trip through mosquitto.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
 
     async def _up(self, client: aiomqtt.Client) -> None:
         inner: Any = client._client.on_publish

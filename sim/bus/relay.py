@@ -53,8 +53,11 @@ class Relay:
     @staticmethod
     def will(run: str, path: Path) -> Outgoing:
         """The status the broker publishes if the relay vanishes without a word."""
-        return Outgoing(status_topic(run), envelope(run, status="lost", log=str(path.resolve()),
-                                                    host=socket.gethostname()), retain=True)
+        return Outgoing(
+            status_topic(run),
+            envelope(run, status="lost", log=str(path.resolve()), host=socket.gethostname()),
+            retain=True,
+        )
 
     def attach(self, after_seq: int) -> Feed:
         """Read what the status says from the run file, publish its events after ``after_seq``, take controls."""
@@ -108,8 +111,11 @@ class RelayProcess:
         # The URL may hold a password: it goes through the environment, not the command line.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sim.bus.relay", str(path), "--run", run, "--after-seq", str(after_seq), *tls],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "HAMLET_MQTT": url},
-            **child.server_options())
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "HAMLET_MQTT": url},
+            **child.server_options(),
+        )
         self._lock = threading.Lock()
         self._pending = 0  # the newest seq not yet written to the pipe
 

@@ -90,7 +90,7 @@ def opened(payload: bytes, run: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Rejected(f"not a JSON object (got {type(data).__name__})")
     if data.get("v") != VERSION:
-        raise Rejected(f"envelope version {data.get('v')!r}; this Hamlet reads version {VERSION} (\"v\": {VERSION})")
+        raise Rejected(f'envelope version {data.get("v")!r}; this Hamlet reads version {VERSION} ("v": {VERSION})')
     if run is not None and data.get("run") != run:
         raise Rejected(f"run {data.get('run')!r} is not this run ({run!r})")
     return data

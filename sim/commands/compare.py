@@ -11,9 +11,12 @@ from sim.commands import Subparsers
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet compare``."""
-    compare = sub.add_parser("compare", help="compare runs' metrics side by side",
-                             description="The headline metrics of two or more runs side by side, with each "
-                             "run's difference from the first (a fork and its parent, two seeds, ...).")
+    compare = sub.add_parser(
+        "compare",
+        help="compare runs' metrics side by side",
+        description="The headline metrics of two or more runs side by side, with each "
+        "run's difference from the first (a fork and its parent, two seeds, ...).",
+    )
     compare.add_argument("run_files", metavar="RUN.db", nargs="+")
     shown = compare.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="print JSON")

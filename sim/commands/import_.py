@@ -11,9 +11,12 @@ def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet import`` and, from each importer, its kind."""
     from sim.importers import chatdev, smallville
 
-    importer = sub.add_parser("import", help="turn another project's simulation into a world file",
-                              description="Turn another project's simulation files into a Hamlet world file. "
-                              "Kinds: chatdev (a ChatDev CompanyConfig folder), smallville (a Smallville base simulation folder).")
+    importer = sub.add_parser(
+        "import",
+        help="turn another project's simulation into a world file",
+        description="Turn another project's simulation files into a Hamlet world file. "
+        "Kinds: chatdev (a ChatDev CompanyConfig folder), smallville (a Smallville base simulation folder).",
+    )
     kinds = importer.add_subparsers(dest="kind", metavar="KIND", parser_class=Parser, required=True)
     chatdev.add_parser(kinds)
     smallville.add_parser(kinds)

@@ -10,10 +10,13 @@ from sim.commands.intervention import KINDS, intervention_fields, intervention_o
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet intervene``."""
-    intervene = sub.add_parser("intervene", help="change a running simulation now",
-                               description="Apply an intervention to a run going on in another process: it is "
-                               "checked against the run's world, takes effect at the run's next tick and is logged "
-                               "as an event. To change a recorded run, fork it (hamlet fork --intervene).")
+    intervene = sub.add_parser(
+        "intervene",
+        help="change a running simulation now",
+        description="Apply an intervention to a run going on in another process: it is "
+        "checked against the run's world, takes effect at the run's next tick and is logged "
+        "as an event. To change a recorded run, fork it (hamlet fork --intervene).",
+    )
     intervene.add_argument("run_file", metavar="RUN.db")
     intervene.add_argument("kind", choices=KINDS, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
     intervention_options(intervene)

@@ -19,9 +19,12 @@ FIELDS = ("place", "person", "text", "object", "state")
 
 def intervention_options(parser: argparse.ArgumentParser) -> None:
     """The fields of an intervention, shared by ``intervene`` and ``fork``."""
-    group = parser.add_argument_group("intervention", "what each kind needs: inject --place --text; whisper "
-                                      "--person --text; set-object --place --object --state; add-person --spec; "
-                                      "remove-person --person")
+    group = parser.add_argument_group(
+        "intervention",
+        "what each kind needs: inject --place --text; whisper "
+        "--person --text; set-object --place --object --state; add-person --spec; "
+        "remove-person --person",
+    )
     group.add_argument("--place", help="a sector, 'Sector:Area' or a unique area name")
     group.add_argument("--person", help="who is whispered to or removed")
     group.add_argument("--text", help="what happens (inject) or is whispered (whisper)")

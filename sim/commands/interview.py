@@ -11,18 +11,24 @@ from sim.errors import UserError
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet interview``."""
-    interview = sub.add_parser("interview", help="ask a person of a run a question",
-                               description="Ask a person a question, answered from their memories as they were "
-                               "at --at (default: the run's latest time). Nothing is written to their memories; "
-                               "the exchange is recorded in the run file's interview table. With --whisper, "
-                               "the text is instead planted in a running simulation as the person's memory.")
+    interview = sub.add_parser(
+        "interview",
+        help="ask a person of a run a question",
+        description="Ask a person a question, answered from their memories as they were "
+        "at --at (default: the run's latest time). Nothing is written to their memories; "
+        "the exchange is recorded in the run file's interview table. With --whisper, "
+        "the text is instead planted in a running simulation as the person's memory.",
+    )
     interview.add_argument("run_file", metavar="RUN.db")
     interview.add_argument("person", metavar="PERSON")
     interview.add_argument("question", metavar="QUESTION", help="the question (with --whisper: what to plant)")
     interview.add_argument("--at", metavar="TIME", help="ISO 8601 time or offset from the start (+6h)")
-    interview.add_argument("--whisper", action="store_true",
-                           help="plant QUESTION as a memory of PERSON in the live run (it takes effect at the "
-                           "run's next tick and is logged as an intervention event)")
+    interview.add_argument(
+        "--whisper",
+        action="store_true",
+        help="plant QUESTION as a memory of PERSON in the live run (it takes effect at the "
+        "run's next tick and is logged as an intervention event)",
+    )
     model_options(interview)
 
 
@@ -41,8 +47,10 @@ def _whisper(args: argparse.Namespace) -> int:
     from sim.control import send
 
     if args.at:
-        raise UserError("--at: a whisper reaches a live run at its next tick; to plant one at a chosen "
-                        "time, add it to the world's interventions (kind: whisper)")
+        raise UserError(
+            "--at: a whisper reaches a live run at its next tick; to plant one at a chosen "
+            "time, add it to the world's interventions (kind: whisper)"
+        )
     if not args.question.strip():
         raise UserError("QUESTION: empty; give the text to whisper")
     request = send(args.run_file, "intervene", {"kind": "whisper", "person": args.person, "text": args.question})

@@ -9,10 +9,13 @@ from sim.commands import Subparsers
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet replay``."""
-    replay = sub.add_parser("replay", help="open a recorded run in the terminal viewer",
-                            description="Open a recorded run in the terminal viewer: step through it event by "
-                            "event or tick by tick, play it, jump to a time, and inspect what anyone knew then. "
-                            "Keys: ? in the viewer; see docs/tui.md.")
+    replay = sub.add_parser(
+        "replay",
+        help="open a recorded run in the terminal viewer",
+        description="Open a recorded run in the terminal viewer: step through it event by "
+        "event or tick by tick, play it, jump to a time, and inspect what anyone knew then. "
+        "Keys: ? in the viewer; see docs/tui.md.",
+    )
     replay.add_argument("run_file", metavar="RUN.db")
 
 

@@ -11,8 +11,11 @@ from sim.commands.run import finish, run_options
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet resume``."""
-    resume = sub.add_parser("resume", help="continue an interrupted run", description="Continue a run from "
-                            "its newest snapshot; the finished log equals that of a run never interrupted.")
+    resume = sub.add_parser(
+        "resume",
+        help="continue an interrupted run",
+        description="Continue a run from its newest snapshot; the finished log equals that of a run never interrupted.",
+    )
     resume.add_argument("run_file", metavar="RUN.db")
     span_options(resume, "default: up to the run's planned end; given, extends the run")
     schedule_option(resume)

@@ -22,27 +22,52 @@ if TYPE_CHECKING:
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet run``."""
-    run = sub.add_parser("run", help="run a world and record it", description="Run a world scenario and "
-                         "record every event and LLM call in one SQLite file.")
+    run = sub.add_parser(
+        "run",
+        help="run a world and record it",
+        description="Run a world scenario and record every event and LLM call in one SQLite file.",
+    )
     run.add_argument("world", help="world file (YAML), e.g. worlds/smallville.yaml")
     span_options(run, "default: the world's hours, usually 24")
     run.add_argument("--seed", type=bounds.seed, help="run seed (default: the world's seed)")
     run.add_argument("--out", help="run file or folder (default: replays/)")
-    run.add_argument("--fixed-step", type=bounds.step_seconds, metavar="SECONDS",
-                     help="step every person every SECONDS, Smallville-style, instead of event-driven")
+    run.add_argument(
+        "--fixed-step",
+        type=bounds.step_seconds,
+        metavar="SECONDS",
+        help="step every person every SECONDS, Smallville-style, instead of event-driven",
+    )
     schedule_option(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-                     help="override a mind parameter, e.g. --set reflection=off or --set generative.top_k=4 "
-                     "(repeatable)")
-    run.add_argument("--embeddings", metavar="SPEC", help="embeddings for memories: wordllama (default), hash, "
-                     "or an OpenAI-compatible endpoint as URL/model, e.g. http://localhost:11434/v1/nomic-embed-text")
-    run.add_argument("--people", metavar="N|NAMES", help="run only some of the world's people: the first N, or names "
-                     "separated by commas (the run records the world cut to them), e.g. --people 4")
-    run.add_argument("--task", help="what the world's team is to make, e.g. \"a snake game\" (worlds with a team; "
-                     "docs/teams.md)")
-    run.add_argument("--tui", action="store_true", help="watch the run in the terminal viewer while it runs "
-                     "(quitting the viewer stops the run cleanly; hamlet resume continues it)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="override a mind parameter, e.g. --set reflection=off or --set generative.top_k=4 (repeatable)",
+    )
+    run.add_argument(
+        "--embeddings",
+        metavar="SPEC",
+        help="embeddings for memories: wordllama (default), hash, "
+        "or an OpenAI-compatible endpoint as URL/model, e.g. http://localhost:11434/v1/nomic-embed-text",
+    )
+    run.add_argument(
+        "--people",
+        metavar="N|NAMES",
+        help="run only some of the world's people: the first N, or names "
+        "separated by commas (the run records the world cut to them), e.g. --people 4",
+    )
+    run.add_argument(
+        "--task", help='what the world\'s team is to make, e.g. "a snake game" (worlds with a team; docs/teams.md)'
+    )
+    run.add_argument(
+        "--tui",
+        action="store_true",
+        help="watch the run in the terminal viewer while it runs "
+        "(quitting the viewer stops the run cleanly; hamlet resume continues it)",
+    )
     model_options(run)
     bus_options(run)
 
@@ -67,8 +92,14 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     """The options ``run`` and ``resume`` share: span, progress bar, model and bus."""
     from sim.session import RunOptions
 
-    return RunOptions(hours=args.hours, until=args.until, quiet=args.quiet, llm=llm_options(args),
-                      bus=bus_settings(args), schedule=args.schedule)
+    return RunOptions(
+        hours=args.hours,
+        until=args.until,
+        quiet=args.quiet,
+        llm=llm_options(args),
+        bus=bus_settings(args),
+        schedule=args.schedule,
+    )
 
 
 def finish(outcome: Outcome) -> int:

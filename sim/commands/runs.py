@@ -15,8 +15,9 @@ NO_RUNS = "no runs yet; start one with hamlet run worlds/two_rooms.yaml"
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet runs``."""
-    runs = sub.add_parser("runs", help="list recorded runs", description="List the run files in a folder "
-                          "with a summary line each.")
+    runs = sub.add_parser(
+        "runs", help="list recorded runs", description="List the run files in a folder with a summary line each."
+    )
     runs.add_argument("folder", nargs="?", default="replays")
 
 
@@ -36,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
             with RunReader(path) as reader:
                 s = reader.summary()
             lost = f" · its process died: continue it with hamlet resume {path}" if s["status"] == "lost" else ""
-            print(f"{path}  {s['status']:<11} {s['world']} · seed {s['seed']} · {s['sim_start']} → "
-                  f"{s['sim_now']} · {s['events']} events · {s['llm_calls']} LLM calls · ${s['cost_usd']:.4f}{lost}")
+            print(
+                f"{path}  {s['status']:<11} {s['world']} · seed {s['seed']} · {s['sim_start']} → "
+                f"{s['sim_now']} · {s['events']} events · {s['llm_calls']} LLM calls · ${s['cost_usd']:.4f}{lost}"
+            )
         except (UserError, sqlite3.DatabaseError) as err:
             print(f"{path}  (unreadable: {str(err).split(': ', 1)[-1]})")
     return 0

@@ -12,8 +12,11 @@ from sim.errors import UserError
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet schema``."""
-    schema = sub.add_parser("schema", help="print the JSON Schema of world files",
-                            description="Print the JSON Schema of world files, for editors that validate YAML.")
+    schema = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of world files",
+        description="Print the JSON Schema of world files, for editors that validate YAML.",
+    )
     schema.add_argument("--out", help="write to this file instead of standard output")
 
 

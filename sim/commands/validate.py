@@ -10,8 +10,11 @@ from sim.errors import UserError
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet validate``."""
-    validate = sub.add_parser("validate", help="check a world file", description="Check a world file "
-                              "and print a one-line summary, or the first problem found.")
+    validate = sub.add_parser(
+        "validate",
+        help="check a world file",
+        description="Check a world file and print a one-line summary, or the first problem found.",
+    )
     validate.add_argument("world")
 
 
@@ -29,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     team = scenario.team
     phases = sum(1 for _, item in team.items() if isinstance(item, PhaseSpec)) if team else 0
     roles = f" · a team of {len(team.roles)} roles, {phases} phases" if team else ""
-    print(f"{args.world}: valid · {scenario.name!r} · {len(scenario.people)} people · "
-          f"{len(scenario.area_ids())} places in {len(scenario.sectors)} sectors · "
-          f"{len(scenario.interventions)} interventions{roles}")
+    print(
+        f"{args.world}: valid · {scenario.name!r} · {len(scenario.people)} people · "
+        f"{len(scenario.area_ids())} places in {len(scenario.sectors)} sectors · "
+        f"{len(scenario.interventions)} interventions{roles}"
+    )
     return 0

@@ -79,8 +79,9 @@ def load_config(folder: Path) -> dict[str, tuple[Path, Any]]:
 class _Chain:
     """Reads a ChatChainConfig's items into Hamlet's chain: phases, loops, and the roles in the order named."""
 
-    def __init__(self, chain_path: Path, phase_path: Path, role_path: Path, phase_cfg: dict[str, Any],
-                 role_cfg: dict[str, Any]) -> None:
+    def __init__(
+        self, chain_path: Path, phase_path: Path, role_path: Path, phase_cfg: dict[str, Any], role_cfg: dict[str, Any]
+    ) -> None:
         self.chain_path, self.phase_path, self.role_path = chain_path, phase_path, role_path
         self.phase_cfg, self.role_cfg = phase_cfg, role_cfg
         self.used: list[str] = []  # roles in the order phases name them
@@ -100,16 +101,20 @@ class _Chain:
         if kind == "ComposedPhase":
             return self.loop(item, name, where)
         if kind != "SimplePhase":
-            raise UserError(f"{self.chain_path}: {where} ({name}): unknown phaseType {kind!r}; "
-                            "expected SimplePhase or ComposedPhase")
+            raise UserError(
+                f"{self.chain_path}: {where} ({name}): unknown phaseType {kind!r}; "
+                "expected SimplePhase or ComposedPhase"
+            )
         return self.phase(item, name, where)
 
     def loop(self, item: dict[str, Any], name: str, where: str) -> dict[str, Any]:
         """A ComposedPhase: its phases repeated up to ``cycleNum`` times, until its stop condition."""
         cycles = item.get("cycleNum")
         if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 1:
-            raise UserError(f"{self.chain_path}: {where} ({name}): a ComposedPhase needs cycleNum, its cycle cap "
-                            f"(a whole number of at least 1; got {cycles!r})")
+            raise UserError(
+                f"{self.chain_path}: {where} ({name}): a ComposedPhase needs cycleNum, its cycle cap "
+                f"(a whole number of at least 1; got {cycles!r})"
+            )
         parts = item.get("Composition")
         if not isinstance(parts, list) or not parts:
             raise UserError(f"{self.chain_path}: {where} ({name}): Composition: expected a list of phases")
@@ -126,8 +131,9 @@ class _Chain:
             role = spec.get(field)
             if not isinstance(role, str) or not isinstance(self.role_cfg.get(role), list):
                 known = ", ".join(sorted(self.role_cfg))
-                raise UserError(f"{self.phase_path}: {name}.{field}: role {role!r} is not in {self.role_path}; "
-                                f"its roles: {known}")
+                raise UserError(
+                    f"{self.phase_path}: {name}.{field}: role {role!r} is not in {self.role_path}; its roles: {known}"
+                )
             roles.append(role)
             if role not in self.used:
                 self.used.append(role)
@@ -145,8 +151,13 @@ class _Chain:
         steps = item.get("max_turn_step", -1)
         rounds = steps if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0 else DEFAULT_TURN_LIMIT
         conclusion, extract, files = PHASES.get(name, (_snake(name), "agreed" if rounds > 1 else "reply", []))
-        phase: dict[str, Any] = {"phase": self.unique(name), "instructor": roles[0], "assistant": roles[1],
-                                 "turns": 1 if rounds == 1 else 2 * rounds, "extract": extract}
+        phase: dict[str, Any] = {
+            "phase": self.unique(name),
+            "instructor": roles[0],
+            "assistant": roles[1],
+            "turns": 1 if rounds == 1 else 2 * rounds,
+            "extract": extract,
+        }
         if conclusion:
             phase["conclusion"] = conclusion
         if files:
@@ -167,15 +178,21 @@ def convert(folder: Path) -> dict[str, Any]:
     used = reading.used
     recruits = chain_cfg.get("recruitments", chain_cfg.get("recruits", []))
     cast = used + [r for r in recruits if isinstance(r, str) and r not in used and isinstance(role_cfg.get(r), list)]
-    roles = [{"name": role, "prompt": _text(role_cfg[role], "\n").replace("{chatdev_prompt}", "{background}")}
-             for role in cast]
+    roles = [
+        {"name": role, "prompt": _text(role_cfg[role], "\n").replace("{chatdev_prompt}", "{background}")}
+        for role in cast
+    ]
     concluded = {phase.get("conclusion") for phase in _phases(items)}
     texts = [phase["prompt"] for phase in _phases(items)] + [role["prompt"] for role in roles]
     free = sorted({name for text in texts for name in placeholders(text)} - set(BUILTINS) - concluded)
     gui = str(chain_cfg.get("gui_design", "False")).lower() == "true"
-    team: dict[str, Any] = {"task": "", "background": str(chain_cfg.get("background_prompt", "")),
-                            "roles": roles, "chain": items,
-                            "vars": {name: (GUI if name == "gui" and gui else "") for name in free}}
+    team: dict[str, Any] = {
+        "task": "",
+        "background": str(chain_cfg.get("background_prompt", "")),
+        "roles": roles,
+        "chain": items,
+        "vars": {name: (GUI if name == "gui" and gui else "") for name in free},
+    }
     company = folder.name
     return {
         "hamlet": 1,
@@ -197,8 +214,9 @@ def import_chatdev(folder: str | Path, out: str | Path, *, force: bool = False) 
     if target.exists() and not force:
         raise UserError(f"-o {target}: already exists; choose another name, or --force to replace it")
     world = convert(Path(folder))
-    text = f"# Imported by hamlet import chatdev {folder}\n" + yaml.dump(world, Dumper=_Dumper, sort_keys=False,
-                                                                           allow_unicode=True, width=110)
+    text = f"# Imported by hamlet import chatdev {folder}\n" + yaml.dump(
+        world, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110
+    )
     parse_scenario(text, str(target))  # what is written always validates
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -210,10 +228,13 @@ def import_chatdev(folder: str | Path, out: str | Path, *, force: bool = False) 
 
 def add_parser(kinds: Any) -> None:
     """Add ``hamlet import chatdev``."""
-    parser = kinds.add_parser("chatdev", help="a ChatDev CompanyConfig folder",
-                              description="Turn a ChatDev CompanyConfig folder (ChatChainConfig.json, PhaseConfig.json, "
-                              "RoleConfig.json; files it lacks are taken from the Default folder beside it, as ChatDev "
-                              "does) into a Hamlet world file whose team works through the same chain.")
+    parser = kinds.add_parser(
+        "chatdev",
+        help="a ChatDev CompanyConfig folder",
+        description="Turn a ChatDev CompanyConfig folder (ChatChainConfig.json, PhaseConfig.json, "
+        "RoleConfig.json; files it lacks are taken from the Default folder beside it, as ChatDev "
+        "does) into a Hamlet world file whose team works through the same chain.",
+    )
     parser.add_argument("path", metavar="PATH", help="the folder, e.g. ChatDev/CompanyConfig/Art")
     parser.add_argument("-o", "--out", required=True, metavar="WORLD.yaml", help="the world file to write")
     parser.add_argument("--force", action="store_true", help="replace WORLD.yaml if it exists")
@@ -223,7 +244,7 @@ def add_parser(kinds: Any) -> None:
 def run(args: Any) -> int:
     """Import and write the world; print where it went and how to run it."""
     target = import_chatdev(args.path, args.out, force=args.force)
-    print(f"{target}: written; run it with hamlet run {target} --task \"...\"")
+    print(f'{target}: written; run it with hamlet run {target} --task "..."')
     return 0
 
 

@@ -37,26 +37,47 @@ from sim.errors import UserError
 ENTRANCES = ("common room", "main room", "lobby", "hallway", "cafe", "pub", "store", "park")
 """Arena names preferred as a sector's entrance (its first area), in this order."""
 
-KINDS = (("apartment", "home"), ("house", "home"), ("dorm", "home"), ("co-living", "home"), ("cafe", "cafe"),
-         ("pub", "pub"), ("college", "school"), ("park", "park"), ("market", "shop"), ("store", "shop"))
+KINDS = (
+    ("apartment", "home"),
+    ("house", "home"),
+    ("dorm", "home"),
+    ("co-living", "home"),
+    ("cafe", "cafe"),
+    ("pub", "pub"),
+    ("college", "school"),
+    ("park", "park"),
+    ("market", "shop"),
+    ("store", "shop"),
+)
 """Words of a sector's name, and the kind of sector they make it."""
 
 
 def add_parser(kinds: Any) -> None:
     """Add ``hamlet import smallville``."""
-    parser = kinds.add_parser("smallville", help="a Smallville base simulation folder",
-                              description="Turn a Smallville base simulation folder (reverie/meta.json, "
-                              "personas/*/bootstrap_memory/scratch.json and spatial_memory.json, "
-                              "environment/0.json) and its map's matrix folder into a Hamlet world file whose "
-                              "people run the generative mind.")
-    parser.add_argument("path", metavar="PATH", help="the base folder, e.g. environment/frontend_server/storage/"
-                        "base_the_ville_n25")
+    parser = kinds.add_parser(
+        "smallville",
+        help="a Smallville base simulation folder",
+        description="Turn a Smallville base simulation folder (reverie/meta.json, "
+        "personas/*/bootstrap_memory/scratch.json and spatial_memory.json, "
+        "environment/0.json) and its map's matrix folder into a Hamlet world file whose "
+        "people run the generative mind.",
+    )
+    parser.add_argument(
+        "path", metavar="PATH", help="the base folder, e.g. environment/frontend_server/storage/base_the_ville_n25"
+    )
     parser.add_argument("-o", "--out", required=True, metavar="WORLD.yaml", help="the world file to write")
-    parser.add_argument("--map", metavar="DIR", help="the map's matrix folder (default: static_dirs/assets/MAP/"
-                        "matrix of the same checkout)")
+    parser.add_argument(
+        "--map",
+        metavar="DIR",
+        help="the map's matrix folder (default: static_dirs/assets/MAP/matrix of the same checkout)",
+    )
     history = parser.add_mutually_exclusive_group()
-    history.add_argument("--history", metavar="CSV", help="agent history (Name,Whisper) to add as initial memories "
-                         "(default: agent_history_init_nN.csv beside the matrix folder, if there)")
+    history.add_argument(
+        "--history",
+        metavar="CSV",
+        help="agent history (Name,Whisper) to add as initial memories "
+        "(default: agent_history_init_nN.csv beside the matrix folder, if there)",
+    )
     history.add_argument("--no-history", action="store_true", help="no initial memories from an agent history")
     parser.set_defaults(run_import=run)
 
@@ -78,15 +99,19 @@ def run(args: argparse.Namespace) -> int:
     check_minds(scenario)
     out.write_text(text, encoding="utf-8")
     memories = sum(len(p["memories"]) for p in world["people"])
-    print(f"{out}: {scenario.name!r} · {len(scenario.people)} people · {len(scenario.area_ids())} places in "
-          f"{len(scenario.sectors)} sectors · {memories} initial memories · starts {scenario.start:%Y-%m-%dT%H:%M}")
+    print(
+        f"{out}: {scenario.name!r} · {len(scenario.people)} people · {len(scenario.area_ids())} places in "
+        f"{len(scenario.sectors)} sectors · {memories} initial memories · starts {scenario.start:%Y-%m-%dT%H:%M}"
+    )
     return 0
 
 
 def world_text(world: dict[str, Any], base: Path) -> str:
     """The world as YAML, with a header saying where it came from."""
-    head = (f"# Imported by `hamlet import smallville` from {base}\n"
-            "# (Smallville, joonspk-research/generative_agents, Apache-2.0). Check it: hamlet validate FILE\n")
+    head = (
+        f"# Imported by `hamlet import smallville` from {base}\n"
+        "# (Smallville, joonspk-research/generative_agents, Apache-2.0). Check it: hamlet validate FILE\n"
+    )
     return head + yaml.safe_dump(world, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
 
 
@@ -105,8 +130,10 @@ def import_smallville(base: Path, map_dir: Path | None = None, history: str | bo
     ``history``: a CSV path, ``None`` for the default file if it exists, ``False`` for none.
     """
     if not base.is_dir():
-        raise UserError(f"{base}: no such folder; give a Smallville base simulation folder such as "
-                        "environment/frontend_server/storage/base_the_ville_n25")
+        raise UserError(
+            f"{base}: no such folder; give a Smallville base simulation folder such as "
+            "environment/frontend_server/storage/base_the_ville_n25"
+        )
     meta = _read_json(base / "reverie" / "meta.json", "not a Smallville base simulation folder (it has none)")
     names = meta.get("persona_names")
     if not isinstance(names, list) or not names:
@@ -117,8 +144,11 @@ def import_smallville(base: Path, map_dir: Path | None = None, history: str | bo
         map_dir = base.parent.parent / "static_dirs" / "assets" / maze / "matrix"
     town = Town.read(map_dir, int(meta.get("sec_per_step", 10)))
     start = _start(meta, base)
-    spawn = _read_json(base / "environment" / "0.json", "where the personas stand at the start; the base has none") \
-        if (base / "environment" / "0.json").exists() else {}
+    spawn = (
+        _read_json(base / "environment" / "0.json", "where the personas stand at the start; the base has none")
+        if (base / "environment" / "0.json").exists()
+        else {}
+    )
     whispers = _history(map_dir, names, history)
     people = []
     for name in names:
@@ -132,7 +162,7 @@ def import_smallville(base: Path, map_dir: Path | None = None, history: str | bo
         "hamlet": 1,
         "name": f"{town.world} ({base.name})",
         "description": f"Smallville's {town.world}, imported from the base simulation {base.name}: "
-                       f"{len(people)} personas, their homes, habits and memories.",
+        f"{len(people)} personas, their homes, habits and memories.",
         "start": start.isoformat(timespec="minutes"),
         "hours": 24,
         "seed": 0,
@@ -151,7 +181,9 @@ def _start(meta: dict[str, Any], base: Path) -> datetime:
             return datetime.strptime(text, pattern)
         except ValueError:
             continue
-    raise UserError(f"{base / 'reverie' / 'meta.json'}: curr_time {text!r}: not a time like 'February 13, 2023, 00:00:00'")
+    raise UserError(
+        f"{base / 'reverie' / 'meta.json'}: curr_time {text!r}: not a time like 'February 13, 2023, 00:00:00'"
+    )
 
 
 def _history(map_dir: Path, names: list[str], history: str | bool | None) -> dict[str, list[str]]:
@@ -175,16 +207,23 @@ def _history(map_dir: Path, names: list[str], history: str | bool | None) -> dic
     return out
 
 
-def _person(name: str, scratch: dict[str, Any], town: Town, tile: dict[str, Any] | None, whispers: list[str],
-            folder: Path) -> dict[str, Any]:
+def _person(
+    name: str, scratch: dict[str, Any], town: Town, tile: dict[str, Any] | None, whispers: list[str], folder: Path
+) -> dict[str, Any]:
     home = town.area_of_address(str(scratch.get("living_area") or ""))
     if home is None:
-        raise UserError(f"{folder / 'scratch.json'}: living_area {scratch.get('living_area')!r}: not a place of the map")
+        raise UserError(
+            f"{folder / 'scratch.json'}: living_area {scratch.get('living_area')!r}: not a place of the map"
+        )
     learned = str(scratch.get("learned") or "").strip()
-    person: dict[str, Any] = {"name": name, "age": int(scratch.get("age") or 30),
-                              "traits": [t.strip() for t in str(scratch.get("innate") or "").split(",") if t.strip()],
-                              "occupation": occupation(name, learned), "lifestyle": str(scratch.get("lifestyle") or ""),
-                              "home": home}
+    person: dict[str, Any] = {
+        "name": name,
+        "age": int(scratch.get("age") or 30),
+        "traits": [t.strip() for t in str(scratch.get("innate") or "").split(",") if t.strip()],
+        "occupation": occupation(name, learned),
+        "lifestyle": str(scratch.get("lifestyle") or ""),
+        "home": home,
+    }
     start = town.area_at(int(tile["x"]), int(tile["y"])) if tile and "x" in tile and "y" in tile else None
     if start is not None and start != home:
         person["start"] = start
@@ -234,7 +273,9 @@ class Town:
         for row in arenas.values():
             town.arenas.setdefault(_name(row[2]), {}).setdefault(_name(row[3]), set())
         town.free = [cell == "0" for cell in blocked]
-        for index, (sector_id, arena_id, object_id) in enumerate(zip(sector_maze, arena_maze, object_maze, strict=True)):
+        for index, (sector_id, arena_id, object_id) in enumerate(
+            zip(sector_maze, arena_maze, object_maze, strict=True)
+        ):
             if sector_id in sectors:
                 town.tiles.setdefault(_name(sectors[sector_id][2]), []).append(index)
             arena = arenas.get(arena_id)
@@ -278,8 +319,14 @@ class Town:
             first = next((n for e in ENTRANCES for n in names if n.lower() == e), names[0])
             ordered = [first, *(n for n in names if n != first)]
             kind = next((k for word, k in KINDS if word in sector.lower()), "")
-            out.append({"name": sector, "kind": kind, "inner_minutes": 0.5,
-                        "areas": [{"name": n, "objects": sorted(arenas.get(n, set()))} for n in ordered]})
+            out.append(
+                {
+                    "name": sector,
+                    "kind": kind,
+                    "inner_minutes": 0.5,
+                    "areas": [{"name": n, "objects": sorted(arenas.get(n, set()))} for n in ordered],
+                }
+            )
         return out
 
     def links(self) -> list[dict[str, Any]]:
@@ -288,7 +335,7 @@ class Town:
         out = []
         for i, first in enumerate(names):
             steps = self._walk(first)
-            for second in names[i + 1:]:
+            for second in names[i + 1 :]:
                 reached = [steps[t] for t in self.tiles[second] if steps[t] >= 0]
                 tiles = min(reached) if reached else self._manhattan(first, second)
                 out.append({"between": [first, second], "minutes": max(0.5, round(tiles * self.sec_per_step / 60, 1))})
@@ -315,6 +362,7 @@ class Town:
         def centre(sector: str) -> tuple[float, float]:
             tiles = self.tiles[sector]
             return (sum(t % self.width for t in tiles) / len(tiles), sum(t // self.width for t in tiles) / len(tiles))
+
         (x1, y1), (x2, y2) = centre(first), centre(second)
         return round(abs(x1 - x2) + abs(y1 - y2))
 

@@ -27,8 +27,17 @@ model, so that budgets and cost reports can be exercised without spending anythi
 class Backend:
     """A started backend: the transport and endpoint the gateway talks through, and what to stop at the end."""
 
-    def __init__(self, kind: str, transport: Transport, endpoint: Endpoint, concurrency: int, *,
-                 offline: bool = False, cache: dict[str, str] | None = None, stopper: Any = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        transport: Transport,
+        endpoint: Endpoint,
+        concurrency: int,
+        *,
+        offline: bool = False,
+        cache: dict[str, str] | None = None,
+        stopper: Any = None,
+    ) -> None:
         self.kind = kind
         self.transport = transport
         self.endpoint = endpoint
@@ -38,8 +47,9 @@ class Backend:
         self._stopper = stopper
         self.model_file: str | None = None  # the GGUF file a local server was started on, when not the bundled one
         # the servers a preflight checks, each with how an error names it (one: the endpoint's own)
-        self.servers: list[tuple[str, Endpoint]] = [] if endpoint.base_url is None else [
-            (f"--base-url {redact_url(endpoint.base_url)}", endpoint)]
+        self.servers: list[tuple[str, Endpoint]] = (
+            [] if endpoint.base_url is None else [(f"--base-url {redact_url(endpoint.base_url)}", endpoint)]
+        )
 
     def close(self) -> None:
         """Stop whatever server this backend started."""
@@ -72,8 +82,10 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
     if opts.endpoints and opts.base_url:
         raise UserError("--endpoint and --base-url: give the servers with --endpoint alone (one or more)")
     if opts.endpoints and kind != "openai":
-        raise UserError(f"--endpoint: only --llm openai sends calls to servers you name (this run uses {kind}); "
-                        "leave out --llm, or give --llm openai")
+        raise UserError(
+            f"--endpoint: only --llm openai sends calls to servers you name (this run uses {kind}); "
+            "leave out --llm, or give --llm openai"
+        )
     if opts.fault_rate and kind not in SCRIPTED:
         raise UserError("--llm-fault-rate: only the scripted model can inject faults; add --llm scripted")
     if opts.profile is not None and opts.profile not in PROFILES:
@@ -90,13 +102,24 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
         model_file(opts, scenario_model)  # refuses a GGUF file given to a backend that cannot serve it
     if kind == "openai":
         servers = _servers(opts, scenario_model)
-        base_url = (servers[0][1] if servers else None) or opts.base_url or os.environ.get("OPENAI_BASE_URL") \
+        base_url = (
+            (servers[0][1] if servers else None)
+            or opts.base_url
+            or os.environ.get("OPENAI_BASE_URL")
             or "https://api.openai.com/v1"
+        )
         model = opts.model or scenario_model.model
         if not model:
             raise UserError("--model: no model given; name one with --model or under model: in the world file")
-        endpoint = Endpoint(base_url, opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed", model,
-                            _json_mode(opts, "json_schema"), opts.timeout_s or 120.0, 0.5, *prices)
+        endpoint = Endpoint(
+            base_url,
+            opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+            model,
+            _json_mode(opts, "json_schema"),
+            opts.timeout_s or 120.0,
+            0.5,
+            *prices,
+        )
         if not servers:
             return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 8)
         return _routed(endpoint, servers, opts.concurrency)
@@ -117,8 +140,10 @@ def _servers(opts: LLMOptions, scenario_model: ModelSettings) -> list[tuple[str,
     if opts.endpoints:
         return [(f"--endpoint {redact_url(url)}", url, n) for url, n in parse_endpoints(opts.endpoints)]
     listed = getattr(scenario_model, "endpoints", None) or []
-    return [(f"model.endpoints[{index}] {server.url}", server.url, server.concurrency)
-            for index, server in enumerate(listed)]
+    return [
+        (f"model.endpoints[{index}] {server.url}", server.url, server.concurrency)
+        for index, server in enumerate(listed)
+    ]
 
 
 def _routed(endpoint: Endpoint, servers: list[tuple[str, str, int]], concurrency: int | None) -> Backend:
@@ -128,8 +153,9 @@ def _routed(endpoint: Endpoint, servers: list[tuple[str, str, int]], concurrency
     if len(clients) == 1:
         backend = Backend("openai", OpenAITransport(clients[0][1]), clients[0][1], total)
     else:
-        router = RoutingTransport([(redact_url(client.base_url or ""), OpenAITransport(client), n)
-                                   for _, client, n in clients])
+        router = RoutingTransport(
+            [(redact_url(client.base_url or ""), OpenAITransport(client), n) for _, client, n in clients]
+        )
         backend = Backend("openai", router, endpoint, total)
     backend.servers = [(label, client) for label, client, _ in clients]
     return backend
@@ -141,8 +167,10 @@ def model_file(opts: LLMOptions, scenario_model: ModelSettings | None = None) ->
         return None
     kind = resolve_kind(opts, scenario_model)
     if kind != "local":
-        raise UserError(f"--model-file: only --llm local starts a server on a GGUF file (this run uses {kind}); "
-                        "add --llm local, or serve the file yourself and give --base-url")
+        raise UserError(
+            f"--model-file: only --llm local starts a server on a GGUF file (this run uses {kind}); "
+            "add --llm local, or serve the file yourself and give --base-url"
+        )
     from sim.llm.local import checked_gguf
 
     return checked_gguf(Path(opts.model_file), f"--model-file {opts.model_file}")
@@ -156,8 +184,17 @@ def _local(opts: LLMOptions, prices: tuple[float, float]) -> Backend:
     progress.phase(f"starting the model server (llama.cpp, {file.name if file else MODEL_ALIAS})")
     server = LocalServer(model_file=file)
     mode = _json_mode(opts, "json_object")
-    endpoint = Endpoint(server.base_url, "not-needed", server.alias, mode, opts.timeout_s or 300.0, 0.5, *prices,
-                        fixed_model=True, grammar=mode == "json_object")
+    endpoint = Endpoint(
+        server.base_url,
+        "not-needed",
+        server.alias,
+        mode,
+        opts.timeout_s or 300.0,
+        0.5,
+        *prices,
+        fixed_model=True,
+        grammar=mode == "json_object",
+    )
     # llama.cpp's server answers one request at a time; more in flight would only queue there.
     backend = Backend("local", OpenAITransport(endpoint), endpoint, opts.concurrency or 1, stopper=server)
     backend.model_file = str(file) if file else None
@@ -176,9 +213,16 @@ def _scripted(kind: str, opts: LLMOptions, prices: tuple[float, float], seed: in
     if kind == "scripted":
         progress.phase("starting the scripted model server")
     process = ScriptedProcess(config) if kind == "scripted" else None
-    endpoint = Endpoint(process.base_url if process else None, "not-needed", model_name(config.profile),
-                        _json_mode(opts, "json_schema"), timeout,
-                        0.02, *(prices if any(prices) else SCRIPTED_PRICE), fixed_model=True)
+    endpoint = Endpoint(
+        process.base_url if process else None,
+        "not-needed",
+        model_name(config.profile),
+        _json_mode(opts, "json_schema"),
+        timeout,
+        0.02,
+        *(prices if any(prices) else SCRIPTED_PRICE),
+        fixed_model=True,
+    )
     transport = OpenAITransport(endpoint) if process else ScriptedTransport(ScriptedModel(config), timeout)
     return Backend(kind, transport, endpoint, opts.concurrency or 64, stopper=process)
 
@@ -216,4 +260,3 @@ def models_of(scenario_people: list[Any], base: ModelSettings, default: str) -> 
         if person.model is not None and person.model.model:
             names.add(person.model.model)
     return names
-

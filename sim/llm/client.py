@@ -81,13 +81,18 @@ def error_text(err: Exception) -> str:
 def open_client(endpoint: Endpoint, timeout_s: float) -> openai.AsyncOpenAI:
     """A client of ``endpoint``'s server; a query in its base URL (``?api-key=``) goes with every request."""
     base_url, query = split_query(endpoint.base_url) if endpoint.base_url else (None, {})
-    return openai.AsyncOpenAI(base_url=base_url, api_key=endpoint.api_key, default_query=query or None,
-                              max_retries=0,  # retries are the gateway's, so each one is logged
-                              timeout=timeout_s)
+    return openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=endpoint.api_key,
+        default_query=query or None,
+        max_retries=0,  # retries are the gateway's, so each one is logged
+        timeout=timeout_s,
+    )
 
 
-async def preflight(endpoint: Endpoint, what: str, models_used: set[str] | None = None,
-                    source: str | None = None) -> None:
+async def preflight(
+    endpoint: Endpoint, what: str, models_used: set[str] | None = None, source: str | None = None
+) -> None:
     """Check the server answers and knows every model the run uses, before anything is written.
 
     ``source`` names the server in the error lines (default: ``--base-url URL``).

@@ -190,8 +190,16 @@ class Gateway:
         self.counters[who] = index + 1
         key = _cache_key(model, messages, json_schema, params, who, index)
         request = {"messages": messages, "schema": schema.__name__, "params": params, "index": index}
-        row = _Row(self, site, model, key, request, prices, self.prefixes.see(who, messages),
-                   _schema_tokens(schema, endpoint.grammar, endpoint.json_mode))
+        row = _Row(
+            self,
+            site,
+            model,
+            key,
+            request,
+            prices,
+            self.prefixes.see(who, messages),
+            _schema_tokens(schema, endpoint.grammar, endpoint.json_mode),
+        )
 
         redo = self.recorded.pop(key, None)
         if redo is not None:
@@ -216,8 +224,9 @@ class Gateway:
         self.stats.overheads.append(max(0.0, time.perf_counter() - began - row.wait_s))
         return answer
 
-    def _redo(self, schema: type[T], rows: list[dict[str, Any]], fallback: T, site: CallSite,
-              prefix_tokens: int) -> T | None:
+    def _redo(
+        self, schema: type[T], rows: list[dict[str, Any]], fallback: T, site: CallSite, prefix_tokens: int
+    ) -> T | None:
         """Commit again the rows a call wrote before a crash (or in a dropped speculation), and give their answer.
 
         None when those rows do not end the call (a tick cut short): the call is then made anew.
@@ -262,27 +271,47 @@ class Gateway:
             self._chained(row.site.tick)
             started = time.perf_counter()
             try:
-                reply = await self.transport.send(Request(model, conversation, response_format,
-                                                          {**params, "seed": _call_seed(key)}, key,
-                                                          row.site.person or ""))
+                reply = await self.transport.send(
+                    Request(
+                        model,
+                        conversation,
+                        response_format,
+                        {**params, "seed": _call_seed(key)},
+                        key,
+                        row.site.person or "",
+                    )
+                )
             except Unavailable as err:
                 latency = time.perf_counter() - started
                 last_error = str(err)
-                row.emit(attempt=attempt, status="error", error=last_error, latency_s=latency,
-                         endpoint=err.endpoint, failovers=err.failovers)
+                row.emit(
+                    attempt=attempt,
+                    status="error",
+                    error=last_error,
+                    latency_s=latency,
+                    endpoint=err.endpoint,
+                    failovers=err.failovers,
+                )
                 failures += 1
                 if failures > self.retries:
                     if isinstance(err, Unreachable):  # no server to answer: stop (resumable), not fall back
-                        raise GatewayFatal(f"cannot reach the model server ({last_error}); start it, then continue "
-                                           "with hamlet resume") from None
+                        raise GatewayFatal(
+                            f"cannot reach the model server ({last_error}); start it, then continue with hamlet resume"
+                        ) from None
                     break
                 pause = _backoff(self.endpoint.backoff_s, failures, err.retry_after)
                 row.wait_s += latency + pause
                 await asyncio.sleep(pause)
                 continue
             except Refused as err:
-                row.emit(attempt=attempt, status="error", error=str(err), latency_s=time.perf_counter() - started,
-                         endpoint=err.endpoint, failovers=err.failovers)
+                row.emit(
+                    attempt=attempt,
+                    status="error",
+                    error=str(err),
+                    latency_s=time.perf_counter() - started,
+                    endpoint=err.endpoint,
+                    failovers=err.failovers,
+                )
                 if err.status in (401, 403):
                     raise GatewayFatal(f"the model server refused the API key (HTTP {err.status})") from None
                 if err.status == 404:
@@ -303,9 +332,17 @@ class Gateway:
                 status = "repaired"  # usable after a local fix, which ``problem`` describes
             else:
                 status = "ok"
-            row.emit(attempt=attempt, status=status, response=text, error=problem, latency_s=latency,
-                     prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                     endpoint=reply.endpoint, failovers=reply.failovers)
+            row.emit(
+                attempt=attempt,
+                status=status,
+                response=text,
+                error=problem,
+                latency_s=latency,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                endpoint=reply.endpoint,
+                failovers=reply.failovers,
+            )
             if answer is not None:
                 self.cache[key] = text
                 return answer
@@ -316,11 +353,19 @@ class Gateway:
             conversation = [
                 *conversation,
                 {"role": "assistant", "content": text},
-                {"role": "user", "content": f"That reply was not valid: {problem}. "
-                                            "Answer again with only JSON that matches the schema."},
+                {
+                    "role": "user",
+                    "content": f"That reply was not valid: {problem}. "
+                    "Answer again with only JSON that matches the schema.",
+                },
             ]
-        row.emit(attempt=attempt + 1, status="fallback", fallback=True, response=fallback.model_dump_json(),
-                 error=f"gave up after {attempt} attempts: {last_error}")
+        row.emit(
+            attempt=attempt + 1,
+            status="fallback",
+            fallback=True,
+            response=fallback.model_dump_json(),
+            error=f"gave up after {attempt} attempts: {last_error}",
+        )
         return fallback
 
 
@@ -333,31 +378,68 @@ def _missed(row: _Row, attempt: int, fallback: T, error: str) -> T:
 class _Row:
     """Builds ``llm_call`` rows for one call and keeps the gateway's totals."""
 
-    def __init__(self, gateway: Gateway, site: CallSite, model: str, key: str, request: dict[str, Any],
-                 prices: tuple[float, float], prefix_tokens: int, schema_tokens: int) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        site: CallSite,
+        model: str,
+        key: str,
+        request: dict[str, Any],
+        prices: tuple[float, float],
+        prefix_tokens: int,
+        schema_tokens: int,
+    ) -> None:
         self.gateway, self.site, self.model, self.key, self.prices = gateway, site, model, key, prices
         self.wait_s = 0.0  # time spent waiting for a slot, the model, or a backoff
         self.index = request["index"]
         self.request = dumps(request)
         self.prefix_tokens, self.schema_tokens = prefix_tokens, schema_tokens
 
-    def emit(self, *, attempt: int, status: str, response: str = "", error: str = "",
-             latency_s: float = 0.0, prompt_tokens: int = 0, completion_tokens: int = 0,
-             cache_hit: bool = False, fallback: bool = False, endpoint: str = "",
-             failovers: tuple[Failover, ...] = ()) -> None:
+    def emit(
+        self,
+        *,
+        attempt: int,
+        status: str,
+        response: str = "",
+        error: str = "",
+        latency_s: float = 0.0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cache_hit: bool = False,
+        fallback: bool = False,
+        endpoint: str = "",
+        failovers: tuple[Failover, ...] = (),
+    ) -> None:
         if self.site.dropped():  # a reply that came back after its work was called off changes nothing
             raise asyncio.CancelledError
         cost = (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
-        self.gateway.account({
-            "tick": self.site.tick, "t": self.site.t, "person": self.site.person, "purpose": self.site.purpose,
-            "model": self.model, "attempt": attempt, "status": status, "cache_key": self.key,
-            "cache_hit": cache_hit, "fallback": fallback, "request": self.request, "response": response,
-            "error": error, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-            "cost_usd": cost, "latency_ms": round(latency_s * 1000, 3), "wall_time": wall_now(),
-            "endpoint": endpoint, "failovers": dumps([[f.endpoint, f.error] for f in failovers]),
-            "prefix_tokens": self.prefix_tokens, "schema_tokens": self.schema_tokens,
-            "index": self.index,  # not a column: orders a person's calls when a tick commits them
-        })
+        self.gateway.account(
+            {
+                "tick": self.site.tick,
+                "t": self.site.t,
+                "person": self.site.person,
+                "purpose": self.site.purpose,
+                "model": self.model,
+                "attempt": attempt,
+                "status": status,
+                "cache_key": self.key,
+                "cache_hit": cache_hit,
+                "fallback": fallback,
+                "request": self.request,
+                "response": response,
+                "error": error,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "cost_usd": cost,
+                "latency_ms": round(latency_s * 1000, 3),
+                "wall_time": wall_now(),
+                "endpoint": endpoint,
+                "failovers": dumps([[f.endpoint, f.error] for f in failovers]),
+                "prefix_tokens": self.prefix_tokens,
+                "schema_tokens": self.schema_tokens,
+                "index": self.index,  # not a column: orders a person's calls when a tick commits them
+            }
+        )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -387,8 +469,9 @@ def _schema_tokens(schema: type[BaseModel], grammar: bool, mode: JsonMode) -> in
     return schema_tokens(_wire_schema(schema, grammar))
 
 
-def _cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any],
-               params: dict[str, Any], person: str, index: int) -> str:
+def _cache_key(
+    model: str, messages: list[dict[str, str]], schema: dict[str, Any], params: dict[str, Any], person: str, index: int
+) -> str:
     payload = dumps([model, messages, schema, params, person, index])
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -401,8 +484,9 @@ def _response_format(schema: type[BaseModel], json_schema: dict[str, Any], mode:
     return None
 
 
-def _with_schema_hint(messages: list[dict[str, str]], schema: type[BaseModel], mode: JsonMode,
-                      grammar: bool) -> list[dict[str, str]]:
+def _with_schema_hint(
+    messages: list[dict[str, str]], schema: type[BaseModel], mode: JsonMode, grammar: bool
+) -> list[dict[str, str]]:
     # A grammar holds the form, and a small model copies whatever text about the answer it is shown
     # (the schema's descriptions, an example answer) into its answers, so it sees none.
     if grammar or mode == "json_schema":
@@ -444,8 +528,12 @@ def _validate(schema: type[T], text: str) -> tuple[T | None, str]:
     return None, "the reply breaks the schema in too many places"
 
 
-_BOUNDS = {"less_than_equal": "le", "greater_than_equal": "ge", "too_long": "max_length",
-           "string_too_long": "max_length"}
+_BOUNDS = {
+    "less_than_equal": "le",
+    "greater_than_equal": "ge",
+    "too_long": "max_length",
+    "string_too_long": "max_length",
+}
 
 
 def _clamp(data: Any, problems: list[Any]) -> list[str] | None:
@@ -497,4 +585,3 @@ def _backoff(base: float, failures: int, retry_after: float | None) -> float:
 
 def _estimate_tokens(messages: list[dict[str, str]]) -> int:
     return sum(len(m.get("content", "")) for m in messages) // 4
-

@@ -14,8 +14,15 @@ import json
 from sim.llm.scripted import ScriptedModel
 from sim.llm.transport import Refused, Reply, Request, Unavailable, status_text
 
-_ERRORS = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
-           409: "ConflictError", 422: "UnprocessableEntityError", 429: "RateLimitError"}
+_ERRORS = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    409: "ConflictError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+}
 """The OpenAI client's error class for each HTTP status (5xx: ``InternalServerError``)."""
 
 
@@ -37,7 +44,9 @@ class ScriptedTransport:
             raise Unavailable(status_text("APITimeoutError", None, "Request timed out.")) from None
         if status == 200:
             usage = payload["usage"]
-            return Reply(payload["choices"][0]["message"]["content"], usage["prompt_tokens"], usage["completion_tokens"])
+            return Reply(
+                payload["choices"][0]["message"]["content"], usage["prompt_tokens"], usage["completion_tokens"]
+            )
         message = payload.get("error", {}).get("message") if isinstance(payload, dict) else None
         text = f"Error code: {status}" + (f" - {message}" if message else "")
         if status == 429 or status >= 500:

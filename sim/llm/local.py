@@ -39,16 +39,20 @@ def checked_gguf(path: Path, where: str) -> Path:
         with path.open("rb") as file:
             head = file.read(len(GGUF_MAGIC))
     except FileNotFoundError:
-        raise UserError(f"{where}: no such file; give the path of a .gguf model file (docs/benchmarks.md"
-                        "#a-better-local-model says which to choose)") from None
+        raise UserError(
+            f"{where}: no such file; give the path of a .gguf model file (docs/benchmarks.md"
+            "#a-better-local-model says which to choose)"
+        ) from None
     except IsADirectoryError:
         raise UserError(f"{where}: is a folder; give the path of a .gguf model file inside it") from None
     except OSError as err:
         raise UserError(f"{where}: cannot be read ({err.strerror or err}); check its permissions") from None
     if head != GGUF_MAGIC:
-        raise UserError(f"{where}: not a GGUF file (it does not start with the bytes 'GGUF'); llama.cpp's server "
-                        "reads GGUF only: download a .gguf build of the model, or convert it with llama.cpp's "
-                        "convert_hf_to_gguf.py")
+        raise UserError(
+            f"{where}: not a GGUF file (it does not start with the bytes 'GGUF'); llama.cpp's server "
+            "reads GGUF only: download a .gguf build of the model, or convert it with llama.cpp's "
+            "convert_hf_to_gguf.py"
+        )
     return path.resolve()
 
 
@@ -72,8 +76,9 @@ def default_threads() -> int:
 class LocalServer:
     """Starts ``llama_cpp.server`` on a free loopback port, waits until it answers, stops it on exit."""
 
-    def __init__(self, context: int = 4096, threads: int | None = None, startup_s: float = 180.0,
-                 model_file: Path | None = None) -> None:
+    def __init__(
+        self, context: int = 4096, threads: int | None = None, startup_s: float = 180.0, model_file: Path | None = None
+    ) -> None:
         model = model_file or gguf_path()  # model_file: already checked (checked_gguf)
         self.alias = MODEL_ALIAS if model_file is None else model_file.stem  # the model name every call records
         if importlib.util.find_spec("llama_cpp") is None:
@@ -83,10 +88,27 @@ class LocalServer:
         # The server's output goes to a file we keep open for its whole life, read if it fails.
         self._log = tempfile.NamedTemporaryFile(prefix="hamlet-llama-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", self.alias,
-             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(context),
-             "--n_threads", str(threads or default_threads())],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **child.server_options(),
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--model_alias",
+                self.alias,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_ctx",
+                str(context),
+                "--n_threads",
+                str(threads or default_threads()),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            **child.server_options(),
         )
         try:
             self._wait(startup_s)

@@ -69,14 +69,18 @@ def parse_endpoints(specs: list[str]) -> list[tuple[str, int]]:
         url = url.strip()
         shown = redact_url(url)
         if not url.startswith(("http://", "https://")):
-            raise UserError(f"--endpoint {shown or spec!r}: not an http:// or https:// URL; give the server's base URL, "
-                            "e.g. --endpoint http://localhost:8000/v1,concurrency=4")
+            raise UserError(
+                f"--endpoint {shown or spec!r}: not an http:// or https:// URL; give the server's base URL, "
+                "e.g. --endpoint http://localhost:8000/v1,concurrency=4"
+            )
         concurrency = ENDPOINT_CONCURRENCY
         if tail:
             value = tail.strip().removeprefix("concurrency=")
             if not value.strip().isdigit() or not 1 <= int(value) <= MAX_CONCURRENCY:
-                raise UserError(f"--endpoint {shown}: concurrency={value} must be a whole number from 1 to "
-                                f"{MAX_CONCURRENCY} (the calls this server takes at once); give a positive number")
+                raise UserError(
+                    f"--endpoint {shown}: concurrency={value} must be a whole number from 1 to "
+                    f"{MAX_CONCURRENCY} (the calls this server takes at once); give a positive number"
+                )
             concurrency = int(value)
         key = url.rstrip("/")
         if key in seen:

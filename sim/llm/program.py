@@ -35,8 +35,10 @@ language python programming"""
 STOP = frozenset(_STOP_WORDS.split())
 """Words that name nothing a program could be about."""
 _WORD = re.compile(r"[A-Za-z][a-z]{2,}")
-_TASK = (re.compile(r"\btask\b\s*:\s*\"([^\"\n]{2,200})\"", re.I),  # Task: "a snake game"
-         re.compile(r"\btask\b\s*:\s*([^\n]{2,200}?)(?:\.\s|\.?$)", re.I | re.M))  # task: a snake game.
+_TASK = (
+    re.compile(r"\btask\b\s*:\s*\"([^\"\n]{2,200})\"", re.I),  # Task: "a snake game"
+    re.compile(r"\btask\b\s*:\s*([^\n]{2,200}?)(?:\.\s|\.?$)", re.I | re.M),
+)  # task: a snake game.
 FLAWS = ("none", "placeholder", "bug", "both")
 BUG = "len(name) + 1"  # how the bug reads in the code: the revision that is shown it keeps it
 CAUGHT = "assert thing.score == sum(len(name) for name in ITEMS)"
@@ -203,6 +205,8 @@ def document(name: str, media: str, task: str, phrases: list[str], rng: random.R
     picked = [rng.choice(phrases) for _ in range(rng.randint(2, 4))]
     if media == "text/markdown":
         points = "\n".join(f"- {p}" for p in picked)
-        return (f"# {task.capitalize()}\n\n{picked[0]}.\n\n## How to run it\n\n```\npython main.py\n```\n\n"
-                f"It checks itself first, then shows what it does.\n\n## Notes\n\n{points}\n")
+        return (
+            f"# {task.capitalize()}\n\n{picked[0]}.\n\n## How to run it\n\n```\npython main.py\n```\n\n"
+            f"It checks itself first, then shows what it does.\n\n## Notes\n\n{points}\n"
+        )
     return "\n".join(picked) + "\n"

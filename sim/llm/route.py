@@ -53,8 +53,13 @@ class _Member:
 class RoutingTransport:
     """Sends each request to its asker's server (``rank``), failing over to the next when one is unreachable."""
 
-    def __init__(self, members: Sequence[tuple[str, Transport, int]], *, retry_down_s: float = RETRY_DOWN_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        members: Sequence[tuple[str, Transport, int]],
+        *,
+        retry_down_s: float = RETRY_DOWN_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not members:
             raise ValueError("a router needs at least one server")
         self.members = [_Member(name, transport, concurrency) for name, transport, concurrency in members]
@@ -66,8 +71,9 @@ class RoutingTransport:
         """The servers in the order ``affinity``'s requests try them: the same in every process."""
         ranked = self._ranks.get(affinity)
         if ranked is None:
-            ranked = self._ranks[affinity] = tuple(sorted(self.members, key=lambda m: _score(affinity, m),
-                                                          reverse=True))
+            ranked = self._ranks[affinity] = tuple(
+                sorted(self.members, key=lambda m: _score(affinity, m), reverse=True)
+            )
         return ranked
 
     async def send(self, request: Request) -> Reply:
@@ -91,8 +97,9 @@ class RoutingTransport:
                 err.endpoint, err.failovers = member.name, tuple(failovers)
                 raise
             return replace(reply, endpoint=member.name, failovers=tuple(failovers))
-        gone = Unreachable(f"no model server took the connection ({len(self.members)} tried); "
-                           f"the last said: {failovers[-1].error}")
+        gone = Unreachable(
+            f"no model server took the connection ({len(self.members)} tried); the last said: {failovers[-1].error}"
+        )
         gone.failovers = tuple(failovers)
         raise gone
 

@@ -55,14 +55,31 @@ def model_name(profile: str) -> str:
     """The name the scripted model serves under with ``profile``: replies cached under one profile
     never answer a call made under another (a fork with another profile asks anew)."""
     return MODEL if profile == "neutral" else f"{MODEL}-{profile}"
+
+
 FAULTS = ("429", "500", "timeout", "malformed", "violation", "empty")
 REPAIR_PREFIX = "That reply was not valid"
 PROFILES = ("neutral", "eager")
 """The scripted model's behaviour profiles (see the module's docstring)."""
 ENGAGE_WORDS = ("talk", "react", "reaction", "respond", "reply", "engage", "join", "approach", "greet", "interrupt")
 """Eager: a field whose name has one of these words (``talk_to``, ``react``) decides whether to engage."""
-REFUSALS = frozenset({"nobody", "no one", "noone", "none", "no", "nothing", "ignore", "continue", "carry on",
-                      "false", "skip", "pass", "wait"})
+REFUSALS = frozenset(
+    {
+        "nobody",
+        "no one",
+        "noone",
+        "none",
+        "no",
+        "nothing",
+        "ignore",
+        "continue",
+        "carry on",
+        "false",
+        "skip",
+        "pass",
+        "wait",
+    }
+)
 """Eager: enum values (any case) that decline to engage."""
 ENDING_WORDS = ("end", "ends", "stop", "done", "finish", "finished", "leave", "quit")
 """Eager: a boolean whose name has one of these words ends something, and stays false."""
@@ -98,8 +115,11 @@ def answer(body: dict[str, Any], seed: int, profile: str = "neutral") -> str:
     phrases = _phrases(messages)
     if schema is None:
         return _pick(rng, phrases)
-    prompt = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") != "system"
-                       or not str(m.get("content", "")).startswith("Reply with one JSON"))
+    prompt = "\n".join(
+        str(m.get("content", ""))
+        for m in messages
+        if m.get("role") != "system" or not str(m.get("content", "")).startswith("Reply with one JSON")
+    )
     chooser = Chooser(rng, phrases, prompt, profile == "eager")
     return json.dumps(chooser.value(schema, schema.get("$defs", {}), ""), ensure_ascii=False)
 
@@ -107,7 +127,11 @@ def answer(body: dict[str, Any], seed: int, profile: str = "neutral") -> str:
 def _original(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Repair turns (our bad reply and the gateway's complaint) do not change the answer.
     out = list(messages)
-    while len(out) >= 2 and out[-2].get("role") == "assistant" and str(out[-1].get("content", "")).startswith(REPAIR_PREFIX):
+    while (
+        len(out) >= 2
+        and out[-2].get("role") == "assistant"
+        and str(out[-1].get("content", "")).startswith(REPAIR_PREFIX)
+    ):
         out = out[:-2]
     return out
 
@@ -129,7 +153,11 @@ def _phrases(messages: list[dict[str, Any]]) -> list[str]:
     if texts and "\n" in texts[-1].strip():
         texts[-1] = texts[-1].strip().rsplit("\n", 1)[0]
     if not texts:
-        texts = [str(m.get("content", "")) for m in messages if not str(m.get("content", "")).startswith("Reply with one JSON")]
+        texts = [
+            str(m.get("content", ""))
+            for m in messages
+            if not str(m.get("content", "")).startswith("Reply with one JSON")
+        ]
     # Split at sentence ends and at colons that do not sit inside a time of day (07:30).
     clauses = [" ".join(c.split()) for c in re.split(r"[.;!?\n]+|:(?!\d)", "\n".join(texts))]
     phrases = [" ".join(c.split()[:24]) for c in clauses if len(c.split()) >= 3]
@@ -210,7 +238,9 @@ class Chooser:
         """Uniform over the bounds; importance under eager from ``IMPORTANCE_WEIGHTS``."""
         rng = self.rng
         low = int(schema["exclusiveMinimum"]) + 1 if "exclusiveMinimum" in schema else int(schema.get("minimum", 1))
-        high = int(schema["exclusiveMaximum"]) - 1 if "exclusiveMaximum" in schema else int(schema.get("maximum", low + 9))
+        high = (
+            int(schema["exclusiveMaximum"]) - 1 if "exclusiveMaximum" in schema else int(schema.get("maximum", low + 9))
+        )
         if self.eager and _named(name, IMPORTANCE_WORDS) and high > low:
             step = rng.choices(range(len(IMPORTANCE_WEIGHTS)), IMPORTANCE_WEIGHTS)[0]
             return low + round(step * (high - low) / (len(IMPORTANCE_WEIGHTS) - 1))
@@ -275,7 +305,14 @@ class ScriptedModel:
         """Status, JSON payload and extra headers for one request."""
         path = path.split("?", 1)[0].rstrip("/")
         if method == "GET" and path.endswith("/models"):
-            return 200, {"object": "list", "data": [{"id": model_name(self.config.profile), "object": "model", "owned_by": "hamlet"}]}, {}
+            return (
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": model_name(self.config.profile), "object": "model", "owned_by": "hamlet"}],
+                },
+                {},
+            )
         if method == "GET" and path.endswith("/stats"):
             return 200, {"requests": self.requests, "max_in_flight": self.max_in_flight}, {}
         if method != "POST" or not path.endswith("/chat/completions"):
@@ -315,15 +352,22 @@ class ScriptedModel:
             else:
                 text = ""
         prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
-        return 200, {
-            "id": f"scripted-{self.requests}",
-            "object": "chat.completion",
-            "created": 0,
-            "model": model_name(self.config.profile),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": len(text) // 4,
-                      "total_tokens": prompt + len(text) // 4},
-        }, {}
+        return (
+            200,
+            {
+                "id": f"scripted-{self.requests}",
+                "object": "chat.completion",
+                "created": 0,
+                "model": model_name(self.config.profile),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": len(text) // 4,
+                    "total_tokens": prompt + len(text) // 4,
+                },
+            },
+            {},
+        )
 
 
 async def serve(config: ScriptConfig, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
@@ -337,10 +381,25 @@ class ScriptedProcess:
 
     def __init__(self, config: ScriptConfig) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sim.llm.scripted", "--seed", str(config.seed),
-             "--latency-ms", str(config.latency_ms), "--fault-rate", str(config.fault_rate),
-             "--hang-s", str(config.hang_s), "--profile", config.profile],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, **child.server_options(),
+            [
+                sys.executable,
+                "-m",
+                "sim.llm.scripted",
+                "--seed",
+                str(config.seed),
+                "--latency-ms",
+                str(config.latency_ms),
+                "--fault-rate",
+                str(config.fault_rate),
+                "--hang-s",
+                str(config.hang_s),
+                "--profile",
+                config.profile,
+            ],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            **child.server_options(),
         )
         assert self.process.stdout is not None
         try:
@@ -371,8 +430,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     async def run() -> None:
-        server = await serve(ScriptConfig(args.seed, args.latency_ms, args.fault_rate, args.hang_s,
-                                          args.profile), port=args.port)
+        server = await serve(
+            ScriptConfig(args.seed, args.latency_ms, args.fault_rate, args.hang_s, args.profile), port=args.port
+        )
         print(server.sockets[0].getsockname()[1], flush=True)
         async with server:
             await server.serve_forever()

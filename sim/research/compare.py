@@ -44,7 +44,9 @@ def compare_text(table: Any) -> str:
     cached = table[table["metric"] == "llm_calls_cached"]
     runs = [c for c in table.columns if c != "metric" and not c.startswith("Δ ")]
     if len(cached) and any((cached[run].fillna(0) > 0).any() for run in runs):
-        text += ("\nCalls answered from the reply cache (a fork's parent's replies) sent nothing: tokens_sent and "
-                 "cost_usd\ncount what went to the model, *_cached what those answers took when first made (- if "
-                 "their first run is not at hand).")
+        text += (
+            "\nCalls answered from the reply cache (a fork's parent's replies) sent nothing: tokens_sent and "
+            "cost_usd\ncount what went to the model, *_cached what those answers took when first made (- if "
+            "their first run is not at hand)."
+        )
     return text

@@ -115,8 +115,9 @@ class Bound:
         return data
 
 
-def critical_path(calls: Iterable[CallRow], events: Iterable[EventRow], *, team: Collection[str] = (),
-                  since_tick: int = 0) -> Bound:
+def critical_path(
+    calls: Iterable[CallRow], events: Iterable[EventRow], *, team: Collection[str] = (), since_tick: int = 0
+) -> Bound:
     """The oracle bound of a run's calls and events (``team``: its players; calls of ticks to ``since_tick`` weigh 0)."""
     graph = _Graph(frozenset(team))
     spent: dict[int, dict[str, list[tuple[float, float | None]]]] = {}
@@ -144,13 +145,16 @@ def read_bound(db: sqlite3.Connection, *, team: Collection[str] = (), since_tick
     for cursor in (calls, events, run):
         cursor.row_factory = None  # plain tuples, whatever the connection's factory
     calls.execute("SELECT tick, person, status, latency_ms, wall_time FROM llm_call WHERE tick > 0 ORDER BY id")
-    events.execute("SELECT tick, kind, person, place,"
-                   " CASE kind WHEN 'talk_end' THEN json_extract(data, '$.with')"
-                   " WHEN 'object' THEN json_extract(data, '$.object') END,"
-                   " CASE WHEN kind IN ('object', 'leave') THEN json_extract(data, '$.by') END"
-                   " FROM event ORDER BY seq")
-    bound = critical_path((CallRow(*row) for row in calls), (EventRow(*row) for row in events),
-                          team=team, since_tick=since_tick)
+    events.execute(
+        "SELECT tick, kind, person, place,"
+        " CASE kind WHEN 'talk_end' THEN json_extract(data, '$.with')"
+        " WHEN 'object' THEN json_extract(data, '$.object') END,"
+        " CASE WHEN kind IN ('object', 'leave') THEN json_extract(data, '$.by') END"
+        " FROM event ORDER BY seq"
+    )
+    bound = critical_path(
+        (CallRow(*row) for row in calls), (EventRow(*row) for row in events), team=team, since_tick=since_tick
+    )
     row = run.execute("SELECT created_at, updated_at FROM run WHERE id = 1").fetchone()
     began, ended = (_seconds(row[0]), _seconds(row[1])) if row else (None, None)
     return replace(bound, run_s=ended - began if began is not None and ended is not None else None)
@@ -168,14 +172,15 @@ def unit_weight(attempts: list[tuple[float, float | None]]) -> tuple[int, float,
     that chain's calls, whether any attempts overlapped)."""
     if len(attempts) < 2 or any(end is None for _, end in attempts):
         return len(attempts), sum(latency for latency, _ in attempts), len(attempts), False
-    spans = sorted(((end - latency, end, latency) for latency, end in attempts if end is not None),
-                   key=lambda span: span[1])
+    spans = sorted(
+        ((end - latency, end, latency) for latency, end in attempts if end is not None), key=lambda span: span[1]
+    )
     most: list[int] = []
     longest: list[tuple[float, int]] = []
     overlapped = False
     for start, _, latency in spans:
         calls, best = 0, (0.0, 0)
-        for before, (_, end, _) in enumerate(spans[:len(most)]):
+        for before, (_, end, _) in enumerate(spans[: len(most)]):
             if end <= start + TOLERANCE_S:
                 calls, best = max(calls, most[before]), max(best, longest[before])
             else:
@@ -302,8 +307,9 @@ class _Graph:
         for event in committed:
             self._apply(event, units.get(event.person) if event.person is not None else None)
 
-    def _unit(self, members: tuple[str, ...], attempts: list[tuple[float, float | None]],
-              world: tuple[int, int] | None) -> tuple[int, float]:
+    def _unit(
+        self, members: tuple[str, ...], attempts: list[tuple[float, float | None]], world: tuple[int, int] | None
+    ) -> tuple[int, float]:
         """Add a unit of ``members`` (``world``: it waits for these units too); its number and its seconds."""
         calls, seconds, seconds_calls, overlapped = unit_weight(attempts)
         self.overlapping += overlapped
@@ -415,4 +421,3 @@ def _seconds(stamp: str | None) -> float | None:
         return datetime.fromisoformat(stamp).timestamp()
     except ValueError:
         return None
-

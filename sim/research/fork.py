@@ -96,7 +96,9 @@ def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
     prefix = _read_prefix(parent, opts.at)
     end = _end(prefix, opts)
     moment = iso(prefix.time.when(prefix.t))
-    spec = checked_intervention(prefix.scenario, opts.intervention, moment, prefix.present) if opts.intervention else None
+    spec = (
+        checked_intervention(prefix.scenario, opts.intervention, moment, prefix.present) if opts.intervention else None
+    )
     world = prefix.run["scenario_yaml"]
     if spec is not None:
         data = yaml.safe_load(world)
@@ -112,22 +114,45 @@ def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
         clock["counter"] += 1
         step = prefix.options.get("fixed_step")
         when = -(-prefix.t // step) * step if step else prefix.t  # on the grid, as Clock.push puts it
-        clock["queue"].append([when, INTERVENE, clock["counter"], "intervene", None,
-                               {"index": len(scenario.interventions) - 1}])
+        clock["queue"].append(
+            [when, INTERVENE, clock["counter"], "intervene", None, {"index": len(scenario.interventions) - 1}]
+        )
     with open_backend(llm, scenario.model, prefix.run["seed"]) as backend:
         asyncio.run(preflight_run(backend, scenario))
-        options = {**run_options(llm, backend, prefix.options.get("fixed_step"), prefix.options.get("settings", [])),
-                   "fork": {"parent": str(parent.resolve()), "at": moment, "snapshot_tick": prefix.snapshot["tick"],
-                            "intervention": spec.model_dump(mode="json", exclude_none=True) if spec else None}}
+        options = {
+            **run_options(llm, backend, prefix.options.get("fixed_step"), prefix.options.get("settings", [])),
+            "fork": {
+                "parent": str(parent.resolve()),
+                "at": moment,
+                "snapshot_tick": prefix.snapshot["tick"],
+                "intervention": spec.model_dump(mode="json", exclude_none=True) if spec else None,
+            },
+        }
         run = prefix.run
-        engine = runfile.create(path, RunRow(run["world"], run["world_file"], world, run["seed"], options,
-                                             run["sim_start"], iso(prefix.time.when(end)),
-                                             iso(prefix.time.when(prefix.snapshot["t"]))))
+        engine = runfile.create(
+            path,
+            RunRow(
+                run["world"],
+                run["world_file"],
+                world,
+                run["seed"],
+                options,
+                run["sim_start"],
+                iso(prefix.time.when(end)),
+                iso(prefix.time.when(prefix.snapshot["t"])),
+            ),
+        )
         progress.phase("copying the parent's prefix")
         copied = runfile.copy_prefix(parent, path, prefix.snapshot, prefix.t)
         log = RunLog(engine)
-        sim = simulation(scenario, log, backend, seed=run["seed"], budget_usd=llm.budget_usd,
-                         fixed_step=prefix.options.get("fixed_step"))
+        sim = simulation(
+            scenario,
+            log,
+            backend,
+            seed=run["seed"],
+            budget_usd=llm.budget_usd,
+            fixed_step=prefix.options.get("fixed_step"),
+        )
         sim.gateway.cache.update(prefix.replies)
         sim.gateway.stats.cost_usd = prefix.spent
         sim.gateway.replay_until = prefix.t
@@ -136,8 +161,16 @@ def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
             sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
             sim.gateway.prefixes.seed(reader.last_prompts(prefix.snapshot["tick"]))
         # The branch's own snapshot of the fork point: what a resume of the branch starts from.
-        log.submit(Batch(snapshot={"tick": prefix.snapshot["tick"], "t": prefix.snapshot["t"],
-                                   "seq": prefix.snapshot["seq"], "state": state}))
+        log.submit(
+            Batch(
+                snapshot={
+                    "tick": prefix.snapshot["tick"],
+                    "t": prefix.snapshot["t"],
+                    "seq": prefix.snapshot["seq"],
+                    "state": state,
+                }
+            )
+        )
         for t, intervention in prefix.redo:
             sim.schedule(t, intervention)
         outcome = drive(sim, end, path)
@@ -159,16 +192,19 @@ def _read_prefix(parent: Path, at: str) -> _Prefix:
         t = time.due(moment)  # the first second of the fork time: nothing of it is copied
         now = time.second(datetime.fromisoformat(run["sim_now"]))
         if not 0 <= t <= now:
-            raise UserError(f"--at {at}: {iso(moment)} is outside the run, which spans {iso(start)} to "
-                            f"{run['sim_now']}; fork at a time within it")
+            raise UserError(
+                f"--at {at}: {iso(moment)} is outside the run, which spans {iso(start)} to "
+                f"{run['sim_now']}; fork at a time within it"
+            )
         # The newest state before anything of the fork time happened: a snapshot of an earlier
         # second, or the one written before the first tick (tick 0).
         snapshot = runfile.snapshot_before(reader.db, t)
         if snapshot is None:
             raise UserError(f"{parent}: has no snapshot to branch from")
         spent = runfile.cost_until(reader.db, snapshot["tick"])
-        prefix = _Prefix(run, reader.options(), scenario, t, snapshot, people_at(reader, max(t - 1, 0)),
-                         reader.replies(), spent, [])
+        prefix = _Prefix(
+            run, reader.options(), scenario, t, snapshot, people_at(reader, max(t - 1, 0)), reader.replies(), spent, []
+        )
     prefix.redo = [(when, iv) for when, iv in applied_since(parent, snapshot["tick"]) if when < t]
     return prefix
 
@@ -198,8 +234,9 @@ def _end(prefix: _Prefix, opts: ForkOptions) -> int:
         return prefix.t + round(opts.hours * 3600)
     end = prefix.time.second(datetime.fromisoformat(prefix.run["sim_end"]))
     if end <= prefix.t:
-        raise UserError(f"--at {opts.at}: the parent ends there ({prefix.run['sim_end']}); give --hours H to run the "
-                        "branch on")
+        raise UserError(
+            f"--at {opts.at}: the parent ends there ({prefix.run['sim_end']}); give --hours H to run the branch on"
+        )
     return end
 
 

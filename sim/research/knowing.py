@@ -51,17 +51,75 @@ _UNSPECIFIC = frozenset({"any", "no"})
 _INDEFINITE = frozenset({"a", "an"})
 _ASKING = frozenset({"if", "whether"})
 # Words that end the look-back from a cue to its determiner: a specific determiner or a preposition.
-_PHRASE_STOPS = frozenset({"the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our",
-                           "their", "about", "of", "for", "to", "at", "in", "on", "with", "from", "by"})
-_KNOWING = frozenset({"hear", "heard", "hearing", "know", "knew", "known", "knowing", "aware", "told", "tell",
-                      "telling", "mention", "mentioned", "idea", "clue", "informed"})
+_PHRASE_STOPS = frozenset(
+    {
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "my",
+        "your",
+        "his",
+        "her",
+        "its",
+        "our",
+        "their",
+        "about",
+        "of",
+        "for",
+        "to",
+        "at",
+        "in",
+        "on",
+        "with",
+        "from",
+        "by",
+    }
+)
+_KNOWING = frozenset(
+    {
+        "hear",
+        "heard",
+        "hearing",
+        "know",
+        "knew",
+        "known",
+        "knowing",
+        "aware",
+        "told",
+        "tell",
+        "telling",
+        "mention",
+        "mentioned",
+        "idea",
+        "clue",
+        "informed",
+    }
+)
 _WH = frozenset({"what", "where", "when", "who", "how", "why", "whether", "if", "which"})
 _CANCEL = frozenset({"cancel", "cancels", "cancelled", "canceled", "cancelling", "canceling", "scrapped"})
 _OFF_AFTER = frozenset({"call", "calls", "called", "calling", "is", "was", "be", "been", "it's"})
 _HAPPEN = frozenset({"happen", "happens", "happening", "ahead"})
 _NEAR = 4
-_DECLINE = frozenset({"skip", "skips", "skipping", "skipped", "avoid", "avoids", "avoiding", "miss", "misses",
-                      "missing", "instead", "decline", "declines", "declining"})
+_DECLINE = frozenset(
+    {
+        "skip",
+        "skips",
+        "skipping",
+        "skipped",
+        "avoid",
+        "avoids",
+        "avoiding",
+        "miss",
+        "misses",
+        "missing",
+        "instead",
+        "decline",
+        "declines",
+        "declining",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +133,13 @@ class _Clause:
 def normalise(text: str) -> str:
     """Text folded for matching: NFKC, casefolded, curly apostrophes and dashes made plain."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'").replace("\u2010", "-") \
+    return (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u02bc", "'")
+        .replace("\u2010", "-")
         .replace("\u2011", "-")
+    )
 
 
 def words(text: str) -> list[str]:
@@ -117,8 +180,9 @@ def _clauses(text: str) -> list[_Clause]:
         for i, (ws, cs, _) in enumerate(parts):
             if ws:
                 asks = "?" in end or any(w in _ASKING for w in ws)
-                out.append(_Clause(tuple(ws), tuple(cs), any(opener in _REVERSERS for *_, opener in parts[i + 1:]),
-                                   asks))
+                out.append(
+                    _Clause(tuple(ws), tuple(cs), any(opener in _REVERSERS for *_, opener in parts[i + 1 :]), asks)
+                )
     return out
 
 
@@ -155,11 +219,15 @@ def _denied(clause: _Clause, start: int, end: int) -> bool:
     # Called off, near the cue.
     lo, hi = max(0, start - _NEAR), min(len(ws), end + _NEAR)
     for i in range(lo, hi):
-        if ws[i] in _CANCEL or ws[i] == "off" and i > 0 and (ws[i - 1] in _OFF_AFTER or i == end and
-                                                             ws[i - 1].endswith("'s")):
+        if (
+            ws[i] in _CANCEL
+            or ws[i] == "off"
+            and i > 0
+            and (ws[i - 1] in _OFF_AFTER or i == end and ws[i - 1].endswith("'s"))
+        ):
             return True
-    after = ws[end:end + _NEAR + 1]
-    return any(_negation(w) and any(x in _HAPPEN for x in after[k + 1:k + 3]) for k, w in enumerate(after))
+    after = ws[end : end + _NEAR + 1]
+    return any(_negation(w) and any(x in _HAPPEN for x in after[k + 1 : k + 3]) for k, w in enumerate(after))
 
 
 def cue_words(fact: FactSpec, paraphrases_only: bool = False) -> list[tuple[str, ...]]:
@@ -186,10 +254,29 @@ def carries(fact: FactSpec, text: str, paraphrases_only: bool = False) -> bool:
 
 
 _PLAIN = re.compile(r"[a-z0-9]+")
-FOLDS_TO_PLAIN = ((0xAA, 0xBE), (0xDF, 0xDF), (0x130, 0x133), (0x13F, 0x140), (0x149, 0x149), (0x17F, 0x17F),
-                  (0x1C4, 0x1CC), (0x1F0, 0x1F3), (0x2B0, 0x2E3), (0x1D2C, 0x1DBF), (0x1E96, 0x1E9E), (0x2070, 0x24FF),
-                  (0x2C7C, 0x2C7D), (0x3250, 0x33FF), (0xA7F2, 0xA7F4), (0xFB00, 0xFB06), (0xFF10, 0xFF5A),
-                  (0x10780, 0x107BF), (0x1D400, 0x1D7FF), (0x1F100, 0x1F1FF), (0x1FBF0, 0x1FBF9))
+FOLDS_TO_PLAIN = (
+    (0xAA, 0xBE),
+    (0xDF, 0xDF),
+    (0x130, 0x133),
+    (0x13F, 0x140),
+    (0x149, 0x149),
+    (0x17F, 0x17F),
+    (0x1C4, 0x1CC),
+    (0x1F0, 0x1F3),
+    (0x2B0, 0x2E3),
+    (0x1D2C, 0x1DBF),
+    (0x1E96, 0x1E9E),
+    (0x2070, 0x24FF),
+    (0x2C7C, 0x2C7D),
+    (0x3250, 0x33FF),
+    (0xA7F2, 0xA7F4),
+    (0xFB00, 0xFB06),
+    (0xFF10, 0xFF5A),
+    (0x10780, 0x107BF),
+    (0x1D400, 0x1D7FF),
+    (0x1F100, 0x1F1FF),
+    (0x1FBF0, 0x1FBF9),
+)
 """Ranges of code points holding every character outside ASCII that ``normalise`` turns into plain
 letters or digits (superscripts, ligatures, fullwidth and mathematical letters, ...), and few others:
 accented letters are not among them (tests/sim/research/test_knowing.py checks the claim)."""
@@ -217,7 +304,7 @@ def activity_of(text: str, people: Iterable[str], person: str) -> str | None:
     """The activity text if ``text`` is an observation of someone else's activity ("<Name> <activity>"), else None."""
     for name in sorted(people, key=len, reverse=True):
         if name != person and text.startswith(name + " "):
-            rest = text[len(name) + 1:]
+            rest = text[len(name) + 1 :]
             return None if rest.startswith("said to me:") else rest
     return None
 
@@ -241,6 +328,6 @@ def plans_for(fact: FactSpec, text: str) -> bool:
         if any(_negation(w) for w in ws):
             continue
         starts = [i for cue in cues for i in _find(ws, cue)]
-        if starts and not any(w in _DECLINE for w in ws[:min(starts)]):
+        if starts and not any(w in _DECLINE for w in ws[: min(starts)]):
             return True
     return False

@@ -167,7 +167,7 @@ class RunMetrics:
         """Everyone who had appeared by second ``at`` and not left, in order of appearance."""
         t = self._upto(at)
         log = self._log
-        arrived = log.order[:bisect.bisect_right(log.joins, t)]
+        arrived = log.order[: bisect.bisect_right(log.joins, t)]
         return [p for p in arrived if log.left.get(p, math.inf) > t] if log.left else arrived
 
     def headcount(self, t: int) -> int:
@@ -228,9 +228,16 @@ class RunMetrics:
         for person in self.people(upto):
             hit = known.get(person)
             knew = hit is not None and hit[0] <= upto
-            rows.append({"person": person, "knows": knew, "t": hit[0] if knew and hit else None,
-                         "time": self.when(hit[0]) if knew and hit else None,
-                         "how": hit[1] if knew and hit else None, "memory": hit[3] if knew and hit else None})
+            rows.append(
+                {
+                    "person": person,
+                    "knows": knew,
+                    "t": hit[0] if knew and hit else None,
+                    "time": self.when(hit[0]) if knew and hit else None,
+                    "how": hit[1] if knew and hit else None,
+                    "memory": hit[3] if knew and hit else None,
+                }
+            )
         frame = pandas().DataFrame(rows, columns=["person", "knows", "t", "time", "how", "memory"])
         return frame.astype({"t": "Int64"})
 
@@ -245,8 +252,13 @@ class RunMetrics:
         return self.once(("plans", fact.name, upto), lambda: self._plans(fact, upto)).copy()
 
     def _plans(self, fact: FactSpec, upto: int) -> Any:
-        first = first_plans(fact, self.reader.db.execute(
-            "SELECT t, person, data FROM event WHERE kind = 'plan' AND t <= ? ORDER BY seq", (upto,)), self.when)
+        first = first_plans(
+            fact,
+            self.reader.db.execute(
+                "SELECT t, person, data FROM event WHERE kind = 'plan' AND t <= ? ORDER BY seq", (upto,)
+            ),
+            self.when,
+        )
         rows = [first[p] for p in self._log.joined if p in first]
         frame = pandas().DataFrame(rows, columns=["person", "t", "time", "scope", "reason", "items"])
         return frame.astype({"t": "Int64"})
@@ -266,8 +278,7 @@ class RunMetrics:
                 n, count = len(present), sum(1 for p in present if p in known and known[p][0] <= t)
             else:  # nobody left: everyone who had arrived, and everyone who knew by then
                 n, count = self._count(self._log.joins, t), self._count(since, t)
-            rows.append({"t": t, "time": self.when(t), "people": n, "knowing": count,
-                         "share": count / n if n else 0.0})
+            rows.append({"t": t, "time": self.when(t), "people": n, "knowing": count, "share": count / n if n else 0.0})
         return pandas().DataFrame(rows, columns=["t", "time", "people", "knowing", "share"])
 
     def grid(self, every: int = HOUR) -> list[int]:
@@ -325,7 +336,8 @@ class RunMetrics:
         rows = []
         if self.reader.has("probe"):
             for row in self.reader.db.execute(
-                    "SELECT person, t, time, kind, subject, question, heard, what, keyword FROM probe ORDER BY id"):
+                "SELECT person, t, time, kind, subject, question, heard, what, keyword FROM probe ORDER BY id"
+            ):
                 heard = None if row[6] is None else bool(row[6])
                 rows.append([*row[:6], heard, row[7], bool(row[8]), heard is not None and heard == bool(row[8])])
         return pandas().DataFrame(rows, columns=columns)
@@ -370,8 +382,11 @@ class RunMetrics:
 
     def _density(self, times: tuple[int, ...]) -> Any:
         knows = sorted((t, a, b) for (a, b), (t, _) in self._knows.items())
-        mutual = sorted((max(t, self._knows[(b, a)][0]), a, b) for (a, b), (t, _) in self._knows.items()
-                        if a < b and (b, a) in self._knows)
+        mutual = sorted(
+            (max(t, self._knows[(b, a)][0]), a, b)
+            for (a, b), (t, _) in self._knows.items()
+            if a < b and (b, a) in self._knows
+        )
         contacts: dict[tuple[str, str], int] = {}
         for t, a, b, _kind in self._log.contacts:
             if a != b:
@@ -383,13 +398,33 @@ class RunMetrics:
             k = _count_edges(knows, t, self._log)
             both = _count_edges(mutual, t, self._log)
             c = _count_edges(talks, t, self._log)
-            rows.append({"t": t, "time": self.when(t), "people": n, "knows_edges": k,
-                         "knows_density": k / (n * (n - 1)) if n > 1 else 0.0, "knows_mutual_pairs": both,
-                         "knows_density_mutual": 2 * both / (n * (n - 1)) if n > 1 else 0.0,
-                         "conversation_edges": c, "conversation_density": 2 * c / (n * (n - 1)) if n > 1 else 0.0})
-        return pandas().DataFrame(rows, columns=["t", "time", "people", "knows_edges", "knows_density",
-                                                 "knows_mutual_pairs", "knows_density_mutual",
-                                                 "conversation_edges", "conversation_density"])
+            rows.append(
+                {
+                    "t": t,
+                    "time": self.when(t),
+                    "people": n,
+                    "knows_edges": k,
+                    "knows_density": k / (n * (n - 1)) if n > 1 else 0.0,
+                    "knows_mutual_pairs": both,
+                    "knows_density_mutual": 2 * both / (n * (n - 1)) if n > 1 else 0.0,
+                    "conversation_edges": c,
+                    "conversation_density": 2 * c / (n * (n - 1)) if n > 1 else 0.0,
+                }
+            )
+        return pandas().DataFrame(
+            rows,
+            columns=[
+                "t",
+                "time",
+                "people",
+                "knows_edges",
+                "knows_density",
+                "knows_mutual_pairs",
+                "knows_density_mutual",
+                "conversation_edges",
+                "conversation_density",
+            ],
+        )
 
     # -- coordination --------------------------------------------------------------------
 
@@ -397,8 +432,11 @@ class RunMetrics:
         """The place and time window of the gathering ``fact`` announces, if it names one."""
         if fact.place is None or fact.starts is None or fact.ends is None:
             return None
-        return Window(fact.place, self.time_option(fact.starts, f"facts {fact.name}.starts"),
-                      self.time_option(fact.ends, f"facts {fact.name}.ends"))
+        return Window(
+            fact.place,
+            self.time_option(fact.starts, f"facts {fact.name}.starts"),
+            self.time_option(fact.ends, f"facts {fact.name}.ends"),
+        )
 
     def window(self, place: str, start: int, end: int) -> Window:
         """A checked window: a place of this world and ``start < end``."""
@@ -432,8 +470,15 @@ class RunMetrics:
             row["arrived"], row["left"] = min(row["arrived"], begin), max(row["left"], finish)
             row["seconds"] += max(0, finish - begin)
         order = {p: i for i, p in enumerate(self._log.joined)}
-        rows = [{"person": r["person"], "arrived": self.when(r["arrived"]), "left": self.when(r["left"]),
-                 "minutes": round(r["seconds"] / 60, 1)} for r in sorted(found.values(), key=lambda r: order[r["person"]])]
+        rows = [
+            {
+                "person": r["person"],
+                "arrived": self.when(r["arrived"]),
+                "left": self.when(r["left"]),
+                "minutes": round(r["seconds"] / 60, 1),
+            }
+            for r in sorted(found.values(), key=lambda r: order[r["person"]])
+        ]
         return pandas().DataFrame(rows, columns=["person", "arrived", "left", "minutes"])
 
     # -- activity ------------------------------------------------------------------------
@@ -446,7 +491,8 @@ class RunMetrics:
     def _activity_at(self, upto: int) -> Any:
         log = self._log
         rows: dict[str, dict[str, Any]] = {
-            p: {"person": p, "conversations": 0, "lines": 0, "places": set(), "moves": 0} for p in log.joined}
+            p: {"person": p, "conversations": 0, "lines": 0, "places": set(), "moves": 0} for p in log.joined
+        }
         for t, a, b, kind in log.contacts:
             if t <= upto and kind == "conversations":
                 rows[a]["conversations"] += 1
@@ -463,13 +509,16 @@ class RunMetrics:
                 rows[stay.person]["places"].add(stay.place)
         calls = self.reader.db.execute(
             "SELECT person, COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0), COALESCE(SUM(cost_usd), 0)"
-            " FROM llm_call WHERE tick >= 0 AND t <= ? AND person IS NOT NULL GROUP BY person", (upto,)).fetchall()
+            " FROM llm_call WHERE tick >= 0 AND t <= ? AND person IS NOT NULL GROUP BY person",
+            (upto,),
+        ).fetchall()
         spent = {person: (n, tokens, cost) for person, n, tokens, cost in calls}
         table = []
         for person, row in rows.items():
             n, tokens, cost = spent.get(person, (0, 0, 0.0))
-            table.append({**row, "places": len(row["places"]), "llm_calls": n, "tokens": tokens,
-                          "cost_usd": round(cost, 6)})
+            table.append(
+                {**row, "places": len(row["places"]), "llm_calls": n, "tokens": tokens, "cost_usd": round(cost, 6)}
+            )
         columns = ["person", "conversations", "lines", "places", "moves", "llm_calls", "tokens", "cost_usd"]
         return pandas().DataFrame(table, columns=columns)
 
@@ -479,7 +528,8 @@ class RunMetrics:
 
     def _cache_use(self) -> CacheUse:
         rows = self.reader.db.execute(
-            "SELECT person, cache_key FROM llm_call WHERE tick >= 0 AND person IS NOT NULL AND cache_hit = 1").fetchall()
+            "SELECT person, cache_key FROM llm_call WHERE tick >= 0 AND person IS NOT NULL AND cache_hit = 1"
+        ).fetchall()
         keys = [key for _, key in rows]
         if not keys:
             return CacheUse(0, 0, 0.0)
@@ -511,10 +561,15 @@ class RunMetrics:
         rows = self.reader.db.execute(
             "SELECT purpose, COUNT(*), COALESCE(SUM(cache_hit), 0), COALESCE(SUM(prompt_tokens + completion_tokens), 0),"
             " COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE t <= ? GROUP BY purpose ORDER BY purpose",
-            (self._upto(at),)).fetchall()
-        return pandas().DataFrame([{"purpose": p, "llm_calls": n, "cached": c, "tokens": k, "cost_usd": round(s, 6)}
-                                   for p, n, c, k, s in rows],
-                                  columns=["purpose", "llm_calls", "cached", "tokens", "cost_usd"])
+            (self._upto(at),),
+        ).fetchall()
+        return pandas().DataFrame(
+            [
+                {"purpose": p, "llm_calls": n, "cached": c, "tokens": k, "cost_usd": round(s, 6)}
+                for p, n, c, k, s in rows
+            ],
+            columns=["purpose", "llm_calls", "cached", "tokens", "cost_usd"],
+        )
 
     # -- one line of numbers per run -----------------------------------------------------
 
@@ -533,10 +588,12 @@ def _first_calls(db: Any, keys: set[str]) -> dict[str, tuple[int, float]]:
     found: dict[str, tuple[int, float]] = {}
     wanted = sorted(keys)
     for i in range(0, len(wanted), 500):  # SQLite takes a bounded number of parameters
-        chunk = wanted[i:i + 500]
-        rows = db.execute(f"SELECT cache_key, SUM(prompt_tokens + completion_tokens), SUM(cost_usd) FROM llm_call "
-                          f"WHERE cache_hit = 0 AND cache_key IN ({','.join('?' * len(chunk))}) GROUP BY cache_key",
-                          chunk)
+        chunk = wanted[i : i + 500]
+        rows = db.execute(
+            f"SELECT cache_key, SUM(prompt_tokens + completion_tokens), SUM(cost_usd) FROM llm_call "
+            f"WHERE cache_hit = 0 AND cache_key IN ({','.join('?' * len(chunk))}) GROUP BY cache_key",
+            chunk,
+        )
         found.update((key, (int(tokens), float(cost))) for key, tokens, cost in rows)
     return found
 
@@ -552,12 +609,21 @@ def first_plans(fact: FactSpec, rows: Iterable[tuple[int, str, str]], when: Any)
         if person in first:
             continue
         plan = json.loads(data)
-        said = [f"{i.get('start')} {i.get('activity')}" for i in plan.get("items", [])
-                if plans_for(fact, str(i.get("activity", "")))]
+        said = [
+            f"{i.get('start')} {i.get('activity')}"
+            for i in plan.get("items", [])
+            if plans_for(fact, str(i.get("activity", "")))
+        ]
         reason = str(plan.get("reason", ""))
         if said or (reason and plans_for(fact, reason)):
-            first[person] = {"person": person, "t": t, "time": when(t), "scope": plan.get("scope", "day"),
-                             "reason": reason or None, "items": "; ".join(said) or None}
+            first[person] = {
+                "person": person,
+                "t": t,
+                "time": when(t),
+                "scope": plan.get("scope", "day"),
+                "reason": reason or None,
+                "items": "; ".join(said) or None,
+            }
     return first
 
 
@@ -656,7 +722,7 @@ def mentioned(text: str, keys: dict[str, str], longest: int) -> set[str]:
     while i < len(words):
         if words[i][:1].isupper():
             for size in range(min(longest, len(words) - i), 0, -1):
-                name = keys.get(" ".join(words[i:i + size]))
+                name = keys.get(" ".join(words[i : i + size]))
                 if name is not None:
                     found.add(name)
                     i += size - 1
@@ -679,7 +745,7 @@ def _told(kind: str, text: str) -> str | None:
         return text
     if kind == "observation":
         said = _SAID_TO_ME.match(text)
-        return text[said.end():] if said else None
+        return text[said.end() :] if said else None
     return None
 
 

@@ -114,8 +114,10 @@ def _auth_hint(said: bytes) -> str:
     """What to do when Ray's log says the cluster refused for want of a token ('' otherwise)."""
     if b"InvalidAuthToken" not in said and b"Unauthenticated" not in said:
         return ""
-    return (" (the cluster wants its authentication token: set RAY_AUTH_MODE=token, with the token in "
-            "RAY_AUTH_TOKEN or ~/.ray/auth_token, or use --ray-address auto on one of its nodes)")
+    return (
+        " (the cluster wants its authentication token: set RAY_AUTH_MODE=token, with the token in "
+        "RAY_AUTH_TOKEN or ~/.ray/auth_token, or use --ray-address auto on one of its nodes)"
+    )
 
 
 def _reachable(address: str) -> None:
@@ -125,18 +127,23 @@ def _reachable(address: str) -> None:
     if not sep:
         host, port = address.removeprefix(scheme), str(_PORTS[scheme])
     if not host or not port.isdigit():
-        raise UserError(f"--ray-address {address}: write it as HOST:PORT (the head node's, 6379 by default), "
-                        "ray://HOST:PORT or auto")
+        raise UserError(
+            f"--ray-address {address}: write it as HOST:PORT (the head node's, 6379 by default), "
+            "ray://HOST:PORT or auto"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as err:
         reason = err.strerror or str(err) or type(err).__name__
-        raise UserError(f"--ray-address {address}: no Ray cluster answers at {host}:{port} ({reason}); start one "
-                        "with ray start --head, or leave --ray-address out to start a local Ray") from None
+        raise UserError(
+            f"--ray-address {address}: no Ray cluster answers at {host}:{port} ({reason}); start one "
+            "with ray start --head, or leave --ray-address out to start a local Ray"
+        ) from None
 
 
-def run_all(world: str, jobs: list[Job], todo: list[bool], end: str, opts: SweepOptions,
-            limit: int | None) -> list[str]:
+def run_all(
+    world: str, jobs: list[Job], todo: list[bool], end: str, opts: SweepOptions, limit: int | None
+) -> list[str]:
     """Run the jobs ``todo`` marks as Ray tasks (at most ``limit`` at once; None: as the CPUs allow), saying as
     each finishes; the error lines of those that failed."""
     ray = load_ray()
@@ -177,8 +184,11 @@ def run_job(world: str, job: Job, end: str, opts: SweepOptions, cwd: str) -> Don
     try:
         os.chdir(cwd)  # the world and the run file as the sweep named them, relative to where it was started
     except OSError:
-        return Done(f"{job.path}: the sweep's folder {cwd} is not on {socket.gethostname()}; every node needs the "
-                    "world and the sweep's folder at the same paths", 0.0)
+        return Done(
+            f"{job.path}: the sweep's folder {cwd} is not on {socket.gethostname()}; every node needs the "
+            "world and the sweep's folder at the same paths",
+            0.0,
+        )
     try:
         # Decided now, not when the sweep began: a retry after this task's process died finds the run file
         # the dead attempt left and resumes it.
@@ -211,8 +221,10 @@ def _result(ray: ModuleType, ref: Any, job: Job, began: float) -> Done:
     try:
         done: Done = ray.get(ref)
     except ray.exceptions.RayError as err:  # its process died RETRIES + 1 times, or was cancelled
-        return Done(f"{job.path}: its Ray task failed ({_first_line(err)}); run the sweep again to resume it",
-                    time.monotonic() - began)
+        return Done(
+            f"{job.path}: its Ray task failed ({_first_line(err)}); run the sweep again to resume it",
+            time.monotonic() - began,
+        )
     return done
 
 

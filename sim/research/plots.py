@@ -38,8 +38,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot(metrics: RunMetrics, kind: str, out: Path, *, facts: list[str] | None = None, at: int | None = None,
-         every: int = HOUR, graph: str = "conversations") -> Path:
+def plot(
+    metrics: RunMetrics,
+    kind: str,
+    out: Path,
+    *,
+    facts: list[str] | None = None,
+    at: int | None = None,
+    every: int = HOUR,
+    graph: str = "conversations",
+) -> Path:
     """Draw chart ``kind`` of the run into ``out`` (PNG); returns the file written."""
     _known(kind)
     if out.suffix.lower() != ".png":
@@ -54,16 +62,24 @@ def plot(metrics: RunMetrics, kind: str, out: Path, *, facts: list[str] | None =
     return out
 
 
-def draw(metrics: RunMetrics, kind: str, *, facts: list[str] | None = None, at: int | None = None,
-         every: int = HOUR, graph: str = "conversations") -> Any:
+def draw(
+    metrics: RunMetrics,
+    kind: str,
+    *,
+    facts: list[str] | None = None,
+    at: int | None = None,
+    every: int = HOUR,
+    graph: str = "conversations",
+) -> Any:
     """Chart ``kind`` of the run as a matplotlib figure, laid out; the caller closes it (``pyplot.close``)."""
     _known(kind)
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 5), dpi=100)
     try:
         others: dict[str, Callable[..., str]] = {"network": _network, "cost": _cost}
-        title = others.get(kind, _curves)(metrics, axes, chart=registry.CHARTS.get(kind), facts=facts, at=at,
-                                           every=every, graph=graph)
+        title = others.get(kind, _curves)(
+            metrics, axes, chart=registry.CHARTS.get(kind), facts=facts, at=at, every=every, graph=graph
+        )
         axes.set_title(f"{metrics.scenario.name}: {title}")
         figure.tight_layout()
     except BaseException:
@@ -77,8 +93,9 @@ def _known(kind: str) -> None:
         raise UserError(f"METRIC {kind!r}: unknown; charts are {', '.join(plots())}")
 
 
-def _curves(metrics: RunMetrics, axes: Any, *, chart: registry.Chart, facts: list[str] | None, every: int,
-            **_: Any) -> str:
+def _curves(
+    metrics: RunMetrics, axes: Any, *, chart: registry.Chart, facts: list[str] | None, every: int, **_: Any
+) -> str:
     """A chart's curves over time: counts of people as steps from 0, shares as lines from 0 to 1."""
     lines = registry.drawn(chart.name)
     chosen = []
@@ -117,11 +134,20 @@ def _network(metrics: RunMetrics, axes: Any, *, at: int | None, graph: str, **_:
     layout = nx.spring_layout(drawn, seed=1, k=2 / len(drawn) ** 0.5) if len(drawn) else {}
     widths = [1 + data.get("conversations", 0) + data.get("remarks", 0) / 2 for _, _, data in drawn.edges(data=True)]
     nx.draw_networkx_nodes(drawn, layout, ax=axes, node_color="#9ecae1", node_size=220)
-    nx.draw_networkx_edges(drawn, layout, ax=axes, edge_color="#636363", width=widths or 1.0, node_size=220,
-                           arrows=graph == "knows")
+    nx.draw_networkx_edges(
+        drawn, layout, ax=axes, edge_color="#636363", width=widths or 1.0, node_size=220, arrows=graph == "knows"
+    )
     for name, (x, y) in layout.items():  # under the mark, on white, so edges do not run through the name
-        axes.annotate(name, (x, y), xytext=(0, -9), textcoords="offset points", ha="center", va="top", fontsize=8,
-                      bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+        axes.annotate(
+            name,
+            (x, y),
+            xytext=(0, -9),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=8,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
     axes.margins(0.12)  # room for the names of the people at the edges
     axes.set_axis_off()
     when = metrics.when(metrics.end if at is None else at)

@@ -61,8 +61,7 @@ def _question(asked: str) -> str:
     return f"{asked} Say whether you have heard of it, and what exactly you heard."
 
 
-def probe_fact(metrics: RunMetrics, fact: FactSpec, at: int, llm: LLMOptions,
-               people: list[str] | None = None) -> Any:
+def probe_fact(metrics: RunMetrics, fact: FactSpec, at: int, llm: LLMOptions, people: list[str] | None = None) -> Any:
     """Ask each person present at ``at`` the fact's question; their answers, the rule's check, and whether they agree."""
     from sim.interview import (
         interview_many,  # the model client loads only when a probe is asked for
@@ -75,14 +74,23 @@ def probe_fact(metrics: RunMetrics, fact: FactSpec, at: int, llm: LLMOptions,
     for e in exchanges:
         heard, what = parse(e.answer)
         check = confirms(fact, what)
-        rows.append({"person": e.person, "question": e.question, "heard": heard, "what": what, "keyword": check,
-                     "agree": heard is not None and heard == check})
+        rows.append(
+            {
+                "person": e.person,
+                "question": e.question,
+                "heard": heard,
+                "what": what,
+                "keyword": check,
+                "agree": heard is not None and heard == check,
+            }
+        )
     _record(metrics, at, "fact", [fact.name] * len(rows), rows)
     return pandas().DataFrame(rows, columns=COLUMNS)
 
 
-def probe_acquaintance(metrics: RunMetrics, at: int, llm: LLMOptions,
-                       people: list[str] | None = None) -> tuple[Any, nx.DiGraph]:
+def probe_acquaintance(
+    metrics: RunMetrics, at: int, llm: LLMOptions, people: list[str] | None = None
+) -> tuple[Any, nx.DiGraph]:
     """Ask every person "Do you know X?" about everyone else present; the answers and the graph their own answers draw."""
     from sim.interview import interview_many
 
@@ -97,8 +105,17 @@ def probe_acquaintance(metrics: RunMetrics, at: int, llm: LLMOptions,
     for (_, other), exchange in zip(pairs, exchanges, strict=True):
         heard, what = parse(exchange.answer)
         check = knows_from_answer(what, other, present)
-        rows.append({"person": exchange.person, "other": other, "question": exchange.question, "heard": heard,
-                     "what": what, "keyword": check, "agree": heard is not None and heard == check})
+        rows.append(
+            {
+                "person": exchange.person,
+                "other": other,
+                "question": exchange.question,
+                "heard": heard,
+                "what": what,
+                "keyword": check,
+                "agree": heard is not None and heard == check,
+            }
+        )
         if heard:
             graph.add_edge(exchange.person, other)
     _record(metrics, at, "person", [b for _, b in pairs], rows)
@@ -113,6 +130,20 @@ def _record(metrics: RunMetrics, at: int, kind: str, subjects: list[str], rows: 
         conn.exec_driver_sql(
             "INSERT INTO probe (person, t, time, kind, subject, question, heard, what, keyword, wall_time)"
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(r["person"], at, metrics.when(at), kind, subject, r["question"], r["heard"], r["what"], r["keyword"],
-              wall_now()) for subject, r in zip(subjects, rows, strict=True)])
+            [
+                (
+                    r["person"],
+                    at,
+                    metrics.when(at),
+                    kind,
+                    subject,
+                    r["question"],
+                    r["heard"],
+                    r["what"],
+                    r["keyword"],
+                    wall_now(),
+                )
+                for subject, r in zip(subjects, rows, strict=True)
+            ],
+        )
     engine.dispose()

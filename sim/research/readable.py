@@ -42,14 +42,68 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _DIGITS = re.compile(r"\d")
 _MIXED = re.compile(r"[A-Za-z][\-_.]?\d|\d[\-_.]?(?!(?:am|pm|st|nd|rd|th|s)\b)[A-Za-z]")
 """Letters and digits run together ("Activity2", "halal-14keli"), except times and ordinals ("5pm", "3rd")."""
-SCHEMA_WORDS = frozenset({
-    "activity", "activities", "minutes", "minute", "steps", "step", "place", "object", "items", "item", "start",
-    "line", "end", "summary", "learned", "importance", "react", "why", "talk", "to", "topic", "reaction",
-    "reason", "core", "occupation", "feeling", "questions", "question", "insights", "insight", "because",
-    "text", "scores", "score", "hours", "hour", "bedtime", "answer", "mood", "intentions",
-    "none", "nobody", "string", "integer", "number", "array", "boolean", "true", "false",
-    "null", "title", "description", "properties", "required", "type", "enum", "example", "activity1",
-})
+SCHEMA_WORDS = frozenset(
+    {
+        "activity",
+        "activities",
+        "minutes",
+        "minute",
+        "steps",
+        "step",
+        "place",
+        "object",
+        "items",
+        "item",
+        "start",
+        "line",
+        "end",
+        "summary",
+        "learned",
+        "importance",
+        "react",
+        "why",
+        "talk",
+        "to",
+        "topic",
+        "reaction",
+        "reason",
+        "core",
+        "occupation",
+        "feeling",
+        "questions",
+        "question",
+        "insights",
+        "insight",
+        "because",
+        "text",
+        "scores",
+        "score",
+        "hours",
+        "hour",
+        "bedtime",
+        "answer",
+        "mood",
+        "intentions",
+        "none",
+        "nobody",
+        "string",
+        "integer",
+        "number",
+        "array",
+        "boolean",
+        "true",
+        "false",
+        "null",
+        "title",
+        "description",
+        "properties",
+        "required",
+        "type",
+        "enum",
+        "example",
+        "activity1",
+    }
+)
 """The words the answer schemas are made of (field names, titles, JSON types): a text of only these is the schema echoed."""
 FILLER = frozenset({"a", "an", "the", "of", "and", "or", "in", "at", "on", "for", "with", "my", "your", "is"})
 ENGINE_ACTIVITIES = frozenset({"sleeping"})
@@ -74,7 +128,7 @@ def well_formed(text: str) -> bool:
     lowered = [w.lower() for w in words]
     if all(w in SCHEMA_WORDS for w in lowered if w not in FILLER):
         return False
-    runs = {" ".join(lowered[i:i + ECHO_WORDS]) for i in range(len(lowered) - ECHO_WORDS + 1)}
+    runs = {" ".join(lowered[i : i + ECHO_WORDS]) for i in range(len(lowered) - ECHO_WORDS + 1)}
     return not runs & schema_prose()
 
 
@@ -93,7 +147,7 @@ def schema_prose() -> frozenset[str]:
     runs: set[str] = set()
     for text in prose:
         words = [w.lower() for w in _WORD.findall(text)]
-        runs.update(" ".join(words[i:i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1))
+        runs.update(" ".join(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1))
     return frozenset(runs)
 
 
@@ -169,8 +223,10 @@ def check(path: str | Path) -> dict[str, Any]:
     spreads = [plan_spread(data) for kind, _, _, data in events if kind == "plan" and data.get("scope") == "hours"]
     acts = [(person, place) for kind, person, place, _ in events if kind == "act" and person and place]
     return {
-        "sentences": {kind: {"well_formed": good, "texts": total, "share": round(good / total, 3) if total else None}
-                      for kind, (good, total) in shares.items()},
+        "sentences": {
+            kind: {"well_formed": good, "texts": total, "share": round(good / total, 3) if total else None}
+            for kind, (good, total) in shares.items()
+        },
         "hour_plans": len(spreads),
         "plan_spread_median": round(statistics.median(spreads), 3) if spreads else None,
         "foreign_uses": foreign_uses(acts, households(scenario)),

@@ -116,8 +116,9 @@ def register_chart(chart: Chart) -> Chart:
 
 def metrics(shape: Shape, *, per_fact: bool | None = None, chart: str | None = None) -> list[Metric]:
     """The registered metrics of a shape, in order; only per-fact ones (or none of them), or one chart's."""
-    return [m for m in METRICS.values() if m.shape == shape and per_fact in (None, m.per_fact)
-            and chart in (None, m.chart)]
+    return [
+        m for m in METRICS.values() if m.shape == shape and per_fact in (None, m.per_fact) and chart in (None, m.chart)
+    ]
 
 
 def drawn(chart: str) -> list[Metric]:
@@ -136,6 +137,7 @@ def tables() -> list[str]:
 
 
 # -- what the outputs build ---------------------------------------------------------------
+
 
 def summary(m: RunMetrics) -> dict[str, float]:
     """Every run metric at the end of the run, one number per name (``compare``, ``sweep``, the summary)."""
@@ -179,8 +181,11 @@ def curve(m: RunMetrics, item: Metric, times: list[int], fact: FactSpec | None =
 
 def curve_table(m: RunMetrics, times: list[int], *, chart: str = "", fact: FactSpec | None = None) -> Any:
     """``t``, ``time``, ``people`` present, then a column per curve: of the chart, or (given a fact) per fact."""
-    columns: dict[str, list[Any]] = {"t": list(times), "time": [m.when(t) for t in times],
-                                     "people": [m.headcount(t) for t in times]}
+    columns: dict[str, list[Any]] = {
+        "t": list(times),
+        "time": [m.when(t) for t in times],
+        "people": [m.headcount(t) for t in times],
+    }
     chosen = metrics("curve", per_fact=True) if fact is not None else metrics("curve", per_fact=False, chart=chart)
     for item in chosen:
         columns[item.name] = curve(m, item, times, fact)
@@ -188,6 +193,7 @@ def curve_table(m: RunMetrics, times: list[int], *, chart: str = "", fact: FactS
 
 
 # -- the built-in metrics, in the order outputs list them ----------------------------------
+
 
 def _per_person(m: RunMetrics) -> int:
     return max(1, len(m.people()))
@@ -244,49 +250,142 @@ def _events(m: RunMetrics) -> float:
     return float(m.reader.db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
 
 
-register_chart(Chart("diffusion", "information diffusion", "people who know it",
-                     "people who know each fact, hourly up to the viewed time", people=True, colour="green"))
-register_chart(Chart("density", "relationship density", "density", "edges among the people present, hourly",
-                     people=False, colour="cyan"))
+register_chart(
+    Chart(
+        "diffusion",
+        "information diffusion",
+        "people who know it",
+        "people who know each fact, hourly up to the viewed time",
+        people=True,
+        colour="green",
+    )
+)
+register_chart(
+    Chart(
+        "density",
+        "relationship density",
+        "density",
+        "edges among the people present, hourly",
+        people=False,
+        colour="cyan",
+    )
+)
 
 for _metric in (
     Metric("people", "People present at the end of the run.", "run", lambda m: float(len(m.people()))),
     Metric("events", "Events in the run's log.", "run", _events),
-    Metric("conversations", "Conversations held (each counted once, not once per side).", "run",
-           lambda m: float(m.activity()["conversations"].sum() / 2)),
-    Metric("conversations_per_person", "Conversations each person present took part in, on average.", "run",
-           lambda m: float(m.activity()["conversations"].sum() / _per_person(m))),
-    Metric("lines_per_person", "Lines said per person present.", "run",
-           lambda m: float(m.activity()["lines"].sum() / _per_person(m))),
-    Metric("places_per_person", "Areas visited per person present.", "run",
-           lambda m: float(m.activity()["places"].sum() / _per_person(m))),
-    Metric("knows_density", "Knows edges a -> b among the people present at the end, over n(n-1).", "run",
-           _end_density("knows_density"), high=1.0),
-    Metric("knows_density_mutual", "Pairs who know each other over n(n-1)/2 at the end, as the paper counted.",
-           "run", _end_density("knows_density_mutual"), high=1.0),
-    Metric("conversation_density", "Pairs who have talked over n(n-1)/2 at the end.", "run",
-           _end_density("conversation_density"), high=1.0),
-    Metric("knowing", "People present who know the fact at the end.", "run",
-           lambda m, fact: float(_known(m, fact)), per_fact=True),
-    Metric("share", "The share of the people present who know the fact at the end.", "run",
-           lambda m, fact: round(float(_known(m, fact)) / _per_person(m), 6), per_fact=True, high=1.0),
-    Metric("attendance", "People who came to the gathering the fact announces (if it announces one).", "run",
-           _attendance, per_fact=True),
-    Metric("llm_calls", "LLM calls the people made (interviews and probes not counted).", "run",
-           _activity_total("llm_calls")),
-    Metric("llm_calls_cached", "Of those, the calls answered from the reply cache (a fork's or a resumed run's "
-           "replies already paid for): nothing was sent.", "run", lambda m: float(m.cache_use().calls)),
-    Metric("tokens_sent", "Tokens sent to the model and replied by it for those calls, prompts and replies.", "run",
-           _activity_total("tokens")),
-    Metric("tokens_cached", "Tokens the calls answered from the cache took when the model first answered them "
-           "(in this run or the runs it was forked from).", "run", lambda m: _maybe(m.cache_use().tokens)),
-    Metric("cost_usd", "Cost of the calls sent, in US dollars.", "run",
-           lambda m: round(float(m.activity()["cost_usd"].sum()), 6)),
-    Metric("cost_usd_cached", "Cost of the calls answered from the cache when the model first answered them.",
-           "run", lambda m: _maybe(m.cache_use().cost_usd)),
-
-    Metric("conversations", "Conversations the person took part in.", "person",
-           _activity_column("conversations"), label="Conversations per person"),
+    Metric(
+        "conversations",
+        "Conversations held (each counted once, not once per side).",
+        "run",
+        lambda m: float(m.activity()["conversations"].sum() / 2),
+    ),
+    Metric(
+        "conversations_per_person",
+        "Conversations each person present took part in, on average.",
+        "run",
+        lambda m: float(m.activity()["conversations"].sum() / _per_person(m)),
+    ),
+    Metric(
+        "lines_per_person",
+        "Lines said per person present.",
+        "run",
+        lambda m: float(m.activity()["lines"].sum() / _per_person(m)),
+    ),
+    Metric(
+        "places_per_person",
+        "Areas visited per person present.",
+        "run",
+        lambda m: float(m.activity()["places"].sum() / _per_person(m)),
+    ),
+    Metric(
+        "knows_density",
+        "Knows edges a -> b among the people present at the end, over n(n-1).",
+        "run",
+        _end_density("knows_density"),
+        high=1.0,
+    ),
+    Metric(
+        "knows_density_mutual",
+        "Pairs who know each other over n(n-1)/2 at the end, as the paper counted.",
+        "run",
+        _end_density("knows_density_mutual"),
+        high=1.0,
+    ),
+    Metric(
+        "conversation_density",
+        "Pairs who have talked over n(n-1)/2 at the end.",
+        "run",
+        _end_density("conversation_density"),
+        high=1.0,
+    ),
+    Metric(
+        "knowing",
+        "People present who know the fact at the end.",
+        "run",
+        lambda m, fact: float(_known(m, fact)),
+        per_fact=True,
+    ),
+    Metric(
+        "share",
+        "The share of the people present who know the fact at the end.",
+        "run",
+        lambda m, fact: round(float(_known(m, fact)) / _per_person(m), 6),
+        per_fact=True,
+        high=1.0,
+    ),
+    Metric(
+        "attendance",
+        "People who came to the gathering the fact announces (if it announces one).",
+        "run",
+        _attendance,
+        per_fact=True,
+    ),
+    Metric(
+        "llm_calls",
+        "LLM calls the people made (interviews and probes not counted).",
+        "run",
+        _activity_total("llm_calls"),
+    ),
+    Metric(
+        "llm_calls_cached",
+        "Of those, the calls answered from the reply cache (a fork's or a resumed run's "
+        "replies already paid for): nothing was sent.",
+        "run",
+        lambda m: float(m.cache_use().calls),
+    ),
+    Metric(
+        "tokens_sent",
+        "Tokens sent to the model and replied by it for those calls, prompts and replies.",
+        "run",
+        _activity_total("tokens"),
+    ),
+    Metric(
+        "tokens_cached",
+        "Tokens the calls answered from the cache took when the model first answered them "
+        "(in this run or the runs it was forked from).",
+        "run",
+        lambda m: _maybe(m.cache_use().tokens),
+    ),
+    Metric(
+        "cost_usd",
+        "Cost of the calls sent, in US dollars.",
+        "run",
+        lambda m: round(float(m.activity()["cost_usd"].sum()), 6),
+    ),
+    Metric(
+        "cost_usd_cached",
+        "Cost of the calls answered from the cache when the model first answered them.",
+        "run",
+        lambda m: _maybe(m.cache_use().cost_usd),
+    ),
+    Metric(
+        "conversations",
+        "Conversations the person took part in.",
+        "person",
+        _activity_column("conversations"),
+        label="Conversations per person",
+    ),
     Metric("lines", "Lines the person said.", "person", _activity_column("lines")),
     Metric("places", "Areas the person was in.", "person", _activity_column("places")),
     Metric("moves", "Journeys the person started.", "person", _activity_column("moves")),
@@ -294,25 +393,77 @@ for _metric in (
     Metric("tokens", "Tokens of those calls.", "person", _activity_column("tokens")),
     Metric("cost_usd", "Cost of those calls in US dollars.", "person", _activity_column("cost_usd")),
     Metric("since", "When the person first knew the fact (empty if they did not).", "person", _since, per_fact=True),
-    Metric("planned", "When the person first made a plan for the fact (empty if they did not).", "person", _planned, per_fact=True),
-
-    Metric("knowing", "People present who know the fact.", "curve", _fact_curve("knowing"), per_fact=True,
-           chart="diffusion", label="{fact}"),
-    Metric("share", "The share of the people present who know the fact.", "curve", _fact_curve("share"),
-           per_fact=True, chart="diffusion"),
-    Metric("knows_edges", "Edges a -> b of the knows graph among the people present.", "curve",
-           _density_column("knows_edges"), chart="density"),
-    Metric("knows_density", "Knows edges over n(n-1).", "curve", _density_column("knows_density"),
-           chart="density", label="knows (directed)", short="knows"),
-    Metric("knows_mutual_pairs", "Pairs of people present who know each other.", "curve",
-           _density_column("knows_mutual_pairs"), chart="density"),
-    Metric("knows_density_mutual", "Pairs who know each other over n(n-1)/2, as the paper counted.", "curve",
-           _density_column("knows_density_mutual"), chart="density", label="knows each other (the paper's)",
-           short="know each other"),
-    Metric("conversation_edges", "Pairs of people present who have talked.", "curve",
-           _density_column("conversation_edges"), chart="density"),
-    Metric("conversation_density", "Pairs who have talked over n(n-1)/2.", "curve",
-           _density_column("conversation_density"), chart="density", label="conversations"),
+    Metric(
+        "planned",
+        "When the person first made a plan for the fact (empty if they did not).",
+        "person",
+        _planned,
+        per_fact=True,
+    ),
+    Metric(
+        "knowing",
+        "People present who know the fact.",
+        "curve",
+        _fact_curve("knowing"),
+        per_fact=True,
+        chart="diffusion",
+        label="{fact}",
+    ),
+    Metric(
+        "share",
+        "The share of the people present who know the fact.",
+        "curve",
+        _fact_curve("share"),
+        per_fact=True,
+        chart="diffusion",
+    ),
+    Metric(
+        "knows_edges",
+        "Edges a -> b of the knows graph among the people present.",
+        "curve",
+        _density_column("knows_edges"),
+        chart="density",
+    ),
+    Metric(
+        "knows_density",
+        "Knows edges over n(n-1).",
+        "curve",
+        _density_column("knows_density"),
+        chart="density",
+        label="knows (directed)",
+        short="knows",
+    ),
+    Metric(
+        "knows_mutual_pairs",
+        "Pairs of people present who know each other.",
+        "curve",
+        _density_column("knows_mutual_pairs"),
+        chart="density",
+    ),
+    Metric(
+        "knows_density_mutual",
+        "Pairs who know each other over n(n-1)/2, as the paper counted.",
+        "curve",
+        _density_column("knows_density_mutual"),
+        chart="density",
+        label="knows each other (the paper's)",
+        short="know each other",
+    ),
+    Metric(
+        "conversation_edges",
+        "Pairs of people present who have talked.",
+        "curve",
+        _density_column("conversation_edges"),
+        chart="density",
+    ),
+    Metric(
+        "conversation_density",
+        "Pairs who have talked over n(n-1)/2.",
+        "curve",
+        _density_column("conversation_density"),
+        chart="density",
+        label="conversations",
+    ),
 ):
     # Every built-in run metric is a count, a mean of counts, a share, a density or a cost: none is below zero.
     register(dataclasses.replace(_metric, low=0.0) if _metric.shape == "run" else _metric)

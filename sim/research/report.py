@@ -51,9 +51,17 @@ class Report:
     probes: Any = None  # every probe the file holds: own answer, the rule's check, agreement
 
 
-def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | None = None, at: str | None = None,
-          place: str | None = None, window: str | None = None, every_minutes: float = 60,
-          probe: LLMOptions | None = None) -> Report:
+def build(
+    metrics: RunMetrics,
+    *,
+    facts: list[str] | None = None,
+    person: str | None = None,
+    at: str | None = None,
+    place: str | None = None,
+    window: str | None = None,
+    every_minutes: float = 60,
+    probe: LLMOptions | None = None,
+) -> Report:
     """Compute the report; every option is checked (one clear line) before any model is asked anything."""
     from sim.research.metrics import parse_window
 
@@ -90,14 +98,32 @@ def build(metrics: RunMetrics, *, facts: list[str] | None = None, person: str | 
     times = metrics.grid(every)
     for fact in chosen:
         table = metrics.diffusion(fact, second)
-        reports.append(FactReport(fact, _only(table, person), registry.curve_table(metrics, times, fact=fact),
-                                  asked.get(fact.name), _only(metrics.plans(fact, second), person)))
+        reports.append(
+            FactReport(
+                fact,
+                _only(table, person),
+                registry.curve_table(metrics, times, fact=fact),
+                asked.get(fact.name),
+                _only(metrics.plans(fact, second), person),
+            )
+        )
     curves = {chart: registry.curve_table(metrics, times, chart=chart) for chart in registry.tables()}
-    report = Report(metrics, second, reports, curves, metrics.knows_graph(second),
-                    metrics.conversation_graph(second), _only(registry.person_table(metrics, second), person),
-                    metrics.cost_by_purpose(second), span, source, acquaintance=acquaintance[0],
-                    acquaintance_graph=acquaintance[1], summary=metrics.summary(),
-                    probes=_only(metrics.probes(), person))
+    report = Report(
+        metrics,
+        second,
+        reports,
+        curves,
+        metrics.knows_graph(second),
+        metrics.conversation_graph(second),
+        _only(registry.person_table(metrics, second), person),
+        metrics.cost_by_purpose(second),
+        span,
+        source,
+        acquaintance=acquaintance[0],
+        acquaintance_graph=acquaintance[1],
+        summary=metrics.summary(),
+        probes=_only(metrics.probes(), person),
+    )
     if span is not None:
         report.attendance = _only(metrics.attendance(span), person)
     return report
@@ -115,16 +141,25 @@ def as_json(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data."""
     m = report.metrics
     data: dict[str, Any] = {
-        "file": str(m.path), "world": m.scenario.name, "at": m.when(report.at), "people": m.people(report.at),
-        "diffusion": {f.fact.name: {"keywords": f.fact.marks(), "people": _records(f.table),
-                                    "curve": _records(f.curve),
-                                    "probe": _records(f.probe) if f.probe is not None else None,
-                                    "plans": _records(f.plans)}
-                      for f in report.facts},
+        "file": str(m.path),
+        "world": m.scenario.name,
+        "at": m.when(report.at),
+        "people": m.people(report.at),
+        "diffusion": {
+            f.fact.name: {
+                "keywords": f.fact.marks(),
+                "people": _records(f.table),
+                "curve": _records(f.curve),
+                "probe": _records(f.probe) if f.probe is not None else None,
+                "plans": _records(f.plans),
+            }
+            for f in report.facts
+        },
         **{chart: _records(table) for chart, table in report.curves.items()},
         "knows_edges": [[a, b, d["since"], d["how"]] for a, b, d in report.knows.edges(data=True)],
-        "conversation_edges": [[a, b, d["conversations"], d["remarks"], d["since"]]
-                               for a, b, d in report.conversations.edges(data=True)],
+        "conversation_edges": [
+            [a, b, d["conversations"], d["remarks"], d["since"]] for a, b, d in report.conversations.edges(data=True)
+        ],
         "activity": _records(report.activity),
         "cost_by_purpose": _records(report.cost),
         "summary": report.summary,
@@ -133,12 +168,20 @@ def as_json(report: Report) -> dict[str, Any]:
     }
     if report.window is not None:
         w = report.window
-        data["coordination"] = {"place": w.place, "start": m.when(w.start), "end": m.when(w.end),
-                                "source": report.window_source, "run_end": m.when(m.end), "reached": reach(w, m.end),
-                                "people": _records(report.attendance)}
+        data["coordination"] = {
+            "place": w.place,
+            "start": m.when(w.start),
+            "end": m.when(w.end),
+            "source": report.window_source,
+            "run_end": m.when(m.end),
+            "reached": reach(w, m.end),
+            "people": _records(report.attendance),
+        }
     if report.acquaintance is not None:
-        data["acquaintance_probe"] = {"answers": _records(report.acquaintance),
-                                      "density": _density(report.acquaintance_graph)}
+        data["acquaintance_probe"] = {
+            "answers": _records(report.acquaintance),
+            "density": _density(report.acquaintance_graph),
+        }
     return data
 
 
@@ -151,12 +194,16 @@ def as_text(report: Report, over_time: bool = False) -> str:
     m = report.metrics
     present = m.people(report.at)
     n = len(present)
-    lines = [f"Run        {m.path} · {m.scenario.name} · {m.when(0)} → {m.when(m.end)} · {n} people at "
-             f"{m.when(report.at)}"]
+    lines = [
+        f"Run        {m.path} · {m.scenario.name} · {m.when(0)} → {m.when(m.end)} · {n} people at {m.when(report.at)}"
+    ]
     for item in report.facts:
         knew = int(item.table["knows"].sum())
-        lines += ["", f"Diffusion of {item.fact.name} (detected by: {', '.join(item.fact.marks())})",
-                  f"  {knew} of {len(item.table)} knew it by {m.when(report.at)}"]
+        lines += [
+            "",
+            f"Diffusion of {item.fact.name} (detected by: {', '.join(item.fact.marks())})",
+            f"  {knew} of {len(item.table)} knew it by {m.when(report.at)}",
+        ]
         table = item.table[["person", "time", "how"]].rename(columns={"time": "knows since"}).fillna("-")
         if item.probe is not None:
             table = table.merge(item.probe[["person", "heard", "keyword", "what"]], on="person", how="left")
@@ -172,36 +219,53 @@ def as_text(report: Report, over_time: bool = False) -> str:
     k, c = report.knows, report.conversations
     mutual = sum(1 for a, b in k.edges() if a < b and k.has_edge(b, a))
     first = report.curves["density"].iloc[0]
-    lines += ["", f"Relationships at {m.when(report.at)}",
-              f"  knows (talked, told, relation or probe; never sight): {k.number_of_edges()} of {n * (n - 1)} "
-              f"directed edges, density {_density(k):.3f} ({float(first['knows_density']):.3f} at the start); "
-              f"as the paper, {mutual} of {n * (n - 1) // 2} pairs know each other, density "
-              f"{2 * mutual / (n * (n - 1)) if n > 1 else 0.0:.3f} ({float(first['knows_density_mutual']):.3f} at the start)",
-              f"  conversations: {c.number_of_edges()} pairs of {n * (n - 1) // 2} (density "
-              f"{nx.density(c) if n > 1 else 0.0:.3f}), "
-              f"{sum(d['conversations'] for _, _, d in c.edges(data=True))} conversations"]
+    lines += [
+        "",
+        f"Relationships at {m.when(report.at)}",
+        f"  knows (talked, told, relation or probe; never sight): {k.number_of_edges()} of {n * (n - 1)} "
+        f"directed edges, density {_density(k):.3f} ({float(first['knows_density']):.3f} at the start); "
+        f"as the paper, {mutual} of {n * (n - 1) // 2} pairs know each other, density "
+        f"{2 * mutual / (n * (n - 1)) if n > 1 else 0.0:.3f} ({float(first['knows_density_mutual']):.3f} at the start)",
+        f"  conversations: {c.number_of_edges()} pairs of {n * (n - 1) // 2} (density "
+        f"{nx.density(c) if n > 1 else 0.0:.3f}), "
+        f"{sum(d['conversations'] for _, _, d in c.edges(data=True))} conversations",
+    ]
     if report.acquaintance_graph is not None:
-        lines.append(f"  \"do you know X?\" probe: {report.acquaintance_graph.number_of_edges()} yes of "
-                     f"{len(report.acquaintance)} asked (density {_density(report.acquaintance_graph):.3f})")
+        lines.append(
+            f'  "do you know X?" probe: {report.acquaintance_graph.number_of_edges()} yes of '
+            f"{len(report.acquaintance)} asked (density {_density(report.acquaintance_graph):.3f})"
+        )
     if report.probes is not None and len(report.probes):
         probes = report.probes
         differ = probes[~probes["agree"]]
-        lines += ["", f"Probes recorded: {len(probes)}; the person's own answer and the knowing rule's check of "
-                      f"what they said disagree on {len(differ)}"]
+        lines += [
+            "",
+            f"Probes recorded: {len(probes)}; the person's own answer and the knowing rule's check of "
+            f"what they said disagree on {len(differ)}",
+        ]
         if len(differ):
             shown = differ[["person", "time", "subject", "heard", "keyword", "what"]].copy()
             shown["what"] = shown["what"].str.slice(0, 60)
             lines += _indent(shown.to_string(index=False))
     if report.window is not None:
         w = report.window
-        lines += ["", f"Coordination at {w.place}, {m.when(w.start)}..{m.when(w.end)} ({report.window_source})",
-                  f"  {_came(report)}"]
+        lines += [
+            "",
+            f"Coordination at {w.place}, {m.when(w.start)}..{m.when(w.end)} ({report.window_source})",
+            f"  {_came(report)}",
+        ]
         if len(report.attendance):
             lines += _indent(report.attendance.to_string(index=False))
     if over_time:
         lines += _over_time(report)
-    lines += ["", "Activity", *_indent(report.activity.to_string(index=False)),
-              "", "LLM cost by purpose", *_indent(report.cost.to_string(index=False) if len(report.cost) else "none")]
+    lines += [
+        "",
+        "Activity",
+        *_indent(report.activity.to_string(index=False)),
+        "",
+        "LLM cost by purpose",
+        *_indent(report.cost.to_string(index=False) if len(report.cost) else "none"),
+    ]
     return "\n".join(lines)
 
 
@@ -228,8 +292,10 @@ def _came(report: Report) -> str:
     what = "the gathering" if report.window_source != "asked" else "the window"
     reached = reach(w, m.end)
     if reached == "ahead":
-        return (f"{what} at {w.place} starts at {m.when(w.start)}, after this run ends at {m.when(m.end)}; "
-                "nobody could have come yet")
+        return (
+            f"{what} at {w.place} starts at {m.when(w.start)}, after this run ends at {m.when(m.end)}; "
+            "nobody could have come yet"
+        )
     if reached == "during":
         return f"{len(report.attendance)} came by {m.when(m.end)}, when this run ends, before {what} does"
     return f"{len(report.attendance)} came"
@@ -266,13 +332,19 @@ def write(report: Report, folder: Path, fmt: str) -> list[Path]:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise UserError("--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'") from None
+            raise UserError(
+                "--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'"
+            ) from None
     writable_folder(folder, f"--out {folder}")
     from sim.research.metrics import pandas
 
-    tables: dict[str, Any] = {"people": people_table(report), "activity": report.activity, **report.curves,
-                              "cost_by_purpose": report.cost,
-                              "summary": pandas().DataFrame([report.summary])}
+    tables: dict[str, Any] = {
+        "people": people_table(report),
+        "activity": report.activity,
+        **report.curves,
+        "cost_by_purpose": report.cost,
+        "summary": pandas().DataFrame([report.summary]),
+    }
     for item in report.facts:
         tables[f"diffusion_{item.fact.name}"] = item.table
         tables[f"diffusion_curve_{item.fact.name}"] = item.curve
@@ -308,4 +380,3 @@ def write_graphml(report: Report, folder: Path) -> list[Path]:
         nx.write_graphml(graph, target)
         written.append(target)
     return written
-

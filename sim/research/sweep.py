@@ -37,10 +37,41 @@ from sim.session import RunOptions, end_second
 from sim.simtime import iso
 
 # Student's t, two-sided 95 %, by degrees of freedom; beyond the table the large-sample value.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
-        20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048,
-        29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+_T95 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    11: 2.201,
+    12: 2.179,
+    13: 2.160,
+    14: 2.145,
+    15: 2.131,
+    16: 2.120,
+    17: 2.110,
+    18: 2.101,
+    19: 2.093,
+    20: 2.086,
+    21: 2.080,
+    22: 2.074,
+    23: 2.069,
+    24: 2.064,
+    25: 2.060,
+    26: 2.056,
+    27: 2.052,
+    28: 2.048,
+    29: 2.045,
+    30: 2.042,
+    40: 2.021,
+    60: 2.000,
+    120: 1.980,
+}
 
 
 EXECUTORS = ("local", "ray")
@@ -152,7 +183,9 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     if opts.executor not in EXECUTORS:
         raise UserError(f"--executor {opts.executor}: choose {' or '.join(EXECUTORS)}")
     if opts.ray_address is not None and opts.executor != "ray":
-        raise UserError("--ray-address: a Ray cluster's address is for --executor ray; add it, or leave the address out")
+        raise UserError(
+            "--ray-address: a Ray cluster's address is for --executor ray; add it, or leave the address out"
+        )
     end = end_second(scenario, scenario.start, RunOptions(hours=opts.hours, until=opts.until), scenario.hours)
     folder = Path(opts.out)
     jobs = [Job(setting, seed, folder / run_name(setting, seed)) for setting in grid for seed in seeds]
@@ -165,8 +198,14 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
         # Ray missing or its cluster unreachable is one line before the folder is even made.
         with on_ray.connect(opts.ray_address, workers, opts.llm.api_key):
             writable_folder(folder, f"--out {opts.out}")
-            failures = on_ray.run_all(world, jobs, [bool(c) for c in commands], expected_end, opts,
-                                      opts.parallel if opts.ray_address else None)
+            failures = on_ray.run_all(
+                world,
+                jobs,
+                [bool(c) for c in commands],
+                expected_end,
+                opts,
+                opts.parallel if opts.ray_address else None,
+            )
     else:
         writable_folder(folder, f"--out {opts.out}")
         failures = _run_all(commands, [job.name for job in jobs], workers, opts.quiet, _child_env(opts.llm))
@@ -182,10 +221,21 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     files = [folder / "runs.csv", folder / "sweep.csv", folder / "sweep.json"]
     runs.to_csv(files[0], index=False)
     table.to_csv(files[1], index=False)
-    files[2].write_text(json.dumps({"world": scenario.name, "seeds": seeds, "settings": keys,
-                                    "grid": [label(s) for s in grid], "end": expected_end,
-                                    "table": json.loads(table.to_json(orient="records"))}, indent=2) + "\n",
-                        encoding="utf-8")
+    files[2].write_text(
+        json.dumps(
+            {
+                "world": scenario.name,
+                "seeds": seeds,
+                "settings": keys,
+                "grid": [label(s) for s in grid],
+                "end": expected_end,
+                "table": json.loads(table.to_json(orient="records")),
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return SweepResult(runs, table, keys, files)
 
 
@@ -204,8 +254,11 @@ def _note_unused(scenario: Any, grid: list[dict[str, str]]) -> None:
         kind, _, name = key.rpartition(".")
         owners = [kind] if kind else taking(name)
         if not kinds & set(owners):
-            print(f"hamlet sweep: note: {key} is a parameter of {', '.join(owners)}, which nobody in "
-                  f"{scenario.name} runs (add --set mind={owners[0]}); its values will not differ", file=sys.stderr)
+            print(
+                f"hamlet sweep: note: {key} is a parameter of {', '.join(owners)}, which nobody in "
+                f"{scenario.name} runs (add --set mind={owners[0]}); its values will not differ",
+                file=sys.stderr,
+            )
 
 
 def _command(world: str, setting: dict[str, str], seed: int, path: Path, end: str, opts: SweepOptions) -> list[str]:
@@ -215,7 +268,9 @@ def _command(world: str, setting: dict[str, str], seed: int, path: Path, end: st
             with RunReader(path) as reader:
                 run = reader.run()
         except UserError as err:
-            raise UserError(f"{path}: in the sweep's folder but unreadable ({err}); delete it or use another --out") from None
+            raise UserError(
+                f"{path}: in the sweep's folder but unreadable ({err}); delete it or use another --out"
+            ) from None
         if run["sim_end"] != end:
             raise UserError(f"{path}: a run to {run['sim_end']}, not {end}; use another --out for this span")
         if run["status"] == "finished":
@@ -223,15 +278,38 @@ def _command(world: str, setting: dict[str, str], seed: int, path: Path, end: st
         return [sys.executable, "-m", "sim", "resume", str(path), "--quiet", *_model_flags(opts.llm)]
     span = ["--hours", str(opts.hours)] if opts.hours is not None else (["--until", opts.until] if opts.until else [])
     sets = [item for k, v in setting.items() for item in ("--set", f"{k}={v}")]
-    return [sys.executable, "-m", "sim", "run", world, "--seed", str(seed), "--out", str(path), "--quiet",
-            *span, *sets, *_model_flags(opts.llm)]
+    return [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        world,
+        "--seed",
+        str(seed),
+        "--out",
+        str(path),
+        "--quiet",
+        *span,
+        *sets,
+        *_model_flags(opts.llm),
+    ]
 
 
 def _model_flags(llm: LLMOptions) -> list[str]:
-    flags = {"llm": "--llm", "model": "--model", "base_url": "--base-url", "concurrency": "--concurrency",
-             "budget_usd": "--budget-usd", "latency_ms": "--llm-latency-ms", "fault_rate": "--llm-fault-rate",
-             "replay_from": "--replay-from", "json_mode": "--json-mode", "timeout_s": "--llm-timeout",
-             "profile": "--llm-profile", "model_file": "--model-file"}
+    flags = {
+        "llm": "--llm",
+        "model": "--model",
+        "base_url": "--base-url",
+        "concurrency": "--concurrency",
+        "budget_usd": "--budget-usd",
+        "latency_ms": "--llm-latency-ms",
+        "fault_rate": "--llm-fault-rate",
+        "replay_from": "--replay-from",
+        "json_mode": "--json-mode",
+        "timeout_s": "--llm-timeout",
+        "profile": "--llm-profile",
+        "model_file": "--model-file",
+    }
     out: list[str] = []
     for name, flag in flags.items():
         value = getattr(llm, name)
@@ -248,8 +326,9 @@ def _child_env(llm: LLMOptions) -> dict[str, str] | None:
     return {**os.environ, "OPENAI_API_KEY": llm.api_key} if llm.api_key else None
 
 
-def _run_all(commands: list[list[str]], names: list[str], workers: int, quiet: bool,
-             env: dict[str, str] | None = None) -> list[str]:
+def _run_all(
+    commands: list[list[str]], names: list[str], workers: int, quiet: bool, env: dict[str, str] | None = None
+) -> list[str]:
     """Run the commands, ``workers`` at a time, saying as each finishes; the error lines of those that failed."""
     failures = []
     with SweepProgress(len(commands), quiet=quiet) as progress, ThreadPoolExecutor(max_workers=workers) as pool:
@@ -322,8 +401,16 @@ def aggregate(runs: Any, keys: list[str]) -> Any:
             # The true mean lies in the metric's range, so cutting the interval to it loses no coverage;
             # it only drops impossible values (a count of -1.3 people) that few seeds would otherwise show.
             low, high = registry.bounds(metric)
-            rows.append({**values, "metric": metric, "n": n, "mean": round(mean, 6),
-                         "ci95_low": round(max(mean - half, low), 6), "ci95_high": round(min(mean + half, high), 6)})
+            rows.append(
+                {
+                    **values,
+                    "metric": metric,
+                    "n": n,
+                    "mean": round(mean, 6),
+                    "ci95_low": round(max(mean - half, low), 6),
+                    "ci95_high": round(min(mean + half, high), 6),
+                }
+            )
     return pandas().DataFrame(rows, columns=[*keys, "metric", "n", "mean", "ci95_low", "ci95_high"])
 
 
@@ -338,12 +425,18 @@ def sweep_text(result: SweepResult) -> str:
     settings = list(dict.fromkeys(label({k: str(row[k]) for k in keys}) for _, row in table.iterrows()))
     by_metric: dict[str, dict[str, str]] = {}
     for _, row in table.iterrows():
-        cell = f"{row['mean']:.4g}" if math.isnan(row["ci95_low"]) else \
-            f"{row['mean']:.4g} [{row['ci95_low']:.4g}, {row['ci95_high']:.4g}]"
+        cell = (
+            f"{row['mean']:.4g}"
+            if math.isnan(row["ci95_low"])
+            else f"{row['mean']:.4g} [{row['ci95_low']:.4g}, {row['ci95_high']:.4g}]"
+        )
         by_metric.setdefault(row["metric"], {})[label({k: str(row[k]) for k in keys})] = cell
     runs = int(table["n"].max()) if len(table) else 0
-    frame = pandas().DataFrame([{"metric": m, **cells} for m, cells in by_metric.items()],
-                               columns=["metric", *settings])
-    head = (f"{len(result.runs)} runs: {len(settings)} settings × {runs} seeds; mean [95 % confidence interval, "
-            "Student's t, kept within each metric's range]")
+    frame = pandas().DataFrame(
+        [{"metric": m, **cells} for m, cells in by_metric.items()], columns=["metric", *settings]
+    )
+    head = (
+        f"{len(result.runs)} runs: {len(settings)} settings × {runs} seeds; mean [95 % confidence interval, "
+        "Student's t, kept within each metric's range]"
+    )
     return head + "\n" + str(frame.to_string(index=False))

@@ -74,8 +74,11 @@ class MainScreen(Screen[None]):
                 yield FeedPane(self.source, scenario)
             with TabPane("LLM calls", id="calls"):
                 run = self.source.run() or {}
-                yield CallsPane(self.source, scenario.start, datetime.fromisoformat(run.get("sim_end") or
-                                                                                    scenario.start.isoformat()))
+                yield CallsPane(
+                    self.source,
+                    scenario.start,
+                    datetime.fromisoformat(run.get("sim_end") or scenario.start.isoformat()),
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -123,8 +126,14 @@ class HamletApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, source: RunSource, *, live: bool = False, child: subprocess.Popen[Any] | None = None,
-                 poll_s: float = POLL_S) -> None:
+    def __init__(
+        self,
+        source: RunSource,
+        *,
+        live: bool = False,
+        child: subprocess.Popen[Any] | None = None,
+        poll_s: float = POLL_S,
+    ) -> None:
         super().__init__()
         # Watching must not slow the run: on a machine whose cores the run keeps busy, the viewer
         # gets the time the run leaves over (its own process only; a --tui run's child keeps its own).
@@ -214,16 +223,31 @@ class HamletApp(App[None]):
         """What the clock bar shows now."""
         assert self.view is not None
         running = self.run_row["status"] == "running"
-        return ClockInfo(live=self.live, status=self.run_row["status"],
-                         playing=self.playing or (self.following and running), paused=self.paused, speed=SPEEDS[self.speed], when=self.view.when, t=self.t, end=self.end,
-                         seq=self.seq, last_seq=self.timeline.last_seq, tick=self.view.state.tick,
-                         cost=self.timeline.cost(self.view.state.tick), message=self.run_row.get("message", ""))
+        return ClockInfo(
+            live=self.live,
+            status=self.run_row["status"],
+            playing=self.playing or (self.following and running),
+            paused=self.paused,
+            speed=SPEEDS[self.speed],
+            when=self.view.when,
+            t=self.t,
+            end=self.end,
+            seq=self.seq,
+            last_seq=self.timeline.last_seq,
+            tick=self.view.state.tick,
+            cost=self.timeline.cost(self.view.state.tick),
+            message=self.run_row.get("message", ""),
+        )
 
     def _draw_tab(self, tab: str) -> None:
         if self.view is None or tab in self.drawn or not isinstance(self.screen, MainScreen):
             return
         panes: dict[str, type[WorldPane | PeoplePane | FeedPane | CallsPane]] = {
-            "world": WorldPane, "people": PeoplePane, "feed": FeedPane, "calls": CallsPane}
+            "world": WorldPane,
+            "people": PeoplePane,
+            "feed": FeedPane,
+            "calls": CallsPane,
+        }
         self.screen.widget(panes[tab]).show(self.view)
         self.drawn.add(tab)
 
@@ -366,8 +390,12 @@ class HamletApp(App[None]):
     def action_intervene(self) -> None:
         """Live run: ask for an intervention and send it. Replay: say how to branch the run instead."""
         if not (self.live and self.run_row["status"] == "running"):
-            self.notify(f"interventions reach a live run; to change this one from a time on, fork it: hamlet fork "
-                        f"{self.source.path} --at TIME --intervene KIND ...", severity="warning", timeout=6)
+            self.notify(
+                f"interventions reach a live run; to change this one from a time on, fork it: hamlet fork "
+                f"{self.source.path} --at TIME --intervene KIND ...",
+                severity="warning",
+                timeout=6,
+            )
             return
 
         def sent(request: int | None) -> None:

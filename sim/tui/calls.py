@@ -23,10 +23,18 @@ COLUMNS = ("id", "time", "person", "purpose", "model", "status", "tokens", "ms",
 def call_cells(call: dict[str, Any], start: datetime, dated: bool = False) -> tuple[str, ...]:
     """The table cells of one LLM call row; ``dated`` puts the day before the time (a run over several days)."""
     when = start + timedelta(seconds=int(call["t"]))
-    return (str(call["id"]), f"{when:%a %d %H:%M}" if dated else f"{when:%H:%M}", call["person"] or "", call["purpose"],
-            call["model"], call["status"], f"{call['prompt_tokens']}+{call['completion_tokens']}",
-            f"{float(call['latency_ms']):.0f}", "hit" if call["cache_hit"] else "",
-            "fallback" if call["fallback"] else "")
+    return (
+        str(call["id"]),
+        f"{when:%a %d %H:%M}" if dated else f"{when:%H:%M}",
+        call["person"] or "",
+        call["purpose"],
+        call["model"],
+        call["status"],
+        f"{call['prompt_tokens']}+{call['completion_tokens']}",
+        f"{float(call['latency_ms']):.0f}",
+        "hit" if call["cache_hit"] else "",
+        "fallback" if call["fallback"] else "",
+    )
 
 
 class CallsPane(Vertical):
@@ -56,7 +64,11 @@ class CallsPane(Vertical):
         keys = [str(call["id"]) for call in calls]
         if keys == self.keys:  # a step, or a live run's new ticks, without new calls
             return
-        if calls and not self.dated and (self.start + timedelta(seconds=int(calls[-1]["t"]))).date() != self.start.date():
+        if (
+            calls
+            and not self.dated
+            and (self.start + timedelta(seconds=int(calls[-1]["t"]))).date() != self.start.date()
+        ):
             self.dated = True  # a run resumed past its first day
         table = self.query_one("#calls-table", DataTable)
         at_end = table.cursor_row >= table.row_count - 1
@@ -66,8 +78,7 @@ class CallsPane(Vertical):
             table.add_row(*call_cells(call, self.start, self.dated), key=key)
         self.keys = keys
         if keys:  # stay on the call the cursor was on, or on the newest if it was there
-            table.move_cursor(row=len(keys) - 1 if at_end or keep not in keys else keys.index(str(keep)),
-                              animate=False)
+            table.move_cursor(row=len(keys) - 1 if at_end or keep not in keys else keys.index(str(keep)), animate=False)
 
     @on(DataTable.RowSelected, "#calls-table")
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -119,11 +130,13 @@ class CallScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """The header line and the scrollable exchange."""
         c = self.call
-        head = (f"LLM call #{c['id']} · {c['purpose']} · {c['person'] or 'no person'} · {c['model']} · "
-                f"status {c['status']} (attempt {c['attempt']}) · {c['prompt_tokens']}+{c['completion_tokens']} "
-                f"tokens · {float(c['latency_ms']):.0f} ms · ${float(c['cost_usd']):.5f} · "
-                f"cache {'hit' if c['cache_hit'] else 'miss'} · {'FALLBACK' if c['fallback'] else 'no fallback'}"
-                "   (esc closes)")
+        head = (
+            f"LLM call #{c['id']} · {c['purpose']} · {c['person'] or 'no person'} · {c['model']} · "
+            f"status {c['status']} (attempt {c['attempt']}) · {c['prompt_tokens']}+{c['completion_tokens']} "
+            f"tokens · {float(c['latency_ms']):.0f} ms · ${float(c['cost_usd']):.5f} · "
+            f"cache {'hit' if c['cache_hit'] else 'miss'} · {'FALLBACK' if c['fallback'] else 'no fallback'}"
+            "   (esc closes)"
+        )
         with Vertical():
             yield Static(head, id="call-head")
             with VerticalScroll(id="call-body"):

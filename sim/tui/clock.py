@@ -52,8 +52,11 @@ def bar_width(width: int) -> int:
 def render_clock(info: ClockInfo, width: int) -> Text:
     """The two lines of the clock bar."""
     if info.live and info.status == "running":
-        mode = ("⏸ LIVE, run paused", "bold yellow") if info.paused else (
-            ("● LIVE", "bold green") if info.playing else ("◆ LIVE, viewing the past (f: follow)", "bold cyan"))
+        mode = (
+            ("⏸ LIVE, run paused", "bold yellow")
+            if info.paused
+            else (("● LIVE", "bold green") if info.playing else ("◆ LIVE, viewing the past (f: follow)", "bold cyan"))
+        )
     else:
         label = "REPLAY" if not info.live else info.status.upper()
         mode = (f"▶ {label} ×{speed_label(info.speed)}", "bold green") if info.playing else (f"⏸ {label}", "bold")

@@ -40,8 +40,13 @@ class HamletCommands(Provider):
         source = getattr(app, "source", None)
         scenario = getattr(source, "scenario", None)
         for person in getattr(scenario, "people", []):
-            found.append((f"Inspect {person.name}", partial(app.run_action, f"inspect_person({person.name!r})"),
-                          "memories, recall, reflections, plan, interview"))
+            found.append(
+                (
+                    f"Inspect {person.name}",
+                    partial(app.run_action, f"inspect_person({person.name!r})"),
+                    "memories, recall, reflections, plan, interview",
+                )
+            )
         return found
 
     async def discover(self) -> Hits:

@@ -28,10 +28,15 @@ MARKS = {"done": ("✓", "dim"), "now": ("▶", "bold green"), "next": ("·", ""
 class InspectorScreen(Screen[None]):
     """Everything about one person as of the viewed point; follows the clock as it moves."""
 
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("m", "tab('memories')", "Memories"),
-                Binding("r", "tab('recall')", "Recall"), Binding("e", "tab('reflections')", "Reflections"),
-                Binding("l", "tab('plan')", "Plan"), Binding("n", "tab('interview')", "Interview"),
-                Binding("w", "tab('work')", "Work")]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("m", "tab('memories')", "Memories"),
+        Binding("r", "tab('recall')", "Recall"),
+        Binding("e", "tab('reflections')", "Reflections"),
+        Binding("l", "tab('plan')", "Plan"),
+        Binding("n", "tab('interview')", "Interview"),
+        Binding("w", "tab('work')", "Work"),
+    ]
     DEFAULT_CSS = """
     InspectorScreen #who { height: auto; background: $boost; padding: 0 1; }
     InspectorScreen #memory-table { height: 1fr; }
@@ -62,7 +67,9 @@ class InspectorScreen(Screen[None]):
                 yield table
                 yield Static(id="memory-detail")
             with TabPane("Recall", id="recall"), Vertical():
-                yield Input(compact=True, placeholder="a query, e.g. the party; enter scores every memory", id="recall-query")
+                yield Input(
+                    compact=True, placeholder="a query, e.g. the party; enter scores every memory", id="recall-query"
+                )
                 scores: DataTable[str] = DataTable(id="recall-table", cursor_type="row", zebra_stripes=True)
                 for column in ("id", "kind", "recency", "importance", "relevance", "total", "text"):
                     scores.add_column(column, key=column)
@@ -109,8 +116,14 @@ class InspectorScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated, "#inspector-tabs")
     def _focus(self, event: TabbedContent.TabActivated) -> None:
-        target = {"memories": "#memory-table", "recall": "#recall-query", "reflections": "#reflection-tree",
-                  "plan": "#plan-text", "interview": "#ask", "work": "#work-table"}[str(event.pane.id)]
+        target = {
+            "memories": "#memory-table",
+            "recall": "#recall-query",
+            "reflections": "#reflection-tree",
+            "plan": "#plan-text",
+            "interview": "#ask",
+            "work": "#work-table",
+        }[str(event.pane.id)]
         widget = self.query_one(target)
         if widget.focusable:
             widget.focus()
@@ -121,13 +134,17 @@ class InspectorScreen(Screen[None]):
         """Draw the person as of ``view``."""
         self.view = view
         state = view.state
-        place = state.position.get(self.person) or (f"→ {state.travel[self.person][0]}" if self.person in
-                                                     state.travel else "not in the world")
+        place = state.position.get(self.person) or (
+            f"→ {state.travel[self.person][0]}" if self.person in state.travel else "not in the world"
+        )
         minute = view.when.hour * 60 + view.when.minute
         plan = state.plans.get(self.person)
-        who = Text.assemble((self.person, "bold"), f" at {view.when:%a %H:%M:%S} · {place} · ",
-                            (state.activity.get(self.person, "") or "—", "italic"),
-                            f" · plan: {plan_item(plan, minute) or '—'}")
+        who = Text.assemble(
+            (self.person, "bold"),
+            f" at {view.when:%a %H:%M:%S} · {place} · ",
+            (state.activity.get(self.person, "") or "—", "italic"),
+            f" · plan: {plan_item(plan, minute) or '—'}",
+        )
         self.query_one("#who", Static).update(who)
         self._plan(plan, minute)
         if self.team:
@@ -139,8 +156,14 @@ class InspectorScreen(Screen[None]):
         table = self.query_one("#memory-table", DataTable)
         table.clear()
         for row in reversed(self.rows):
-            table.add_row(str(row["id"]), _hhmm(self.source, row["t"]), row["kind"], f"{row['importance']:g}",
-                          row["text"], key=str(row["id"]))
+            table.add_row(
+                str(row["id"]),
+                _hhmm(self.source, row["t"]),
+                row["kind"],
+                f"{row['importance']:g}",
+                row["text"],
+                key=str(row["id"]),
+            )
         self._reflections()
 
     @on(DataTable.RowHighlighted, "#memory-table")
@@ -151,8 +174,11 @@ class InspectorScreen(Screen[None]):
             detail.update("")
             return
         cites = f" · rests on {', '.join(f'#{i}' for i in row['evidence'])}" if row["evidence"] else ""
-        detail.update(Text.assemble((f"#{row['id']} {row['kind']} · importance {row['importance']:g}{cites}\n", "dim"),
-                                    row["text"]))
+        detail.update(
+            Text.assemble(
+                (f"#{row['id']} {row['kind']} · importance {row['importance']:g}{cites}\n", "dim"), row["text"]
+            )
+        )
 
     def memory_ids(self) -> list[int]:
         """The ids the memory table lists, top to bottom."""
@@ -167,9 +193,15 @@ class InspectorScreen(Screen[None]):
         if not found:
             tree.root.add_leaf(Text("no reflections yet at this time", "dim"))
         for row in found:
-            node = tree.root.add(Text.assemble((f"#{row['id']} ", "dim"), row["text"],
-                                               (f"  ({_hhmm(self.source, row['t'])}, importance {row['importance']:g})",
-                                                "dim")), data=row["id"], expand=True)
+            node = tree.root.add(
+                Text.assemble(
+                    (f"#{row['id']} ", "dim"),
+                    row["text"],
+                    (f"  ({_hhmm(self.source, row['t'])}, importance {row['importance']:g})", "dim"),
+                ),
+                data=row["id"],
+                expand=True,
+            )
             for ref in row["evidence"]:
                 cited = by_id.get(ref)
                 label = f"#{ref} [{cited['kind']}] {cited['text']}" if cited else f"#{ref} (not found)"
@@ -237,8 +269,16 @@ class InspectorScreen(Screen[None]):
         table = self.query_one("#recall-table", DataTable)
         table.clear()
         for r in found:
-            table.add_row(str(r.id), r.kind, f"{r.recency:.3f}", f"{r.importance_score:.3f}", f"{r.relevance:.3f}",
-                          f"{r.total:.3f}", r.text, key=str(r.id))
+            table.add_row(
+                str(r.id),
+                r.kind,
+                f"{r.recency:.3f}",
+                f"{r.importance_score:.3f}",
+                f"{r.relevance:.3f}",
+                f"{r.total:.3f}",
+                r.text,
+                key=str(r.id),
+            )
         if not found:
             table.add_row("", "", "", "", "", "", "no memories at this time")
 

@@ -20,11 +20,21 @@ from sim.errors import UserError
 
 KINDS = ("inject", "whisper", "set_object", "add_person", "remove_person")
 FIELDS = ("place", "person", "text", "object", "state", "spec")
-NEEDS = {"inject": ("place", "text"), "whisper": ("person", "text"), "set_object": ("place", "object", "state"),
-         "add_person": ("spec",), "remove_person": ("person",)}
-HINTS = {"place": "a sector, Sector:Area or an area name", "person": "who is whispered to or removed",
-         "text": "what happens, or what is whispered", "object": "whose state changes",
-         "state": "the object's new state", "spec": "a YAML file with the new person (as under people:)"}
+NEEDS = {
+    "inject": ("place", "text"),
+    "whisper": ("person", "text"),
+    "set_object": ("place", "object", "state"),
+    "add_person": ("spec",),
+    "remove_person": ("person",),
+}
+HINTS = {
+    "place": "a sector, Sector:Area or an area name",
+    "person": "who is whispered to or removed",
+    "text": "what happens, or what is whispered",
+    "object": "whose state changes",
+    "state": "the object's new state",
+    "spec": "a YAML file with the new person (as under people:)",
+}
 
 
 class InterveneScreen(ModalScreen[int | None]):
@@ -53,12 +63,17 @@ class InterveneScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         """The kind, the fields it needs (each with its name beside it), and a line for problems."""
         with Vertical():
-            yield Label("Intervene in the live run: it takes effect at its next tick.\n"
-                        "tab: next field · arrows and space: the kind · enter: send · esc: cancel", id="iv-intro")
+            yield Label(
+                "Intervene in the live run: it takes effect at its next tick.\n"
+                "tab: next field · arrows and space: the kind · enter: send · esc: cancel",
+                id="iv-intro",
+            )
             # A radio set, not a drop-down: text typed while it has the focus cannot change the kind.
             with RadioSet(id="iv-kind", compact=True):
                 for kind in KINDS:
-                    yield RadioButton(kind.replace("_", " "), value=kind == self.kind, id=f"iv-kind-{kind}", compact=True)
+                    yield RadioButton(
+                        kind.replace("_", " "), value=kind == self.kind, id=f"iv-kind-{kind}", compact=True
+                    )
             for name in FIELDS:
                 # The name stays beside the field once something is typed (a placeholder would vanish).
                 with Horizontal(id=f"iv-field-{name}", classes="iv-field"):

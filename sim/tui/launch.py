@@ -102,9 +102,14 @@ def run_with_viewer(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     seed = scenario.seed if args.seed is None else args.seed
     out = out_path(Path(args.world), seed, args.out)
     with tempfile.TemporaryFile("w+") as said, tempfile.TemporaryFile("w+") as errors:
-        child = subprocess.Popen([sys.executable, "-m", "sim", *child_arguments(args, parser, out)],
-                                 stdout=said, stderr=errors, stdin=subprocess.DEVNULL, start_new_session=True,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        child = subprocess.Popen(
+            [sys.executable, "-m", "sim", *child_arguments(args, parser, out)],
+            stdout=said,
+            stderr=errors,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         try:
             _wait_for_file(out, child)
             if child.poll() is None or out.exists():

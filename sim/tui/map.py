@@ -99,8 +99,9 @@ class TownMap(Widget):
         firsts = Counter(_first(person) for person in people)
         lines, line = [key], Text()
         for person in sorted(people, key=lambda p: self.mark_of[p]):
-            entry = Text.assemble((self.mark_of[person], PRESENT),
-                                  f" {_first(person) if firsts[_first(person)] == 1 else person}")
+            entry = Text.assemble(
+                (self.mark_of[person], PRESENT), f" {_first(person) if firsts[_first(person)] == 1 else person}"
+            )
             if line.cell_len and line.cell_len + 2 + entry.cell_len > width:
                 lines.append(line)
                 line = Text()
@@ -111,7 +112,7 @@ class TownMap(Widget):
         most = max(2, height // 3)
         if len(lines) > most:  # many people: the map keeps its room, the people tab has them all
             lines = lines[:most]
-            lines[-1] = Text.assemble(lines[-1][:max(0, width - 2)], " …")
+            lines[-1] = Text.assemble(lines[-1][: max(0, width - 2)], " …")
         return lines
 
 

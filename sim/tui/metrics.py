@@ -47,7 +47,7 @@ def bar(value: float, top: float) -> str:
 
 
 def _label(text: str) -> str:
-    return (text if len(text) <= LABEL else text[:LABEL - 1] + "…").ljust(LABEL)
+    return (text if len(text) <= LABEL else text[: LABEL - 1] + "…").ljust(LABEL)
 
 
 def metrics_text(metrics: RunMetrics, t: int) -> Text:
@@ -126,7 +126,9 @@ class MetricsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Clock, a title line and the charts."""
         yield ClockBar()
-        yield Static("Metrics at the viewed time · hamlet metrics and hamlet plot give the full tables", id="metrics-head")
+        yield Static(
+            "Metrics at the viewed time · hamlet metrics and hamlet plot give the full tables", id="metrics-head"
+        )
         with VerticalScroll():
             yield Static(id="metrics-body")
         yield Footer()
@@ -139,8 +141,9 @@ class MetricsScreen(Screen[None]):
     def _fresh(self, seq: int) -> RunMetrics:
         # A big run takes seconds to read: read it again no more than a tenth of the time.
         wait = max(RELOAD_S, 10 * self.load_s)
-        stale = self.metrics is None or (self.live and seq > self.loaded_seq
-                                         and time.monotonic() - self.loaded_at >= wait)
+        stale = self.metrics is None or (
+            self.live and seq > self.loaded_seq and time.monotonic() - self.loaded_at >= wait
+        )
         if stale:
             began = time.monotonic()
             if self.metrics is not None:

@@ -166,20 +166,38 @@ class WorldPane(Horizontal):
             children = None
             if self._holds.get(key) != present:
                 self._holds[key] = present
-                children = [_Node(f"a:{sector}:{area}", area, _area_label, (area,), f"{sector}:{area}", True,
-                                  self._people(f"a:{sector}:{area}", people)) for area, people in present]
-            wanted.append(_Node(key, (count, len(areas)), _sector_label, (sector, count, len(areas)), sector,
-                                bool(count), children))
-        moving = tuple((person, destination, f"{max(0, arrival - view.t) / 60:.0f}")
-                       for person, destination, arrival in travelling(view))
+                children = [
+                    _Node(
+                        f"a:{sector}:{area}",
+                        area,
+                        _area_label,
+                        (area,),
+                        f"{sector}:{area}",
+                        True,
+                        self._people(f"a:{sector}:{area}", people),
+                    )
+                    for area, people in present
+                ]
+            wanted.append(
+                _Node(
+                    key, (count, len(areas)), _sector_label, (sector, count, len(areas)), sector, bool(count), children
+                )
+            )
+        moving = tuple(
+            (person, destination, f"{max(0, arrival - view.t) / 60:.0f}")
+            for person, destination, arrival in travelling(view)
+        )
         if moving:
             children = None
             if self._holds.get("moving") != moving:
                 self._holds["moving"] = moving
-                children = [_Node(f"p:{person}", (destination, minutes), _moving_label, (person, destination, minutes),
-                                  person) for person, destination, minutes in moving]
-            wanted.append(_Node("moving", len(moving), Text, (f"on the way ({len(moving)})", "bold yellow"), None, True,
-                                children))
+                children = [
+                    _Node(f"p:{person}", (destination, minutes), _moving_label, (person, destination, minutes), person)
+                    for person, destination, minutes in moving
+                ]
+            wanted.append(
+                _Node("moving", len(moving), Text, (f"on the way ({len(moving)})", "bold yellow"), None, True, children)
+            )
         with tree.changes():
             self._sync(tree.root, wanted)
         tree.cursor_line = line  # keep the cursor where it was as the world changes under it
@@ -191,7 +209,9 @@ class WorldPane(Horizontal):
         if self._holds.get(key) == people:
             return None
         self._holds[key] = people
-        return [_Node(f"p:{person}", activity, _person_label, (person, activity), person) for person, activity in people]
+        return [
+            _Node(f"p:{person}", activity, _person_label, (person, activity), person) for person, activity in people
+        ]
 
     def _sync(self, parent: TreeNode[Any], wanted: list[_Node]) -> None:
         """Make ``parent``'s children show ``wanted``, in that order, changing only the nodes that differ."""
@@ -208,8 +228,13 @@ class WorldPane(Horizontal):
                 node.remove()
                 node = None
             if node is None:
-                node = parent.add(item.make(*item.args), data=item.data, before=index, expand=bool(item.expand),
-                                  allow_expand=item.expand is not None)
+                node = parent.add(
+                    item.make(*item.args),
+                    data=item.data,
+                    before=index,
+                    expand=bool(item.expand),
+                    allow_expand=item.expand is not None,
+                )
                 self._node_of[item.key], self._key_of[node.id], self._shown_as[item.key] = node, item.key, item.shows
             else:
                 if self._shown_as[item.key] != item.shows:
@@ -282,8 +307,11 @@ class PeoplePane(Vertical):
 
     def compose(self) -> ComposeResult:
         """The filter box and the table."""
-        yield Input(compact=True, placeholder="filter people (/): any words from name, place, action, plan or line",
-                    id="people-filter")
+        yield Input(
+            compact=True,
+            placeholder="filter people (/): any words from name, place, action, plan or line",
+            id="people-filter",
+        )
         table: DataTable[str] = DataTable(id="people-table", cursor_type="row", zebra_stripes=True)
         for column, width in zip(COLUMNS, WIDTHS, strict=True):
             table.add_column(column, key=column, width=width)

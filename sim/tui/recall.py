@@ -27,8 +27,15 @@ def mind_params(scenario: Scenario, person: str, settings: list[str]) -> tuple[s
     return kind, found.params(params) if found is not None else dict(params)
 
 
-def recall(kind: str, rows: list[dict[str, Any]], state: dict[str, Any], query: str, now: int,
-           params: dict[str, Any], k: int = 20) -> list[Recalled]:
+def recall(
+    kind: str,
+    rows: list[dict[str, Any]],
+    state: dict[str, Any],
+    query: str,
+    now: int,
+    params: dict[str, Any],
+    k: int = 20,
+) -> list[Recalled]:
     """The ``k`` best of ``rows`` for ``query`` at second ``now``, as a ``kind`` mind with saved ``state`` recalls."""
     found = introspection(kind)
     return found.recall(rows, state, query, now, params, k) if found is not None else []

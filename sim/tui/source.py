@@ -24,8 +24,10 @@ from sim.reader import RunReader
 from sim.scenario import Scenario, parse_scenario
 from sim.simtime import RunTime
 
-CALL_COLUMNS = ("id, tick, t, person, purpose, model, attempt, status, cache_hit, fallback, prompt_tokens,"
-                " completion_tokens, cost_usd, latency_ms")
+CALL_COLUMNS = (
+    "id, tick, t, person, purpose, model, attempt, status, cache_hit, fallback, prompt_tokens,"
+    " completion_tokens, cost_usd, latency_ms"
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,8 +90,9 @@ class RunSource:
     def paused(self) -> bool:
         """Whether the newest pause request to this run has not been answered by a resume or stop."""
         try:
-            row = self.db.execute("SELECT kind FROM control WHERE kind IN ('pause', 'resume', 'stop')"
-                                  " ORDER BY id DESC LIMIT 1").fetchone()
+            row = self.db.execute(
+                "SELECT kind FROM control WHERE kind IN ('pause', 'resume', 'stop') ORDER BY id DESC LIMIT 1"
+            ).fetchone()
         except sqlite3.OperationalError:  # a file from before live control
             return False
         return bool(row) and row[0] == "pause"
@@ -110,8 +113,19 @@ class RunSource:
         cursor = self.db.cursor()
         cursor.row_factory = None  # plain tuples: a seek or a live run's new ticks read thousands
         rows = runfile.events_between(cursor, after, upto)  # tuples: a seek or a live run's new ticks read thousands
-        return [{"seq": seq, "tick": tick, "t": t, "time": time, "kind": kind, "person": person, "place": place,
-                 "data": _loads(data or "{}")} for seq, tick, t, time, kind, person, place, data in rows]
+        return [
+            {
+                "seq": seq,
+                "tick": tick,
+                "t": t,
+                "time": time,
+                "kind": kind,
+                "person": person,
+                "place": place,
+                "data": _loads(data or "{}"),
+            }
+            for seq, tick, t, time, kind, person, place, data in rows
+        ]
 
     def seq_at(self, t: int) -> int:
         """The last event at or before second ``t`` (0 when none)."""
@@ -123,8 +137,9 @@ class RunSource:
         wanted, found = set(people), {}
         # newest first, in one read that stops at the last one needed: walks under way began a few
         # events back, not at the run's start
-        rows = self.db.execute(f"SELECT {runfile.EVENT_COLUMNS} FROM event WHERE seq <= ? AND kind = 'move'"
-                               " ORDER BY seq DESC", (upto,))
+        rows = self.db.execute(
+            f"SELECT {runfile.EVENT_COLUMNS} FROM event WHERE seq <= ? AND kind = 'move' ORDER BY seq DESC", (upto,)
+        )
         for row in rows:
             if row["person"] in wanted and row["person"] not in found:
                 found[row["person"]] = _event(row)
@@ -135,8 +150,10 @@ class RunSource:
     def tick_end(self, tick: int, forward: bool) -> tuple[int, int] | None:
         """(seq, t) of the last event of the next tick after ``tick`` (``forward``) or of the last tick before it."""
         if forward:
-            sql = ("SELECT seq, t FROM event WHERE tick = (SELECT MIN(tick) FROM event WHERE tick > ?)"
-                   " ORDER BY seq DESC LIMIT 1")
+            sql = (
+                "SELECT seq, t FROM event WHERE tick = (SELECT MIN(tick) FROM event WHERE tick > ?)"
+                " ORDER BY seq DESC LIMIT 1"
+            )
         else:
             sql = "SELECT seq, t FROM event WHERE tick < ? ORDER BY tick DESC, seq DESC LIMIT 1"
         row = self.db.execute(sql, (tick,)).fetchone()
@@ -144,8 +161,9 @@ class RunSource:
 
     def says(self, after: int) -> list[tuple[int, int, str, str]]:
         """(seq, t, person, text) of every ``say`` event after ``after``, in order."""
-        rows = self.db.execute("SELECT seq, t, person, data FROM event WHERE seq > ? AND kind = 'say' ORDER BY seq",
-                               (after,))
+        rows = self.db.execute(
+            "SELECT seq, t, person, data FROM event WHERE seq > ? AND kind = 'say' ORDER BY seq", (after,)
+        )
         return [(int(seq), int(t), str(person), str(_loads(data).get("text", ""))) for seq, t, person, data in rows]
 
     def feed(self, upto: int, filters: Filters, limit: int = 300) -> list[dict[str, Any]]:
@@ -187,7 +205,9 @@ class RunSource:
         """The phases ``person`` took part in and the files they wrote, as events up to ``seq`` ``upto``."""
         rows = self.db.execute(
             f"SELECT {runfile.EVENT_COLUMNS} FROM event WHERE seq <= ? AND kind IN ('phase', 'phase_end', 'artifact')"
-            " AND (person = ? OR json_extract(data, '$.with') = ?) ORDER BY seq", (upto, person, person)).fetchall()
+            " AND (person = ? OR json_extract(data, '$.with') = ?) ORDER BY seq",
+            (upto, person, person),
+        ).fetchall()
         return [_event(row) for row in rows]
 
     def artifact(self, path: str, version: int) -> str | None:
@@ -212,8 +232,10 @@ class RunSource:
         """The last ``limit`` LLM calls made by tick ``upto_tick`` (interviews: asked as of second ``upto_t``), oldest first."""
         # "+tick": walk the calls newest first by id rather than sort every call made so far. Interviews and probes
         # (tick -1) are made after the fact, as of a time: they belong to the moment they were asked as of.
-        rows = self.db.execute(f"SELECT {CALL_COLUMNS} FROM llm_call WHERE +tick <= ? AND (tick >= 0 OR t <= ?)"
-                               " ORDER BY id DESC LIMIT ?", (upto_tick, upto_t, limit)).fetchall()
+        rows = self.db.execute(
+            f"SELECT {CALL_COLUMNS} FROM llm_call WHERE +tick <= ? AND (tick >= 0 OR t <= ?) ORDER BY id DESC LIMIT ?",
+            (upto_tick, upto_t, limit),
+        ).fetchall()
         return [dict(row) for row in reversed(rows)]
 
     def call(self, call_id: int) -> dict[str, Any] | None:

@@ -77,9 +77,18 @@ class State(WorldState):
 
     def copy(self) -> State:
         """A copy that later ``apply`` calls on this one leave alone."""
-        return State(self.seq, self.tick, self.t, list(self.people), dict(self.position), dict(self.travel),
-                     dict(self.activity), {k: dict(v) for k, v in self.objects.items()},
-                     dict(self.plans), dict(self.routes))
+        return State(
+            self.seq,
+            self.tick,
+            self.t,
+            list(self.people),
+            dict(self.position),
+            dict(self.travel),
+            dict(self.activity),
+            {k: dict(v) for k, v in self.objects.items()},
+            dict(self.plans),
+            dict(self.routes),
+        )
 
     def apply(self, event: Event) -> None:
         """Change the state as ``event`` changed the engine's world; it is now the state after ``event``."""
@@ -92,15 +101,20 @@ def from_snapshot(state: dict[str, Any]) -> State:
     world = state.get("world", {})
     minds = state.get("minds", {})
     return State(
-        seq=int(state.get("seq", 0)), tick=int(state.get("tick", 0)), t=int(state.get("clock", {}).get("now", 0)),
+        seq=int(state.get("seq", 0)),
+        tick=int(state.get("tick", 0)),
+        t=int(state.get("clock", {}).get("now", 0)),
         people=sorted(state.get("people", [])),
         position=dict(world.get("position", {})),
         travel={k: (str(v[0]), int(v[1])) for k, v in world.get("travel", {}).items()},
         activity=dict(world.get("activity", {})),
         objects={k: dict(v) for k, v in world.get("objects", {}).items()},
         # the plan a person follows: the hour-level one where the mind keeps one (as the latest ``plan`` event says)
-        plans={name: dict(mind.get("hours") or mind["plan"]) for name, mind in minds.items()
-               if isinstance(mind, dict) and mind.get("plan")},
+        plans={
+            name: dict(mind.get("hours") or mind["plan"])
+            for name, mind in minds.items()
+            if isinstance(mind, dict) and mind.get("plan")
+        },
     )
 
 
@@ -165,7 +179,7 @@ class Timeline:
             at = bisect.bisect_right(self._mark_seqs, seq)
             self._mark_seqs.insert(at, seq)
             self._marks.insert(at, (seq, snap_id, tick, t))
-            neighbours = self._mark_seqs[max(0, at - 1):at + 2]
+            neighbours = self._mark_seqs[max(0, at - 1) : at + 2]
             self._spacing = max([self._spacing, *(b - a for a, b in zip(neighbours, neighbours[1:], strict=False))])
         for seq, t, person, text in self.rows.says(self._said_upto):
             seqs, lines = self._said.setdefault(person, ([], []))
@@ -188,8 +202,12 @@ class Timeline:
         cached = self._cached
         if cached is not None and cached.seq <= seq and (mark is None or cached.seq >= mark[0]):
             base = cached  # stepping forward from where we were is never more work than the snapshot
-        elif cached is not None and cached.seq <= seq and mark is not None and seq - cached.seq <= min(
-                self._spacing, seq - mark[0] + SNAPSHOT_COST * len(cached.people)):
+        elif (
+            cached is not None
+            and cached.seq <= seq
+            and mark is not None
+            and seq - cached.seq <= min(self._spacing, seq - mark[0] + SNAPSHOT_COST * len(cached.people))
+        ):
             base = cached  # past a snapshot, but reading it would cost more than the events it saves
         elif mark is not None:
             base = from_snapshot(self.rows.snapshot_state(mark[1]))
@@ -208,14 +226,20 @@ class Timeline:
         Walks that began before the snapshot ``state`` was rebuilt from are looked up in the log,
         all in one read (their ``move`` events), and remembered by their arrival.
         """
-        missing = [person for person, (_, arrival) in state.travel.items()
-                   if person not in state.routes and (person, arrival) not in self._journeys]
+        missing = [
+            person
+            for person, (_, arrival) in state.travel.items()
+            if person not in state.routes and (person, arrival) not in self._journeys
+        ]
         if missing:
             moves = self.rows.last_moves(missing, state.seq)
             for person in missing:
                 move = moves.get(person)
-                self._journeys[person, state.travel[person][1]] = None if move is None else (
-                    int(move["t"]), tuple(str(area) for area in move["data"].get("route") or ()))
+                self._journeys[person, state.travel[person][1]] = (
+                    None
+                    if move is None
+                    else (int(move["t"]), tuple(str(area) for area in move["data"].get("route") or ()))
+                )
         found = {}
         for person, (_, arrival) in state.travel.items():
             journey = state.routes.get(person) or self._journeys.get((person, arrival))

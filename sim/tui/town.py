@@ -79,8 +79,12 @@ def town(scenario: Scenario) -> Town:
                 pull = max(pull, sectors[first][second]["pull"])
             sectors.add_edge(first, second, pull=pull)
     order = {name: index for index, name in enumerate(names)}
-    links = tuple(sorted((tuple(sorted((a, b), key=order.__getitem__)) for a, b in sectors.edges),
-                         key=lambda ab: (order[ab[0]], order[ab[1]])))
+    links = tuple(
+        sorted(
+            (tuple(sorted((a, b), key=order.__getitem__)) for a, b in sectors.edges),
+            key=lambda ab: (order[ab[0]], order[ab[1]]),
+        )
+    )
     return Town(names, _layout(sectors, names), links, place_graph(scenario))
 
 
@@ -115,8 +119,10 @@ def short_names(names: Sequence[str], width: int) -> dict[str, str]:
         base = own if any(c.isalpha() for c in own) else name
         short[name] = name if len(name) <= width else base if len(base) <= width else _first_words(base, width)
     seen = Counter(short.values())
-    return {name: label if seen[label] == 1 or len(name) <= width else "…" + name[len(name) - width + 1:]
-            for name, label in short.items()}
+    return {
+        name: label if seen[label] == 1 or len(name) <= width else "…" + name[len(name) - width + 1 :]
+        for name, label in short.items()
+    }
 
 
 def _first_words(name: str, width: int) -> str:
@@ -186,8 +192,11 @@ def picture(town: Town, width: int, height: int) -> Picture:
     """Scale ``town`` into ``width`` × ``height`` cells: nodes kept apart, lines between them, labels where they fit."""
     width, height = max(1, width), max(1, height)
     if not town.points or len(town.sectors) * ROOM > width * height:
-        note = (f"{len(town.sectors)} places: too many to draw in {width}×{height} cells (a larger terminal shows them)"
-                if town.points else f"{len(town.sectors)} places: too many for a map")
+        note = (
+            f"{len(town.sectors)} places: too many to draw in {width}×{height} cells (a larger terminal shows them)"
+            if town.points
+            else f"{len(town.sectors)} places: too many for a map"
+        )
         return Picture(width, height, {}, {}, {}, note=note)
     nodes: dict[str, Cell] = {}
     near: set[Cell] = set()  # cells a node would touch another in
@@ -214,11 +223,17 @@ def _label(shown: Picture, sectors: Sequence[str]) -> None:
     longer, shorter = (short_names(sectors, max(6, min(cap, width // share))) for cap, share in ((16, 3), (10, 5)))
     taken = set(nodes.values())
     on_lines = {cell for cells in shown.paths.values() for cell in cells}
-    room = {name: sum(_fits(spot, max(len(shorter[name]), MARKS_WIDTH), taken, width, height)
-                      for spot in _spots(nodes[name], max(len(shorter[name]), MARKS_WIDTH), width)) for name in sectors}
+    room = {
+        name: sum(
+            _fits(spot, max(len(shorter[name]), MARKS_WIDTH), taken, width, height)
+            for spot in _spots(nodes[name], max(len(shorter[name]), MARKS_WIDTH), width)
+        )
+        for name in sectors
+    }
     for name in sorted(sectors, key=room.__getitem__):  # a stable sort: world order among equals
-        label = (_place_label(nodes[name], longer[name], taken, on_lines, width, height)
-                 or _place_label(nodes[name], shorter[name], taken, on_lines, width, height))
+        label = _place_label(nodes[name], longer[name], taken, on_lines, width, height) or _place_label(
+            nodes[name], shorter[name], taken, on_lines, width, height
+        )
         if label is not None:
             shown.labels[name] = label
             taken |= {(label.col + i, r) for i in range(-1, label.width + 1) for r in (label.row, label.marks)}
@@ -245,8 +260,12 @@ def _free_cell(wanted: Cell, near: set[Cell], width: int, height: int) -> Cell:
         return wanted
     col, row = wanted
     for reach in range(1, NUDGE + 1):
-        ring = [(col + dc, row + dr) for dr in range(-reach, reach + 1) for dc in range(-reach, reach + 1)
-                if max(abs(dc), abs(dr)) == reach and 0 <= col + dc < width and 0 <= row + dr < height]
+        ring = [
+            (col + dc, row + dr)
+            for dr in range(-reach, reach + 1)
+            for dc in range(-reach, reach + 1)
+            if max(abs(dc), abs(dr)) == reach and 0 <= col + dc < width and 0 <= row + dr < height
+        ]
         free = [cell for cell in ring if cell not in near]
         if free:
             return min(free, key=lambda c: ((c[0] - col) ** 2 + (2 * (c[1] - row)) ** 2, c[1], c[0]))
@@ -287,19 +306,29 @@ def _spots(node: Cell, size: int, width: int) -> list[tuple[int, int, int]]:
     """
     col, row = node
     middle = min(max(0, col - size // 2), width - size)  # under or over the node, inside the picture
-    return [(col + 2, row, row + 1), (col - 1 - size, row, row + 1), (middle, row + 1, row + 2),
-            (middle, row - 1, row - 2), (col + 2, row - 1, row), (col - 1 - size, row - 1, row)]
+    return [
+        (col + 2, row, row + 1),
+        (col - 1 - size, row, row + 1),
+        (middle, row + 1, row + 2),
+        (middle, row - 1, row - 2),
+        (col + 2, row - 1, row),
+        (col - 1 - size, row - 1, row),
+    ]
 
 
 def _fits(spot: tuple[int, int, int], size: int, taken: set[Cell], width: int, height: int) -> bool:
     """Whether a label ``size`` cells wide at ``spot`` is inside the picture and clear of nodes and other labels."""
     left, top, marks = spot
-    return (left >= 0 and min(top, marks) >= 0 and left + size <= width and max(top, marks) < height
-            and not any((left + i, r) in taken for i in range(size) for r in (top, marks)))
+    return (
+        left >= 0
+        and min(top, marks) >= 0
+        and left + size <= width
+        and max(top, marks) < height
+        and not any((left + i, r) in taken for i in range(size) for r in (top, marks))
+    )
 
 
-def _place_label(node: Cell, name: str, taken: set[Cell], on_lines: set[Cell], width: int,
-                 height: int) -> Label | None:
+def _place_label(node: Cell, name: str, taken: set[Cell], on_lines: set[Cell], width: int, height: int) -> Label | None:
     """The spot beside ``node`` where ``name`` and its row of marks fit covering the fewest lines; None if nowhere."""
     size = max(len(name), MARKS_WIDTH)
     best: tuple[int, tuple[int, int, int]] | None = None
@@ -340,8 +369,11 @@ def on_the_way(town: Town, route: Sequence[str], depart: int, arrival: int, t: i
     return (first, second, share) if first != second else first
 
 
-def draw(shown: Picture, present: dict[str, list[tuple[str, str, bool]]],
-         walking: list[tuple[str, str, tuple[str, str, float]]]) -> tuple[list[Text], list[Mark]]:
+def draw(
+    shown: Picture,
+    present: dict[str, list[tuple[str, str, bool]]],
+    walking: list[tuple[str, str, tuple[str, str, float]]],
+) -> tuple[list[Text], list[Mark]]:
     """The picture's rows with people on it, and where each one's mark went.
 
     ``present`` is, for each sector, (person, mark, on the way) of the people in it, in name order
@@ -357,8 +389,12 @@ def draw(shown: Picture, present: dict[str, list[tuple[str, str, bool]]],
         marks += _draw_sector(cells, node, shown.labels.get(sector), sector, present.get(sector, []))
     busy |= {mark.cell for mark in marks if mark.cell is not None}
     # a walker off the labels does not look like one of a place's people, where the line leaves room
-    labels = {(label.col + i, row) for label in shown.labels.values() for i in range(label.width)
-              for row in (label.row, label.marks)}
+    labels = {
+        (label.col + i, row)
+        for label in shown.labels.values()
+        for i in range(label.width)
+        for row in (label.row, label.marks)
+    }
     for person, mark, (start, end, share) in walking:
         path = shown.path(start, end)
         cell = _walker_cell(path, share, busy | labels) or _walker_cell(path, share, busy)
@@ -369,8 +405,13 @@ def draw(shown: Picture, present: dict[str, list[tuple[str, str, bool]]],
     return [_row_text(row) for row in cells], marks
 
 
-def _draw_sector(cells: list[list[tuple[str, str]]], node: Cell, label: Label | None, sector: str,
-                 people: list[tuple[str, str, bool]]) -> list[Mark]:
+def _draw_sector(
+    cells: list[list[tuple[str, str]]],
+    node: Cell,
+    label: Label | None,
+    sector: str,
+    people: list[tuple[str, str, bool]],
+) -> list[Mark]:
     """Draw a sector's node, name and the marks of the people in it; their ``Mark``s."""
     col, row = node
     glyph = "●" if people else "○"
@@ -386,8 +427,10 @@ def _draw_sector(cells: list[list[tuple[str, str]]], node: Cell, label: Label | 
     start = label.col + (label.width - len(text) if label.col + label.width < col else 0)
     for i, char in enumerate(text):
         cells[label.marks][start + i] = (char, WALKING if i < named and people[i][2] else PRESENT)
-    return [Mark(person, mark, (start + i, label.marks) if i < named else node, sector, walks)
-            for i, (person, mark, walks) in enumerate(people)]
+    return [
+        Mark(person, mark, (start + i, label.marks) if i < named else node, sector, walks)
+        for i, (person, mark, walks) in enumerate(people)
+    ]
 
 
 def _marks_text(width: int, marks: list[str]) -> tuple[str, int]:

@@ -56,8 +56,9 @@ def people_rows(view: View, timeline: Timeline) -> list[PersonRow]:
             place = f"→ {state.travel[name][0]}"
         said = timeline.last_said(name, view.seq)
         line = f"{_clock(said[0], view)} {said[1]}" if said else ""
-        rows.append(PersonRow(name, place or "", state.activity.get(name, ""), plan_item(state.plans.get(name), minute),
-                              line))
+        rows.append(
+            PersonRow(name, place or "", state.activity.get(name, ""), plan_item(state.plans.get(name), minute), line)
+        )
     return rows
 
 

@@ -61,8 +61,16 @@ class Member(RoleMind):
         self.asked: list[tuple[str, list[str]]] = []  # dehallucination asks: (role, the lines its prompt held)
         self.answered: list[tuple[str, list[str]]] = []  # dehallucination answers, the same
 
-    async def reply(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                    fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
+    async def reply(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: Any,
+    ) -> Any:
         self.seen.append((phase.phase, lines[0].text))
         self.heard.append([line.text for line in lines])
         answer = self.script[phase.phase].pop(0)
@@ -70,30 +78,62 @@ class Member(RoleMind):
         defaults = {"text": "...", "end": False, "conclusion": "", "approved": False, "files": []}
         return schema.model_validate({k: v for k, v in {**defaults, **data}.items() if k in schema.model_fields})
 
-    async def needs(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                    fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
+    async def needs(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: Any,
+    ) -> Any:
         self.asked.append((role, [line.text for line in lines]))
         questions = self.script.get(f"{phase.phase} ask", [])
         return schema.model_validate({"questions": questions.pop(0) if questions else []})
 
-    async def details(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                      fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
+    async def details(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: Any,
+    ) -> Any:
         self.answered.append((role, [line.text for line in lines]))
         return schema.model_validate({"text": f"details for: {lines[-1].text}"})
 
-    async def conclude(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel],
-                       fallback: BaseModel, values: dict[str, str], now: Any) -> Any:
+    async def conclude(
+        self,
+        role: str,
+        phase: PhaseSpec,
+        lines: list[Line],
+        schema: type[BaseModel],
+        fallback: BaseModel,
+        values: dict[str, str],
+        now: Any,
+    ) -> Any:
         self.concluded.append(phase.phase)
         return schema.model_validate({"conclusion": f"extracted from {len(lines)} lines"})
 
 
 def team_world(chain: str, extra: str = "") -> Scenario:
-    text = HEAD + "team:\n  task: a counter\n" + ROLES + extra + "  chain:\n" + textwrap.indent(textwrap.dedent(chain), "    ")
+    text = (
+        HEAD
+        + "team:\n  task: a counter\n"
+        + ROLES
+        + extra
+        + "  chain:\n"
+        + textwrap.indent(textwrap.dedent(chain), "    ")
+    )
     return parse_scenario(text)
 
 
-def run_chain(scenario: Scenario, script: dict[str, list[Answer]]) -> tuple[list[Event], list[dict[str, Any]],
-                                                                          dict[str, Member], ChatChain]:
+def run_chain(
+    scenario: Scenario, script: dict[str, list[Answer]]
+) -> tuple[list[Event], list[dict[str, Any]], dict[str, Member], ChatChain]:
     """Step the chain to its end; every event, artifact row, the members and the chain."""
     world = World(scenario)
     for person in scenario.people:
@@ -128,7 +168,7 @@ def of(events: list[Event], kind: str) -> list[dict[str, Any]]:
 
 GOOD = 'def main():\n    print("ok")\n\nmain()\n'
 BAD = 'raise SystemExit("broken")\n'
-HOLE = 'def main():\n    pass  # TODO\n'
+HOLE = "def main():\n    pass  # TODO\n"
 
 
 def test_compiled_chain_jumps_from_a_loops_check_past_its_end_and_back_from_its_last_phase() -> None:
@@ -152,10 +192,13 @@ def test_the_end_marker_ends_a_phase_and_its_conclusion_fills_later_prompts() ->
         - {phase: Choose, instructor: Lead, assistant: Coder, prompt: "Pick a colour for {task}.", turns: 6, conclusion: colour}
         - {phase: Paint, instructor: Lead, assistant: Coder, prompt: "Paint it {colour}.", turns: 1, extract: reply}
     """)
-    events, _, members, _ = run_chain(scenario, {
-        "Choose": [{"text": "blue?"}, {"text": "agreed <INFO> blue"}],
-        "Paint": [{"text": "done"}],
-    })
+    events, _, members, _ = run_chain(
+        scenario,
+        {
+            "Choose": [{"text": "blue?"}, {"text": "agreed <INFO> blue"}],
+            "Paint": [{"text": "done"}],
+        },
+    )
     ends = of(events, "phase_end")
     assert ends[0]["reason"] == "end marker from the Lead" and ends[0]["conclusion"] == "blue"
     assert ends[0]["replies"] == 2
@@ -197,13 +240,17 @@ def test_a_reviewers_approval_ends_the_loop_in_mid_cycle_with_the_reason() -> No
             - {phase: Comment, instructor: Lead, assistant: Coder, prompt: review, turns: 1, extract: review}
             - {phase: Change, instructor: Lead, assistant: Coder, prompt: change, turns: 1, extract: reply}
     """)
-    events, _, members, _ = run_chain(scenario, {
-        "Comment": [{"text": "rename x", "approved": False}, {"text": "fine", "approved": True}],
-        "Change": [{"text": "renamed"}],
-    })
+    events, _, members, _ = run_chain(
+        scenario,
+        {
+            "Comment": [{"text": "rename x", "approved": False}, {"text": "fine", "approved": True}],
+            "Change": [{"text": "renamed"}],
+        },
+    )
     assert [phase for phase, _ in members["Ben"].seen] == ["Comment", "Change", "Comment"]
-    assert of(events, "loop_end") == [{"loop": "Review", "cycles": 2,
-                                       "reason": "approved: the Coder found nothing to change in cycle 2"}]
+    assert of(events, "loop_end") == [
+        {"loop": "Review", "cycles": 2, "reason": "approved: the Coder found nothing to change in cycle 2"}
+    ]
     assert of(events, "phase_end")[-1]["reason"] == "approved by the Coder"
 
 
@@ -224,13 +271,18 @@ def test_files_are_versioned_only_when_they_change_with_the_phase_and_role_that_
         - {phase: Write, instructor: Lead, assistant: Coder, prompt: write, turns: 1, extract: files}
         - {phase: Rewrite, instructor: Lead, assistant: Coder, prompt: "again {codes}", turns: 1, extract: files}
     """)
-    events, artifacts, _, chain = run_chain(scenario, {
-        "Write": [{"files": [{"path": "main.py", "content": GOOD}, {"path": "util.py", "content": "X = 1\n"}]}],
-        "Rewrite": [{"files": [{"path": "main.py", "content": GOOD}, {"path": "util.py", "content": "X = 2\n"}]}],
-    })
+    events, artifacts, _, chain = run_chain(
+        scenario,
+        {
+            "Write": [{"files": [{"path": "main.py", "content": GOOD}, {"path": "util.py", "content": "X = 1\n"}]}],
+            "Rewrite": [{"files": [{"path": "main.py", "content": GOOD}, {"path": "util.py", "content": "X = 2\n"}]}],
+        },
+    )
     assert [(a["path"], a["version"], a["phase"], a["role"], a["person"]) for a in artifacts] == [
-        ("main.py", 1, "Write", "Coder", "Ben"), ("util.py", 1, "Write", "Coder", "Ben"),
-        ("util.py", 2, "Rewrite", "Coder", "Ben")]
+        ("main.py", 1, "Write", "Coder", "Ben"),
+        ("util.py", 1, "Write", "Coder", "Ben"),
+        ("util.py", 2, "Rewrite", "Coder", "Ben"),
+    ]
     assert [e["path"] for e in of(events, "artifact")] == ["main.py", "util.py", "util.py"]
     assert of(events, "phase_end")[1]["files"] == ["util.py"]
     assert chain.files.program() == {"main.py": GOOD, "util.py": "X = 2\n"}
@@ -253,47 +305,77 @@ def test_bad_file_names_are_recorded_rejections_the_team_hears_of_never_a_crash(
         - {phase: Fix, instructor: Lead, assistant: Coder, prompt: fix, turns: 1, extract: files}
     """)
     text = f"main.py\n```python\n{GOOD}```\n\n../fenced.py\n```python\nX = 1\n```\n"
-    events, artifacts, members, chain = run_chain(scenario, {
-        "Write": [{"files": [{"path": "../escape.py", "content": "X = 1\n"}, {"path": "util", "content": "X = 1\n"},
-                             {"path": "util/helpers.py", "content": "Y = 2\n"}, {"path": "main.py", "content": GOOD}]}],
-        "Fix": [lambda _: {"text": text, "files": []}]})
+    events, artifacts, members, chain = run_chain(
+        scenario,
+        {
+            "Write": [
+                {
+                    "files": [
+                        {"path": "../escape.py", "content": "X = 1\n"},
+                        {"path": "util", "content": "X = 1\n"},
+                        {"path": "util/helpers.py", "content": "Y = 2\n"},
+                        {"path": "main.py", "content": GOOD},
+                    ]
+                }
+            ],
+            "Fix": [lambda _: {"text": text, "files": []}],
+        },
+    )
     assert [a["path"] for a in artifacts] == ["util", "main.py"]
     rejected = of(events, "file_rejected")
     assert [(r["path"], r["phase"], r["role"]) for r in rejected] == [
-        ("../escape.py", "Write", "Coder"), ("util/helpers.py", "Write", "Coder"), ("../fenced.py", "Fix", "Coder")]
+        ("../escape.py", "Write", "Coder"),
+        ("util/helpers.py", "Write", "Coder"),
+        ("../fenced.py", "Fix", "Coder"),
+    ]
     assert "inside the project folder" in rejected[0]["reason"] and "'util' is a file" in rejected[1]["reason"]
     told = members["Ben"].heard[1][-1]  # the next reply's prompt ends with the note
     assert "'../escape.py'" in told and "'util/helpers.py'" in told and "not saved" in told
-    assert chain.notices == ["Note: the file '../fenced.py' the Coder wrote was not saved: names must stay inside "
-                             "the project folder (no '..')."]  # kept for the next reply, and in snapshots
+    assert chain.notices == [
+        "Note: the file '../fenced.py' the Coder wrote was not saved: names must stay inside "
+        "the project folder (no '..')."
+    ]  # kept for the next reply, and in snapshots
     assert chain.state()["notices"] == chain.notices
     assert of(events, "sandbox")[0]["ok"] is True  # the program that was written runs
 
 
 def test_until_complete_loops_while_a_file_holds_a_placeholder() -> None:
-    scenario = team_world("""
+    scenario = team_world(
+        """
         - loop: Complete
           cycles: 4
           until: complete
           chain:
             - {phase: Fill, instructor: Lead, assistant: Coder, prompt: "Finish {unimplemented_file}", turns: 1, extract: files}
-    """, extra=f"  files: {{main.py: {json.dumps(HOLE)}}}\n")
-    events, _, members, _ = run_chain(scenario, {"Fill": [
-        {"files": [{"path": "main.py", "content": HOLE + "# still\n"}]},
-        {"files": [{"path": "main.py", "content": GOOD}]}]})
+    """,
+        extra=f"  files: {{main.py: {json.dumps(HOLE)}}}\n",
+    )
+    events, _, members, _ = run_chain(
+        scenario,
+        {
+            "Fill": [
+                {"files": [{"path": "main.py", "content": HOLE + "# still\n"}]},
+                {"files": [{"path": "main.py", "content": GOOD}]},
+            ]
+        },
+    )
     assert members["Ben"].seen[0] == ("Fill", "Finish main.py")
-    assert of(events, "loop_end") == [{"loop": "Complete", "cycles": 2,
-                                       "reason": "complete: no program file holds a placeholder"}]
+    assert of(events, "loop_end") == [
+        {"loop": "Complete", "cycles": 2, "reason": "complete: no program file holds a placeholder"}
+    ]
 
 
 def test_until_runs_runs_the_program_in_the_sandbox_before_each_cycle_and_reports_failures() -> None:
-    scenario = team_world("""
+    scenario = team_world(
+        """
         - loop: Test
           cycles: 3
           until: runs
           chain:
             - {phase: Fix, instructor: Lead, assistant: Coder, prompt: "{test_reports}", turns: 1, extract: files}
-    """, extra=f"  files: {{main.py: {json.dumps(BAD)}}}\n")
+    """,
+        extra=f"  files: {{main.py: {json.dumps(BAD)}}}\n",
+    )
     events, _, members, _ = run_chain(scenario, {"Fix": [{"files": [{"path": "main.py", "content": GOOD}]}]})
     runs = of(events, "sandbox")
     assert [(r["ok"], r["exit_code"]) for r in runs] == [(False, 1), (True, 0)]
@@ -307,9 +389,12 @@ def test_until_runs_runs_the_program_in_the_sandbox_before_each_cycle_and_report
 
 @pytest.mark.parametrize(("source", "complete", "runs"), [(GOOD, 1.0, 1.0), (HOLE, 0.0, 1.0), (BAD, 1.0, 0.0)])
 def test_quality_metrics_follow_the_papers_definitions(source: str, complete: float, runs: float) -> None:
-    scenario = team_world("""
+    scenario = team_world(
+        """
         - {phase: Note, instructor: Lead, assistant: Coder, prompt: note, turns: 1, extract: reply}
-    """, extra=f"  files: {{main.py: {json.dumps(source)}}}\n")
+    """,
+        extra=f"  files: {{main.py: {json.dumps(source)}}}\n",
+    )
     events, _, _, _ = run_chain(scenario, {"Note": [{}]})
     end = of(events, "chain_end")[0]
     assert (end["completeness"], end["executability"]) == (complete, runs)
@@ -319,13 +404,19 @@ def test_quality_metrics_follow_the_papers_definitions(source: str, complete: fl
 
 @pytest.mark.parametrize("dehallucinate", [False, True])
 def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_does(dehallucinate: bool) -> None:
-    scenario = team_world("""
+    scenario = team_world(
+        """
         - {phase: Talk, instructor: Lead, assistant: Coder, prompt: talk, turns: 4, conclusion: gist}
         - {phase: Write, instructor: Lead, assistant: Coder, prompt: "{gist}", turns: 1, extract: files}
-    """, extra=f"  dehallucinate: {str(dehallucinate).lower()}\n")
-    script: dict[str, list[Any]] = {"Talk": [{}, {}, {}, {"end": True, "conclusion": "done"}],
-                                    "Write": [{"files": [{"path": "main.py", "content": GOOD}]}],
-                                    "Talk ask": [["Why?"], []], "Write ask": [["Where?"]]}
+    """,
+        extra=f"  dehallucinate: {str(dehallucinate).lower()}\n",
+    )
+    script: dict[str, list[Any]] = {
+        "Talk": [{}, {}, {}, {"end": True, "conclusion": "done"}],
+        "Write": [{"files": [{"path": "main.py", "content": GOOD}]}],
+        "Talk ask": [["Why?"], []],
+        "Write ask": [["Where?"]],
+    }
     whole, _, _, _ = run_chain(scenario, {k: list(v) for k, v in script.items()})
 
     world = World(scenario)
@@ -348,7 +439,8 @@ def test_a_chain_restored_from_its_state_in_mid_phase_goes_on_as_the_original_do
     second.restore(json.loads(json.dumps(first.state())))  # through JSON, as a snapshot stores it
     after = asyncio.run(drive(second, 50))
     assert [(e.kind, e.person, e.data) for e in before + after] == [(e.kind, e.person, e.data) for e in whole]
-    assert sum("dehallucination" in e.data for e in whole if e.kind == "say") == (4 if dehallucinate else 0)  # Talk once, Write once
+    # Talk once, Write once
+    assert sum("dehallucination" in e.data for e in whole if e.kind == "say") == (4 if dehallucinate else 0)
 
 
 def test_a_conclusion_not_reached_yet_reads_as_not_settled_in_a_prompt() -> None:
@@ -380,8 +472,10 @@ def test_with_dehallucinate_on_the_assistant_is_asked_what_it_lacks_before_each_
 
 
 def test_when_the_assistant_asks_the_instructor_answers_and_the_answer_is_in_the_assistants_prompt() -> None:
-    events, _, members, _ = run_chain(team_world(DEHALLUCINATE), {
-        "Build ask": [["Count up or down?", "From what number?"]], "Build": [{}, {}, {}], "Plain": [{}]})
+    events, _, members, _ = run_chain(
+        team_world(DEHALLUCINATE),
+        {"Build ask": [["Count up or down?", "From what number?"]], "Build": [{}, {}, {}], "Plain": [{}]},
+    )
     asked = "- Count up or down?\n- From what number?"
     assert members["Ana"].answered == [("Lead", ["Build a counter.", asked])]  # one answer, to the questions
     answer = f"details for: {asked}"
@@ -396,10 +490,13 @@ def test_when_the_assistant_asks_the_instructor_answers_and_the_answer_is_in_the
 
 
 def test_the_teams_dehallucinate_is_the_default_a_phase_may_override() -> None:
-    scenario = team_world("""
+    scenario = team_world(
+        """
         - {phase: Asks, instructor: Lead, assistant: Coder, prompt: a, turns: 1, extract: reply}
         - {phase: Quiet, instructor: Lead, assistant: Coder, prompt: b, turns: 1, extract: reply, dehallucinate: false}
-    """, extra="  dehallucinate: true\n")
+    """,
+        extra="  dehallucinate: true\n",
+    )
     _, _, members, _ = run_chain(scenario, {"Asks": [{}], "Quiet": [{}]})
     assert [lines[0] for _, lines in members["Ben"].asked] == ["a"]
 
@@ -408,8 +505,10 @@ def test_a_dehallucination_exchange_takes_two_more_turns_of_time() -> None:
     scenario = team_world(DEHALLUCINATE, extra="  minutes_per_turn: 2\n")
     world = World(scenario)
     ctx = MindContext(scenario, world, None, Stream(0, "team"), {"embeddings": "hash"})  # type: ignore[arg-type]
-    members = {p.name: Member(p, ctx, {"Build ask": [["Which?"]], "Build": [{}, {}, {}], "Plain": [{}]})
-               for p in scenario.people}
+    members = {
+        p.name: Member(p, ctx, {"Build ask": [["Which?"]], "Build": [{}, {}, {}], "Plain": [{}]})
+        for p in scenario.people
+    }
     chain = ChatChain(scenario, ctx)
     first = asyncio.run(chain.step(members, scenario.start))
     second = asyncio.run(chain.step(members, scenario.start))

@@ -42,22 +42,44 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A world of four and a run of it long enough that every component has state and made its calls."""
     folder = tmp_path_factory.mktemp("components")
     world, run = generative_town(folder, people=4), folder / "all.db"
-    result = hamlet_process("run", world, "--llm", "scripted-inprocess", "--llm-profile", "eager", "--hours", "14",
-                            "--set", "reflection_threshold=40", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        world,
+        "--llm",
+        "scripted-inprocess",
+        "--llm-profile",
+        "eager",
+        "--hours",
+        "14",
+        "--set",
+        "reflection_threshold=40",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     return world, run
 
 
 @pytest.mark.slow
-def test_each_component_saves_and_loads_its_own_keys_and_together_they_make_the_snapshot(town: tuple[Path, Path]) -> None:
+def test_each_component_saves_and_loads_its_own_keys_and_together_they_make_the_snapshot(
+    town: tuple[Path, Path],
+) -> None:
     world, run = town
     scenario = load_scenario(world)
     snapshots = last_minds(run)
     saved = snapshots[-1]
     # some snapshot of the run holds each key set (at the last one everyone may be on the road)
-    used = {key for minds in snapshots for state in minds.values() for key, value in state.items()
-            if value not in (None, [], {}, 0, 0.0)}
-    assert {"plan", "actions", "current", "seen", "things", "last_talk", "stream", "next_id"} <= used, "a state worth restoring"
+    used = {
+        key
+        for minds in snapshots
+        for state in minds.values()
+        for key, value in state.items()
+        if value not in (None, [], {}, 0, 0.0)
+    }
+    assert {"plan", "actions", "current", "seen", "things", "last_talk", "stream", "next_id"} <= used, (
+        "a state worth restoring"
+    )
     for name, state in saved.items():
         mind = mind_for(scenario, name)
         mind.restore(state)
@@ -92,8 +114,23 @@ def test_an_ablation_leaves_exactly_its_component_out(town: tuple[Path, Path], t
     left_out = whole.components()[part]
 
     run = tmp_path / "r.db"
-    result = hamlet_process("run", world, "--llm", "scripted-inprocess", "--llm-profile", "eager", "--hours", "14",
-                            "--set", "reflection_threshold=40", "--set", f"{switch}=off", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        world,
+        "--llm",
+        "scripted-inprocess",
+        "--llm-profile",
+        "eager",
+        "--hours",
+        "14",
+        "--set",
+        "reflection_threshold=40",
+        "--set",
+        f"{switch}=off",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     made = purposes(run)
     assert not made & set(left_out.PURPOSES), f"{switch}=off still calls {made & set(left_out.PURPOSES)}"
@@ -108,8 +145,19 @@ def test_an_ablation_leaves_exactly_its_component_out(town: tuple[Path, Path], t
 
 @pytest.mark.parametrize("setting", ["reflection=maybe", "generative.reaction=2"])
 def test_a_switch_set_to_anything_but_on_or_off_is_one_line(tmp_path: Path, setting: str) -> None:
-    result = hamlet_process("run", generative_town(tmp_path, people=2), "--llm", "scripted-inprocess", "--hours", "1",
-                            "--set", setting, "--out", tmp_path / "r.db", "--quiet")
+    result = hamlet_process(
+        "run",
+        generative_town(tmp_path, people=2),
+        "--llm",
+        "scripted-inprocess",
+        "--hours",
+        "1",
+        "--set",
+        setting,
+        "--out",
+        tmp_path / "r.db",
+        "--quiet",
+    )
     assert result.code == 2
     assert_one_line_error(result, setting, "is a switch", "on", "off")
     assert not (tmp_path / "r.db").exists()
@@ -117,7 +165,9 @@ def test_a_switch_set_to_anything_but_on_or_off_is_one_line(tmp_path: Path, sett
 
 def test_a_switch_in_a_world_file_must_be_on_or_off(tmp_path: Path) -> None:
     world = generative_town(tmp_path, people=2)
-    world.write_text(world.read_text().replace("minds:\n  generative:\n", "minds:\n  generative:\n    planning: later\n"))
+    world.write_text(
+        world.read_text().replace("minds:\n  generative:\n", "minds:\n  generative:\n    planning: later\n")
+    )
     result = hamlet_process("validate", world)
     assert result.code == 2
     assert_one_line_error(result, "minds.generative.planning", "'later'", "on or off")

@@ -37,9 +37,15 @@ def test_normalised_rows_have_unit_length_and_zero_rows_stay_zero() -> None:
 
 
 def test_hash_vectors_are_unit_rows_and_texts_sharing_words_are_closer() -> None:
-    vectors = embed(HashEmbedder(), ["Isabella plans a party at the cafe",
-                                     "The party at the cafe starts at five",
-                                     "Klaus reads about gentrification", ""])
+    vectors = embed(
+        HashEmbedder(),
+        [
+            "Isabella plans a party at the cafe",
+            "The party at the cafe starts at five",
+            "Klaus reads about gentrification",
+            "",
+        ],
+    )
     assert vectors.shape == (4, 256) and vectors.dtype == np.float32
     assert np.linalg.norm(vectors[:3], axis=1) == pytest.approx([1, 1, 1])
     assert not vectors[3].any(), "an empty text is the zero vector"
@@ -102,7 +108,8 @@ def test_the_cache_drops_its_oldest_texts_past_its_limit() -> None:
 
 
 def test_wordllama_loads_without_the_network_and_ranks_related_sentences_closer(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("WordLlama tried to reach the network")
 
@@ -110,8 +117,10 @@ def test_wordllama_loads_without_the_network_and_ranks_related_sentences_closer(
     monkeypatch.setattr(socket.socket, "connect", refuse)
     embeddings._wordllama.cache_clear()
     embedder = WordLlamaEmbedder()
-    vectors = embed(embedder, ["The cat sat on the mat.", "A kitten was sitting on the rug.",
-                               "Stock markets fell sharply today.", "   "])
+    vectors = embed(
+        embedder,
+        ["The cat sat on the mat.", "A kitten was sitting on the rug.", "Stock markets fell sharply today.", "   "],
+    )
     assert vectors.shape == (4, 256) and vectors.dtype == np.float32
     assert np.linalg.norm(vectors[:3], axis=1) == pytest.approx([1, 1, 1], abs=1e-5)
     assert not vectors[3].any(), "a blank text is the zero vector"
@@ -135,13 +144,18 @@ class EmbeddingServer:
             while True:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
                 method, path, _ = head[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in head[1:] if ":" in line)}
+                headers = {
+                    k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in head[1:] if ":" in line)
+                }
                 body = json.loads(await reader.readexactly(int(headers.get("content-length", "0"))) or b"{}")
                 self.auth.append(headers.get("authorization", ""))
                 status, payload = self.respond(method, path, body)
                 data = json.dumps(payload).encode()
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                             f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+                writer.write(
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(data)}\r\n\r\n".encode()
+                    + data
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -155,11 +169,16 @@ class EmbeddingServer:
             return self.status, {"error": {"message": "refused"}}
         self.bodies.append(body)
         texts = body["input"]
-        data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.0]}
-                for i, t in enumerate(texts)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.0]} for i, t in enumerate(texts)
+        ]
         tokens = sum(len(t.split()) for t in texts)
-        return 200, {"object": "list", "data": data[::-1], "model": body["model"],
-                     "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        return 200, {
+            "object": "list",
+            "data": data[::-1],
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
 
 
 def with_server(server: EmbeddingServer, test: Any) -> None:
@@ -222,8 +241,11 @@ def test_one_endpoint_embedder_serves_one_event_loop_after_another() -> None:
 
 def test_an_endpoint_that_refuses_is_a_one_line_user_error() -> None:
     async def test(embedder: OpenAIEmbedder) -> None:
-        with pytest.raises(UserError, match=r"^--embeddings http://127\.0\.0\.1:\d+/v1/test-embed: "
-                                            r"the server answered HTTP 401$"):
+        with pytest.raises(
+            UserError,
+            match=r"^--embeddings http://127\.0\.0\.1:\d+/v1/test-embed: "
+            r"the server answered HTTP 401$",
+        ):
             await embedder.embed(["hello"])
 
     with_server(EmbeddingServer(status=401), test)
@@ -250,13 +272,16 @@ def test_an_unreachable_endpoint_is_a_one_line_user_error() -> None:
 # -- choosing one ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("spec", "base_url", "model"), [
-    ("http://127.0.0.1:8080/v1/text-embedding-3-small", "http://127.0.0.1:8080/v1", "text-embedding-3-small"),
-    ("https://api.example.com/v1/BAAI/bge-small-en-v1.5", "https://api.example.com/v1", "BAAI/bge-small-en-v1.5"),
-    ("http://gpu:11434/v1/nomic-embed-text/", "http://gpu:11434/v1", "nomic-embed-text"),
-    ("http://localhost:9000/embed-model", "http://localhost:9000", "embed-model"),
-    ("http://host/api/v2/e5", "http://host/api/v2", "e5"),
-])
+@pytest.mark.parametrize(
+    ("spec", "base_url", "model"),
+    [
+        ("http://127.0.0.1:8080/v1/text-embedding-3-small", "http://127.0.0.1:8080/v1", "text-embedding-3-small"),
+        ("https://api.example.com/v1/BAAI/bge-small-en-v1.5", "https://api.example.com/v1", "BAAI/bge-small-en-v1.5"),
+        ("http://gpu:11434/v1/nomic-embed-text/", "http://gpu:11434/v1", "nomic-embed-text"),
+        ("http://localhost:9000/embed-model", "http://localhost:9000", "embed-model"),
+        ("http://host/api/v2/e5", "http://host/api/v2", "e5"),
+    ],
+)
 def test_a_url_names_the_endpoint_and_its_model(spec: str, base_url: str, model: str) -> None:
     embedder = make_embedder(spec)
     assert isinstance(embedder, OpenAIEmbedder)
@@ -269,8 +294,19 @@ def test_the_default_is_wordllama_and_hash_is_the_fake() -> None:
     assert isinstance(make_embedder("hash"), HashEmbedder)
 
 
-@pytest.mark.parametrize("spec", ["", "bert", "ftp://host/v1/m", "http://", "http://host:8080",
-                                  "http://host:8080/", "http://host:8080/v1", "http://host:8080/v1/"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "",
+        "bert",
+        "ftp://host/v1/m",
+        "http://",
+        "http://host:8080",
+        "http://host:8080/",
+        "http://host:8080/v1",
+        "http://host:8080/v1/",
+    ],
+)
 def test_a_bad_embeddings_value_is_a_one_line_error_naming_the_flag_and_value(spec: str) -> None:
     with pytest.raises(UserError) as caught:
         make_embedder(spec)

@@ -33,8 +33,9 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, sqlite3.Connect
     folder = tmp_path_factory.mktemp("town")
     run = folder / "day.db"
     # The bundled world as it ships: generative minds, its own parameters, a fixed seed.
-    result = hamlet_process("run", WORLDS / "smallville.yaml", "--llm", "scripted", "--hours", "24", "--seed", "7",
-                            "--out", run, "--quiet")
+    result = hamlet_process(
+        "run", WORLDS / "smallville.yaml", "--llm", "scripted", "--hours", "24", "--seed", "7", "--out", run, "--quiet"
+    )
     assert result.code == 0, result.err
     return run, sqlite3.connect(run)
 
@@ -58,10 +59,14 @@ def test_a_reflection_happens_when_the_importance_since_the_last_one_passes_the_
     threshold = yaml.safe_load((WORLDS / "smallville.yaml").read_text())["minds"]["generative"]["reflection_threshold"]
     assert db.execute("SELECT COUNT(*) FROM llm_call WHERE purpose LIKE 'reflection%' AND fallback").fetchone()[0] == 0
     reflected = 0
-    for person, asked in db.execute("SELECT person, COUNT(*) FROM llm_call WHERE purpose = 'reflection_questions'"
-                                    " AND status != 'cached' GROUP BY person").fetchall():
+    for person, asked in db.execute(
+        "SELECT person, COUNT(*) FROM llm_call WHERE purpose = 'reflection_questions'"
+        " AND status != 'cached' GROUP BY person"
+    ).fetchall():
         since, previous, made = 0.0, "", 0
-        for kind, importance in db.execute("SELECT kind, importance FROM memory WHERE person = ? ORDER BY id", (person,)):
+        for kind, importance in db.execute(
+            "SELECT kind, importance FROM memory WHERE person = ? ORDER BY id", (person,)
+        ):
             if kind == "reflection" and previous != "reflection":  # the first insight of a reflection
                 assert since > threshold, f"{person} reflected at {since} of {threshold}"
                 since, made = 0.0, made + 1
@@ -78,8 +83,9 @@ def test_reflections_cite_earlier_memories_as_evidence(day) -> None:
     for person, evidence, mid in db.execute("SELECT person, evidence, id FROM memory WHERE kind = 'reflection'"):
         cited = json.loads(evidence)
         assert cited and all(0 < e < mid for e in cited)
-        found = db.execute(f"SELECT COUNT(*) FROM memory WHERE person = ? AND id IN ({','.join('?' * len(cited))})",
-                           (person, *cited)).fetchone()[0]
+        found = db.execute(
+            f"SELECT COUNT(*) FROM memory WHERE person = ? AND id IN ({','.join('?' * len(cited))})", (person, *cited)
+        ).fetchone()[0]
         assert found == len(set(cited))
 
 
@@ -120,15 +126,28 @@ def room(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     folder = tmp_path_factory.mktemp(f"room-{request.param}")
     (folder / "room.yaml").write_text(ROOM)
     run = folder / "room.db"
-    result = hamlet_process("run", folder / "room.yaml", "--llm", "scripted", "--llm-profile", request.param,
-                            "--hours", "6", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        folder / "room.yaml",
+        "--llm",
+        "scripted",
+        "--llm-profile",
+        request.param,
+        "--hours",
+        "6",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     return request.param, sqlite3.connect(run)
 
 
 def calls_of(db: sqlite3.Connection, person: str, purpose: str) -> list[tuple[int, str, dict]]:
-    rows = db.execute("SELECT t, request, response FROM llm_call WHERE person = ? AND purpose = ? AND status = 'ok'"
-                      " ORDER BY id", (person, purpose)).fetchall()
+    rows = db.execute(
+        "SELECT t, request, response FROM llm_call WHERE person = ? AND purpose = ? AND status = 'ok' ORDER BY id",
+        (person, purpose),
+    ).fetchall()
     return [(t, json.loads(request)["messages"][1]["content"], json.loads(response)) for t, request, response in rows]
 
 
@@ -145,25 +164,42 @@ def test_news_travels_by_mechanism_from_the_teller_s_memory_through_the_dialogue
     of the chain, and the whole chain only where the model's picks made it (never an outcome it favours)."""
     profile, db = room
     ada, ben = "Ada Brook", "Ben Ortiz"
-    assert db.execute("SELECT COUNT(*) FROM memory WHERE person = ? AND kind = 'seed' AND text LIKE ?",
-                      (ada, f"{NEWS}%")).fetchone()[0] == 1
-    assert not [m for m in db.execute("SELECT text FROM memory WHERE person = ? AND kind = 'seed'", (ben,))
-                if NEWS in m[0]]
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM memory WHERE person = ? AND kind = 'seed' AND text LIKE ?", (ada, f"{NEWS}%")
+        ).fetchone()[0]
+        == 1
+    )
+    assert not [
+        m for m in db.execute("SELECT text FROM memory WHERE person = ? AND kind = 'seed'", (ben,)) if NEWS in m[0]
+    ]
     assert any(NEWS in prompt for _, prompt, _ in calls_of(db, ada, "dialogue_turn")), "the teller's prompt lacks X"
-    said = [(seconds(db, time), json.loads(data)["text"]) for time, data in db.execute(
-        "SELECT time, data FROM event WHERE kind = 'say' AND person = ? ORDER BY seq", (ada,))]
+    said = [
+        (seconds(db, time), json.loads(data)["text"])
+        for time, data in db.execute(
+            "SELECT time, data FROM event WHERE kind = 'say' AND person = ? ORDER BY seq", (ada,)
+        )
+    ]
     remembered = calls_of(db, ben, "dialogue_memory")
     assert said and remembered
     for t, text in said:  # every line said reaches the listener's memory prompt of that conversation
         assert any(at >= t and f"{ada}: {text}" in prompt for at, prompt, _ in remembered), text
     for at, _, reply in remembered:  # what the listener's model answered is what the listener keeps
-        kept = [r[0] for r in db.execute("SELECT text FROM memory WHERE person = ? AND kind = 'dialogue' AND t = ?"
-                                         " ORDER BY id", (ben, at))]
-        assert kept[:1 + len(reply["learned"])] == [reply["summary"], *reply["learned"]]
+        kept = [
+            r[0]
+            for r in db.execute(
+                "SELECT text FROM memory WHERE person = ? AND kind = 'dialogue' AND t = ? ORDER BY id", (ben, at)
+            )
+        ]
+        assert kept[: 1 + len(reply["learned"])] == [reply["summary"], *reply["learned"]]
     # the teller passed X on by saying it, or by doing something whose words carry it (seen by the listener)
-    shown = [seconds(db, time) for time, data in db.execute(
-        "SELECT time, data FROM event WHERE person = ? AND kind IN ('say', 'act') ORDER BY seq", (ada,))
-        if NEWS in json.loads(data).get("text", json.loads(data).get("activity", ""))]
+    shown = [
+        seconds(db, time)
+        for time, data in db.execute(
+            "SELECT time, data FROM event WHERE person = ? AND kind IN ('say', 'act') ORDER BY seq", (ada,)
+        )
+        if NEWS in json.loads(data).get("text", json.loads(data).get("activity", ""))
+    ]
     holds = db.execute("SELECT MIN(t) FROM memory WHERE person = ? AND text LIKE ?", (ben, f"%{NEWS}%")).fetchone()[0]
     if holds is not None:  # the listener came to hold X only after the teller passed it on
         assert shown and holds >= shown[0], "the listener holds X without having been told or shown it"
@@ -187,7 +223,9 @@ def test_a_conversation_costs_at_most_its_turn_cap_in_lines_and_one_memory_call_
     _, db = room
     ends = [json.loads(d) for (d,) in db.execute("SELECT data FROM event WHERE kind = 'talk_end'")]
     lines = db.execute("SELECT COUNT(*) FROM llm_call WHERE purpose = 'dialogue_turn' AND status = 'ok'").fetchone()[0]
-    memories = db.execute("SELECT COUNT(*) FROM llm_call WHERE purpose = 'dialogue_memory' AND status = 'ok'").fetchone()[0]
+    memories = db.execute(
+        "SELECT COUNT(*) FROM llm_call WHERE purpose = 'dialogue_memory' AND status = 'ok'"
+    ).fetchone()[0]
     assert ends and all(e["turns"] <= 8 for e in ends)
     assert lines == sum(e["turns"] for e in ends) and memories == 2 * len(ends)
     for person in ("Ada Brook", "Ben Ortiz"):
@@ -204,23 +242,30 @@ def test_interview_at_a_time_uses_no_later_memory_and_changes_none(day) -> None:
     assert result.code == 0, result.err
     assert result.out.startswith("[2026-02-13T12:00:00] Mateo Quispe:")
     assert db.execute("SELECT * FROM memory ORDER BY person, id").fetchall() == before
-    prompt = json.loads(db.execute("SELECT request FROM llm_call WHERE purpose = 'interview' ORDER BY id DESC")
-                        .fetchone()[0])["messages"][1]["content"]
+    prompt = json.loads(
+        db.execute("SELECT request FROM llm_call WHERE purpose = 'interview' ORDER BY id DESC").fetchone()[0]
+    )["messages"][1]["content"]
     earlier = {text for (text,) in db.execute("SELECT text FROM memory WHERE person = ? AND t <= ?", (person, at))}
     later = {text for (text,) in db.execute("SELECT text FROM memory WHERE person = ? AND t > ?", (person, at))}
     assert any(text.rstrip(".") in prompt for text in earlier), "the answer draws on earlier memories"
     # A later memory that quotes part of an earlier one (a summary made of its phrases) is in the prompt
     # only as part of the earlier one.
-    assert not [text for text in later - earlier if text.rstrip(".") in prompt
-                and not any(text.rstrip(".") in e for e in earlier)]
+    assert not [
+        text
+        for text in later - earlier
+        if text.rstrip(".") in prompt and not any(text.rstrip(".") in e for e in earlier)
+    ]
     row = db.execute("SELECT person, time, question FROM interview ORDER BY id DESC").fetchone()
     assert row == (person, "2026-02-13T12:00:00", "Who did you talk to, and about what?")
 
 
-@pytest.mark.parametrize("args,needles", [
-    (["Nobody Here", "hi"], ["unknown person 'Nobody Here' in this run"]),
-    (["Mateo Quispe", "hi", "--at", "noon-ish"], ["--at", "noon-ish"]),
-])
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["Nobody Here", "hi"], ["unknown person 'Nobody Here' in this run"]),
+        (["Mateo Quispe", "hi", "--at", "noon-ish"], ["--at", "noon-ish"]),
+    ],
+)
 def test_interview_bad_input_is_one_line(day, args, needles) -> None:
     run, _ = day
     result = hamlet_process("interview", run, *args)
@@ -228,11 +273,14 @@ def test_interview_bad_input_is_one_line(day, args, needles) -> None:
     assert len(result.err.strip().splitlines()) == 1 and all(n in result.err for n in needles)
 
 
-@pytest.mark.parametrize("setting,needle", [
-    ("w_recency=-1", "recency"),
-    ("generative.w_recency=0", None),
-    ("reflection_threshold=0", "reflection_threshold"),
-])
+@pytest.mark.parametrize(
+    "setting,needle",
+    [
+        ("w_recency=-1", "recency"),
+        ("generative.w_recency=0", None),
+        ("reflection_threshold=0", "reflection_threshold"),
+    ],
+)
 def test_bad_generative_parameters_are_refused_before_running(tmp_path: Path, setting: str, needle) -> None:
     world = generative_town(tmp_path, people=2)
     extra = ["--set", "w_importance=0", "--set", "w_relevance=0"] if needle is None else []
@@ -242,16 +290,32 @@ def test_bad_generative_parameters_are_refused_before_running(tmp_path: Path, se
     assert not (tmp_path / "r.db").exists()
 
 
-@pytest.mark.parametrize("switch,absent", [
-    ("reflection=off", ("memory", "reflection")),
-    ("observation=off", ("memory", "observation")),
-    ("planning=off", ("event", "plan")),
-])
+@pytest.mark.parametrize(
+    "switch,absent",
+    [
+        ("reflection=off", ("memory", "reflection")),
+        ("observation=off", ("memory", "observation")),
+        ("planning=off", ("event", "plan")),
+    ],
+)
 @pytest.mark.slow
 def test_ablation_switches_turn_their_component_off(tmp_path: Path, switch: str, absent: tuple[str, str]) -> None:
     run = tmp_path / "r.db"
-    result = hamlet_process("run", generative_town(tmp_path, people=4), "--llm", "scripted", "--hours", "16",
-                            "--set", switch, "--set", "reflection_threshold=40", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        generative_town(tmp_path, people=4),
+        "--llm",
+        "scripted",
+        "--hours",
+        "16",
+        "--set",
+        switch,
+        "--set",
+        "reflection_threshold=40",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     db = sqlite3.connect(run)
     table, kind = absent
@@ -260,7 +324,8 @@ def test_ablation_switches_turn_their_component_off(tmp_path: Path, switch: str,
     # the other components still work (without observations there may be nothing to reflect on)
     others = {"reflection", "observation", "plan"} - {kind} - ({"reflection"} if kind == "observation" else set())
     present = {k for (k,) in db.execute("SELECT DISTINCT kind FROM memory")} | {
-        k for (k,) in db.execute("SELECT DISTINCT kind FROM event")}
+        k for (k,) in db.execute("SELECT DISTINCT kind FROM event")
+    }
     assert others <= present
 
 
@@ -283,9 +348,14 @@ def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_p
     first = tmp_path / "first.db"
     assert hamlet_process("run", world, "--llm", "scripted", "--hours", "4", "--out", first, "--quiet").code == 0
     # The same seed and replies give the same walks, so whoever walks at t in the first run walks then again.
-    who, start, data = sqlite3.connect(first).execute(
-        "SELECT person, time, data FROM event WHERE kind = 'move' AND json_extract(data, '$.minutes') >= 3"
-        " ORDER BY seq LIMIT 1").fetchone()
+    who, start, data = (
+        sqlite3.connect(first)
+        .execute(
+            "SELECT person, time, data FROM event WHERE kind = 'move' AND json_extract(data, '$.minutes') >= 3"
+            " ORDER BY seq LIMIT 1"
+        )
+        .fetchone()
+    )
     mid_walk = (datetime.fromisoformat(start) + timedelta(minutes=1)).isoformat()
     plan = yaml.safe_load(world.read_text())
     plan["interventions"] = [{"at": mid_walk, "kind": "whisper", "person": who, "text": "The bridge is closed."}]
@@ -293,8 +363,13 @@ def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_p
     second = tmp_path / "second.db"
     assert hamlet_process("run", world, "--llm", "scripted", "--hours", "4", "--out", second, "--quiet").code == 0
     db = sqlite3.connect(second)
-    on_road = db.execute("SELECT COUNT(*) FROM event WHERE person = ? AND kind = 'arrive' AND time > ? AND time <= ?",
-                         (who, start, mid_walk)).fetchone()[0] == 0
+    on_road = (
+        db.execute(
+            "SELECT COUNT(*) FROM event WHERE person = ? AND kind = 'arrive' AND time > ? AND time <= ?",
+            (who, start, mid_walk),
+        ).fetchone()[0]
+        == 0
+    )
     assert on_road, f"{who} should still be walking at {mid_walk}"
     rows = db.execute("SELECT person, text FROM memory WHERE kind = 'whisper'").fetchall()
     assert rows == [(who, "The bridge is closed.")]
@@ -303,8 +378,19 @@ def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_p
 @pytest.mark.slow
 def test_a_generative_run_reaches_its_end_when_most_replies_are_broken(tmp_path: Path) -> None:
     run = tmp_path / "faulty.db"
-    result = hamlet_process("run", generative_town(tmp_path, people=4), "--llm", "scripted", "--hours", "6",
-                            "--llm-fault-rate", "0.7", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        generative_town(tmp_path, people=4),
+        "--llm",
+        "scripted",
+        "--hours",
+        "6",
+        "--llm-fault-rate",
+        "0.7",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     db = sqlite3.connect(run)
     assert db.execute("SELECT status FROM run").fetchone()[0] == "finished"
@@ -318,8 +404,10 @@ def test_a_side_whose_notes_say_the_talk_changes_its_plans_re_plans_for_that_rea
     notes reply that says so is followed by that person's ``plan`` event of scope ``replan`` with the
     reason it gave (the re-plan prompt carrying it); a reply that does not is followed by none."""
     _, db = room
-    replans = [(seconds(db, time), person, json.loads(data)) for time, person, data in db.execute(
-        "SELECT time, person, data FROM event WHERE kind = 'plan' ORDER BY seq")]
+    replans = [
+        (seconds(db, time), person, json.loads(data))
+        for time, person, data in db.execute("SELECT time, person, data FROM event WHERE kind = 'plan' ORDER BY seq")
+    ]
     checked = 0
     for person in ("Ada Brook", "Ben Ortiz"):
         prompts = calls_of(db, person, "replan")
@@ -329,10 +417,19 @@ def test_a_side_whose_notes_say_the_talk_changes_its_plans_re_plans_for_that_rea
             reason = f"After talking with {partner}: {reply['why'] or f'what {partner} said'}"[:299]
             # A later talk with the same partner may give the same reason: a re-plan after it is its own.
             until = notes[index + 1][0] if index + 1 < len(notes) and not reply["react"] else math.inf
-            found = [at for at, who, plan in replans if who == person and plan.get("scope") == "replan"
-                     and plan["reason"].startswith(reason) and t <= at < until]
-            acted_later = db.execute("SELECT COUNT(*) FROM llm_call WHERE person = ? AND t > ? AND purpose IN"
-                                     " ('decompose', 'reaction', 'replan')", (person, t)).fetchone()[0]
+            found = [
+                at
+                for at, who, plan in replans
+                if who == person
+                and plan.get("scope") == "replan"
+                and plan["reason"].startswith(reason)
+                and t <= at < until
+            ]
+            acted_later = db.execute(
+                "SELECT COUNT(*) FROM llm_call WHERE person = ? AND t > ? AND purpose IN"
+                " ('decompose', 'reaction', 'replan')",
+                (person, t),
+            ).fetchone()[0]
             if reply["react"] and acted_later:
                 assert found, (person, t, reason)
                 assert any(reason in p for at, p, _ in prompts if at == found[0]), "the re-plan prompt lacks it"

@@ -127,14 +127,17 @@ def test_a_recently_retrieved_memory_counts_as_recent() -> None:
     assert [s.memory.id for s in stream.retrieve(QUERY, 4 * HOUR, HALF)] == [1, 2]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ({"recency": -1.0}, "recency must be a number >= 0"),
-    ({"relevance": float("nan")}, "relevance must be a number >= 0"),
-    ({"recency": 0.0, "importance": 0.0, "relevance": 0.0}, "all 0"),
-    ({"decay": 0.0}, "decay must be in (0, 1]"),
-    ({"decay": 1.5}, "decay must be in (0, 1]"),
-    ({"top_k": 0}, "top_k must be a whole number >= 1"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"recency": -1.0}, "recency must be a number >= 0"),
+        ({"relevance": float("nan")}, "relevance must be a number >= 0"),
+        ({"recency": 0.0, "importance": 0.0, "relevance": 0.0}, "all 0"),
+        ({"decay": 0.0}, "decay must be in (0, 1]"),
+        ({"decay": 1.5}, "decay must be in (0, 1]"),
+        ({"top_k": 0}, "top_k must be a whole number >= 1"),
+    ],
+)
 def test_weights_that_cannot_rank_are_rejected_with_a_clear_message(args: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("]", r"\]")):
         Weights(**args)
@@ -169,8 +172,19 @@ def test_access_times_survive_state_and_a_rebuild_from_run_file_rows() -> None:
     stream.retrieve(QUERY, 5 * HOUR, HALF, k=2)  # touches #5 and #2
     state = json.loads(json.dumps(stream.state()))
     assert state == {"accessed": {"2": 5 * HOUR, "5": 5 * HOUR}}
-    rows = [MemoryRow(person="Ann", id=m.id, tick=0, t=m.created, kind=m.kind, text=m.text,
-                      importance=m.importance, evidence=json.dumps(list(m.evidence))) for m in stream]
+    rows = [
+        MemoryRow(
+            person="Ann",
+            id=m.id,
+            tick=0,
+            t=m.created,
+            kind=m.kind,
+            text=m.text,
+            importance=m.importance,
+            evidence=json.dumps(list(m.evidence)),
+        )
+        for m in stream
+    ]
     vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0], [0.6, 0.8]])
     rebuilt = MemoryStream.from_rows(rows, vectors)
     rebuilt.restore(state)
@@ -183,9 +197,18 @@ def test_access_times_survive_state_and_a_rebuild_from_run_file_rows() -> None:
 # -- large streams: the candidate search against exhaustive scoring ------------------------
 
 
-def exhaustive(ids: np.ndarray, vectors: np.ndarray, created: np.ndarray, accessed: np.ndarray,
-               importance: np.ndarray, query: np.ndarray, now: int, weights: Weights, k: int,
-               before: int | None = None) -> list[int]:
+def exhaustive(
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    created: np.ndarray,
+    accessed: np.ndarray,
+    importance: np.ndarray,
+    query: np.ndarray,
+    now: int,
+    weights: Weights,
+    k: int,
+    before: int | None = None,
+) -> list[int]:
     """The paper's rule over every memory, written independently of the stream's code."""
     keep = np.ones(len(ids), bool) if before is None else created <= before
 
@@ -195,8 +218,11 @@ def exhaustive(ids: np.ndarray, vectors: np.ndarray, created: np.ndarray, access
 
     recency = weights.decay ** ((now - np.minimum(accessed[keep], now)) / 3600)
     relevance = vectors[keep] @ (query / np.linalg.norm(query))
-    total = (weights.recency * scale(recency) + weights.importance * scale(importance[keep])
-             + weights.relevance * scale(relevance.astype(np.float64)))
+    total = (
+        weights.recency * scale(recency)
+        + weights.importance * scale(importance[keep])
+        + weights.relevance * scale(relevance.astype(np.float64))
+    )
     order = np.lexsort((-ids[keep], -total))[:k]
     return [int(i) for i in ids[keep][order]]
 
@@ -210,9 +236,17 @@ def random_stream(n: int, dim: int, seed: int) -> tuple[MemoryStream, dict[str, 
     accessed = np.where(rng.random(n) < 1 / 3, rng.integers(created, 30 * 24 * HOUR + 1), created)
     importance = rng.integers(1, 11, n).astype(np.float64)
     ids = np.arange(1, n + 1)
-    memories = [Memory(int(i), "observation", "", int(c), int(a), float(m))
-                for i, c, a, m in zip(ids, created, accessed, importance, strict=True)]
-    arrays: dict[str, np.ndarray] = {"ids": ids, "vectors": vectors, "created": created, "accessed": accessed, "importance": importance}
+    memories = [
+        Memory(int(i), "observation", "", int(c), int(a), float(m))
+        for i, c, a, m in zip(ids, created, accessed, importance, strict=True)
+    ]
+    arrays: dict[str, np.ndarray] = {
+        "ids": ids,
+        "vectors": vectors,
+        "created": created,
+        "accessed": accessed,
+        "importance": importance,
+    }
     return MemoryStream.from_memories(memories, vectors), arrays
 
 
@@ -221,14 +255,22 @@ def test_retrieval_is_exhaustive_scoring_for_large_streams_too() -> None:
     stream, arrays = random_stream(6000, 32, seed=3)
     rng = np.random.default_rng(4)
     now = 30 * 24 * HOUR
-    cases = [(Weights(), 8, None), (Weights(relevance=3.0), 8, None), (Weights(decay=0.99), 20, None),
-             (Weights(recency=0.0), 8, None), (Weights(), 8, 25 * 24 * HOUR)]
+    cases = [
+        (Weights(), 8, None),
+        (Weights(relevance=3.0), 8, None),
+        (Weights(decay=0.99), 20, None),
+        (Weights(recency=0.0), 8, None),
+        (Weights(), 8, 25 * 24 * HOUR),
+    ]
     for weights, k, before in cases:
         for _ in range(40):
             query = rng.standard_normal(32)
             got = [s.memory.id for s in stream.retrieve(query, now, weights, k=k, before=before, touch=False)]
-            assert got == exhaustive(**arrays, query=query, now=now, weights=weights, k=k, before=before), \
-                (weights, k, before)
+            assert got == exhaustive(**arrays, query=query, now=now, weights=weights, k=k, before=before), (
+                weights,
+                k,
+                before,
+            )
 
 
 def test_before_picks_the_right_memories_when_creation_times_are_out_of_id_order() -> None:

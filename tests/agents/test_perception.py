@@ -50,8 +50,19 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
     folder = tmp_path_factory.mktemp("perception")
     (folder / "room.yaml").write_text(ROOM)
     run = folder / "room.db"
-    result = hamlet_process("run", folder / "room.yaml", "--llm", "scripted", "--llm-profile", "eager",
-                            "--hours", "3", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        folder / "room.yaml",
+        "--llm",
+        "scripted",
+        "--llm-profile",
+        "eager",
+        "--hours",
+        "3",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     return sqlite3.connect(run)
 
@@ -59,23 +70,33 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
 @pytest.mark.slow
 def test_an_object_set_in_the_area_is_remembered_at_the_wake_that_perceives_it(room: sqlite3.Connection) -> None:
     for person in ("Ada Brook", "Ben Ortiz", "Cy Dunn"):
-        rows = room.execute("SELECT t, tick FROM memory WHERE person = ? AND kind = 'observation' AND text LIKE ?",
-                            (person, f"%notice board%{POSTER}%")).fetchall()
+        rows = room.execute(
+            "SELECT t, tick FROM memory WHERE person = ? AND kind = 'observation' AND text LIKE ?",
+            (person, f"%notice board%{POSTER}%"),
+        ).fetchall()
         assert len(rows) == 1, person  # seen once: the state did not change again
         t, tick = rows[0]
         assert 3600 <= t < 3600 + 16 * 60, (person, t)  # at the first wake after it went up
-        asked = room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'importance' AND tick = ?",
-                             (person, tick)).fetchall()
+        asked = room.execute(
+            "SELECT t FROM llm_call WHERE person = ? AND purpose = 'importance' AND tick = ?", (person, tick)
+        ).fetchall()
         assert asked == [(t,)], "stamped with the wake's time, scored in that wake's one call"
     assert not room.execute("SELECT COUNT(*) FROM memory WHERE text LIKE '%table%'").fetchone()[0], "idle: no news"
 
 
-def test_a_line_said_to_someone_else_is_the_listener_s_memory_stamped_at_the_line_s_time(room: sqlite3.Connection) -> None:
-    lines = {(t, p, json.loads(d)["to"], json.loads(d)["text"])
-             for t, p, d in room.execute("SELECT t, person, data FROM event WHERE kind = 'say'")}
+def test_a_line_said_to_someone_else_is_the_listener_s_memory_stamped_at_the_line_s_time(
+    room: sqlite3.Connection,
+) -> None:
+    lines = {
+        (t, p, json.loads(d)["to"], json.loads(d)["text"])
+        for t, p, d in room.execute("SELECT t, person, data FROM event WHERE kind = 'say'")
+    }
     names = ("Ada Brook", "Ben Ortiz", "Cy Dunn")
-    heard = [(p, t, text) for p, t, text in room.execute("SELECT person, t, text FROM memory WHERE kind = 'observation'")
-             if any(text.startswith(f"{a} said to {b}: ") for a in names for b in names)]
+    heard = [
+        (p, t, text)
+        for p, t, text in room.execute("SELECT person, t, text FROM memory WHERE kind = 'observation'")
+        if any(text.startswith(f"{a} said to {b}: ") for a in names for b in names)
+    ]
     assert heard, "nobody overheard a conversation in a room of three"
     for listener, t, text in heard:
         said = [line for line in lines if text == f"{line[1]} said to {line[2]}: {line[3]}"]
@@ -97,8 +118,12 @@ def test_the_reaction_decision_is_asked_only_when_something_matters() -> None:
     assert reaction is not None
     now = datetime(2026, 3, 2, 12, 0)
 
-    def wake(minutes: int, people: tuple[tuple[str, str], ...], events: tuple[Event, ...] = (),
-             noticed: tuple[tuple[str, str], ...] = ()) -> int:
+    def wake(
+        minutes: int,
+        people: tuple[tuple[str, str], ...],
+        events: tuple[Event, ...] = (),
+        noticed: tuple[tuple[str, str], ...] = (),
+    ) -> int:
         percept = Percept(now + timedelta(minutes=minutes), "Hall:room", people, (), events)
         asyncio.run(reaction.react(percept, minutes * 60, list(noticed)))
         return len(asked)
@@ -126,10 +151,18 @@ def test_the_reaction_decisions_of_a_run_are_fewer_than_its_wakes_with_company(r
     """Without news, a person is asked at most once per cooldown, and not within one after a conversation;
     the poster going up is news, so a decision that follows another sooner quotes it."""
     for person in ("Ada Brook", "Ben Ortiz", "Cy Dunn"):
-        asked = [(t, json.loads(request)["messages"][1]["content"]) for t, request in room.execute(
-            "SELECT t, request FROM llm_call WHERE person = ? AND purpose = 'reaction' ORDER BY id", (person,))]
-        ended = [t for (t,) in room.execute("SELECT t FROM llm_call WHERE person = ? AND purpose = 'dialogue_memory'",
-                                            (person,))]
+        asked = [
+            (t, json.loads(request)["messages"][1]["content"])
+            for t, request in room.execute(
+                "SELECT t, request FROM llm_call WHERE person = ? AND purpose = 'reaction' ORDER BY id", (person,)
+            )
+        ]
+        ended = [
+            t
+            for (t,) in room.execute(
+                "SELECT t FROM llm_call WHERE person = ? AND purpose = 'dialogue_memory'", (person,)
+            )
+        ]
         assert asked, person
         calm = [(t, prompt) for t, prompt in asked if POSTER not in prompt.split("You remember:")[0]]
         assert len(calm) < len(asked), "the poster was news to nobody"
@@ -194,6 +227,7 @@ def test_lines_kept_while_the_person_slept_were_never_heard() -> None:
 
 def load_scenario_text(text: str) -> Any:
     import tempfile
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "room.yaml"
         path.write_text(text)
@@ -206,14 +240,18 @@ def test_within_the_window_observations_wait_stamped_when_perceived_and_are_stor
     start = datetime(2026, 3, 2, 12, 0)
 
     def wake(minutes: int, people: tuple[tuple[str, str], ...]) -> None:
-        asyncio.run(perception.perceive(Percept(start + timedelta(minutes=minutes), "Hall:room", people, ()), minutes * 60))
+        asyncio.run(
+            perception.perceive(Percept(start + timedelta(minutes=minutes), "Hall:room", people, ()), minutes * 60)
+        )
 
     wake(0, (("P0", "reads"),))
     assert memory.kept == [("P0 reads", 0)] and memory.calls == [0]
     wake(10, (("P0", "sings"),))
     wake(20, (("P0", "reads"),))  # an activity rated before: would need no call, but waits behind "sings"
-    assert len(memory.kept) == 1 and perception.state()["waiting"] == [[600, "P0 sings", "sings"],
-                                                                      [1200, "P0 reads", "reads"]]
+    assert len(memory.kept) == 1 and perception.state()["waiting"] == [
+        [600, "P0 sings", "sings"],
+        [1200, "P0 reads", "reads"],
+    ]
     wake(61, (("P0", "reads"), ("P1", "reads")))
     assert memory.kept[1:] == [("P0 sings", 600), ("P0 reads", 1200), ("P1 reads", 3660)]
     assert memory.calls == [0, 3660] and perception.state()["waiting"] == []

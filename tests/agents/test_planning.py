@@ -12,13 +12,24 @@ def plan(wake: str, bed: str, *items: tuple[str, str]) -> DayPlan:
     return DayPlan(wake_up=wake, bedtime=bed, items=[PlanItem(start=s, activity=a) for s, a in items])
 
 
-DAY = plan("07:00", "22:30", ("07:00", "breakfast"), ("09:00", "work"), ("12:00", "lunch"), ("13:00", "work"),
-           ("18:00", "dinner"), ("20:00", "read"))
+DAY = plan(
+    "07:00",
+    "22:30",
+    ("07:00", "breakfast"),
+    ("09:00", "work"),
+    ("12:00", "lunch"),
+    ("13:00", "work"),
+    ("18:00", "dinner"),
+    ("20:00", "read"),
+)
 
 
 def covers_without_gaps(spans: list, start: int, end: int) -> bool:
-    return spans[0].start == start and spans[-1].end == end and all(
-        a.end == b.start for a, b in zip(spans, spans[1:], strict=False))
+    return (
+        spans[0].start == start
+        and spans[-1].end == end
+        and all(a.end == b.start for a, b in zip(spans, spans[1:], strict=False))
+    )
 
 
 def test_blocks_are_hourly_and_cover_waking_hours_exactly() -> None:
@@ -30,8 +41,9 @@ def test_blocks_are_hourly_and_cover_waking_hours_exactly() -> None:
 
 
 def test_items_before_waking_start_at_waking_and_items_after_bedtime_are_dropped() -> None:
-    day = blocks(plan("08:00", "21:00", ("06:00", "jog"), ("10:00", "shop"), ("11:00", "a"), ("12:00", "b"),
-                      ("22:00", "party")))
+    day = blocks(
+        plan("08:00", "21:00", ("06:00", "jog"), ("10:00", "shop"), ("11:00", "a"), ("12:00", "b"), ("22:00", "party"))
+    )
     assert day[0].start == 8 * 60 and day[0].activity == "jog"
     assert "party" not in {b.activity for b in day} and day[-1].end == 21 * 60
 
@@ -50,7 +62,11 @@ def test_fit_clamps_step_lengths_to_5_to_15_minutes_and_repeats_steps() -> None:
     actions = fit([(2, "quick", "H:r", None), (40, "long", "H:r", None)], 600, 640)
     # 2 → 5, 40 → 15, then again 5 and 15: 600-605, 605-620, 620-625, 625-640
     assert [(a.start, a.end, a.activity) for a in actions] == [
-        (600, 605, "quick"), (605, 620, "long"), (620, 625, "quick"), (625, 640, "long")]
+        (600, 605, "quick"),
+        (605, 620, "long"),
+        (620, 625, "quick"),
+        (625, 640, "long"),
+    ]
 
 
 def test_fit_merges_a_short_remainder_into_the_step_before() -> None:
@@ -88,17 +104,37 @@ def test_a_blocks_schema_offers_its_own_sectors_not_the_whole_town() -> None:
     town, hendrik, known = _town_and("Hendrik Achterberg")
     home = town.resolve_place(hendrik.home)
     # 08:00-09:00: his routine has him at the pharmacy; he is at home now
-    offered = block_places(town, known, "fills prescriptions", minutes("08:00"), minutes("09:00"), hendrik.routine,
-                           home, home)
+    offered = block_places(
+        town, known, "fills prescriptions", minutes("08:00"), minutes("09:00"), hendrik.routine, home, home
+    )
     assert {a.split(":")[0] for a in offered} == {"Achterberg House", "Wrenfield Pharmacy"}
     assert len(offered) < len(known) and set(offered) <= set(known)
     # a plan naming a place by its kind (a park) or an area (the stacks) offers that sector too
-    walk = block_places(town, known, "walks to the park, then the library stacks", minutes("08:00"), minutes("09:00"),
-                        hendrik.routine, home, home)
+    walk = block_places(
+        town,
+        known,
+        "walks to the park, then the library stacks",
+        minutes("08:00"),
+        minutes("09:00"),
+        hendrik.routine,
+        home,
+        home,
+    )
     assert {"Canal Green", "Wrenfield Library"} <= {a.split(":")[0] for a in walk}
     # before his routine's first item, a block with no place named may go anywhere he knows
-    assert block_places(town, known, "whatever seems best right now", minutes("05:00"), minutes("05:30"),
-                        hendrik.routine, home, home) == known
+    assert (
+        block_places(
+            town,
+            known,
+            "whatever seems best right now",
+            minutes("05:00"),
+            minutes("05:30"),
+            hendrik.routine,
+            home,
+            home,
+        )
+        == known
+    )
 
 
 def test_the_decomposition_schema_lists_only_the_offered_places_and_their_objects() -> None:

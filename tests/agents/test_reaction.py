@@ -93,20 +93,24 @@ def seconds(now: datetime) -> int:
     return int((now - MONDAY).total_seconds())
 
 
-def wake(mind: GenerativeMind, now: datetime, people: tuple[tuple[str, str], ...] = (),
-         events: tuple[Event, ...] = ()) -> Any:
+def wake(
+    mind: GenerativeMind, now: datetime, people: tuple[tuple[str, str], ...] = (), events: tuple[Event, ...] = ()
+) -> Any:
     return asyncio.run(mind.decide(Percept(now, "Hall:room", people, (("table", "idle"),), events)))
 
 
 def test_the_summary_description_is_made_from_retrieval_once_a_day_and_joins_every_prompt() -> None:
     mind = ada()
-    said = Summary(core="Ada is careful and proud of her joinery.", occupation="She builds a new mill gate.",
-                   feeling="She feels her work is finally noticed.")
+    said = Summary(
+        core="Ada is careful and proud of her joinery.",
+        occupation="She builds a new mill gate.",
+        feeling="She feels her work is finally noticed.",
+    )
     model = Model(mind, summary=lambda schema, task: said)
     wake(mind, MONDAY + timedelta(hours=1))
     (task,) = model.tasks("summary")
     assert "The mayor closes the old mill bridge on Thursday" in task, "the summary rests on retrieved memories"
-    after = [system for purpose, system, _ in model.asked[model.purposes().index("summary") + 1:]]
+    after = [system for purpose, system, _ in model.asked[model.purposes().index("summary") + 1 :]]
     assert after and all("She builds a new mill gate." in system for system in after), "every later prompt carries it"
     wake(mind, MONDAY + timedelta(hours=3))
     assert len(model.tasks("summary")) == 1, "made once a day"
@@ -119,14 +123,28 @@ def test_the_summary_description_is_made_from_retrieval_once_a_day_and_joins_eve
 
 def test_the_day_is_planned_from_yesterday_in_broad_strokes_then_hour_by_hour_and_both_are_memories() -> None:
     mind = ada()
-    broad = DayPlan(wake_up="06:00", bedtime="22:00", items=[PlanItem(start=f"{h:02d}:00", activity=a) for h, a in (
-        (6, "breakfast"), (8, "joinery at the mill"), (12, "lunch"), (13, "joinery"), (18, "supper"))])
-    hours = HourPlan(hours=[HourItem(start="06:00", activity="breakfast"),
-                            HourItem(start="08:00", activity="planes the mill gate"),
-                            HourItem(start="09:00", activity="fits the gate hinges"),
-                            HourItem(start="12:00", activity="eats lunch by the river")])
-    model = Model(mind, day_plan=lambda s, t: broad, hour_plan=lambda s, t: hours,
-                  importance=lambda schema, task: schema(scores=[7] * (task.count("\n"))))
+    broad = DayPlan(
+        wake_up="06:00",
+        bedtime="22:00",
+        items=[
+            PlanItem(start=f"{h:02d}:00", activity=a)
+            for h, a in ((6, "breakfast"), (8, "joinery at the mill"), (12, "lunch"), (13, "joinery"), (18, "supper"))
+        ],
+    )
+    hours = HourPlan(
+        hours=[
+            HourItem(start="06:00", activity="breakfast"),
+            HourItem(start="08:00", activity="planes the mill gate"),
+            HourItem(start="09:00", activity="fits the gate hinges"),
+            HourItem(start="12:00", activity="eats lunch by the river"),
+        ]
+    )
+    model = Model(
+        mind,
+        day_plan=lambda s, t: broad,
+        hour_plan=lambda s, t: hours,
+        importance=lambda schema, task: schema(scores=[7] * (task.count("\n"))),
+    )
     sunday = datetime(2026, 3, 1, 15, 0)
     mind.acting.log(sunday, "mends the fence at the mill")
     mind.acting.log(sunday + timedelta(hours=2), "talked with Ben Ortiz about the bridge")
@@ -147,15 +165,27 @@ def test_the_day_is_planned_from_yesterday_in_broad_strokes_then_hour_by_hour_an
 
 
 def test_replanned_keeps_what_began_before_now_and_replaces_the_rest() -> None:
-    plan = {"wake_up": "07:00", "bedtime": "22:00",
-            "items": [{"start": "07:00", "activity": "breakfast"}, {"start": "09:00", "activity": "work"},
-                      {"start": "15:00", "activity": "shop"}]}
-    new = replanned(plan, 10 * 60 + 20, [("now", "runs to the mill"), ("09:00", "helps at the mill"),
-                                         ("17:00", "goes to the party")])
-    assert new["items"] == [{"start": "07:00", "activity": "breakfast"}, {"start": "09:00", "activity": "work"},
-                            {"start": "10:20", "activity": "runs to the mill"},
-                            {"start": "10:20", "activity": "helps at the mill"},
-                            {"start": "17:00", "activity": "goes to the party"}]
+    plan = {
+        "wake_up": "07:00",
+        "bedtime": "22:00",
+        "items": [
+            {"start": "07:00", "activity": "breakfast"},
+            {"start": "09:00", "activity": "work"},
+            {"start": "15:00", "activity": "shop"},
+        ],
+    }
+    new = replanned(
+        plan,
+        10 * 60 + 20,
+        [("now", "runs to the mill"), ("09:00", "helps at the mill"), ("17:00", "goes to the party")],
+    )
+    assert new["items"] == [
+        {"start": "07:00", "activity": "breakfast"},
+        {"start": "09:00", "activity": "work"},
+        {"start": "10:20", "activity": "runs to the mill"},
+        {"start": "10:20", "activity": "helps at the mill"},
+        {"start": "17:00", "activity": "goes to the party"},
+    ]
     assert plan["items"][-1]["activity"] == "shop", "the old plan is not changed in place"
 
 
@@ -165,18 +195,28 @@ def react(reason: str, talk_to: str = "nobody") -> Answer:
         if "talk_to" in schema.model_fields:
             fields |= {"talk_to": talk_to, "topic": "the bridge"}
         return schema.model_validate(fields)
+
     return answer
 
 
 def test_news_makes_a_reaction_that_plans_the_rest_of_the_day_again_and_the_next_actions_follow_it() -> None:
     mind = ada()
-    model = Model(mind, reaction=react("the bridge is closed, so the timber must come by the ford"),
-                  replan=lambda s, t: Replan(items=[ReplanItem(start="now", activity="fetches timber by the ford")],
-                                             importance=6))
+    model = Model(
+        mind,
+        reaction=react("the bridge is closed, so the timber must come by the ford"),
+        replan=lambda s, t: Replan(
+            items=[ReplanItem(start="now", activity="fetches timber by the ford")], importance=6
+        ),
+    )
     wake(mind, MONDAY + timedelta(hours=1))
     assert not model.tasks("reaction"), "nothing mattered yet: no decision"
-    news = Event(seconds(MONDAY) + 5 * 3600, "intervene", None, "Hall:room",
-                 {"kind": "inject", "text": "Floodwater closes the mill road."})
+    news = Event(
+        seconds(MONDAY) + 5 * 3600,
+        "intervene",
+        None,
+        "Hall:room",
+        {"kind": "inject", "text": "Floodwater closes the mill road."},
+    )
     decision = wake(mind, MONDAY + timedelta(hours=5), events=(news,))
     (asked,) = model.tasks("reaction")
     assert "Floodwater closes the mill road." in asked, "the decision sees the news"
@@ -193,11 +233,18 @@ def test_news_makes_a_reaction_that_plans_the_rest_of_the_day_again_and_the_next
 
 def test_a_conversation_that_changes_the_plans_is_followed_by_a_replan_at_the_next_wake_without_a_decision() -> None:
     mind = ada()
-    notes = ReactingNotes(summary="Ben told me about the party", learned=["Party at the mill at six"],
-                          importance=8, react=True, why="I will go to the party at the mill at six")
-    model = Model(mind, dialogue_memory=lambda s, t: notes,
-                  replan=lambda s, t: Replan(items=[ReplanItem(start="18:00", activity="goes to the party")],
-                                             importance=7))
+    notes = ReactingNotes(
+        summary="Ben told me about the party",
+        learned=["Party at the mill at six"],
+        importance=8,
+        react=True,
+        why="I will go to the party at the mill at six",
+    )
+    model = Model(
+        mind,
+        dialogue_memory=lambda s, t: notes,
+        replan=lambda s, t: Replan(items=[ReplanItem(start="18:00", activity="goes to the party")], importance=7),
+    )
     wake(mind, MONDAY + timedelta(hours=1))
     lines = [Line("Ben Ortiz", "There is a party at the mill at six."), Line("Ada Brook", "I'll come.")]
     asyncio.run(mind.remember_conversation("Ben Ortiz", "the party", lines, MONDAY + timedelta(hours=4)))
@@ -215,11 +262,17 @@ def test_without_reaction_a_conversation_is_remembered_but_never_changes_the_pla
     mind = ada(reaction=False)
     model = Model(mind)
     wake(mind, MONDAY + timedelta(hours=1))
-    asyncio.run(mind.remember_conversation("Ben Ortiz", "the party", [Line("Ben Ortiz", "Party!")],
-                                           MONDAY + timedelta(hours=4)))
+    asyncio.run(
+        mind.remember_conversation("Ben Ortiz", "the party", [Line("Ben Ortiz", "Party!")], MONDAY + timedelta(hours=4))
+    )
     assert "change your plans" not in model.tasks("dialogue_memory")[0]
-    wake(mind, MONDAY + timedelta(hours=5), events=(Event(seconds(MONDAY) + 5 * 3600, "intervene", None, "Hall:room",
-                                                         {"kind": "inject", "text": "Fire!"}),))
+    wake(
+        mind,
+        MONDAY + timedelta(hours=5),
+        events=(
+            Event(seconds(MONDAY) + 5 * 3600, "intervene", None, "Hall:room", {"kind": "inject", "text": "Fire!"}),
+        ),
+    )
     assert not model.tasks("reaction") and not model.tasks("replan")
 
 

@@ -40,20 +40,27 @@ def test_a_reflection_asks_its_questions_then_insights_for_each_from_its_own_sta
         # the question is the line after the instruction (what repeats comes first)
         return schema.model_validate({"insights": [{"text": f"Insight on {task.splitlines()[1]}", "because": [1, 2]}]})
 
-    model = Model(mind, reflection_questions=lambda s, t: questions_model(3)(questions=questions),
-                  reflection_insights=insights,
-                  importance=lambda schema, task: schema(scores=[9] * task.count("\n")))
+    model = Model(
+        mind,
+        reflection_questions=lambda s, t: questions_model(3)(questions=questions),
+        reflection_insights=insights,
+        importance=lambda schema, task: schema(scores=[9] * task.count("\n")),
+    )
     wake(mind, MONDAY)
     t = 3600
     asyncio.run(mind.reflection.reflect(t))
     (asked,) = model.tasks("reflection_questions")
     assert "The mayor closes the old mill bridge on Thursday" in asked, "asked over the newest memories"
     per_question = model.tasks("reflection_insights")
-    assert [task.splitlines()[1] for task in per_question] == ["Question: What worries Ada?",
-                                                               "Question: Who does Ada trust?"]
+    assert [task.splitlines()[1] for task in per_question] == [
+        "Question: What worries Ada?",
+        "Question: Who does Ada trust?",
+    ]
     rows = [row for row in mind.ctx.memories if row["kind"] == "reflection"]
-    assert [row["text"] for row in rows] == ["Insight on Question: What worries Ada?",
-                                             "Insight on Question: Who does Ada trust?"]
+    assert [row["text"] for row in rows] == [
+        "Insight on Question: What worries Ada?",
+        "Insight on Question: Who does Ada trust?",
+    ]
     assert all(row["importance"] == 9.0 for row in rows), "rated by the importance call, not self-rated"
     for row, task in zip(rows, per_question, strict=True):
         statements = [line.split(". ", 1)[1] for line in task.splitlines() if line[:1].isdigit()]

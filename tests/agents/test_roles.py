@@ -54,7 +54,9 @@ def test_a_member_recalls_the_phases_most_relevant_to_what_is_asked_and_keeps_th
 
     async def go() -> list[str]:
         await ben.remember("Greeting, with the Lead Ana: the office opens at nine", start)
-        await ben.remember("Plan, with the Lead Ana: the calculator adds and divides numbers", start + timedelta(minutes=5))
+        await ben.remember(
+            "Plan, with the Lead Ana: the calculator adds and divides numbers", start + timedelta(minutes=5)
+        )
         await ben.remember("Review, with the Lead Ana: the colour scheme is blue", start + timedelta(minutes=10))
         recalled = await ben.recall("which numbers does the calculator divide", 700)
         return [m.text for m in recalled]
@@ -62,5 +64,8 @@ def test_a_member_recalls_the_phases_most_relevant_to_what_is_asked_and_keeps_th
     texts = asyncio.run(go())
     assert texts[0].startswith("Plan, with the Lead Ana")
     assert [(row["id"], row["t"], row["kind"]) for row in ben.ctx.memories] == [
-        (1, 0, "dialogue"), (2, 300, "dialogue"), (3, 600, "dialogue")]
+        (1, 0, "dialogue"),
+        (2, 300, "dialogue"),
+        (3, 600, "dialogue"),
+    ]
     assert ben.state()["next_id"] == 4

@@ -20,8 +20,11 @@ def test_free_time_is_spent_where_the_day_plan_chose(hamlet, tmp_path: Path) -> 
     for seed in range(1, 7):
         events = run_events(hamlet, WORLDS / "two_rooms.yaml", tmp_path / f"s{seed}.db", "--seed", str(seed))
         plan = next(e for e in events if e["kind"] == "plan" and e["person"] == "Ada Brook")["data"]
-        free = next(e for e in events if e["kind"] == "act" and e["person"] == "Ada Brook"
-                    and e["data"]["activity"] == "spends free time")
+        free = next(
+            e
+            for e in events
+            if e["kind"] == "act" and e["person"] == "Ada Brook" and e["data"]["activity"] == "spends free time"
+        )
         assert free["place"].split(":")[0] == plan["free_time_place"]
         checked += plan["free_time_place"] == "Garden"
     assert checked, "over several seeds the plan sometimes picks the garden"

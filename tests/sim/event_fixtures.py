@@ -63,8 +63,11 @@ def event_lines(run_file: Path) -> str:
         db.close()
     lines = []
     for seq, tick, t, time, kind, person, place, data in rows:
-        head = json.dumps({"seq": seq, "tick": tick, "t": t, "time": time, "kind": kind, "person": person,
-                           "place": place}, ensure_ascii=False, separators=(",", ":"))
+        head = json.dumps(
+            {"seq": seq, "tick": tick, "t": t, "time": time, "kind": kind, "person": person, "place": place},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         lines.append(f'{head[:-1]},"data":{_machine_free(kind, data)}}}\n')
     return "".join(lines)
 

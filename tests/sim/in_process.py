@@ -14,9 +14,18 @@ from sim.log import RunLog, create_run_file
 from sim.scenario import parse_scenario
 
 
-def run_in_process(path: Path, text: str, hours: float, *, seed: int = 1, model: ScriptedModel | None = None,
-                   fixed_step: int | None = None, concurrency: int = 8, schedule: str = "lookahead",
-                   timeout_s: float = 5.0) -> Simulation:
+def run_in_process(
+    path: Path,
+    text: str,
+    hours: float,
+    *,
+    seed: int = 1,
+    model: ScriptedModel | None = None,
+    fixed_step: int | None = None,
+    concurrency: int = 8,
+    schedule: str = "lookahead",
+    timeout_s: float = 5.0,
+) -> Simulation:
     """Run world ``text`` for ``hours`` into ``path`` on ``model`` (the scripted model of ``seed`` if None)."""
     log = RunLog(create_run_file(path))
     endpoint = Endpoint(None, "x", MODEL, "json_schema", timeout_s, 0.01)

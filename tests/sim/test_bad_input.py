@@ -43,8 +43,10 @@ BAD_WORLDS = {
     "link-inf": (("minutes: 5", "minutes: .inf"), ["links[0].minutes", "finite"]),
     "link-nan": (("minutes: 5", "minutes: .nan"), ["links[0].minutes", "finite"]),
     "self-link": (("between: [Home, Park]", "between: [Park, 'Park:lawn']"), ["links[0].between", "same place"]),
-    "inner-minutes-inf": (("  - name: Park\n", "  - name: Park\n    inner_minutes: .inf\n"),
-                          ["sectors[1].inner_minutes", "finite"]),
+    "inner-minutes-inf": (
+        ("  - name: Park\n", "  - name: Park\n    inner_minutes: .inf\n"),
+        ["sectors[1].inner_minutes", "finite"],
+    ),
     "snapshot-nan": (("seed: 3", "seed: 3\nsnapshot_minutes: .nan"), ["snapshot_minutes", "finite"]),
     "snapshot-huge": (("seed: 3", "seed: 3\nsnapshot_minutes: 1.0e+300"), ["snapshot_minutes"]),
     "snapshot-tiny": (("seed: 3", "seed: 3\nsnapshot_minutes: 1.0e-300"), ["snapshot_minutes", "1"]),
@@ -53,18 +55,33 @@ BAD_WORLDS = {
     "temperature-nan": (("seed: 3", "seed: 3\nmodel: {temperature: .nan}"), ["model.temperature", "finite"]),
     "max-tokens-huge": (("seed: 3", "seed: 3\nmodel: {max_tokens: 99999999999}"), ["model.max_tokens"]),
     "price-inf": (("seed: 3", "seed: 3\nmodel: {price_in_per_mtok: .inf}"), ["model.price_in_per_mtok"]),
-    "mind-parameter-inf": (("seed: 3", "seed: 3\nminds:\n  schedule: {jitter_minutes: .inf}"),
-                           ["minds.schedule.jitter_minutes", "finite"]),
-    "mind-parameter-text": (("seed: 3", "seed: 3\nminds:\n  schedule: {jitter_minutes: lots}"),
-                            ["minds.schedule.jitter_minutes", "'lots'"]),
-    "intervention-offset-overflows": (("seed: 3", "seed: 3\ninterventions:\n  - {at: '+99999999999999h', kind: whisper, "
-                                       "person: Ann, text: hi}"), ["interventions[0].at", "9999"]),
-    "fact-end-overflows": (("seed: 3", "seed: 3\nfacts:\n  - {name: f, text: t, place: Home, starts: '+1h', "
-                            "ends: '+99999999999999h'}"), ["facts[0].ends", "9999"]),
-    "intervention-text-2MB": (("seed: 3", "seed: 3\ninterventions:\n  - {at: '+1h', kind: whisper, person: Ann, text: "
-                               + "x" * 2_000_000 + "}"), ["interventions[0].text", "at most 4000 characters"]),
-    "added-person-age": (("seed: 3", "seed: 3\n" + TEAMLESS_ADD.replace("home: Park}", "home: Park, age: 1.0e+300}")),
-                         ["interventions[0].spec.age"]),
+    "mind-parameter-inf": (
+        ("seed: 3", "seed: 3\nminds:\n  schedule: {jitter_minutes: .inf}"),
+        ["minds.schedule.jitter_minutes", "finite"],
+    ),
+    "mind-parameter-text": (
+        ("seed: 3", "seed: 3\nminds:\n  schedule: {jitter_minutes: lots}"),
+        ["minds.schedule.jitter_minutes", "'lots'"],
+    ),
+    "intervention-offset-overflows": (
+        ("seed: 3", "seed: 3\ninterventions:\n  - {at: '+99999999999999h', kind: whisper, person: Ann, text: hi}"),
+        ["interventions[0].at", "9999"],
+    ),
+    "fact-end-overflows": (
+        ("seed: 3", "seed: 3\nfacts:\n  - {name: f, text: t, place: Home, starts: '+1h', ends: '+99999999999999h'}"),
+        ["facts[0].ends", "9999"],
+    ),
+    "intervention-text-2MB": (
+        (
+            "seed: 3",
+            "seed: 3\ninterventions:\n  - {at: '+1h', kind: whisper, person: Ann, text: " + "x" * 2_000_000 + "}",
+        ),
+        ["interventions[0].text", "at most 4000 characters"],
+    ),
+    "added-person-age": (
+        ("seed: 3", "seed: 3\n" + TEAMLESS_ADD.replace("home: Park}", "home: Park, age: 1.0e+300}")),
+        ["interventions[0].spec.age"],
+    ),
 }
 
 
@@ -135,8 +152,21 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     world = folder / "tiny.yaml"
     world.write_text(TINY_WORLD + TEAMLESS_ADD)
     run = folder / "r.db"
-    result = hamlet_process("run", world, "--llm", "scripted-inprocess", "--quiet", "--hours", "4", "--out", run,
-                            "--set", "mind=generative", "--set", "embeddings=hash")
+    result = hamlet_process(
+        "run",
+        world,
+        "--llm",
+        "scripted-inprocess",
+        "--quiet",
+        "--hours",
+        "4",
+        "--out",
+        run,
+        "--set",
+        "mind=generative",
+        "--set",
+        "embeddings=hash",
+    )
     assert result.code == 0, result.err
     return run
 
@@ -149,29 +179,42 @@ BAD_FLAGS_ON_A_RUN = {
     "resume-hours-inf": (["resume", "RUN", "--hours", "inf", "--llm", "scripted-inprocess"], ["--hours"]),
     "resume-hours-nan": (["resume", "RUN", "--hours", "nan", "--llm", "scripted-inprocess"], ["--hours"]),
     "resume-llm-timeout": (["resume", "RUN", "--hours", "1", "--llm-timeout=-5"], ["--llm-timeout"]),
-    "resume-until-overflows": (["resume", "RUN", "--until", "+99999999999999h", "--llm", "scripted-inprocess"], ["--until"]),
+    "resume-until-overflows": (
+        ["resume", "RUN", "--until", "+99999999999999h", "--llm", "scripted-inprocess"],
+        ["--until"],
+    ),
     "fork-hours-1e12": (["fork", "RUN", "--at", "+1h", "--hours", "1e12", "-o", "OUT"], ["--hours"]),
-    "fork-until-overflows": (["fork", "RUN", "--at", "+1h", "--until", "+99999999999999h", "-o", "OUT",
-                              "--llm", "scripted-inprocess"], ["--until"]),
-    "fork-at-overflows": (["fork", "RUN", "--at", "+99999999999999h", "-o", "OUT", "--llm", "scripted-inprocess"], ["--at"]),
+    "fork-until-overflows": (
+        ["fork", "RUN", "--at", "+1h", "--until", "+99999999999999h", "-o", "OUT", "--llm", "scripted-inprocess"],
+        ["--until"],
+    ),
+    "fork-at-overflows": (
+        ["fork", "RUN", "--at", "+99999999999999h", "-o", "OUT", "--llm", "scripted-inprocess"],
+        ["--at"],
+    ),
     "metrics-every-zero": (["metrics", "RUN", "--every", "0"], ["--every"]),
     "metrics-every-nan": (["metrics", "RUN", "--every", "nan"], ["--every"]),
     "metrics-at-overflows": (["metrics", "RUN", "--at", "+99999999999999h"], ["--at"]),
     "plot-every-inf": (["plot", "RUN", "cost", "-o", "OUT.png", "--every", "inf"], ["--every"]),
-    "interview-at-overflows": (["interview", "RUN", "Ann", "Hi?", "--at", "+99999999999999h", "--llm", "scripted-inprocess"],
-                               ["--at"]),
+    "interview-at-overflows": (
+        ["interview", "RUN", "Ann", "Hi?", "--at", "+99999999999999h", "--llm", "scripted-inprocess"],
+        ["--at"],
+    ),
     "intervene-not-live": (["intervene", "RUN", "whisper", "--person", "Ann", "--text", "hi"], ["not a live run"]),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FLAGS_ON_A_RUN))
-def test_a_bad_flag_on_a_recorded_run_is_one_line_and_leaves_it_unchanged(hamlet, recorded: Path, tmp_path: Path,
-                                                                           case: str) -> None:
+def test_a_bad_flag_on_a_recorded_run_is_one_line_and_leaves_it_unchanged(
+    hamlet, recorded: Path, tmp_path: Path, case: str
+) -> None:
     args, needles = BAD_FLAGS_ON_A_RUN[case]
     before = digest(recorded)
     out = tmp_path / "branch"
-    argv = [str(recorded) if a == "RUN" else str(out) if a == "OUT" else str(tmp_path / a) if a == "OUT.png" else a
-            for a in args]
+    argv = [
+        str(recorded) if a == "RUN" else str(out) if a == "OUT" else str(tmp_path / a) if a == "OUT.png" else a
+        for a in args
+    ]
     assert_one_line_error(hamlet(*argv), *needles)
     assert digest(recorded) == before
     assert json.loads(hamlet("show", recorded, "--json").out)["status"] == "finished"
@@ -179,7 +222,10 @@ def test_a_bad_flag_on_a_recorded_run_is_one_line_and_leaves_it_unchanged(hamlet
 
 
 BAD_OTHER_FLAGS = {
-    "sweep-seeds-huge": (["sweep", "WORLD", "--seeds", f"0-{2**64}", "--out", "OUT"], ["--seeds", "9223372036854775807"]),
+    "sweep-seeds-huge": (
+        ["sweep", "WORLD", "--seeds", f"0-{2**64}", "--out", "OUT"],
+        ["--seeds", "9223372036854775807"],
+    ),
     "sweep-seeds-many": (["sweep", "WORLD", "--seeds", "0-99999999", "--out", "OUT"], ["--seeds", "10000"]),
     "sweep-seeds-float": (["sweep", "WORLD", "--seeds", "1e23", "--out", "OUT"], ["--seeds"]),
     "sweep-parallel-zero": (["sweep", "WORLD", "--seeds", "1", "--parallel", "0", "--out", "OUT"], ["--parallel"]),
@@ -202,8 +248,12 @@ def test_a_live_intervention_may_not_choose_its_own_time() -> None:
 
     scenario = parse_scenario(TINY_WORLD)
     with pytest.raises(UserError, match="give no time"):
-        checked_intervention(scenario, {"kind": "whisper", "person": "Ann", "text": "hi", "at": "+1e9h"},
-                             "2026-03-02T07:00:00", ["Ann", "Bo"])
+        checked_intervention(
+            scenario,
+            {"kind": "whisper", "person": "Ann", "text": "hi", "at": "+1e9h"},
+            "2026-03-02T07:00:00",
+            ["Ann", "Bo"],
+        )
 
 
 # -- secrets in the base URL -----------------------------------------------------------------------
@@ -218,8 +268,21 @@ def test_a_key_in_the_base_urls_query_is_sent_but_never_written(hamlet, tiny_wor
     server = ScriptedProcess(ScriptConfig(seed=1))
     try:
         run = tmp_path / "r.db"
-        result = hamlet("run", tiny_world, "--llm", "openai", "--model", "scripted", "--base-url",
-                        f"{server.base_url}?api-key=SECRET-Q&api-version=1", "--out", run, "--quiet", "--hours", "2")
+        result = hamlet(
+            "run",
+            tiny_world,
+            "--llm",
+            "openai",
+            "--model",
+            "scripted",
+            "--base-url",
+            f"{server.base_url}?api-key=SECRET-Q&api-version=1",
+            "--out",
+            run,
+            "--quiet",
+            "--hours",
+            "2",
+        )
         assert result.code == 0, result.err
     finally:
         server.stop()
@@ -245,10 +308,16 @@ def test_a_person_added_during_the_run_can_be_interviewed_after_they_arrive(haml
     result = hamlet("interview", recorded, "Cy", "Who are you?", "--llm", "scripted-inprocess")
     assert result.code == 0, result.err
     assert "Cy:" in result.out
-    assert_one_line_error(hamlet("interview", recorded, "Cy", "Who are you?", "--at", "+1h", "--llm", "scripted-inprocess"),
-                          "'Cy'", "not yet in the world")
-    assert_one_line_error(hamlet("interview", recorded, "Dee", "Who are you?", "--llm", "scripted-inprocess"),
-                          "unknown person 'Dee' in this run", "Cy")
+    assert_one_line_error(
+        hamlet("interview", recorded, "Cy", "Who are you?", "--at", "+1h", "--llm", "scripted-inprocess"),
+        "'Cy'",
+        "not yet in the world",
+    )
+    assert_one_line_error(
+        hamlet("interview", recorded, "Dee", "Who are you?", "--llm", "scripted-inprocess"),
+        "unknown person 'Dee' in this run",
+        "Cy",
+    )
 
 
 def test_probes_ask_people_added_during_the_run(hamlet, recorded: Path) -> None:
@@ -269,15 +338,29 @@ def test_a_run_on_a_read_only_mount_is_read_and_refused_for_writing(recorded: Pa
     (source / "r.db").write_bytes(recorded.read_bytes())
     run, py = mount / "r.db", sys.executable
     steps = [
-        f"mount --bind {source} {mount}", f"mount -o remount,ro,bind {mount}",
-        *(f"{py} -m sim {args}; echo \"rc=$?\"" for args in (
-            f"show {run}", f"runs {mount}", f"metrics {run}", f"export {run} --tables run --out {tmp_path / 'x'}",
-            f"interview {run} Ann 'Hi?' --llm scripted", f"resume {run} --hours 1 --llm scripted --quiet",
-            f"fork {recorded} --at +1h -o {mount / 'branch.db'} --llm scripted --quiet")),
+        f"mount --bind {source} {mount}",
+        f"mount -o remount,ro,bind {mount}",
+        *(
+            f'{py} -m sim {args}; echo "rc=$?"'
+            for args in (
+                f"show {run}",
+                f"runs {mount}",
+                f"metrics {run}",
+                f"export {run} --tables run --out {tmp_path / 'x'}",
+                f"interview {run} Ann 'Hi?' --llm scripted",
+                f"resume {run} --hours 1 --llm scripted --quiet",
+                f"fork {recorded} --at +1h -o {mount / 'branch.db'} --llm scripted --quiet",
+            )
+        ),
     ]
     try:
-        proc = subprocess.run(["unshare", "-m", "sh", "-c", " && ".join(steps[:2]) + " && " + " ; ".join(steps[2:])],
-                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+        proc = subprocess.run(
+            ["unshare", "-m", "sh", "-c", " && ".join(steps[:2]) + " && " + " ; ".join(steps[2:])],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
     except FileNotFoundError:
         pytest.skip("no unshare here")
     if "rc=" not in proc.stdout:
@@ -297,19 +380,34 @@ def test_a_person_added_live_can_be_interviewed(hamlet, recorded: Path, tmp_path
     run.write_bytes(recorded.read_bytes())
     db = sqlite3.connect(run)
     with db:  # what the engine writes when it applies a live add_person (hamlet intervene) at +3h
-        db.execute("INSERT INTO control (issued_at, source, kind, payload, status, tick, t) VALUES (?,?,?,?,?,?,?)",
-                   ("2026-01-01T00:00:00", "cli", "intervene",
-                    json.dumps({"at": "2026-03-02T09:00:00", "kind": "add_person", "spec": {"name": "Dee", "home": "Home"}}),
-                    "applied", 5, 3 * 3600))
+        db.execute(
+            "INSERT INTO control (issued_at, source, kind, payload, status, tick, t) VALUES (?,?,?,?,?,?,?)",
+            (
+                "2026-01-01T00:00:00",
+                "cli",
+                "intervene",
+                json.dumps(
+                    {"at": "2026-03-02T09:00:00", "kind": "add_person", "spec": {"name": "Dee", "home": "Home"}}
+                ),
+                "applied",
+                5,
+                3 * 3600,
+            ),
+        )
         seq = db.execute("SELECT MAX(seq) FROM event").fetchone()[0] + 1
-        db.execute("INSERT INTO event (seq, tick, t, time, kind, person, place, data) VALUES (?,?,?,?,?,?,?,?)",
-                   (seq, 5, 3 * 3600, "2026-03-02T09:00:00", "spawn", "Dee", "Home:room", "{}"))
+        db.execute(
+            "INSERT INTO event (seq, tick, t, time, kind, person, place, data) VALUES (?,?,?,?,?,?,?,?)",
+            (seq, 5, 3 * 3600, "2026-03-02T09:00:00", "spawn", "Dee", "Home:room", "{}"),
+        )
     db.close()
     result = hamlet("interview", run, "Dee", "Who are you?", "--llm", "scripted-inprocess")
     assert result.code == 0, result.err
     assert "Dee:" in result.out
-    assert_one_line_error(hamlet("interview", run, "Dee", "Who are you?", "--at", "+2h", "--llm", "scripted-inprocess"),
-                          "'Dee'", "not yet in the world")
+    assert_one_line_error(
+        hamlet("interview", run, "Dee", "Who are you?", "--at", "+2h", "--llm", "scripted-inprocess"),
+        "'Dee'",
+        "not yet in the world",
+    )
 
 
 def test_a_stub_left_by_a_dead_process_is_named_as_such(hamlet, tmp_path: Path) -> None:
@@ -320,20 +418,30 @@ def test_a_stub_left_by_a_dead_process_is_named_as_such(hamlet, tmp_path: Path) 
     engine = create_run_file(stub)
     claim(engine)
     with engine.begin() as conn:  # as if written by a process that has gone
-        conn.exec_driver_sql("UPDATE meta SET value = '999999999' || substr(value, instr(value, '@'))"
-                             " WHERE key = 'writer'")
+        conn.exec_driver_sql(
+            "UPDATE meta SET value = '999999999' || substr(value, instr(value, '@')) WHERE key = 'writer'"
+        )
     engine.dispose()
     assert_one_line_error(hamlet("show", stub), "holds no run", "delete the file")
 
 
-@pytest.mark.parametrize("old,new,needles", [
-    ("sandbox: {wall_seconds: 5, cpu_seconds: 5}", "sandbox: {wall_seconds: .inf, cpu_seconds: 5}",
-     ["team.sandbox", "wall_seconds"]),
-    ("sandbox: {wall_seconds: 5, cpu_seconds: 5}", "sandbox: {wall_seconds: 5, memory_bytes: 1.0e+300}",
-     ["team.sandbox.memory_bytes"]),
-    ("minutes_per_turn: 4", "minutes_per_turn: .nan", ["team.minutes_per_turn", "finite"]),
-    ("turns: 6", "turns: 1.0e+35", ["turns"]),
-])
+@pytest.mark.parametrize(
+    "old,new,needles",
+    [
+        (
+            "sandbox: {wall_seconds: 5, cpu_seconds: 5}",
+            "sandbox: {wall_seconds: .inf, cpu_seconds: 5}",
+            ["team.sandbox", "wall_seconds"],
+        ),
+        (
+            "sandbox: {wall_seconds: 5, cpu_seconds: 5}",
+            "sandbox: {wall_seconds: 5, memory_bytes: 1.0e+300}",
+            ["team.sandbox.memory_bytes"],
+        ),
+        ("minutes_per_turn: 4", "minutes_per_turn: .nan", ["team.minutes_per_turn", "finite"]),
+        ("turns: 6", "turns: 1.0e+35", ["turns"]),
+    ],
+)
 def test_a_bad_team_number_is_one_line(hamlet, tmp_path: Path, old: str, new: str, needles: list[str]) -> None:
     text = (ROOT / "worlds" / "software_company.yaml").read_text()
     assert old in text

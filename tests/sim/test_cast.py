@@ -42,8 +42,19 @@ def test_people_are_chosen_by_name_in_any_case_and_a_wrong_name_gets_a_suggestio
 @pytest.mark.slow
 def test_a_run_records_the_cut_world_so_every_reader_sees_the_people_who_ran(tmp_path: Path) -> None:
     run = tmp_path / "cut.db"
-    result = hamlet_process("run", WORLDS / "smallville.yaml", "--people", "3", "--llm", "scripted-inprocess",
-                            "--hours", "1", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        WORLDS / "smallville.yaml",
+        "--people",
+        "3",
+        "--llm",
+        "scripted-inprocess",
+        "--hours",
+        "1",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     recorded = yaml.safe_load(sqlite3.connect(run).execute("SELECT scenario_yaml FROM run").fetchone()[0])
     assert len(recorded["people"]) == 3
@@ -52,8 +63,9 @@ def test_a_run_records_the_cut_world_so_every_reader_sees_the_people_who_ran(tmp
 
 
 def test_a_bad_people_option_is_one_line_and_no_file(tmp_path: Path) -> None:
-    result = hamlet_process("run", WORLDS / "smallville.yaml", "--people", "Nobody Here", "--llm", "scripted",
-                            "--out", tmp_path / "x.db")
+    result = hamlet_process(
+        "run", WORLDS / "smallville.yaml", "--people", "Nobody Here", "--llm", "scripted", "--out", tmp_path / "x.db"
+    )
     assert result.code != 0 and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1 and "--people" in result.err
     assert not (tmp_path / "x.db").exists()

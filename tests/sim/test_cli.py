@@ -37,8 +37,18 @@ def test_run_records_a_hamlet_file_that_show_summarises(hamlet, tiny_world: Path
     result = run_scripted(hamlet, tiny_world, run)
     assert "finished" in result.out and str(run) in result.out
     summary = json.loads(hamlet("show", run, "--json").out)
-    for key in ("people", "sim_start", "sim_end", "events", "llm_calls", "llm_calls_by_purpose",
-                "prompt_tokens", "completion_tokens", "cost_usd", "status"):
+    for key in (
+        "people",
+        "sim_start",
+        "sim_end",
+        "events",
+        "llm_calls",
+        "llm_calls_by_purpose",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "status",
+    ):
         assert key in summary
     assert [p["name"] for p in summary["people"]] == ["Ann", "Bo"]
     assert summary["status"] == "finished"
@@ -58,8 +68,11 @@ def test_same_seed_gives_byte_identical_events_and_another_seed_differs(hamlet, 
         run_scripted(hamlet, world, run, "--hours", "24", "--seed", seed)
         exports.append(export_events(hamlet, run, tmp_path / f"x{index}"))
         db = sqlite3.connect(run)
-        calls.append(db.execute("SELECT id, tick, person, purpose, status, request, response FROM llm_call"
-                                " ORDER BY id").fetchall())
+        calls.append(
+            db.execute(
+                "SELECT id, tick, person, purpose, status, request, response FROM llm_call ORDER BY id"
+            ).fetchall()
+        )
         db.close()
     assert exports[0] == exports[1]
     assert exports[0] != exports[2]
@@ -111,8 +124,9 @@ def test_export_writes_csv_and_parquet_that_pandas_loads(hamlet, tiny_world: Pat
 
 def test_fault_rate_run_completes_and_logs_every_fault_retry_and_fallback(hamlet, tmp_path: Path) -> None:
     run = tmp_path / "faulty.db"
-    result = run_scripted(hamlet, WORLDS / "two_rooms.yaml", run, "--hours", "72", "--llm-fault-rate", "0.3",
-                          "--seed", "11")
+    result = run_scripted(
+        hamlet, WORLDS / "two_rooms.yaml", run, "--hours", "72", "--llm-fault-rate", "0.3", "--seed", "11"
+    )
     assert "finished" in result.out
     db = sqlite3.connect(run)
     statuses = dict(db.execute("SELECT status, COUNT(*) FROM llm_call GROUP BY status").fetchall())
@@ -127,16 +141,43 @@ def test_fault_rate_run_completes_and_logs_every_fault_retry_and_fallback(hamlet
     assert fallbacks == statuses.get("fallback", 0)
 
 
-def test_no_api_key_or_auth_header_is_written_anywhere(hamlet, scripted_server, tiny_world: Path,
-                                                       tmp_path: Path) -> None:
+def test_no_api_key_or_auth_header_is_written_anywhere(
+    hamlet, scripted_server, tiny_world: Path, tmp_path: Path
+) -> None:
     secret = "sk-hamlet-test-SECRET-4242"
     run = tmp_path / "r.db"
-    result = hamlet("run", tiny_world, "--llm", "openai", "--base-url",
-                    scripted_server.base_url.replace("http://", "http://user:pw-SECRET@"),
-                    "--model", "scripted", "--api-key", secret, "--out", run, "--quiet")
+    result = hamlet(
+        "run",
+        tiny_world,
+        "--llm",
+        "openai",
+        "--base-url",
+        scripted_server.base_url.replace("http://", "http://user:pw-SECRET@"),
+        "--model",
+        "scripted",
+        "--api-key",
+        secret,
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
-    assert hamlet("export", run, "--format", "jsonl", "--out", tmp_path / "x",
-                  "--tables", "run", "event", "llm_call", "snapshot").code == 0
+    assert (
+        hamlet(
+            "export",
+            run,
+            "--format",
+            "jsonl",
+            "--out",
+            tmp_path / "x",
+            "--tables",
+            "run",
+            "event",
+            "llm_call",
+            "snapshot",
+        ).code
+        == 0
+    )
     blobs = [run.read_bytes()] + [p.read_bytes() for p in (tmp_path / "x").iterdir()]
     for wal in tmp_path.glob("r.db-*"):
         blobs.append(wal.read_bytes())
@@ -147,8 +188,19 @@ def test_no_api_key_or_auth_header_is_written_anywhere(hamlet, scripted_server, 
 
 def test_budget_stops_the_run_cleanly_and_resume_continues(hamlet, tmp_path: Path) -> None:
     run = tmp_path / "b.db"
-    result = hamlet("run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "72", "--budget-usd",
-                    "0.00005", "--out", run, "--quiet")
+    result = hamlet(
+        "run",
+        WORLDS / "two_rooms.yaml",
+        "--llm",
+        "scripted-inprocess",
+        "--hours",
+        "72",
+        "--budget-usd",
+        "0.00005",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 3 and "budget" in result.out
     summary = json.loads(hamlet("show", run, "--json").out)
     assert summary["status"] == "budget" and summary["sim_now"] < "2026-03-05T06:00:00"
@@ -168,11 +220,9 @@ def test_unreachable_base_url_fails_before_writing_anything(hamlet, tiny_world: 
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_unknown_model_lists_what_the_server_serves(hamlet, scripted_server, tiny_world: Path,
-                                                    tmp_path: Path) -> None:
+def test_unknown_model_lists_what_the_server_serves(hamlet, scripted_server, tiny_world: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = hamlet("run", tiny_world, "--base-url", scripted_server.base_url, "--model", "gpt-nonesuch",
-                    "--out", out)
+    result = hamlet("run", tiny_world, "--base-url", scripted_server.base_url, "--model", "gpt-nonesuch", "--out", out)
     assert_one_line_error(result, "gpt-nonesuch", "unknown", "scripted")
     assert not out.exists() or not any(out.iterdir())
 
@@ -182,7 +232,9 @@ def test_unwritable_out_is_refused(hamlet, tiny_world: Path, tmp_path: Path, out
     blocker = tmp_path / "FILE"
     blocker.write_text("a file, not a folder")
     out = out.replace("FILE", str(blocker))
-    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--out", out), "--out", "cannot create")
+    assert_one_line_error(
+        hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--out", out), "--out", "cannot create"
+    )
 
 
 def test_existing_out_file_is_never_overwritten(hamlet, tiny_world: Path, tmp_path: Path) -> None:
@@ -192,14 +244,17 @@ def test_existing_out_file_is_never_overwritten(hamlet, tiny_world: Path, tmp_pa
     assert out.read_text() == "precious"
 
 
-@pytest.mark.parametrize("args,needles", [
-    (["--hours", "-3"], ["--hours", "more than 0"]),
-    (["--until", "someday"], ["someday", "ISO 8601"]),
-    (["--until", "2020-01-01T00:00"], ["--until", "not after"]),
-    (["--fixed-step", "-10"], ["--fixed-step", "at least 1"]),
-    (["--concurrency", "0"], ["--concurrency", "at least 1"]),
-    (["--llm-fault-rate", "2"], ["--llm-fault-rate", "at least 0 and at most 1"]),
-])
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["--hours", "-3"], ["--hours", "more than 0"]),
+        (["--until", "someday"], ["someday", "ISO 8601"]),
+        (["--until", "2020-01-01T00:00"], ["--until", "not after"]),
+        (["--fixed-step", "-10"], ["--fixed-step", "at least 1"]),
+        (["--concurrency", "0"], ["--concurrency", "at least 1"]),
+        (["--llm-fault-rate", "2"], ["--llm-fault-rate", "at least 0 and at most 1"]),
+    ],
+)
 def test_bad_run_options_are_one_line_each(hamlet, tiny_world: Path, tmp_path: Path, args, needles) -> None:
     out = tmp_path / "out"
     assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--out", out, *args), *needles)
@@ -219,13 +274,13 @@ def test_a_file_that_is_not_a_hamlet_run_is_refused(hamlet, tmp_path: Path, comm
         assert path.read_bytes() == before
 
 
-def test_an_unknown_table_to_export_is_named_with_the_tables_there_are(hamlet, tiny_world: Path,
-                                                                        tmp_path: Path) -> None:
+def test_an_unknown_table_to_export_is_named_with_the_tables_there_are(
+    hamlet, tiny_world: Path, tmp_path: Path
+) -> None:
     run = tmp_path / "r.db"
     run_scripted(hamlet, tiny_world, run, "--hours", "1")
     out = tmp_path / "x"
-    assert_one_line_error(hamlet("export", run, "--tables", "eventz", "--out", out), "--tables 'eventz'",
-                          "llm_call")
+    assert_one_line_error(hamlet("export", run, "--tables", "eventz", "--out", out), "--tables 'eventz'", "llm_call")
     assert not out.exists(), "nothing is written when a table name is wrong"
 
 
@@ -244,8 +299,9 @@ def test_replay_backend_reproduces_a_run_from_its_recorded_replies(hamlet, tmp_p
     world = WORLDS / "two_rooms.yaml"
     original, replayed = tmp_path / "a.db", tmp_path / "b.db"
     run_scripted(hamlet, world, original, "--hours", "30")
-    result = hamlet("run", world, "--llm", "replay", "--replay-from", original, "--hours", "30", "--out",
-                    replayed, "--quiet")
+    result = hamlet(
+        "run", world, "--llm", "replay", "--replay-from", original, "--hours", "30", "--out", replayed, "--quiet"
+    )
     assert result.code == 0, result.err
     assert export_events(hamlet, original, tmp_path / "x") == export_events(hamlet, replayed, tmp_path / "y")
     statuses = {row[0] for row in sqlite3.connect(replayed).execute("SELECT status FROM llm_call")}
@@ -254,8 +310,7 @@ def test_replay_backend_reproduces_a_run_from_its_recorded_replies(hamlet, tmp_p
 
 
 def test_replay_without_a_source_run_says_what_to_give(hamlet, tiny_world: Path, tmp_path: Path) -> None:
-    assert_one_line_error(hamlet("run", tiny_world, "--llm", "replay", "--out", tmp_path / "r.db"),
-                          "--replay-from")
+    assert_one_line_error(hamlet("run", tiny_world, "--llm", "replay", "--out", tmp_path / "r.db"), "--replay-from")
 
 
 @pytest.mark.slow
@@ -268,10 +323,26 @@ def test_a_terminal_shows_a_progress_bar_with_time_events_calls_and_cost(tmp_pat
     from tests.conftest import ROOT
 
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(WORLDS / "two_rooms.yaml"), "--llm",
-                             "scripted", "--hours", "48", "--out", str(tmp_path / "r.db")],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "COLUMNS": "160"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(WORLDS / "two_rooms.yaml"),
+            "--llm",
+            "scripted",
+            "--hours",
+            "48",
+            "--out",
+            str(tmp_path / "r.db"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "160"},
+    )
     os.close(follower)
     screen = read_terminal(leader)
     proc.wait(120)

@@ -58,9 +58,27 @@ def test_a_whisper_to_a_live_run_becomes_a_memory_and_survives_kill_9_and_resume
     world = _generative_world(tmp_path)
     person = yaml.safe_load(world.read_text())["people"][1]["name"]
     run = tmp_path / "live.db"
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted-inprocess",
-                             "--llm-latency-ms", "40", "--hours", "240", "--out", str(run), "--quiet"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(world),
+            "--llm",
+            "scripted-inprocess",
+            "--llm-latency-ms",
+            "40",
+            "--hours",
+            "240",
+            "--out",
+            str(run),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:  # ten simulated days: still running when the whisper lands, however loaded the machine
         _wait(lambda: _live(run), "the run to start")
         said = hamlet_process("interview", run, person, WHISPER, "--whisper")
@@ -70,12 +88,15 @@ def test_a_whisper_to_a_live_run_becomes_a_memory_and_survives_kill_9_and_resume
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
-    (tick, t), = _query(run, "SELECT tick, t FROM control")
+    ((tick, t),) = _query(run, "SELECT tick, t FROM control")
     assert _query(run, "SELECT MAX(tick) FROM snapshot")[0][0] < tick, "the resume must redo the whisper"
     resumed = hamlet_process("resume", run, "--quiet", "--until", f"+{t // 3600 + 2}h")
     assert resumed.code == 0, resumed.err
-    whispers = [json.loads(d) for (d,) in _query(run, "SELECT data FROM event WHERE kind = 'intervene'")
-                if json.loads(d)["kind"] == "whisper" and json.loads(d)["text"] == WHISPER]
+    whispers = [
+        json.loads(d)
+        for (d,) in _query(run, "SELECT data FROM event WHERE kind = 'intervene'")
+        if json.loads(d)["kind"] == "whisper" and json.loads(d)["text"] == WHISPER
+    ]
     assert len(whispers) == 1, "the whisper happens once, redone by the resume, not twice"
     planted = _query(run, "SELECT person, kind FROM memory WHERE text LIKE ?", f"%{WHISPER}%")
     assert (person, "whisper") in planted
@@ -114,7 +135,10 @@ def test_pause_holds_the_clock_and_stop_then_resume_gives_the_uninterrupted_log(
 @pytest.mark.slow
 def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
-    assert hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code == 0
+    assert (
+        hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code
+        == 0
+    )
     result = hamlet_process("interview", run, "Ann", "psst", "--whisper")
     assert_one_line_error(result, str(run), "not a live run", "interventions")
     assert _query(run, "SELECT COUNT(*) FROM control")[0][0] == 0, "nothing was written"
@@ -123,7 +147,10 @@ def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny
 @pytest.mark.slow
 def test_a_whisper_to_an_unknown_person_names_the_people(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
-    assert hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code == 0
+    assert (
+        hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code
+        == 0
+    )
     result = hamlet_process("interview", run, "Zed", "psst", "--whisper")
     assert_one_line_error(result, "'Zed'", "Ann", "Bo")
 
@@ -132,7 +159,9 @@ def test_a_whisper_to_an_unknown_person_names_the_people(tmp_path: Path, tiny_wo
 def test_every_kind_of_intervention_sent_from_the_command_line_is_an_event_of_the_live_run(tmp_path: Path) -> None:
     world = busy_world(tmp_path / "busy.yaml")
     newcomer = tmp_path / "newcomer.yaml"
-    newcomer.write_text("name: Nia Vale\nhome: Square:cafe\nroutine:\n  - {at: '07:00', do: opens the cafe, place: Square:cafe}\n")
+    newcomer.write_text(
+        "name: Nia Vale\nhome: Square:cafe\nroutine:\n  - {at: '07:00', do: opens the cafe, place: Square:cafe}\n"
+    )
     run = tmp_path / "live.db"
     proc = start_run(world, run)
     try:
@@ -156,9 +185,14 @@ def test_every_kind_of_intervention_sent_from_the_command_line_is_an_event_of_th
     finally:
         if proc.poll() is None:
             proc.kill()
-    events = [(kind, person, place, json.loads(data)) for kind, person, place, data in
-              _query(run, "SELECT kind, person, place, data FROM event WHERE kind IN "
-                          "('intervene', 'object', 'leave', 'spawn') AND seq > 30")]
+    events = [
+        (kind, person, place, json.loads(data))
+        for kind, person, place, data in _query(
+            run,
+            "SELECT kind, person, place, data FROM event WHERE kind IN "
+            "('intervene', 'object', 'leave', 'spawn') AND seq > 30",
+        )
+    ]
     assert ("intervene", None, "Square:market", {"kind": "inject", "text": "A juggler arrives."}) in events
     assert any(e[:2] == ("intervene", "Person 03") and e[3] == {"kind": "whisper", "text": WHISPER} for e in events)
     assert ("object", None, "House 1:room", {"object": "bed", "state": "broken", "by": "intervention"}) in events
@@ -177,21 +211,32 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("finished")
     (folder / "tiny.yaml").write_text(TINY_WORLD)
     run = folder / "done.db"
-    assert hamlet_process("run", folder / "tiny.yaml", "--llm", "scripted-inprocess", "--hours", "2", "--out", run,
-                          "--quiet").code == 0
+    assert (
+        hamlet_process(
+            "run", folder / "tiny.yaml", "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet"
+        ).code
+        == 0
+    )
     return run
 
 
-@pytest.mark.parametrize(("args", "needles"), [
-    (("inject", "--place", "Parc", "--text", "x"), ("place", "unknown place 'Parc'", "did you mean 'Park'")),
-    (("inject", "--place", "Park"), ("inject", "needs text")),
-    (("set-object", "--place", "Park", "--object", "swing", "--state", "broken"), ("object", "'swing'", "Park:lawn")),
-    (("whisper", "--person", "Zed", "--text", "psst"), ("'Zed'", "Ann", "Bo")),
-    (("remove-person", "--person", "Zed"), ("'Zed'",)),
-    (("add-person", "--spec", "/nonexistent/new.yaml"), ("--spec", "no such file")),
-])
-def test_a_bad_live_intervention_is_one_line_and_nothing_is_written(hamlet, finished: Path, args: tuple,
-                                                                   needles: tuple) -> None:
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("inject", "--place", "Parc", "--text", "x"), ("place", "unknown place 'Parc'", "did you mean 'Park'")),
+        (("inject", "--place", "Park"), ("inject", "needs text")),
+        (
+            ("set-object", "--place", "Park", "--object", "swing", "--state", "broken"),
+            ("object", "'swing'", "Park:lawn"),
+        ),
+        (("whisper", "--person", "Zed", "--text", "psst"), ("'Zed'", "Ann", "Bo")),
+        (("remove-person", "--person", "Zed"), ("'Zed'",)),
+        (("add-person", "--spec", "/nonexistent/new.yaml"), ("--spec", "no such file")),
+    ],
+)
+def test_a_bad_live_intervention_is_one_line_and_nothing_is_written(
+    hamlet, finished: Path, args: tuple, needles: tuple
+) -> None:
     assert_one_line_error(hamlet("intervene", finished, *args), *needles)
     assert _query(finished, "SELECT COUNT(*) FROM control")[0][0] == 0
 

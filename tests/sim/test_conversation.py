@@ -15,7 +15,9 @@ class Speaker:
         self.remembered: list[tuple[str, int]] = []
 
     async def speak(self, partner: str, topic: str, lines: list[Line], now: datetime) -> Turn:
-        return Turn(f"{self.name} line {len(lines) + 1}", end=self.ends_at is not None and len(lines) + 1 >= self.ends_at)
+        return Turn(
+            f"{self.name} line {len(lines) + 1}", end=self.ends_at is not None and len(lines) + 1 >= self.ends_at
+        )
 
     async def remember_conversation(self, partner: str, topic: str, lines: list[Line], now: datetime) -> None:
         self.remembered.append((partner, len(lines)))

@@ -55,18 +55,22 @@ def run_again(ref: crash.Reference, path: Path, *changes: str) -> Path:
 
 
 @pytest.mark.parametrize("world", sorted(crash.WORLDS))
-def test_two_runs_of_a_world_write_identical_files_snapshots_included(reference: References, world: str,
-                                                                      tmp_path: Path) -> None:
+def test_two_runs_of_a_world_write_identical_files_snapshots_included(
+    reference: References, world: str, tmp_path: Path
+) -> None:
     first = reference(world, 0)
     again = run_again(first, tmp_path / "again.db")
     assert first.log["snapshot"], "the run wrote snapshots"
     assert crash.differences(first.log, crash.dump(again)) == []
 
 
-@pytest.mark.parametrize(("world", "latency_ms", "seed"),
-                         [(w, lat, i) for i, (w, lat) in enumerate(crash.plan(6, [0, 50], sorted(crash.WORLDS)))])
-def test_kill_9_at_a_random_point_then_resume_gives_the_whole_log(reference: References, world: str, latency_ms: int,
-                                                                  seed: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("world", "latency_ms", "seed"),
+    [(w, lat, i) for i, (w, lat) in enumerate(crash.plan(6, [0, 50], sorted(crash.WORLDS)))],
+)
+def test_kill_9_at_a_random_point_then_resume_gives_the_whole_log(
+    reference: References, world: str, latency_ms: int, seed: int, tmp_path: Path
+) -> None:
     ref = reference(world, latency_ms)
     result = crash.trial(ref, random.Random(seed), tmp_path, seed, upto=0.8)
     assert result.status == "running" and 0 < result.killed_at < ref.events, "the kill landed mid-run"
@@ -76,9 +80,12 @@ def test_kill_9_at_a_random_point_then_resume_gives_the_whole_log(reference: Ref
 
 def test_the_harness_sees_a_difference_in_any_table(reference: References, tmp_path: Path) -> None:
     ref = reference("team", 0)
-    copy = run_again(ref, tmp_path / "copy.db",
-                     "UPDATE snapshot SET state = replace(state, '\"tick\":', '\"tick\": ') WHERE id = 2",
-                     "DELETE FROM llm_call WHERE id = (SELECT MAX(id) FROM llm_call)")
+    copy = run_again(
+        ref,
+        tmp_path / "copy.db",
+        "UPDATE snapshot SET state = replace(state, '\"tick\":', '\"tick\": ') WHERE id = 2",
+        "DELETE FROM llm_call WHERE id = (SELECT MAX(id) FROM llm_call)",
+    )
     found = crash.differences(ref.log, crash.dump(copy))
     assert [line.split(":")[0] for line in found] == ["llm_call", "snapshot"]
 
@@ -90,8 +97,13 @@ def test_the_harness_sees_a_difference_in_any_table(reference: References, tmp_p
 def small_disk(folder: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` mounted at ``folder`` (root only); grown to 64 MB by ``grow``."""
     folder.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                                           capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
         yield folder
@@ -99,8 +111,9 @@ def small_disk(folder: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
-def test_a_full_disk_ends_with_one_line_a_failed_status_and_a_file_that_resumes_exactly(reference: References,
-                                                                                       tmp_path: Path) -> None:
+def test_a_full_disk_ends_with_one_line_a_failed_status_and_a_file_that_resumes_exactly(
+    reference: References, tmp_path: Path
+) -> None:
     ref = reference("town", 0)
     with small_disk(tmp_path / "disk", "600k") as disk:
         run = disk / "full.db"
@@ -118,16 +131,19 @@ def test_a_full_disk_ends_with_one_line_a_failed_status_and_a_file_that_resumes_
 
 def hold_write_lock(path: Path) -> subprocess.Popen[str]:
     """Another process that takes the file's write lock and keeps it until killed."""
-    code = ("import sqlite3, sys, time\n"
-            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "db.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(600)\n")
+    code = (
+        "import sqlite3, sys, time\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(600)\n"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     return holder
 
 
-def test_a_run_file_locked_by_another_process_gets_one_line_then_resumes_exactly(reference: References,
-                                                                                tmp_path: Path) -> None:
+def test_a_run_file_locked_by_another_process_gets_one_line_then_resumes_exactly(
+    reference: References, tmp_path: Path
+) -> None:
     ref = reference("town", 50)
     run = tmp_path / "locked.db"
     proc = subprocess.Popen(ref.command(run), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -163,8 +179,9 @@ def test_two_resumes_started_at_once_one_writes_the_other_gets_one_line(referenc
     shown = hamlet_process("show", run)
     assert "(lost" in shown.out, "a killed run reads as lost, not as running"
     command = [sys.executable, "-m", "sim", "resume", str(run), "--quiet"]
-    both = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
+    both = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     results = [(p.wait(600), p.stderr.read() if p.stderr else "") for p in both]
     for code, err in results:
         assert "Traceback" not in err
@@ -173,8 +190,9 @@ def test_two_resumes_started_at_once_one_writes_the_other_gets_one_line(referenc
     assert crash.differences(ref.log, crash.dump(run)) == []
 
 
-def test_a_run_killed_between_its_end_snapshot_and_its_status_resumes_to_the_same_file(reference: References,
-                                                                                        tmp_path: Path) -> None:
+def test_a_run_killed_between_its_end_snapshot_and_its_status_resumes_to_the_same_file(
+    reference: References, tmp_path: Path
+) -> None:
     # The last moment a kill can land: the end's snapshot is committed, "finished" is not yet
     # written. The harness found a resume from there wrote the end's snapshot a second time.
     ref = reference("mixed", 0)

@@ -53,8 +53,16 @@ def crowd(mind: str, people: int = 6, extra: str = "") -> str:
     return TINY_WORLD.split("people:")[0] + "people:\n" + names + "\n" + extra
 
 
-def simulate(tmp_path: Path, text: str, hours: float = 1, *, fixed_step: int | None = None,
-             model: ScriptedModel | None = None, concurrency: int = 8, name: str = "run.db") -> Path:
+def simulate(
+    tmp_path: Path,
+    text: str,
+    hours: float = 1,
+    *,
+    fixed_step: int | None = None,
+    model: ScriptedModel | None = None,
+    concurrency: int = 8,
+    name: str = "run.db",
+) -> Path:
     """Run ``text`` for ``hours`` on the scripted model (``model``, or one of seed 1) in this process."""
     path = tmp_path / name
     run_in_process(path, text, hours, model=model, fixed_step=fixed_step, concurrency=concurrency)
@@ -105,8 +113,11 @@ INTERVENTIONS = """interventions:
 
 def test_scheduled_interventions_take_effect_at_their_time_and_are_logged(tmp_path: Path) -> None:
     rows = events(simulate(tmp_path, TINY_WORLD + INTERVENTIONS, hours=4))
-    found = {(kind, person, json.loads(data).get("kind") or json.loads(data).get("state")): t
-             for _, _, t, kind, person, _, data in rows if kind in ("intervene", "object", "leave")}
+    found = {
+        (kind, person, json.loads(data).get("kind") or json.loads(data).get("state")): t
+        for _, _, t, kind, person, _, data in rows
+        if kind in ("intervene", "object", "leave")
+    }
     assert found[("intervene", None, "inject")] == 3600
     assert found[("intervene", "Ann", "whisper")] == 3600
     assert found[("object", None, "broken")] == 5400

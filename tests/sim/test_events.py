@@ -47,17 +47,46 @@ def test_recorded_rows_decode_into_their_classes_and_keep_their_bytes() -> None:
         assert type(event).open_fields or set(row["data"]) <= set(type(event).FIELDS), row
         assert dumps(event_dict(event)["data"]) == dumps(row["data"])
         assert (event.seq, event.tick, event.t, event.time, event.person, event.place) == (
-            row["seq"], row["tick"], row["t"], row["time"], row["person"], row["place"])
+            row["seq"],
+            row["tick"],
+            row["t"],
+            row["time"],
+            row["person"],
+            row["place"],
+        )
         assert describe(row) == event.describe() and event.describe()
         seen.add(row["kind"])
-    assert {"spawn", "move", "arrive", "act", "say", "talk", "talk_end", "plan", "intervene", "object",
-            "leave", "chain", "phase", "sandbox", "chain_end"} <= seen
+    assert {
+        "spawn",
+        "move",
+        "arrive",
+        "act",
+        "say",
+        "talk",
+        "talk_end",
+        "plan",
+        "intervene",
+        "object",
+        "leave",
+        "chain",
+        "phase",
+        "sandbox",
+        "chain_end",
+    } <= seen
 
 
 def test_a_kind_nobody_declared_still_decodes_describes_and_shows() -> None:
     """An old or newer file's unknown kind is the base class: no effect, its fields shown as they are."""
-    row = {"seq": 4, "tick": 1, "t": 60, "time": "2026-03-02T06:01:00", "kind": "dance", "person": "Ann",
-           "place": "Home:room", "data": '{"style":"waltz"}'}
+    row = {
+        "seq": 4,
+        "tick": 1,
+        "t": 60,
+        "time": "2026-03-02T06:01:00",
+        "kind": "dance",
+        "person": "Ann",
+        "place": "Home:room",
+        "data": '{"style":"waltz"}',
+    }
     event = Event.decode(row)
     assert type(event) is Event and event.kind == "dance" and event.data == {"style": "waltz"}
     assert event.describe() == "{'style': 'waltz'}" and event.colour == "white"
@@ -138,8 +167,16 @@ def test_adding_an_event_kind_is_one_class() -> None:
                 state.activity[self.person] = f"waving at {self.at}"
 
     try:
-        row = {"seq": 9, "tick": 2, "t": 90, "time": "2026-03-02T06:01:30", "kind": "wave", "person": "Ann",
-               "place": "Home:room", "data": {"at": "Bo"}}
+        row = {
+            "seq": 9,
+            "tick": 2,
+            "t": 90,
+            "time": "2026-03-02T06:01:30",
+            "kind": "wave",
+            "person": "Ann",
+            "place": "Home:room",
+            "data": {"at": "Bo"},
+        }
         event = Event.decode(row)
         assert isinstance(event, Wave) and event.at == "Bo" and Wave.new(90, "Ann", at="Bo").data == {"at": "Bo"}
         board = Board()

@@ -12,13 +12,26 @@ def test_ordinary_names_pass(name: str) -> None:
     assert problem(name) is None
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("", "empty"), ("/etc/passwd", "absolute"), ("../escape.py", "inside the project folder"),
-    ("a/../../b", "inside the project folder"), ("a//b.py", "empty or '.' part"), ("./a.py", "empty or '.' part"),
-    ("dir/", "empty or '.' part"), ("bad\udcff.py", "UTF-8"), ("nul\x00.py", "only letters"),
-    ("tab\t.py", "only letters"), ("new\nline.py", "only letters"), ("back\\slash.py", "only letters"),
-    ("x" * 121, "at most 120"), ("/".join("d" * 10) + ".py", "folders deep"), (None, "empty"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("", "empty"),
+        ("/etc/passwd", "absolute"),
+        ("../escape.py", "inside the project folder"),
+        ("a/../../b", "inside the project folder"),
+        ("a//b.py", "empty or '.' part"),
+        ("./a.py", "empty or '.' part"),
+        ("dir/", "empty or '.' part"),
+        ("bad\udcff.py", "UTF-8"),
+        ("nul\x00.py", "only letters"),
+        ("tab\t.py", "only letters"),
+        ("new\nline.py", "only letters"),
+        ("back\\slash.py", "only letters"),
+        ("x" * 121, "at most 120"),
+        ("/".join("d" * 10) + ".py", "folders deep"),
+        (None, "empty"),
+    ],
+)
 def test_bad_names_are_refused_with_a_reason(name: object, reason: str) -> None:
     found = problem(name)
     assert found is not None and reason in found
@@ -45,5 +58,6 @@ def test_a_worlds_team_files_and_phase_files_follow_the_same_rule() -> None:
     with pytest.raises(ValidationError, match="is a folder already"):
         PhaseSpec.model_validate({**phase, "files": ["util", "util/helpers.py"]})
     with pytest.raises(ValidationError, match="inside the project folder"):
-        TeamSpec.model_validate({"roles": [{"name": "A"}, {"name": "B"}], "chain": [phase],
-                                 "files": {"../escape.py": "x = 1"}})
+        TeamSpec.model_validate(
+            {"roles": [{"name": "A"}, {"name": "B"}], "chain": [phase], "files": {"../escape.py": "x = 1"}}
+        )

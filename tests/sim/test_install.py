@@ -101,8 +101,9 @@ def third_party(roots: list[tuple[ast.AST, str]]) -> set[str]:
                 if path is not None and path not in seen:
                     seen.add(path)
                     is_package = path.name == "__init__.py"
-                    queue.append((ast.parse(path.read_text(encoding="utf-8")),
-                                  name if is_package else name.rpartition(".")[0]))
+                    queue.append(
+                        (ast.parse(path.read_text(encoding="utf-8")), name if is_package else name.rpartition(".")[0])
+                    )
             elif top and top not in sys.stdlib_module_names and top != "__future__":
                 outside.add(top)
     return outside
@@ -124,7 +125,12 @@ def test_the_readme_install_brings_every_package_the_documented_commands_import(
     owners = importlib.metadata.packages_distributions()
     for module, extra in OPTIONAL.items():
         assert module in modules and module in installed([extra]), f"{module}: declared by the {extra} extra"
-    missing = {module: owners.get(module, [module]) for module in sorted(modules - set(OPTIONAL))
-               if not any(name_of(dist) in have for dist in owners.get(module, [module]))}
-    assert missing == {}, (f"imported by documented commands but not installed by the README's "
-                           f"pip install -e '.[{','.join(extras)}]': {missing}")
+    missing = {
+        module: owners.get(module, [module])
+        for module in sorted(modules - set(OPTIONAL))
+        if not any(name_of(dist) in have for dist in owners.get(module, [module]))
+    }
+    assert missing == {}, (
+        f"imported by documented commands but not installed by the README's "
+        f"pip install -e '.[{','.join(extras)}]': {missing}"
+    )

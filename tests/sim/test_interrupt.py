@@ -26,8 +26,20 @@ pytestmark = pytest.mark.slow
 
 def run_args(out: Path, backend: str, *extra: str) -> list[str]:
     """``hamlet run`` of worlds/smallville.yaml for two simulated hours on a scripted model."""
-    return [sys.executable, "-m", "sim", "run", str(WORLDS / "smallville.yaml"), "--hours", "2", "--llm", backend,
-            "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(WORLDS / "smallville.yaml"),
+        "--hours",
+        "2",
+        "--llm",
+        backend,
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def children_of(pid: int) -> set[int]:
@@ -63,8 +75,15 @@ def held_for(seconds: float, condition: Callable[[], bool]) -> Callable[[], bool
 
 def interrupt(args: list[str], ready: Callable[[], bool]) -> tuple[subprocess.CompletedProcess[str], set[int]]:
     """Start ``args`` in a process group of its own, send SIGINT to the group once ``ready()``, wait for it."""
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     children: set[int] = set()
     began = time.monotonic()
     try:
@@ -92,10 +111,16 @@ def status(path: Path) -> tuple[str, str]:
 
 @pytest.mark.parametrize("backend", ["scripted", "scripted-inprocess"])
 def test_ctrl_c_mid_run_says_one_line_exits_130_and_the_file_resumes_to_the_uninterrupted_log(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     reference = tmp_path / "reference.db"
-    whole = subprocess.run(run_args(reference, backend, "--llm-latency-ms", "50", "--quiet"), cwd=ROOT,
-                           capture_output=True, text=True, timeout=600)
+    whole = subprocess.run(
+        run_args(reference, backend, "--llm-latency-ms", "50", "--quiet"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert whole.returncode == 0, whole.stderr
     expected = crash.dump(reference)
     run = tmp_path / "interrupted.db"
@@ -120,7 +145,8 @@ def test_ctrl_c_mid_run_says_one_line_exits_130_and_the_file_resumes_to_the_unin
 
 
 def test_ctrl_c_during_a_slow_first_tick_keeps_the_calls_it_finished_and_resume_does_not_send_them_again(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     run = tmp_path / "slow.db"
     # One call at a time, a second each: the first tick (nine people planning) lasts well over ten seconds.
     args = run_args(run, "scripted", "--llm-latency-ms", "1000", "--concurrency", "1", "--hours", "1")
@@ -138,8 +164,10 @@ def test_ctrl_c_during_a_slow_first_tick_keeps_the_calls_it_finished_and_resume_
     resumed = hamlet_process("resume", run, "--quiet", "--llm-latency-ms", "1", "--concurrency", "8")
     assert resumed.code == 0, resumed.err
     db = sqlite3.connect(run)
-    again = {(key, attempt): (latency, wall) for key, attempt, latency, wall in
-             db.execute("SELECT cache_key, attempt, latency_ms, wall_time FROM llm_call")}
+    again = {
+        (key, attempt): (latency, wall)
+        for key, attempt, latency, wall in db.execute("SELECT cache_key, attempt, latency_ms, wall_time FROM llm_call")
+    }
     db.close()
     for key, attempt, latency, wall in kept:
         assert again[key, attempt] == (latency, wall), "a call finished before Ctrl-C is not sent again"

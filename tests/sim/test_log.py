@@ -14,8 +14,21 @@ from sim.reader import RunReader
 
 
 def batch(start: int, count: int) -> Batch:
-    return Batch(events=[Event(t=i, kind="act", person="Ann", place="Home:room", data={"i": i}, seq=i,
-                               tick=i, time=f"2026-01-01T00:00:{i % 60:02d}") for i in range(start, start + count)])
+    return Batch(
+        events=[
+            Event(
+                t=i,
+                kind="act",
+                person="Ann",
+                place="Home:room",
+                data={"i": i},
+                seq=i,
+                tick=i,
+                time=f"2026-01-01T00:00:{i % 60:02d}",
+            )
+            for i in range(start, start + count)
+        ]
+    )
 
 
 def test_run_files_use_wal_and_carry_the_hamlet_marker(tmp_path: Path) -> None:
@@ -37,7 +50,8 @@ def test_batches_are_committed_in_order_and_readable_while_writing(tmp_path: Pat
     log.flush()
     assert len(list(reader.events())) == 1000
     assert [e["data"]["i"] for e in reader.events(since=5, until=7)] == [
-        e["data"]["i"] for e in reader.events() if 5 <= e["t"] <= 7]
+        e["data"]["i"] for e in reader.events() if 5 <= e["t"] <= 7
+    ]
     reader.close()
     log.close()
 
@@ -83,8 +97,16 @@ def test_a_batch_is_frozen_when_submitted_so_later_changes_never_reach_the_file(
     path = tmp_path / "r.db"
     log = RunLog(create_run_file(path))
     state = {"seen": ["Ann"]}
-    event = Event(t=1, kind="act", person="Ann", place="Home:room", data={"activity": "reads"}, seq=1, tick=1,
-                  time="2026-03-02T06:00:01")
+    event = Event(
+        t=1,
+        kind="act",
+        person="Ann",
+        place="Home:room",
+        data={"activity": "reads"},
+        seq=1,
+        tick=1,
+        time="2026-03-02T06:00:01",
+    )
     log.submit(Batch(events=[event], snapshot={"tick": 1, "t": 1, "seq": 1, "state": state}))
     # The engine goes on changing its live objects after the commit (the next tick).
     state["seen"].append("Bob")
@@ -99,12 +121,43 @@ def test_text_that_is_not_utf8_is_written_escaped_and_counted_never_killing_the_
     path = tmp_path / "r.db"
     log = RunLog(create_run_file(path))
     name = b"caf\xe9.txt".decode("utf-8", "surrogateescape")  # a file name a program made, not UTF-8
-    log.submit(Batch(events=[Event(t=1, kind="act", person="Ann", place="Home:room", data={"file": name},
-                                   seq=1, tick=1, time="2026-03-02T06:00:01")],
-                     memories=[{"person": "Ann", "id": 1, "tick": 1, "t": 1, "kind": "observation",
-                                "text": f"saw {name}", "importance": 3, "evidence": "[]"}]))
-    log.submit(Batch(events=[Event(t=2, kind="act", person="Ann", place="Home:room", data={}, seq=2, tick=2,
-                                   time="2026-03-02T06:00:02")]))
+    log.submit(
+        Batch(
+            events=[
+                Event(
+                    t=1,
+                    kind="act",
+                    person="Ann",
+                    place="Home:room",
+                    data={"file": name},
+                    seq=1,
+                    tick=1,
+                    time="2026-03-02T06:00:01",
+                )
+            ],
+            memories=[
+                {
+                    "person": "Ann",
+                    "id": 1,
+                    "tick": 1,
+                    "t": 1,
+                    "kind": "observation",
+                    "text": f"saw {name}",
+                    "importance": 3,
+                    "evidence": "[]",
+                }
+            ],
+        )
+    )
+    log.submit(
+        Batch(
+            events=[
+                Event(
+                    t=2, kind="act", person="Ann", place="Home:room", data={}, seq=2, tick=2, time="2026-03-02T06:00:02"
+                )
+            ]
+        )
+    )
     log.close()
     db = sqlite3.connect(path)
     assert db.execute("SELECT data FROM event WHERE seq = 1").fetchone()[0] == '{"file":"caf\\\\udce9.txt"}'

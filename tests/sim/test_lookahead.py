@@ -28,12 +28,29 @@ from tests.sim.in_process import run_in_process
 SMALLVILLE = (ROOT / "worlds" / "smallville.yaml").read_text(encoding="utf-8")
 
 
-def run(tmp_path: Path, text: str, schedule: str, *, hours: float, seed: int, latency_ms: float = 20,
-        name: str = "", concurrency: int = 8) -> tuple[Path, Simulation]:
+def run(
+    tmp_path: Path,
+    text: str,
+    schedule: str,
+    *,
+    hours: float,
+    seed: int,
+    latency_ms: float = 20,
+    name: str = "",
+    concurrency: int = 8,
+) -> tuple[Path, Simulation]:
     """Run ``text`` in this process on the scripted model answering after ``latency_ms``."""
     path = tmp_path / f"{name or schedule}.db"
-    sim = run_in_process(path, text, hours, seed=seed, model=ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)),
-                         concurrency=concurrency, schedule=schedule, timeout_s=30.0)
+    sim = run_in_process(
+        path,
+        text,
+        hours,
+        seed=seed,
+        model=ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)),
+        concurrency=concurrency,
+        schedule=schedule,
+        timeout_s=30.0,
+    )
     return path, sim
 
 
@@ -87,8 +104,7 @@ def worlds() -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("world", ["smallville", "town25"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: str, seed: int,
-                                                                        tmp_path: Path) -> None:
+def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: str, seed: int, tmp_path: Path) -> None:
     """Every table, snapshots included (which save those thinking ahead as they were before)."""
     text = worlds()[world]
     hours = 4 if world == "smallville" else 2  # the town's first hours are mostly asleep
@@ -106,7 +122,8 @@ def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: s
 
 @pytest.mark.slow
 def test_a_rule_that_lets_in_what_it_should_not_stops_the_run_instead_of_logging_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("sim.engine.safe", lambda *args: True)  # everyone may think ahead, always
     with pytest.raises(LookaheadBroken):
         run(tmp_path, SMALLVILLE, "lookahead", hours=4, seed=1)
@@ -119,8 +136,9 @@ def test_the_module_says_what_a_mind_reads() -> None:
 # -- the first tick ----------------------------------------------------------------------
 
 
-def test_the_first_persons_morning_is_written_before_the_others_are_decided(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_persons_morning_is_written_before_the_others_are_decided(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With one call at a time, the earliest moment's first person is asked first and shows first."""
     written: list[tuple[int, set[str]]] = []  # (calls answered so far, people who acted) per batch written
     submit = RunLog.submit

@@ -24,8 +24,13 @@ pytestmark = pytest.mark.slow
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 PHASE_LINE = re.compile(r"^\[(\d+):(\d\d):(\d\d)\] (.+)$")
-STARTING = ["checking the world", "starting the scripted model server", "checking the model server",
-            "setting up the people", "first tick"]
+STARTING = [
+    "checking the world",
+    "starting the scripted model server",
+    "checking the model server",
+    "setting up the people",
+    "first tick",
+]
 
 
 def on_a_terminal(args: list[str], columns: int = 80) -> tuple[int, list[str]]:
@@ -33,8 +38,14 @@ def on_a_terminal(args: list[str], columns: int = 80) -> tuple[int, list[str]]:
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=follower, stderr=follower,
-                            stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        stdout=follower,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     os.close(follower)
     screen = ANSI.sub("", read_terminal(leader))
     proc.wait(300)
@@ -43,8 +54,22 @@ def on_a_terminal(args: list[str], columns: int = 80) -> tuple[int, list[str]]:
 
 def test_a_terminal_names_each_phase_and_ticks_the_elapsed_time_every_second(tmp_path: Path) -> None:
     # Two calls at a time, 0.3 s each: the first tick (nine people planning their day) takes seconds.
-    code, frames = on_a_terminal(["run", str(WORLDS / "smallville.yaml"), "--hours", "1", "--llm", "scripted",
-                                  "--llm-latency-ms", "300", "--concurrency", "2", "--out", str(tmp_path / "r.db")])
+    code, frames = on_a_terminal(
+        [
+            "run",
+            str(WORLDS / "smallville.yaml"),
+            "--hours",
+            "1",
+            "--llm",
+            "scripted",
+            "--llm-latency-ms",
+            "300",
+            "--concurrency",
+            "2",
+            "--out",
+            str(tmp_path / "r.db"),
+        ]
+    )
     assert code == 0, frames[-3:]
     drawn, closing = frames[:-2], frames[-2:]  # the display's lines, then the run's closing lines
     assert closing[1].startswith("See it with: hamlet show")
@@ -56,17 +81,36 @@ def test_a_terminal_names_each_phase_and_ticks_the_elapsed_time_every_second(tmp
     assert all(re.match(r"\d+:\d\d:\d\d ", frame) for frame in live), "the elapsed time leads every live line"
     seconds = sorted({int(frame[:7].split(":")[2]) + 60 * int(frame[:7].split(":")[1]) for frame in live})
     assert seconds == list(range(seconds[-1] + 1)) and seconds[-1] >= 3, f"every second is shown: {seconds}"
-    counts = {re.search(r"(\d+) LLM calls", frame).group(1) for frame in live  # type: ignore[union-attr]
-              if "first tick" in frame and "LLM calls" in frame}
+    counts = {
+        re.search(r"(\d+) LLM calls", frame).group(1)
+        for frame in live  # type: ignore[union-attr]
+        if "first tick" in frame and "LLM calls" in frame
+    }
     assert len(counts) >= 3, f"the calls are counted as they end, within the first tick: {counts}"
     assert any("100%" in frame for frame in live)
 
 
 def test_piped_output_is_one_plain_line_per_phase_on_stdout(tmp_path: Path) -> None:
     run = tmp_path / "r.db"
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(WORLDS / "smallville.yaml"), "--hours", "1",
-                           "--llm", "scripted", "--out", str(run)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(WORLDS / "smallville.yaml"),
+            "--hours",
+            "1",
+            "--llm",
+            "scripted",
+            "--out",
+            str(run),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", "stderr is kept for an error's one line"
     assert "\r" not in proc.stdout and "\x1b" not in proc.stdout
@@ -81,8 +125,9 @@ def test_piped_output_is_one_plain_line_per_phase_on_stdout(tmp_path: Path) -> N
 
 def test_resume_and_fork_name_their_own_phases_and_quiet_says_none(hamlet, tmp_path: Path) -> None:
     run = tmp_path / "r.db"
-    first = hamlet("run", WORLDS / "smallville.yaml", "--hours", "1", "--llm", "scripted-inprocess", "--out", run,
-                   "--quiet")
+    first = hamlet(
+        "run", WORLDS / "smallville.yaml", "--hours", "1", "--llm", "scripted-inprocess", "--out", run, "--quiet"
+    )
     assert first.code == 0 and "[0:00:" not in first.out, "--quiet: no phase lines"
     resumed = hamlet("resume", run, "--hours", "1")
     assert resumed.code == 0, resumed.err

@@ -19,16 +19,14 @@ PEOPLE = 24
 
 def busy_world(path: Path) -> Path:
     """A town where people cross paths all day, so a run is long enough to kill mid-way."""
-    houses = "\n".join(
-        f"  - name: House {i}\n    areas:\n      - name: room\n        objects: [bed]" for i in range(6)
-    )
+    houses = "\n".join(f"  - name: House {i}\n    areas:\n      - name: room\n        objects: [bed]" for i in range(6))
     links = "\n".join(f"  - between: [House {i}, Square]\n    minutes: {3 + i}" for i in range(6))
     people = "\n".join(
         f"""  - name: Person {i:02d}
     home: House {i % 6}
     routine:
       - {{at: "07:00", do: has breakfast, place: House {i % 6}}}
-      - {{at: "{8 + i % 3}:{(i * 7) % 60:02d}", do: works, place: Square:{'market' if i % 2 else 'hall'}}}
+      - {{at: "{8 + i % 3}:{(i * 7) % 60:02d}", do: works, place: Square:{"market" if i % 2 else "hall"}}}
       - {{at: "13:00", do: eats lunch, place: Square:cafe}}
       - {{at: "14:{(i * 5) % 60:02d}", do: works, place: Square:hall}}
       - {{at: "18:00", do: spends free time, place: free}}
@@ -58,9 +56,23 @@ people:
 
 def start_run(world: Path, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted-inprocess", "--llm-latency-ms", "100",
-         "--out", str(out), "--quiet"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(world),
+            "--llm",
+            "scripted-inprocess",
+            "--llm-latency-ms",
+            "100",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -103,21 +115,30 @@ def test_resume_of_a_finished_run_says_so_and_extends_with_hours(tmp_path: Path)
     from tests.conftest import WORLDS
 
     run = tmp_path / "r.db"
-    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "6",
-                          "--out", run, "--quiet").code == 0
+    assert (
+        hamlet_process(
+            "run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "6", "--out", run, "--quiet"
+        ).code
+        == 0
+    )
     again = hamlet_process("resume", run)
     assert again.code != 0 and "already finished" in again.err and "Traceback" not in again.err
     longer = hamlet_process("resume", run, "--hours", "18", "--quiet")
     assert longer.code == 0, longer.err
     whole = tmp_path / "whole.db"
-    assert hamlet_process("run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "24",
-                          "--out", whole, "--quiet").code == 0
+    assert (
+        hamlet_process(
+            "run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "24", "--out", whole, "--quiet"
+        ).code
+        == 0
+    )
     assert events_export(run, tmp_path / "a") == events_export(whole, tmp_path / "b")
 
 
 @pytest.mark.slow
-def test_resume_refuses_a_run_that_another_process_is_still_writing(reference: tuple[Path, bytes],
-                                                                    tmp_path: Path) -> None:
+def test_resume_refuses_a_run_that_another_process_is_still_writing(
+    reference: tuple[Path, bytes], tmp_path: Path
+) -> None:
     world, expected = reference
     run = tmp_path / "live.db"
     proc = start_run(world, run)
@@ -140,9 +161,28 @@ def test_kill_9_of_a_generative_run_then_resume_restores_memories_and_indexes(tm
 
     def start(out: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted-inprocess", "--llm-latency-ms", "30",
-             "--hours", "24", "--set", "reflection_threshold=60", "--out", str(out), "--quiet"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                "run",
+                str(world),
+                "--llm",
+                "scripted-inprocess",
+                "--llm-latency-ms",
+                "30",
+                "--hours",
+                "24",
+                "--set",
+                "reflection_threshold=60",
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     whole = tmp_path / "whole.db"
     assert start(whole).wait(600) == 0

@@ -44,11 +44,13 @@ def _machine_allows_namespaces() -> bool:
 ISOLATION = available_isolation()
 needs_namespaces = pytest.mark.skipif(
     ISOLATION != "namespaces",
-    reason="best-effort isolation does not keep a program from the host user's files (documented)")
+    reason="best-effort isolation does not keep a program from the host user's files (documented)",
+)
 # As root without namespaces, the process limit does not hold (root may always fork): no fork bomb.
 needs_process_limit = pytest.mark.skipif(
     ISOLATION == "best-effort" and os.geteuid() == 0,
-    reason="as root without namespaces the kernel does not apply RLIMIT_NPROC")
+    reason="as root without namespaces the kernel does not apply RLIMIT_NPROC",
+)
 
 
 FORK_BOMB = """
@@ -139,7 +141,8 @@ def test_stdin_is_given_to_the_program() -> None:
 @needs_process_limit
 @pytest.mark.slow
 def test_fork_bomb_is_held_at_the_process_limit_and_killed_at_the_time_limit() -> None:
-    outcome = run("""
+    outcome = run(
+        """
         import os, sys, time
         refused = False
         while True:
@@ -150,7 +153,11 @@ def test_fork_bomb_is_held_at_the_process_limit_and_killed_at_the_time_limit() -
                     print("fork refused:", exc, file=sys.stderr, flush=True)
                     refused = True
                 time.sleep(0.01)
-    """, processes=8, wall_seconds=2, memory_bytes=256 * MiB)
+    """,
+        processes=8,
+        wall_seconds=2,
+        memory_bytes=256 * MiB,
+    )
     assert outcome.limit_hit == "processes" and "time" in outcome.limits_hit
     assert outcome.signal == "SIGKILL" and outcome.exit_code is None
     assert 2 <= outcome.wall_seconds < 5
@@ -166,7 +173,8 @@ def test_endless_loop_is_stopped_at_the_cpu_limit() -> None:
 
 
 def test_sleeping_program_and_its_escaped_daemon_are_killed_at_the_wall_time_limit() -> None:
-    outcome = run("""
+    outcome = run(
+        """
         import os, time
         if os.fork() == 0:       # a daemon: new session, out of the program's process group
             os.setsid()
@@ -175,7 +183,9 @@ def test_sleeping_program_and_its_escaped_daemon_are_killed_at_the_wall_time_lim
             os._exit(0)
         print("sleeping", flush=True)
         time.sleep(60)
-    """, wall_seconds=1)
+    """,
+        wall_seconds=1,
+    )
     assert outcome.limits_hit == ["time"] and outcome.signal == "SIGKILL"
     assert outcome.stdout == "sleeping\n"
     assert 1 <= outcome.wall_seconds < 4
@@ -184,11 +194,15 @@ def test_sleeping_program_and_its_escaped_daemon_are_killed_at_the_wall_time_lim
 
 
 def test_memory_hog_is_stopped_at_the_memory_limit() -> None:
-    outcome = run("""
+    outcome = run(
+        """
         hoard = []
         while True:
             hoard.append(bytearray(8 << 20))
-    """, memory_bytes=256 * MiB, wall_seconds=10)
+    """,
+        memory_bytes=256 * MiB,
+        wall_seconds=10,
+    )
     assert outcome.wall_seconds < 5 and not outcome.ok
     if outcome.memory_scope == "cgroup":  # the kernel's OOM killer, counted by the group
         assert (outcome.limit_hit, outcome.signal) == ("memory", "SIGKILL")
@@ -198,11 +212,14 @@ def test_memory_hog_is_stopped_at_the_memory_limit() -> None:
 
 
 def test_huge_file_write_is_stopped_at_the_file_size_limit() -> None:
-    outcome = run("""
+    outcome = run(
+        """
         with open("big.bin", "wb") as handle:
             for _ in range(64):
                 handle.write(b"x" * (1 << 20))
-    """, file_bytes=1 * MiB)
+    """,
+        file_bytes=1 * MiB,
+    )
     assert outcome.limit_hit == "file_size"
     assert "File too large" in outcome.stderr
     assert outcome.files["big.bin"] == 1 * MiB
@@ -210,22 +227,29 @@ def test_huge_file_write_is_stopped_at_the_file_size_limit() -> None:
 
 @needs_namespaces
 def test_many_files_stop_at_the_disk_limit() -> None:
-    outcome = run("""
+    outcome = run(
+        """
         for i in range(32):
             with open(f"part{i}.bin", "wb") as handle:
                 handle.write(b"x" * (1 << 20))
-    """, file_bytes=1 * MiB, disk_bytes=4 * MiB)
+    """,
+        file_bytes=1 * MiB,
+        disk_bytes=4 * MiB,
+    )
     assert outcome.limit_hit == "disk"  # the tmpfs was found full; files at the size cap come after
     assert sum(outcome.files.values()) <= 4 * MiB
 
 
 def test_output_is_kept_up_to_the_cap_head_and_tail() -> None:
-    outcome = run("""
+    outcome = run(
+        """
         print("first line")
         for i in range(100_000):
             print("filler", i)
         print("last line")
-    """, output_bytes=4096)
+    """,
+        output_bytes=4096,
+    )
     assert outcome.output_truncated and len(outcome.stdout) < 4200
     assert outcome.stdout.startswith("first line\n") and outcome.stdout.endswith("last line\n")
     assert "bytes left out" in outcome.stdout
@@ -234,10 +258,15 @@ def test_output_is_kept_up_to_the_cap_head_and_tail() -> None:
 @needs_namespaces
 def test_writes_outside_the_folder_land_nowhere_on_the_host(tmp_path: Path) -> None:
     token = uuid.uuid4().hex
-    targets = [Path("/tmp") / f"hamlet-probe-{token}", ROOT / f"hamlet-probe-{token}",
-               tmp_path / "probe", Path.home() / f"hamlet-probe-{token}", Path("/var/tmp") / f"probe-{token}",
-               Path("/dev/shm") / f"probe-{token}",
-               Path(sysconfig.get_paths()["purelib"]) / f"hamlet-probe-{token}.pth"]  # would run at every start
+    targets = [
+        Path("/tmp") / f"hamlet-probe-{token}",
+        ROOT / f"hamlet-probe-{token}",
+        tmp_path / "probe",
+        Path.home() / f"hamlet-probe-{token}",
+        Path("/var/tmp") / f"probe-{token}",
+        Path("/dev/shm") / f"probe-{token}",
+        Path(sysconfig.get_paths()["purelib"]) / f"hamlet-probe-{token}.pth",
+    ]  # would run at every start
     mounts_before = Path("/proc/self/mountinfo").read_text()
     outcome = run(f"""
         import os
@@ -330,11 +359,14 @@ def test_environment_secrets_are_not_passed(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_best_effort_mode_still_limits_scrubs_and_refuses_python_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
-    outcome = run("""
+    outcome = run(
+        """
         import os, socket
         print(sorted(os.environ), "sk-secret" in str(os.environ))
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    """, isolation="best-effort")
+    """,
+        isolation="best-effort",
+    )
     assert outcome.isolation == "best-effort"
     assert "False" in outcome.stdout and "sk-secret" not in outcome.stdout
     assert outcome.limit_hit == "none" and NETWORK_BLOCKED in outcome.stderr
@@ -403,22 +435,26 @@ def open_folder() -> Any:
 
 
 def test_best_effort_runs_as_a_fresh_user_without_the_hosts_secrets_files_or_descriptors(
-        monkeypatch: pytest.MonkeyPatch, open_folder: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, open_folder: Path
+) -> None:
     from sim.log import create_run_file
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-best-effort-secret")
     create_run_file(open_folder / "run.db").dispose()
     (open_folder / "public.txt").write_text("anyone may read this")
     (open_folder / "root-only").mkdir(mode=0o755)
-    probes = {"run file": f"open({str(open_folder / 'run.db')!r}, 'rb').read()",
-              "public file": f"open({str(open_folder / 'public.txt')!r}).read()",
-              "root-only folder": f"open({str(open_folder / 'root-only' / 'x')!r}, 'w').write('x')",
-              "password hashes": "open('/etc/shadow').read()",
-              "root's home": "os.listdir('/root')",
-              "init's environment": "open('/proc/1/environ', 'rb').read()",
-              "host's environment": f"open('/proc/{os.getpid()}/environ', 'rb').read()",
-              "launcher's environment": "open(f'/proc/{os.getppid()}/environ', 'rb').read()"}
-    outcome = run(f"""
+    probes = {
+        "run file": f"open({str(open_folder / 'run.db')!r}, 'rb').read()",
+        "public file": f"open({str(open_folder / 'public.txt')!r}).read()",
+        "root-only folder": f"open({str(open_folder / 'root-only' / 'x')!r}, 'w').write('x')",
+        "password hashes": "open('/etc/shadow').read()",
+        "root's home": "os.listdir('/root')",
+        "init's environment": "open('/proc/1/environ', 'rb').read()",
+        "host's environment": f"open('/proc/{os.getpid()}/environ', 'rb').read()",
+        "launcher's environment": "open(f'/proc/{os.getppid()}/environ', 'rb').read()",
+    }
+    outcome = run(
+        f"""
         import json, os
         results = {{"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "env": sorted(os.environ),
                     "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd"))}}
@@ -429,7 +465,9 @@ def test_best_effort_runs_as_a_fresh_user_without_the_hosts_secrets_files_or_des
             except OSError as exc:
                 results[name] = type(exc).__name__
         print(json.dumps(results))
-    """, isolation="best-effort")
+    """,
+        isolation="best-effort",
+    )
     assert outcome.exit_code == 0, outcome.stderr
     seen = json.loads(outcome.stdout)
     assert seen["uid"] == outcome.uid and seen["uid"] not in (0, os.geteuid()) and seen["gid"] == seen["uid"]
@@ -464,6 +502,7 @@ def test_unsafe_host_user_is_asked_for_by_name_and_runs_as_this_user() -> None:
 
 # -- hostile programs, in every mode the sandbox can pick -------------------------------------
 
+
 @pytest.mark.parametrize("mode", MODES)
 def test_kill_every_process_reaches_only_the_programs_own(mode: str) -> None:
     contained(mode)
@@ -495,17 +534,25 @@ def test_fork_bomb_is_held_and_the_refusals_are_observed(mode: str) -> None:
 def test_writes_to_system_folders_and_roots_home_are_refused(mode: str) -> None:
     contained(mode)
     token = uuid.uuid4().hex
-    targets = [Path("/etc") / f"hamlet-probe-{token}", Path("/usr/local/bin") / f"hamlet-probe-{token}",
-               Path("/root") / f"hamlet-probe-{token}", Path(sysconfig.get_paths()["purelib"]) / f"hamlet-{token}.pth"]
+    targets = [
+        Path("/etc") / f"hamlet-probe-{token}",
+        Path("/usr/local/bin") / f"hamlet-probe-{token}",
+        Path("/root") / f"hamlet-probe-{token}",
+        Path(sysconfig.get_paths()["purelib"]) / f"hamlet-{token}.pth",
+    ]
     try:
-        outcome = run(GUARD + f"""
+        outcome = run(
+            GUARD
+            + f"""
 for target in {[str(t) for t in targets]!r}:
     try:
         open(target, "w").write("escaped")
         print("wrote", target)
     except OSError as exc:
         print("refused", target, type(exc).__name__)
-""", isolation=mode)
+""",
+            isolation=mode,
+        )
         assert "not contained" not in outcome.stderr and "wrote" not in outcome.stdout, outcome.stdout
     finally:
         written = [t for t in targets if t.exists()]
@@ -518,7 +565,9 @@ for target in {[str(t) for t in targets]!r}:
 @pytest.mark.slow
 def test_memory_is_limited_for_the_whole_program_not_per_process(mode: str) -> None:
     contained(mode)
-    outcome = run(GUARD + """
+    outcome = run(
+        GUARD
+        + """
 import time
 children = []
 for _ in range(12):  # 12 x 100 MiB against a limit of 256 MiB for the whole program
@@ -535,7 +584,12 @@ for _ in range(12):  # 12 x 100 MiB against a limit of 256 MiB for the whole pro
     children.append(pid)
 print("forked", len(children), flush=True)
 time.sleep(30)
-""", isolation=mode, processes=16, memory_bytes=256 * MiB, wall_seconds=3)
+""",
+        isolation=mode,
+        processes=16,
+        memory_bytes=256 * MiB,
+        wall_seconds=3,
+    )
     assert "not contained" not in outcome.stderr
     if outcome.memory_scope != "cgroup":
         pytest.skip("no memory control group here: the per-process split is tested separately")
@@ -544,12 +598,17 @@ time.sleep(30)
 
 
 def test_without_a_control_group_memory_is_split_so_processes_times_share_stays_in_the_limit(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(sandbox._Groups, "make", classmethod(lambda cls, limits: cls()))
-    outcome = run("""
+    outcome = run(
+        """
         import resource
         print(resource.getrlimit(resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_NPROC)[0])
-    """, memory_bytes=512 * MiB, processes=32)
+    """,
+        memory_bytes=512 * MiB,
+        processes=32,
+    )
     share, processes = map(int, outcome.stdout.split())
     assert outcome.memory_scope == "split-per-process" and outcome.memory_peak_bytes is None
     assert share * processes <= 512 * MiB and share >= 64 * MiB
@@ -569,22 +628,28 @@ def test_stderr_alone_sets_no_limit() -> None:
 
 # -- what the program leaves behind -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", MODES)
 def test_deeply_nested_folders_are_the_programs_doing_not_a_machine_fault(mode: str) -> None:
     contained(mode)
     before = set(Path("/tmp").glob("hamlet-sandbox-*"))
-    outcome = run("""
+    outcome = run(
+        """
         import os
         for _ in range(1500):
             os.mkdir("d")
             os.chdir("d")
         open("deep.txt", "w").write("bottom")
         print("done")
-    """, isolation=mode)
+    """,
+        isolation=mode,
+    )
     assert outcome.stdout == "done\n", outcome.stderr
     assert any("more than 16 deep" in note for note in outcome.notes)
     assert set(outcome.files) == {"main.py"}
-    assert not any((folder / "program" / "d").exists() for folder in set(Path("/tmp").glob("hamlet-sandbox-*")) - before)
+    assert not any(
+        (folder / "program" / "d").exists() for folder in set(Path("/tmp").glob("hamlet-sandbox-*")) - before
+    )
 
 
 def test_many_files_are_listed_up_to_a_cap_and_the_cut_is_said() -> None:
@@ -599,12 +664,15 @@ def test_many_files_are_listed_up_to_a_cap_and_the_cut_is_said() -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_file_names_that_are_not_utf8_are_escaped_and_said(mode: str) -> None:
     contained(mode)
-    outcome = run("""
+    outcome = run(
+        """
         import os
         open(b"bad\\xff.txt", "w").write("x")
         os.mkdir(b"dir\\xfe")
         open(b"dir\\xfe/in.txt", "w").write("yy")
-    """, isolation=mode)
+    """,
+        isolation=mode,
+    )
     assert outcome.exit_code == 0, outcome.stderr
     assert outcome.files == {"main.py": outcome.files["main.py"], "bad\\xff.txt": 1, "dir\\xfe/in.txt": 2}
     json.dumps(outcome.model_dump(), ensure_ascii=False).encode("utf-8")  # what the log writer does
@@ -616,7 +684,8 @@ def test_best_effort_leaves_nothing_in_shared_folders_and_has_no_network_where_i
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
         server.bind(("127.0.0.1", 0))
         server.listen(8)
-        outcome = run(f"""
+        outcome = run(
+            f"""
             import _socket, os  # _socket: past the sitecustomize that refuses Python's sockets
             for folder in ("/tmp", "/var/tmp", "/dev/shm"):
                 open(f"{{folder}}/hamlet-stray-{token}", "w").write("left")
@@ -628,7 +697,9 @@ def test_best_effort_leaves_nothing_in_shared_folders_and_has_no_network_where_i
                 print("connected")
             except OSError as exc:
                 print("no network:", exc)
-        """, isolation="best-effort")
+        """,
+            isolation="best-effort",
+        )
         server.setblocking(False)
         reached = True
         try:
@@ -636,7 +707,9 @@ def test_best_effort_leaves_nothing_in_shared_folders_and_has_no_network_where_i
         except BlockingIOError:
             reached = False
     assert outcome.exit_code == 0, outcome.stderr
-    assert not list(Path("/tmp").glob(f"hamlet-stray-{token}*")) and not list(Path("/var/tmp").glob(f"hamlet-stray-{token}"))
+    assert not list(Path("/tmp").glob(f"hamlet-stray-{token}*")) and not list(
+        Path("/var/tmp").glob(f"hamlet-stray-{token}")
+    )
     assert not list(Path("/dev/shm").glob(f"hamlet-stray-{token}"))
     assert any("outside its folder, removed" in note for note in outcome.notes)
     if any("no network namespace" in note for note in outcome.notes):
@@ -652,24 +725,39 @@ def as_a_user(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sandbox as a user who is not root sees it: the launcher runs as nobody, on the system's python3."""
     if os.geteuid() != 0 or not os.path.exists("/usr/bin/python3") or not shutil.which("setpriv"):
         pytest.skip("needs root (to start the launcher as nobody), setpriv and /usr/bin/python3")
-    check = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "unshare", "-Urnmpf",
-                            "--mount-proc", "true"], capture_output=True)
+    check = subprocess.run(
+        [
+            "setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "unshare",
+            "-Urnmpf",
+            "--mount-proc",
+            "true",
+        ],
+        capture_output=True,
+    )
     if check.returncode != 0:
         pytest.skip("this machine allows users no user namespaces")
     monkeypatch.setattr(sandbox, "_root", lambda: False)
-    monkeypatch.setattr(sandbox, "_launcher", lambda: ("/usr/bin/python3", {
-        "user": NOBODY, "group": NOBODY, "extra_groups": []}))
+    monkeypatch.setattr(
+        sandbox, "_launcher", lambda: ("/usr/bin/python3", {"user": NOBODY, "group": NOBODY, "extra_groups": []})
+    )
     monkeypatch.setattr(sandbox._Groups, "make", classmethod(lambda cls, limits: cls()))  # not delegated to users
     monkeypatch.setattr(sandbox.sys, "executable", "/usr/bin/python3")  # ours is under /root, closed to nobody
 
 
 def test_a_user_who_is_not_root_gets_user_namespaces(as_a_user: None) -> None:
     assert available_isolation.__wrapped__() == "user-namespaces"
-    outcome = run("""
+    outcome = run(
+        """
         import os
         print(os.getuid(), sorted(os.environ))
         print(sorted(os.listdir("/")))
-    """, isolation="user-namespaces")
+    """,
+        isolation="user-namespaces",
+    )
     assert outcome.exit_code == 0, outcome.stderr
     uid, *env = outcome.stdout.splitlines()[0].split(maxsplit=1)
     assert uid not in ("0", str(NOBODY)) and "OPENAI" not in outcome.stdout
@@ -682,7 +770,9 @@ def test_in_user_namespaces_hostile_programs_reach_nothing_of_the_user_outside(a
     sentinel = subprocess.Popen(["sleep", "60"], user=NOBODY, group=NOBODY, extra_groups=[])  # the same user outside
     token = uuid.uuid4().hex
     try:
-        outcome = run(GUARD + f"""
+        outcome = run(
+            GUARD
+            + f"""
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 attempts = {{
@@ -697,7 +787,9 @@ for name, attempt in attempts.items():
     except OSError as exc:
         print(f"{{name}}: {{type(exc).__name__}}")
 os.kill(-1, 9)
-""", isolation="user-namespaces")
+""",
+            isolation="user-namespaces",
+        )
         assert sentinel.poll() is None, "kill(-1) reached a process of the user outside"
     finally:
         sentinel.kill()

@@ -52,8 +52,9 @@ def test_empty_file_says_it_is_empty(hamlet, tmp_path: Path) -> None:
 
 
 def test_list_at_top_level_where_a_mapping_is_expected(hamlet, tmp_path: Path) -> None:
-    assert_one_line_error(hamlet("validate", write(tmp_path, "- name: x\n- name: y\n")), "top level is a list",
-                          "mapping")
+    assert_one_line_error(
+        hamlet("validate", write(tmp_path, "- name: x\n- name: y\n")), "top level is a list", "mapping"
+    )
 
 
 def test_list_where_a_person_mapping_is_expected(hamlet, tmp_path: Path) -> None:
@@ -72,8 +73,9 @@ def test_duplicate_person_names_are_rejected(hamlet, tmp_path: Path) -> None:
 
 
 def test_duplicate_area_names_in_a_sector_are_rejected(hamlet, tmp_path: Path) -> None:
-    text = TINY_WORLD.replace("      - name: room\n        objects: [bed, desk]\n",
-                              "      - name: room\n      - name: room\n")
+    text = TINY_WORLD.replace(
+        "      - name: room\n        objects: [bed, desk]\n", "      - name: room\n      - name: room\n"
+    )
     assert_one_line_error(hamlet("validate", write(tmp_path, text)), "sectors[0].areas[1].name", "duplicate")
 
 
@@ -124,9 +126,11 @@ def test_intervention_needs_the_fields_of_its_kind(hamlet, tmp_path: Path) -> No
 
 def test_routine_is_sorted_by_time(tmp_path: Path) -> None:
     text = TINY_WORLD.replace('      - {at: "07:00", do: reads, place: Home, object: desk}\n', "")
-    text = text.replace('      - {at: "21:00", do: sleeps, place: Home, object: bed}\n',
-                        '      - {at: "21:00", do: sleeps, place: Home, object: bed}\n'
-                        '      - {at: "07:00", do: reads, place: Home, object: desk}\n')
+    text = text.replace(
+        '      - {at: "21:00", do: sleeps, place: Home, object: bed}\n',
+        '      - {at: "21:00", do: sleeps, place: Home, object: bed}\n'
+        '      - {at: "07:00", do: reads, place: Home, object: desk}\n',
+    )
     scenario = load_scenario(write(tmp_path, text))
     assert [item.at for item in scenario.people[0].routine] == ["07:00", "10:00", "21:00"]
 
@@ -148,8 +152,7 @@ def test_unknown_mind_is_caught_by_validate(hamlet, tmp_path: Path) -> None:
 
 def test_unknown_mind_parameter_lists_the_ones_it_takes(hamlet, tmp_path: Path) -> None:
     text = TINY_WORLD + "minds:\n  schedule: {jitter_minute: 5}\n"
-    assert_one_line_error(hamlet("validate", write(tmp_path, text)), "minds.schedule.jitter_minute",
-                          "jitter_minutes")
+    assert_one_line_error(hamlet("validate", write(tmp_path, text)), "minds.schedule.jitter_minute", "jitter_minutes")
 
 
 def test_unquoted_times_of_day_that_yaml_reads_as_numbers_still_work() -> None:
@@ -158,11 +161,14 @@ def test_unquoted_times_of_day_that_yaml_reads_as_numbers_still_work() -> None:
 
 
 def test_yaml_datetimes_are_accepted_for_intervention_times() -> None:
-    scenario = parse_scenario(TINY_WORLD + "interventions:\n  - {at: 2026-03-02T08:00:00, kind: whisper, "
-                              "person: Ann, text: hi}\n")
+    scenario = parse_scenario(
+        TINY_WORLD + "interventions:\n  - {at: 2026-03-02T08:00:00, kind: whisper, person: Ann, text: hi}\n"
+    )
     assert scenario.interventions[0].at.startswith("2026-03-02T08:00")
 
 
 def test_a_name_that_is_both_a_sector_and_an_area_elsewhere_is_ambiguous(hamlet, tmp_path: Path) -> None:
-    text = TINY_WORLD.replace("      - name: lawn\n", "      - name: Home\n").replace("place: Park}", "place: Park:Home}")
+    text = TINY_WORLD.replace("      - name: lawn\n", "      - name: Home\n").replace(
+        "place: Park}", "place: Park:Home}"
+    )
     assert_one_line_error(hamlet("validate", write(tmp_path, text)), "ambiguous", "Home:room", "Park:Home")

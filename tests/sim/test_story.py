@@ -26,8 +26,9 @@ from tests.sim.research.handmade import HandRun, town_run
 def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The research guide's run: the town of worlds/smallville.yaml for 38 hours, the party included."""
     run = tmp_path_factory.mktemp("story") / "town.db"
-    done = hamlet_process("run", WORLDS / "smallville.yaml", "--llm", "scripted", "--hours", "38", "--seed", "7",
-                          "--out", run, "--quiet")
+    done = hamlet_process(
+        "run", WORLDS / "smallville.yaml", "--llm", "scripted", "--hours", "38", "--seed", "7", "--out", run, "--quiet"
+    )
     assert done.code == 0, done.err
     return run
 
@@ -74,8 +75,11 @@ def test_each_conversation_names_its_people_and_quotes_a_line_they_said_in_it(ha
     assert len(story["conversations"]["items"]) == len(talks)
     for item, (seq, _, time, person, place, data) in zip(story["conversations"]["items"], talks, strict=True):
         assert (item["time"], item["people"], item["place"]) == (time, [person, data["with"]], place)
-        said = [(s[3], s[5]["text"]) for s in says if s[0] > seq and s[5].get("turn") is not None
-                and {s[3], s[5]["to"]} == {person, data["with"]}][:item["lines"]]
+        said = [
+            (s[3], s[5]["text"])
+            for s in says
+            if s[0] > seq and s[5].get("turn") is not None and {s[3], s[5]["to"]} == {person, data["with"]}
+        ][: item["lines"]]
         assert len(said) == item["lines"] > 0
         assert (item["quote"]["person"], item["quote"]["text"]) in said
     text = hamlet("show", town, "--full").out
@@ -114,15 +118,20 @@ def test_reactions_are_the_re_plans_of_the_file_with_their_reasons(hamlet, town:
     assert story["reactions"]["total"] == len(replans) > 0
     assert story["reacting_people"] == len({e[3] for e in replans})
     assert [(r["time"], r["person"], r["reason"]) for r in story["reactions"]["items"]] == [
-        (e[2], e[3], e[5]["reason"]) for e in replans]
+        (e[2], e[3], e[5]["reason"]) for e in replans
+    ]
 
 
 def test_interventions_are_told_with_what_was_done(hamlet, town: Path) -> None:
     story = json.loads(hamlet("show", town, "--json").out)["story"]
     poster = events(town, "intervene")[0]
     told = story["interventions"]["items"][0]
-    assert (told["time"], told["kind"], told["place"], told["text"]) == (poster[2], "inject", poster[4],
-                                                                         poster[5]["text"])
+    assert (told["time"], told["kind"], told["place"], told["text"]) == (
+        poster[2],
+        "inject",
+        poster[4],
+        poster[5]["text"],
+    )
     assert any(i["kind"] == "set_object" for i in story["interventions"]["items"])  # the notice board
     assert f"inject at {poster[4]}: “{poster[5]['text'][:40]}" in hamlet("show", town).out
 
@@ -136,15 +145,19 @@ def test_the_story_of_facts_and_gatherings_is_the_metrics_answer(run_name: str, 
         for fact, spread in zip(metrics.facts(), story.facts, strict=True):
             table = metrics.diffusion(fact)
             assert sorted((k["person"], k["t"], k["how"]) for k in spread.knew) == sorted(
-                (r.person, int(r.t), r.how) for r in table.itertuples() if r.knows)
+                (r.person, int(r.t), r.how) for r in table.itertuples() if r.knows
+            )
             assert spread.people == len(table)
             plans = metrics.plans(fact)
-            assert sorted((p["person"], p["t"]) for p in spread.planned) == sorted(zip(plans["person"], plans["t"], strict=True))
+            assert sorted((p["person"], p["t"]) for p in spread.planned) == sorted(
+                zip(plans["person"], plans["t"], strict=True)
+            )
             window = metrics.gathering(fact)
             assert window is not None and spread.gathering is not None
             came = metrics.attendance(window)
-            assert sorted((c["person"], c["arrived"], c["left"], c["minutes"]) for c in spread.gathering["came"]) == \
-                sorted(came.itertuples(index=False, name=None))
+            assert sorted(
+                (c["person"], c["arrived"], c["left"], c["minutes"]) for c in spread.gathering["came"]
+            ) == sorted(came.itertuples(index=False, name=None))
 
 
 def test_a_memory_in_letters_that_fold_to_the_news_still_counts(tmp_path: Path) -> None:
@@ -153,8 +166,15 @@ def test_a_memory_in_letters_that_fold_to_the_news_still_counts(tmp_path: Path) 
         run.event(0, "spawn", person, "Home:room", home="Home:room")
     run.memory("Bo Lane", 60, "Ｔｈｅ ｓｐｒｉｎｇ ＦＥＳＴＩＶＡＬ is on Sunday.")  # fullwidth: no plain "festival"
     run.memory("Cy Moss", 60, "The Fest is on.")
-    run.event(120, "plan", "Cy Moss", "Home:room", scope="replan", reason="to go to the ﬁesta, then the ＦＥＳＴＩＶＡＬ",
-              items=[])
+    run.event(
+        120,
+        "plan",
+        "Cy Moss",
+        "Home:room",
+        scope="replan",
+        reason="to go to the ﬁesta, then the ＦＥＳＴＩＶＡＬ",
+        items=[],
+    )
     with RunMetrics(run.close()) as metrics:
         spread = read_story(metrics).facts[0]
         fact = metrics.facts()[0]
@@ -184,12 +204,16 @@ def test_a_run_that_ends_before_a_gathering_says_nobody_could_have_come_yet(haml
     run.close()
     gathering = json.loads(hamlet("show", run.path, "--json").out)["story"]["facts"][0]["gathering"]
     assert gathering["reached"] == "ahead" and gathering["came"] == []
-    assert "    came      nobody could have come yet: it starts after this run ends (Mon 02 09:00)" in \
-        hamlet("show", run.path).out
+    assert (
+        "    came      nobody could have come yet: it starts after this run ends (Mon 02 09:00)"
+        in hamlet("show", run.path).out
+    )
     metrics = hamlet("metrics", run.path)
     assert metrics.code == 0, metrics.err
-    assert ("  the gathering at Cafe starts at 2026-03-02T10:00:00, after this run ends at 2026-03-02T09:00:00; "
-            "nobody could have come yet") in metrics.out
+    assert (
+        "  the gathering at Cafe starts at 2026-03-02T10:00:00, after this run ends at 2026-03-02T09:00:00; "
+        "nobody could have come yet"
+    ) in metrics.out
     assert " came" not in metrics.out.split("Coordination")[1].split("\n\n")[0].replace("could have come", "")
     coordination = json.loads(hamlet("metrics", run.path, "--json").out)["coordination"]
     assert coordination["reached"] == "ahead" and coordination["run_end"] == "2026-03-02T09:00:00"
@@ -214,16 +238,25 @@ def test_a_lost_run_is_listed_with_how_to_resume_it(hamlet, tmp_path: Path) -> N
 
 
 def test_show_tells_the_story_without_pandas(town: Path) -> None:
-    code = ("import sys; sys.modules['pandas'] = None  # as if pandas were missing: show never needs it\n"
-            "from sim.cli import main; raise SystemExit(main(['show', sys.argv[1]]))")
-    done = subprocess.run([sys.executable, "-c", code, str(town)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys; sys.modules['pandas'] = None  # as if pandas were missing: show never needs it\n"
+        "from sim.cli import main; raise SystemExit(main(['show', sys.argv[1]]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(town)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "valentines_party: " in done.stdout and "Conversations " in done.stdout
 
 
 def test_show_into_a_pipe_nobody_reads_ends_quietly(town: Path) -> None:
     # ``true`` exits at once: the show finds the pipe closed (hamlet show RUN.db | head, on a long story)
-    done = subprocess.run(f"'{sys.executable}' -m sim show '{town}' | true", shell=True, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        f"'{sys.executable}' -m sim show '{town}' | true",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.stderr == ""

@@ -36,8 +36,20 @@ def company(tmp_path: Path, edit: tuple[str, str] | None = None) -> Path:
 
 def run_company(hamlet, tmp_path: Path, name: str, *extra: str, seed: int = EVERY_PHASE_SEED) -> Path:
     out = tmp_path / name
-    result = hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--task", "a snake game", "--seed", seed, "--out", out,
-                    "--quiet", *extra)
+    result = hamlet(
+        "run",
+        COMPANY,
+        "--llm",
+        "scripted-inprocess",
+        "--task",
+        "a snake game",
+        "--seed",
+        seed,
+        "--out",
+        out,
+        "--quiet",
+        *extra,
+    )
     assert result.code == 0, result.err
     return out
 
@@ -60,47 +72,78 @@ def phase_names(chain: list) -> list[str]:
 
 
 def test_a_phase_naming_an_unknown_role_is_one_line_naming_the_field(hamlet, tmp_path: Path) -> None:
-    world = company(tmp_path, ("- phase: Coding\n      instructor: Chief Technology Officer\n      assistant: Programmer\n",
-                               "- phase: Coding\n      instructor: Chief Technology Officer\n      assistant: Progammer\n"))
-    for result in (hamlet("validate", world), hamlet("run", world, "--llm", "scripted-inprocess", "--task", "x",
-                                                       "--out", tmp_path / "r.db")):
-        assert_one_line_error(result, "team.chain[2].assistant", "unknown role 'Progammer'", "did you mean 'Programmer'")
+    world = company(
+        tmp_path,
+        (
+            "- phase: Coding\n      instructor: Chief Technology Officer\n      assistant: Programmer\n",
+            "- phase: Coding\n      instructor: Chief Technology Officer\n      assistant: Progammer\n",
+        ),
+    )
+    for result in (
+        hamlet("validate", world),
+        hamlet("run", world, "--llm", "scripted-inprocess", "--task", "x", "--out", tmp_path / "r.db"),
+    ):
+        assert_one_line_error(
+            result, "team.chain[2].assistant", "unknown role 'Progammer'", "did you mean 'Programmer'"
+        )
     assert not (tmp_path / "r.db").exists()
 
 
 def test_a_loop_with_no_cycle_cap_is_one_line(hamlet, tmp_path: Path) -> None:
     world = company(tmp_path, ("    - loop: Code review\n      cycles: 3\n", "    - loop: Code review\n"))
-    assert_one_line_error(hamlet("validate", world), "team.chain[4]", "loop 'Code review' has no cycle cap",
-                          "cycles: N")
+    assert_one_line_error(
+        hamlet("validate", world), "team.chain[4]", "loop 'Code review' has no cycle cap", "cycles: N"
+    )
 
 
 def test_an_empty_task_is_one_line_and_writes_nothing(hamlet, tmp_path: Path) -> None:
     out = tmp_path / "r.db"
-    assert_one_line_error(hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--task", "  ", "--out", out),
-                          "--task: empty", "a snake game")
-    assert_one_line_error(hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--out", out),
-                          "team.task is empty", "--task")
+    assert_one_line_error(
+        hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--task", "  ", "--out", out),
+        "--task: empty",
+        "a snake game",
+    )
+    assert_one_line_error(
+        hamlet("run", COMPANY, "--llm", "scripted-inprocess", "--out", out), "team.task is empty", "--task"
+    )
     assert not out.exists()
 
 
 def test_a_task_for_a_world_without_a_team_is_refused(hamlet, tiny_world: Path, tmp_path: Path) -> None:
-    assert_one_line_error(hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--task", "a game", "--out", tmp_path / "r.db"),
-                          "--task", "has no team")
+    assert_one_line_error(
+        hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--task", "a game", "--out", tmp_path / "r.db"),
+        "--task",
+        "has no team",
+    )
 
 
-@pytest.mark.parametrize(("edit", "needles"), [
-    (("{unimplemented_file} still", "{unimplemented} still"), ("team.chain[3].chain[0].prompt", "{unimplemented}",
-                                                                 "did you mean 'unimplemented_file'")),
-    (("      person: Kenji Sato\n", "      person: Kenji Satoh\n"), ("team.roles[3].person", "unknown person 'Kenji Satoh'", "did you mean 'Kenji Sato'")),
-    (("mind: role\n", "mind: schedule\n"), ("team.roles[0]", "runs the schedule mind", "mind: role")),
-    (("- phase: Manual", "- phase: Coding"), ("team.chain[7]", "duplicate phase or loop name 'Coding'")),
-    (("      conclusion: language\n", "      conclusion: codes\n"), ("conclusion", "'codes' is a built-in")),
-    (("      extract: agreed\n      conclusion: modality\n", "      extract: reply\n      conclusion: modality\n"),
-     ("options apply to extract: agreed only",)),
-    (("      until: approved\n", "      until: finished\n"), ("team.chain[4].until",)),
-])
-def test_other_mistakes_in_a_team_are_one_line_each(hamlet, tmp_path: Path, edit: tuple[str, str],
-                                                    needles: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("edit", "needles"),
+    [
+        (
+            ("{unimplemented_file} still", "{unimplemented} still"),
+            ("team.chain[3].chain[0].prompt", "{unimplemented}", "did you mean 'unimplemented_file'"),
+        ),
+        (
+            ("      person: Kenji Sato\n", "      person: Kenji Satoh\n"),
+            ("team.roles[3].person", "unknown person 'Kenji Satoh'", "did you mean 'Kenji Sato'"),
+        ),
+        (("mind: role\n", "mind: schedule\n"), ("team.roles[0]", "runs the schedule mind", "mind: role")),
+        (("- phase: Manual", "- phase: Coding"), ("team.chain[7]", "duplicate phase or loop name 'Coding'")),
+        (("      conclusion: language\n", "      conclusion: codes\n"), ("conclusion", "'codes' is a built-in")),
+        (
+            (
+                "      extract: agreed\n      conclusion: modality\n",
+                "      extract: reply\n      conclusion: modality\n",
+            ),
+            ("options apply to extract: agreed only",),
+        ),
+        (("      until: approved\n", "      until: finished\n"), ("team.chain[4].until",)),
+    ],
+)
+def test_other_mistakes_in_a_team_are_one_line_each(
+    hamlet, tmp_path: Path, edit: tuple[str, str], needles: tuple[str, ...]
+) -> None:
     assert_one_line_error(hamlet("validate", company(tmp_path, edit)), *needles)
 
 
@@ -128,8 +171,9 @@ def test_a_scripted_software_company_goes_through_every_phase_to_a_program_that_
     assert [e["ok"] for e in events(run, "sandbox")] == [False, True]  # the draft's bug, found and fixed
     # fixed because the feedback named it: the Fixing prompt (its opening line, after the system prompt;
     # a dehallucination exchange may follow it) carried the traceback of the failing assertion
-    fixing = json.loads(sqlite3.connect(run).execute("SELECT request FROM llm_call WHERE purpose = 'Fixing'")
-                        .fetchone()[0])["messages"][1]["content"]
+    fixing = json.loads(
+        sqlite3.connect(run).execute("SELECT request FROM llm_call WHERE purpose = 'Fixing'").fetchone()[0]
+    )["messages"][1]["content"]
     assert "AssertionError" in fixing and program.CAUGHT in fixing
     end = events(run, "chain_end")[0]
     assert (end["completeness"], end["executability"]) == (1.0, 1.0) and 0.2 < end["consistency"] < 1
@@ -156,7 +200,8 @@ def test_a_scripted_software_company_goes_through_every_phase_to_a_program_that_
 
 
 def test_the_companys_code_phases_ask_for_missing_details_through_the_model_and_log_the_exchange(
-        hamlet, tmp_path: Path) -> None:
+    hamlet, tmp_path: Path
+) -> None:
     run = run_company(hamlet, tmp_path, "run.db")
     db = sqlite3.connect(run)
     # rows of one tick are not in the order the calls were made: compared per tick, not by id
@@ -202,7 +247,9 @@ def test_the_same_seed_gives_byte_identical_events_and_artifacts(hamlet, tmp_pat
     assert b'"kind": "sandbox"' in exports[0][0]
 
 
-def test_a_team_run_stopped_in_mid_chain_and_resumed_writes_what_an_unstopped_run_writes(hamlet, tmp_path: Path) -> None:
+def test_a_team_run_stopped_in_mid_chain_and_resumed_writes_what_an_unstopped_run_writes(
+    hamlet, tmp_path: Path
+) -> None:
     whole = run_company(hamlet, tmp_path, "whole.db")
     cut = run_company(hamlet, tmp_path, "cut.db", "--until", "+23m")
     assert events(cut, "chain_end") == []
@@ -269,33 +316,44 @@ def run_hostile(hamlet, tmp_path: Path, program: str) -> tuple[dict, Path]:
     return runs[0], out
 
 
-@pytest.mark.skipif(ISOLATION == "best-effort" and os.geteuid() == 0,
-                    reason="as root without namespaces the kernel does not apply RLIMIT_NPROC")
+@pytest.mark.skipif(
+    ISOLATION == "best-effort" and os.geteuid() == 0,
+    reason="as root without namespaces the kernel does not apply RLIMIT_NPROC",
+)
 @pytest.mark.slow
 def test_a_teams_fork_bomb_is_killed_and_recorded(hamlet, tmp_path: Path) -> None:
     run, _ = run_hostile(hamlet, tmp_path, FORK_BOMB)
     assert not run["ok"] and run["signal"] == "SIGKILL" and "time" in run["limits_hit"]
 
 
-@pytest.mark.parametrize(("program", "limit"), [
-    ("while True:\n    pass\n", "cpu"),
-    ("hoard = []\nwhile True:\n    hoard.append(bytearray(8 << 20))\n", "memory"),
-])
-def test_a_teams_program_stopped_at_a_limit_is_recorded_with_the_limit(hamlet, tmp_path: Path, program: str,
-                                                                       limit: str) -> None:
+@pytest.mark.parametrize(
+    ("program", "limit"),
+    [
+        ("while True:\n    pass\n", "cpu"),
+        ("hoard = []\nwhile True:\n    hoard.append(bytearray(8 << 20))\n", "memory"),
+    ],
+)
+def test_a_teams_program_stopped_at_a_limit_is_recorded_with_the_limit(
+    hamlet, tmp_path: Path, program: str, limit: str
+) -> None:
     run, out = run_hostile(hamlet, tmp_path, program)
     assert not run["ok"] and run["limit_hit"] == limit
     assert events(out, "loop_end")[0]["reason"] == "cycle cap: 1 cycle"
     assert events(out, "chain_end")[0]["executability"] == 0.0
 
 
-@pytest.mark.skipif(ISOLATION != "namespaces", reason="best-effort isolation does not keep a program from the "
-                    "host user's files (documented)")
+@pytest.mark.skipif(
+    ISOLATION != "namespaces",
+    reason="best-effort isolation does not keep a program from the host user's files (documented)",
+)
 def test_a_teams_program_neither_writes_nor_deletes_outside_its_folder(hamlet, tmp_path: Path) -> None:
     canary = tmp_path / "canary.txt"
     canary.write_text("alive")
     escaped = tmp_path / "escaped.txt"
-    run, _ = run_hostile(hamlet, tmp_path, f"""
+    run, _ = run_hostile(
+        hamlet,
+        tmp_path,
+        f"""
         import os
         for act in (lambda: open({str(escaped)!r}, "w").write("x"), lambda: os.remove({str(canary)!r})):
             try:
@@ -303,20 +361,26 @@ def test_a_teams_program_neither_writes_nor_deletes_outside_its_folder(hamlet, t
                 print("done")
             except OSError as exc:
                 print("refused", type(exc).__name__)
-    """)
+    """,
+    )
     assert canary.read_text() == "alive" and not escaped.exists()
     assert "done" not in run["stdout"].split()
 
 
-def test_a_teams_program_never_sees_the_environments_secrets(hamlet, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_teams_program_never_sees_the_environments_secrets(
+    hamlet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-team-secret")
-    run, out = run_hostile(hamlet, tmp_path, """
+    run, out = run_hostile(
+        hamlet,
+        tmp_path,
+        """
         import os
         print(sorted(os.environ))
         print(os.environ.get("OPENAI_API_KEY", "unreadable"))
         raise SystemExit(3)
-    """)
+    """,
+    )
     assert run["exit_code"] == 3 and run["stdout"].splitlines()[-1] == "unreadable"
     assert b"sk-team-secret" not in out.read_bytes()
 
@@ -328,7 +392,8 @@ def test_a_teams_network_client_fails_by_itself_and_no_limit_is_claimed(hamlet, 
 
 
 def test_a_sandbox_that_refuses_to_run_is_recorded_with_its_reason_not_a_crash(
-        hamlet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hamlet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sandbox, "_root", lambda: False)  # as a user who cannot give the program a user of its own
     run, out = run_hostile(hamlet, tmp_path, "print('must not run')\n")
     assert run["ok"] is False and run["refused"] is True and run["error"].startswith("refused")
@@ -339,8 +404,11 @@ def test_export_artifacts_skips_and_lists_names_it_cannot_write(hamlet, tmp_path
     _, out = run_hostile(hamlet, tmp_path, "print('hi')\n")
     db = sqlite3.connect(out)  # rows as a run file from before names were checked may hold them
     for path in ("util", "util/helpers.py", "../escape.py"):
-        db.execute("INSERT INTO artifact (tick, t, path, version, phase, role, person, content) "
-                   "VALUES (1, 1, ?, 1, 'Coding', 'Programmer', 'Ben', 'x = 1')", (path,))
+        db.execute(
+            "INSERT INTO artifact (tick, t, path, version, phase, role, person, content) "
+            "VALUES (1, 1, ?, 1, 'Coding', 'Programmer', 'Ben', 'x = 1')",
+            (path,),
+        )
     db.commit()
     db.close()
     folder = tmp_path / "exported"
@@ -364,17 +432,33 @@ def test_a_team_member_can_be_interviewed_about_the_phases_they_remember(hamlet,
     assert answer in result.out
     asked = json.loads(request)["messages"][1]["content"]
     # the question, then the memories of phases retrieved for it
-    assert asked.startswith("Question: Which files did you write?\nYou remember:\n- ") and ": wrote snake_game.py" in asked
+    assert (
+        asked.startswith("Question: Which files did you write?\nYou remember:\n- ") and ": wrote snake_game.py" in asked
+    )
 
 
 def test_a_roles_own_model_is_checked_at_the_server_before_the_run(hamlet, tmp_path: Path) -> None:
     from sim.llm.scripted import ScriptConfig, ScriptedProcess
 
-    world = company(tmp_path, ("      person: Kenji Sato\n", "      person: Kenji Sato\n      model: {model: coder-9000}\n"))
+    world = company(
+        tmp_path, ("      person: Kenji Sato\n", "      person: Kenji Sato\n      model: {model: coder-9000}\n")
+    )
     server = ScriptedProcess(ScriptConfig())
     try:
-        result = hamlet("run", world, "--llm", "openai", "--base-url", server.base_url, "--model", "scripted",
-                        "--task", "a snake game", "--out", tmp_path / "r.db")
+        result = hamlet(
+            "run",
+            world,
+            "--llm",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "scripted",
+            "--task",
+            "a snake game",
+            "--out",
+            tmp_path / "r.db",
+        )
     finally:
         server.stop()
     assert_one_line_error(result, "'coder-9000': unknown at", "it serves: scripted")

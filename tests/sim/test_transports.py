@@ -27,11 +27,14 @@ def _without_backend(value: object) -> object:
     return value
 
 
-@pytest.mark.parametrize(("world", "extra"), [
-    ("mixed", []),
-    ("team", []),
-    ("faults", ["--hours", "1", "--llm-fault-rate", "0.5", "--concurrency", "1"]),
-])
+@pytest.mark.parametrize(
+    ("world", "extra"),
+    [
+        ("mixed", []),
+        ("team", []),
+        ("faults", ["--hours", "1", "--llm-fault-rate", "0.5", "--concurrency", "1"]),
+    ],
+)
 def test_a_run_writes_the_same_tables_over_http_and_in_process(world: str, extra: list[str], tmp_path: Path) -> None:
     # Faults are drawn by the model's request count, so they land on the same calls only when the
     # calls arrive in one order: one at a time.

@@ -6,10 +6,12 @@ from sim.scenario import parse_scenario
 from sim.world import World
 from tests.conftest import TINY_WORLD
 
-CHAIN = TINY_WORLD.replace("""links:
+CHAIN = TINY_WORLD.replace(
+    """links:
   - between: [Home, Park]
     minutes: 5
-""", """  - name: Shop
+""",
+    """  - name: Shop
     inner_minutes: 2
     areas:
       - name: front
@@ -21,7 +23,8 @@ links:
     minutes: 4
   - between: [Home, Shop:back]
     minutes: 20
-""")
+""",
+)
 
 
 def test_routes_take_the_shortest_path_and_add_up_travel_minutes() -> None:

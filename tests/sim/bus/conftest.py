@@ -60,14 +60,16 @@ class Mosquitto:
     def start(self) -> None:
         """Start mosquitto and wait until it takes connections."""
         config = self.folder / "mosquitto.conf"
-        config.write_text(f"listener {self.port} 127.0.0.1\n"
-                          "set_tcp_nodelay true\n"
-                          f"{self.queue}"
-                          "sys_interval 1\n"  # $SYS counters each second, not each 10 s: drops are seen at once
-                          "persistence true\n"
-                          f"persistence_location {self.folder}/\n"
-                          "user root\n"
-                          f"{self.extra or 'allow_anonymous true'}\n")
+        config.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "set_tcp_nodelay true\n"
+            f"{self.queue}"
+            "sys_interval 1\n"  # $SYS counters each second, not each 10 s: drops are seen at once
+            "persistence true\n"
+            f"persistence_location {self.folder}/\n"
+            "user root\n"
+            f"{self.extra or 'allow_anonymous true'}\n"
+        )
         log = open(self.folder / "mosquitto.log", "ab")  # noqa: SIM115  (the broker keeps writing to it)
         self.process = subprocess.Popen(["mosquitto", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
@@ -98,23 +100,40 @@ class Mosquitto:
         login = ["-u", user, "-P", password or ""] if user else []
         tls = []
         if self.scheme == "mqtts":
-            tls = ["--cafile", str(self.folder / "ca.crt"), "--cert", str(self.folder / "client.crt"),
-                   "--key", str(self.folder / "client.key")]
+            tls = [
+                "--cafile",
+                str(self.folder / "ca.crt"),
+                "--cert",
+                str(self.folder / "client.crt"),
+                "--key",
+                str(self.folder / "client.key"),
+            ]
         return [tool, "-h", "127.0.0.1", "-p", str(self.port), *login, *tls, *args]
 
-    def publish(self, topic: str, payload: str | bytes, *, user: str | None = None, password: str | None = None,
-                retain: bool = False) -> subprocess.CompletedProcess[bytes]:
+    def publish(
+        self,
+        topic: str,
+        payload: str | bytes,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        retain: bool = False,
+    ) -> subprocess.CompletedProcess[bytes]:
         """``mosquitto_pub`` one message at QoS 1."""
         args = ["-t", topic, "-q", "1", *(["-r"] if retain else []), "-s"]
         data = payload.encode() if isinstance(payload, str) else payload
-        return subprocess.run(self.cli("mosquitto_pub", *args, user=user, password=password), input=data,
-                              capture_output=True, timeout=10)
+        return subprocess.run(
+            self.cli("mosquitto_pub", *args, user=user, password=password), input=data, capture_output=True, timeout=10
+        )
 
     def subscribe(self, out: Path, *args: str, user: str | None = None, password: str | None = None) -> Subscriber:
         """Start ``mosquitto_sub -v`` on ``hamlet/#`` writing to ``out``; returns once it is subscribed."""
         handle = open(out, "wb")  # noqa: SIM115  (the subscriber keeps writing to it)
-        process = subprocess.Popen(self.cli("mosquitto_sub", "-t", "hamlet/#", "-v", "-q", "1", *args,
-                                            user=user, password=password), stdout=handle, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            self.cli("mosquitto_sub", "-t", "hamlet/#", "-v", "-q", "1", *args, user=user, password=password),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
         self.clients.append(process)
         subscriber = Subscriber(process, out)
         deadline = time.monotonic() + 10
@@ -152,8 +171,11 @@ class Subscriber:
 
     def events(self, run: str) -> list[dict[str, Any]]:
         """The event messages of ``run`` received, in order of arrival."""
-        return [data for topic, data in self.messages()
-                if topic.startswith(f"hamlet/{run}/") and topic.count("/") == 3 and "seq" in data]
+        return [
+            data
+            for topic, data in self.messages()
+            if topic.startswith(f"hamlet/{run}/") and topic.count("/") == 3 and "seq" in data
+        ]
 
     def wait_for(self, check: Callable[[Subscriber], bool], timeout: float = 30) -> None:
         """Wait until ``check`` holds."""
@@ -199,11 +221,15 @@ def secured_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     folder.mkdir()
     passwords = folder / "passwords"
     for index, (user, password) in enumerate(USERS.items()):
-        subprocess.run(["mosquitto_passwd", *(["-c"] if index == 0 else []), "-b", str(passwords), user, password],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["mosquitto_passwd", *(["-c"] if index == 0 else []), "-b", str(passwords), user, password],
+            check=True,
+            capture_output=True,
+        )
     (folder / "acl").write_text(ACL)
-    server = Mosquitto(folder, free_port(), extra=f"allow_anonymous false\npassword_file {passwords}\n"
-                                                  f"acl_file {folder / 'acl'}")
+    server = Mosquitto(
+        folder, free_port(), extra=f"allow_anonymous false\npassword_file {passwords}\nacl_file {folder / 'acl'}"
+    )
     server.start()
     yield server
     server.close()
@@ -211,17 +237,55 @@ def secured_broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 def make_certificates(folder: Path) -> None:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, made with the openssl CLI."""
+
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Hamlet test CA",
-            "-keyout", "ca.key", "-out", "ca.crt")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Hamlet test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    )
     (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
     for name in ("server", "client"):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
-                "-out", f"{name}.csr")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-days", "2", "-out", f"{name}.crt", *(["-extfile", "server.ext"] if name == "server" else []))
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            f"{name}.crt",
+            *(["-extfile", "server.ext"] if name == "server" else []),
+        )
 
 
 @pytest.fixture
@@ -233,10 +297,16 @@ def tls_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     folder = tmp_path / "tls"
     folder.mkdir()
     make_certificates(folder)
-    server = Mosquitto(folder, free_port(), scheme="mqtts", extra=(
-        "allow_anonymous true\n"
-        f"cafile {folder / 'ca.crt'}\ncertfile {folder / 'server.crt'}\nkeyfile {folder / 'server.key'}\n"
-        "require_certificate true"))
+    server = Mosquitto(
+        folder,
+        free_port(),
+        scheme="mqtts",
+        extra=(
+            "allow_anonymous true\n"
+            f"cafile {folder / 'ca.crt'}\ncertfile {folder / 'server.crt'}\nkeyfile {folder / 'server.key'}\n"
+            "require_certificate true"
+        ),
+    )
     server.start()
     yield server
     server.close()
@@ -249,8 +319,10 @@ def event_rows(run: Path) -> list[dict[str, Any]]:
         rows = db.execute("SELECT seq, tick, t, time, kind, person, place, data FROM event ORDER BY seq").fetchall()
     finally:
         db.close()
-    return [{"seq": s, "tick": k, "t": t, "time": w, "kind": kind, "person": p, "place": pl, "data": orjson.loads(d)}
-            for s, k, t, w, kind, p, pl, d in rows]
+    return [
+        {"seq": s, "tick": k, "t": t, "time": w, "kind": kind, "person": p, "place": pl, "data": orjson.loads(d)}
+        for s, k, t, w, kind, p, pl, d in rows
+    ]
 
 
 _STARTED: list[subprocess.Popen[bytes]] = []
@@ -259,8 +331,13 @@ _STARTED: list[subprocess.Popen[bytes]] = []
 def start_hamlet(*args: str, out: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """``python -m sim ARGS`` in the background, its output in ``out``; stopped after the test if still running."""
     handle = open(out, "wb")  # noqa: SIM115  (the child keeps writing to it)
-    process = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=handle,
-                               stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
     _STARTED.append(process)
     return process
 

@@ -48,8 +48,9 @@ def wait_until(check, timeout: float = 30) -> None:
 
 
 @pytest.mark.slow
-def test_pause_whisper_resume_and_stop_published_on_control_topics_steer_a_live_run(broker: Mosquitto,
-                                                                                      tmp_path: Path) -> None:
+def test_pause_whisper_resume_and_stop_published_on_control_topics_steer_a_live_run(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
     run, out = tmp_path / "live.db", tmp_path / "run.txt"
     world = live_run(broker.url(), run, out)
     assert broker.publish("hamlet/live/control/pause", '{"v": 1, "run": "live"}').returncode == 0
@@ -58,14 +59,26 @@ def test_pause_whisper_resume_and_stop_published_on_control_topics_steer_a_live_
     whisper = '{"v": 1, "run": "live", "kind": "whisper", "person": "Walter Greaves", "text": "The mill is for sale."}'
     assert broker.publish("hamlet/live/control/intervene", whisper).returncode == 0
     assert broker.publish("hamlet/live/control/resume", '{"v": 1, "run": "live"}').returncode == 0
-    wait_until(lambda: rows(run, "SELECT COUNT(*) FROM memory WHERE kind = 'whisper' AND person = 'Walter Greaves'"
-                                 " AND text = 'The mill is for sale.'")[0][0] == 1)
+    wait_until(
+        lambda: (
+            rows(
+                run,
+                "SELECT COUNT(*) FROM memory WHERE kind = 'whisper' AND person = 'Walter Greaves'"
+                " AND text = 'The mill is for sale.'",
+            )[0][0]
+            == 1
+        )
+    )
     assert broker.publish("hamlet/live/control/stop", '{"v": 1, "run": "live"}').returncode == 0
     assert world.wait(60) == 3, out.read_text()  # 3: stopped before its end
     assert rows(run, "SELECT status FROM run") == [("interrupted",)]
     controls = rows(run, "SELECT source, kind, status FROM control ORDER BY id")
-    assert controls == [("mqtt", "pause", "applied"), ("mqtt", "intervene", "applied"),
-                        ("mqtt", "resume", "applied"), ("mqtt", "stop", "applied")]
+    assert controls == [
+        ("mqtt", "pause", "applied"),
+        ("mqtt", "intervene", "applied"),
+        ("mqtt", "resume", "applied"),
+        ("mqtt", "stop", "applied"),
+    ]
     assert rows(run, "SELECT COUNT(*) FROM rejection") == [(0,)]
 
 
@@ -75,15 +88,19 @@ BAD = [
     ("hamlet/bad/control/stop", '{"v": 1, "run": "another-run"}', "run 'another-run' is not this run"),
     ("hamlet/bad/control/explode", '{"v": 1, "run": "bad"}', "unknown control 'explode'"),
     ("hamlet/bad/control/pause", '{"v": 1, "run": "bad", "now": true}', "pause takes no fields"),
-    ("hamlet/bad/control/intervene", '{"v": 1, "run": "bad", "kind": "whisper", "person": "Nobody", "text": "x"}',
-     "unknown person 'Nobody'"),
+    (
+        "hamlet/bad/control/intervene",
+        '{"v": 1, "run": "bad", "kind": "whisper", "person": "Nobody", "text": "x"}',
+        "unknown person 'Nobody'",
+    ),
     ("hamlet/bad/control/intervene", '{"v": 1, "run": "bad", "kind": "teleport"}', "kind"),
 ]
 
 
 @pytest.mark.slow
 def test_malformed_wrong_version_and_other_runs_messages_on_control_topics_are_rejected_and_recorded(
-        broker: Mosquitto, tmp_path: Path) -> None:
+    broker: Mosquitto, tmp_path: Path
+) -> None:
     run, out = tmp_path / "bad.db", tmp_path / "run.txt"
     # A retained stop left on the broker must not stop every run that later subscribes under this name.
     assert broker.publish("hamlet/bad/control/stop", '{"v": 1, "run": "bad"}', retain=True).returncode == 0
@@ -105,8 +122,9 @@ def test_malformed_wrong_version_and_other_runs_messages_on_control_topics_are_r
 
 
 @pytest.mark.slow
-def test_with_broker_authentication_only_a_user_allowed_to_write_controls_a_run(secured_broker: Mosquitto,
-                                                                                 tmp_path: Path) -> None:
+def test_with_broker_authentication_only_a_user_allowed_to_write_controls_a_run(
+    secured_broker: Mosquitto, tmp_path: Path
+) -> None:
     run, out = tmp_path / "guarded.db", tmp_path / "run.txt"
     world = live_run(secured_broker.url("world", USERS["world"]), run, out)
     stop = '{"v": 1, "run": "guarded"}'
@@ -115,19 +133,28 @@ def test_with_broker_authentication_only_a_user_allowed_to_write_controls_a_run(
     wrong = secured_broker.publish("hamlet/guarded/control/stop", stop, user="world", password="guess")
     assert wrong.returncode != 0
     # A reader may connect, but the broker's ACL drops what it publishes on control topics.
-    assert secured_broker.publish("hamlet/guarded/control/stop", stop, user="watcher",
-                                  password=USERS["watcher"]).returncode == 0
+    assert (
+        secured_broker.publish(
+            "hamlet/guarded/control/stop", stop, user="watcher", password=USERS["watcher"]
+        ).returncode
+        == 0
+    )
     time.sleep(1.5)
     assert world.poll() is None and rows(run, "SELECT COUNT(*) FROM control") == [(0,)]
-    assert secured_broker.publish("hamlet/guarded/control/stop", stop, user="operator",
-                                  password=USERS["operator"]).returncode == 0
+    assert (
+        secured_broker.publish(
+            "hamlet/guarded/control/stop", stop, user="operator", password=USERS["operator"]
+        ).returncode
+        == 0
+    )
     assert world.wait(60) == 3, out.read_text()
     assert rows(run, "SELECT source, kind FROM control") == [("mqtt", "stop")]
 
 
 @pytest.mark.parametrize("login", [None, ("world", "guess")])
-def test_a_run_refused_by_the_broker_stops_with_one_line_and_writes_nothing(secured_broker: Mosquitto,
-                                                                           tmp_path: Path, hamlet, login) -> None:
+def test_a_run_refused_by_the_broker_stops_with_one_line_and_writes_nothing(
+    secured_broker: Mosquitto, tmp_path: Path, hamlet, login
+) -> None:
     run = tmp_path / "refused.db"
     url = secured_broker.url(*login) if login else secured_broker.url()
     result = hamlet("run", WORLDS / "two_rooms.yaml", "--llm", "scripted", "--out", run, "--mqtt", url)

@@ -9,16 +9,19 @@ import pytest
 from sim.bus.topics import Rejected, envelope, event_topic, matches, opened, run_id, segment
 
 
-@pytest.mark.parametrize(("name", "level"), [
-    ("Ada Brook", "Ada Brook"),
-    ("a/b", "a%2Fb"),
-    ("+#", "%2B%23"),
-    ("100%", "100%25"),
-    ("_", "%5F"),
-    ("_x", "%5Fx"),
-    ("status", "%73tatus"),
-    ("control", "%63ontrol"),
-])
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [
+        ("Ada Brook", "Ada Brook"),
+        ("a/b", "a%2Fb"),
+        ("+#", "%2B%23"),
+        ("100%", "100%25"),
+        ("_", "%5F"),
+        ("_x", "%5Fx"),
+        ("status", "%73tatus"),
+        ("control", "%63ontrol"),
+    ],
+)
 def test_a_name_becomes_one_topic_level_that_cannot_pose_as_hamlets_own(name: str, level: str) -> None:
     assert segment(name) == level
 
@@ -29,27 +32,34 @@ def test_events_of_nobody_go_under_underscore_and_runs_are_named_by_their_file()
     assert run_id(Path("replays/town-seed7-20260101-120000.db")) == "town-seed7-20260101-120000"
 
 
-@pytest.mark.parametrize(("pattern", "topic", "expected"), [
-    ("hamlet/#", "hamlet/r/act/Ada", True),
-    ("hamlet/+/control/#", "hamlet/r/control/pause", True),
-    ("hamlet/+/control/#", "hamlet/r/act/Ada", False),
-    ("hamlet/r/+/Ada", "hamlet/r/act/Ada", True),
-    ("hamlet/r/+/Ada", "hamlet/r/act/Ada/x", False),
-    ("hamlet/r/status", "hamlet/r/status", True),
-])
+@pytest.mark.parametrize(
+    ("pattern", "topic", "expected"),
+    [
+        ("hamlet/#", "hamlet/r/act/Ada", True),
+        ("hamlet/+/control/#", "hamlet/r/control/pause", True),
+        ("hamlet/+/control/#", "hamlet/r/act/Ada", False),
+        ("hamlet/r/+/Ada", "hamlet/r/act/Ada", True),
+        ("hamlet/r/+/Ada", "hamlet/r/act/Ada/x", False),
+        ("hamlet/r/status", "hamlet/r/status", True),
+    ],
+)
 def test_subscription_patterns_match_as_in_mqtt(pattern: str, topic: str, expected: bool) -> None:
     assert matches(pattern, topic) is expected
 
 
-@pytest.mark.parametrize(("payload", "reason"), [
-    (b"{oops", "not JSON"),
-    (b"[1, 2]", "not a JSON object"),
-    (b'{"run": "r"}', "envelope version None"),
-    (b'{"v": 2, "run": "r"}', "envelope version 2"),
-    (b'{"v": 1, "run": "other"}', "run 'other' is not this run ('r')"),
-])
-def test_a_payload_that_is_not_a_version_1_envelope_for_this_run_is_rejected_with_the_reason(payload: bytes,
-                                                                                          reason: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{oops", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"run": "r"}', "envelope version None"),
+        (b'{"v": 2, "run": "r"}', "envelope version 2"),
+        (b'{"v": 1, "run": "other"}', "run 'other' is not this run ('r')"),
+    ],
+)
+def test_a_payload_that_is_not_a_version_1_envelope_for_this_run_is_rejected_with_the_reason(
+    payload: bytes, reason: str
+) -> None:
     with pytest.raises(Rejected, match=reason.replace("(", r"\(").replace(")", r"\)")):
         opened(payload, "r")
 

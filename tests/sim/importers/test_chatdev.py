@@ -27,8 +27,9 @@ def copy_configs(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("company", COMPANIES)
-def test_each_company_config_imports_validates_and_runs_with_the_scripted_model(hamlet, tmp_path: Path,
-                                                                                company: str) -> None:
+def test_each_company_config_imports_validates_and_runs_with_the_scripted_model(
+    hamlet, tmp_path: Path, company: str
+) -> None:
     world = tmp_path / f"{company}.yaml"
     result = hamlet("import", "chatdev", CONFIGS / company, "-o", world)
     assert result.code == 0, result.err
@@ -80,8 +81,7 @@ def test_a_phase_naming_a_role_the_company_lacks_is_one_line(hamlet, tmp_path: P
     phases["Coding"]["assistant_role_name"] = "Programer"
     path.write_text(json.dumps(phases))
     result = hamlet("import", "chatdev", configs / "Default", "-o", tmp_path / "w.yaml")
-    assert_one_line_error(result, "PhaseConfig.json: Coding.assistant_role_name", "role 'Programer'",
-                          "RoleConfig.json")
+    assert_one_line_error(result, "PhaseConfig.json: Coding.assistant_role_name", "role 'Programer'", "RoleConfig.json")
 
 
 def test_a_composed_phase_without_a_cycle_cap_is_one_line(hamlet, tmp_path: Path) -> None:
@@ -104,6 +104,7 @@ def test_import_refuses_to_overwrite_a_world_unless_forced(hamlet, tmp_path: Pat
 
 
 def test_a_folder_that_is_not_a_company_config_is_one_line(hamlet, tmp_path: Path) -> None:
-    assert_one_line_error(hamlet("import", "chatdev", tmp_path, "-o", tmp_path / "w.yaml"),
-                          "no ChatChainConfig.json here nor in")
+    assert_one_line_error(
+        hamlet("import", "chatdev", tmp_path, "-o", tmp_path / "w.yaml"), "no ChatChainConfig.json here nor in"
+    )
     assert_one_line_error(hamlet("import", "chatdev", tmp_path / "nope", "-o", tmp_path / "w.yaml"), "not a folder")

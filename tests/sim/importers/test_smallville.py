@@ -11,7 +11,10 @@ import yaml
 from tests.conftest import SHARED, assert_one_line_error, hamlet_process
 
 FRONTEND = SHARED / "peers" / "generative_agents" / "environment" / "frontend_server"
-BASES = {3: FRONTEND / "storage" / "base_the_ville_isabella_maria_klaus", 25: FRONTEND / "storage" / "base_the_ville_n25"}
+BASES = {
+    3: FRONTEND / "storage" / "base_the_ville_isabella_maria_klaus",
+    25: FRONTEND / "storage" / "base_the_ville_n25",
+}
 MAP = FRONTEND / "static_dirs" / "assets" / "the_ville" / "matrix"
 
 pytestmark = pytest.mark.skipif(not MAP.is_dir(), reason="the Smallville peer data is not beside the checkout")
@@ -69,12 +72,15 @@ def _copy_base(tmp_path: Path) -> Path:
     return base
 
 
-@pytest.mark.parametrize(("missing", "needle"), [
-    ("reverie/meta.json", "meta.json: missing"),
-    ("personas/Maria Lopez/bootstrap_memory/scratch.json", "Maria Lopez/bootstrap_memory/scratch.json: missing"),
-    ("../../static_dirs/assets/the_ville/matrix/special_blocks/arena_blocks.csv", "arena_blocks.csv: missing"),
-    ("../../static_dirs/assets/the_ville/matrix/maze/arena_maze.csv", "arena_maze.csv: missing"),
-])
+@pytest.mark.parametrize(
+    ("missing", "needle"),
+    [
+        ("reverie/meta.json", "meta.json: missing"),
+        ("personas/Maria Lopez/bootstrap_memory/scratch.json", "Maria Lopez/bootstrap_memory/scratch.json: missing"),
+        ("../../static_dirs/assets/the_ville/matrix/special_blocks/arena_blocks.csv", "arena_blocks.csv: missing"),
+        ("../../static_dirs/assets/the_ville/matrix/maze/arena_maze.csv", "arena_maze.csv: missing"),
+    ],
+)
 def test_a_base_folder_missing_a_file_is_one_line_naming_it(tmp_path: Path, missing: str, needle: str) -> None:
     base = _copy_base(tmp_path)
     (base / missing).unlink()
@@ -90,8 +96,11 @@ def test_a_missing_folder_map_or_history_and_an_existing_output_are_one_line(tmp
     alone = tmp_path / "alone"
     shutil.copytree(BASES[3], alone)
     assert_one_line_error(hamlet_process("import", "smallville", alone, "-o", world), "maze_meta_info.json", "--map")
-    assert_one_line_error(hamlet_process("import", "smallville", BASES[3], "-o", world, "--history", tmp_path / "h.csv"),
-                          "--history", "no such file")
+    assert_one_line_error(
+        hamlet_process("import", "smallville", BASES[3], "-o", world, "--history", tmp_path / "h.csv"),
+        "--history",
+        "no such file",
+    )
     world.write_text("keep me")
     assert_one_line_error(hamlet_process("import", "smallville", BASES[3], "-o", world), "already exists")
     assert world.read_text() == "keep me"

@@ -49,10 +49,18 @@ class ScriptedReplies(ScriptedModel):
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if isinstance(reply, tuple):
             return reply
-        return 200, {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                     "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
-                                  "finish_reason": "stop"}],
-                     "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}}, {}
+        return (
+            200,
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
+            },
+            {},
+        )
 
 
 TRANSPORTS = ("http", "inprocess")
@@ -68,8 +76,14 @@ def transport(request: pytest.FixtureRequest) -> str:
 _TRANSPORT = ["http"]
 
 
-def with_server(replies: list[Reply | str], test: Callable[[Gateway, ScriptedReplies, list[dict]], Awaitable[None]],
-                *, delay: float = 0.0, over: str | None = None, **gateway_args: Any) -> ScriptedReplies:
+def with_server(
+    replies: list[Reply | str],
+    test: Callable[[Gateway, ScriptedReplies, list[dict]], Awaitable[None]],
+    *,
+    delay: float = 0.0,
+    over: str | None = None,
+    **gateway_args: Any,
+) -> ScriptedReplies:
     model = ScriptedReplies(replies, delay)
     rows: list[dict] = []
     over = over or _TRANSPORT[0]
@@ -94,8 +108,9 @@ def with_server(replies: list[Reply | str], test: Callable[[Gateway, ScriptedRep
 
 
 def ask(gateway: Gateway, person: str = "Mara") -> Awaitable[Plan]:
-    return gateway.ask(Plan, [{"role": "user", "content": "plan the day"}], site=CallSite(person, "plan"),
-                       fallback=FALLBACK)
+    return gateway.ask(
+        Plan, [{"role": "user", "content": "plan the day"}], site=CallSite(person, "plan"), fallback=FALLBACK
+    )
 
 
 def test_a_valid_reply_is_returned_and_logged_with_tokens_and_cost() -> None:
@@ -134,8 +149,14 @@ def test_rate_limits_and_server_errors_are_retried_with_each_attempt_logged() ->
         assert [r["status"] for r in rows] == ["error", "error", "ok"]
         assert "429" in rows[0]["error"] and "500" in rows[1]["error"]
 
-    with_server([(429, {"error": {"message": "slow down"}}, {"retry-after": "0"}),
-                 (500, {"error": {"message": "oops"}}, {}), GOOD], test)
+    with_server(
+        [
+            (429, {"error": {"message": "slow down"}}, {"retry-after": "0"}),
+            (500, {"error": {"message": "oops"}}, {}),
+            GOOD,
+        ],
+        test,
+    )
 
 
 def test_a_refused_api_key_is_fatal_not_retried() -> None:
@@ -203,8 +224,12 @@ class Said(BaseModel):
 
 def test_a_grammar_server_gets_no_schema_in_the_prompt_and_sentences_as_word_patterns() -> None:
     async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
-        answer = await gateway.ask(Said, [{"role": "user", "content": "say hello"}], site=CallSite("Mara", "say"),
-                                   fallback=Said(line="hello there", mood=3))
+        answer = await gateway.ask(
+            Said,
+            [{"role": "user", "content": "say hello"}],
+            site=CallSite("Mara", "say"),
+            fallback=Said(line="hello there", mood=3),
+        )
         assert answer.line == "Good morning to you."
         body = model.bodies[0]
         # The small model sees its task only: no schema text, no descriptions to copy into answers.
@@ -215,14 +240,17 @@ def test_a_grammar_server_gets_no_schema_in_the_prompt_and_sentences_as_word_pat
         assert schema["properties"]["mood"] == {"enum": [1, 2, 3, 4, 5]}
         assert "One line said." not in json.dumps(body)
 
-    with_server([json.dumps({"line": "Good morning to you.", "mood": 2})], test, json_mode="json_object",
-                 grammar=True)
+    with_server([json.dumps({"line": "Good morning to you.", "mood": 2})], test, json_mode="json_object", grammar=True)
 
 
 def test_servers_without_grammars_get_the_schema_as_pydantic_writes_it_without_marks() -> None:
     async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
-        await gateway.ask(Said, [{"role": "user", "content": "say hello"}], site=CallSite("Mara", "say"),
-                          fallback=Said(line="hello there", mood=3))
+        await gateway.ask(
+            Said,
+            [{"role": "user", "content": "say hello"}],
+            site=CallSite("Mara", "say"),
+            fallback=Said(line="hello there", mood=3),
+        )
         sent = model.bodies[0]["response_format"]["json_schema"]["schema"]
         assert "x-sentence" not in json.dumps(sent)
         assert sent["properties"]["line"] == {"maxLength": 240, "title": "Line", "type": "string"}
@@ -270,8 +298,12 @@ class Scores(BaseModel):
 
 def test_numbers_out_of_range_and_overlong_lists_are_clamped_locally_and_logged() -> None:
     async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict]) -> None:
-        answer = await gateway.ask(Scores, [{"role": "user", "content": "rate"}], site=CallSite("Mara", "importance"),
-                                   fallback=Scores(scores=[1], minutes=5))
+        answer = await gateway.ask(
+            Scores,
+            [{"role": "user", "content": "rate"}],
+            site=CallSite("Mara", "importance"),
+            fallback=Scores(scores=[1], minutes=5),
+        )
         assert answer == Scores(scores=[3, 4, 5], minutes=15)
         assert len(model.bodies) == 1, "clamped at once, not asked again"
         assert [r["status"] for r in rows] == ["repaired"]
@@ -286,4 +318,3 @@ def test_a_wrong_value_of_another_kind_is_still_asked_again() -> None:
         assert [r["status"] for r in rows] == ["invalid", "ok"]
 
     with_server([json.dumps({"mood": "busy", "steps": []}), GOOD], test)
-

@@ -14,15 +14,35 @@ from agents.roles import Answer as RoleAnswer
 from sim.llm.grammar import SENTENCE, for_wire, words_pattern
 
 
-@pytest.mark.parametrize("text", ["Good morning to you.", "bakes bread", "Sofia Marchetti, are you coming?",
-                                  "I can't stay long!", "reads the paper, then naps"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Good morning to you.",
+        "bakes bread",
+        "Sofia Marchetti, are you coming?",
+        "I can't stay long!",
+        "reads the paper, then naps",
+    ],
+)
 def test_the_word_pattern_accepts_sentences(text: str) -> None:
     assert re.fullmatch(words_pattern(2, 20), text)
 
 
-@pytest.mark.parametrize("text", ["}, {", "][", "12345", "05:31 Activity", "Activity", "{{#description}} end",
-                                  "dafriyajidadekapoludulirra mamba", "two  spaces", "a " * 30 + "end",
-                                  'say "hi" now'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "}, {",
+        "][",
+        "12345",
+        "05:31 Activity",
+        "Activity",
+        "{{#description}} end",
+        "dafriyajidadekapoludulirra mamba",
+        "two  spaces",
+        "a " * 30 + "end",
+        'say "hi" now',
+    ],
+)
 def test_the_word_pattern_refuses_what_the_small_model_wrote(text: str) -> None:
     assert not re.fullmatch(words_pattern(2, 20), text)
 
@@ -65,7 +85,8 @@ def test_a_property_named_like_a_keyword_is_kept() -> None:
 
 @pytest.mark.parametrize(("mode", "grammar"), [(None, True), ("json_object", True), ("none", False)])
 def test_the_embedded_server_enforces_the_schema_as_a_grammar_unless_told_otherwise(
-        monkeypatch: pytest.MonkeyPatch, mode: str | None, grammar: bool) -> None:
+    monkeypatch: pytest.MonkeyPatch, mode: str | None, grammar: bool
+) -> None:
     import sim.llm.local
     from sim.llm.backends import open_backend
     from sim.llm.options import LLMOptions

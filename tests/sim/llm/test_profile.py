@@ -21,18 +21,38 @@ def recorded(run: Path) -> dict:
 def test_the_profile_is_written_to_the_run_file_neutral_unless_asked(hamlet, tiny_world: Path, tmp_path: Path) -> None:
     plain, eager = tmp_path / "plain.db", tmp_path / "eager.db"
     assert hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "1", "--out", plain, "--quiet").code == 0
-    assert hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--llm-profile", "eager", "--hours", "1", "--out", eager,
-                  "--quiet").code == 0
+    assert (
+        hamlet(
+            "run",
+            tiny_world,
+            "--llm",
+            "scripted-inprocess",
+            "--llm-profile",
+            "eager",
+            "--hours",
+            "1",
+            "--out",
+            eager,
+            "--quiet",
+        ).code
+        == 0
+    )
     assert recorded(plain)["profile"] == "neutral" and recorded(eager)["profile"] == "eager"
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["--llm", "scripted", "--llm-profile", "keen"], "invalid choice: 'keen'"),
-    (["--llm", "openai", "--base-url", "http://127.0.0.1:9/v1", "--llm-profile", "eager"],
-     "only the scripted model has behaviour profiles"),
-])
-def test_an_unknown_or_misplaced_profile_is_one_line_and_exit_2(tiny_world: Path, tmp_path: Path, args: list[str],
-                                                                 needle: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--llm", "scripted", "--llm-profile", "keen"], "invalid choice: 'keen'"),
+        (
+            ["--llm", "openai", "--base-url", "http://127.0.0.1:9/v1", "--llm-profile", "eager"],
+            "only the scripted model has behaviour profiles",
+        ),
+    ],
+)
+def test_an_unknown_or_misplaced_profile_is_one_line_and_exit_2(
+    tiny_world: Path, tmp_path: Path, args: list[str], needle: str
+) -> None:
     result = hamlet_process("run", tiny_world, *args, "--out", tmp_path / "r.db")
     assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and needle in result.err, result.err
     assert not (tmp_path / "r.db").exists()

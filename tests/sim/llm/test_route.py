@@ -44,8 +44,7 @@ def request(who: str) -> Request:
 def router(*weights: int, clock: list[float] | None = None) -> tuple[RoutingTransport, list[Fake]]:
     fakes = [Fake(f"http://s{i}/v1") for i in range(len(weights))]
     now = clock if clock is not None else [0.0]
-    return RoutingTransport([(f.name, f, w) for f, w in zip(fakes, weights, strict=True)],
-                            clock=lambda: now[0]), fakes
+    return RoutingTransport([(f.name, f, w) for f, w in zip(fakes, weights, strict=True)], clock=lambda: now[0]), fakes
 
 
 PEOPLE = [f"Person {i}" for i in range(3000)]
@@ -59,10 +58,21 @@ def test_a_person_keeps_to_one_server_and_the_share_follows_the_concurrency() ->
 
 
 def test_the_ranking_is_the_same_in_every_process_whatever_pythons_hash_seed() -> None:
-    code = ("from tests.sim.llm.test_route import router, PEOPLE; r, _ = router(2, 2, 1);"
-            "print([[m.name for m in r.rank(p)] for p in PEOPLE[:40]])")
-    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
-                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    code = (
+        "from tests.sim.llm.test_route import router, PEOPLE; r, _ = router(2, 2, 1);"
+        "print([[m.name for m in r.rank(p)] for p in PEOPLE[:40]])"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
     assert len(seen) == 1
 
 
@@ -90,7 +100,9 @@ def test_an_unreachable_server_is_left_for_the_next_and_every_failover_is_in_the
 
     first, second, third = asyncio.run(main())
     assert [r.endpoint for r in (first, second, third)] == ["http://s1/v1"] * 3
-    assert [(f.endpoint, f.error) for f in first.failovers] == [("http://s0/v1", "APIConnectionError: Connection error.")]
+    assert [(f.endpoint, f.error) for f in first.failovers] == [
+        ("http://s0/v1", "APIConnectionError: Connection error.")
+    ]
     assert second.failovers[0].error.startswith("passed over: ") and fakes[0].sent == 2
     assert len(third.failovers) == 1
 
@@ -165,9 +177,28 @@ def _count(path: Path, sql: str, args: tuple = ()) -> int:
 
 def _run(servers: list[ScriptedProcess], out: Path, *extra: str) -> subprocess.Popen[str]:
     endpoints = [arg for s in servers for arg in ("--endpoint", f"{s.base_url},concurrency=2")]
-    return subprocess.Popen([sys.executable, "-m", "sim", "run", WORLDS / "smallville.yaml", "--llm", "openai",
-                             "--model", "scripted", "--out", out, "--quiet", *endpoints, *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            WORLDS / "smallville.yaml",
+            "--llm",
+            "openai",
+            "--model",
+            "scripted",
+            "--out",
+            out,
+            "--quiet",
+            *endpoints,
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _kill_when_answered(run: subprocess.Popen[str], out: Path, server: ScriptedProcess, calls: int) -> None:
@@ -200,15 +231,21 @@ def test_a_server_killed_mid_run_the_run_completes_and_every_failover_is_recorde
         ranked = [m.name for m in route.rank(person or "")]
         left = [server for server, _ in json.loads(failovers)]
         # every server before the one that answered is a recorded failover, in the person's order
-        assert ranked[:len(left) + 1] == [*left, endpoint], (person, endpoint, left)
+        assert ranked[: len(left) + 1] == [*left, endpoint], (person, endpoint, left)
         moved += bool(left)
     assert moved > 0 and db.execute("SELECT status FROM run").fetchone()[0] == "finished"
     summary = json.loads(hamlet("show", out, "--json").out)
     gone = summary["endpoints"][victim.base_url]
     assert gone["failovers"] >= moved and gone["calls"] >= 5
     for figures in summary["endpoints"].values():
-        assert set(figures) == {"calls", "prompt_tokens", "completion_tokens", "errors", "failovers",
-                                "median_latency_ms"}
+        assert set(figures) == {
+            "calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "errors",
+            "failovers",
+            "median_latency_ms",
+        }
     assert sum(e["calls"] for e in summary["endpoints"].values()) == summary["llm_calls"] - summary["cache_hits"]
     assert "Servers" in hamlet("show", out).out
 
@@ -247,29 +284,42 @@ def test_every_server_gone_stops_the_run_with_one_line_and_it_resumes(hamlet, tm
 # -- bad lists ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("flags", "needles"), [
-    (["--endpoint", "http://127.0.0.1:9/v1", "--endpoint", "http://127.0.0.1:9/v1/"], ["--endpoint", "given twice"]),
-    (["--endpoint", "http://127.0.0.1:9/v1,concurrency=0"], ["concurrency=0", "from 1 to 1024"]),
-    (["--endpoint", "http://127.0.0.1:9/v1,concurrency=-2"], ["concurrency=-2", "positive"]),
-    (["--endpoint", "localhost:9"], ["--endpoint", "not an http:// or https:// URL"]),
-    (["--endpoint", "http://127.0.0.1:9/v1", "--base-url", "http://127.0.0.1:9/v1"], ["--endpoint and --base-url"]),
-    (["--endpoint", "http://127.0.0.1:9/v1", "--llm", "scripted"], ["--endpoint", "only --llm openai"]),
-])
-def test_a_bad_endpoint_option_is_one_line_and_no_file(hamlet, tiny_world: Path, tmp_path: Path, flags: list[str],
-                                                       needles: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("flags", "needles"),
+    [
+        (
+            ["--endpoint", "http://127.0.0.1:9/v1", "--endpoint", "http://127.0.0.1:9/v1/"],
+            ["--endpoint", "given twice"],
+        ),
+        (["--endpoint", "http://127.0.0.1:9/v1,concurrency=0"], ["concurrency=0", "from 1 to 1024"]),
+        (["--endpoint", "http://127.0.0.1:9/v1,concurrency=-2"], ["concurrency=-2", "positive"]),
+        (["--endpoint", "localhost:9"], ["--endpoint", "not an http:// or https:// URL"]),
+        (["--endpoint", "http://127.0.0.1:9/v1", "--base-url", "http://127.0.0.1:9/v1"], ["--endpoint and --base-url"]),
+        (["--endpoint", "http://127.0.0.1:9/v1", "--llm", "scripted"], ["--endpoint", "only --llm openai"]),
+    ],
+)
+def test_a_bad_endpoint_option_is_one_line_and_no_file(
+    hamlet, tiny_world: Path, tmp_path: Path, flags: list[str], needles: list[str]
+) -> None:
     result = hamlet("run", tiny_world, "--model", "m", "--out", tmp_path / "r.db", *flags)
     assert_one_line_error(result, *needles)
     assert not (tmp_path / "r.db").exists()
 
 
-@pytest.mark.parametrize(("endpoints", "needles"), [
-    ("[http://127.0.0.1:9/v1, {url: 'http://127.0.0.1:9/v1/', concurrency: 2}]",
-     ["model.endpoints[1]", "listed twice", "model.endpoints[0]", "list each server once"]),
-    ("[{url: 'http://127.0.0.1:9/v1', concurrency: 0}]", ["model.endpoints[0].concurrency", "(got 0)", "positive"]),
-    ("[{url: 'http://127.0.0.1:9/v1?api-key=SECRET'}]", ["model.endpoints[0].url", "key or password"]),
-])
-def test_a_bad_endpoint_list_in_the_world_is_one_line(hamlet, tmp_path: Path, endpoints: str,
-                                                      needles: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("endpoints", "needles"),
+    [
+        (
+            "[http://127.0.0.1:9/v1, {url: 'http://127.0.0.1:9/v1/', concurrency: 2}]",
+            ["model.endpoints[1]", "listed twice", "model.endpoints[0]", "list each server once"],
+        ),
+        ("[{url: 'http://127.0.0.1:9/v1', concurrency: 0}]", ["model.endpoints[0].concurrency", "(got 0)", "positive"]),
+        ("[{url: 'http://127.0.0.1:9/v1?api-key=SECRET'}]", ["model.endpoints[0].url", "key or password"]),
+    ],
+)
+def test_a_bad_endpoint_list_in_the_world_is_one_line(
+    hamlet, tmp_path: Path, endpoints: str, needles: list[str]
+) -> None:
     world = tmp_path / "w.yaml"
     world.write_text(TINY_WORLD + f"model:\n  endpoints: {endpoints}\n")
     result = hamlet("run", world, "--model", "m", "--out", tmp_path / "r.db")
@@ -295,13 +345,27 @@ def test_an_unreachable_server_of_the_list_is_named_before_anything_is_written(h
 # -- files from before the servers' columns -----------------------------------------------------------------
 
 
-def test_a_run_file_from_before_the_new_columns_is_shown_resumed_interviewed_and_forked(hamlet, tiny_world: Path,
-                                                                                        tmp_path: Path) -> None:
+def test_a_run_file_from_before_the_new_columns_is_shown_resumed_interviewed_and_forked(
+    hamlet, tiny_world: Path, tmp_path: Path
+) -> None:
     from sim.tables import LLM_CALL_ADDED
 
     out = tmp_path / "old.db"
-    made = hamlet("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", out, "--quiet",
-                  "--set", "mind=generative", "--set", "embeddings=hash")
+    made = hamlet(
+        "run",
+        tiny_world,
+        "--llm",
+        "scripted-inprocess",
+        "--hours",
+        "2",
+        "--out",
+        out,
+        "--quiet",
+        "--set",
+        "mind=generative",
+        "--set",
+        "embeddings=hash",
+    )
     assert made.code == 0, made.err
     db = sqlite3.connect(out)
     for column in LLM_CALL_ADDED:

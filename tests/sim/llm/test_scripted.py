@@ -25,13 +25,16 @@ def body(prompt: str, schema: type[BaseModel] = Choice, model: str = "scripted")
     return {
         "model": model,
         "messages": [{"role": "system", "content": "You are Mara."}, {"role": "user", "content": prompt}],
-        "response_format": {"type": "json_schema",
-                            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+        },
     }
 
 
-PROMPTS = [f"Day {i}. The party is at the Bakery on Friday at five. Mara bakes bread for number {i}."
-           for i in range(20)]
+PROMPTS = [
+    f"Day {i}. The party is at the Bakery on Friday at five. Mara bakes bread for number {i}." for i in range(20)
+]
 
 
 def test_answers_are_valid_under_the_declared_schema() -> None:
@@ -54,8 +57,14 @@ def test_strings_are_made_of_the_prompts_own_phrases_so_facts_travel() -> None:
 
 def test_repair_turns_do_not_change_the_answer() -> None:
     plain = body(PROMPTS[0])
-    repaired = dict(plain, messages=[*plain["messages"], {"role": "assistant", "content": "{bad"},
-                                     {"role": "user", "content": f"{REPAIR_PREFIX}: mood missing"}])
+    repaired = dict(
+        plain,
+        messages=[
+            *plain["messages"],
+            {"role": "assistant", "content": "{bad"},
+            {"role": "user", "content": f"{REPAIR_PREFIX}: mood missing"},
+        ],
+    )
     assert answer(plain, seed=1) == answer(repaired, seed=1)
 
 
@@ -100,6 +109,7 @@ def test_unknown_model_is_a_404(faulty: ScriptedProcess) -> None:
 
 # -- no preference, and the profiles ---------------------------------------------------------
 
+
 class Talk(BaseModel):
     talk_to: Literal["Ann", "Bo", "nobody"]
     end: bool
@@ -107,8 +117,12 @@ class Talk(BaseModel):
     object: Literal["none", "desk"]
 
 
-FACTS = ["The Party Is At Hobbs Cafe On 14 February At 5 PM With 20 Guests",
-         "the cat sleeps on the mat", "it rained for a while", "someone made some tea"]
+FACTS = [
+    "The Party Is At Hobbs Cafe On 14 February At 5 PM With 20 Guests",
+    "the cat sleeps on the mat",
+    "it rained for a while",
+    "someone made some tea",
+]
 
 
 def test_a_phrase_with_capitals_and_numbers_is_picked_no_more_often_than_plain_ones() -> None:
@@ -132,8 +146,9 @@ def test_neutral_is_uniform_over_enums_booleans_and_integers() -> None:
 
 
 def test_eager_always_engages_never_ends_and_scores_importance_realistically() -> None:
-    replies = [json.loads(answer(body(f"Ann and Bo are here, day {s}.", Talk), seed=s, profile="eager"))
-               for s in range(3000)]
+    replies = [
+        json.loads(answer(body(f"Ann and Bo are here, day {s}.", Talk), seed=s, profile="eager")) for s in range(3000)
+    ]
     assert {r["talk_to"] for r in replies} == {"Ann", "Bo"}
     assert not any(r["end"] for r in replies)
     scores = [r["importance"] for r in replies]
@@ -154,7 +169,9 @@ def test_eager_rules_follow_field_names_so_a_new_reaction_schema_gets_them() -> 
     replies = [json.loads(answer(body(f"A fire on day {s}.", Reaction), seed=s, profile="eager")) for s in range(400)]
     assert all(r["react"] and r["reaction"] != "ignore" and not r["should_end"] for r in replies)
     assert 0.4 < sum(r["weekend"] for r in replies) / len(replies) < 0.6
-    assert max(s for r in replies for s in r["scores"]) == 10 and sum(s for r in replies for s in r["scores"]) / 1200 < 4.3
+    assert (
+        max(s for r in replies for s in r["scores"]) == 10 and sum(s for r in replies for s in r["scores"]) / 1200 < 4.3
+    )
 
 
 def test_an_unknown_profile_is_refused() -> None:
@@ -179,34 +196,60 @@ def test_the_server_process_answers_with_the_profile_it_was_started_with() -> No
 
 # -- the programmer's revisions --------------------------------------------------------------
 
+
 def _revision(feedback: str, flaw: str = "both") -> str:
     shown = program.single_file(program.program("a snake game", ["apple", "board"], random.Random(1), flaw=flaw))
     return f'Task: "a snake game".\nThe code:\nmain.py\n```python\n{shown}\n```\n{feedback}\nFix the code.'
 
 
-TRACE = ('Traceback (most recent call last):\n  File "/program/main.py", line 39, in self_test\n'
-         f"    {program.CAUGHT}, thing.score\nAssertionError: 18")
+TRACE = (
+    'Traceback (most recent call last):\n  File "/program/main.py", line 39, in self_test\n'
+    f"    {program.CAUGHT}, thing.score\nAssertionError: 18"
+)
 
 
-@pytest.mark.parametrize(("feedback", "kept"), [
-    ("The reviewer's comment: looks fine to me.", "both"),
-    ("What running it reported: Traceback (most recent call last): something failed.", "both"),
-    ("What running it reported:\nTraceback (most recent call last):\nZeroDivisionError: division by zero", "both"),
-    (f"What running it reported:\n{TRACE}", "placeholder"),
-    ("The file main.py still holds placeholders.", "bug"),
-    ('Unimplemented File:\n"main.py"\nimplement all methods', "bug"),
-    ("Check that everything is imported and implemented.", "both"),
-    (f"{TRACE}\nThe file main.py still holds placeholders.", "none"),
-])
+@pytest.mark.parametrize(
+    ("feedback", "kept"),
+    [
+        ("The reviewer's comment: looks fine to me.", "both"),
+        ("What running it reported: Traceback (most recent call last): something failed.", "both"),
+        ("What running it reported:\nTraceback (most recent call last):\nZeroDivisionError: division by zero", "both"),
+        (f"What running it reported:\n{TRACE}", "placeholder"),
+        ("The file main.py still holds placeholders.", "bug"),
+        ('Unimplemented File:\n"main.py"\nimplement all methods', "bug"),
+        ("Check that everything is imported and implemented.", "both"),
+        (f"{TRACE}\nThe file main.py still holds placeholders.", "none"),
+    ],
+)
 def test_a_revision_fixes_only_the_flaws_its_feedback_names(feedback: str, kept: str) -> None:
     assert program.revised_flaw(_revision(feedback)) == kept
 
 
 def test_a_revision_of_sound_code_stays_sound_and_the_fix_runs() -> None:
     assert program.revised_flaw(_revision("Nothing to report.", flaw="none")) == "none"
-    schema = {"type": "object", "properties": {"files": {"type": "array", "items": {
-        "type": "object", "properties": {"path": {"enum": ["main.py"]},
-                                         "content": {"type": "string", "contentMediaType": "text/x-python"}}}}}}
-    fixed = json.loads(answer({"model": "scripted", "messages": [{"role": "user", "content": _revision(TRACE)}],
-                               "response_format": {"type": "json_schema", "json_schema": {"schema": schema}}}, 1))
+    schema = {
+        "type": "object",
+        "properties": {
+            "files": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "path": {"enum": ["main.py"]},
+                        "content": {"type": "string", "contentMediaType": "text/x-python"},
+                    },
+                },
+            }
+        },
+    }
+    fixed = json.loads(
+        answer(
+            {
+                "model": "scripted",
+                "messages": [{"role": "user", "content": _revision(TRACE)}],
+                "response_format": {"type": "json_schema", "json_schema": {"schema": schema}},
+            },
+            1,
+        )
+    )
     assert program.BUG not in fixed["files"][0]["content"]

@@ -23,11 +23,16 @@ TRANSPORTS = ("http", "inprocess")
 
 
 def test_both_transports_write_the_same_rows_for_every_kind_of_reply_and_fault() -> None:
-    replies: list[Reply | str] = [(429, {"error": {"message": "slow down"}}, {"retry-after": "0"}),
-                                  (500, {"error": {"message": "oops"}}, {}), "not json", GOOD,
-                                  (404, {"error": {"message": "model 'm' not found"}}, {})]
+    replies: list[Reply | str] = [
+        (429, {"error": {"message": "slow down"}}, {"retry-after": "0"}),
+        (500, {"error": {"message": "oops"}}, {}),
+        "not json",
+        GOOD,
+        (404, {"error": {"message": "model 'm' not found"}}, {}),
+    ]
     seen: dict[str, list[dict]] = {}
     for over in TRANSPORTS:
+
         async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict], over: str = over) -> None:
             await ask(gateway)
             with pytest.raises(GatewayFatal, match="does not know model"):
@@ -44,6 +49,7 @@ def test_both_transports_write_the_same_rows_for_every_kind_of_reply_and_fault()
 def test_a_timeout_reads_the_same_over_both_transports() -> None:
     seen: dict[str, str] = {}
     for over in TRANSPORTS:
+
         async def test(gateway: Gateway, model: ScriptedReplies, rows: list[dict], over: str = over) -> None:
             assert await ask(gateway) == FALLBACK
             seen[over] = rows[0]["error"]

@@ -57,8 +57,21 @@ class HandRun:
             conn.exec_driver_sql(
                 "INSERT INTO run (id, world, world_file, scenario_yaml, seed, options, status, message,"
                 " sim_start, sim_end, sim_now, created_at, updated_at) VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ("Handmade", "handmade.yaml", world, 1, dumps({"llm": "scripted", "settings": []}), "finished", "",
-                 self.start.isoformat(timespec="seconds"), end, end, wall_now(), wall_now()))
+                (
+                    "Handmade",
+                    "handmade.yaml",
+                    world,
+                    1,
+                    dumps({"llm": "scripted", "settings": []}),
+                    "finished",
+                    "",
+                    self.start.isoformat(timespec="seconds"),
+                    end,
+                    end,
+                    wall_now(),
+                    wall_now(),
+                ),
+            )
         self.log = RunLog(engine)
         self.seq = 0
         self.memory_ids: dict[str, int] = {}
@@ -72,16 +85,51 @@ class HandRun:
     def memory(self, person: str, t: int, text: str, kind: str = "observation") -> None:
         """Add a memory to ``person``'s stream."""
         number = self.memory_ids[person] = self.memory_ids.get(person, 0) + 1
-        self.log.submit(Batch(memories=[{"person": person, "id": number, "tick": self.seq, "t": t, "kind": kind,
-                                         "text": text, "importance": 3.0, "evidence": "[]"}]))
+        self.log.submit(
+            Batch(
+                memories=[
+                    {
+                        "person": person,
+                        "id": number,
+                        "tick": self.seq,
+                        "t": t,
+                        "kind": kind,
+                        "text": text,
+                        "importance": 3.0,
+                        "evidence": "[]",
+                    }
+                ]
+            )
+        )
 
     def call(self, person: str | None, t: int, purpose: str, tokens: int, cost: float, tick: int = 1) -> None:
         """Add one LLM call row."""
-        self.log.submit(Batch(llm_calls=[{
-            "tick": tick, "t": t, "person": person, "purpose": purpose, "model": "scripted", "attempt": 1,
-            "status": "ok", "cache_key": f"k{t}{person}{purpose}", "cache_hit": False, "fallback": False,
-            "request": "{}", "response": "{}", "error": "", "prompt_tokens": tokens, "completion_tokens": 0,
-            "cost_usd": cost, "latency_ms": 1.0, "wall_time": wall_now()}]))
+        self.log.submit(
+            Batch(
+                llm_calls=[
+                    {
+                        "tick": tick,
+                        "t": t,
+                        "person": person,
+                        "purpose": purpose,
+                        "model": "scripted",
+                        "attempt": 1,
+                        "status": "ok",
+                        "cache_key": f"k{t}{person}{purpose}",
+                        "cache_hit": False,
+                        "fallback": False,
+                        "request": "{}",
+                        "response": "{}",
+                        "error": "",
+                        "prompt_tokens": tokens,
+                        "completion_tokens": 0,
+                        "cost_usd": cost,
+                        "latency_ms": 1.0,
+                        "wall_time": wall_now(),
+                    }
+                ]
+            )
+        )
 
     def close(self) -> Path:
         """Commit everything; the file is complete."""

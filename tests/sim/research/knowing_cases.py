@@ -18,17 +18,40 @@ PARTY = FactSpec(
     name="party",
     text="Sofia Marchetti is hosting a Valentine's party in the library reading room on Saturday at five.",
     keywords=["party"],
-    paraphrases=["Valentine's party", "Sofia's party", "party at the library", "party in the reading room",
-                 "library party", "get-together at the library", "Valentine's get-together", "Valentine's dance"],
-    excludes=["search party", "third party", "political party", "birthday party", "party line", "working party",
-              "guilty party", "party to"],
+    paraphrases=[
+        "Valentine's party",
+        "Sofia's party",
+        "party at the library",
+        "party in the reading room",
+        "library party",
+        "get-together at the library",
+        "Valentine's get-together",
+        "Valentine's dance",
+    ],
+    excludes=[
+        "search party",
+        "third party",
+        "political party",
+        "birthday party",
+        "party line",
+        "working party",
+        "guilty party",
+        "party to",
+    ],
 )
 CLERK = FactSpec(
     name="clerk",
     text="Walter Greaves is standing for town clerk in the March election.",
     keywords=["election", "candidacy"],
-    paraphrases=["running for clerk", "standing for clerk", "running for town clerk", "standing for town clerk",
-                 "Walter's campaign", "clerk election", "Walter is running"],
+    paraphrases=[
+        "running for clerk",
+        "standing for clerk",
+        "running for town clerk",
+        "standing for town clerk",
+        "Walter's campaign",
+        "clerk election",
+        "Walter is running",
+    ],
 )
 FACTS = {"party": PARTY, "clerk": CLERK}
 PEOPLE = ["Sofia Marchetti", "Walter Greaves", "Amara Nwosu", "Jonas Achterberg", "Priya Raman", "Mateo Quispe"]
@@ -54,8 +77,20 @@ MEMORIES: list[Case] = [
     M("party", "whisper", "Sofia is hosting a party on Saturday evening and everyone is welcome.", True, "plain"),
     M("party", "seed", "I am organising a Valentine's party in the reading room this Saturday.", True, "plain"),
     M("party", "reflection", "Sofia seems very excited about the party she is planning.", True, "plain"),
-    M("party", "plan", "My plan for Saturday: wake 08:00, 17:00 go to the party at the library, bed 23:00", True, "plain"),
-    M("party", "observation", "A red poster on the notice board announces a party in the reading room, Saturday from 5 pm.", True, "plain"),
+    M(
+        "party",
+        "plan",
+        "My plan for Saturday: wake 08:00, 17:00 go to the party at the library, bed 23:00",
+        True,
+        "plain",
+    ),
+    M(
+        "party",
+        "observation",
+        "A red poster on the notice board announces a party in the reading room, Saturday from 5 pm.",
+        True,
+        "plain",
+    ),
     M("party", "dialogue", "Jonas and I agreed to walk to the party together.", True, "plain"),
     M("party", "dialogue", "PARTIES at the library are rare, so Saturday's will be busy.", True, "plain"),
     M("clerk", "dialogue", "Walter says he is standing in the March election for town clerk.", True, "plain"),
@@ -95,7 +130,13 @@ MEMORIES: list[Case] = [
     M("party", "dialogue", "Jonas was never a party to the dispute.", False, "other sense"),
     M("party", "dialogue", "Amara always follows the party line at meetings.", False, "other sense"),
     # paraphrases
-    M("party", "dialogue", "Sofia's get-together at the library on Saturday at five sounds lovely.", True, "paraphrase"),
+    M(
+        "party",
+        "dialogue",
+        "Sofia's get-together at the library on Saturday at five sounds lovely.",
+        True,
+        "paraphrase",
+    ),
     M("party", "dialogue", "Everyone is talking about the Valentine's dance on Saturday.", True, "paraphrase"),
     M("party", "reflection", "The library party might bring the neighbours closer.", True, "paraphrase"),
     M("clerk", "dialogue", "Walter is running for town clerk, Jonas said.", True, "paraphrase"),
@@ -110,7 +151,13 @@ MEMORIES: list[Case] = [
     M("party", "observation", "Sofia Marchetti carrying party supplies into the library", False, "activity"),
     M("party", "observation", "Amara Nwosu buying balloons for the party", False, "activity"),
     M("party", "observation", "Walter Greaves is talking with Sofia Marchetti", False, "activity"),
-    M("party", "observation", "Sofia Marchetti setting up for the Valentine's party in the reading room", True, "activity"),
+    M(
+        "party",
+        "observation",
+        "Sofia Marchetti setting up for the Valentine's party in the reading room",
+        True,
+        "activity",
+    ),
     M("party", "observation", "Jonas Achterberg telling Mateo about Sofia's party at the library", True, "activity"),
     M("clerk", "observation", "Walter Greaves pinning up election posters", False, "activity"),
     M("clerk", "observation", "Walter Greaves handing out leaflets for Walter's campaign", True, "activity"),
@@ -118,7 +165,13 @@ MEMORIES: list[Case] = [
     # what someone said to the person (being told, not seen)
     M("party", "observation", "Sofia Marchetti said to me: Come to my party on Saturday at five!", True, "told"),
     M("party", "observation", "Amara Nwosu said to me: Are you going to any party this weekend?", False, "told"),
-    M("clerk", "observation", "Walter Greaves said to me: I hope I can count on your vote in the election.", True, "told"),
+    M(
+        "clerk",
+        "observation",
+        "Walter Greaves said to me: I hope I can count on your vote in the election.",
+        True,
+        "told",
+    ),
     # written after the rule, to probe it: kept whatever it says
     M("party", "dialogue", "Jonas asked me if there is a party on Saturday.", False, "question"),
     M("party", "dialogue", "Amara hasn't told Jonas about the party yet.", True, "negated, knows"),
@@ -127,7 +180,13 @@ MEMORIES: list[Case] = [
     M("party", "dialogue", "Walter heard about Sofia's party from Amara.", True, "plain"),
     M("clerk", "dialogue", "Sofia never votes in any election.", False, "denial"),
     # events of the world, not a person's activity
-    M("party", "observation", "A flyer under the door invites everyone to a Valentine's party at the library.", True, "plain"),
+    M(
+        "party",
+        "observation",
+        "A flyer under the door invites everyone to a Valentine's party at the library.",
+        True,
+        "plain",
+    ),
     M("party", "observation", "The reading room is closed on Saturday afternoon for a private party.", True, "plain"),
 ]
 
@@ -249,8 +308,11 @@ def verdict(case: Case) -> bool:
     return memory_carries(fact, case.kind, case.text, PEOPLE, OWNER)
 
 
-def score(cases: list[Any], judge: Callable[[Any], bool] | None = None,
-          label: Callable[[Any], bool] = lambda case: bool(case.knows)) -> tuple[Confusion, dict[str, Confusion], list[Any]]:
+def score(
+    cases: list[Any],
+    judge: Callable[[Any], bool] | None = None,
+    label: Callable[[Any], bool] = lambda case: bool(case.knows),
+) -> tuple[Confusion, dict[str, Confusion], list[Any]]:
     """A rule's confusion counts over labelled ``cases``, in all and per hard case, and the cases it got wrong.
 
     ``judge`` is the rule's verdict on a case (the knowing rule's by default), ``label`` the truth.

@@ -17,8 +17,11 @@ def family(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A three-hour run of three generative people, a fork of it at +1h with no change, and a fork of that fork."""
     folder = tmp_path_factory.mktemp("compare")
     parent, child, grandchild = folder / "parent.db", folder / "child.db", folder / "grandchild.db"
-    steps = [("run", generative_town(folder, people=3), "--hours", "3", "--out", parent, "--llm", "scripted-inprocess"),
-             ("fork", parent, "--at", "+1h", "-o", child), ("fork", child, "--at", "+2h", "-o", grandchild)]
+    steps = [
+        ("run", generative_town(folder, people=3), "--hours", "3", "--out", parent, "--llm", "scripted-inprocess"),
+        ("fork", parent, "--at", "+1h", "-o", child),
+        ("fork", child, "--at", "+2h", "-o", grandchild),
+    ]
     for step in steps:
         result = hamlet_process(*step, "--quiet")
         assert result.code == 0, result.err
@@ -48,8 +51,9 @@ def test_a_fork_without_a_change_differs_only_in_what_the_cache_answered(family:
     assert "tokens_cached" in text and "llm_calls_cached" in text and "answered from the reply cache" in text
 
 
-def test_a_cached_reply_whose_first_call_was_moved_away_is_left_blank(family: tuple[Path, Path, Path],
-                                                                      tmp_path: Path) -> None:
+def test_a_cached_reply_whose_first_call_was_moved_away_is_left_blank(
+    family: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     parent, child, _ = family
     moved = tmp_path / "child.db"
     shutil.copy(child, moved)

@@ -35,13 +35,23 @@ def spawn(person: str, place: str) -> EventRow:
 
 
 def test_two_people_who_never_meet_have_the_longer_persons_chain() -> None:
-    events = [spawn("Ann", "Home:a"), spawn("Bo", "Home:b"),
-              EventRow(1, "act", "Ann", "Home:a"), EventRow(1, "act", "Bo", "Home:b"),
-              EventRow(2, "act", "Ann", "Home:a"), EventRow(2, "act", "Bo", "Home:b"),
-              EventRow(3, "act", "Ann", "Home:a")]
-    calls = [call(1, "Ann", 0.3, 0.3), call(1, "Bo", 0.5, 0.5),
-             call(2, "Ann", 0.1, 0.6), call(2, "Ann", 0.1, 0.7), call(2, "Bo", 0.5, 1.0),
-             call(3, "Ann", 0.4, 1.4)]
+    events = [
+        spawn("Ann", "Home:a"),
+        spawn("Bo", "Home:b"),
+        EventRow(1, "act", "Ann", "Home:a"),
+        EventRow(1, "act", "Bo", "Home:b"),
+        EventRow(2, "act", "Ann", "Home:a"),
+        EventRow(2, "act", "Bo", "Home:b"),
+        EventRow(3, "act", "Ann", "Home:a"),
+    ]
+    calls = [
+        call(1, "Ann", 0.3, 0.3),
+        call(1, "Bo", 0.5, 0.5),
+        call(2, "Ann", 0.1, 0.6),
+        call(2, "Ann", 0.1, 0.7),
+        call(2, "Bo", 0.5, 1.0),
+        call(3, "Ann", 0.4, 1.4),
+    ]
     bound = critical_path(calls, events)
     assert bound.critical_s == pytest.approx(1.0)  # Bo: 0.5 + 0.5; Ann's 0.9 never waits for him
     assert (bound.critical_calls, bound.critical_units) == (2, 2)
@@ -52,13 +62,23 @@ def test_two_people_who_never_meet_have_the_longer_persons_chain() -> None:
 
 
 def test_a_conversation_joins_the_two_chains() -> None:
-    calls = [call(1, "Ann", 1.0, 1.0), call(1, "Bo", 0.1, 0.1), call(2, "Ann", 1.0, 2.0),
-             call(3, "Ann", 0.2, 2.2), call(3, "Bo", 0.2, 2.4), call(4, "Bo", 0.5, 2.9)]
+    calls = [
+        call(1, "Ann", 1.0, 1.0),
+        call(1, "Bo", 0.1, 0.1),
+        call(2, "Ann", 1.0, 2.0),
+        call(3, "Ann", 0.2, 2.2),
+        call(3, "Bo", 0.2, 2.4),
+        call(4, "Bo", 0.5, 2.9),
+    ]
     apart = critical_path(calls, [spawn("Ann", "Home:a"), spawn("Bo", "Home:a")])
     assert apart.critical_s == pytest.approx(2.2)  # Ann's three decisions; Bo's 0.8 s beside them
-    talk = [spawn("Ann", "Home:a"), spawn("Bo", "Home:a"),
-            EventRow(3, "say", "Ann", "Home:a"), EventRow(3, "say", "Bo", "Home:a"),
-            EventRow(3, "talk_end", "Ann", "Home:a", "Bo")]
+    talk = [
+        spawn("Ann", "Home:a"),
+        spawn("Bo", "Home:a"),
+        EventRow(3, "say", "Ann", "Home:a"),
+        EventRow(3, "say", "Bo", "Home:a"),
+        EventRow(3, "talk_end", "Ann", "Home:a", "Bo"),
+    ]
     joined = critical_path(calls, talk)
     assert joined.critical_s == pytest.approx(1.0 + 1.0 + 0.4 + 0.5)  # Ann, Ann, both talking, then Bo
     assert (joined.critical_calls, joined.critical_units, joined.units) == (5, 4, 5)
@@ -66,6 +86,7 @@ def test_a_conversation_joins_the_two_chains() -> None:
 
 def test_an_event_at_someones_place_makes_their_next_unit_depend_on_its_author() -> None:
     calls = [call(1, "Ann", 1.0, 1.0), call(2, "Bo", 0.5, 1.5)]
+
     def bound(bo_at: str, ann_does: str = "act", bo_tick: int = 2) -> float:
         events = [spawn("Ann", "Home:a"), spawn("Bo", bo_at), EventRow(1, ann_does, "Ann", "Home:a")]
         return critical_path([calls[0], calls[1]._replace(tick=bo_tick)], events).critical_s
@@ -79,9 +100,13 @@ def test_an_event_at_someones_place_makes_their_next_unit_depend_on_its_author()
 
 def test_who_arrives_somewhere_depends_on_what_stands_there_not_on_what_was_said() -> None:
     def bound(ann_does: str) -> float:
-        events = [spawn("Ann", "Home:a"), spawn("Bo", "Home:b"),
-                  EventRow(1, ann_does, "Ann", "Home:a"), EventRow(1, "move", "Bo", "Home:b"),
-                  EventRow(2, "arrive", "Bo", "Home:a")]
+        events = [
+            spawn("Ann", "Home:a"),
+            spawn("Bo", "Home:b"),
+            EventRow(1, ann_does, "Ann", "Home:a"),
+            EventRow(1, "move", "Bo", "Home:b"),
+            EventRow(2, "arrive", "Bo", "Home:a"),
+        ]
         calls = [call(1, "Ann", 1.0, 1.0), call(1, "Bo", 0.1, 0.1), call(2, "Bo", 0.1, 1.1)]
         return critical_path(calls, events).critical_s
 
@@ -90,8 +115,12 @@ def test_who_arrives_somewhere_depends_on_what_stands_there_not_on_what_was_said
 
 
 def test_an_arrival_reaches_those_present_from_the_unit_that_set_off() -> None:
-    events = [spawn("Ann", "Home:a"), spawn("Bo", "Home:b"), EventRow(1, "move", "Ann", "Home:a"),
-              EventRow(3, "arrive", "Ann", "Home:b")]
+    events = [
+        spawn("Ann", "Home:a"),
+        spawn("Bo", "Home:b"),
+        EventRow(1, "move", "Ann", "Home:a"),
+        EventRow(3, "arrive", "Ann", "Home:b"),
+    ]
     calls = [call(1, "Ann", 1.0, 1.0), call(2, "Bo", 0.2, 0.2), call(3, "Bo", 0.2, 1.2)]
     assert critical_path(calls, events).critical_s == pytest.approx(1.2)  # Ann's move, then Bo seeing her come
 
@@ -107,8 +136,14 @@ def test_overlapping_attempts_of_one_unit_count_side_by_side_and_others_in_serie
 
 def test_cached_replayed_and_copied_calls_weigh_nothing() -> None:
     events = [spawn("Ann", "Home:a")]
-    calls = [call(1, "Ann", 0.5, 0.5), call(2, "Ann", 0.0, 0.5, "cached"), call(2, "Ann", 0.0, 0.5, "fallback"),
-             call(3, "Ann", 0.0, 0.5, "replay_miss"), call(4, "Ann", 0.3, 0.8), call(4, "Ann", 0.0, 0.8, "fallback")]
+    calls = [
+        call(1, "Ann", 0.5, 0.5),
+        call(2, "Ann", 0.0, 0.5, "cached"),
+        call(2, "Ann", 0.0, 0.5, "fallback"),
+        call(3, "Ann", 0.0, 0.5, "replay_miss"),
+        call(4, "Ann", 0.3, 0.8),
+        call(4, "Ann", 0.0, 0.8, "fallback"),
+    ]
     bound = critical_path(calls, events)
     assert (bound.calls, bound.critical_calls) == (2, 2) and bound.critical_s == pytest.approx(0.8)
     fork = critical_path(calls, events, since_tick=2)  # a fork's ticks up to 2 are its parent's rows
@@ -117,8 +152,7 @@ def test_cached_replayed_and_copied_calls_weigh_nothing() -> None:
 
 def test_a_team_step_waits_for_the_previous_step_and_everything_before_it() -> None:
     events = [spawn("Ann", "Office:a"), spawn("Ceo", "Office:b"), spawn("Dev", "Office:b")]
-    calls = [call(1, "Ann", 1.0, 1.0), call(1, "Ceo", 0.2, 0.2), call(1, "Dev", 0.2, 0.4),
-             call(2, "Ceo", 0.3, 1.3)]
+    calls = [call(1, "Ann", 1.0, 1.0), call(1, "Ceo", 0.2, 0.2), call(1, "Dev", 0.2, 0.4), call(2, "Ceo", 0.3, 1.3)]
     bound = critical_path(calls, events, team=["Ceo", "Dev"])
     assert bound.critical_s == pytest.approx(1.3) and bound.units == 3  # Ann's decision, then the team's step
     assert critical_path(calls, events).critical_s == pytest.approx(1.0)  # as people, Ceo never waited for Ann
@@ -142,17 +176,47 @@ def hand_run(path: Path) -> Path:
     """A handmade run file: Ann decides twice (1 s each) and acts; Bo, in her room, then decides (0.5 s); Cy beside them."""
     run = HandRun(path)
     happened = [(0, "run_start", None, None, {"world": "Handmade"})]
-    happened += [(0, "spawn", person, "Home:room", {"home": "Home:room"}) for person in ("Ann Reed", "Bo Lane", "Cy Moss")]
+    happened += [
+        (0, "spawn", person, "Home:room", {"home": "Home:room"}) for person in ("Ann Reed", "Bo Lane", "Cy Moss")
+    ]
     happened += [(2, "act", "Ann Reed", "Home:room", {"activity": "reads"})]
-    run.log.submit(Batch(events=[Event(60 * tick, kind, person, place, data, seq, tick, f"2026-03-02T08:0{tick}:00")
-                                 for seq, (tick, kind, person, place, data) in enumerate(happened, 1)]))
+    run.log.submit(
+        Batch(
+            events=[
+                Event(60 * tick, kind, person, place, data, seq, tick, f"2026-03-02T08:0{tick}:00")
+                for seq, (tick, kind, person, place, data) in enumerate(happened, 1)
+            ]
+        )
+    )
     rows: list[dict[str, Any]] = []
-    for tick, person, latency, end in ((1, "Ann Reed", 1.0, 1.0), (2, "Ann Reed", 1.0, 2.0), (3, "Bo Lane", 0.5, 2.5),
-                                       (1, "Cy Moss", 0.25, 0.25)):
-        rows.append({"tick": tick, "t": 60 * tick, "person": person, "purpose": "decide", "model": "scripted",
-                     "attempt": 1, "status": "ok", "cache_key": f"{tick}{person}", "cache_hit": False,
-                     "fallback": False, "request": "{}", "response": "{}", "error": "", "prompt_tokens": 1,
-                     "completion_tokens": 1, "cost_usd": 0.0, "latency_ms": latency * 1000, "wall_time": stamp(end)})
+    for tick, person, latency, end in (
+        (1, "Ann Reed", 1.0, 1.0),
+        (2, "Ann Reed", 1.0, 2.0),
+        (3, "Bo Lane", 0.5, 2.5),
+        (1, "Cy Moss", 0.25, 0.25),
+    ):
+        rows.append(
+            {
+                "tick": tick,
+                "t": 60 * tick,
+                "person": person,
+                "purpose": "decide",
+                "model": "scripted",
+                "attempt": 1,
+                "status": "ok",
+                "cache_key": f"{tick}{person}",
+                "cache_hit": False,
+                "fallback": False,
+                "request": "{}",
+                "response": "{}",
+                "error": "",
+                "prompt_tokens": 1,
+                "completion_tokens": 1,
+                "cost_usd": 0.0,
+                "latency_ms": latency * 1000,
+                "wall_time": stamp(end),
+            }
+        )
     run.log.submit(Batch(llm_calls=rows))
     return run.close()
 
@@ -163,8 +227,20 @@ def test_show_reports_the_bound_next_to_the_wall_time(hamlet, tmp_path: Path) ->
     assert shown["calls"] == 4 and shown["critical_calls"] == 3 and shown["critical_s"] == 2.5
     assert shown["wall_s"] == 2.5 and shown["share"] == 1.0 and shown["wall_source"] == "llm_call"
     assert shown["run_s"] is not None and shown["barrier_s"] == 2.5 and shown["chain_calls"] == 3
-    assert set(shown) == {"calls", "units", "overlapping_units", "chain_calls", "critical_s", "critical_calls",
-                          "critical_units", "barrier_s", "wall_s", "run_s", "wall_source", "share"}
+    assert set(shown) == {
+        "calls",
+        "units",
+        "overlapping_units",
+        "chain_calls",
+        "critical_s",
+        "critical_calls",
+        "critical_units",
+        "barrier_s",
+        "wall_s",
+        "run_s",
+        "wall_source",
+        "share",
+    }
     text = hamlet("show", run).out
     assert "Critical   path 2.5 s (3 of 4 requests) · requests spanned 2.5 s · 100% of the limit" in text.splitlines()
 
@@ -172,7 +248,9 @@ def test_show_reports_the_bound_next_to_the_wall_time(hamlet, tmp_path: Path) ->
 def test_a_forks_copied_prefix_is_left_out_of_its_bound(hamlet, tmp_path: Path) -> None:
     run = hand_run(tmp_path / "fork.db")
     with sqlite3.connect(run) as db:  # as hamlet fork records a branch made from the snapshot of tick 1
-        db.execute("UPDATE run SET options = ?", (json.dumps({"llm": "scripted", "settings": [],
-                                                               "fork": {"parent": "p.db", "snapshot_tick": 1}}),))
+        db.execute(
+            "UPDATE run SET options = ?",
+            (json.dumps({"llm": "scripted", "settings": [], "fork": {"parent": "p.db", "snapshot_tick": 1}}),),
+        )
     shown = json.loads(hamlet("show", run, "--json").out)["critical_path"]
     assert (shown["calls"], shown["critical_calls"], shown["critical_s"], shown["wall_s"]) == (2, 2, 1.5, 1.5)

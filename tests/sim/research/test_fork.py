@@ -41,8 +41,9 @@ def parent(server: ScriptedProcess, tmp_path_factory: pytest.TempPathFactory) ->
     """Three generative people of the town for eight hours."""
     folder = tmp_path_factory.mktemp("fork")
     run = folder / "parent.db"
-    result = hamlet_process("run", generative_town(folder, people=3), "--hours", "8", "--out", run, "--quiet",
-                            *model(server))
+    result = hamlet_process(
+        "run", generative_town(folder, people=3), "--hours", "8", "--out", run, "--quiet", *model(server)
+    )
     assert result.code == 0, result.err
     return run
 
@@ -52,24 +53,41 @@ EVENTS = "SELECT seq, tick, t, time, kind, person, place, data FROM event WHERE 
 
 @pytest.mark.slow
 def test_a_branch_repeats_the_past_without_a_request_and_the_whisper_changes_what_follows(
-        server: ScriptedProcess, parent: Path, tmp_path: Path) -> None:
+    server: ScriptedProcess, parent: Path, tmp_path: Path
+) -> None:
     branch = tmp_path / "branch.db"
     before = served(server)
-    result = hamlet_process("fork", parent, "--at", "+5h", "-o", branch, "--quiet", "--intervene", "whisper",
-                            "--person", "Hendrik Achterberg", "--text", WHISPER)
+    result = hamlet_process(
+        "fork",
+        parent,
+        "--at",
+        "+5h",
+        "-o",
+        branch,
+        "--quiet",
+        "--intervene",
+        "whisper",
+        "--person",
+        "Hendrik Achterberg",
+        "--text",
+        WHISPER,
+    )
     assert result.code == 0, result.err
     requests = served(server) - before
     assert rows(branch, EVENTS.format("<"), FORK_AT) == rows(parent, EVENTS.format("<"), FORK_AT)
-    (fork_tick,), = rows(branch, "SELECT json_extract(options, '$.fork.snapshot_tick') FROM run")
+    ((fork_tick,),) = rows(branch, "SELECT json_extract(options, '$.fork.snapshot_tick') FROM run")
     copied = rows(branch, "SELECT COUNT(*) FROM llm_call WHERE tick <= ?", fork_tick)[0][0]
     redone = rows(branch, "SELECT DISTINCT status FROM llm_call WHERE id > ? AND t < ?", copied, FORK_AT)
     assert redone in ([], [("cached",)]), "before the fork time every call is answered from the parent's replies"
-    sent = rows(branch, "SELECT t FROM llm_call WHERE id > ? AND status IN ('ok', 'repaired', 'invalid', 'error')",
-                copied)
+    sent = rows(
+        branch, "SELECT t FROM llm_call WHERE id > ? AND status IN ('ok', 'repaired', 'invalid', 'error')", copied
+    )
     assert requests == len(sent) > 0, "the server saw exactly the branch's own requests"
     assert min(t for (t,) in sent) >= FORK_AT
     assert f"({requests} sent)" in result.out
-    changes = [(t, p, json.loads(d)) for t, p, d in rows(branch, "SELECT t, person, data FROM event WHERE kind = 'intervene'")]
+    changes = [
+        (t, p, json.loads(d)) for t, p, d in rows(branch, "SELECT t, person, data FROM event WHERE kind = 'intervene'")
+    ]
     assert (FORK_AT, "Hendrik Achterberg", {"kind": "whisper", "text": WHISPER}) in changes
     assert ("Hendrik Achterberg", "whisper") in rows(branch, "SELECT person, kind FROM memory WHERE text = ?", WHISPER)
     assert rows(branch, EVENTS.format(">="), FORK_AT) != rows(parent, EVENTS.format(">="), FORK_AT)
@@ -79,7 +97,8 @@ def test_a_branch_repeats_the_past_without_a_request_and_the_whisper_changes_wha
 
 @pytest.mark.slow
 def test_a_branch_without_a_change_is_the_parent_again_and_asks_nothing(
-        server: ScriptedProcess, parent: Path, tmp_path: Path) -> None:
+    server: ScriptedProcess, parent: Path, tmp_path: Path
+) -> None:
     branch = tmp_path / "same.db"
     before = served(server)
     result = hamlet_process("fork", parent, "--at", "+3h", "-o", branch, "--quiet")
@@ -87,8 +106,9 @@ def test_a_branch_without_a_change_is_the_parent_again_and_asks_nothing(
     assert served(server) == before
     everything = "SELECT seq, tick, t, time, kind, person, place, data FROM event ORDER BY seq"
     assert rows(branch, everything) == rows(parent, everything)
-    assert rows(branch, "SELECT person, id, t, kind, text FROM memory ORDER BY person, id") == \
-        rows(parent, "SELECT person, id, t, kind, text FROM memory ORDER BY person, id")
+    assert rows(branch, "SELECT person, id, t, kind, text FROM memory ORDER BY person, id") == rows(
+        parent, "SELECT person, id, t, kind, text FROM memory ORDER BY person, id"
+    )
 
 
 @pytest.mark.slow
@@ -102,11 +122,35 @@ def test_a_fork_time_outside_the_run_is_one_line(parent: Path, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_a_fork_intervention_is_checked_against_the_world_at_that_time(parent: Path, tmp_path: Path) -> None:
-    result = hamlet_process("fork", parent, "--at", "+2h", "-o", tmp_path / "b.db", "--intervene", "inject",
-                            "--place", "Kettle and Crumb", "--text", "A fire alarm rings.")
+    result = hamlet_process(
+        "fork",
+        parent,
+        "--at",
+        "+2h",
+        "-o",
+        tmp_path / "b.db",
+        "--intervene",
+        "inject",
+        "--place",
+        "Kettle and Crumb",
+        "--text",
+        "A fire alarm rings.",
+    )
     assert_one_line_error(result, "place", "'Kettle and Crumb'", "did you mean")
-    result = hamlet_process("fork", parent, "--at", "+2h", "-o", tmp_path / "b.db", "--intervene", "whisper",
-                            "--person", "Sofia Marchetti", "--text", "psst")
+    result = hamlet_process(
+        "fork",
+        parent,
+        "--at",
+        "+2h",
+        "-o",
+        tmp_path / "b.db",
+        "--intervene",
+        "whisper",
+        "--person",
+        "Sofia Marchetti",
+        "--text",
+        "psst",
+    )
     assert_one_line_error(result, "'Sofia Marchetti'", "Hendrik Achterberg")
     result = hamlet_process("fork", parent, "--at", "+2h", "-o", tmp_path / "b.db", "--intervene", "inject")
     assert_one_line_error(result, "inject", "needs place, text")
@@ -115,7 +159,8 @@ def test_a_fork_intervention_is_checked_against_the_world_at_that_time(parent: P
 
 @pytest.mark.slow
 def test_a_branch_cut_short_at_its_fork_point_resumes_to_the_same_log(
-        server: ScriptedProcess, parent: Path, tmp_path: Path) -> None:
+    server: ScriptedProcess, parent: Path, tmp_path: Path
+) -> None:
     whole = tmp_path / "whole.db"
     args = ("--at", "+5h", "--quiet", "--intervene", "whisper", "--person", "Hendrik Achterberg", "--text", WHISPER)
     assert hamlet_process("fork", parent, "-o", whole, *args).code == 0
@@ -124,21 +169,23 @@ def test_a_branch_cut_short_at_its_fork_point_resumes_to_the_same_log(
         src.backup(dst)
     # What a kill -9 leaves just after the branch's own snapshot of the fork point: nothing redone yet.
     with sqlite3.connect(cut) as db:
-        (tick,), = db.execute("SELECT json_extract(options, '$.fork.snapshot_tick') FROM run")
+        ((tick,),) = db.execute("SELECT json_extract(options, '$.fork.snapshot_tick') FROM run")
         copied = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick <= ?", (tick,)).fetchone()[0]
-        snap_id, seq, t = db.execute("SELECT id, seq, t FROM snapshot WHERE tick = ? ORDER BY id DESC LIMIT 1",
-                                     (tick,)).fetchone()
+        snap_id, seq, t = db.execute(
+            "SELECT id, seq, t FROM snapshot WHERE tick = ? ORDER BY id DESC LIMIT 1", (tick,)
+        ).fetchone()
         db.execute("DELETE FROM snapshot WHERE id > ?", (snap_id,))
         db.execute("DELETE FROM llm_call WHERE id > ?", (copied,))
         db.execute("DELETE FROM event WHERE seq > ?", (seq,))
         db.execute("DELETE FROM memory WHERE tick > ?", (tick,))
-        db.execute("UPDATE run SET status = 'interrupted', sim_now = datetime('2026-02-13T06:00:00', ? || ' seconds')",
-                   (str(t),))
+        db.execute(
+            "UPDATE run SET status = 'interrupted', sim_now = datetime('2026-02-13T06:00:00', ? || ' seconds')",
+            (str(t),),
+        )
     before = served(server)
     resumed = hamlet_process("resume", cut, "--quiet")
     assert resumed.code == 0, resumed.err
     everything = "SELECT seq, tick, t, time, kind, person, place, data FROM event ORDER BY seq"
     assert rows(cut, everything) == rows(whole, everything)
-    sent = rows(cut, "SELECT t FROM llm_call WHERE id > ? AND status IN ('ok', 'repaired', 'invalid', 'error')",
-                copied)
+    sent = rows(cut, "SELECT t FROM llm_call WHERE id > ? AND status IN ('ok', 'repaired', 'invalid', 'error')", copied)
     assert served(server) - before == len(sent) and min(t for (t,) in sent) >= FORK_AT

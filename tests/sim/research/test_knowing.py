@@ -32,23 +32,31 @@ def test_precision_and_recall_on_the_labelled_set_are_at_least_095(cases: list) 
     assert total.precision >= 0.95 and total.recall >= 0.95, [c.text for c in wrong]
 
 
-FACT = FactSpec(name="party", text="Sofia hosts a Valentine's party.", keywords=["party"],
-                paraphrases=["Valentine's party"], excludes=["search party"])
+FACT = FactSpec(
+    name="party",
+    text="Sofia hosts a Valentine's party.",
+    keywords=["party"],
+    paraphrases=["Valentine's party"],
+    excludes=["search party"],
+)
 
 
-@pytest.mark.parametrize(("text", "knows"), [
-    ("I ordered from a third-party vendor.", False),  # the audit's two false positives
-    ("No, I'm not going to any party this weekend.", False),
-    ("PARTIES! Sofia's party's on.", True),  # any case, plural and possessive endings
-    ("The Valentines party is on Saturday.", True),
-    ("The search party left at dawn.", False),  # an excluded phrase
-    ("The party was cancelled.", False),
-    ("The party kicks off at five.", True),  # "off" is not "called off"
-    ("I haven't heard about the party, but Ann says it is on Saturday.", False),  # the clause with the cue denies
-    ("I haven't heard much, but Ann says the party is on Saturday.", True),
-    ("I don't know what to wear to the party.", True),  # not knowing *what*: still knowing the party
-    ("Nothing.", False),
-])
+@pytest.mark.parametrize(
+    ("text", "knows"),
+    [
+        ("I ordered from a third-party vendor.", False),  # the audit's two false positives
+        ("No, I'm not going to any party this weekend.", False),
+        ("PARTIES! Sofia's party's on.", True),  # any case, plural and possessive endings
+        ("The Valentines party is on Saturday.", True),
+        ("The search party left at dawn.", False),  # an excluded phrase
+        ("The party was cancelled.", False),
+        ("The party kicks off at five.", True),  # "off" is not "called off"
+        ("I haven't heard about the party, but Ann says it is on Saturday.", False),  # the clause with the cue denies
+        ("I haven't heard much, but Ann says the party is on Saturday.", True),
+        ("I don't know what to wear to the party.", True),  # not knowing *what*: still knowing the party
+        ("Nothing.", False),
+    ],
+)
 def test_carries_reads_whole_words_and_denials(text: str, knows: bool) -> None:
     assert carries(FACT, text) is knows
 

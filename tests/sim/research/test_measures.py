@@ -14,10 +14,13 @@ from tests.sim.research.handmade import WORLD, HandRun, town_run
 
 H = 3600
 PEOPLE = ("Ann Reed", "Bo Lane", "Cy Moss", "Di Park")
-WORLD4 = WORLD.replace("  - name: Cy Moss\n    home: Home\n",
-                       "  - name: Cy Moss\n    home: Home\n  - name: Di Park\n    home: Home\n").replace(
-    "    keywords: [festival]\n", "    keywords: [festival]\n    paraphrases: [spring festival, festival at the cafe]\n"
-    "    excludes: [film festival]\n")
+WORLD4 = WORLD.replace(
+    "  - name: Cy Moss\n    home: Home\n", "  - name: Cy Moss\n    home: Home\n  - name: Di Park\n    home: Home\n"
+).replace(
+    "    keywords: [festival]\n",
+    "    keywords: [festival]\n    paraphrases: [spring festival, festival at the cafe]\n"
+    "    excludes: [film festival]\n",
+)
 
 
 def _town(path: Path) -> HandRun:
@@ -53,16 +56,22 @@ def test_the_knows_network_comes_from_talk_being_told_relations_and_probes_never
     path = run.close()
     engine = open_engine(path)
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO probe (person, t, time, kind, subject, question, heard, what, keyword,"
-                             " wall_time) VALUES ('Bo Lane', 7200, 'x', 'person', 'Cy Moss', 'Do you know Cy Moss?',"
-                             " 1, 'He lives down the road.', 0, 'w')")
+        conn.exec_driver_sql(
+            "INSERT INTO probe (person, t, time, kind, subject, question, heard, what, keyword,"
+            " wall_time) VALUES ('Bo Lane', 7200, 'x', 'person', 'Cy Moss', 'Do you know Cy Moss?',"
+            " 1, 'He lives down the road.', 0, 'w')"
+        )
     engine.dispose()
     with RunMetrics(path) as m:
         edges = {(a, b): how for a, b, how in m.knows_graph().edges(data="how")}
-        assert edges == {("Ann Reed", "Bo Lane"): "relation", ("Bo Lane", "Di Park"): "told",
-                         ("Bo Lane", "Ann Reed"): "told",
-                         ("Di Park", "Cy Moss"): "told", ("Cy Moss", "Di Park"): "talked",
-                         ("Bo Lane", "Cy Moss"): "probe"}
+        assert edges == {
+            ("Ann Reed", "Bo Lane"): "relation",
+            ("Bo Lane", "Di Park"): "told",
+            ("Bo Lane", "Ann Reed"): "told",
+            ("Di Park", "Cy Moss"): "told",
+            ("Cy Moss", "Di Park"): "talked",
+            ("Bo Lane", "Cy Moss"): "probe",
+        }
         last = m.density().iloc[-1]
         assert last["knows_edges"] == 6 and last["knows_density"] == 6 / 12
         assert last["knows_mutual_pairs"] == 2 and last["knows_density_mutual"] == 2 / 6, "Ann-Bo and Cy-Di both ways"
@@ -79,11 +88,14 @@ def test_metrics_report_where_a_persons_own_answer_and_the_rule_disagree(hamlet,
             "INSERT INTO probe (person, t, time, kind, subject, question, heard, what, keyword, wall_time) VALUES"
             " ('Bo Lane', 3600, 't', 'fact', 'festival', 'q', 1, 'The festival at the cafe on Sunday.', 1, 'w'),"
             " ('Cy Moss', 3600, 't', 'fact', 'festival', 'q', 1, 'Something about Sunday.', 0, 'w'),"
-            " ('Ann Reed', 3600, 't', 'fact', 'festival', 'q', NULL, 'I don''t remember.', 0, 'w')")
+            " ('Ann Reed', 3600, 't', 'fact', 'festival', 'q', NULL, 'I don''t remember.', 0, 'w')"
+        )
     engine.dispose()
     data = json.loads(hamlet("metrics", path, "--json").out)
     assert [(r["person"], r["heard"], r["keyword"]) for r in data["probe_disagreements"]] == [
-        ("Cy Moss", True, False), ("Ann Reed", None, False)], "no structured answer is no agreement"
+        ("Cy Moss", True, False),
+        ("Ann Reed", None, False),
+    ], "no structured answer is no agreement"
     text = hamlet("metrics", path).out
     assert "disagree on 2" in text and "Something about Sunday." in text
 

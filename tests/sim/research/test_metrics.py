@@ -46,10 +46,18 @@ def test_density_over_time_counts_knows_and_conversation_edges_among_those_prese
         assert list(d["conversation_density"]) == [0, 1 / 3, 1 / 3, 2 / 3, 2 / 3]
         knows = m.knows_graph()
         assert isinstance(knows, nx.DiGraph)
-        assert sorted(knows.edges(data="how")) == [("Ann Reed", "Bo Lane", "relation"), ("Ann Reed", "Cy Moss", "talked"),
-                                                    ("Bo Lane", "Ann Reed", "talked"), ("Cy Moss", "Ann Reed", "talked")]
-        assert sorted(knows.edges(data="since")) == [("Ann Reed", "Bo Lane", 0), ("Ann Reed", "Cy Moss", 7800),
-                                                      ("Bo Lane", "Ann Reed", 3000), ("Cy Moss", "Ann Reed", 7800)]
+        assert sorted(knows.edges(data="how")) == [
+            ("Ann Reed", "Bo Lane", "relation"),
+            ("Ann Reed", "Cy Moss", "talked"),
+            ("Bo Lane", "Ann Reed", "talked"),
+            ("Cy Moss", "Ann Reed", "talked"),
+        ]
+        assert sorted(knows.edges(data="since")) == [
+            ("Ann Reed", "Bo Lane", 0),
+            ("Ann Reed", "Cy Moss", 7800),
+            ("Bo Lane", "Ann Reed", 3000),
+            ("Cy Moss", "Ann Reed", 7800),
+        ]
         talks = m.conversation_graph()
         assert talks["Ann Reed"]["Bo Lane"] == {"conversations": 1, "remarks": 0, "since": 3000}
         assert talks["Ann Reed"]["Cy Moss"] == {"conversations": 0, "remarks": 1, "since": 7800}
@@ -72,10 +80,24 @@ def test_attendance_of_a_facts_gathering_counts_the_minutes_inside_the_window(to
 def test_activity_counts_conversations_lines_places_moves_and_the_runs_own_llm_calls(town: Path) -> None:
     with RunMetrics(town) as m:
         activity = m.activity().set_index("person")
-        assert activity.loc["Ann Reed"].to_dict() == {"conversations": 1, "lines": 1, "places": 2, "moves": 2,
-                                                      "llm_calls": 1, "tokens": 100, "cost_usd": 0.001}
-        assert activity.loc["Bo Lane"].to_dict() == {"conversations": 1, "lines": 1, "places": 2, "moves": 1,
-                                                     "llm_calls": 2, "tokens": 170, "cost_usd": 0.0025}
+        assert activity.loc["Ann Reed"].to_dict() == {
+            "conversations": 1,
+            "lines": 1,
+            "places": 2,
+            "moves": 2,
+            "llm_calls": 1,
+            "tokens": 100,
+            "cost_usd": 0.001,
+        }
+        assert activity.loc["Bo Lane"].to_dict() == {
+            "conversations": 1,
+            "lines": 1,
+            "places": 2,
+            "moves": 1,
+            "llm_calls": 2,
+            "tokens": 170,
+            "cost_usd": 0.0025,
+        }
         assert activity.loc["Cy Moss", "llm_calls"] == 0
         cost = m.cost_by_purpose().set_index("purpose")
         assert cost.loc["day_plan", "llm_calls"] == 2 and cost.loc["interview", "cost_usd"] == 0.5
@@ -112,8 +134,12 @@ def test_metrics_json_and_csv_hold_the_same_answers(hamlet, town: Path, tmp_path
     assert rows.loc["Bo Lane", "attended_minutes"] == 46.7
     assert pd.read_csv(tmp_path / "tables" / "attendance.csv")["minutes"].tolist() == [30.0, 46.7]
     knows = nx.read_graphml(tmp_path / "graphs" / "knows.graphml")
-    assert sorted(knows.edges()) == [("Ann Reed", "Bo Lane"), ("Ann Reed", "Cy Moss"), ("Bo Lane", "Ann Reed"),
-                                     ("Cy Moss", "Ann Reed")]
+    assert sorted(knows.edges()) == [
+        ("Ann Reed", "Bo Lane"),
+        ("Ann Reed", "Cy Moss"),
+        ("Bo Lane", "Ann Reed"),
+        ("Cy Moss", "Ann Reed"),
+    ]
 
 
 def over_time(text: str) -> list[list[str]]:
@@ -127,8 +153,14 @@ def test_every_gives_the_text_a_table_over_time_at_that_step(hamlet, town: Path)
     result = hamlet("metrics", town, "--every", "120")
     assert "Over time, every 120 minutes up to 2026-03-02T12:00:00" in result.out
     rows = over_time(result.out)
-    assert rows[0] == ["time", "people", "knew festival", "knows_density", "knows_density_mutual",
-                       "conversation_density"]
+    assert rows[0] == [
+        "time",
+        "people",
+        "knew festival",
+        "knows_density",
+        "knows_density_mutual",
+        "conversation_density",
+    ]
     assert [row[0] for row in rows[1:]] == ["2026-03-02 08:00", "2026-03-02 10:00", "2026-03-02 12:00"]
     assert [row[2] for row in rows[1:]] == ["1", "2", "2"]
     assert [row[3] for row in rows[1:]] == ["0.167", "0.333", "0.667"]
@@ -148,8 +180,9 @@ def test_an_unknown_fact_is_one_line_naming_the_facts(hamlet, town: Path) -> Non
 
 
 def test_an_unknown_person_is_one_line_naming_the_people(hamlet, town: Path) -> None:
-    assert_one_line_error(hamlet("metrics", town, "--person", "Zed"), "--person", "unknown person 'Zed'", "Ann Reed",
-                          "Cy Moss")
+    assert_one_line_error(
+        hamlet("metrics", town, "--person", "Zed"), "--person", "unknown person 'Zed'", "Ann Reed", "Cy Moss"
+    )
 
 
 def test_an_unknown_place_or_a_bad_window_is_one_line(hamlet, town: Path) -> None:
@@ -164,17 +197,58 @@ def test_plans_name_who_planned_for_the_fact_first_and_how_by_the_knowing_rule(t
     for person in ("Ann Reed", "Bo Lane", "Cy Moss"):
         run.event(0, "spawn", person, "Home:room", home="Home:room")
     day = {"wake_up": "07:00", "bedtime": "22:00"}
-    run.event(60, "plan", "Ann Reed", "Home:room", scope="day", date="2026-03-02", **day,
-              items=[{"start": "08:00", "activity": "bakes"}, {"start": "10:00", "activity": "goes to the festival"}])
-    run.event(60, "plan", "Cy Moss", "Home:room", scope="day", date="2026-03-02", **day,
-              items=[{"start": "08:00", "activity": "is not going to the festival"}])  # a denial is no plan for it
-    run.event(120, "plan", "Bo Lane", "Home:room", scope="day", date="2026-03-02", **day,
-              items=[{"start": "08:00", "activity": "reads"}])
-    run.event(4000, "plan", "Bo Lane", "Home:room", scope="replan", date="2026-03-02", **day,
-              reason="After talking with Ann Reed: the festival is today",
-              items=[{"start": "08:00", "activity": "reads"}, {"start": "09:06", "activity": "walks to the cafe"}])
-    run.event(5000, "plan", "Ann Reed", "Home:room", scope="replan", date="2026-03-02", **day, reason="rain",
-              items=[{"start": "10:00", "activity": "goes to the festival"}])
+    run.event(
+        60,
+        "plan",
+        "Ann Reed",
+        "Home:room",
+        scope="day",
+        date="2026-03-02",
+        **day,
+        items=[{"start": "08:00", "activity": "bakes"}, {"start": "10:00", "activity": "goes to the festival"}],
+    )
+    run.event(
+        60,
+        "plan",
+        "Cy Moss",
+        "Home:room",
+        scope="day",
+        date="2026-03-02",
+        **day,
+        items=[{"start": "08:00", "activity": "is not going to the festival"}],
+    )  # a denial is no plan for it
+    run.event(
+        120,
+        "plan",
+        "Bo Lane",
+        "Home:room",
+        scope="day",
+        date="2026-03-02",
+        **day,
+        items=[{"start": "08:00", "activity": "reads"}],
+    )
+    run.event(
+        4000,
+        "plan",
+        "Bo Lane",
+        "Home:room",
+        scope="replan",
+        date="2026-03-02",
+        **day,
+        reason="After talking with Ann Reed: the festival is today",
+        items=[{"start": "08:00", "activity": "reads"}, {"start": "09:06", "activity": "walks to the cafe"}],
+    )
+    run.event(
+        5000,
+        "plan",
+        "Ann Reed",
+        "Home:room",
+        scope="replan",
+        date="2026-03-02",
+        **day,
+        reason="rain",
+        items=[{"start": "10:00", "activity": "goes to the festival"}],
+    )
     path = run.close()
     with RunMetrics(path) as m:
         plans = m.plans(m.fact("festival"))

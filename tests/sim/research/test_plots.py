@@ -22,8 +22,19 @@ def close(figure: object) -> None:
 def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wrenfield's first three hours: one person knows of the party, three have talked, six have not."""
     run = tmp_path_factory.mktemp("plots") / "town.db"
-    result = hamlet_process("run", WORLDS / "smallville.yaml", "--llm", "scripted-inprocess", "--hours", "3",
-                            "--seed", "7", "--out", run, "--quiet")
+    result = hamlet_process(
+        "run",
+        WORLDS / "smallville.yaml",
+        "--llm",
+        "scripted-inprocess",
+        "--hours",
+        "3",
+        "--seed",
+        "7",
+        "--out",
+        run,
+        "--quiet",
+    )
     assert result.code == 0, result.err
     return run
 

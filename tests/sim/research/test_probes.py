@@ -19,8 +19,9 @@ from tests.conftest import hamlet_process
 def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("probe")
     run = folder / "town.db"
-    result = hamlet_process("run", generative_town(folder, people=3), "--llm", "scripted-inprocess", "--hours", "8",
-                            "--out", run, "--quiet")
+    result = hamlet_process(
+        "run", generative_town(folder, people=3), "--llm", "scripted-inprocess", "--hours", "8", "--out", run, "--quiet"
+    )
     assert result.code == 0, result.err
     return run
 
@@ -35,7 +36,9 @@ def test_the_probe_asks_everyone_for_a_structured_answer_and_records_it_with_the
     people = data["people"]
     assert len(asked) == len(people) + len(people) * (len(people) - 1), "the fact's question, then each other person"
     assert {time for *_, time in asked} == {"2026-02-13T12:00:00"}, "asked as of --at"
-    fact = FactSpec.model_validate(yaml.safe_load(db.execute("SELECT scenario_yaml FROM run").fetchone()[0])["facts"][0])
+    fact = FactSpec.model_validate(
+        yaml.safe_load(db.execute("SELECT scenario_yaml FROM run").fetchone()[0])["facts"][0]
+    )
     probed = db.execute("SELECT person, kind, subject, heard, what, keyword FROM probe ORDER BY id").fetchall()
     assert len(probed) == len(asked), "every probe recorded with the person's own answer and the rule's check"
     for (person, _, answer, _), (who, kind, _, heard, what, keyword) in zip(asked, probed, strict=True):

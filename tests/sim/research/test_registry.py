@@ -47,8 +47,20 @@ def test_a_registered_run_metric_appears_in_metrics_compare_and_sweep(scratch: N
     assert {"metric": "remarks", "town": 1.0, "other": 1.0, "Δ other": 0.0} in compared
     assert "remarks" in hamlet("compare", town, other).out
 
-    swept = hamlet("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1", "--hours", "1", "--parallel", "1",
-                   "--llm", "scripted", "--out", tmp_path / "sweep")
+    swept = hamlet(
+        "sweep",
+        WORLDS / "two_rooms.yaml",
+        "--seeds",
+        "1",
+        "--hours",
+        "1",
+        "--parallel",
+        "1",
+        "--llm",
+        "scripted",
+        "--out",
+        tmp_path / "sweep",
+    )
     assert swept.code == 0, swept.err
     assert re.search(r"^ *remarks +0$", swept.out, flags=re.M), swept.out
     assert "remarks" in set(pd.read_csv(tmp_path / "sweep" / "sweep.csv")["metric"])
@@ -56,7 +68,8 @@ def test_a_registered_run_metric_appears_in_metrics_compare_and_sweep(scratch: N
 
 
 def test_a_metric_per_fact_per_person_or_over_time_reaches_its_tables_plots_and_the_viewer(
-        scratch: None, hamlet, tmp_path: Path) -> None:
+    scratch: None, hamlet, tmp_path: Path
+) -> None:
     town = town_run(tmp_path / "town.db")
 
     @registry.metric("told", "People who know the fact from a conversation.", per_fact=True)
@@ -67,8 +80,9 @@ def test_a_metric_per_fact_per_person_or_over_time_reaches_its_tables_plots_and_
     def said(m: RunMetrics, at: int) -> dict[str, int]:
         return {p: 1 if p == "Cy Moss" else 0 for p in m.everyone()}
 
-    registry.register_chart(registry.Chart("talk", "talk", "people talking", "who has talked, hourly",
-                                           people=True, colour="red"))
+    registry.register_chart(
+        registry.Chart("talk", "talk", "people talking", "who has talked, hourly", people=True, colour="red")
+    )
 
     @registry.metric("talkers", "People who have talked with someone.", "curve", chart="talk", label="talkers")
     def talkers(m: RunMetrics, times: list[int]) -> list[int]:
@@ -103,6 +117,11 @@ def test_a_name_is_registered_once_per_shape(scratch: None) -> None:
 def test_docs_list_every_metric_with_its_sentence() -> None:
     page = (ROOT / "docs" / "research.md").read_text(encoding="utf-8")
     for metric in registry.METRICS.values():
-        name = f"`<fact>.{metric.name}`" if metric.per_fact and metric.shape == "run" else \
-            f"`<fact>_{metric.name}`" if metric.per_fact and metric.shape == "person" else f"`{metric.name}`"
+        name = (
+            f"`<fact>.{metric.name}`"
+            if metric.per_fact and metric.shape == "run"
+            else f"`<fact>_{metric.name}`"
+            if metric.per_fact and metric.shape == "person"
+            else f"`{metric.name}`"
+        )
         assert f"| {name} | {metric.shape} | {metric.description} |" in page, (metric.shape, metric.name)

@@ -11,8 +11,22 @@ import pytest
 from sim.research.sweep import aggregate, parse_grid, parse_seeds
 from tests.conftest import WORLDS, assert_one_line_error, hamlet_process
 
-SWEEP = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-3", "--set", "mind=generative", "--set",
-         "reflection=on,off", "--hours", "3", "--parallel", "2", "--llm", "scripted-inprocess")
+SWEEP = (
+    "sweep",
+    WORLDS / "two_rooms.yaml",
+    "--seeds",
+    "1-3",
+    "--set",
+    "mind=generative",
+    "--set",
+    "reflection=on,off",
+    "--hours",
+    "3",
+    "--parallel",
+    "2",
+    "--llm",
+    "scripted-inprocess",
+)
 
 
 @pytest.mark.slow
@@ -29,7 +43,9 @@ def test_three_seeds_by_reflection_on_off_make_six_runs_and_one_table_the_same_t
     assert {"conversations_per_person", "knows_density", "llm_calls", "bench_fixed.share"} <= set(table["metric"])
     assert (tmp_path / "a" / "sweep.csv").read_bytes() == (tmp_path / "b" / "sweep.csv").read_bytes()
     assert json.loads((tmp_path / "a" / "sweep.json").read_text())["grid"] == [
-        "mind=generative reflection=on", "mind=generative reflection=off"]
+        "mind=generative reflection=on",
+        "mind=generative reflection=off",
+    ]
     assert "mind=generative reflection=off" in first.out and "95 % confidence interval" in first.out
     assert first.out == second.out
     again = hamlet_process(*SWEEP, "--out", tmp_path / "a")
@@ -37,8 +53,18 @@ def test_three_seeds_by_reflection_on_off_make_six_runs_and_one_table_the_same_t
 
 
 def test_a_setting_no_mind_takes_is_one_line_and_nothing_runs(tmp_path: Path) -> None:
-    result = hamlet_process("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-2", "--set", "reflexion=on,off",
-                            "--out", tmp_path / "s", "--llm", "scripted-inprocess")
+    result = hamlet_process(
+        "sweep",
+        WORLDS / "two_rooms.yaml",
+        "--seeds",
+        "1-2",
+        "--set",
+        "reflexion=on,off",
+        "--out",
+        tmp_path / "s",
+        "--llm",
+        "scripted-inprocess",
+    )
     assert_one_line_error(result, "reflexion", "no mind takes")
     assert not (tmp_path / "s").exists()
 
@@ -47,8 +73,12 @@ def test_seeds_and_grids_are_read_as_written() -> None:
     assert parse_seeds("1-3,7") == [1, 2, 3, 7] and parse_seeds("5") == [5]
     keys, grid = parse_grid(["reflection=on,off", "top_k=4,8"])
     assert keys == ["reflection", "top_k"]
-    assert grid == [{"reflection": "on", "top_k": "4"}, {"reflection": "on", "top_k": "8"},
-                    {"reflection": "off", "top_k": "4"}, {"reflection": "off", "top_k": "8"}]
+    assert grid == [
+        {"reflection": "on", "top_k": "4"},
+        {"reflection": "on", "top_k": "8"},
+        {"reflection": "off", "top_k": "4"},
+        {"reflection": "off", "top_k": "8"},
+    ]
 
 
 def test_a_bad_seed_list_is_one_line(tmp_path: Path) -> None:
@@ -61,23 +91,40 @@ def test_the_confidence_interval_is_students_t_over_the_seeds() -> None:
     table = aggregate(runs, ["k"]).set_index("k")
     # mean 2, sample sd 1, n 3: 2 ± 4.303 / sqrt(3)
     assert table.loc["a", "mean"] == 2.0
-    assert table.loc["a", "ci95_low"] == round(2 - 4.303 / 3 ** 0.5, 6)
-    assert table.loc["a", "ci95_high"] == round(2 + 4.303 / 3 ** 0.5, 6)
+    assert table.loc["a", "ci95_low"] == round(2 - 4.303 / 3**0.5, 6)
+    assert table.loc["a", "ci95_high"] == round(2 + 4.303 / 3**0.5, 6)
     assert table.loc["b", "n"] == 1 and pd.isna(table.loc["b", "ci95_low"])
 
 
 def test_an_interval_never_leaves_the_range_its_metric_lies_in() -> None:
     # Few seeds and a count near zero: Student's t alone would say -3.3 to 5.3 people knew it.
-    runs = pd.DataFrame({"seed": [1, 2, 3], "run": ["r"] * 3, "party.knowing": [0.0, 0.0, 3.0],
-                         "party.share": [0.9, 1.0, 1.0], "x": [0.0, 0.0, 3.0]})
+    runs = pd.DataFrame(
+        {
+            "seed": [1, 2, 3],
+            "run": ["r"] * 3,
+            "party.knowing": [0.0, 0.0, 3.0],
+            "party.share": [0.9, 1.0, 1.0],
+            "x": [0.0, 0.0, 3.0],
+        }
+    )
     table = aggregate(runs, []).set_index("metric")
     assert table.loc["party.knowing", "ci95_low"] == 0.0 and table.loc["party.knowing", "ci95_high"] > 3
     assert table.loc["party.share", "ci95_high"] == 1.0 and table.loc["party.share", "ci95_low"] < 0.9
     assert table.loc["x", "ci95_low"] < 0, "a metric the registry does not know is not cut"
 
 
-TWO = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-2", "--hours", "1", "--parallel", "1",
-       "--llm", "scripted-inprocess")
+TWO = (
+    "sweep",
+    WORLDS / "two_rooms.yaml",
+    "--seeds",
+    "1-2",
+    "--hours",
+    "1",
+    "--parallel",
+    "1",
+    "--llm",
+    "scripted-inprocess",
+)
 
 
 @pytest.mark.slow
@@ -87,7 +134,8 @@ def test_a_piped_sweep_says_each_run_as_it_finishes_and_quiet_says_nothing(tmp_p
     done = [line for line in result.err.splitlines() if line.startswith("run ")]
     assert [line.split(":")[0] for line in done] == [f"run {i}/4 done" for i in range(1, 5)]
     assert {line.split(": ", 1)[1].rsplit(" (", 1)[0] for line in done} == {
-        f"seed={s} top_k={k}" for s in (1, 2) for k in (4, 8)}
+        f"seed={s} top_k={k}" for s in (1, 2) for k in (4, 8)
+    }
     assert all(line.endswith(" s)") for line in done), done
     again = hamlet_process(*TWO, "--set", "top_k=4,8", "--out", tmp_path / "s", "--quiet")
     assert again.code == 0 and not [line for line in again.err.splitlines() if line.startswith("run ")]
@@ -105,8 +153,14 @@ def test_a_sweep_on_a_terminal_draws_a_live_line(tmp_path: Path) -> None:
     from tests.conftest import ROOT, read_terminal
 
     leader, follower = pty.openpty()
-    proc = subprocess.run([sys.executable, "-m", "sim", *map(str, TWO), "--out", str(tmp_path / "s")], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, TWO), "--out", str(tmp_path / "s")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
     os.close(follower)
     text = read_terminal(leader)
     assert proc.returncode == 0
@@ -135,10 +189,34 @@ def test_ctrl_c_stops_a_sweep_and_starts_none_of_the_runs_still_waiting(tmp_path
     from tests.conftest import ROOT
 
     out = tmp_path / "s"
-    sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(WORLDS / "two_rooms.yaml"), "--seeds", "1-3",
-                              "--set", "mind=generative", "--hours", "4", "--llm", "scripted-inprocess",
-                              "--llm-latency-ms", "200", "--parallel", "1", "--out", str(out)],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    sweep = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(WORLDS / "two_rooms.yaml"),
+            "--seeds",
+            "1-3",
+            "--set",
+            "mind=generative",
+            "--hours",
+            "4",
+            "--llm",
+            "scripted-inprocess",
+            "--llm-latency-ms",
+            "200",
+            "--parallel",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not list(out.glob("*.db")) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -32,20 +32,37 @@ def _require_ray() -> None:
 
 # Three runs of an hour-by-hour generative pair, slowed so that a kill lands mid-run: 4 simulated hours
 # with a snapshot each hour, 200 ms a call, about 6 s a run.
-SWEEP = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-3", "--set", "mind=generative", "--hours", "4",
-         "--llm", "scripted-inprocess", "--llm-latency-ms", "200", "--parallel", "2")
+SWEEP = (
+    "sweep",
+    WORLDS / "two_rooms.yaml",
+    "--seeds",
+    "1-3",
+    "--set",
+    "mind=generative",
+    "--hours",
+    "4",
+    "--llm",
+    "scripted-inprocess",
+    "--llm-latency-ms",
+    "200",
+    "--parallel",
+    "2",
+)
 KILLED = "mind-generative_seed1.db"
 
 
 def test_without_ray_the_ray_executor_is_one_line_saying_what_to_install(
-        hamlet: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hamlet: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as where it is not installed
     result = hamlet(*SWEEP, "--out", tmp_path / "s", "--executor", "ray")
     assert_one_line_error(result, "--executor ray: Ray is not installed", "pip install 'hamlet-sim[cluster]'")
     assert not (tmp_path / "s").exists()
 
 
-def test_an_unreachable_cluster_is_one_line_and_nothing_is_written(hamlet: Callable[..., Result], tmp_path: Path) -> None:
+def test_an_unreachable_cluster_is_one_line_and_nothing_is_written(
+    hamlet: Callable[..., Result], tmp_path: Path
+) -> None:
     _require_ray()
     from tests.sim.bus.conftest import free_port
 
@@ -67,8 +84,13 @@ def test_a_cluster_address_without_the_ray_executor_is_one_line(hamlet: Callable
 def test_a_task_killed_mid_run_resumes_from_its_run_file_and_the_tables_are_the_local_executors(tmp_path: Path) -> None:
     _require_ray()
     out = tmp_path / "ray"
-    sweep = subprocess.Popen([sys.executable, "-m", "sim", *map(str, SWEEP), "--out", str(out), "--executor", "ray"],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "sim", *map(str, SWEEP), "--out", str(out), "--executor", "ray"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # Kill the process writing the first run (a Ray worker: the run file names it) once it has
     # committed a snapshot past the start, as an out-of-memory kill or a lost node would.
     killed_at, tick = None, -1
@@ -92,13 +114,17 @@ def test_a_task_killed_mid_run_resumes_from_its_run_file_and_the_tables_are_the_
     assert sweep.returncode == 0, stderr
     runs = [line for line in stderr.splitlines() if line.startswith("run ")]
     assert [line for line in runs if line.endswith(", resumed from its run file)")] == [
-        line for line in runs if ": seed=1 " in line], stderr
+        line for line in runs if ": seed=1 " in line
+    ], stderr
     assert len(runs) == 3 and set(stderr.splitlines()) - set(runs) == {
-        str(out / name) for name in ("runs.csv", "sweep.csv", "sweep.json")}, "nothing from Ray on stderr"
+        str(out / name) for name in ("runs.csv", "sweep.csv", "sweep.json")
+    }, "nothing from Ray on stderr"
 
     with sqlite3.connect(out / KILLED) as db:
-        calls = [(tick_, datetime.fromisoformat(wall)) for tick_, wall in
-                 db.execute("SELECT tick, wall_time FROM llm_call ORDER BY id")]
+        calls = [
+            (tick_, datetime.fromisoformat(wall))
+            for tick_, wall in db.execute("SELECT tick, wall_time FROM llm_call ORDER BY id")
+        ]
         status = db.execute("SELECT status FROM run").fetchone()[0]
     assert status == "finished"
     before = [wall for tick_, wall in calls if tick_ <= tick]
@@ -121,15 +147,42 @@ def test_a_sweep_joins_a_running_cluster_by_its_address_and_writes_the_local_exe
     # A head of its own on a free port, without token authentication (whether `ray start` turns it on
     # depends on a token in ~/.ray, which other tests' local Rays may have left).
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port", str(port),
-                             "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats", "--block"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    head = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ray.scripts.scripts",
+            "start",
+            "--head",
+            "--port",
+            str(port),
+            "--num-cpus",
+            "2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            "--block",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         two = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-3", "--hours", "2", "--llm", "scripted-inprocess")
         deadline = time.monotonic() + 60
         while True:  # the head takes a few seconds to listen
-            joined = hamlet_process(*two, "--out", tmp_path / "ray", "--executor", "ray", "--parallel", "2",
-                                    "--ray-address", f"127.0.0.1:{port}", env={"RAY_AUTH_MODE": "disabled"})
+            joined = hamlet_process(
+                *two,
+                "--out",
+                tmp_path / "ray",
+                "--executor",
+                "ray",
+                "--parallel",
+                "2",
+                "--ray-address",
+                f"127.0.0.1:{port}",
+                env={"RAY_AUTH_MODE": "disabled"},
+            )
             if joined.code == 0 or "no Ray cluster answers" not in joined.err or time.monotonic() > deadline:
                 break
             time.sleep(1)

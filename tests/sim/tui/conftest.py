@@ -21,9 +21,29 @@ SEED = 7
 
 def record(out: Path, *extra: str) -> Path:
     """Run ``worlds/smallville.yaml`` on the scripted model for four hours, seed 7, into ``out``."""
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", "worlds/smallville.yaml", "--llm", "scripted-inprocess",
-                           "--hours", str(HOURS), "--seed", str(SEED), "--out", str(out), "--quiet", *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            "worlds/smallville.yaml",
+            "--llm",
+            "scripted-inprocess",
+            "--hours",
+            str(HOURS),
+            "--seed",
+            str(SEED),
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -41,9 +61,28 @@ TEAM_SEED = 22  # a software company run that needs a cycle of every loop (tests
 def team_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished scripted run of worlds/software_company.yaml ("a snake game"), never modified by a test."""
     out = tmp_path_factory.mktemp("team") / "company.db"
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", "worlds/software_company.yaml", "--llm", "scripted-inprocess",
-                           "--task", "a snake game", "--seed", str(TEAM_SEED), "--out", str(out), "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            "worlds/software_company.yaml",
+            "--llm",
+            "scripted-inprocess",
+            "--task",
+            "a snake game",
+            "--seed",
+            str(TEAM_SEED),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -104,8 +143,10 @@ def _item(plan: dict[str, Any], minute: int) -> str:
     clock = f"{minute // 60:02d}:{minute % 60:02d}"
     if not plan["wake_up"] <= clock < plan["bedtime"]:
         return "asleep"
-    by_start = {max(item["start"], plan["wake_up"]): item["activity"] for item in
-                sorted(plan["items"], key=lambda i: i["start"])}
+    by_start = {
+        max(item["start"], plan["wake_up"]): item["activity"]
+        for item in sorted(plan["items"], key=lambda i: i["start"])
+    }
     starts = sorted(s for s in by_start if s < plan["bedtime"])
     return by_start[max([s for s in starts if s <= clock], default=starts[0])]
 

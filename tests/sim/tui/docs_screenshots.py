@@ -32,6 +32,7 @@ async def _keys(pilot: Pilot[None], *keys: str) -> None:
 
 def shots() -> dict[str, Step]:
     """Picture name → what to do before taking it."""
+
     async def world(app: HamletApp, pilot: Pilot[None]) -> None:
         await _keys(pilot, "j", *"+186m", "enter")  # some people in places, some walking between them
 
@@ -75,8 +76,19 @@ def shots() -> dict[str, Step]:
     async def help_screen(app: HamletApp, pilot: Pilot[None]) -> None:
         await _keys(pilot, "question_mark")
 
-    return {"world": world, "people": people, "feed": feed, "calls": calls, "call": call, "memories": memories,
-            "recall": recall, "reflections": reflections, "plan": plan, "interview": interview, "help": help_screen}
+    return {
+        "world": world,
+        "people": people,
+        "feed": feed,
+        "calls": calls,
+        "call": call,
+        "memories": memories,
+        "recall": recall,
+        "reflections": reflections,
+        "plan": plan,
+        "interview": interview,
+        "help": help_screen,
+    }
 
 
 async def take(run: Path, folder: Path, name: str, step: Step) -> None:

@@ -28,9 +28,14 @@ from sim.tui.town import Mark
 from tests.sim.tui.conftest import expected_people, query
 
 
-def drive(run: Path, script: Callable[[HamletApp, Pilot[None]], Awaitable[None]], size: tuple[int, int] = (100, 30),
-          live: bool = False) -> None:
+def drive(
+    run: Path,
+    script: Callable[[HamletApp, Pilot[None]], Awaitable[None]],
+    size: tuple[int, int] = (100, 30),
+    live: bool = False,
+) -> None:
     """Open the viewer on ``run`` headless and let ``script`` drive it."""
+
     async def main() -> None:
         source = open_source(str(run), live)
         try:
@@ -66,8 +71,15 @@ def table_rows(table: DataTable[Any]) -> list[list[str]]:
 def test_after_a_jump_the_people_table_and_a_memory_list_match_the_run_file_at_that_time(recorded_run: Path) -> None:
     t = 2 * 3600 + 30 * 60  # +150m: 08:30
     # someone with memories before and after then (who that is is the scripted model's draw)
-    person = next(p for (p,) in query(recorded_run, "SELECT person FROM memory GROUP BY person HAVING MIN(t) <= ?"
-                                      " AND MAX(t) > ? ORDER BY person", t, t))
+    person = next(
+        p
+        for (p,) in query(
+            recorded_run,
+            "SELECT person FROM memory GROUP BY person HAVING MIN(t) <= ? AND MAX(t) > ? ORDER BY person",
+            t,
+            t,
+        )
+    )
 
     async def script(app: HamletApp, pilot: Pilot[None]) -> None:
         await jump(pilot, "+150m")
@@ -88,8 +100,12 @@ def test_after_a_jump_the_people_table_and_a_memory_list_match_the_run_file_at_t
         await pilot.pause()
         inspector = app.screen
         assert isinstance(inspector, InspectorScreen) and inspector.person == person
-        ids = [i for (i,) in query(recorded_run, "SELECT id FROM memory WHERE person = ? AND t <= ? ORDER BY id DESC",
-                                   person, t)]
+        ids = [
+            i
+            for (i,) in query(
+                recorded_run, "SELECT id FROM memory WHERE person = ? AND t <= ? ORDER BY id DESC", person, t
+            )
+        ]
         assert ids and inspector.memory_ids() == ids
         later = query(recorded_run, "SELECT COUNT(*) FROM memory WHERE person = ? AND t > ?", person, t)
         assert later[0][0] > 0, "the run goes on: later memories exist and must not be shown"
@@ -123,7 +139,8 @@ def test_stepping_moves_one_event_or_one_tick_forward_and_back(recorded_run: Pat
 
 
 def test_the_feed_filtered_by_person_and_kind_lists_exactly_those_events_up_to_the_viewed_time(
-        recorded_run: Path) -> None:
+    recorded_run: Path,
+) -> None:
     # whoever started the run's first conversation (a draw of the scripted model)
     ((person,),) = query(recorded_run, "SELECT person FROM event WHERE kind = 'talk' ORDER BY seq LIMIT 1")
 
@@ -137,10 +154,18 @@ def test_the_feed_filtered_by_person_and_kind_lists_exactly_those_events_up_to_t
         app.screen.query_one("#feed-person", Select).value = person
         app.screen.query_one("#feed-kind", Select).value = "conversations"
         await pilot.pause()
-        want = [seq for (seq,) in query(
-            recorded_run, "SELECT seq FROM event WHERE seq <= ? AND kind IN ('talk', 'say', 'talk_end') AND (person = ?"
-            " OR json_extract(data, '$.with') = ? OR json_extract(data, '$.to') = ?) ORDER BY seq",
-            app.seq, person, person, person)]
+        want = [
+            seq
+            for (seq,) in query(
+                recorded_run,
+                "SELECT seq FROM event WHERE seq <= ? AND kind IN ('talk', 'say', 'talk_end') AND (person = ?"
+                " OR json_extract(data, '$.with') = ? OR json_extract(data, '$.to') = ?) ORDER BY seq",
+                app.seq,
+                person,
+                person,
+                person,
+            )
+        ]
         assert want and feed.seqs == want
         text = "\n".join(line.text for line in app.screen.query_one("#feed-log", RichLog).lines)
         (said,) = query(recorded_run, "SELECT data FROM event WHERE seq = ?", want[-1])[0]
@@ -153,9 +178,17 @@ def test_the_feed_filtered_by_person_and_kind_lists_exactly_those_events_up_to_t
 
 
 def _conversation_seqs(run: Path, person: str) -> set[int]:
-    return {seq for (seq,) in query(run, "SELECT seq FROM event WHERE kind IN ('talk', 'say', 'talk_end') AND "
-                                    "(person = ? OR json_extract(data, '$.with') = ? OR json_extract(data, '$.to') = ?)",
-                                    person, person, person)}
+    return {
+        seq
+        for (seq,) in query(
+            run,
+            "SELECT seq FROM event WHERE kind IN ('talk', 'say', 'talk_end') AND "
+            "(person = ? OR json_extract(data, '$.with') = ? OR json_extract(data, '$.to') = ?)",
+            person,
+            person,
+            person,
+        )
+    }
 
 
 @pytest.mark.slow
@@ -172,8 +205,9 @@ def test_enter_on_an_llm_call_opens_its_request_and_reply(recorded_run: Path) ->
         dialog = app.screen
         assert isinstance(dialog, CallScreen)
         call_id = int(table_rows(table)[made - 3][0])
-        request, response, purpose = query(recorded_run, "SELECT request, response, purpose FROM llm_call WHERE id = ?",
-                                           call_id)[0]
+        request, response, purpose = query(
+            recorded_run, "SELECT request, response, purpose FROM llm_call WHERE id = ?", call_id
+        )[0]
         assert dialog.call["id"] == call_id
         shown = str(dialog.query_one("#call-text").render())
         assert json.loads(request)["messages"][-1]["content"][:40] in shown
@@ -217,8 +251,12 @@ def test_recall_scores_every_memory_known_at_the_viewed_time_best_first(recorded
         await app.workers.wait_for_complete()
         await pilot.pause()
         rows = table_rows(app.screen.query_one("#recall-table", DataTable))
-        known = {i for (i,) in query(recorded_run, "SELECT id FROM memory WHERE person = ? AND t <= ?",
-                                     "Sofia Marchetti", 3 * 3600)}
+        known = {
+            i
+            for (i,) in query(
+                recorded_run, "SELECT id FROM memory WHERE person = ? AND t <= ?", "Sofia Marchetti", 3 * 3600
+            )
+        }
         assert len(rows) == min(20, len(known)) and {int(r[0]) for r in rows} <= known
         totals = [float(r[5]) for r in rows]
         assert totals == sorted(totals, reverse=True)
@@ -284,12 +322,22 @@ def test_the_feeds_team_filter_lists_exactly_the_chains_events_and_says_what_eac
         app.screen.query_one("#feed-kind", Select).value = "team"
         await pilot.pause()
         feed = app.screen.query_one(FeedPane)
-        want = [seq for (seq,) in query(team_run, f"SELECT seq FROM event WHERE seq <= ? AND kind IN "
-                                                  f"({','.join('?' * len(kinds))}) ORDER BY seq", app.seq, *kinds)]
+        want = [
+            seq
+            for (seq,) in query(
+                team_run,
+                f"SELECT seq FROM event WHERE seq <= ? AND kind IN ({','.join('?' * len(kinds))}) ORDER BY seq",
+                app.seq,
+                *kinds,
+            )
+        ]
         assert want and feed.seqs == want
         text = " ".join(line.text for line in app.screen.query_one("#feed-log", RichLog).lines)
-        ((reason,),) = query(team_run, "SELECT json_extract(data, '$.reason') FROM event WHERE kind = 'loop_end' "
-                                       "AND json_extract(data, '$.loop') = 'Testing'")
+        ((reason,),) = query(
+            team_run,
+            "SELECT json_extract(data, '$.reason') FROM event WHERE kind = 'loop_end' "
+            "AND json_extract(data, '$.loop') = 'Testing'",
+        )
         assert f"loop Testing ends after 1 cycle: {reason}" in " ".join(text.split())
         assert "writes snake_game.py v1" in text and "the program runs in the sandbox: it failed: exit status 1" in text
 
@@ -307,14 +355,23 @@ def test_the_inspectors_work_tab_lists_a_members_phases_and_files_as_of_the_view
         await pilot.press("w")
         await pilot.pause()
         table = app.screen.query_one("#work-table", DataTable)
-        want = query(team_run, "SELECT kind, json_extract(data, '$.phase'), json_extract(data, '$.path') FROM event "
-                               "WHERE seq <= ? AND kind IN ('phase', 'phase_end', 'artifact') AND (person = ? OR "
-                               "json_extract(data, '$.with') = ?) ORDER BY seq DESC", app.seq, person, person)
+        want = query(
+            team_run,
+            "SELECT kind, json_extract(data, '$.phase'), json_extract(data, '$.path') FROM event "
+            "WHERE seq <= ? AND kind IN ('phase', 'phase_end', 'artifact') AND (person = ? OR "
+            "json_extract(data, '$.with') = ?) ORDER BY seq DESC",
+            app.seq,
+            person,
+            person,
+        )
         rows = table_rows(table)
         assert len(rows) == len(want) > 0
         for (kind, phase, path), (_, what, _) in zip(want, rows, strict=True):
-            assert (path or phase) in what and what.split()[0] == {"phase": "began", "phase_end": "ended",
-                                                                   "artifact": "wrote"}[kind]
+            assert (path or phase) in what and what.split()[0] == {
+                "phase": "began",
+                "phase_end": "ended",
+                "artifact": "wrote",
+            }[kind]
         newest = next(i for i, row in enumerate(rows) if row[1].startswith("wrote"))
         table.move_cursor(row=newest)
         await pilot.pause()
@@ -340,16 +397,29 @@ def test_the_work_tab_is_only_there_in_a_teams_run(recorded_run: Path) -> None:
 
 @pytest.mark.slow
 def test_the_map_marks_a_person_at_their_place_then_on_the_line_they_walk_as_far_as_the_time_walked(
-        recorded_run: Path) -> None:
+    recorded_run: Path,
+) -> None:
     # a walk from one sector to another, begun a minute or more after the walker came to where it starts
-    walks = query(recorded_run, "SELECT seq, t, person, place, json_extract(data, '$.minutes'), json_extract(data, "
-                                "'$.route') FROM event WHERE kind = 'move' AND t > 0 ORDER BY seq")
+    walks = query(
+        recorded_run,
+        "SELECT seq, t, person, place, json_extract(data, '$.minutes'), json_extract(data, "
+        "'$.route') FROM event WHERE kind = 'move' AND t > 0 ORDER BY seq",
+    )
     for seq, depart, person, place, minutes, route in walks:
         sectors = [area.split(":")[0] for area in json.loads(route)]
-        came = query(recorded_run, "SELECT kind, place, t FROM event WHERE person = ? AND seq < ? AND kind IN "
-                                   "('spawn', 'arrive', 'move') ORDER BY seq DESC LIMIT 1", person, seq)
-        if minutes >= 4 and len(set(sectors)) > 1 and came[0][:2] in (("arrive", place), ("spawn", place)) \
-                and came[0][2] <= depart - 60:
+        came = query(
+            recorded_run,
+            "SELECT kind, place, t FROM event WHERE person = ? AND seq < ? AND kind IN "
+            "('spawn', 'arrive', 'move') ORDER BY seq DESC LIMIT 1",
+            person,
+            seq,
+        )
+        if (
+            minutes >= 4
+            and len(set(sectors)) > 1
+            and came[0][:2] in (("arrive", place), ("spawn", place))
+            and came[0][2] <= depart - 60
+        ):
             break
     else:
         raise AssertionError("the recorded run has a walk between two sectors")

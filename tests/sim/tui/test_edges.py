@@ -19,8 +19,16 @@ from tests.sim.tui.test_app import drive, jump, table_rows
 
 @pytest.mark.slow
 def test_the_calls_tab_lists_an_interview_only_once_the_time_it_was_asked_as_of_is_reached(run_copy: Path) -> None:
-    asked = hamlet_process("interview", run_copy, "Sofia Marchetti", "What are you doing tonight?", "--at", "+3h",
-                           "--llm", "scripted-inprocess")
+    asked = hamlet_process(
+        "interview",
+        run_copy,
+        "Sofia Marchetti",
+        "What are you doing tonight?",
+        "--at",
+        "+3h",
+        "--llm",
+        "scripted-inprocess",
+    )
     assert asked.code == 0, asked.err
     interview = {str(i) for (i,) in query(run_copy, "SELECT id FROM llm_call WHERE tick < 0")}
     assert interview
@@ -99,8 +107,10 @@ def test_the_intervention_dialog_keeps_its_labels_and_tab_moves_between_its_fiel
         await pilot.press("shift+tab", "right", "space")  # back to the kind, and the next one
         await pilot.pause()
         assert screen.kind == "whisper"
-        assert [str(label.render()) for label in screen.query(".iv-field Label") if label.parent.display] == \
-            ["person", "text"]
+        assert [str(label.render()) for label in screen.query(".iv-field Label") if label.parent.display] == [
+            "person",
+            "text",
+        ]
         assert str(screen.query_one("#iv-intro", Label).render()).startswith("Intervene in the live run")
 
     drive(recorded_run, script)

@@ -29,12 +29,33 @@ def _events(run: Path) -> int:
 
 
 def test_a_watched_live_run_moves_the_clock_pauses_on_space_and_ends_as_an_unwatched_run(
-        recorded_run: Path, tmp_path: Path) -> None:
+    recorded_run: Path, tmp_path: Path
+) -> None:
     live = tmp_path / "live.db"
-    writer = subprocess.Popen([sys.executable, "-m", "sim", "run", "worlds/smallville.yaml", "--llm", "scripted",
-                               "--llm-latency-ms", "100", "--hours", str(HOURS), "--seed", str(SEED), "--out",
-                               str(live), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            "worlds/smallville.yaml",
+            "--llm",
+            "scripted",
+            "--llm-latency-ms",
+            "100",
+            "--hours",
+            str(HOURS),
+            "--seed",
+            str(SEED),
+            "--out",
+            str(live),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         began = time.monotonic()
         while _events(live) == 0:

@@ -35,8 +35,16 @@ def knowing(run: Path, t: int) -> int:
 
 
 def conversations(run: Path, person: str, t: int) -> int:
-    return int(query(run, "SELECT COUNT(*) FROM event WHERE kind = 'talk' AND t <= ? AND (person = ? OR "
-                          "json_extract(data, '$.with') = ?)", t, person, person)[0][0])
+    return int(
+        query(
+            run,
+            "SELECT COUNT(*) FROM event WHERE kind = 'talk' AND t <= ? AND (person = ? OR "
+            "json_extract(data, '$.with') = ?)",
+            t,
+            person,
+            person,
+        )[0][0]
+    )
 
 
 @pytest.mark.slow
@@ -83,13 +91,36 @@ def test_sparklines_scale_to_the_top_given() -> None:
 @pytest.mark.slow
 def test_an_intervention_typed_in_the_viewer_reaches_the_live_run_and_a_bad_one_is_refused(tmp_path: Path) -> None:
     live = tmp_path / "live.db"
-    writer = subprocess.Popen([sys.executable, "-m", "sim", "run", "worlds/smallville.yaml", "--llm", "scripted",
-                               "--llm-latency-ms", "150", "--hours", "6", "--seed", str(SEED), "--out", str(live),
-                               "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            "worlds/smallville.yaml",
+            "--llm",
+            "scripted",
+            "--llm-latency-ms",
+            "150",
+            "--hours",
+            "6",
+            "--seed",
+            str(SEED),
+            "--out",
+            str(live),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         began = time.monotonic()
-        while not live.exists() or not query(live, "SELECT COUNT(*) FROM sqlite_master WHERE name='event'")[0][0] \
-                or not query(live, "SELECT COUNT(*) FROM event")[0][0]:
+        while (
+            not live.exists()
+            or not query(live, "SELECT COUNT(*) FROM sqlite_master WHERE name='event'")[0][0]
+            or not query(live, "SELECT COUNT(*) FROM event")[0][0]
+        ):
             assert writer.poll() is None and time.monotonic() - began < 60, "the run did not start"
             time.sleep(0.05)
 
@@ -124,6 +155,8 @@ def test_an_intervention_typed_in_the_viewer_reaches_the_live_run_and_a_bad_one_
         writer.kill()
         writer.wait()
     assert query(live, "SELECT source, kind FROM control") == [("tui", "intervene")]
-    injected = [(place, json.loads(data)) for place, data in
-                query(live, "SELECT place, data FROM event WHERE kind = 'intervene'")]
+    injected = [
+        (place, json.loads(data))
+        for place, data in query(live, "SELECT place, data FROM event WHERE kind = 'intervene'")
+    ]
     assert ("Wrenfield Library:reading room", {"kind": "inject", "text": "The lights go out."}) in injected

@@ -57,6 +57,7 @@ def viewer(steady_run: Path) -> Iterator[HamletApp]:
 
 def at(text: str, *keys: str) -> Callable[[Pilot[None]], Any]:
     """Jump to ``text`` (``j``), then press ``keys``."""
+
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.pause()
         await pilot.press("j")
@@ -66,11 +67,13 @@ def at(text: str, *keys: str) -> Callable[[Pilot[None]], Any]:
         for key in keys:
             await pilot.press(key)
             await pilot.pause()
+
     return run_before
 
 
 def inspecting(person: str, text: str, tab: str) -> Callable[[Pilot[None]], Any]:
     """Jump to ``text``, open the inspector for ``person`` and show one of its tabs."""
+
     async def run_before(pilot: Pilot[None]) -> None:
         await at(text)(pilot)
         app = pilot.app
@@ -79,6 +82,7 @@ def inspecting(person: str, text: str, tab: str) -> Callable[[Pilot[None]], Any]
         await pilot.pause()
         await pilot.press(tab)
         await pilot.pause()
+
     return run_before
 
 
@@ -95,8 +99,7 @@ def test_the_feed_tab_shows_events_with_their_simulated_time(snap_compare: Any, 
     assert snap_compare(viewer, terminal_size=SIZE, run_before=at("+150m", "3"))
 
 
-def test_the_llm_calls_tab_lists_purpose_person_model_tokens_and_status(snap_compare: Any,
-                                                                         viewer: HamletApp) -> None:
+def test_the_llm_calls_tab_lists_purpose_person_model_tokens_and_status(snap_compare: Any, viewer: HamletApp) -> None:
     assert snap_compare(viewer, terminal_size=SIZE, run_before=at("+1h", "4"))
 
 
@@ -124,7 +127,8 @@ def team_viewer(team_run: Path) -> Iterator[HamletApp]:
 
 
 def test_the_feed_shows_a_teams_phases_files_and_program_runs(snap_compare: Any, team_viewer: HamletApp) -> None:
-    assert snap_compare(team_viewer, terminal_size=SIZE, run_before=at("+77m", "3"))  # after the TEAM_SEED run's Testing loop
+    # after the TEAM_SEED run's Testing loop
+    assert snap_compare(team_viewer, terminal_size=SIZE, run_before=at("+77m", "3"))
 
 
 @pytest.mark.slow

@@ -58,7 +58,13 @@ def test_applying_the_events_after_the_first_snapshot_reproduces_every_later_sna
             apply(state, event)
         written = from_snapshot(source.snapshot_state(snap_id))
         assert (state.people, state.position, state.travel, state.activity, state.objects, state.plans) == (
-            written.people, written.position, written.travel, written.activity, written.objects, written.plans)
+            written.people,
+            written.position,
+            written.travel,
+            written.activity,
+            written.objects,
+            written.plans,
+        )
 
 
 def test_seeking_reads_one_snapshot_and_only_the_events_after_it(source: RunSource) -> None:
@@ -80,11 +86,15 @@ def test_a_state_is_the_same_reached_by_stepping_forward_or_by_seeking(source: R
         seeking._cached = None  # force a rebuild from the snapshot
         jumped = seeking.state(seq)
         assert (walked.people, walked.position, walked.travel, walked.activity, walked.plans) == (
-            jumped.people, jumped.position, jumped.travel, jumped.activity, jumped.plans), seq
+            jumped.people,
+            jumped.position,
+            jumped.travel,
+            jumped.activity,
+            jumped.plans,
+        ), seq
 
 
-def test_positions_actions_and_last_lines_at_a_time_match_the_event_log(recorded_run: Path,
-                                                                          source: RunSource) -> None:
+def test_positions_actions_and_last_lines_at_a_time_match_the_event_log(recorded_run: Path, source: RunSource) -> None:
     timeline = Timeline(source)
     for t in (0, 3600 + 1234, 2 * 3600 + 600, 3 * 3600 + 59 * 60):
         seq = source.seq_at(t)
@@ -93,19 +103,28 @@ def test_positions_actions_and_last_lines_at_a_time_match_the_event_log(recorded
             place = state.position.get(name) or f"→ {state.travel[name][0]}"
             said = timeline.last_said(name, seq)
             assert (place, state.activity.get(name, ""), said[1] if said else "") == (
-                expected["place"], expected["action"], expected["said"]), (t, name)
+                expected["place"],
+                expected["action"],
+                expected["said"],
+            ), (t, name)
 
 
 def test_walks_start_and_route_are_the_same_reached_by_stepping_or_from_a_snapshot_taken_during_them(
-        recorded_run: Path, source: RunSource) -> None:
+    recorded_run: Path, source: RunSource
+) -> None:
     # the walks under way when each snapshot was taken, and their move events, from the log alone
     under_way: dict[int, dict[str, tuple[int, tuple[str, ...]]]] = {}
     for (seq,) in query(recorded_run, "SELECT seq FROM snapshot ORDER BY id"):
-        rows = query(recorded_run, "SELECT person, t, json_extract(data, '$.route'), kind FROM event WHERE seq <= ?"
-                     " AND kind IN ('move', 'arrive', 'spawn') ORDER BY seq", seq)
+        rows = query(
+            recorded_run,
+            "SELECT person, t, json_extract(data, '$.route'), kind FROM event WHERE seq <= ?"
+            " AND kind IN ('move', 'arrive', 'spawn') ORDER BY seq",
+            seq,
+        )
         last = {person: (t, route, kind) for person, t, route, kind in rows}
-        under_way[seq] = {person: (t, tuple(json.loads(route))) for person, (t, route, kind) in last.items()
-                          if kind == "move"}
+        under_way[seq] = {
+            person: (t, tuple(json.loads(route))) for person, (t, route, kind) in last.items() if kind == "move"
+        }
     assert any(under_way.values()), "the recorded run has walks under way at its snapshots"
     stepping, stepped = Timeline(source), 0
     for seq, walks in under_way.items():
@@ -124,16 +143,18 @@ def test_walks_start_and_route_are_the_same_reached_by_stepping_or_from_a_snapsh
 def test_the_cost_so_far_is_the_sum_of_the_calls_up_to_the_tick(recorded_run: Path, source: RunSource) -> None:
     timeline = Timeline(source)
     for tick in (0, 10, 60, 10**6):
-        (spent,) = query(recorded_run, "SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick BETWEEN 0 AND ?",
-                         tick)[0]
+        (spent,) = query(
+            recorded_run, "SELECT COALESCE(SUM(cost_usd), 0) FROM llm_call WHERE tick BETWEEN 0 AND ?", tick
+        )[0]
         assert timeline.cost(tick) == pytest.approx(spent)
 
 
 def test_a_resumed_file_with_fewer_events_is_rebuilt_rather_than_stepped_from_a_stale_state() -> None:
     class Rows:
         def __init__(self) -> None:
-            self.log = [{"seq": 1, "tick": 0, "t": 0, "kind": "spawn", "person": "Ann", "place": "Home:room",
-                         "data": {}}]
+            self.log = [
+                {"seq": 1, "tick": 0, "t": 0, "kind": "spawn", "person": "Ann", "place": "Home:room", "data": {}}
+            ]
 
         def snapshot_marks(self, after_id: int = 0) -> list[tuple[int, int, int, int]]:
             return []
@@ -154,12 +175,23 @@ def test_a_resumed_file_with_fewer_events_is_rebuilt_rather_than_stepped_from_a_
             return len(self.log)
 
         def last_moves(self, people: list[str], upto: int) -> dict[str, dict[str, Any]]:
-            return {e["person"]: e for e in self.log if e["seq"] <= upto and e["kind"] == "move" and e["person"] in people}
+            return {
+                e["person"]: e for e in self.log if e["seq"] <= upto and e["kind"] == "move" and e["person"] in people
+            }
 
     rows = Rows()
     timeline = Timeline(rows)
-    rows.log.append({"seq": 2, "tick": 1, "t": 60, "kind": "move", "person": "Ann", "place": "Home:room",
-                     "data": {"to": "Park:lawn", "minutes": 5}})
+    rows.log.append(
+        {
+            "seq": 2,
+            "tick": 1,
+            "t": 60,
+            "kind": "move",
+            "person": "Ann",
+            "place": "Home:room",
+            "data": {"to": "Park:lawn", "minutes": 5},
+        }
+    )
     timeline.refresh()
     assert timeline.state(2).travel == {"Ann": ("Park:lawn", 360)}
     rows.log.pop()
@@ -168,9 +200,15 @@ def test_a_resumed_file_with_fewer_events_is_rebuilt_rather_than_stepped_from_a_
 
 
 def test_the_plan_item_is_the_last_one_started_and_asleep_outside_waking_hours() -> None:
-    plan = {"wake_up": "07:00", "bedtime": "22:00",
-            "items": [{"start": "09:00", "activity": "works"}, {"start": "07:00", "activity": "has breakfast"},
-                      {"start": "18:00", "activity": "cooks"}]}
+    plan = {
+        "wake_up": "07:00",
+        "bedtime": "22:00",
+        "items": [
+            {"start": "09:00", "activity": "works"},
+            {"start": "07:00", "activity": "has breakfast"},
+            {"start": "18:00", "activity": "cooks"},
+        ],
+    }
     assert plan_item(plan, 6 * 60) == "asleep"
     assert plan_item(plan, 7 * 60 + 30) == "has breakfast"
     assert plan_item(plan, 12 * 60) == "works"
@@ -181,7 +219,11 @@ def test_the_plan_item_is_the_last_one_started_and_asleep_outside_waking_hours()
 
 
 def test_a_leave_takes_the_person_out_of_every_table() -> None:
-    state = State(people=["Ann", "Bo"], position={"Ann": "Home:room", "Bo": "Home:room"},
-                  activity={"Ann": "reads"}, plans={"Ann": {}})
+    state = State(
+        people=["Ann", "Bo"],
+        position={"Ann": "Home:room", "Bo": "Home:room"},
+        activity={"Ann": "reads"},
+        plans={"Ann": {}},
+    )
     apply(state, {"seq": 3, "tick": 2, "t": 9, "kind": "leave", "person": "Ann", "place": "Home:room", "data": {}})
     assert (state.people, state.position, state.activity, state.plans) == (["Bo"], {"Bo": "Home:room"}, {}, {})

@@ -39,8 +39,19 @@ def wait_for(session: str, seen: Callable[[str], bool], what: str, timeout: floa
 
 def start(session: str, *command: str) -> None:
     """Start ``python -m sim COMMAND`` in a detached 100x30 tmux session that stays open when it exits."""
-    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", "-c", str(ROOT),
-         " ".join([sys.executable, "-m", "sim", *command]))
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-c",
+        str(ROOT),
+        " ".join([sys.executable, "-m", "sim", *command]),
+    )
     tmux("set-option", "-t", session, "remain-on-exit", "on")
 
 
@@ -61,11 +72,26 @@ def test_hamlet_replay_in_a_terminal_jumps_to_a_typed_time(recorded_run: Path, t
     wait_for(tmux_session, lambda s: "Pane is dead" in s or "REPLAY" not in s, "the viewer to quit", timeout=20)
 
 
-def test_hamlet_run_tui_shows_the_run_live_and_quitting_stops_it_for_a_resume(tmp_path: Path,
-                                                                             tmux_session: str) -> None:
+def test_hamlet_run_tui_shows_the_run_live_and_quitting_stops_it_for_a_resume(
+    tmp_path: Path, tmux_session: str
+) -> None:
     out = tmp_path / "viewed.db"
-    start(tmux_session, "run", "worlds/smallville.yaml", "--tui", "--llm", "scripted", "--llm-latency-ms", "100",
-          "--hours", "12", "--seed", "7", "--out", str(out))
+    start(
+        tmux_session,
+        "run",
+        "worlds/smallville.yaml",
+        "--tui",
+        "--llm",
+        "scripted",
+        "--llm-latency-ms",
+        "100",
+        "--hours",
+        "12",
+        "--seed",
+        "7",
+        "--out",
+        str(out),
+    )
     wait_for(tmux_session, lambda s: "● LIVE" in s, "the live viewer")
     first = wait_for(tmux_session, lambda s: "event " in s, "events")
     wait_for(tmux_session, lambda s: s.split("event ")[1][:8] != first.split("event ")[1][:8], "the clock to move")

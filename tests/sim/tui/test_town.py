@@ -26,10 +26,18 @@ def test_the_layout_is_the_same_every_time_even_in_another_process_and_inside_th
     assert points == town(wrenfield()).points
     assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in points.values())
     assert {x for x, _ in points.values()} >= {0.0, 1.0} and {y for _, y in points.values()} >= {0.0, 1.0}  # fills it
-    code = ("from sim.scenario import load_scenario; from sim.tui.town import town; "
-            "print(sorted(town(load_scenario('worlds/smallville.yaml')).points.items()))")
-    other = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                           env={**os.environ, "PYTHONHASHSEED": "123"})
+    code = (
+        "from sim.scenario import load_scenario; from sim.tui.town import town; "
+        "print(sorted(town(load_scenario('worlds/smallville.yaml')).points.items()))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "123"},
+    )
     assert other.stdout.strip() == str(sorted(points.items()))
 
 
@@ -62,8 +70,11 @@ def test_a_world_of_one_sector_is_one_named_node_and_one_too_big_for_the_picture
     world = yaml.safe_load((ROOT / "worlds" / "two_rooms.yaml").read_text())
     world["sectors"], world["links"] = world["sectors"][:1], []  # the house alone: no walks between sectors
     for person in world["people"]:
-        person["routine"] = [item for item in person["routine"] if item.get("place") in (None, "free")
-                             or str(item["place"]).startswith("House")]
+        person["routine"] = [
+            item
+            for item in person["routine"]
+            if item.get("place") in (None, "free") or str(item["place"]).startswith("House")
+        ]
     alone = town(parse_scenario(yaml.safe_dump(world), "house"))
     assert alone.points == {"House": (0.5, 0.5)} and not alone.links
     shown = picture(alone, 47, 20)
@@ -94,17 +105,26 @@ def test_people_get_their_initials_while_free_and_one_mark_each() -> None:
 
 def test_a_walker_is_as_far_along_the_route_as_the_time_walked() -> None:
     shape = town(wrenfield())
-    route = ["Kettle & Crumb:bakehouse", "Kettle & Crumb:counter", "Canal Lofts:shared lounge",
-             "Canal Lofts:Priya's flat"]  # a minute inside, 4 to the lofts, half a minute inside: 330 seconds
+    route = [
+        "Kettle & Crumb:bakehouse",
+        "Kettle & Crumb:counter",
+        "Canal Lofts:shared lounge",
+        "Canal Lofts:Priya's flat",
+    ]  # a minute inside, 4 to the lofts, half a minute inside: 330 seconds
     assert on_the_way(shape, route, 0, 330, 30) == "Kettle & Crumb"
     assert on_the_way(shape, route, 0, 330, 180) == ("Kettle & Crumb", "Canal Lofts", 0.5)
     assert on_the_way(shape, route, 0, 330, 320) == "Canal Lofts"
     assert on_the_way(shape, route, 100, 430, 280) == ("Kettle & Crumb", "Canal Lofts", 0.5)  # from when it began
     shown = picture(shape, 47, 20)
     path = shown.path("Kettle & Crumb", "Canal Lofts")
-    rows, marks = draw(shown, {"Canal Lofts": [("Priya Raman", "P", False)]},
-                       [("Walter Greaves", "W", ("Kettle & Crumb", "Canal Lofts", 0.1)),
-                        ("Sofia Marchetti", "S", ("Kettle & Crumb", "Canal Lofts", 0.9))])
+    rows, marks = draw(
+        shown,
+        {"Canal Lofts": [("Priya Raman", "P", False)]},
+        [
+            ("Walter Greaves", "W", ("Kettle & Crumb", "Canal Lofts", 0.1)),
+            ("Sofia Marchetti", "S", ("Kettle & Crumb", "Canal Lofts", 0.9)),
+        ],
+    )
     at = {mark.person: mark for mark in marks}
     early, late = path.index(at["Walter Greaves"].cell), path.index(at["Sofia Marchetti"].cell)
     assert early < late
