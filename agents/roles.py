@@ -20,7 +20,8 @@ from sim.events import Event
 from sim.llm.gateway import CallSite
 from sim.log import dumps
 from sim.mind import Decision, Line, MindContext, Percept
-from sim.scenario import ModelSettings, PersonSpec
+from sim.scenario import PersonSpec
+from sim.spec import ModelSettings
 from sim.team import PhaseSpec, RoleSpec, fill
 
 DEFAULTS: dict[str, Any] = {

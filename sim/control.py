@@ -29,10 +29,10 @@ from sim.reader import RunReader, connect_read_only
 from sim.scenario import (
     InterventionSpec,
     Scenario,
-    ScenarioReferenceError,
     check_references,
     parse_scenario,
 )
+from sim.spec import ScenarioReferenceError
 from sim.writer import writer_alive
 
 KINDS = ("pause", "resume", "stop", "intervene")

@@ -30,8 +30,9 @@ from sim.log import Batch, LogFailed, RunLog
 from sim.paths import writable_folder
 from sim.reader import RunReader, refuse_read_only
 from sim.runfile import RunRow
-from sim.scenario import Scenario, ScenarioReferenceError, check_span, load_scenario, parse_scenario
+from sim.scenario import Scenario, check_span, load_scenario, parse_scenario
 from sim.simtime import RunTime, iso, parse_time
+from sim.spec import ScenarioReferenceError
 from sim.writer import release, writer_alive
 
 DEFAULT_DIR = Path("replays")

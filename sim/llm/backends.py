@@ -15,7 +15,7 @@ from sim.llm.options import BACKENDS, PROFILES, SCRIPTED, LLMOptions, parse_endp
 from sim.llm.replay import ReplayTransport
 from sim.llm.route import RoutingTransport
 from sim.llm.transport import Transport
-from sim.scenario import ModelSettings
+from sim.spec import ModelSettings
 
 __all__ = ["BACKENDS", "Backend", "LLMOptions", "open_backend", "redact_url"]
 

@@ -38,7 +38,7 @@ from sim.llm.transport import (
     Unreachable,
 )
 from sim.log import dumps, wall_now
-from sim.scenario import ModelSettings
+from sim.spec import ModelSettings
 
 __all__ = ["CallSite", "Endpoint", "Gateway", "GatewayFatal", "JsonMode", "Sink", "Stats"]
 
@@ -580,7 +580,7 @@ def _strip_fences(text: str) -> str:
 def _backoff(base: float, failures: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return min(retry_after, 30.0)
-    return min(base * 2 ** (failures - 1), 20.0) * (0.5 + random.random())
+    return min(base * 2.0 ** (failures - 1), 20.0) * (0.5 + random.random())
 
 
 def _estimate_tokens(messages: list[dict[str, str]]) -> int:

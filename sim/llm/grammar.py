@@ -48,7 +48,8 @@ def words_pattern(least: int, most: int) -> str:
 
 def for_wire(schema: dict[str, Any], grammar: bool) -> dict[str, Any]:
     """The schema to send: without Hamlet's marks; for a grammar, with sentences as patterns and integer enums."""
-    return _walk(schema, grammar)
+    walked: dict[str, Any] = _walk(schema, grammar)
+    return walked
 
 
 def _walk(node: Any, grammar: bool) -> Any:

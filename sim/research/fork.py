@@ -31,7 +31,7 @@ from sim.log import Batch, RunLog
 from sim.paths import writable_folder
 from sim.reader import RunReader
 from sim.runfile import RunRow
-from sim.scenario import Scenario, ScenarioReferenceError, check_span, parse_scenario
+from sim.scenario import Scenario, check_span, parse_scenario
 from sim.session import (
     DEFAULT_DIR,
     Outcome,
@@ -40,6 +40,7 @@ from sim.session import (
     preflight_run,
 )
 from sim.simtime import RunTime, iso, parse_time
+from sim.spec import ScenarioReferenceError
 
 SENT = ("ok", "repaired", "invalid", "error")
 """``llm_call`` statuses of attempts that reached the model server."""

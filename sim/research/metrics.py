@@ -149,7 +149,8 @@ class RunMetrics:
             if len(self._memo) >= 512:  # the viewer asks about a new time at every step: forget, do not grow
                 self._memo.clear()
             self._memo[key] = compute()
-        return self._memo[key]
+        value: _T = self._memo[key]
+        return value
 
     # -- what was read -------------------------------------------------------------------
 

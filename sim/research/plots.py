@@ -77,9 +77,8 @@ def draw(
     figure, axes = plt.subplots(figsize=(9, 5), dpi=100)
     try:
         others: dict[str, Callable[..., str]] = {"network": _network, "cost": _cost}
-        title = others.get(kind, _curves)(
-            metrics, axes, chart=registry.CHARTS.get(kind), facts=facts, at=at, every=every, graph=graph
-        )
+        chart_of: Callable[..., str] = others.get(kind, _curves)
+        title = chart_of(metrics, axes, chart=registry.CHARTS.get(kind), facts=facts, at=at, every=every, graph=graph)
         axes.set_title(f"{metrics.scenario.name}: {title}")
         figure.tight_layout()
     except BaseException:

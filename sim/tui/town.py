@@ -19,8 +19,8 @@ from itertools import pairwise
 import networkx as nx
 from rich.text import Text
 
+from sim.events import clip
 from sim.scenario import Scenario
-from sim.tui.view import clip
 from sim.world import place_graph
 
 LAYOUT_SEED = 7

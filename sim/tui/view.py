@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sim.events import Event, clip, count, run_outcome  # noqa: F401  (the viewer's words: town.py reads clip here)
+from sim.events import Event
 from sim.mind import plan_spans
 from sim.scenario import Scenario
 from sim.tui.timeline import State, Timeline, plan_item
