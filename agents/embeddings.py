@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import openai
 
-from sim import progress
 from sim.errors import UserError
+from sim.run import progress
 
 EXAMPLE_URL = "http://127.0.0.1:8080/v1/text-embedding-3-small"
 

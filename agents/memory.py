@@ -111,7 +111,7 @@ class Scored:
 
 
 def memory_from_row(row: Any) -> Memory:
-    """The ``Memory`` of a run file's ``memory`` row (``sim.tables.MemoryRow`` or the like)."""
+    """The ``Memory`` of a run file's ``memory`` row (``sim.runfile.tables.MemoryRow`` or the like)."""
     evidence = row.evidence
     if isinstance(evidence, str):
         evidence = json.loads(evidence or "[]")

@@ -13,10 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
+from sim.core.mind import Decision, Do, Go, MindContext, Note, Percept
 from sim.llm.gateway import CallSite
 from sim.llm.grammar import Words
-from sim.mind import Decision, Do, Go, MindContext, Note, Percept
-from sim.scenario import PersonSpec, RoutineItem, Scenario
+from sim.worldfile.scenario import PersonSpec, RoutineItem, Scenario
 
 MOODS = ("cheerful", "calm", "focused", "tired", "restless", "curious")
 FREE = "free"

@@ -89,8 +89,8 @@ def event_file(folder: Path, count: int) -> Path:
     """A run file holding a run row and ``count`` act events of 200 people."""
     from towns import person_name
 
-    from sim.events import Event
-    from sim.log import Batch, RunLog, create_run_file
+    from sim.core.events import Event
+    from sim.runfile.log import Batch, RunLog, create_run_file
 
     path = folder / "events.db"
     engine = create_run_file(path)
@@ -326,7 +326,7 @@ def run_span(path: Path) -> tuple[float, int]:
 
 
 def events_export(path: Path, folder: Path) -> bytes:
-    from sim.export import export_run
+    from sim.runfile.export import export_run
 
     (written,) = export_run(path, "jsonl", folder, ["event"])
     return written.read_bytes()

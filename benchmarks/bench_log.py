@@ -34,7 +34,7 @@ def make_events(count: int, people: int = 1000) -> list[Any]:
     """``count`` events as the engine makes them: a third each of move, arrive and act."""
     from datetime import datetime, timedelta
 
-    from sim.events import Event
+    from sim.core.events import Event
 
     start = datetime(2026, 3, 2, 6, 0)
     names = [f"Person {i}" for i in range(people)]
@@ -71,7 +71,7 @@ def make_events(count: int, people: int = 1000) -> list[Any]:
 
 def write_once(path: Path, events: list[Any], batch: int) -> float:
     """Seconds to write ``events`` to a new run file at ``path`` in batches of ``batch``."""
-    from sim.log import Batch, RunLog, create_run_file
+    from sim.runfile.log import Batch, RunLog, create_run_file
 
     log = RunLog(create_run_file(path))
     try:
@@ -86,7 +86,7 @@ def write_once(path: Path, events: list[Any], batch: int) -> float:
 
 def read_once(path: Path) -> tuple[float, int]:
     """Seconds to read every event of ``path`` with ``RunReader.events()``, and how many there were."""
-    from sim.reader import RunReader
+    from sim.runfile.reader import RunReader
 
     with RunReader(path) as reader:
         t0 = time.perf_counter()
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(common.machine_line(), flush=True)
     events = make_events(args.events)
-    from sim.log import Batch, freeze
+    from sim.runfile.log import Batch, freeze
 
     sample = freeze(Batch(events=events[:3])).events
     results: dict[int, list[dict[str, float]]] = {b: [] for b in args.batch}

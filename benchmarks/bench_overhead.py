@@ -1,7 +1,7 @@
 """Framework overhead with an instant model: 25 and 1,000 people for one simulated day.
 
 Each run goes through the real path of ``hamlet run WORLD --llm scripted`` (the lines of
-``sim.session.run_world``, reproduced here so the benchmark can read the gateway's statistics),
+``sim.run.session.run_world``, reproduced here so the benchmark can read the gateway's statistics),
 in a fresh child process so that peak memory is measured per run. The scripted model answers
 at once (latency 0) in its own process.
 

@@ -58,7 +58,7 @@ import json, sys, time
 began = time.perf_counter()
 from sim.research.metrics import RunMetrics
 from sim.research import report
-from sim.scenario import FactSpec
+from sim.worldfile.scenario import FactSpec
 with RunMetrics(sys.argv[1]) as metrics:
     if not metrics.scenario.facts:  # a fact with a gathering, so diffusion and attendance are computed too
         world = metrics.scenario

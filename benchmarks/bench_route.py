@@ -85,7 +85,7 @@ def overhead(calls: int, gone: bool) -> float:
 def killed_run(hours: float, latency_ms: float, folder: Path) -> dict[str, Any]:
     """Run the town on three scripted servers, kill the busiest once it has answered 10 calls; the outcome."""
     from sim.llm.scripted import ScriptConfig, ScriptedProcess
-    from sim.scenario import load_scenario
+    from sim.worldfile.scenario import load_scenario
 
     servers = [ScriptedProcess(ScriptConfig(seed=1, latency_ms=latency_ms)) for _ in range(3)]
     out = folder / "killed.db"

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(common.machine_line(), flush=True)
-    from sim.sandbox import Limits, available_isolation, run_program
+    from sim.teams.sandbox import Limits, available_isolation, run_program
 
     isolation = available_isolation()
     best_effort = Limits(isolation="best-effort")

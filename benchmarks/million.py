@@ -93,8 +93,8 @@ def build_run(path: Path, events: int, people: int, folder: Path, timeout: float
     import yaml
     from towns import town
 
-    from sim.events import Event
-    from sim.log import _LLM_COLUMNS, Batch, RunLog, create_run_file
+    from sim.core.events import Event
+    from sim.runfile.log import _LLM_COLUMNS, Batch, RunLog, create_run_file
 
     began = time.perf_counter()
     template = record_template(folder, people, timeout)

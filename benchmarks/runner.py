@@ -1,6 +1,6 @@
 """One measured run of a world with the scripted model, through the real path of ``hamlet run``.
 
-``measured_run`` does what ``sim.session.run_world`` does (the same calls, in the same order:
+``measured_run`` does what ``sim.run.session.run_world`` does (the same calls, in the same order:
 load and check the world, start the backend, preflight, create the run file, set up the
 simulation, run, drain the log, summarise), and keeps hold of the ``Simulation`` and its
 ``Gateway`` so that their figures can be read. Nothing in ``sim`` is patched.
@@ -51,14 +51,15 @@ def measured_run(
     from datetime import datetime
 
     import agents  # noqa: F401  (registers the minds, as the CLI does)
-    from sim import runfile, session
-    from sim.build import prepare, run_options, simulation
+    from sim.core.simtime import RunTime, iso
     from sim.llm.backends import LLMOptions, open_backend
-    from sim.log import Batch, RunLog
-    from sim.reader import RunReader
-    from sim.runfile import RunRow
-    from sim.scenario import load_scenario
-    from sim.simtime import RunTime, iso
+    from sim.run import session
+    from sim.run.build import prepare, run_options, simulation
+    from sim.runfile import queries as runfile
+    from sim.runfile.log import Batch, RunLog
+    from sim.runfile.queries import RunRow
+    from sim.runfile.reader import RunReader
+    from sim.worldfile.scenario import load_scenario
 
     imported = time.perf_counter()
     opts = session.RunOptions(

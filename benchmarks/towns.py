@@ -1,4 +1,4 @@
-"""Generated towns for the benchmarks: any number of people, valid per ``sim/scenario.py``.
+"""Generated towns for the benchmarks: any number of people, valid per ``sim/worldfile/scenario.py``.
 
 A town of N people has about N/10 houses (three rooms each) along streets of ten houses, one
 workplace for every 40 people (offices, shops, a school, a clinic, ...), one café for every 100

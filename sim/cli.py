@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(command: Command, args: argparse.Namespace) -> int:
     if command.minds:
-        from sim.mind import load_minds
+        from sim.core.mind import load_minds
 
         load_minds()
     return command.run(args)

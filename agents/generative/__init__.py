@@ -26,10 +26,10 @@ from agents.generative.reaction import Reaction
 from agents.generative.reflection import Reflection
 from agents.generative.text import listing
 from agents.memory import Memory
-from sim.events import Event
+from sim.core.events import Event
+from sim.core.mind import Decision, Line, MindContext, Percept, Recalled, Turn
 from sim.llm.grammar import Words
-from sim.mind import Decision, Line, MindContext, Percept, Recalled, Turn
-from sim.scenario import PersonSpec
+from sim.worldfile.scenario import PersonSpec
 
 DEFAULTS: dict[str, Any] = {
     "planning": True,  # ablation switch: plan the day, or choose the next half hour as it comes
@@ -188,7 +188,7 @@ class GenerativeMind:
         return event.kind == "intervene"
 
     def hears(self, event: Event) -> bool:
-        """Keeps, without waking, a line said to someone else within earshot (``sim.mind.Listener``).
+        """Keeps, without waking, a line said to someone else within earshot (``sim.core.mind.Listener``).
 
         It reads no state: lines kept while the person slept are left out at the wake instead.
         """
@@ -244,7 +244,7 @@ _LEFT_OUT: dict[str, dict[str, Any]] = {
 
 
 class Introspection:
-    """What a viewer reads of a recorded generative person (``sim.mind.Introspection``)."""
+    """What a viewer reads of a recorded generative person (``sim.core.mind.Introspection``)."""
 
     def params(self, params: dict[str, Any]) -> dict[str, Any]:
         """The generative defaults under ``params``."""

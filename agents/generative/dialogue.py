@@ -24,8 +24,8 @@ from agents.generative.identity import Identity
 from agents.generative.memory import Memories
 from agents.generative.planning import Acting
 from agents.generative.text import clip, listing
+from sim.core.mind import Line, Turn
 from sim.llm.grammar import Words
-from sim.mind import Line, Turn
 
 Text = Annotated[str, StringConstraints(max_length=240), Words(2, 20)]
 NOBODY = "nobody"

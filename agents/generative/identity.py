@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import BaseModel, Field, StringConstraints
 
 from agents.generative.text import clip
+from sim.core.mind import MindContext
 from sim.llm.gateway import CallSite
 from sim.llm.grammar import Words
-from sim.mind import MindContext
-from sim.scenario import PersonSpec
+from sim.worldfile.scenario import PersonSpec
 
 if TYPE_CHECKING:
     from agents.generative.memory import Memories

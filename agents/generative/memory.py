@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field, create_model
 from agents.embeddings import Embedder, shared_embedder
 from agents.generative.identity import Identity
 from agents.memory import Memory, MemoryStream, Weights
-from sim.log import dumps
-from sim.mind import MindContext, Recalled
+from sim.core.mind import MindContext, Recalled
+from sim.runfile.log import dumps
 
 IMPORTANCE_SCALE = (
     "On a scale of 1 to 10, where 1 is purely mundane (brushing teeth, making the bed) and "

@@ -19,11 +19,11 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from agents.generative.memory import Memories
-from sim.events import Event
-from sim.mind import Percept
+from sim.core.events import Event
+from sim.core.mind import Percept
 
 IDLE = "idle"
-"""An object's state when nobody changed it (``sim.scenario``'s default): not worth a memory on first sight."""
+"""An object's state when nobody changed it (``sim.worldfile.scenario``'s default): not worth a memory on first sight."""
 
 
 def overheard(event: Event, me: str) -> bool:

@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 from agents.generative.identity import Identity
 from agents.generative.memory import Memories
 from agents.generative.text import at, clip, clock, listing
+from sim.core.mind import Decision, Do, Go, MindContext, Note, Percept, clock_minutes, plan_spans
 from sim.llm.grammar import Words
-from sim.mind import Decision, Do, Go, MindContext, Note, Percept, clock_minutes, plan_spans
 
 Text = Annotated[str, StringConstraints(max_length=160), Words(2, 12)]
 ACTIVITY_CHARS = 80
@@ -129,7 +129,7 @@ def minutes(clock: str) -> int:
 
 
 def blocks(plan: DayPlan | Mapping[str, Any]) -> list[Block]:
-    """Hourly blocks from waking to bedtime: each item lasts until the next one starts (``sim.mind.plan_spans``)."""
+    """Hourly blocks from waking to bedtime: each item lasts until the next one starts (``sim.core.mind.plan_spans``)."""
     data = plan.model_dump() if isinstance(plan, BaseModel) else plan
     wake, bed = minutes(data["wake_up"]), minutes(data["bedtime"])
     spans = plan_spans(data) or [(wake, "goes about the day")]

@@ -36,8 +36,8 @@ from agents.generative.identity import Identity
 from agents.generative.memory import Memories
 from agents.generative.planning import Acting, DayPlanning
 from agents.generative.text import clip, listing
+from sim.core.mind import Percept, Talk
 from sim.llm.grammar import Words
-from sim.mind import Percept, Talk
 
 Text = Annotated[str, StringConstraints(max_length=240), Words(2, 16)]
 CARRY_ON, CHANGE = "carry on", "change plans"

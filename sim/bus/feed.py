@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from sim import runfile
 from sim.bus.base import Bus, Outgoing
 from sim.bus.topics import VERSION, event_topic
+from sim.runfile import queries as runfile
 
 WINDOW = 4000  # events published and not yet acknowledged, at most
 READ = 1000  # rows read from the file at a time

@@ -4,7 +4,7 @@ The bus thread only queues a message (``put``) and goes back to reading the sock
 that reads slowly has its messages dropped by the broker once the broker's queue for it is full
 (mosquitto's ``max_queued_messages``), before Hamlet sees them. A thread of its own takes what
 is queued and writes one transaction per batch: a pending ``control`` row for each request the
-run can take (``sim.control`` checks it as it checks the CLI's and the viewer's), a ``rejection``
+run can take (``sim.run.control`` checks it as it checks the CLI's and the viewer's), a ``rejection``
 row with its reason for each it refuses.
 
 Should more than ``QUEUE_MESSAGES`` messages or ``QUEUE_BYTES`` bytes wait, a message is shed:
@@ -24,10 +24,10 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim import control
 from sim.bus.topics import Rejected, control_topic, opened
 from sim.errors import UserError
-from sim.log import wall_now
+from sim.run import control
+from sim.runfile.log import wall_now
 
 log = logging.getLogger("sim.bus")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sim.bus.relay import RelayProcess
 from sim.bus.topics import run_id
 from sim.errors import UserError
-from sim.log import RunLog
+from sim.runfile.log import RunLog
 
 if TYPE_CHECKING:
     from sim.bus.mqtt import Broker

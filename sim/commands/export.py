@@ -38,7 +38,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write what was asked for and print each file written."""
-    from sim.export import export_artifacts, export_run
+    from sim.runfile.export import export_artifacts, export_run
 
     if args.out is None and args.artifacts is None:
         raise UserError("give --out DIR (the run's tables) or --artifacts DIR (the files its team wrote), or both")

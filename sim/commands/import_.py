@@ -9,7 +9,8 @@ from sim.commands import Parser, Subparsers
 
 def add_parser(sub: Subparsers) -> None:
     """Add ``hamlet import`` and, from each importer, its kind."""
-    from sim.importers import chatdev, smallville
+    from sim.teams import chatdev
+    from sim.worldfile import smallville
 
     importer = sub.add_parser(
         "import",

@@ -24,7 +24,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Send the intervention as a control request the run takes at its next tick."""
-    from sim.control import send
+    from sim.run.control import send
 
     fields = intervention_fields(args, args.kind)
     request = send(args.run_file, "intervene", fields)

@@ -34,7 +34,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the person's answer, or send the whisper."""
-    from sim.interview import interview
+    from sim.research.interview import interview
 
     if args.whisper:
         return _whisper(args)
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _whisper(args: argparse.Namespace) -> int:
-    from sim.control import send
+    from sim.run.control import send
 
     if args.at:
         raise UserError(

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from sim import bounds
 from sim.commands import Subparsers
 from sim.commands.options import llm_options, model_options
 from sim.errors import UserError
+from sim.worldfile import bounds
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the metrics (text, JSON or CSV) and the files written; minds are loaded only to probe."""
     probe = None
     if args.probe:  # interviews run minds; reading the file alone loads no mind and no model client
-        from sim.mind import load_minds
+        from sim.core.mind import load_minds
 
         load_minds()
         probe = llm_options(args)

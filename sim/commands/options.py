@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from sim import bounds
 from sim.llm.options import BACKENDS, PROFILES, LLMOptions
+from sim.worldfile import bounds
 
 if TYPE_CHECKING:
     from sim.bus.link import BusOptions

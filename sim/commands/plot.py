@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim import bounds
 from sim.commands import Subparsers
+from sim.worldfile import bounds
 
 
 def add_parser(sub: Subparsers) -> None:

@@ -26,6 +26,6 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Continue the run; 0 if it finished, 3 if it stopped early again."""
-    from sim.session import resume_run
+    from sim.run.session import resume_run
 
     return finish(resume_run(args.run_file, run_options(args)))

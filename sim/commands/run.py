@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from sim import bounds
 from sim.commands import Subparsers
 from sim.commands.options import (
     bus_options,
@@ -15,9 +14,10 @@ from sim.commands.options import (
     schedule_option,
     span_options,
 )
+from sim.worldfile import bounds
 
 if TYPE_CHECKING:
-    from sim.session import Outcome, RunOptions
+    from sim.run.session import Outcome, RunOptions
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         from sim.tui.launch import run_with_viewer
 
         return run_with_viewer(args, build_parser())
-    from sim.session import run_world
+    from sim.run.session import run_world
 
     opts = run_options(args)
     opts.seed, opts.out, opts.fixed_step = args.seed, args.out, args.fixed_step
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The options ``run`` and ``resume`` share: span, progress bar, model and bus."""
-    from sim.session import RunOptions
+    from sim.run.session import RunOptions
 
     return RunOptions(
         hours=args.hours,

@@ -23,7 +23,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print a line for each run file in the folder; one it cannot read says why instead."""
-    from sim.reader import RunReader
+    from sim.runfile.reader import RunReader
 
     folder = Path(args.folder)
     if not folder.is_dir():

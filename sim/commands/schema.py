@@ -22,7 +22,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the schema, or write it to ``--out``."""
-    from sim.scenario import scenario_json_schema
+    from sim.worldfile.scenario import scenario_json_schema
 
     text = json.dumps(scenario_json_schema(), indent=2)
     if args.out:

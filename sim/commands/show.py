@@ -14,7 +14,7 @@ from sim.commands import Subparsers
 from sim.commands.runs import newest
 
 if TYPE_CHECKING:  # importing the story loads the metrics, which only run() needs
-    from sim.story import Spread, Story
+    from sim.research.story import Spread, Story
 
 LINES = 40
 """Lines ``hamlet show`` prints at most without ``--full``."""
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the summary and story of the run, or of the newest run in replays/."""
     from sim.research.critical import run_bound
     from sim.research.metrics import RunMetrics
-    from sim.story import read_story
+    from sim.research.story import read_story
 
     path = args.run_file or newest(Path("replays"))
     with RunMetrics(path) as metrics:
@@ -164,7 +164,7 @@ def _people_text(people: list[dict[str, Any]], rows: int | None) -> list[str]:
 
 def _team_text(team: dict[str, Any]) -> list[str]:
     # the viewer's words for the same things (the event classes' own)
-    from sim.events import clip, count, run_outcome
+    from sim.core.events import clip, count, run_outcome
 
     lines = [
         f"Team       task {team['task']!r} · {team['status']} · {len(team['phases'])} phases ended · "

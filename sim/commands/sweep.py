@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim import bounds
 from sim.commands import Subparsers
 from sim.commands.options import llm_options, model_options, span_options
+from sim.worldfile import bounds
 
 
 def add_parser(sub: Subparsers) -> None:

@@ -20,9 +20,9 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the world's summary line; a problem is a ``UserError`` naming the file."""
-    from sim.mind import check_minds
-    from sim.scenario import load_scenario
-    from sim.team import PhaseSpec
+    from sim.core.mind import check_minds
+    from sim.teams.schema import PhaseSpec
+    from sim.worldfile.scenario import load_scenario
 
     scenario = load_scenario(args.world)
     try:

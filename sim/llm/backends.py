@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sim import progress
 from sim.errors import UserError
 from sim.llm.client import OpenAITransport
 from sim.llm.gateway import Endpoint
@@ -15,7 +14,8 @@ from sim.llm.options import BACKENDS, PROFILES, SCRIPTED, LLMOptions, parse_endp
 from sim.llm.replay import ReplayTransport
 from sim.llm.route import RoutingTransport
 from sim.llm.transport import Transport
-from sim.spec import ModelSettings
+from sim.run import progress
+from sim.worldfile.spec import ModelSettings
 
 __all__ = ["BACKENDS", "Backend", "LLMOptions", "open_backend", "redact_url"]
 
@@ -245,7 +245,7 @@ def _replay_source(opts: LLMOptions) -> Path:
 
 def recorded_replies(path: Path) -> tuple[str, dict[str, str]]:
     """The model a run used and its valid replies by cache key (for replay and resume)."""
-    from sim.reader import RunReader
+    from sim.runfile.reader import RunReader
 
     with RunReader(path) as reader:
         model = reader.options().get("resolved_model") or "replay"

@@ -37,8 +37,8 @@ from sim.llm.transport import (
     Unavailable,
     Unreachable,
 )
-from sim.log import dumps, wall_now
-from sim.spec import ModelSettings
+from sim.runfile.log import dumps, wall_now
+from sim.worldfile.spec import ModelSettings
 
 __all__ = ["CallSite", "Endpoint", "Gateway", "GatewayFatal", "JsonMode", "Sink", "Stats"]
 

@@ -57,8 +57,8 @@ ENDPOINT_CONCURRENCY = 8
 
 def parse_endpoints(specs: list[str]) -> list[tuple[str, int]]:
     """``--endpoint URL[,concurrency=N]`` values as (URL, concurrency), checked; a bad one is a ``UserError`` line."""
-    from sim.bounds import MAX_CONCURRENCY
     from sim.errors import UserError
+    from sim.worldfile.bounds import MAX_CONCURRENCY
 
     servers: list[tuple[str, int]] = []
     seen: dict[str, str] = {}

@@ -4,7 +4,7 @@ The same model answers in process, with no server, through ``sim.llm.inprocess``
 
 It answers any declared JSON Schema with valid, varied, seeded content made of the prompt's own
 phrases and the schema's own options, so facts in a prompt can travel into answers; asked for
-files of code, it writes a small working program (``sim/llm/program.py``). The answer
+files of code, it writes a small working program (``sim/teams/program.py``). The answer
 depends only on (seed, profile, model, prompt, schema): the order in which requests arrive never matters.
 
 It picks without preference: a test or a benchmark must not pass because of what it favours.
@@ -46,7 +46,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from sim.llm import child, program
+from sim.llm import child
+from sim.teams import program
 
 MODEL = "scripted"
 

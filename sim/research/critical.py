@@ -49,8 +49,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from sim.reader import RunReader
-    from sim.scenario import Scenario
+    from sim.runfile.reader import RunReader
+    from sim.worldfile.scenario import Scenario
 
 REQUESTS = frozenset({"ok", "repaired", "invalid", "error"})
 """Statuses of ``llm_call`` rows that went to the model (the others weigh nothing)."""

@@ -20,27 +20,28 @@ from typing import Any
 
 import yaml
 
-from sim import progress, runfile
-from sim.bounds import MAX_HOURS
-from sim.build import prepare, run_options, simulation
-from sim.clock import INTERVENE
-from sim.control import applied_since, checked_intervention, people_at
+from sim.core.clock import INTERVENE
+from sim.core.simtime import RunTime, iso, parse_time
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
-from sim.log import Batch, RunLog
 from sim.paths import writable_folder
-from sim.reader import RunReader
-from sim.runfile import RunRow
-from sim.scenario import Scenario, check_span, parse_scenario
-from sim.session import (
+from sim.run import progress
+from sim.run.build import prepare, run_options, simulation
+from sim.run.control import applied_since, checked_intervention, people_at
+from sim.run.session import (
     DEFAULT_DIR,
     Outcome,
     drive,
     merge_options,
     preflight_run,
 )
-from sim.simtime import RunTime, iso, parse_time
-from sim.spec import ScenarioReferenceError
+from sim.runfile import queries as runfile
+from sim.runfile.log import Batch, RunLog
+from sim.runfile.queries import RunRow
+from sim.runfile.reader import RunReader
+from sim.worldfile.bounds import MAX_HOURS
+from sim.worldfile.scenario import Scenario, check_span, parse_scenario
+from sim.worldfile.spec import ScenarioReferenceError
 
 SENT = ("ok", "repaired", "invalid", "error")
 """``llm_call`` statuses of attempts that reached the model server."""

@@ -40,7 +40,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sim.scenario import FactSpec
+from sim.worldfile.scenario import FactSpec
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*'?")
 _CLAUSE_END = re.compile(r"([.!?;:\n]+)")

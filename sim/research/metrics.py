@@ -35,12 +35,12 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
+from sim.core.simtime import RunTime, iso, parse_time
 from sim.errors import UserError
-from sim.names import match_person
-from sim.reader import RunReader
 from sim.research.knowing import memory_carries, plans_for
-from sim.scenario import FactSpec, Scenario, parse_scenario
-from sim.simtime import RunTime, iso, parse_time
+from sim.runfile.reader import RunReader
+from sim.worldfile.names import match_person
+from sim.worldfile.scenario import FactSpec, Scenario, parse_scenario
 
 HOUR = 3600
 _T = TypeVar("_T")

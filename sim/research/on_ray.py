@@ -32,8 +32,8 @@ from types import ModuleType
 from typing import IO, Any
 
 from sim.errors import UserError
-from sim.progress import SweepProgress
 from sim.research.sweep import Done, Job, SweepOptions, command_of, failure_line
+from sim.run.progress import SweepProgress
 
 RETRIES = 3
 """How many times Ray reruns a task whose process died; each retry resumes the run from its file."""

@@ -1,6 +1,6 @@
 """Interview probes: ask every person about a fact, or whether they know each other, as the paper did.
 
-Each question goes through ``sim.interview`` with the run's model options, so it is answered
+Each question goes through ``sim.research.interview`` with the run's model options, so it is answered
 from the person's memories as of the probed time and recorded in the run's ``interview`` table.
 The person answers in a structured form (``Heard``: have they heard of it, and what), so a
 capable model's own answer decides. The knowing rule (``sim.research.knowing``) checks the
@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import SQLModel
 
 from sim.llm.options import LLMOptions
-from sim.log import open_engine, wall_now
 from sim.research.knowing import carries, words
 from sim.research.metrics import RunMetrics, mentioned, name_keys, pandas
-from sim.scenario import FactSpec
+from sim.runfile.log import open_engine, wall_now
+from sim.worldfile.scenario import FactSpec
 
 COLUMNS = ["person", "question", "heard", "what", "keyword", "agree"]
 
@@ -63,7 +63,7 @@ def _question(asked: str) -> str:
 
 def probe_fact(metrics: RunMetrics, fact: FactSpec, at: int, llm: LLMOptions, people: list[str] | None = None) -> Any:
     """Ask each person present at ``at`` the fact's question; their answers, the rule's check, and whether they agree."""
-    from sim.interview import (
+    from sim.research.interview import (
         interview_many,  # the model client loads only when a probe is asked for
     )
 
@@ -92,7 +92,7 @@ def probe_acquaintance(
     metrics: RunMetrics, at: int, llm: LLMOptions, people: list[str] | None = None
 ) -> tuple[Any, nx.DiGraph]:
     """Ask every person "Do you know X?" about everyone else present; the answers and the graph their own answers draw."""
-    from sim.interview import interview_many
+    from sim.research.interview import interview_many
 
     present = metrics.people(at)
     askers = people or present

@@ -15,7 +15,7 @@ reports its precision and recall): it catches fragments, schema words and echoes
 made of real words ("Bed Life"), so it bounds the share of readable text from above.
 
 **Plans spread over the day.** ``plan_spread``: how much of the waking day a plan's items cover,
-from the first item's start to the last one's, as ``sim.mind.plan_spans`` lays them out.
+from the first item's start to the last one's, as ``sim.core.mind.plan_spans`` lays them out.
 
 **Households.** ``foreign_uses``: actions taken in an area that is another household's home
 (``home: "Canal Lofts:Priya's flat"`` is Priya's; a house named whole is its household's).
@@ -32,9 +32,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.mind import clock_minutes, load_minds, plan_spans
-from sim.reader import RunReader
-from sim.scenario import Scenario, parse_scenario
+from sim.core.mind import clock_minutes, load_minds, plan_spans
+from sim.runfile.reader import RunReader
+from sim.worldfile.scenario import Scenario, parse_scenario
 
 FRAGMENT = re.compile(r"[{}\[\]<>\"`\\|=_#@$%^*~]|```|\bjson\b|\bschema\b", re.IGNORECASE)
 """Characters and words of JSON, markup or the schema: never in a line a person says or an activity."""
@@ -133,6 +133,10 @@ def well_formed(text: str) -> bool:
 
 
 @functools.cache
+# Where answer schemas live: the minds, and the team's minds (not the world file's team specs in sim.teams.schema).
+AGENT_MODULES = ("agents.", "sim.teams.roles", "sim.teams.chain", "sim.teams.artifacts", "sim.teams.quality")
+
+
 def schema_prose() -> frozenset[str]:
     """Every run of ``ECHO_WORDS`` words in the answer schemas' docstrings and field descriptions (the agents')."""
     load_minds()
@@ -141,7 +145,7 @@ def schema_prose() -> frozenset[str]:
     while todo:
         model = todo.pop()
         todo.extend(model.__subclasses__())
-        if model.__module__.startswith("agents."):
+        if model.__module__.startswith(AGENT_MODULES):
             prose.append(model.__doc__ or "")
             prose.extend(field.description or "" for field in model.model_fields.values())
     runs: set[str] = set()

@@ -39,7 +39,7 @@ from sim.research.metrics import pandas
 
 if TYPE_CHECKING:
     from sim.research.metrics import RunMetrics
-    from sim.scenario import FactSpec
+    from sim.worldfile.scenario import FactSpec
 
 Shape = Literal["run", "person", "curve"]
 F = TypeVar("F", bound=Callable[..., Any])

@@ -15,8 +15,8 @@ from sim.paths import writable_folder
 from sim.research import registry
 from sim.research.metrics import RunMetrics, Window
 from sim.research.probes import probe_acquaintance, probe_fact
-from sim.scenario import FactSpec
-from sim.story import reach
+from sim.research.story import reach
+from sim.worldfile.scenario import FactSpec
 
 
 @dataclass(slots=True)

@@ -23,18 +23,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sim.bounds import MAX_SEED, MAX_SEEDS
+from sim.core.mind import apply_settings, check_minds, taking
+from sim.core.simtime import iso
 from sim.errors import UserError
 from sim.llm.options import LLMOptions
-from sim.mind import apply_settings, check_minds, taking
 from sim.paths import writable_folder
-from sim.progress import SweepProgress
-from sim.reader import RunReader
 from sim.research import registry
 from sim.research.metrics import RunMetrics, pandas
-from sim.scenario import load_scenario
-from sim.session import RunOptions, end_second
-from sim.simtime import iso
+from sim.run.progress import SweepProgress
+from sim.run.session import RunOptions, end_second
+from sim.runfile.reader import RunReader
+from sim.worldfile.bounds import MAX_SEED, MAX_SEEDS
+from sim.worldfile.scenario import load_scenario
 
 # Student's t, two-sided 95 %, by degrees of freedom; beyond the table the large-sample value.
 _T95 = {

@@ -306,7 +306,7 @@ class HamletApp(App[None]):
     @work(thread=True, group="control")
     def send(self, kind: str) -> None:
         """Ask the live run to pause or resume (written to its control table, in a thread)."""
-        from sim.control import send
+        from sim.run.control import send
 
         try:
             send(str(self.source.path), kind, source="tui")

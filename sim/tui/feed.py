@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, Select
 
-from sim.events import KINDS, Event, event_class
-from sim.scenario import Scenario
+from sim.core.events import KINDS, Event, event_class
 from sim.tui.source import Filters, RunSource
 from sim.tui.view import View
+from sim.worldfile.scenario import Scenario
 
 
 def _groups() -> dict[str, tuple[str, ...]]:

@@ -13,8 +13,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane, Tree
 
+from sim.core.simtime import iso
 from sim.errors import UserError
-from sim.simtime import iso
 from sim.tui.clock import ClockBar
 from sim.tui.panes import SpaceTree
 from sim.tui.recall import Recalled, mind_params, recall
@@ -294,9 +294,9 @@ class InspectorScreen(Screen[None]):
     @work(thread=True, group="interview")
     def interview(self, question: str, view: View) -> str:
         """Ask the person ``question`` as of ``view`` (recorded in the run file), in a thread."""
-        from sim.interview import interview
+        from sim.core.mind import load_minds
         from sim.llm.backends import LLMOptions
-        from sim.mind import load_minds
+        from sim.research.interview import interview
 
         load_minds()  # the interview rebuilds the person's mind
 

@@ -113,7 +113,7 @@ class InterveneScreen(ModalScreen[int | None]):
     @work(thread=True, group="intervene")
     def _send(self, fields: dict[str, Any]) -> None:
         from sim.commands.intervention import person_file
-        from sim.control import send
+        from sim.run.control import send
 
         try:
             if "spec" in fields:

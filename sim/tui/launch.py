@@ -95,8 +95,8 @@ def child_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser, o
 
 def run_with_viewer(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``hamlet run WORLD --tui``: start the run in a child process and watch its file; returns its exit code."""
-    from sim.scenario import load_scenario
-    from sim.session import out_path
+    from sim.run.session import out_path
+    from sim.worldfile.scenario import load_scenario
 
     scenario = load_scenario(args.world)
     seed = scenario.seed if args.seed is None else args.seed
@@ -145,7 +145,7 @@ def _wait_for_file(out: Path, child: subprocess.Popen[Any]) -> None:
 
 def _stop(out: Path, child: subprocess.Popen[Any]) -> None:
     """Ask the run to stop at its next tick, and wait for it to close its file."""
-    from sim.control import send
+    from sim.run.control import send
 
     print(f"hamlet run: stopping the run at its next tick; continue it with hamlet resume {out}", file=sys.stderr)
     with contextlib.suppress(UserError):  # it finished meanwhile

@@ -13,7 +13,6 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
-from sim.scenario import Scenario
 from sim.tui.timeline import Timeline
 from sim.tui.town import (
     CROWD,
@@ -29,6 +28,7 @@ from sim.tui.town import (
     town,
 )
 from sim.tui.view import View
+from sim.worldfile.scenario import Scenario
 
 
 class TownMap(Widget):

@@ -17,7 +17,6 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Tree
 from textual.widgets.tree import TreeNode
 
-from sim.scenario import Scenario
 from sim.tui.map import TownMap
 from sim.tui.timeline import Timeline
 from sim.tui.view import (
@@ -30,6 +29,7 @@ from sim.tui.view import (
     sort_rows,
     travelling,
 )
+from sim.worldfile.scenario import Scenario
 
 WIDTHS = (18, 28, 30, 26, 48)
 """The people table's column widths; longer cells are cut."""

@@ -1,6 +1,6 @@
 """What a person would recall for a query at the viewed time, read through their mind kind's introspection.
 
-The viewer does not import the minds: each kind registers a ``sim.mind.Introspection``, which
+The viewer does not import the minds: each kind registers a ``sim.core.mind.Introspection``, which
 rebuilds the person's stream from their memory rows formed by then, with the access times of
 the newest snapshot at or before then, and scores every memory exactly as the mind would,
 touching none of them.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.mind import Recalled, apply_settings, introspection, load_minds
-from sim.scenario import Scenario
+from sim.core.mind import Recalled, apply_settings, introspection, load_minds
+from sim.worldfile.scenario import Scenario
 
 __all__ = ["Recalled", "mind_params", "recall"]
 

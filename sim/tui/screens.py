@@ -12,8 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Markdown
 
+from sim.core.simtime import parse_time
 from sim.errors import UserError
-from sim.simtime import parse_time
 
 HELP = """\
 # Hamlet viewer

@@ -18,11 +18,11 @@ from typing import Any
 
 import orjson
 
-from sim import runfile
+from sim.core.simtime import RunTime
 from sim.errors import UserError
-from sim.reader import RunReader
-from sim.scenario import Scenario, parse_scenario
-from sim.simtime import RunTime
+from sim.runfile import queries as runfile
+from sim.runfile.reader import RunReader
+from sim.worldfile.scenario import Scenario, parse_scenario
 
 CALL_COLUMNS = (
     "id, tick, t, person, purpose, model, attempt, status, cache_hit, fallback, prompt_tokens,"
@@ -253,7 +253,7 @@ def _event(row: sqlite3.Row) -> dict[str, Any]:
 def _loads(text: str) -> Any:
     """JSON from the run file: orjson, several times faster on snapshots and events; ``json`` for what it refuses.
 
-    ``sim.log.dumps`` may write what orjson does not read (NaN, integers beyond 64 bits).
+    ``sim.runfile.log.dumps`` may write what orjson does not read (NaN, integers beyond 64 bits).
     """
     try:
         return orjson.loads(text)

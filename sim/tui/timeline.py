@@ -4,7 +4,7 @@ A point of a run is an event ``seq`` (the last event that has happened) and the 
 second. ``Timeline.state(seq)`` rebuilds positions, journeys, activities, object states and day
 plans from the newest snapshot whose ``seq`` is at most the one asked for, then applies the events
 in between, decoded into their classes, with ``WorldState.apply`` as the engine did
-(``sim/events.py``). Seeking therefore reads at most one snapshot's worth of events, whatever the
+(``sim/core/events.py``). Seeking therefore reads at most one snapshot's worth of events, whatever the
 run's length; stepping forward applies only the new events to the last state.
 Utterances and spending are indexed once (and grown as a live run writes more), so the last line
 each person said and the cost so far are a binary search away.
@@ -20,8 +20,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sim.events import Event, WorldState
-from sim.mind import clock_minutes, plan_spans
+from sim.core.events import Event, WorldState
+from sim.core.mind import clock_minutes, plan_spans
 
 
 class Rows(Protocol):

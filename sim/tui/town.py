@@ -19,9 +19,9 @@ from itertools import pairwise
 import networkx as nx
 from rich.text import Text
 
-from sim.events import clip
-from sim.scenario import Scenario
-from sim.world import place_graph
+from sim.core.events import clip
+from sim.core.world import place_graph
+from sim.worldfile.scenario import Scenario
 
 LAYOUT_SEED = 7
 """The spring layout's seed: the same world always draws the same map."""

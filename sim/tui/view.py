@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sim.events import Event
-from sim.mind import plan_spans
-from sim.scenario import Scenario
+from sim.core.events import Event
+from sim.core.mind import plan_spans
 from sim.tui.timeline import State, Timeline, plan_item
+from sim.worldfile.scenario import Scenario
 
 
 @dataclass(slots=True, frozen=True)
@@ -103,7 +103,7 @@ def _clock(t: int, view: View) -> str:
 
 
 def describe(event: dict[str, Any]) -> str:
-    """One event row in words (without its time, person or place): its kind's sentence (``sim/events.py``)."""
+    """One event row in words (without its time, person or place): its kind's sentence (``sim/core/events.py``)."""
     return Event.decode(event).describe()
 
 

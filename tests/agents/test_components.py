@@ -12,10 +12,10 @@ import pytest
 
 import agents  # noqa: F401  (registers the generative mind)
 from agents.generative import SWITCHES, GenerativeMind
-from sim.mind import MindContext
-from sim.rng import Stream
-from sim.scenario import Scenario, load_scenario
-from sim.world import World
+from sim.core.mind import MindContext
+from sim.core.rng import Stream
+from sim.core.world import World
+from sim.worldfile.scenario import Scenario, load_scenario
 from tests.agents.test_generative import generative_town
 from tests.conftest import assert_one_line_error, hamlet_process
 
@@ -187,7 +187,7 @@ def test_the_viewer_reads_minds_through_sim_mind_and_imports_none() -> None:
 
 def test_a_person_in_a_building_of_flats_is_offered_their_own_flat_and_the_shared_rooms_never_a_neighbours() -> None:
     from agents.generative.identity import known_places
-    from sim.scenario import load_scenario
+    from sim.worldfile.scenario import load_scenario
     from tests.conftest import WORLDS
 
     town = load_scenario(WORLDS / "smallville.yaml")

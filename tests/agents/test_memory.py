@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agents.memory import Memory, MemoryStream, Weights
-from sim.tables import MemoryRow
+from sim.runfile.tables import MemoryRow
 
 HOUR = 3600
 SQRT_HALF = math.sqrt(0.5)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from agents.generative.perception import Perception
-from sim.events import Event
-from sim.mind import Percept
-from sim.scenario import load_scenario
+from sim.core.events import Event
+from sim.core.mind import Percept
+from sim.worldfile.scenario import load_scenario
 from tests.agents.test_components import mind_for
 from tests.conftest import hamlet_process
 

@@ -90,7 +90,7 @@ def test_a_short_remainder_after_a_full_step_borrows_from_it() -> None:
 
 def _town_and(name: str):  # noqa: ANN202  (a scenario and one person's known places)
     from agents.generative.identity import known_places
-    from sim.scenario import load_scenario
+    from sim.worldfile.scenario import load_scenario
     from tests.conftest import WORLDS
 
     town = load_scenario(WORLDS / "smallville.yaml")

@@ -25,8 +25,8 @@ from agents.generative.planning import (
     ReplanItem,
     replanned,
 )
-from sim.events import Event
-from sim.mind import Line, Note, Percept
+from sim.core.events import Event
+from sim.core.mind import Line, Note, Percept
 from tests.agents.test_components import mind_for
 from tests.agents.test_perception import load_scenario_text
 

@@ -76,7 +76,7 @@ def _machine_free(kind: str, data: str) -> str:
     fields = MACHINE_FIELDS.get(kind)
     if not fields:
         return data
-    from sim.log import dumps  # the run file's own JSON form, so the other fields keep their bytes
+    from sim.runfile.log import dumps  # the run file's own JSON form, so the other fields keep their bytes
 
     decoded = json.loads(data)
     return dumps({key: "*" if key in fields else value for key, value in decoded.items()})

@@ -6,12 +6,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sim.engine import Simulation
+from sim.core.engine import Simulation
 from sim.llm.gateway import Endpoint, Gateway
 from sim.llm.inprocess import ScriptedTransport
 from sim.llm.scripted import MODEL, ScriptConfig, ScriptedModel
-from sim.log import RunLog, create_run_file
-from sim.scenario import parse_scenario
+from sim.runfile.log import RunLog, create_run_file
+from sim.worldfile.scenario import parse_scenario
 
 
 def run_in_process(

@@ -1,7 +1,7 @@
 """Bad input ends in one line and a non-zero exit, with no traceback and no run file written or damaged.
 
 The tables below are the cases of issue #17 and the ones found walking every number Hamlet reads:
-world fields, command-line flags of every command and control requests (bounds: sim/bounds.py).
+world fields, command-line flags of every command and control requests (bounds: sim/worldfile/bounds.py).
 """
 
 from __future__ import annotations
@@ -243,8 +243,8 @@ def test_a_bad_sweep_flag_is_one_line(hamlet, tiny_world: Path, tmp_path: Path, 
 
 
 def test_a_live_intervention_may_not_choose_its_own_time() -> None:
-    from sim.control import checked_intervention
-    from sim.scenario import parse_scenario
+    from sim.run.control import checked_intervention
+    from sim.worldfile.scenario import parse_scenario
 
     scenario = parse_scenario(TINY_WORLD)
     with pytest.raises(UserError, match="give no time"):
@@ -411,8 +411,8 @@ def test_a_person_added_live_can_be_interviewed(hamlet, recorded: Path, tmp_path
 
 
 def test_a_stub_left_by_a_dead_process_is_named_as_such(hamlet, tmp_path: Path) -> None:
-    from sim.log import create_run_file
-    from sim.writer import claim
+    from sim.runfile.log import create_run_file
+    from sim.runfile.writer import claim
 
     stub = tmp_path / "stub.db"
     engine = create_run_file(stub)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sim.bus.base import LocalBus, Outgoing
 from sim.bus.feed import Feed
-from sim.events import Event
-from sim.log import Batch, RunLog, create_run_file
+from sim.core.events import Event
+from sim.runfile.log import Batch, RunLog, create_run_file
 
 
 def test_the_local_bus_delivers_by_pattern_and_hands_retained_messages_to_later_subscribers() -> None:

@@ -14,8 +14,8 @@ import orjson
 import paho.mqtt.client as paho
 import pytest
 
-from sim import control
 from sim.bus.intake import DROPPED_TOPIC, Intake
+from sim.run import control
 from tests.conftest import WORLDS, assert_one_line_error, hamlet_process
 from tests.sim.bus.conftest import Mosquitto, _require_mosquitto, free_port
 from tests.sim.bus.test_control import live_run, rows, wait_until

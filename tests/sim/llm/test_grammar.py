@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from agents.generative.dialogue import Utterance
 from agents.generative.planning import DayPlan, decomposition_model
-from agents.roles import Answer as RoleAnswer
 from sim.llm.grammar import SENTENCE, for_wire, words_pattern
+from sim.teams.roles import Answer as RoleAnswer
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_the_embedded_server_enforces_the_schema_as_a_grammar_unless_told_otherw
     import sim.llm.local
     from sim.llm.backends import open_backend
     from sim.llm.options import LLMOptions
-    from sim.scenario import ModelSettings
+    from sim.worldfile.scenario import ModelSettings
 
     class Server:  # stands in for llama.cpp's server: only where it listens and how to stop it
         base_url = "http://127.0.0.1:9/v1"

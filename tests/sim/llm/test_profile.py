@@ -10,7 +10,7 @@ import pytest
 
 from sim.llm.options import LLMOptions
 from sim.research.sweep import _model_flags
-from sim.session import merge_options
+from sim.run.session import merge_options
 from tests.conftest import hamlet_process
 
 

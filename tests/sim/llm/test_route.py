@@ -251,7 +251,7 @@ def test_a_server_killed_mid_run_the_run_completes_and_every_failover_is_recorde
 
 
 def _people() -> list:
-    from sim.scenario import load_scenario
+    from sim.worldfile.scenario import load_scenario
 
     return load_scenario(WORLDS / "smallville.yaml").people
 
@@ -348,7 +348,7 @@ def test_an_unreachable_server_of_the_list_is_named_before_anything_is_written(h
 def test_a_run_file_from_before_the_new_columns_is_shown_resumed_interviewed_and_forked(
     hamlet, tiny_world: Path, tmp_path: Path
 ) -> None:
-    from sim.tables import LLM_CALL_ADDED
+    from sim.runfile.tables import LLM_CALL_ADDED
 
     out = tmp_path / "old.db"
     made = hamlet(

@@ -10,8 +10,8 @@ import openai
 import pytest
 from pydantic import BaseModel, Field
 
-from sim.llm import program
 from sim.llm.scripted import REPAIR_PREFIX, ScriptConfig, ScriptedProcess, answer
+from sim.teams import program
 
 
 class Choice(BaseModel):

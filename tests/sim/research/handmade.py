@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sim.events import Event
-from sim.log import Batch, RunLog, create_run_file, dumps, wall_now
+from sim.core.events import Event
+from sim.runfile.log import Batch, RunLog, create_run_file, dumps, wall_now
 
 WORLD = """\
 hamlet: 1

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sim.scenario import FactSpec
+from sim.worldfile.scenario import FactSpec
 
 PARTY = FactSpec(
     name="party",

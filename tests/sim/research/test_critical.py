@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from sim.events import Event
+from sim.core.events import Event
 from sim.llm.scripted import ScriptConfig, ScriptedModel
-from sim.log import Batch
 from sim.research.critical import CallRow, EventRow, critical_path, read_bound, unit_weight
+from sim.runfile.log import Batch
+from tests.sim.core.test_engine import crowd, simulate
 from tests.sim.research.handmade import HandRun
-from tests.sim.test_engine import crowd, simulate
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from sim.research.knowing import (
     normalise,
     words,
 )
-from sim.scenario import FactSpec
+from sim.worldfile.scenario import FactSpec
 from tests.sim.research.knowing_cases import MEMORIES, PEOPLE, PLANS, PROBES, score
 
 

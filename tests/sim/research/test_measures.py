@@ -7,8 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from sim.log import open_engine
 from sim.research.metrics import RunMetrics
+from sim.runfile.log import open_engine
 from tests.conftest import assert_one_line_error
 from tests.sim.research.handmade import WORLD, HandRun, town_run
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sim.research.probes import confirms, knows_from_answer, parse
-from sim.scenario import FactSpec
+from sim.worldfile.scenario import FactSpec
 from tests.agents.test_generative import generative_town
 from tests.conftest import hamlet_process
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.research.readable import check, foreign_uses, households, plan_spread, share, well_formed
-from sim.scenario import load_scenario
+from sim.worldfile.scenario import load_scenario
 from tests.conftest import WORLDS, hamlet_process
 from tests.sim.research.sentence_cases import CASES, score
 

@@ -11,8 +11,8 @@ import pytest
 
 from sim.research import registry
 from sim.research.metrics import RunMetrics
-from sim.scenario import FactSpec
 from sim.tui.metrics import metrics_text
+from sim.worldfile.scenario import FactSpec
 from tests.conftest import ROOT, WORLDS
 from tests.sim.research.handmade import town_run
 

@@ -54,7 +54,7 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return record(tmp_path_factory.mktemp("recorded") / "smallville.db")
 
 
-TEAM_SEED = 22  # a software company run that needs a cycle of every loop (tests/sim/test_team.py)
+TEAM_SEED = 22  # a software company run that needs a cycle of every loop (tests/sim/teams/test_schema.py)
 
 
 @pytest.fixture(scope="session")

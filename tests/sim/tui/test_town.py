@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from benchmarks.towns import town as big_town
-from sim.scenario import Scenario, load_scenario, parse_scenario
 from sim.tui.town import CROWD, draw, on_the_way, person_marks, picture, short_names, town
+from sim.worldfile.scenario import Scenario, load_scenario, parse_scenario
 from tests.conftest import ROOT
 
 SIZES = ((47, 20), (37, 14), (120, 40), (20, 8))
@@ -27,7 +27,7 @@ def test_the_layout_is_the_same_every_time_even_in_another_process_and_inside_th
     assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in points.values())
     assert {x for x, _ in points.values()} >= {0.0, 1.0} and {y for _, y in points.values()} >= {0.0, 1.0}  # fills it
     code = (
-        "from sim.scenario import load_scenario; from sim.tui.town import town; "
+        "from sim.worldfile.scenario import load_scenario; from sim.tui.town import town; "
         "print(sorted(town(load_scenario('worlds/smallville.yaml')).points.items()))"
     )
     other = subprocess.run(

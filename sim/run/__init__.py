@@ -1,0 +1,1 @@
+"""Running a simulation: set-up, run and resume, progress on screen, live control."""

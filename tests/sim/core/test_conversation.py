@@ -1,0 +1,52 @@
+"""Conversations end by a speaker's choice (after a minimum) or at the turn cap; both remember."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from sim.core.conversation import Conversation, hold
+from sim.core.mind import Line, Turn
+
+
+class Speaker:
+    def __init__(self, name: str, ends_at: int | None) -> None:
+        self.name, self.ends_at = name, ends_at
+        self.remembered: list[tuple[str, int]] = []
+
+    async def speak(self, partner: str, topic: str, lines: list[Line], now: datetime) -> Turn:
+        return Turn(
+            f"{self.name} line {len(lines) + 1}", end=self.ends_at is not None and len(lines) + 1 >= self.ends_at
+        )
+
+    async def remember_conversation(self, partner: str, topic: str, lines: list[Line], now: datetime) -> None:
+        self.remembered.append((partner, len(lines)))
+
+
+def talk(a_ends: int | None, b_ends: int | None, cap: int = 8) -> tuple[Conversation, dict]:
+    minds = {"A": Speaker("A", a_ends), "B": Speaker("B", b_ends)}
+    done = asyncio.run(hold(Conversation("A", "B", "the party", "Cafe:room", cap), minds, datetime(2026, 1, 1)))
+    return done, minds
+
+
+def test_turns_alternate_starting_with_the_initiator() -> None:
+    done, _ = talk(None, None, cap=4)
+    assert [line.speaker for line in done.lines] == ["A", "B", "A", "B"]
+
+
+def test_the_cap_ends_a_conversation_nobody_ends() -> None:
+    done, _ = talk(None, None, cap=5)
+    assert len(done.lines) == 5 and done.ended_by is None and done.reason == "turn cap"
+
+
+def test_a_speaker_may_end_it_but_not_before_two_lines() -> None:
+    done, _ = talk(1, 3)  # A wants to end at once; allowed only from line 2 on, B ends at line 3... A's line 3
+    assert len(done.lines) == 3 and done.ended_by == "A"
+    done, _ = talk(None, 2)
+    assert len(done.lines) == 2 and done.ended_by == "B" and done.reason == "ended by B"
+
+
+def test_both_participants_remember_the_whole_conversation() -> None:
+    done, minds = talk(None, 4)
+    assert minds["A"].remembered == [("B", 4)] and minds["B"].remembered == [("A", 4)]
+    assert done.seconds == 4 * 30

@@ -1,0 +1,188 @@
+"""Thinking ahead: the rule's arithmetic, and a log identical to the tick-by-tick schedule's in every table."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import agents  # noqa: F401  (registers the minds)
+from benchmarks import crash
+from benchmarks.towns import town
+from sim.core import lookahead
+from sim.core.engine import Simulation
+from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
+from sim.core.world import World
+from sim.llm.scripted import ScriptConfig, ScriptedModel
+from sim.runfile.log import RunLog
+from sim.worldfile.cast import cast
+from sim.worldfile.scenario import parse_scenario
+from tests.conftest import ROOT
+from tests.sim.in_process import run_in_process
+
+SMALLVILLE = (ROOT / "worlds" / "smallville.yaml").read_text(encoding="utf-8")
+
+
+def run(
+    tmp_path: Path,
+    text: str,
+    schedule: str,
+    *,
+    hours: float,
+    seed: int,
+    latency_ms: float = 20,
+    name: str = "",
+    concurrency: int = 8,
+) -> tuple[Path, Simulation]:
+    """Run ``text`` in this process on the scripted model answering after ``latency_ms``."""
+    path = tmp_path / f"{name or schedule}.db"
+    sim = run_in_process(
+        path,
+        text,
+        hours,
+        seed=seed,
+        model=ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)),
+        concurrency=concurrency,
+        schedule=schedule,
+        timeout_s=30.0,
+    )
+    return path, sim
+
+
+# -- the rule ----------------------------------------------------------------------------
+
+
+def test_a_source_blocks_a_wake_up_it_can_walk_to_in_time_and_not_one_it_cannot() -> None:
+    world = World(parse_scenario(SMALLVILLE))
+    walk = Walks(world)
+    home, cafe = "Achterberg House:kitchen", "Kettle & Crumb:counter"
+    minutes = world.route(home, cafe).minutes
+    seconds = walk(home, cafe)
+    assert 0 < seconds <= minutes * 60, "a lower bound on the real walk"
+    near = [Source(0, home, "Anna")]
+    assert not safe("Bo", cafe, seconds, near, walk), "Anna could be there by then"
+    assert safe("Bo", cafe, seconds - 1, near, walk), "Anna cannot be there yet"
+    assert not safe("Bo", home, 0, near, walk), "the same area at the same second: Anna's tick may come first"
+    assert safe("Anna", home, 600, near, walk), "a person's own wake-up is no source for them"
+    assert not safe("Bo", cafe, 600, [Source(5, None, None)], walk), "an intervention reaches every place"
+
+
+def test_walks_never_exceed_what_moves_of_rounded_seconds_can_take() -> None:
+    world = World(parse_scenario(SMALLVILLE))
+    walk = Walks(world)
+    areas = sorted(world.graph.nodes)
+    for source in areas[::5]:
+        for target in areas[::7]:
+            if source != target:
+                assert walk(source, target) <= max(1, round(world.route(source, target).minutes * 60))
+
+
+def test_walking_times_of_zero_leave_one_second_between_areas() -> None:
+    data = yaml.safe_load(SMALLVILLE)
+    for sector in data["sectors"]:
+        sector["inner_minutes"] = 0
+    for link in data["links"]:
+        link["minutes"] = 0.001  # links must take some time; areas of a sector may take none
+    world = World(parse_scenario(yaml.safe_dump(data)))
+    walk = Walks(world)
+    assert walk("Achterberg House:kitchen", "Kettle & Crumb:counter") == 1
+
+
+# -- the log -----------------------------------------------------------------------------
+
+
+def worlds() -> dict[str, str]:
+    generated = town(25, seed=3, hours=3, mind="generative")
+    return {"smallville": SMALLVILLE, "town25": yaml.safe_dump(generated, allow_unicode=True)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("world", ["smallville", "town25"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: str, seed: int, tmp_path: Path) -> None:
+    """Every table, snapshots included (which save those thinking ahead as they were before)."""
+    text = worlds()[world]
+    hours = 4 if world == "smallville" else 2  # the town's first hours are mostly asleep
+    barrier, _ = run(tmp_path, text, "barrier", hours=hours, seed=seed)
+    expected = crash.dump(barrier)
+    for schedule in ("lookahead", "speculate"):
+        ahead, sim = run(tmp_path, text, schedule, hours=hours, seed=seed)
+        assert sim.thought_ahead > 0, f"{schedule}: some wake-ups were thought through ahead"
+        assert crash.differences(expected, crash.dump(ahead)) == [], schedule
+        if schedule == "lookahead":
+            assert sim.redone == 0, "what the rule lets in is never redone"
+        elif world == "town25":
+            assert sim.redone > 0, "speculations the world changed under were redone (and the log still matches)"
+
+
+@pytest.mark.slow
+def test_a_rule_that_lets_in_what_it_should_not_stops_the_run_instead_of_logging_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sim.core.engine.safe", lambda *args: True)  # everyone may think ahead, always
+    with pytest.raises(LookaheadBroken):
+        run(tmp_path, SMALLVILLE, "lookahead", hours=4, seed=1)
+
+
+def test_the_module_says_what_a_mind_reads() -> None:
+    assert "percept" in (lookahead.__doc__ or "")
+
+
+# -- the first tick ----------------------------------------------------------------------
+
+
+def test_the_first_persons_morning_is_written_before_the_others_are_decided(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one call at a time, the earliest moment's first person is asked first and shows first."""
+    written: list[tuple[int, set[str]]] = []  # (calls answered so far, people who acted) per batch written
+    submit = RunLog.submit
+    sims: list[Simulation] = []
+
+    def spy(self: RunLog, batch: Any) -> None:
+        acted = {e.person for e in batch.events if e.kind in ("act", "move")}
+        if acted and sims:
+            written.append((sims[0].gateway.stats.calls, acted))
+        submit(self, batch)
+
+    monkeypatch.setattr(RunLog, "submit", spy)
+    original = Simulation.begin
+
+    def begin(self: Simulation) -> None:
+        sims.append(self)
+        original(self)
+
+    monkeypatch.setattr(Simulation, "begin", begin)
+    text = cast(SMALLVILLE, "3", "smallville")
+    path, sim = run(tmp_path, text, "lookahead", hours=0.05, seed=1, latency_ms=5, concurrency=1)
+    first = sorted(p["name"] for p in yaml.safe_load(text)["people"])[0]
+    calls, acted = written[0]
+    assert acted == {first}, "the first batch with a deed is the first person's alone"
+    db = sqlite3.connect(path)
+    mine = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick = 1 AND person = ?", (first,)).fetchone()[0]
+    everyone = db.execute("SELECT COUNT(*) FROM llm_call WHERE tick = 1").fetchone()[0]
+    db.close()
+    assert calls == mine < everyone, "written once their calls were answered, before anyone else's"
+
+
+@pytest.mark.slow
+def test_kill_9_while_speculating_then_resume_gives_the_uninterrupted_log(tmp_path: Path) -> None:
+    """The crash harness's trial on a run that speculates: snapshots hold people as they were before."""
+    world, extra = crash.WORLDS["town"](tmp_path)
+
+    def command(path: Path) -> list[str]:
+        return crash.run_args(world, [*extra, "--schedule", "speculate"], 50, path)
+
+    out = tmp_path / "reference.db"
+    subprocess.run(command(out), cwd=ROOT, check=True, capture_output=True, timeout=600)
+    log = crash.dump(out)
+    reference = crash.Reference("town", 50, out, command, log, len(log["event"]), 0.0)
+    for index in range(3):
+        result = crash.trial(reference, random.Random(index), tmp_path, index, upto=0.8)
+        assert result.resume_code == 0, result.resume_err
+        assert result.diffs == [], f"killed at {result.killed_at} events"
