@@ -132,11 +132,11 @@ def well_formed(text: str) -> bool:
     return not runs & schema_prose()
 
 
-@functools.cache
 # Where answer schemas live: the minds, and the team's minds (not the world file's team specs in sim.teams.schema).
 AGENT_MODULES = ("agents.", "sim.teams.roles", "sim.teams.chain", "sim.teams.artifacts", "sim.teams.quality")
 
 
+@functools.cache
 def schema_prose() -> frozenset[str]:
     """Every run of ``ECHO_WORDS`` words in the answer schemas' docstrings and field descriptions (the agents')."""
     load_minds()
