@@ -356,6 +356,7 @@ def register_mind(
 
 def check_minds(scenario: Scenario) -> None:
     """Check every mind a world names exists, every ``minds:`` parameter is one it takes, and its team can run."""
+    load_minds()  # a run started from Python (not the CLI) finds the bundled minds too
     people = [(f"people[{i}]", p) for i, p in enumerate(scenario.people)]
     people += [(f"interventions[{i}].spec", iv.spec) for i, iv in enumerate(scenario.interventions) if iv.spec]
     for where, person in people:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,24 @@ def resolve_kind(opts: LLMOptions, model: ModelSettings | None = None) -> str:
 def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> Backend:
     """Start the backend ``opts`` asks for; servers it starts are stopped by ``close``."""
     kind = resolve_kind(opts, scenario_model)
+    _check(kind, opts, scenario_model)
     prices = (scenario_model.price_in_per_mtok or 0.0, scenario_model.price_out_per_mtok or 0.0)
+    return OPENERS[kind](Opening(kind, opts, scenario_model, prices, seed))
+
+
+@dataclasses.dataclass(frozen=True)
+class Opening:
+    """What a backend is opened with: its name, the model options, the world's model settings, prices and seed."""
+
+    kind: str
+    opts: LLMOptions
+    model: ModelSettings
+    prices: tuple[float, float]  # USD per million prompt / completion tokens, as the world gives them
+    seed: int
+
+
+def _check(kind: str, opts: LLMOptions, scenario_model: ModelSettings) -> None:
+    """Refuse options that make no sense for backend ``kind``, one line each, before anything starts."""
     if opts.endpoints and opts.base_url:
         raise UserError("--endpoint and --base-url: give the servers with --endpoint alone (one or more)")
     if opts.endpoints and kind != "openai":
@@ -100,38 +118,42 @@ def open_backend(opts: LLMOptions, scenario_model: ModelSettings, seed: int) -> 
         raise UserError(f"--concurrency {opts.concurrency}: must be at least 1")
     if kind != "local":
         model_file(opts, scenario_model)  # refuses a GGUF file given to a backend that cannot serve it
-    if kind == "openai":
-        servers = _servers(opts, scenario_model)
-        base_url = (
-            (servers[0][1] if servers else None)
-            or opts.base_url
-            or os.environ.get("OPENAI_BASE_URL")
-            or "https://api.openai.com/v1"
-        )
-        model = opts.model or scenario_model.model
-        if not model:
-            raise UserError("--model: no model given; name one with --model or under model: in the world file")
-        endpoint = Endpoint(
-            base_url,
-            opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
-            model,
-            _json_mode(opts, "json_schema"),
-            opts.timeout_s or 120.0,
-            0.5,
-            *prices,
-        )
-        if not servers:
-            return Backend(kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 8)
-        return _routed(endpoint, servers, opts.concurrency)
-    if kind == "local":
-        return _local(opts, prices)
-    if kind in SCRIPTED:
-        return _scripted(kind, opts, prices, seed)
-    source = _replay_source(opts)
+
+
+def _openai(o: Opening) -> Backend:
+    """An OpenAI-compatible server (or several, routed): ``--base-url``, ``--endpoint``, the environment, the world."""
+    opts = o.opts
+    servers = _servers(opts, o.model)
+    base_url = (
+        (servers[0][1] if servers else None)
+        or opts.base_url
+        or os.environ.get("OPENAI_BASE_URL")
+        or "https://api.openai.com/v1"
+    )
+    model = opts.model or o.model.model
+    if not model:
+        raise UserError("--model: no model given; name one with --model or under model: in the world file")
+    endpoint = Endpoint(
+        base_url,
+        opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+        model,
+        _json_mode(opts, "json_schema"),
+        opts.timeout_s or 120.0,
+        0.5,
+        *o.prices,
+    )
+    if not servers:
+        return Backend(o.kind, OpenAITransport(endpoint), endpoint, opts.concurrency or 8)
+    return _routed(endpoint, servers, opts.concurrency)
+
+
+def _replay(o: Opening) -> Backend:
+    """A recorded run's replies as the model (``--replay-from``): no server, nothing sent."""
+    source = _replay_source(o.opts)
     progress.phase(f"reading the replies recorded in {source}")
     model, cache = recorded_replies(source)
     endpoint = Endpoint(None, "not-needed", model, "json_schema", 1.0, 0.0, fixed_model=True)
-    return Backend(kind, ReplayTransport(cache), endpoint, opts.concurrency or 64, offline=True, cache=cache)
+    return Backend(o.kind, ReplayTransport(cache), endpoint, o.opts.concurrency or 64, offline=True, cache=cache)
 
 
 def _servers(opts: LLMOptions, scenario_model: ModelSettings) -> list[tuple[str, str, int]]:
@@ -176,10 +198,11 @@ def model_file(opts: LLMOptions, scenario_model: ModelSettings | None = None) ->
     return checked_gguf(Path(opts.model_file), f"--model-file {opts.model_file}")
 
 
-def _local(opts: LLMOptions, prices: tuple[float, float]) -> Backend:
+def _local(o: Opening) -> Backend:
     """llama.cpp's server on the bundled SmolLM2-135M, or on the GGUF file ``--model-file`` names."""
     from sim.llm.local import MODEL_ALIAS, LocalServer
 
+    opts, prices = o.opts, o.prices
     file = model_file(opts)
     progress.phase(f"starting the model server (llama.cpp, {file.name if file else MODEL_ALIAS})")
     server = LocalServer(model_file=file)
@@ -201,11 +224,12 @@ def _local(opts: LLMOptions, prices: tuple[float, float]) -> Backend:
     return backend
 
 
-def _scripted(kind: str, opts: LLMOptions, prices: tuple[float, float], seed: int) -> Backend:
+def _scripted(o: Opening) -> Backend:
     """The scripted model: its server in a child process (``scripted``), or in this process (``scripted-inprocess``)."""
     from sim.llm.inprocess import ScriptedTransport
     from sim.llm.scripted import ScriptConfig, ScriptedModel, ScriptedProcess, model_name
 
+    kind, opts, prices, seed = o.kind, o.opts, o.prices, o.seed
     # Only injected timeout faults hang, so only then is a short wait worth it; otherwise a slow
     # reply on a loaded machine must not turn into a retry (the llm_call table would differ).
     timeout = opts.timeout_s or ((2.0 if opts.fault_rate else 30.0) + opts.latency_ms / 1000)
@@ -225,6 +249,16 @@ def _scripted(kind: str, opts: LLMOptions, prices: tuple[float, float], seed: in
     )
     transport = OpenAITransport(endpoint) if process else ScriptedTransport(ScriptedModel(config), timeout)
     return Backend(kind, transport, endpoint, opts.concurrency or 64, stopper=process)
+
+
+OPENERS: dict[str, Callable[[Opening], Backend]] = {
+    "openai": _openai,
+    "local": _local,
+    "scripted": _scripted,
+    "scripted-inprocess": _scripted,
+    "replay": _replay,
+}
+"""How each backend of ``--llm`` (``BACKENDS``) is opened: adding a backend is a transport and a line here."""
 
 
 def _json_mode(opts: LLMOptions, default: str) -> Any:
