@@ -16,6 +16,7 @@ from sim.research import registry
 from sim.research.metrics import RunMetrics, Window
 from sim.research.probes import probe_acquaintance, probe_fact
 from sim.research.story import reach
+from sim.runfile.export import need_pyarrow
 from sim.worldfile.scenario import FactSpec
 
 
@@ -329,12 +330,7 @@ def write(report: Report, folder: Path, fmt: str) -> list[Path]:
     if fmt not in ("csv", "parquet"):
         raise UserError(f"--format {fmt!r}: choose csv or parquet")
     if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise UserError(
-                "--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'"
-            ) from None
+        need_pyarrow()
     writable_folder(folder, f"--out {folder}")
     from sim.research.metrics import pandas
 

@@ -23,18 +23,23 @@ _JSON_COLUMNS = {"data", "options", "request", "evidence", "state"}
 _PLURALS = {(t[:-1] + "ies" if t.endswith("y") else t + "s"): t for t in TABLES}  # events -> event, memories -> memory
 
 
+def need_pyarrow() -> None:
+    """Refuse ``--format parquet`` in one line when pyarrow is missing (it comes with Hamlet, but may be removed)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'"
+        ) from None
+
+
 def export_run(path: str | Path, fmt: str, out: str | Path, tables: Iterable[str] | None = None) -> list[Path]:
     """Write the chosen tables of a run into ``out``, one file a table; returns the files written."""
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     chosen = [table_named(name) for name in tables or DEFAULT_TABLES]
     if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise UserError(
-                "--format parquet needs pyarrow, which comes with Hamlet: pip install 'pyarrow>=15,<30'"
-            ) from None
+        need_pyarrow()
     folder = writable_folder(Path(out), f"--out {out}")
     written = []
     with RunReader(path) as reader:
