@@ -98,16 +98,25 @@ def test_walking_times_of_zero_leave_one_second_between_areas() -> None:
 
 def worlds() -> dict[str, str]:
     generated = town(25, seed=3, hours=3, mind="generative")
-    return {"smallville": SMALLVILLE, "town25": yaml.safe_dump(generated, allow_unicode=True)}
+    # whispers, an injected text, an object set, a person added and one removed, at fixed times
+    interventions = (ROOT / "tests" / "sim" / "fixtures" / "events" / "interventions.yaml").read_text(encoding="utf-8")
+    return {
+        "smallville": SMALLVILLE,
+        "town25": yaml.safe_dump(generated, allow_unicode=True),
+        "interventions": interventions,
+    }
+
+
+HOURS = {"smallville": 4, "town25": 2, "interventions": 8}  # the town's first hours are mostly asleep
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("world", ["smallville", "town25"])
+@pytest.mark.parametrize("world", list(HOURS))
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: str, seed: int, tmp_path: Path) -> None:
     """Every table, snapshots included (which save those thinking ahead as they were before)."""
     text = worlds()[world]
-    hours = 4 if world == "smallville" else 2  # the town's first hours are mostly asleep
+    hours = HOURS[world]
     barrier, _ = run(tmp_path, text, "barrier", hours=hours, seed=seed)
     expected = crash.dump(barrier)
     for schedule in ("lookahead", "speculate"):
@@ -116,7 +125,7 @@ def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: s
         assert crash.differences(expected, crash.dump(ahead)) == [], schedule
         if schedule == "lookahead":
             assert sim.redone == 0, "what the rule lets in is never redone"
-        elif world == "town25":
+        elif world in ("town25", "interventions"):
             assert sim.redone > 0, "speculations the world changed under were redone (and the log still matches)"
 
 
