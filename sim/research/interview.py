@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,40 @@ def interview_many(
     for _, question in asks:
         if not question.strip():
             raise UserError('QUESTION: empty; ask something, e.g. "What are you doing on Saturday?"')
+    asof = _read_as_of(path, asks, at)
+    scenario, seed = asof.scenario, asof.run["seed"]
+    prepare(scenario, asof.options.get("settings", []))
+    merged = merge_options(asof.options, llm)
+    when = iso(RunTime(scenario.start).when(asof.second))
+    with open_backend(merged, scenario.model, seed) as backend:
+        rows: list[dict[str, Any]] = []
+        # no budget and no preloaded replies: an interview's questions are new calls, each recorded
+        gateway = gateway_for(backend, rows.append, None, preload=False)
+        minds = _interviewees(scenario, asof.asked, gateway, int(seed), asof.memories, asof.snapshot)
+        answers = asyncio.run(_ask(minds, gateway, asof.asks, asof.second, form))
+    exchanges = [
+        Exchange(person, question, answer, when) for (person, question), answer in zip(asof.asks, answers, strict=True)
+    ]
+    _record(path, exchanges, asof.second, backend.endpoint.model, rows)
+    return exchanges
+
+
+@dataclass(slots=True)
+class _AsOf:
+    """What an interview reads from the run file: the world, who is asked what, and what they knew at ``second``."""
+
+    run: dict[str, Any]
+    options: dict[str, Any]  # the run's recorded options
+    scenario: Scenario  # the recorded world, with the people added during the run
+    asks: list[tuple[str, str]]  # (full name, question)
+    asked: list[str]  # each person asked, once, in the order of their first question
+    second: int
+    snapshot: dict[str, Any] | None
+    memories: dict[str, list[dict[str, Any]]]
+
+
+def _read_as_of(path: Path, asks: list[tuple[str, str]], at: str | None) -> _AsOf:
+    """The run at ``at`` (default: its latest time) for the people asked, each of whom must be in the world by then."""
     with RunReader(path) as reader:
         run = reader.run()
         scenario = parse_scenario(run["scenario_yaml"], f"{path} (recorded world)")
@@ -96,21 +131,13 @@ def interview_many(
             asks = [(match_person(person, people, among=" in this run"), question) for person, question in asks]
         except ValueError as err:
             raise UserError(f"PERSON: {err}") from None
-        start = scenario.start
-        try:
-            moment = parse_time(at, start) if at else parse_time(run["sim_now"], start)
-        except UserError as err:
-            raise UserError(f"--at: {err}") from None
-        time = RunTime(start)
-        second = time.second(moment)  # as of that moment: its fraction of a second dropped
-        if second < 0:
-            raise UserError(f"--at {at}: {iso(moment)} is before the run's start {iso(start)}")
+        instant, second = _interview_time(at, run["sim_now"], scenario.start)
         asked = list(dict.fromkeys(person for person, _ in asks))
         arrived = {e["person"] for e in reader.events(kinds=["spawn"], until=second)}
         for person in asked:
             if person not in scenario.person_names() and person not in arrived:
                 raise UserError(
-                    f"PERSON {person!r}: not yet in the world at {iso(moment)} (added during the run); "
+                    f"PERSON {person!r}: not yet in the world at {iso(instant)} (added during the run); "
                     "ask as of a later --at"
                 )
         snapshot = reader.latest_snapshot(at_or_before=second)
@@ -121,20 +148,19 @@ def interview_many(
             "people": [*scenario.people, *(spec for name, spec in added.items() if name not in scenario.person_names())]
         }
     )
-    prepare(scenario, recorded.get("settings", []))
-    merged = merge_options(recorded, llm)
-    when = iso(time.when(second))
-    with open_backend(merged, scenario.model, run["seed"]) as backend:
-        rows: list[dict[str, Any]] = []
-        # no budget and no preloaded replies: an interview's questions are new calls, each recorded
-        gateway = gateway_for(backend, rows.append, None, preload=False)
-        minds = _interviewees(scenario, asked, gateway, int(run["seed"]), memories, snapshot)
-        answers = asyncio.run(_ask(minds, gateway, asks, second, form))
-    exchanges = [
-        Exchange(person, question, answer, when) for (person, question), answer in zip(asks, answers, strict=True)
-    ]
-    _record(path, exchanges, second, backend.endpoint.model, rows)
-    return exchanges
+    return _AsOf(run, recorded, scenario, asks, asked, second, snapshot, memories)
+
+
+def _interview_time(at: str | None, now: str, start: datetime) -> tuple[datetime, int]:
+    """The moment asked about (``--at``, or the run's latest time) and its run second; not before the start."""
+    try:
+        instant = parse_time(at, start) if at else parse_time(now, start)
+    except UserError as err:
+        raise UserError(f"--at: {err}") from None
+    second = RunTime(start).second(instant)  # as of that moment: its fraction of a second dropped
+    if second < 0:
+        raise UserError(f"--at {at}: {iso(instant)} is before the run's start {iso(start)}")
+    return instant, second
 
 
 def added_people(scenario: Scenario, path: Path) -> dict[str, PersonSpec]:
