@@ -82,6 +82,24 @@ class Ahead:
 E = TypeVar("E", bound=Event)
 
 
+def _team_chain(scenario: Scenario, world: World, gateway: Gateway, seed: int) -> Chain:
+    """The team's chat chain, with the settings of the ``role`` mind and a random stream of its own."""
+    context = MindContext(scenario, world, gateway, Stream(seed, "team"), dict(scenario.minds.get("role", {})))
+    return chain_factory()(scenario, context)
+
+
+def _may_think_ahead(schedule: str, fixed_step: int | None, chain: Chain | None, gateway: Gateway) -> bool:
+    """Whether a run may think wake-ups through before the clock gets there.
+
+    Thinking ahead needs minds that read only their percept, a clock of separate wake-ups (not
+    fixed steps) and no team (its chain reads the whole world); with a budget the run must stop
+    where the in-order run stops, so it spends in that order too.
+    """
+    return (
+        schedule in ("lookahead", "speculate") and fixed_step is None and chain is None and gateway.budget_usd is None
+    )
+
+
 class Simulation:
     """One run in memory: world, clock, minds and their random streams, feeding a ``RunLog``.
 
@@ -129,23 +147,10 @@ class Simulation:
         self._artifacts: list[dict[str, Any]] = []
         self._chain_due = False
         # the team's chat chain, when the world has a team; its state is saved with the rest
-        self.chain: Chain | None = None
-        if scenario.team is not None:
-            context = MindContext(
-                scenario, self.world, gateway, Stream(seed, "team"), dict(scenario.minds.get("role", {}))
-            )
-            self.chain = chain_factory()(scenario, context)
+        self.chain = _team_chain(scenario, self.world, gateway, seed) if scenario.team is not None else None
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
-        # Thinking ahead needs minds that read only their percept, a clock of
-        # separate wake-ups (not fixed steps) and no team (its chain reads the whole world); with a
-        # budget the run must stop where the in-order run stops, so it spends in that order too.
-        self.lookahead = (
-            schedule in ("lookahead", "speculate")
-            and fixed_step is None
-            and self.chain is None
-            and gateway.budget_usd is None
-        )
+        self.lookahead = _may_think_ahead(schedule, fixed_step, self.chain, gateway)
         self._ahead: dict[str, Ahead] = {}  # person -> their next wake-up, being thought through
         # the tick's uncommitted units (by place in order) -> where, when they act
         self._frontier: dict[int, Source] = {}
