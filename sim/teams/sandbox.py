@@ -595,41 +595,20 @@ def _check_name(name: str, names: Iterable[str]) -> str:
 
 
 def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, stdin: bytes, mode: Isolation) -> Outcome:
+    """Run one program in ``mode``: make its folder and control groups, launch it, then remove what it left."""
     inside = mode in ("namespaces", "user-namespaces")
     host_dir = None if inside else tempfile.mkdtemp(prefix="hamlet-sandbox-")
     groups = _Groups.make(limits)
     try:
         uid = None if mode == "unsafe-host-user" else _fresh_uid()
         workdir = os.path.join(host_dir, "program") if host_dir else INSIDE_DIR
-        python = sys.executable
-        env = {"HOME": workdir, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
-        path = [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+        python, env = _interpreter_and_env(host_dir, workdir, uid)
         if host_dir:
-            os.chmod(host_dir, 0o755)  # a program run as another uid must reach its folder inside
-            if uid is not None:
-                python = _shared_python()
-                path[0] = os.path.join(host_dir, "bin")  # python and python3, for commands that name them
-                os.mkdir(path[0])
-                for name in ("python", "python3"):
-                    os.symlink(python, os.path.join(path[0], name))
-            env["PYTHONPATH"] = os.path.join(host_dir, "site")
-            os.mkdir(env["PYTHONPATH"])
-            with open(os.path.join(env["PYTHONPATH"], "sitecustomize.py"), "w") as handle:
-                handle.write(_SITECUSTOMIZE)
             _write_files(workdir, files, uid)
-        env["PATH"] = os.pathsep.join(dict.fromkeys(path))
         # Not -I: it would leave the program's folder off sys.path, and main.py imports its siblings.
         command = command or [python, "-s", "-B", "main.py"]
         if command[0] == sys.executable:
             command = [python, *command[1:]]
-        nproc, process_memory = limits.processes, 0
-        if groups.pids:
-            nproc += 1  # the control group refuses first, and counts it
-        if not groups.memory:  # each process its share, and fewer processes if the shares would be too small
-            nproc = min(nproc, max(1, limits.memory_bytes // _MIN_PROCESS_MEMORY))
-            process_memory = limits.memory_bytes // nproc
-        if uid is None or mode == "user-namespaces":  # the kernel counts every process of this user
-            nproc += _processes_of(os.geteuid())
         job = {
             "mode": mode,
             "command": command,
@@ -639,41 +618,12 @@ def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, std
             "stdin": stdin,
             "files": files if not host_dir else {},
             "cgroups": groups.procs,
-            "python_dirs": sorted(
-                {
-                    sys.prefix,
-                    sys.base_prefix,
-                    sys.exec_prefix,
-                    sys.base_exec_prefix,
-                    os.path.dirname(os.path.realpath(sys.executable)),
-                }
-            ),
-            "limits": {
-                "wall_seconds": limits.wall_seconds,
-                "cpu_seconds": limits.cpu_seconds,
-                "process_memory": process_memory,
-                "nproc": nproc,
-                "file_bytes": limits.file_bytes,
-                "disk_bytes": limits.disk_bytes,
-                "inodes": 4096,
-                "open_files": limits.open_files,
-            },
+            "python_dirs": _python_dirs(),
+            "limits": _job_limits(limits, groups, mode, uid),
         }
         outcome = _launch_and_collect(job, limits, mode, uid, groups)
         if host_dir and uid is not None:
-            strays = _remove_strays(uid)
-            if strays:
-                outcome = outcome.model_copy(
-                    update={
-                        "notes": [
-                            *outcome.notes,
-                            (
-                                f"it left {len(strays)} files or folders outside its folder, removed: {', '.join(strays[:5])}"
-                                + (", ..." if len(strays) > 5 else "")
-                            ),
-                        ]
-                    }
-                )
+            outcome = _strays_removed(outcome, uid)
     finally:
         groups.remove()
         if host_dir:
@@ -681,25 +631,91 @@ def _run(files: dict[str, bytes], command: list[str] | None, limits: Limits, std
     return outcome
 
 
+def _interpreter_and_env(host_dir: str | None, workdir: str, uid: int | None) -> tuple[str, dict[str, str]]:
+    """The Python the program runs on and its whole environment (none of ours); on the host, the folders they need.
+
+    On the host a program run as a uid of its own gets an interpreter that uid may start, named
+    ``python`` and ``python3`` first on its PATH, and every program there a ``sitecustomize``
+    that refuses Python's sockets.
+    """
+    python = sys.executable
+    env = {"HOME": workdir, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
+    path = [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+    if host_dir:
+        os.chmod(host_dir, 0o755)  # a program run as another uid must reach its folder inside
+        if uid is not None:
+            python = _shared_python()
+            path[0] = os.path.join(host_dir, "bin")  # python and python3, for commands that name them
+            os.mkdir(path[0])
+            for name in ("python", "python3"):
+                os.symlink(python, os.path.join(path[0], name))
+        env["PYTHONPATH"] = os.path.join(host_dir, "site")
+        os.mkdir(env["PYTHONPATH"])
+        with open(os.path.join(env["PYTHONPATH"], "sitecustomize.py"), "w") as handle:
+            handle.write(_SITECUSTOMIZE)
+    env["PATH"] = os.pathsep.join(dict.fromkeys(path))
+    return python, env
+
+
+def _python_dirs() -> list[str]:
+    """This Python's installation folders: a namespace's root mounts them read-only."""
+    return sorted(
+        {
+            sys.prefix,
+            sys.base_prefix,
+            sys.exec_prefix,
+            sys.base_exec_prefix,
+            os.path.dirname(os.path.realpath(sys.executable)),
+        }
+    )
+
+
+def _job_limits(limits: Limits, groups: _Groups, mode: Isolation, uid: int | None) -> dict[str, Any]:
+    """The limits as the launcher applies them, with the process count the kernel checks.
+
+    Where no memory control group holds the whole program, each process gets its share of the
+    memory (and fewer run at once if the shares would be too small).
+    """
+    nproc, process_memory = limits.processes, 0
+    if groups.pids:
+        nproc += 1  # the control group refuses first, and counts it
+    if not groups.memory:  # each process its share, and fewer processes if the shares would be too small
+        nproc = min(nproc, max(1, limits.memory_bytes // _MIN_PROCESS_MEMORY))
+        process_memory = limits.memory_bytes // nproc
+    if uid is None or mode == "user-namespaces":  # the kernel counts every process of this user
+        nproc += _processes_of(os.geteuid())
+    return {
+        "wall_seconds": limits.wall_seconds,
+        "cpu_seconds": limits.cpu_seconds,
+        "process_memory": process_memory,
+        "nproc": nproc,
+        "file_bytes": limits.file_bytes,
+        "disk_bytes": limits.disk_bytes,
+        "inodes": 4096,
+        "open_files": limits.open_files,
+    }
+
+
+def _strays_removed(outcome: Outcome, uid: int) -> Outcome:
+    """Remove what a host run's user left outside its folder; the outcome, with a note of it if there was any."""
+    strays = _remove_strays(uid)
+    if not strays:
+        return outcome
+    note = f"it left {len(strays)} files or folders outside its folder, removed: {', '.join(strays[:5])}" + (
+        ", ..." if len(strays) > 5 else ""
+    )
+    return outcome.model_copy(update={"notes": [*outcome.notes, note]})
+
+
 def _launch_and_collect(
     job: dict[str, Any], limits: Limits, mode: Isolation, uid: int | None, groups: _Groups
 ) -> Outcome:
+    """Start the launcher on ``job``, read the program's output and the launcher's report until both end."""
     report_r, report_w = os.pipe()
     job["report_fd"] = report_w
     started = time.monotonic()
     try:
-        python, credentials = _launcher()
-        proc = subprocess.Popen(
-            [python, "-I", "-S", "-c", _BOOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(report_w,),
-            start_new_session=True,
-            cwd="/",
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},  # no secrets, even here
-            **credentials,
-        )
+        proc = _start_launcher(report_w)
     finally:
         os.close(report_w)
     assert proc.stdin and proc.stdout and proc.stderr
@@ -727,6 +743,41 @@ def _launch_and_collect(
         raise SandboxError(f"the sandbox could not be built ({mode}): {facts['setup_error']}")
     if not facts and not killed:
         raise SandboxError(f"the sandbox launcher failed: {err.text()[-2000:]}")
+    return _outcome(
+        job["command"], facts, out, err, wall=wall, killed=killed, limits=limits, mode=mode, uid=uid, groups=groups
+    )
+
+
+def _start_launcher(report_w: int) -> subprocess.Popen[bytes]:
+    """The launcher's process: ``python -I -S`` reading its code on stdin, in a session of its own, with no secrets."""
+    python, credentials = _launcher()
+    return subprocess.Popen(
+        [python, "-I", "-S", "-c", _BOOT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=(report_w,),
+        start_new_session=True,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},  # no secrets, even here
+        **credentials,
+    )
+
+
+def _outcome(
+    command: list[str],
+    facts: dict[str, Any],
+    out: _Capped,
+    err: _Capped,
+    *,
+    wall: float,
+    killed: bool,
+    limits: Limits,
+    mode: Isolation,
+    uid: int | None,
+    groups: _Groups,
+) -> Outcome:
+    """What the program did: the launcher's report (``facts``), its output, and what its control groups saw."""
     status = facts.get("status")
     exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
     number = -exit_code if exit_code is not None and exit_code < 0 else (_SIGKILL if status is None else None)
@@ -751,7 +802,7 @@ def _launch_and_collect(
     if mode in ("best-effort", "unsafe-host-user") and not facts.get("own_network"):
         notes.append("no network namespace here: only Python's socket module refuses the network")
     return Outcome(
-        command=job["command"],
+        command=command,
         exit_code=exit_code if number is None else None,
         signal=signal.Signals(number).name if number else None,
         stdout=out.text(),
