@@ -13,7 +13,7 @@ from sim.errors import UserError
 from sim.llm.options import LLMOptions
 from sim.paths import writable_folder
 from sim.research import registry
-from sim.research.metrics import RunMetrics, Window
+from sim.research.metrics import RunMetrics, Window, parse_window
 from sim.research.probes import probe_acquaintance, probe_fact
 from sim.research.story import reach
 from sim.runfile.export import need_pyarrow
@@ -64,8 +64,6 @@ def build(
     probe: LLMOptions | None = None,
 ) -> Report:
     """Compute the report; every option is checked (one clear line) before any model is asked anything."""
-    from sim.research.metrics import parse_window
-
     chosen = [metrics.fact(name) for name in facts] if facts else metrics.facts()
     if person is not None:
         person = metrics.person(person)  # the full name: 'sofia' filters the tables to Sofia Marchetti
@@ -75,19 +73,7 @@ def build(
     every = round(every_minutes * 60)
     if every <= 0:
         raise UserError(f"--every {every_minutes:g}: must be more than 0 minutes")
-    if (place is None) != (window is None):
-        raise UserError("--place and --window: give both, e.g. --place 'Hobbs Cafe' --window +35h..+37h")
-    span: Window | None = None
-    source = ""
-    if place is not None and window is not None:
-        span = metrics.window(place, *parse_window(window, metrics))
-        source = "asked"
-    else:
-        for fact in chosen:
-            span = metrics.gathering(fact)
-            if span is not None:
-                source = f"the gathering of {fact.name}"
-                break
+    span, source = _coordination_window(metrics, chosen, place, window)
     who = [person] if person else None
     asked: dict[str, Any] = {}
     acquaintance: tuple[Any, nx.DiGraph | None] = (None, None)
@@ -95,19 +81,8 @@ def build(
         for fact in chosen:
             asked[fact.name] = probe_fact(metrics, fact, second, probe, who)
         acquaintance = probe_acquaintance(metrics, second, probe, who)
-    reports = []
     times = metrics.grid(every)
-    for fact in chosen:
-        table = metrics.diffusion(fact, second)
-        reports.append(
-            FactReport(
-                fact,
-                _only(table, person),
-                registry.curve_table(metrics, times, fact=fact),
-                asked.get(fact.name),
-                _only(metrics.plans(fact, second), person),
-            )
-        )
+    reports = [_fact_report(metrics, fact, second, times, person, asked.get(fact.name)) for fact in chosen]
     curves = {chart: registry.curve_table(metrics, times, chart=chart) for chart in registry.tables()}
     report = Report(
         metrics,
@@ -128,6 +103,35 @@ def build(
     if span is not None:
         report.attendance = _only(metrics.attendance(span), person)
     return report
+
+
+def _coordination_window(
+    metrics: RunMetrics, chosen: list[FactSpec], place: str | None, window: str | None
+) -> tuple[Window | None, str]:
+    """The window whose attendance is measured, and where it comes from: asked for, or the first fact's gathering."""
+    if (place is None) != (window is None):
+        raise UserError("--place and --window: give both, e.g. --place 'Hobbs Cafe' --window +35h..+37h")
+    if place is not None and window is not None:
+        return metrics.window(place, *parse_window(window, metrics)), "asked"
+    for fact in chosen:
+        span = metrics.gathering(fact)
+        if span is not None:
+            return span, f"the gathering of {fact.name}"
+    return None, ""
+
+
+def _fact_report(
+    metrics: RunMetrics, fact: FactSpec, second: int, times: Any, person: str | None, probe: Any
+) -> FactReport:
+    """One fact's spread as of ``second``: who knew it and how, its curves, who planned for it (``person`` alone)."""
+    table = metrics.diffusion(fact, second)
+    return FactReport(
+        fact,
+        _only(table, person),
+        registry.curve_table(metrics, times, fact=fact),
+        probe,
+        _only(metrics.plans(fact, second), person),
+    )
 
 
 def _only(frame: Any, person: str | None) -> Any:
@@ -199,28 +203,53 @@ def as_text(report: Report, over_time: bool = False) -> str:
         f"Run        {m.path} · {m.scenario.name} · {m.when(0)} → {m.when(m.end)} · {n} people at {m.when(report.at)}"
     ]
     for item in report.facts:
-        knew = int(item.table["knows"].sum())
-        lines += [
-            "",
-            f"Diffusion of {item.fact.name} (detected by: {', '.join(item.fact.marks())})",
-            f"  {knew} of {len(item.table)} knew it by {m.when(report.at)}",
-        ]
-        table = item.table[["person", "time", "how"]].rename(columns={"time": "knows since"}).fillna("-")
-        if item.probe is not None:
-            table = table.merge(item.probe[["person", "heard", "keyword", "what"]], on="person", how="left")
-            table["what"] = table["what"].fillna("").str.slice(0, 60)
-        lines += _indent(table.to_string(index=False))
-        plans = item.plans
-        lines.append(f"  {len(plans)} made a plan for it" + (":" if len(plans) else ""))
-        if len(plans):
-            shown = plans[["person", "time", "scope", "items", "reason"]].fillna("-")
-            for column in ("items", "reason"):
-                shown[column] = shown[column].str.slice(0, 50)
-            lines += _indent(shown.to_string(index=False))
-    k, c = report.knows, report.conversations
+        lines += _diffusion_text(report, item)
+    lines += _relationships_text(report, n)
+    lines += _probes_text(report)
+    lines += _coordination_text(report)
+    if over_time:
+        lines += _over_time(report)
+    lines += [
+        "",
+        "Activity",
+        *_indent(report.activity.to_string(index=False)),
+        "",
+        "LLM cost by purpose",
+        *_indent(report.cost.to_string(index=False) if len(report.cost) else "none"),
+    ]
+    return "\n".join(lines)
+
+
+def _diffusion_text(report: Report, item: FactReport) -> list[str]:
+    """One fact's section: who knew it since when and how (with the probe's answers, if asked), who planned for it."""
+    m = report.metrics
+    knew = int(item.table["knows"].sum())
+    lines = [
+        "",
+        f"Diffusion of {item.fact.name} (detected by: {', '.join(item.fact.marks())})",
+        f"  {knew} of {len(item.table)} knew it by {m.when(report.at)}",
+    ]
+    table = item.table[["person", "time", "how"]].rename(columns={"time": "knows since"}).fillna("-")
+    if item.probe is not None:
+        table = table.merge(item.probe[["person", "heard", "keyword", "what"]], on="person", how="left")
+        table["what"] = table["what"].fillna("").str.slice(0, 60)
+    lines += _indent(table.to_string(index=False))
+    plans = item.plans
+    lines.append(f"  {len(plans)} made a plan for it" + (":" if len(plans) else ""))
+    if len(plans):
+        shown = plans[["person", "time", "scope", "items", "reason"]].fillna("-")
+        for column in ("items", "reason"):
+            shown[column] = shown[column].str.slice(0, 50)
+        lines += _indent(shown.to_string(index=False))
+    return lines
+
+
+def _relationships_text(report: Report, n: int) -> list[str]:
+    """The knows and conversation graphs among the ``n`` people present, beside their densities at the start."""
+    m, k, c = report.metrics, report.knows, report.conversations
     mutual = sum(1 for a, b in k.edges() if a < b and k.has_edge(b, a))
     first = report.curves["density"].iloc[0]
-    lines += [
+    lines = [
         "",
         f"Relationships at {m.when(report.at)}",
         f"  knows (talked, told, relation or probe; never sight): {k.number_of_edges()} of {n * (n - 1)} "
@@ -236,38 +265,40 @@ def as_text(report: Report, over_time: bool = False) -> str:
             f'  "do you know X?" probe: {report.acquaintance_graph.number_of_edges()} yes of '
             f"{len(report.acquaintance)} asked (density {_density(report.acquaintance_graph):.3f})"
         )
-    if report.probes is not None and len(report.probes):
-        probes = report.probes
-        differ = probes[~probes["agree"]]
-        lines += [
-            "",
-            f"Probes recorded: {len(probes)}; the person's own answer and the knowing rule's check of "
-            f"what they said disagree on {len(differ)}",
-        ]
-        if len(differ):
-            shown = differ[["person", "time", "subject", "heard", "keyword", "what"]].copy()
-            shown["what"] = shown["what"].str.slice(0, 60)
-            lines += _indent(shown.to_string(index=False))
-    if report.window is not None:
-        w = report.window
-        lines += [
-            "",
-            f"Coordination at {w.place}, {m.when(w.start)}..{m.when(w.end)} ({report.window_source})",
-            f"  {_came(report)}",
-        ]
-        if len(report.attendance):
-            lines += _indent(report.attendance.to_string(index=False))
-    if over_time:
-        lines += _over_time(report)
-    lines += [
+    return lines
+
+
+def _probes_text(report: Report) -> list[str]:
+    """The probes the file holds, and those where the person's answer and the knowing rule disagree; none: nothing."""
+    if report.probes is None or not len(report.probes):
+        return []
+    probes = report.probes
+    differ = probes[~probes["agree"]]
+    lines = [
         "",
-        "Activity",
-        *_indent(report.activity.to_string(index=False)),
-        "",
-        "LLM cost by purpose",
-        *_indent(report.cost.to_string(index=False) if len(report.cost) else "none"),
+        f"Probes recorded: {len(probes)}; the person's own answer and the knowing rule's check of "
+        f"what they said disagree on {len(differ)}",
     ]
-    return "\n".join(lines)
+    if len(differ):
+        shown = differ[["person", "time", "subject", "heard", "keyword", "what"]].copy()
+        shown["what"] = shown["what"].str.slice(0, 60)
+        lines += _indent(shown.to_string(index=False))
+    return lines
+
+
+def _coordination_text(report: Report) -> list[str]:
+    """Who came to the window's place during it; no window: nothing."""
+    if report.window is None:
+        return []
+    m, w = report.metrics, report.window
+    lines = [
+        "",
+        f"Coordination at {w.place}, {m.when(w.start)}..{m.when(w.end)} ({report.window_source})",
+        f"  {_came(report)}",
+    ]
+    if len(report.attendance):
+        lines += _indent(report.attendance.to_string(index=False))
+    return lines
 
 
 def _over_time(report: Report) -> list[str]:
