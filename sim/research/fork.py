@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from sim.core.clock import INTERVENE
+from sim.core.engine import Simulation
 from sim.core.simtime import RunTime, iso, parse_time
 from sim.errors import UserError
 from sim.llm.backends import LLMOptions, open_backend
@@ -40,7 +41,7 @@ from sim.runfile.log import Batch, RunLog
 from sim.runfile.queries import RunRow
 from sim.runfile.reader import RunReader
 from sim.worldfile.bounds import MAX_HOURS
-from sim.worldfile.scenario import Scenario, check_span, parse_scenario
+from sim.worldfile.scenario import InterventionSpec, Scenario, check_span, parse_scenario
 from sim.worldfile.spec import ScenarioReferenceError
 
 SENT = ("ok", "repaired", "invalid", "error")
@@ -95,30 +96,21 @@ def fork_run(parent_text: str, opts: ForkOptions) -> ForkOutcome:
 
 
 def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
+    """Check everything, make the branch's world and its state at the fork time, then record and run it."""
     prefix = _read_prefix(parent, opts.at)
     end = _end(prefix, opts)
     moment = iso(prefix.time.when(prefix.t))
     spec = (
         checked_intervention(prefix.scenario, opts.intervention, moment, prefix.present) if opts.intervention else None
     )
-    world = prefix.run["scenario_yaml"]
-    if spec is not None:
-        data = yaml.safe_load(world)
-        data["interventions"] = [*(data.get("interventions") or []), spec.model_dump(mode="json", exclude_none=True)]
-        world = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    world = _branch_world(prefix.run["scenario_yaml"], spec)
     path = _branch_path(parent, opts.out)
     scenario = parse_scenario(world, f"{path} (branch world)")
     llm = merge_options(prefix.options, opts.llm)
     prepare(scenario, prefix.options.get("settings", []), model=llm.model)
     state = copy.deepcopy(prefix.snapshot["state"])
-    if spec is not None:  # the change at the fork time, queued as the world file's last intervention
-        clock = state["clock"]
-        clock["counter"] += 1
-        step = prefix.options.get("fixed_step")
-        when = -(-prefix.t // step) * step if step else prefix.t  # on the grid, as Clock.push puts it
-        clock["queue"].append(
-            [when, INTERVENE, clock["counter"], "intervene", None, {"index": len(scenario.interventions) - 1}]
-        )
+    if spec is not None:
+        _queue_change(state, prefix.t, prefix.options.get("fixed_step"), len(scenario.interventions) - 1)
     with open_backend(llm, scenario.model, prefix.run["seed"]) as backend:
         asyncio.run(preflight_run(backend, scenario))
         options = {
@@ -130,55 +122,83 @@ def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
                 "intervention": spec.model_dump(mode="json", exclude_none=True) if spec else None,
             },
         }
-        run = prefix.run
-        engine = runfile.create(
-            path,
-            RunRow(
-                run["world"],
-                run["world_file"],
-                world,
-                run["seed"],
-                options,
-                run["sim_start"],
-                iso(prefix.time.when(end)),
-                iso(prefix.time.when(prefix.snapshot["t"])),
-            ),
-        )
+        engine = runfile.create(path, _branch_row(prefix, world, options, end))
         progress.phase("copying the parent's prefix")
         copied = runfile.copy_prefix(parent, path, prefix.snapshot, prefix.t)
-        log = RunLog(engine)
         sim = simulation(
             scenario,
-            log,
+            RunLog(engine),
             backend,
-            seed=run["seed"],
+            seed=prefix.run["seed"],
             budget_usd=llm.budget_usd,
             fixed_step=prefix.options.get("fixed_step"),
         )
-        sim.gateway.cache.update(prefix.replies)
-        sim.gateway.stats.cost_usd = prefix.spent
-        sim.gateway.replay_until = prefix.t
-        progress.phase("restoring its snapshot")
-        with RunReader(parent) as reader:
-            sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
-            sim.gateway.prefixes.seed(reader.last_prompts(prefix.snapshot["tick"]))
-        # The branch's own snapshot of the fork point: what a resume of the branch starts from.
-        log.submit(
-            Batch(
-                snapshot={
-                    "tick": prefix.snapshot["tick"],
-                    "t": prefix.snapshot["t"],
-                    "seq": prefix.snapshot["seq"],
-                    "state": state,
-                }
-            )
-        )
-        for t, intervention in prefix.redo:
-            sim.schedule(t, intervention)
+        _restore(sim, parent, prefix, state)
         outcome = drive(sim, end, path)
     with RunReader(path) as reader:
         sent = runfile.count_calls(reader.db, after_id=copied, statuses=SENT)
     return ForkOutcome(outcome.path, outcome.status, outcome.message, outcome.summary, int(sent))
+
+
+def _branch_world(world: str, spec: InterventionSpec | None) -> str:
+    """The parent's world file with the fork's change as its last intervention, so a resume of the branch redoes it."""
+    if spec is None:
+        return world
+    data = yaml.safe_load(world)
+    data["interventions"] = [*(data.get("interventions") or []), spec.model_dump(mode="json", exclude_none=True)]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _queue_change(state: dict[str, Any], t: int, step: int | None, index: int) -> None:
+    """Queue the change at second ``t`` in the snapshot's clock, as the world file's intervention ``index``."""
+    clock = state["clock"]
+    clock["counter"] += 1
+    when = -(-t // step) * step if step else t  # on the grid, as Clock.push puts it
+    clock["queue"].append([when, INTERVENE, clock["counter"], "intervene", None, {"index": index}])
+
+
+def _branch_row(prefix: _Prefix, world: str, options: dict[str, Any], end: int) -> RunRow:
+    """The branch's ``run`` row: its own world, options and end, the rest the parent's; it stands at the snapshot."""
+    run = prefix.run
+    return RunRow(
+        run["world"],
+        run["world_file"],
+        world,
+        run["seed"],
+        options,
+        run["sim_start"],
+        iso(prefix.time.when(end)),
+        iso(prefix.time.when(prefix.snapshot["t"])),
+    )
+
+
+def _restore(sim: Simulation, parent: Path, prefix: _Prefix, state: dict[str, Any]) -> None:
+    """Put the branch's engine at the parent's snapshot, to redo the stretch to the fork time from recorded replies.
+
+    Until the fork time its gateway answers only from the parent's replies, having spent what the
+    parent had; the snapshot is written again as the branch's own; live interventions applied in
+    the stretch are scheduled again.
+    """
+    sim.gateway.cache.update(prefix.replies)
+    sim.gateway.stats.cost_usd = prefix.spent
+    sim.gateway.replay_until = prefix.t
+    progress.phase("restoring its snapshot")
+    with RunReader(parent) as reader:
+        sim.restore(state, reader.memories(until_tick=prefix.snapshot["tick"]))
+        sim.gateway.prefixes.seed(reader.last_prompts(prefix.snapshot["tick"]))
+    # The branch's own snapshot of the fork point: what a resume of the branch starts from.
+    sim.log.submit(
+        Batch(
+            snapshot={
+                "tick": prefix.snapshot["tick"],
+                "t": prefix.snapshot["t"],
+                "seq": prefix.snapshot["seq"],
+                "state": state,
+            }
+        )
+    )
+    for t, intervention in prefix.redo:
+        sim.schedule(t, intervention)
 
 
 def _read_prefix(parent: Path, at: str) -> _Prefix:
