@@ -34,7 +34,7 @@ from sim.run.progress import SweepProgress
 from sim.run.session import RunOptions, end_second
 from sim.runfile.reader import RunReader
 from sim.worldfile.bounds import MAX_SEED, MAX_SEEDS
-from sim.worldfile.scenario import load_scenario
+from sim.worldfile.scenario import Scenario, load_scenario
 
 # Student's t, two-sided 95 %, by degrees of freedom; beyond the table the large-sample value.
 _T95 = {
@@ -170,14 +170,43 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
     scenario = load_scenario(world)
     seeds = parse_seeds(opts.seeds)
     keys, grid = parse_grid(opts.settings)
-    for setting in grid:  # every combination is checked before anything runs
+    _check_grid(scenario, grid)
+    _note_unused(scenario, grid)
+    _check_executor(opts)
+    end = end_second(scenario, scenario.start, RunOptions(hours=opts.hours, until=opts.until), scenario.hours)
+    folder = Path(opts.out)
+    jobs = [Job(setting, seed, folder / run_name(setting, seed)) for setting in grid for seed in seeds]
+    expected_end = iso(scenario.start + timedelta(seconds=end))
+    failures = _run_jobs(world, jobs, expected_end, opts)
+    if failures:
+        raise UserError(failures[0] + (f" (and {len(failures) - 1} more runs failed)" if len(failures) > 1 else ""))
+    rows = _summaries(jobs)
+    runs = pandas().DataFrame(rows)
+    table = aggregate(runs, keys)
+    about = {
+        "world": scenario.name,
+        "seeds": seeds,
+        "settings": keys,
+        "grid": [label(s) for s in grid],
+        "end": expected_end,
+    }
+    files = _write_tables(folder, runs, table, about)
+    return SweepResult(runs, table, keys, files)
+
+
+def _check_grid(scenario: Scenario, grid: list[dict[str, str]]) -> None:
+    """Check every combination of settings on the world before anything runs."""
+    for setting in grid:
         trial = scenario.model_copy(deep=True)
         apply_settings(trial, [f"{k}={v}" for k, v in setting.items()])
         try:
             check_minds(trial)
         except UserError as err:
             raise UserError(f"--set {label(setting)}: {err}") from None
-    _note_unused(scenario, grid)
+
+
+def _check_executor(opts: SweepOptions) -> None:
+    """Check how the runs are to run: how many at once, and where."""
     if opts.parallel is not None and opts.parallel < 1:
         raise UserError(f"--parallel {opts.parallel}: must be at least 1")
     if opts.executor not in EXECUTORS:
@@ -186,10 +215,11 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
         raise UserError(
             "--ray-address: a Ray cluster's address is for --executor ray; add it, or leave the address out"
         )
-    end = end_second(scenario, scenario.start, RunOptions(hours=opts.hours, until=opts.until), scenario.hours)
+
+
+def _run_jobs(world: str, jobs: list[Job], expected_end: str, opts: SweepOptions) -> list[str]:
+    """Run (or resume) the jobs not done yet, as Ray tasks or child processes; the error lines of those that failed."""
     folder = Path(opts.out)
-    jobs = [Job(setting, seed, folder / run_name(setting, seed)) for setting in grid for seed in seeds]
-    expected_end = iso(scenario.start + timedelta(seconds=end))
     commands = [command_of(world, job, expected_end, opts) for job in jobs]
     workers = opts.parallel or min(len(jobs), os.cpu_count() or 1)
     if opts.executor == "ray" and any(commands):  # all finished earlier: no cluster needed to reuse them
@@ -198,7 +228,7 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
         # Ray missing or its cluster unreachable is one line before the folder is even made.
         with on_ray.connect(opts.ray_address, workers, opts.llm.api_key):
             writable_folder(folder, f"--out {opts.out}")
-            failures = on_ray.run_all(
+            return on_ray.run_all(
                 world,
                 jobs,
                 [bool(c) for c in commands],
@@ -206,37 +236,29 @@ def sweep(world: str, opts: SweepOptions) -> SweepResult:
                 opts,
                 opts.parallel if opts.ray_address else None,
             )
-    else:
-        writable_folder(folder, f"--out {opts.out}")
-        failures = _run_all(commands, [job.name for job in jobs], workers, opts.quiet, _child_env(opts.llm))
-    if failures:
-        raise UserError(failures[0] + (f" (and {len(failures) - 1} more runs failed)" if len(failures) > 1 else ""))
+    writable_folder(folder, f"--out {opts.out}")
+    return _run_all(commands, [job.name for job in jobs], workers, opts.quiet, _child_env(opts.llm))
+
+
+def _summaries(jobs: list[Job]) -> list[dict[str, Any]]:
+    """One row per run: its setting, seed and file name, then its summary metrics."""
     rows = []
     for job in jobs:
         with RunMetrics(job.path) as metrics:
             rows.append({**job.setting, "seed": job.seed, "run": job.path.name, **metrics.summary()})
-    pd = pandas()
-    runs = pd.DataFrame(rows)
-    table = aggregate(runs, keys)
+    return rows
+
+
+def _write_tables(folder: Path, runs: Any, table: Any, about: dict[str, Any]) -> list[Path]:
+    """The runs and the aggregate as CSV, and the aggregate with ``about`` the sweep as JSON; the files written."""
     files = [folder / "runs.csv", folder / "sweep.csv", folder / "sweep.json"]
     runs.to_csv(files[0], index=False)
     table.to_csv(files[1], index=False)
     files[2].write_text(
-        json.dumps(
-            {
-                "world": scenario.name,
-                "seeds": seeds,
-                "settings": keys,
-                "grid": [label(s) for s in grid],
-                "end": expected_end,
-                "table": json.loads(table.to_json(orient="records")),
-            },
-            indent=2,
-        )
-        + "\n",
+        json.dumps({**about, "table": json.loads(table.to_json(orient="records"))}, indent=2) + "\n",
         encoding="utf-8",
     )
-    return SweepResult(runs, table, keys, files)
+    return files
 
 
 def _note_unused(scenario: Any, grid: list[dict[str, str]]) -> None:
