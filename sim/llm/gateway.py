@@ -173,17 +173,7 @@ class Gateway:
         if site.dropped():
             raise asyncio.CancelledError  # its person is being thought through again: count nothing
         began = time.perf_counter()
-        settings = settings or ModelSettings()
-        endpoint = self.endpoint
-        model = endpoint.model if endpoint.fixed_model else (settings.model or endpoint.model)
-        prices = (
-            settings.price_in_per_mtok if settings.price_in_per_mtok is not None else endpoint.price_in_per_mtok,
-            settings.price_out_per_mtok if settings.price_out_per_mtok is not None else endpoint.price_out_per_mtok,
-        )
-        params = {
-            "temperature": settings.temperature if settings.temperature is not None else 0.7,
-            "max_tokens": settings.max_tokens or 400,
-        }
+        model, prices, params = self._terms(settings or ModelSettings())
         json_schema = _json_schema(schema)
         who = site.person or ""
         index = self.counters.get(who, 0)
@@ -198,22 +188,11 @@ class Gateway:
             request,
             prices,
             self.prefixes.see(who, messages),
-            _schema_tokens(schema, endpoint.grammar, endpoint.json_mode),
+            _schema_tokens(schema, self.endpoint.grammar, self.endpoint.json_mode),
         )
-
-        redo = self.recorded.pop(key, None)
-        if redo is not None:
-            answer = self._redo(schema, redo, fallback, site, row.prefix_tokens)
-            if answer is not None:
-                return answer
-        cached = self.cache.get(key)
-        if cached is not None:
-            answer = _parse(schema, cached)
-            if answer is not None:
-                row.emit(attempt=1, status="cached", response=cached, cache_hit=True)
-                return answer
-        if site.t < self.replay_until:
-            return _missed(row, 1, fallback, "no recorded reply for this call")
+        answer = self._unsent(schema, key, row, fallback)
+        if answer is not None:
+            return answer
         if self.budget_usd is not None and self.stats.cost_usd >= self.budget_usd:
             raise BudgetExceeded(f"spent ${self.stats.cost_usd:.4f} of the ${self.budget_usd:.4f} budget")
 
@@ -223,6 +202,41 @@ class Gateway:
             answer = await self._attempts(schema, messages, json_schema, model, params, fallback, key, row)
         self.stats.overheads.append(max(0.0, time.perf_counter() - began - row.wait_s))
         return answer
+
+    def _terms(self, settings: ModelSettings) -> tuple[str, tuple[float, float], dict[str, Any]]:
+        """The model a call goes to, its prices (in and out, per million tokens) and its sampling parameters."""
+        endpoint = self.endpoint
+        model = endpoint.model if endpoint.fixed_model else (settings.model or endpoint.model)
+        prices = (
+            settings.price_in_per_mtok if settings.price_in_per_mtok is not None else endpoint.price_in_per_mtok,
+            settings.price_out_per_mtok if settings.price_out_per_mtok is not None else endpoint.price_out_per_mtok,
+        )
+        params = {
+            "temperature": settings.temperature if settings.temperature is not None else 0.7,
+            "max_tokens": settings.max_tokens or 400,
+        }
+        return model, prices, params
+
+    def _unsent(self, schema: type[T], key: str, row: _Row, fallback: T) -> T | None:
+        """The answer a call gets without being sent, or None: it must be sent.
+
+        In this order: the rows it wrote before a resume (or in a dropped speculation), committed
+        again; a cached reply; before a fork's time, a logged miss and the fallback.
+        """
+        redo = self.recorded.pop(key, None)
+        if redo is not None:
+            answer = self._redo(schema, redo, fallback, row.site, row.prefix_tokens)
+            if answer is not None:
+                return answer
+        cached = self.cache.get(key)
+        if cached is not None:
+            answer = _parse(schema, cached)
+            if answer is not None:
+                row.emit(attempt=1, status="cached", response=cached, cache_hit=True)
+                return answer
+        if row.site.t < self.replay_until:
+            return _missed(row, 1, fallback, "no recorded reply for this call")
+        return None
 
     def _redo(
         self, schema: type[T], rows: list[dict[str, Any]], fallback: T, site: CallSite, prefix_tokens: int
