@@ -582,7 +582,7 @@ def available_isolation() -> Isolation:
 
 @functools.cache
 def _launcher_code() -> bytes:
-    """This file compiled once: the launcher gets it on stdin, not compiling 500 lines each run."""
+    """This file compiled once: the launcher gets it on stdin, not compiling its 1,100 lines each run."""
     with open(__file__, encoding="utf-8") as handle:
         return marshal.dumps(compile(handle.read(), __file__, "exec"))
 
