@@ -110,6 +110,7 @@ class GenerativeMind:
         self.memory = Memories(self.identity, ctx, params)
         self.perception = Perception(self.memory, spec.name, params) if params["observation"] else None
         self.day_planning = DayPlanning(self.identity, self.memory) if params["planning"] else None
+        self.identity.day = self.day_planning  # today's plan joins the card
         self.acting = Acting(self.identity, self.memory, ctx, self.day_planning)
         self.reflection = Reflection(self.identity, self.memory, params) if params["reflection"] else None
         self.dialogue = Dialogue(self.identity, self.memory, self.acting, reacts=bool(params["reaction"]))
@@ -228,9 +229,9 @@ class GenerativeMind:
         recalled = await self.memory.retrieve(question, at, before=at, touch=False)
         task = f"Question: {question}\nYou remember: {listing(recalled)}"
         if form is not None:
-            filled = await self.identity.ask(form, "interview", task, None)
+            filled = await self.identity.ask(form, "interview", task, None, t=at)
             return "" if filled is None else str(filled.model_dump_json())
-        reply = await self.identity.ask(Answer, "interview", task, Answer(answer="I don't remember."))
+        reply = await self.identity.ask(Answer, "interview", task, Answer(answer="I don't remember."), t=at)
         return str(reply.answer)
 
 

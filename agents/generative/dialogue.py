@@ -4,8 +4,8 @@ Before their first line of a conversation, the speaker sums up what they remembe
 person (one call over the memories retrieved for that name: the paper's relationship summary);
 the summary is kept, shown again when deciding whether to talk to them, and made afresh at the
 next conversation. Each line is one call conditioned on that summary, on memories retrieved for
-the partner, the topic and the last line, on what the speaker is busy with (through the persona,
-on who they are), and on the conversation so far. Afterwards each side keeps a summary and up to
+the partner, the topic and the last line, on what the speaker is busy with, on who they are and
+how they relate to the partner (their card, ``identity``), and on the conversation so far. Afterwards each side keeps a summary and up to
 three things learned, rated in the same call, which count toward reflecting, and says whether
 what was said changes their plans for the rest of the day (``reaction`` re-plans at their next
 wake). Differences from the paper: the relationship summary is made once a conversation, not
@@ -79,24 +79,31 @@ class Dialogue:
         self.last_talk: dict[str, int] = {}  # partner -> simulated second of the last conversation (or offer)
         self.about: dict[str, list[Any]] = {}  # partner -> [second made, relationship summary]
 
-    def about_line(self, partner: str, relation: str) -> str:
-        """How this person relates to ``partner``, with the latest relationship summary if there is one."""
-        made = self.about.get(partner)
-        return f"{relation}; {made[1]}" if made else relation
+    def about_note(self, partner: str, stranger: str) -> str:
+        """What a prompt adds about ``partner`` to the card, in brackets: the latest relationship summary
+        (the card gives the world's relation), and ``stranger`` first for someone the card does not name;
+        empty when there is nothing to add."""
+        said = ([] if self.identity.knows(partner) else [stranger]) + (
+            [str(self.about[partner][1])] if partner in self.about else []
+        )
+        return f" ({'; '.join(said)})" if said else ""
 
     async def sum_up(self, partner: str, t: int) -> str:
         """One call: what this person remembers of ``partner`` and thinks of them, kept for later."""
         relation = self.identity.relation(partner, "someone you know")
         recalled = await self.memory.retrieve(partner, t, k=8)
+        # the card says how the person relates to those they know; a stranger is said to be one here
+        who = "" if self.identity.knows(partner) else f"{partner} ({relation}). "
         prompt = (
             f"In a sentence or two: who is {partner} to you, and what do you think and feel about them?\n"
-            f"{partner} ({relation}). What you remember of {partner}: {listing(recalled)}"
+            f"{who}What you remember of {partner}: {listing(recalled)}"
         )
         answer = await self.identity.ask(
             RelationshipSummary,
             "relationship",
             prompt,
             RelationshipSummary(summary=clip(f"{partner} is {relation}.", 240)),
+            t=t,
         )
         self.about[partner] = [t, str(answer.summary)]
         return str(answer.summary)
@@ -113,18 +120,19 @@ class Dialogue:
         doing = self.acting.doing()
         last = lines[-1].text if lines else ""
         recalled = await self.memory.retrieve(f"{partner}. {topic}. {last}", t, k=4)
-        relation = self.identity.relation(partner, "someone you know")
-        # What holds for the whole conversation first, then the talk so far (each line extends the last
-        # prompt's), the memories retrieved for this line last: a server's prefix cache keeps the rest.
+        # After the card (which says how the speaker relates to the people they know): what holds for the
+        # whole conversation, then the talk so far (each line extends the last prompt's), the memories
+        # retrieved for this line last, so a server's prefix cache keeps the rest.
+        stranger = "" if self.identity.knows(partner) else " (someone you know)"
         prompt = (
             "Say your next line; end the conversation when it has run its course.\n"
-            f"You are talking with {partner} ({relation}) about {topic}. What you think of {partner}: {about}\n"
+            f"You are talking with {partner}{stranger} about {topic}. What you think of {partner}: {about}\n"
             f"Right now: {doing}.\n"
             f"So far:\n{transcript(lines)}\n"
             f"You remember: {listing(recalled)}"
         )
         said = await self.identity.ask(
-            Utterance, "dialogue_turn", prompt, Utterance(line="Well, I should get going.", end=True)
+            Utterance, "dialogue_turn", prompt, Utterance(line="Well, I should get going.", end=True), t=t
         )
         return Turn(said.line, said.end)
 
@@ -154,6 +162,7 @@ class Dialogue:
             "dialogue_memory",
             f"{ask}\nYou just talked with {partner} about {topic}:\n{transcript(lines)}",
             fallback,
+            t=t,
         )
         texts = [notes.summary, *notes.learned]
         await self.memory.remember("dialogue", texts, [float(notes.importance)] * len(texts), t)

@@ -1,18 +1,26 @@
-"""Identity: who the person is, the persona every prompt speaks as, and what they know of the town.
+"""Identity: who the person is, the card every prompt opens with, and what they know of the town.
 
 Park et al. 2023 §3.1 (the seed description: name, age, occupation, traits, home, seed memories)
 and Appendix A (the agent's summary description). Once a simulated day, at the first wake from
 04:00, the summary description is synthesised from retrieval: three queries (core
 characteristics, occupation and current situation, feeling about recent progress), then one
-call that answers all three (the paper asks one call per query). The summary joins the persona,
-the system message of every call the person makes, so planning, reacting, conversation and
-dialogue (and importance ratings and interviews) all see who the person has become. Before the
-first summary the persona is the seed description alone.
+call that answers all three (the paper asks one call per query).
+
+Every call the person makes has one system message, their card (``card``): what the paper's
+code puts at the head of almost every prompt, the agent's "identity stable set" (name, age,
+innate traits, learned traits, currently, lifestyle, daily plan requirement, current date),
+as far as Hamlet has it, one line an item, what never changes first and what changes daily last:
+name, age, innate traits, occupation, home, lifestyle, the people they know with their relation
+(the world file's), the date, the summary description (learned traits, currently, feeling) once
+made, and today's plan in broad strokes once made. Within a day it changes only when the
+morning's summary and plan are made, so a person's calls, whatever their purpose, begin with the
+same text and a server's prefix cache serves it; the call's instruction, what it retrieved and
+the moment follow in the user message, which repeats nothing the card says.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -25,6 +33,7 @@ from sim.worldfile.scenario import PersonSpec
 
 if TYPE_CHECKING:
     from agents.generative.memory import Memories
+    from agents.generative.planning import DayPlanning
 
 Trait = Annotated[str, StringConstraints(max_length=160), Words(3, 16)]
 QUERIES = (
@@ -63,18 +72,47 @@ class Identity:
         self.bed = bed_of(scenario, self.home)
         self.summary: dict[str, str] | None = None  # the latest summary description (``Summary`` fields)
         self.summary_date: str | None = None
-
-    def persona(self) -> str:
-        """The system prompt of every call: name, age, occupation, traits, home, and the summary description."""
-        spec = self.spec
-        text = f"You are {spec.name}, {spec.age}"
-        text += f", {spec.occupation}." if spec.occupation else "."
+        self.day: DayPlanning | None = None  # where today's plan is kept (set by the mind; None: no planning)
+        self.known = {r.name for r in spec.relationships}
+        # The lines of the card that never change: who the person is, where they live, whom they know.
+        sectors = {s.name for s in scenario.sectors}
+        lines = [f"You are {spec.name}.", f"Age: {spec.age}"]
         if spec.traits:
-            text += f" You are {', '.join(spec.traits)}."
-        text += f" You live at {self.home}."
+            lines.append(f"Innate traits: {', '.join(spec.traits)}")
+        if spec.occupation:
+            lines.append(f"Occupation: {spec.occupation}")
+        lines.append(f"Home: {spec.home if spec.home in sectors else self.home}")
+        if spec.lifestyle:
+            lines.append(f"Lifestyle: {spec.lifestyle}")
+        if spec.relationships:
+            lines.append("People you know: " + "; ".join(f"{r.name} ({r.relation})" for r in spec.relationships))
+        self.stable = "\n".join(lines)
+
+    def card(self, now: datetime) -> str:
+        """The system message of every call at ``now``, one line an item, what never changes first.
+
+        Name, age, innate traits, occupation, home, lifestyle, the people known and how (the world
+        file's), then what changes once a day: the date, the latest summary description, and
+        today's plan in broad strokes once it is made.
+        """
+        lines = [self.stable, f"Date: {now:%A %d %B %Y}"]
         if self.summary:
-            text += " " + " ".join(_sentence(self.summary[key]) for key in ("core", "occupation", "feeling"))
-        return text
+            lines.append(f"Learned traits: {_sentence(self.summary['core'])}")
+            lines.append(f"Currently: {_sentence(self.summary['occupation'])}")
+            lines.append(f"Feeling about recent progress: {_sentence(self.summary['feeling'])}")
+        plan = self.day.plan if self.day is not None and self.day.plan_date == now.date().isoformat() else None
+        if plan:
+            items = "; ".join(f"{item['start']} {item['activity']}" for item in plan["items"])
+            lines.append(f"Today's plan: wake {plan['wake_up']}; {items}; bed {plan['bedtime']}")
+        return "\n".join(lines)
+
+    def knows(self, other: str) -> bool:
+        """Whether ``other`` is one of the people on the card (the world gives their relation)."""
+        return other in self.known
+
+    def moment(self, t: int) -> datetime:
+        """Simulated second ``t`` as a date and time (the inverse of ``second``)."""
+        return self.ctx.scenario.start + timedelta(seconds=t)
 
     def due(self, now: datetime) -> bool:
         """Whether today's summary description is still to be made: not made today, and 04:00 or later."""
@@ -99,7 +137,7 @@ class Identity:
             occupation=clip(spec.occupation or "goes about their days", 160),
             feeling="content enough",
         )
-        summary = await self.ask(Summary, "summary", task, fallback)
+        summary = await self.ask(Summary, "summary", task, fallback, t=t)
         self.summary, self.summary_date = summary.model_dump(), now.date().isoformat()
 
     def seeds(self) -> list[str]:
@@ -112,10 +150,6 @@ class Identity:
             seeds.append(f"My habits: {self.spec.lifestyle}")
         return seeds
 
-    def relations(self) -> dict[str, str]:
-        """Person -> how this person relates to them, as the world says."""
-        return {r.name: r.relation for r in self.spec.relationships}
-
     def relation(self, other: str, default: str) -> str:
         """How this person relates to ``other`` (the first relationship naming them), or ``default``."""
         return next((r.relation for r in self.spec.relationships if r.name == other), default)
@@ -124,9 +158,10 @@ class Identity:
         """``now`` as simulated seconds since the run's start (memories' time)."""
         return int((now - self.ctx.scenario.start).total_seconds())
 
-    async def ask(self, schema: type[BaseModel], purpose: str, task: str, fallback: BaseModel | None) -> Any:
-        """One structured call as this person (``fallback`` None: None when the model gave no valid answer)."""
-        messages = [{"role": "system", "content": self.persona()}, {"role": "user", "content": task}]
+    async def ask(self, schema: type[BaseModel], purpose: str, task: str, fallback: BaseModel | None, *, t: int) -> Any:
+        """One structured call as this person at second ``t``: the card, then ``task`` (``fallback`` None: None when
+        the model gave no valid answer)."""
+        messages = [{"role": "system", "content": self.card(self.moment(t))}, {"role": "user", "content": task}]
         settings = self.spec.model.over(self.ctx.scenario.model) if self.spec.model else self.ctx.scenario.model
         if fallback is None:
             fallback = schema.model_construct()

@@ -129,7 +129,7 @@ class Memories:
             schema = importance_model(len(missing))
             listing = "\n".join(f"{i}. {text}" for i, text in enumerate(missing, 1))
             fallback = schema(scores=[3] * len(missing))
-            answer = await self.identity.ask(schema, "importance", f"{IMPORTANCE_SCALE}:\n{listing}", fallback)
+            answer = await self.identity.ask(schema, "importance", f"{IMPORTANCE_SCALE}:\n{listing}", fallback, t=t)
             known.update(zip(missing, answer.scores, strict=True))
         return [float(known[text]) for text in texts]
 

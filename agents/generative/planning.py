@@ -1,9 +1,9 @@
 """Planning: a day plan in broad strokes, an hour-level plan, and 5–15 minute actions bound to places.
 
 Park et al. 2023 §4.3: each morning the person plans the day in broad strokes (5–8 items) from
-their summary description (the persona, ``identity``), what they did yesterday and what they
-have in mind; their routine is offered as a habit, not copied. A second call makes it an
-hour-by-hour plan, and each hour is decomposed just in time into 5–15 minute actions (one call
+their summary description (on their card, ``identity``), what they did yesterday and what they
+have in mind; their routine is offered as a habit, not copied. The plan joins the card; a second
+call makes it an hour-by-hour plan, and each hour is decomposed just in time into 5–15 minute actions (one call
 each). Both plans are memories (rated like every memory) and ``plan`` events. When the person
 reacts (``reaction``), the rest of the day is planned again from now: one call, a ``plan`` event
 with scope ``replan`` and its reason, and a plan memory; the actions under way are dropped and
@@ -250,18 +250,17 @@ class DayPlanning:
         """Plan today in broad strokes, then hour by hour (a call each); remember both; a ``plan`` event each."""
         t = self.identity.second(now)
         spec = self.identity.spec
-        habits = "; ".join(f"{item.at} {item.do}" for item in spec.routine) or spec.lifestyle or "none given"
+        # The routine is the day plan's alone (the card says the lifestyle and the date): without one, no line.
+        habits = "; ".join(f"{item.at} {item.do}" for item in spec.routine)
         # What the person has in mind (plans made, news to pass on) shapes the day, as in the paper.
         in_mind = await self.memory.retrieve(f"my plans, intentions and news for {now:%A %d %B}", t, k=3)
-        # What does not change first (the instruction, the habits), then the day's, the moment last,
-        # so each prompt begins as the person's earlier ones did and a server's prefix cache serves it.
+        # After the card: the instruction, the habits (the same every day), then what changes.
         prompt = (
             "Plan today in broad strokes: when you get up and go to bed, and 5 to 8 things you will do, "
             "each with the hour it starts.\n"
-            f"Your usual day, a habit rather than a rule: {habits}.\n"
-            f"Yesterday you: {'; '.join(yesterday) or 'nothing you remember'}.\n"
-            f"You have in mind: {listing(in_mind)}\n"
-            f"Today is {now:%A %d %B %Y}."
+            + (f"Your usual day, a habit rather than a rule: {habits}.\n" if habits else "")
+            + f"Yesterday you: {'; '.join(yesterday) or 'nothing you remember'}.\n"
+            f"You have in mind: {listing(in_mind)}"
         )
         first = spec.routine[0].do if spec.routine else "starts the day"
         fallback = DayPlan(
@@ -278,19 +277,19 @@ class DayPlanning:
                 )
             ],
         )
-        plan = await self.identity.ask(DayPlan, "day_plan", prompt, fallback)
+        plan = await self.identity.ask(DayPlan, "day_plan", prompt, fallback, t=t)
         assert isinstance(plan, DayPlan)
         self.plan, self.plan_date = plan.model_dump(), now.date().isoformat()
         broad = "; ".join(f"{i.start} {i.activity}" for i in plan.items)
         # only the hours from getting up to bedtime can be planned: the schema offers no others
         awake = tuple(h for h in HOURS if minutes(plan.wake_up) // 60 * 60 <= minutes(h) < minutes(plan.bedtime))
+        # The plan in broad strokes, with getting up and bedtime, is on the card from now on: the task alone.
         hourly = await self.identity.ask(
             hour_plan_model(awake),
             "hour_plan",
-            "Make it an hour-by-hour plan: for each hour from getting up to bedtime, what you do.\n"
-            f"Your plan in broad strokes: {broad}.\n"
-            f"You get up at {plan.wake_up} and go to bed at {plan.bedtime}. Today is {now:%A}.",
+            "Make today's plan an hour-by-hour plan: for each hour from getting up to bedtime, what you do.",
             HourPlan(hours=[HourItem(start=i.start, activity=i.activity) for i in plan.items]),
+            t=t,
         )
         self.hours = {"wake_up": plan.wake_up, "bedtime": plan.bedtime, "items": [i.model_dump() for i in hourly.hours]}
         texts = [
@@ -310,11 +309,11 @@ class DayPlanning:
         current = self.hours or self.plan
         assert current is not None
         later = [f"{start} {activity}" for start, activity in _spans_after(current, minute)]
+        # The rest of the hour-by-hour plan as it stands (the card has the morning's broad strokes and bedtime).
         prompt = (
             "Plan the rest of today again from now, in the light of this: what you do from now, and what "
             "after, each with the hour it starts. Rate how much this change matters (1 to 10).\n"
-            f"The rest of your plan for today: {'; '.join(later) or 'nothing more'}. "
-            f"You go to bed at {current['bedtime']}.\n"
+            f"The rest of your plan for today: {'; '.join(later) or 'nothing more'}.\n"
             f"{reason}\nIt is {now:%H:%M}."
         )
         fallback = Replan(
@@ -323,7 +322,7 @@ class DayPlanning:
         )
         # "now" or an hour still to come before bedtime: an hour gone by cannot start anything
         to_come = tuple(h for h in HOURS if minute < minutes(h) < minutes(current["bedtime"]))
-        answer = await self.identity.ask(replan_model(to_come), "replan", prompt, fallback)
+        answer = await self.identity.ask(replan_model(to_come), "replan", prompt, fallback, t=t)
         assert isinstance(answer, Replan)
         self.hours = replanned(current, minute, [(i.start, i.activity) for i in answer.items])
         rest = "; ".join(f"{start} {activity}" for start, activity in _spans_after(self.hours, minute))
@@ -513,7 +512,7 @@ class Acting:
             "object": "none",
             "place": where if where in places else places[0],
         }
-        answer = await identity.ask(schema, "decompose", prompt, schema.model_validate({"steps": [step, step]}))
+        answer = await identity.ask(schema, "decompose", prompt, schema.model_validate({"steps": [step, step]}), t=t)
         steps = []
         for step in answer.steps:
             area = self.ctx.scenario.resolve_place(step.place)

@@ -136,11 +136,9 @@ class Reaction:
         news = [*self.news, *(text for _, text in noticed)][:NOTICED_SHOWN]
         self.news = []
         recalled = await self.memory.retrieve(" ".join([*news, *candidates]) or self.acting.doing(), t)
-        known = self.identity.relations()
-        here = "".join(
-            f"\n{c} is here ({self.dialogue.about_line(c, known.get(c, 'someone you may not know'))})."
-            for c in candidates
-        )
+        # How the person relates to each is on the card; here only what they think of them since a talk,
+        # or that the card does not name them.
+        here = "".join(f"\n{c} is here{self.dialogue.about_note(c, 'someone you may not know')}." for c in candidates)
         minute = percept.now.hour * 60 + percept.now.minute
         plan = self.day.remaining(minute) if self.day is not None else "nothing planned"
         # The question first, what the moment brings last (a server's prefix cache keeps what repeats).
@@ -159,7 +157,7 @@ class Reaction:
                 **({"talk_to": NOBODY, "topic": "nothing"} if candidates else {}),
             }
         )
-        choice = await self.identity.ask(schema, "reaction", prompt, fallback)
+        choice = await self.identity.ask(schema, "reaction", prompt, fallback, t=t)
         for other in candidates:  # asked once: not again about the same people until the cooldown
             last_talk[other] = t
         partner = str(getattr(choice, "talk_to", NOBODY))

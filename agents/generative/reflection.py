@@ -87,6 +87,7 @@ class Reflection:
             "you and the people around you?\n"
             f"Your recent memories:\n{numbered([m.text for m in recent])}",
             questions_model(count)(questions=["What matters most to me now?"] * count),
+            t=t,
         )
         texts: list[str] = []
         evidence: list[list[int]] = []
@@ -109,7 +110,7 @@ class Reflection:
             f"What up to {per} high-level insights can you infer from these statements? Cite the statements "
             f"each rests on.\nQuestion: {question}\nStatements:\n{numbered([m.text for m in statements])}"
         )
-        answer = await self.identity.ask(insights_model(per, len(statements)), "reflection_insights", prompt, None)
+        answer = await self.identity.ask(insights_model(per, len(statements)), "reflection_insights", prompt, None, t=t)
         if answer is None:
             return []
         return [(i.text, list(dict.fromkeys(statements[n - 1].id for n in i.because))) for i in answer.insights]

@@ -3,7 +3,7 @@
 vLLM and SGLang keep the attention state of the prompts they served and reuse it for a new prompt
 that begins the same way; OpenAI does the same for prompts of 1,024 tokens or more. Hamlet sends a
 person's calls to one server (``sim.llm.route``) and puts what does not change first in every
-prompt (the persona, then the call's instructions), so each call can reuse its person's last.
+prompt (the person's card, then the call's instructions), so each call can reuse its person's last.
 ``Prefixes`` measures that for the ``llm_call`` table's ``prefix_tokens``.
 
 The tokens are counted with one simple rule, the same everywhere, not any model's tokenizer: a

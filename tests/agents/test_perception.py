@@ -109,7 +109,7 @@ def test_the_reaction_decision_is_asked_only_when_something_matters() -> None:
     mind = mind_for(scenario, "Ada Brook", talk_cooldown_minutes=30)
     asked: list[str] = []
 
-    async def ask(schema: Any, purpose: str, task: str, fallback: Any) -> Any:
+    async def ask(schema: Any, purpose: str, task: str, fallback: Any, *, t: int) -> Any:
         asked.append(task)
         return fallback
 

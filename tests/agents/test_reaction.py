@@ -65,8 +65,8 @@ class Model:
         self.answers = answers
         identity = mind.identity
 
-        async def ask(schema: type[BaseModel], purpose: str, task: str, fallback: Any) -> Any:
-            self.asked.append((purpose, identity.persona(), task))
+        async def ask(schema: type[BaseModel], purpose: str, task: str, fallback: Any, *, t: int) -> Any:
+            self.asked.append((purpose, identity.card(identity.moment(t)), task))
             if purpose in self.answers:
                 return self.answers[purpose](schema, task)
             return fallback if fallback is not None else None
@@ -76,6 +76,10 @@ class Model:
     def tasks(self, purpose: str) -> list[str]:
         """The prompts of the calls made for ``purpose``, in order."""
         return [task for p, _, task in self.asked if p == purpose]
+
+    def systems(self, purpose: str) -> list[str]:
+        """The system messages (the person's card) of the calls made for ``purpose``, in order."""
+        return [system for p, system, _ in self.asked if p == purpose]
 
     def purposes(self) -> list[str]:
         """The purposes asked, in order."""
@@ -118,7 +122,8 @@ def test_the_summary_description_is_made_from_retrieval_once_a_day_and_joins_eve
     saved = mind.state()
     again = ada()
     again.restore(saved)
-    assert again.identity.persona() == mind.identity.persona()
+    later = MONDAY + timedelta(hours=4)
+    assert again.identity.card(later) == mind.identity.card(later), "the card is rebuilt from the snapshot"
 
 
 def test_the_day_is_planned_from_yesterday_in_broad_strokes_then_hour_by_hour_and_both_are_memories() -> None:
@@ -151,9 +156,14 @@ def test_the_day_is_planned_from_yesterday_in_broad_strokes_then_hour_by_hour_an
     decision = wake(mind, MONDAY + timedelta(hours=1))
     (day_task,) = model.tasks("day_plan")
     assert "15:00 mends the fence at the mill; 17:00 talked with Ben Ortiz about the bridge" in day_task
-    assert "habit rather than a rule" in day_task
+    assert "habit rather than a rule" not in day_task, "Ada has no routine to offer as a habit"
+    assert "Date: Monday 02 March 2026" in model.systems("day_plan")[0] and "2026" not in day_task, (
+        "the date is the card's"
+    )
     (hour_task,) = model.tasks("hour_plan")
-    assert "08:00 joinery at the mill" in hour_task, "the hour plan is made from the day plan"
+    (hour_card,) = model.systems("hour_plan")
+    assert "Today's plan: wake 06:00; 06:00 breakfast; 08:00 joinery at the mill" in hour_card, "made from the day plan"
+    assert "joinery" not in hour_task, "which the card carries, not the task"
     scopes = [a.data["scope"] for a in decision.actions if isinstance(a, Note)]
     assert scopes == ["day", "hours"]
     block = mind.day_planning.block_at(9 * 60 + 10)
@@ -283,10 +293,12 @@ def test_each_side_sums_up_the_partner_before_their_first_line_and_each_line_car
     now = MONDAY + timedelta(hours=2)
     asyncio.run(mind.speak("Ben Ortiz", "the bridge", [], now))
     (summed,) = model.tasks("relationship")
-    assert "Ben Ortiz (colleague)" in summed
+    (card,) = model.systems("relationship")
+    assert "Ben Ortiz (colleague)" in card and "Ben Ortiz (colleague)" not in summed, "the relation is the card's"
     asyncio.run(mind.speak("Ben Ortiz", "the bridge", [Line("Ada Brook", "Hello"), Line("Ben Ortiz", "Hi")], now))
     assert len(model.tasks("relationship")) == 1, "once a conversation"
     turns = model.tasks("dialogue_turn")
     assert len(turns) == 2 and all("Ben bakes the best rye and gossips." in task for task in turns)
     assert "Ben Ortiz: Hi" in turns[1], "the conversation so far"
-    assert mind.dialogue.about_line("Ben Ortiz", "colleague") == "colleague; Ben bakes the best rye and gossips."
+    assert mind.dialogue.about_note("Ben Ortiz", "a stranger") == " (Ben bakes the best rye and gossips.)"
+    assert mind.dialogue.about_note("Cy Dunn", "a stranger") == " (a stranger)", "the card does not name Cy"
