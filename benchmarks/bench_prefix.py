@@ -10,7 +10,11 @@ sent (first attempts; a repair or a retry resends its call):
   person's previous call; *share* = prefix / prompt tokens, per call;
 - *schema tokens*: the row's ``schema_tokens``, the answer's JSON Schema as the request carries it;
 - *any earlier*: the longest prefix the call shares with any earlier call of its person, what a
-  cache that kept all of them would reuse (SGLang's radix tree keeps what memory allows).
+  cache that kept all of them would reuse (SGLang's radix tree keeps what memory allows);
+- *new tokens*: what a server must still prefill: the prompt less the prefix it finds cached, with a
+  cache per person (the person's last call) and with one slot (the request sent just before, of
+  whoever made it: llama-cpp-python, and so the embedded model, keeps only that one), in the order
+  the scripted run sent them.
 
 What a share is worth depends on the server: vLLM (automatic prefix caching, whole blocks of 16
 tokens) and SGLang (RadixAttention, any length) skip the prefill of the tokens they find cached,
@@ -71,6 +75,7 @@ def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float) -> 
     calls = []
     last_schema: dict[str, tuple[str, int]] = {}
     earlier: dict[str, list[str]] = {}
+    previous = ""  # the request sent just before, of anyone: all a one-slot server keeps
     for person, purpose, request, prefix, schema in rows:
         body = json.loads(request)
         text = render(body["messages"])
@@ -78,6 +83,8 @@ def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float) -> 
         mine = earlier.setdefault(person, [])
         anywhere = max((shared(old, text) for old in mine), default=0)
         mine.append(text)
+        one_slot = shared(previous, text) if previous else 0
+        previous = text
         # OpenAI's view: the schema first, then the messages; the schema repeats when the person's
         # last call had the same answer model with the same size (the decomposition's varies).
         same_schema = last_schema.get(person) == (body["schema"], schema)
@@ -89,6 +96,7 @@ def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float) -> 
                 "prefix": prefix,
                 "schema": schema,
                 "any": anywhere,
+                "one_slot": one_slot,
                 "openai_prompt": schema + tokens,
                 "openai_prefix": schema + prefix if same_schema else 0,
             }
@@ -118,6 +126,10 @@ def figures(calls: list[dict[str, Any]]) -> dict[str, float]:
         "weighted_any_share": sum(c["any"] for c in calls) / prompt,
         "vllm_share": sum(c["prefix"] // VLLM_BLOCK * VLLM_BLOCK for c in calls) / prompt,
         "median_prompt": median(c["prompt"] for c in calls),
+        "mean_prompt": prompt / len(calls),
+        "run_prompt": prompt,
+        "mean_new": sum(c["prompt"] - c["prefix"] for c in calls) / len(calls),
+        "mean_new_one_slot": sum(c["prompt"] - c["one_slot"] for c in calls) / len(calls),
         "median_schema": median(c["schema"] for c in calls),
         "openai_long_share": len(long) / len(calls),
         "openai_cached_share": cached / openai_prompt,
@@ -159,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
             [
                 ["requests per run", med("calls"), "", "-"],
                 ["prompt tokens per request (messages), median", med("median_prompt"), "", "-"],
+                ["prompt tokens per request (messages), mean", med("mean_prompt"), "", "-"],
+                ["prompt tokens per run (messages)", med("run_prompt"), "", "-"],
+                ["new tokens per request after the person's last call, mean", med("mean_new"), "", "-"],
+                ["new tokens per request after the request before (one slot), mean", med("mean_new_one_slot"), "", "-"],
                 ["schema tokens per request, median", med("median_schema"), "", "-"],
                 [
                     "share of a prompt repeating its person's last call, median",
