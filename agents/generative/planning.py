@@ -283,11 +283,14 @@ class DayPlanning:
         broad = "; ".join(f"{i.start} {i.activity}" for i in plan.items)
         # only the hours from getting up to bedtime can be planned: the schema offers no others
         awake = tuple(h for h in HOURS if minutes(plan.wake_up) // 60 * 60 <= minutes(h) < minutes(plan.bedtime))
-        # The plan in broad strokes, with getting up and bedtime, is on the card from now on: the task alone.
+        # The plan in broad strokes is on the card from now on (with getting up and bedtime); this call,
+        # whose task is to expand it, also names it as its material, as the paper's hourly prompt does.
         hourly = await self.identity.ask(
             hour_plan_model(awake),
             "hour_plan",
-            "Make today's plan an hour-by-hour plan: for each hour from getting up to bedtime, what you do.",
+            "Make today's plan an hour-by-hour plan: for each hour from getting up to bedtime, what you do.\n"
+            f"Your plan in broad strokes: {broad}.\n"
+            "One activity an hour, in your own words.",
             HourPlan(hours=[HourItem(start=i.start, activity=i.activity) for i in plan.items]),
             t=t,
         )

@@ -163,7 +163,7 @@ def test_the_day_is_planned_from_yesterday_in_broad_strokes_then_hour_by_hour_an
     (hour_task,) = model.tasks("hour_plan")
     (hour_card,) = model.systems("hour_plan")
     assert "Today's plan: wake 06:00; 06:00 breakfast; 08:00 joinery at the mill" in hour_card, "made from the day plan"
-    assert "joinery" not in hour_task, "which the card carries, not the task"
+    assert "08:00 joinery at the mill; 12:00 lunch" in hour_task, "and the task names it as what it expands"
     scopes = [a.data["scope"] for a in decision.actions if isinstance(a, Note)]
     assert scopes == ["day", "hours"]
     block = mind.day_planning.block_at(9 * 60 + 10)
