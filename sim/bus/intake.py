@@ -27,6 +27,7 @@ from pathlib import Path
 from sim.bus.topics import Rejected, control_topic, opened
 from sim.errors import UserError
 from sim.run import control
+from sim.runfile.control import record_bus_batch
 from sim.runfile.log import wall_now
 
 log = logging.getLogger("sim.bus")
@@ -162,6 +163,26 @@ class Intake:
         return bool(self._queue or self._shedding or self._dropped_unrecorded)
 
     def _record(self, batch: list[Message], shed: Counter[str]) -> None:
+        """Check a batch, write its requests, rejections and what was shed in one transaction, then say so."""
+        requests, rejections = self._checked(batch)
+        rows = [
+            (m.received_at, m.topic, reason, m.payload.decode("utf-8", errors="replace")[:PAYLOAD_CHARS])
+            for m, reason in rejections
+        ]
+        ids = record_bus_batch(
+            self.path,
+            requests,
+            rows + self._shed_rows(shed),
+            shed=self.shed + sum(shed.values()),
+            broker_dropped=self.broker_dropped,
+        )
+        self.shed += sum(shed.values())
+        self.requests += len(ids)
+        self.rejected += len(rejections)
+        self._report(requests, ids, rejections, shed)
+
+    def _checked(self, batch: list[Message]) -> tuple[list[tuple[str, str]], list[tuple[Message, str]]]:
+        """The batch's requests the run can take, as (verb, checked payload), and its messages refused, with why."""
         gate: control.Gate | None = None
         unreadable: str | None = None
         requests: list[tuple[str, str]] = []
@@ -181,8 +202,12 @@ class Intake:
                 rejections.append((message, str(err)))
             except Exception as err:  # a check that broke on odd input: still recorded, with what broke
                 rejections.append((message, f"could not be checked ({type(err).__name__}: {err})"))
+        return requests, rejections
+
+    def _shed_rows(self, shed: Counter[str]) -> list[tuple[str, str, str, str]]:
+        """A rejection row per topic whose messages were shed unread, with how many."""
         now = wall_now()
-        shed_rows = [
+        return [
             (
                 now,
                 topic,
@@ -192,30 +217,11 @@ class Intake:
             )
             for topic, count in shed.items()
         ]
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                ids = [control.insert(db, verb, payload, "mqtt") for verb, payload in requests]
-                db.executemany(
-                    "INSERT INTO rejection (received_at, topic, reason, payload) VALUES (?,?,?,?)",
-                    [
-                        (m.received_at, m.topic, reason, m.payload.decode("utf-8", errors="replace")[:PAYLOAD_CHARS])
-                        for m, reason in rejections
-                    ]
-                    + shed_rows,
-                )
-                db.executemany(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [
-                        ("bus_shed", str(self.shed + sum(shed.values()))),
-                        ("bus_broker_dropped", str(self.broker_dropped)),
-                    ],
-                )
-        finally:
-            db.close()
-        self.shed += sum(shed.values())
-        self.requests += len(ids)
-        self.rejected += len(rejections)
+
+    def _report(
+        self, requests: list[tuple[str, str]], ids: list[int], rejections: list[tuple[Message, str]], shed: Counter[str]
+    ) -> None:
+        """Log a recorded batch: each request, rejections one by one up to the window's share, what was shed."""
         for (verb, _), request in zip(requests, ids, strict=True):
             log.info("control %s from the bus: request %d", verb, request)
         self._say_unwarned(force=False)

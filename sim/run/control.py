@@ -22,8 +22,8 @@ from pydantic import ValidationError
 
 from sim.core.mind import check_minds
 from sim.errors import UserError
-from sim.runfile.log import wall_now
-from sim.runfile.reader import RunReader, connect_read_only
+from sim.runfile.control import add_request, applied_interventions, pending_after
+from sim.runfile.reader import RunReader
 from sim.runfile.writer import writer_alive
 from sim.worldfile.bounds import MAX_TEXT_CHARS
 from sim.worldfile.names import match_person
@@ -55,23 +55,10 @@ def send(path_text: str, kind: str, intervention: dict[str, Any] | None = None, 
     if kind not in KINDS:
         raise UserError(f"control {kind!r}: unknown; use one of {', '.join(KINDS)}")
     payload = Gate(path).payload(kind, intervention)
-    db = sqlite3.connect(path, timeout=10)
     try:
-        with db:
-            return insert(db, kind, payload, source)
+        return add_request(path, kind, payload, source)
     except sqlite3.OperationalError as err:
         raise UserError(f"{path}: cannot take live requests ({err}); it was written by an older Hamlet") from None
-    finally:
-        db.close()
-
-
-def insert(db: sqlite3.Connection, kind: str, payload: str, source: str) -> int:
-    """Write one checked request as a pending ``control`` row in ``db``'s open transaction; returns its id."""
-    cursor = db.execute(
-        "INSERT INTO control (issued_at, source, kind, payload, status) VALUES (?,?,?,?,?)",
-        (wall_now(), source, kind, payload, "pending"),
-    )
-    return int(cursor.lastrowid or 0)
 
 
 class Gate:
@@ -201,11 +188,8 @@ class Desk:
             await asyncio.sleep(self.every_s)
 
     def _poll(self) -> list[Request]:
-        rows = self._db.execute(
-            "SELECT id, kind, payload FROM control WHERE id > ? AND status = 'pending' ORDER BY id", (self._seen,)
-        ).fetchall()
         requests = []
-        for row_id, kind, payload in rows:
+        for row_id, kind, payload in pending_after(self._db, self._seen):
             self._seen = max(self._seen, row_id)
             spec = InterventionSpec.model_validate(json.loads(payload)) if kind == "intervene" else None
             requests.append(Request(row_id, kind, spec))
@@ -214,14 +198,6 @@ class Desk:
 
 def applied_since(path: Path, tick: int) -> list[tuple[int, InterventionSpec]]:
     """Interventions applied after ``tick``, as (simulated second, intervention): a resume redoes them."""
-    db = connect_read_only(path)
-    try:
-        rows = db.execute(
-            "SELECT t, payload FROM control WHERE kind = 'intervene' AND status = 'applied' AND tick > ? ORDER BY id",
-            (tick,),
-        ).fetchall()
-    except sqlite3.OperationalError:  # a file from before live control
-        rows = []
-    finally:
-        db.close()
-    return [(t, InterventionSpec.model_validate(json.loads(payload))) for t, payload in rows]
+    return [
+        (t, InterventionSpec.model_validate(json.loads(payload))) for t, payload in applied_interventions(path, tick)
+    ]
