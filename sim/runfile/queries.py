@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from urllib.parse import quote
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from sim.core.events import Event
 
 # The writing functions import SQLAlchemy (through sim.runfile.log) when called: the relay's feed and the
 # viewer read events through this module without loading it.
@@ -128,6 +131,32 @@ def set_status(path: Path, status: str, message: str) -> None:
             )
     finally:
         db.close()
+
+
+def run_row(db: sqlite3.Connection | sqlite3.Cursor, columns: Iterable[str] = ()) -> dict[str, Any] | None:
+    """The ``run`` row's ``columns`` (none given: all) by name, whatever ``db``'s row factory; None before it is written."""
+    cursor = db.execute(f"SELECT {', '.join(columns) or '*'} FROM run WHERE id = 1")
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([column[0] for column in cursor.description], row, strict=True))
+
+
+def sql_kind(event: type[Event]) -> str:
+    """The kind ``event`` declares as an SQL literal (``'talk'``): a query names a kind through its class."""
+    return f"'{_checked_kind(event)}'"
+
+
+def sql_kinds(*events: type[Event]) -> str:
+    """The kinds ``events`` declare as an SQL list for ``IN`` (``('say', 'talk_end')``)."""
+    return "(" + ", ".join(f"'{_checked_kind(event)}'" for event in events) + ")"
+
+
+def _checked_kind(event: type[Event]) -> str:
+    # a kind is a lower-case word by the glossary's rule: written into SQL as it is, it needs no escaping
+    if not event.KIND or not event.KIND.replace("_", "").isalpha() or not event.KIND.islower():
+        raise ValueError(f"{event.__name__}: kind {event.KIND!r} is not a lower-case word")
+    return event.KIND
 
 
 def events_between(

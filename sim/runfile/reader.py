@@ -280,6 +280,11 @@ class RunReader:
             rows = list(newest.values())
         return rows
 
+    def artifact(self, path: str, version: int) -> str | None:
+        """The text of one version of a file the team wrote; None if there is no such version."""
+        row = self.db.execute("SELECT content FROM artifact WHERE path = ? AND version = ?", (path, version)).fetchone()
+        return str(row[0]) if row else None
+
     def artifact_versions(self) -> list[dict[str, Any]]:
         """Each file: its versions and, for the newest, when, in which phase and by which role it was written."""
         rows = self.artifacts()
@@ -363,6 +368,14 @@ class RunReader:
             row["evidence"] = json.loads(row["evidence"])
         return rows
 
+    def interviews(self, person: str) -> list[dict[str, Any]]:
+        """The interviews of ``person`` recorded in the file, oldest first."""
+        try:
+            rows = self.db.execute("SELECT * FROM interview WHERE person = ? ORDER BY id", (person,))
+            return [dict(row) for row in rows]
+        except sqlite3.OperationalError:  # a file from before interviews
+            return []
+
     def latest_snapshot(self, at_or_before: int | None = None) -> dict[str, Any] | None:
         """The newest snapshot (optionally at or before simulated second ``at_or_before``)."""
         sql, args = "SELECT * FROM snapshot", []
@@ -418,6 +431,11 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         if writable(path):
             raise
     return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+
+
+def refuse_writes(db: sqlite3.Connection) -> None:
+    """Make ``db`` refuse every statement that writes, to temporary tables too (``PRAGMA query_only``)."""
+    db.execute("PRAGMA query_only = ON")
 
 
 def _where(conditions: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
