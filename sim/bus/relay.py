@@ -35,6 +35,7 @@ from sim.bus.intake import DROPPED_TOPIC, Intake
 from sim.bus.topics import control_topic, envelope, status_topic
 from sim.errors import UserError
 from sim.llm import child
+from sim.runfile.queries import run_row
 
 log = logging.getLogger("sim.bus")
 DRAIN_S = 30.0  # how long the relay waits for an away broker to publish the rest, at the end
@@ -63,10 +64,11 @@ class Relay:
         """Read what the status says from the run file, publish its events after ``after_seq``, take controls."""
         db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
-            world, world_file, seed = db.execute("SELECT world, world_file, seed FROM run").fetchone()
+            facts = run_row(db, ("world", "world_file", "seed"))
         finally:
             db.close()
-        self.facts.update(world=world, world_file=world_file, seed=seed)
+        assert facts is not None, "the run writes its row before it starts the relay"
+        self.facts.update(facts)
         self.feed = Feed(self.bus, self.run, self.path, after_seq)
         self.intake = Intake(self.path, self.run)
         self.bus.on_connect(self._reannounce)

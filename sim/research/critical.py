@@ -48,6 +48,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sim.core.events import Leave, ObjectState, TalkEnd
+from sim.runfile.queries import call_times, run_row, sql_kind, sql_kinds
+
 if TYPE_CHECKING:
     from sim.runfile.reader import RunReader
     from sim.worldfile.scenario import Scenario
@@ -59,6 +62,14 @@ TOLERANCE_S = 0.001
 """Two attempts overlap when one starts this much before the other ends (``wall_time`` has milliseconds)."""
 
 _SETTLING = frozenset({"run_start", "spawn", "arrive", "intervene"})
+_EVENTS_SQL = (
+    "SELECT tick, kind, person, place,"
+    f" CASE kind WHEN {sql_kind(TalkEnd)} THEN json_extract(data, '$.with')"
+    f" WHEN {sql_kind(ObjectState)} THEN json_extract(data, '$.object') END,"
+    f" CASE WHEN kind IN {sql_kinds(ObjectState, Leave)} THEN json_extract(data, '$.by') END"
+    " FROM event ORDER BY seq"
+)
+"""Each event as the bound reads it (``EventRow``): with whom a conversation ended, the object changed, who did it."""
 _TEAM = "\x00team"  # the key of the team's steps among people's
 
 
@@ -141,22 +152,15 @@ def critical_path(
 
 def read_bound(db: sqlite3.Connection, *, team: Collection[str] = (), since_tick: int = 0) -> Bound:
     """The oracle bound of the run file open in ``db``, with the run row's own span beside it."""
-    calls, events, run = db.cursor(), db.cursor(), db.cursor()
-    for cursor in (calls, events, run):
-        cursor.row_factory = None  # plain tuples, whatever the connection's factory
-    calls.execute("SELECT tick, person, status, latency_ms, wall_time FROM llm_call WHERE tick > 0 ORDER BY id")
-    events.execute(
-        "SELECT tick, kind, person, place,"
-        " CASE kind WHEN 'talk_end' THEN json_extract(data, '$.with')"
-        " WHEN 'object' THEN json_extract(data, '$.object') END,"
-        " CASE WHEN kind IN ('object', 'leave') THEN json_extract(data, '$.by') END"
-        " FROM event ORDER BY seq"
-    )
+    events = db.cursor()
+    events.row_factory = None  # plain tuples, whatever the connection's factory
+    # The bound's own reading of the log (whom each event involves), so it stays here, not among the shared queries.
+    events.execute(_EVENTS_SQL)
     bound = critical_path(
-        (CallRow(*row) for row in calls), (EventRow(*row) for row in events), team=team, since_tick=since_tick
+        (CallRow(*row) for row in call_times(db)), (EventRow(*row) for row in events), team=team, since_tick=since_tick
     )
-    row = run.execute("SELECT created_at, updated_at FROM run WHERE id = 1").fetchone()
-    began, ended = (_seconds(row[0]), _seconds(row[1])) if row else (None, None)
+    run = run_row(db, ("created_at", "updated_at"))
+    began, ended = (_seconds(run["created_at"]), _seconds(run["updated_at"])) if run else (None, None)
     return replace(bound, run_s=ended - began if began is not None and ended is not None else None)
 
 

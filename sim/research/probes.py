@@ -15,12 +15,11 @@ from typing import Any
 
 import networkx as nx
 from pydantic import BaseModel, Field
-from sqlmodel import SQLModel
 
 from sim.llm.options import LLMOptions
 from sim.research.knowing import carries, words
 from sim.research.metrics import RunMetrics, mentioned, name_keys, pandas
-from sim.runfile.log import open_engine, wall_now
+from sim.runfile.queries import add_probes
 from sim.worldfile.scenario import FactSpec
 
 COLUMNS = ["person", "question", "heard", "what", "keyword", "agree"]
@@ -124,26 +123,11 @@ def probe_acquaintance(
 
 def _record(metrics: RunMetrics, at: int, kind: str, subjects: list[str], rows: list[dict[str, Any]]) -> None:
     """Add the probes to the run file's ``probe`` table (created in files from before it existed)."""
-    engine = open_engine(metrics.path)
-    SQLModel.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO probe (person, t, time, kind, subject, question, heard, what, keyword, wall_time)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    r["person"],
-                    at,
-                    metrics.when(at),
-                    kind,
-                    subject,
-                    r["question"],
-                    r["heard"],
-                    r["what"],
-                    r["keyword"],
-                    wall_now(),
-                )
-                for subject, r in zip(subjects, rows, strict=True)
-            ],
-        )
-    engine.dispose()
+    when = metrics.when(at)
+    add_probes(
+        metrics.path,
+        [
+            (r["person"], at, when, kind, subject, r["question"], r["heard"], r["what"], r["keyword"])
+            for subject, r in zip(subjects, rows, strict=True)
+        ],
+    )

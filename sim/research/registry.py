@@ -247,7 +247,7 @@ def _maybe(value: float | None) -> float | None:
 
 
 def _events(m: RunMetrics) -> float:
-    return float(m.reader.db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
+    return float(m.reader.event_count())
 
 
 register_chart(

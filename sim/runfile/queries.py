@@ -142,6 +142,14 @@ def run_row(db: sqlite3.Connection | sqlite3.Cursor, columns: Iterable[str] = ()
     return dict(zip([column[0] for column in cursor.description], row, strict=True))
 
 
+def call_times(db: sqlite3.Connection) -> sqlite3.Cursor:
+    """(tick, person, status, latency_ms, wall_time) of each LLM call of the run's ticks (after tick 0), in the
+    order made: plain tuples, read as they are iterated."""
+    cursor = db.cursor()
+    cursor.row_factory = None  # whatever the connection's factory: a big run has a million calls
+    return cursor.execute("SELECT tick, person, status, latency_ms, wall_time FROM llm_call WHERE tick > 0 ORDER BY id")
+
+
 def sql_kind(event: type[Event]) -> str:
     """The kind ``event`` declares as an SQL literal (``'talk'``): a query names a kind through its class."""
     return f"'{_checked_kind(event)}'"
@@ -187,6 +195,23 @@ def add_interviews(
     log = RunLog(engine)
     log.submit(Batch(llm_calls=calls))
     log.close()
+
+
+def add_probes(path: Path, probes: list[tuple[str, int, str, str, str, str, bool | None, str, bool]]) -> None:
+    """Add probe rows (person, second, time, kind, subject, question, heard, what, keyword), beside any live writer."""
+    from sqlmodel import SQLModel
+
+    from sim.runfile.log import open_engine, wall_now
+
+    engine = open_engine(path)
+    SQLModel.metadata.create_all(engine)  # files from before probes existed gain the table
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO probe (person, t, time, kind, subject, question, heard, what, keyword, wall_time)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(*probe, wall_now()) for probe in probes],
+        )
+    engine.dispose()
 
 
 def snapshot_before(db: sqlite3.Connection, t: int) -> dict[str, Any] | None:

@@ -94,34 +94,7 @@ class RunReader:
         ``scenario``: the recorded world, if the caller has parsed it already (a big world takes a second).
         """
         run = self.run()
-        from sim.worldfile.scenario import parse_scenario
-
-        if scenario is None:
-            scenario = parse_scenario(run["scenario_yaml"], f"{self.path}:run.scenario_yaml")
-        for setting in self.options().get("settings", []):
-            if setting.startswith("mind="):  # run with --set mind=KIND
-                scenario = scenario.model_copy(update={"mind": setting.partition("=")[2]})
-        one = self.db.execute
-        events = one("SELECT COUNT(*) FROM event").fetchone()[0]
-        last = one("SELECT time FROM event ORDER BY seq DESC LIMIT 1").fetchone()
-        calls = one(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
-            " COALESCE(SUM(cost_usd),0), COALESCE(SUM(cache_hit),0), COALESCE(SUM(fallback),0),"
-            " COALESCE(SUM(status='error'),0), COALESCE(SUM(status='invalid'),0), COALESCE(SUM(status='repaired'),0)"
-            " FROM llm_call"
-        ).fetchone()
-        by_purpose = dict(one("SELECT purpose, COUNT(*) FROM llm_call GROUP BY purpose ORDER BY purpose").fetchall())
-        by_kind = dict(one("SELECT kind, COUNT(*) FROM event GROUP BY kind ORDER BY kind").fetchall())
-        people = [
-            {
-                "name": p.name,
-                "age": p.age,
-                "occupation": p.occupation,
-                "home": scenario.resolve_place(p.home),
-                "mind": scenario.mind_of(p),
-            }
-            for p in scenario.people
-        ]
+        scenario = self._world_as_run(run, scenario)
         return {
             "file": str(self.path),
             "world": run["world"],
@@ -129,16 +102,58 @@ class RunReader:
             "seed": run["seed"],
             "status": run["status"],
             "message": run["message"],
-            "people": people,
+            "people": _people(scenario),
             "places": len(scenario.area_ids()),
             "sim_start": run["sim_start"],
             "sim_end": run["sim_end"],
             "sim_now": run["sim_now"],
+            **self._event_counts(),
+            **self._call_counts(),
+            "options": json.loads(run["options"]),
+            "created_at": run["created_at"],
+            "updated_at": run["updated_at"],
+            "control": self.controls(),
+            **({"endpoints": endpoints} if (endpoints := self.endpoints()) else {}),
+            **({"team": self.team()} if scenario.team is not None else {}),
+        }
+
+    def _world_as_run(self, run: dict[str, Any], scenario: Scenario | None) -> Scenario:
+        """The recorded world (parsed from the run row unless given), with the mind a ``--set mind=KIND`` chose."""
+        from sim.worldfile.scenario import parse_scenario
+
+        if scenario is None:
+            scenario = parse_scenario(run["scenario_yaml"], f"{self.path}:run.scenario_yaml")
+        for setting in self.options().get("settings", []):
+            if setting.startswith("mind="):  # run with --set mind=KIND
+                scenario = scenario.model_copy(update={"mind": setting.partition("=")[2]})
+        return scenario
+
+    def event_count(self) -> int:
+        """How many events the file holds."""
+        return int(self.db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
+
+    def _event_counts(self) -> dict[str, Any]:
+        """The summary's events: the last one's time, how many, and how many of each kind."""
+        last = self.db.execute("SELECT time FROM event ORDER BY seq DESC LIMIT 1").fetchone()
+        by_kind = self.db.execute("SELECT kind, COUNT(*) FROM event GROUP BY kind ORDER BY kind").fetchall()
+        return {
             "last_event_time": last[0] if last else None,
-            "events": events,
-            "events_by_kind": by_kind,
+            "events": self.event_count(),
+            "events_by_kind": dict(by_kind),
+        }
+
+    def _call_counts(self) -> dict[str, Any]:
+        """The summary's LLM calls: how many (and by purpose), tokens, cost, cache hits, fallbacks and failures."""
+        calls = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
+            " COALESCE(SUM(cost_usd),0), COALESCE(SUM(cache_hit),0), COALESCE(SUM(fallback),0),"
+            " COALESCE(SUM(status='error'),0), COALESCE(SUM(status='invalid'),0), COALESCE(SUM(status='repaired'),0)"
+            " FROM llm_call"
+        ).fetchone()
+        by_purpose = self.db.execute("SELECT purpose, COUNT(*) FROM llm_call GROUP BY purpose ORDER BY purpose")
+        return {
             "llm_calls": calls[0],
-            "llm_calls_by_purpose": by_purpose,
+            "llm_calls_by_purpose": dict(by_purpose.fetchall()),
             "prompt_tokens": calls[1],
             "completion_tokens": calls[2],
             "cost_usd": round(calls[3], 6),
@@ -147,12 +162,6 @@ class RunReader:
             "errors": calls[6],
             "invalid_replies": calls[7],
             "repaired_replies": calls[8],
-            "options": json.loads(run["options"]),
-            "created_at": run["created_at"],
-            "updated_at": run["updated_at"],
-            "control": self.controls(),
-            **({"endpoints": endpoints} if (endpoints := self.endpoints()) else {}),
-            **({"team": self.team()} if scenario.team is not None else {}),
         }
 
     def controls(self) -> dict[str, Any]:
@@ -398,6 +407,20 @@ class RunReader:
                 "pandas is not installed, though it comes with Hamlet; pip install 'pandas>=2.1,<4'"
             ) from None
         return pd.DataFrame(list(self.rows(table)), columns=self.columns(table))
+
+
+def _people(scenario: Scenario) -> list[dict[str, Any]]:
+    """The summary's people: name, age, occupation, home and mind, in the world's order."""
+    return [
+        {
+            "name": p.name,
+            "age": p.age,
+            "occupation": p.occupation,
+            "home": scenario.resolve_place(p.home),
+            "mind": scenario.mind_of(p),
+        }
+        for p in scenario.people
+    ]
 
 
 def writable(path: Path) -> bool:
