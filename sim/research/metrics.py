@@ -35,9 +35,11 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
+from sim.core.events import Arrive, Leave, Move, Plan, Say, Spawn, Talk
 from sim.core.simtime import RunTime, iso, parse_time
 from sim.errors import UserError
 from sim.research.knowing import memory_carries, plans_for
+from sim.runfile.queries import sql_kind, sql_kinds
 from sim.runfile.reader import RunReader
 from sim.worldfile.names import match_person
 from sim.worldfile.scenario import FactSpec, Scenario, parse_scenario
@@ -45,12 +47,15 @@ from sim.worldfile.scenario import FactSpec, Scenario, parse_scenario
 HOUR = 3600
 _T = TypeVar("_T")
 _WORD = re.compile(r"[^\W\d_][\w\-]*")
+# Kinds are named through their classes (``sim.core.events``): a kind renamed there is renamed here.
 _EVENT_SQL = (
     "SELECT t, kind, person, place,"
-    " CASE kind WHEN 'talk' THEN json_extract(data, '$.with') WHEN 'say' THEN json_extract(data, '$.to') END,"
-    " CASE kind WHEN 'say' THEN json_extract(data, '$.turn') END"
-    " FROM event WHERE kind IN ('spawn', 'move', 'arrive', 'leave', 'talk', 'say') ORDER BY seq"
+    f" CASE kind WHEN {sql_kind(Talk)} THEN json_extract(data, '$.with')"
+    f" WHEN {sql_kind(Say)} THEN json_extract(data, '$.to') END,"
+    f" CASE kind WHEN {sql_kind(Say)} THEN json_extract(data, '$.turn') END"
+    f" FROM event WHERE kind IN {sql_kinds(Spawn, Move, Arrive, Leave, Talk, Say)} ORDER BY seq"
 )
+_PLANS_SQL = f"SELECT t, person, data FROM event WHERE kind = {sql_kind(Plan)} AND t <= ? ORDER BY seq"
 
 
 def pandas() -> Any:
@@ -255,9 +260,7 @@ class RunMetrics:
     def _plans(self, fact: FactSpec, upto: int) -> Any:
         first = first_plans(
             fact,
-            self.reader.db.execute(
-                "SELECT t, person, data FROM event WHERE kind = 'plan' AND t <= ? ORDER BY seq", (upto,)
-            ),
+            self.reader.db.execute(_PLANS_SQL, (upto,)),
             self.when,
         )
         rows = [first[p] for p in self._log.joined if p in first]

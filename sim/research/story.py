@@ -26,16 +26,22 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sim.core.events import Arrive, Intervene, Leave, Move, ObjectState, Plan, Say, Spawn, Talk, TalkEnd
 from sim.research.knowing import FOLDS_TO_PLAIN, fragments, memory_carries
 from sim.research.metrics import RunMetrics, Window, first_plans
+from sim.runfile.queries import sql_kind, sql_kinds
 from sim.worldfile.scenario import FactSpec
 
 CONVERSATION_SCAN = 100_000
 """Events read after a ``talk`` looking for its lines and its end (they follow it in the same tick)."""
 
-_REPLAN = "kind = 'plan' AND json_extract(data, '$.scope') = 'replan'"
-_INTERVENTION = "(kind = 'intervene' OR (kind IN ('object', 'leave') AND json_extract(data, '$.by') = 'intervention'))"
-_WHEREABOUTS = "('spawn', 'move', 'arrive', 'leave')"
+# Kinds are named through their classes (``sim.core.events``): a kind renamed there is renamed here.
+_REPLAN = f"kind = {sql_kind(Plan)} AND json_extract(data, '$.scope') = 'replan'"
+_INTERVENTION = (
+    f"(kind = {sql_kind(Intervene)} OR (kind IN {sql_kinds(ObjectState, Leave)}"
+    " AND json_extract(data, '$.by') = 'intervention'))"
+)
+_WHEREABOUTS = sql_kinds(Spawn, Move, Arrive, Leave)
 
 
 @dataclass(slots=True)
@@ -80,11 +86,11 @@ def read_story(metrics: RunMetrics, limit: int | None = None) -> Story:
     db = metrics.reader.db
     replans, reacting, interventions = db.execute(
         f"SELECT COALESCE(SUM({_REPLAN}), 0), COUNT(DISTINCT CASE WHEN {_REPLAN} THEN person END),"
-        f" COALESCE(SUM({_INTERVENTION}), 0) FROM event WHERE kind IN ('plan', 'intervene', 'object', 'leave')"
+        f" COALESCE(SUM({_INTERVENTION}), 0) FROM event WHERE kind IN {sql_kinds(Plan, Intervene, ObjectState, Leave)}"
     ).fetchone()
     talks, pairs = db.execute(
         "SELECT COUNT(*), COUNT(DISTINCT MIN(person, json_extract(data, '$.with')) || char(10)"
-        " || MAX(person, json_extract(data, '$.with'))) FROM event WHERE kind = 'talk'"
+        f" || MAX(person, json_extract(data, '$.with'))) FROM event WHERE kind = {sql_kind(Talk)}"
     ).fetchone()
     joined, left = _presence(db)
     return Story(
@@ -122,9 +128,10 @@ def _first(db: sqlite3.Connection, columns: str, where: str, limit: int | None) 
 def _presence(db: sqlite3.Connection) -> tuple[dict[str, int], set[str]]:
     """Everyone who appeared (the second they first did, in order of appearance) and who was removed for good."""
     rows = db.execute(
-        "SELECT person, MIN(CASE kind WHEN 'spawn' THEN t END), MIN(CASE kind WHEN 'spawn' THEN seq END),"
-        " MAX(CASE kind WHEN 'spawn' THEN seq END), MAX(CASE kind WHEN 'leave' THEN seq END)"
-        " FROM event WHERE kind IN ('spawn', 'leave') GROUP BY person"
+        f"SELECT person, MIN(CASE kind WHEN {sql_kind(Spawn)} THEN t END),"
+        f" MIN(CASE kind WHEN {sql_kind(Spawn)} THEN seq END), MAX(CASE kind WHEN {sql_kind(Spawn)} THEN seq END),"
+        f" MAX(CASE kind WHEN {sql_kind(Leave)} THEN seq END)"
+        f" FROM event WHERE kind IN {sql_kinds(Spawn, Leave)} GROUP BY person"
     ).fetchall()
     appeared = sorted((first_seq, person, t) for person, t, first_seq, _, _ in rows if t is not None)
     gone = {person for person, _, _, spawned, removed in rows if removed is not None and (spawned or 0) < removed}
@@ -135,7 +142,8 @@ def _presence(db: sqlite3.Connection) -> tuple[dict[str, int], set[str]]:
 
 
 def _conversations(db: sqlite3.Connection, limit: int | None) -> Iterator[dict[str, Any]]:
-    for seq, t, time, person, place, data in _first(db, "seq, t, time, person, place, data", "kind = 'talk'", limit):
+    talks = _first(db, "seq, t, time, person, place, data", f"kind = {sql_kind(Talk)}", limit)
+    for seq, t, time, person, place, data in talks:
         talk = json.loads(data)
         partner = talk.get("with")
         lines, ended = _lines(db, seq, person, partner)
@@ -159,7 +167,8 @@ def _lines(
     pair = {person, partner}
     lines: list[tuple[str, str]] = []
     rows = db.execute(
-        "SELECT kind, person, data FROM event WHERE seq > ? AND seq <= ? AND kind IN ('say', 'talk_end') ORDER BY seq",
+        f"SELECT kind, person, data FROM event WHERE seq > ? AND seq <= ? AND kind IN {sql_kinds(Say, TalkEnd)}"
+        " ORDER BY seq",
         (seq, seq + CONVERSATION_SCAN),
     )
     for kind, speaker, data in rows:
@@ -244,7 +253,7 @@ def _planned(metrics: RunMetrics, fact: FactSpec) -> list[dict[str, Any]]:
     """``RunMetrics.plans``' rows (each person's first plan for ``fact``), read from the plans that may carry it."""
     where, args = _candidates(metrics.reader.db, "data", fact)
     rows = metrics.reader.db.execute(
-        f"SELECT t, person, data FROM event WHERE kind = 'plan' AND {where} ORDER BY seq", args
+        f"SELECT t, person, data FROM event WHERE kind = {sql_kind(Plan)} AND {where} ORDER BY seq", args
     )
     # the story names who and why, not the items (those are the metrics' table)
     return [{k: v for k, v in row.items() if k != "items"} for row in first_plans(fact, rows, metrics.when).values()]
