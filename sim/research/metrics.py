@@ -15,6 +15,9 @@ The measurements of the Smallville paper, computed from any run as of any simula
 
 ``RunMetrics`` reads the file once (events of the kinds it needs, memories, LLM call totals)
 and answers every question from what it read. Tables are pandas DataFrames, graphs networkx.
+Those reads are the metrics' own (each selects what a measurement needs), so their SQL is written
+here rather than among the run file's shared queries (``sim.runfile``); the event kinds it names
+come from their classes.
 """
 
 from __future__ import annotations

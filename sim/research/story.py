@@ -15,6 +15,9 @@ queries, so a run of a million events tells its story in about the time its coun
 
 ``limit`` bounds each list of happenings (conversations, reactions, interventions) read; the
 totals are counted in full.
+
+The SQL is the story's own (what it asks is the analysis), so it is written here rather than among
+the run file's shared queries (``sim.runfile``); the event kinds it names come from their classes.
 """
 
 from __future__ import annotations

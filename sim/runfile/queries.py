@@ -2,7 +2,8 @@
 
 ``sim.runfile.tables`` declares the tables, ``sim.runfile.log`` appends a running run's batches and
 ``sim.runfile.reader.RunReader`` answers a command's questions; this module holds the SQL that several
-modules wrote out before (run, resume, fork, interview, the bus feed, the viewer).
+modules wrote out before (run, resume, fork, interview, probes, the bus feed and relay, the viewer, the
+oracle bound), and the rule by which any query names an event kind: through its class (``sql_kind``).
 """
 
 from __future__ import annotations
