@@ -1,1 +1,1 @@
-"""The run file: its tables, the log writer, who writes, shared queries, the control rows, reading by position, reading and exporting."""
+"""The run file: its tables, the log writer, who writes, shared queries, control rows, reading, exporting."""

@@ -135,7 +135,7 @@ def set_status(path: Path, status: str, message: str) -> None:
 
 
 def run_row(db: sqlite3.Connection | sqlite3.Cursor, columns: Iterable[str] = ()) -> dict[str, Any] | None:
-    """The ``run`` row's ``columns`` (none given: all) by name, whatever ``db``'s row factory; None before it is written."""
+    """The ``run`` row's ``columns`` (none given: all) by name, whatever ``db``'s row factory; None before it exists."""
     cursor = db.execute(f"SELECT {', '.join(columns) or '*'} FROM run WHERE id = 1")
     row = cursor.fetchone()
     if row is None:
