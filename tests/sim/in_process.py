@@ -9,7 +9,7 @@ from typing import Any
 from sim.core.engine import Simulation
 from sim.llm.gateway import Endpoint, Gateway
 from sim.llm.inprocess import ScriptedTransport
-from sim.llm.scripted import MODEL, ScriptConfig, ScriptedModel
+from sim.llm.scripted import ScriptConfig, ScriptedModel, model_name
 from sim.runfile.log import RunLog, create_run_file
 from sim.worldfile.scenario import parse_scenario
 
@@ -28,9 +28,10 @@ def run_in_process(
 ) -> Simulation:
     """Run world ``text`` for ``hours`` into ``path`` on ``model`` (the scripted model of ``seed`` if None)."""
     log = RunLog(create_run_file(path))
-    endpoint = Endpoint(None, "x", MODEL, "json_schema", timeout_s, 0.01)
+    model = model or ScriptedModel(ScriptConfig(seed=seed))
+    endpoint = Endpoint(None, "x", model_name(model.config.profile), "json_schema", timeout_s, 0.01)
     calls: list[dict[str, Any]] = []
-    transport = ScriptedTransport(model or ScriptedModel(ScriptConfig(seed=seed)), endpoint.timeout_s)
+    transport = ScriptedTransport(model, endpoint.timeout_s)
     gateway = Gateway(transport, calls.append, endpoint, concurrency=concurrency)
     sim = Simulation(parse_scenario(text), log, gateway, calls, seed=seed, fixed_step=fixed_step, schedule=schedule)
     sim.begin()

@@ -159,7 +159,13 @@ def test_a_team_step_waits_for_the_previous_step_and_everything_before_it() -> N
 
 
 def test_a_real_run_never_beats_its_bound_and_its_partners_remember_side_by_side(tmp_path: Path) -> None:
-    run = simulate(tmp_path, crowd("generative", 3), hours=2, model=ScriptedModel(ScriptConfig(seed=1, latency_ms=20)))
+    # eager talks to whoever is there: a conversation by the profile's rule, not by a lucky draw
+    run = simulate(
+        tmp_path,
+        crowd("generative", 3),
+        hours=2,
+        model=ScriptedModel(ScriptConfig(seed=1, latency_ms=20, profile="eager")),
+    )
     with sqlite3.connect(run) as db:
         bound = read_bound(db)
         rows = db.execute("SELECT person, SUM(latency_ms) / 1000.0, COUNT(*) FROM llm_call GROUP BY person").fetchall()
