@@ -207,27 +207,11 @@ def controls_part(broker: Broker, folder: Path, count: int, timeout: float) -> t
     import paho.mqtt.client as paho
 
     run = folder / "controls.db"
+    smallville = common.ROOT / "worlds" / "smallville.yaml"
     world = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(common.ROOT / "worlds" / "smallville.yaml"),
-            "--llm",
-            "scripted",
-            "--llm-latency-ms",
-            "40",
-            "--hours",
-            "48",
-            "--embeddings",
-            "hash",
-            "--quiet",
-            "--out",
-            str(run),
-            "--mqtt",
-            broker.url,
-        ],
+        common.run_command(
+            smallville, run, "--hours", "48", "--embeddings", "hash", "--mqtt", broker.url, latency_ms=40
+        ),
         cwd=common.ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -335,21 +319,7 @@ def events_export(path: Path, folder: Path) -> bytes:
 def one_run(world: Path, out: Path, extra: list[str], timeout: float) -> dict[str, Any]:
     began = time.perf_counter()
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(world),
-            "--llm",
-            "scripted",
-            "--quiet",
-            "--embeddings",
-            "hash",
-            "--out",
-            str(out),
-            *extra,
-        ],
+        common.run_command(world, out, "--embeddings", "hash", *extra),
         cwd=common.ROOT,
         capture_output=True,
         text=True,

@@ -29,7 +29,6 @@ over 2 days); AGA itself 42.7 % of that.
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
 import tempfile
@@ -53,22 +52,7 @@ def one_run(
 ) -> dict[str, Any]:
     """Run the world with the scripted model in ``profile`` and read its LLM calls back, per purpose."""
     wall = common.run_hamlet(
-        [
-            "run",
-            str(world),
-            "--llm",
-            "scripted",
-            "--llm-profile",
-            profile,
-            "--seed",
-            str(seed),
-            "--hours",
-            str(hours),
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        timeout,
+        common.run_args(world, out, "--llm-profile", profile, "--seed", seed, "--hours", hours), timeout
     )
     db = sqlite3.connect(out)
     people = db.execute("SELECT COUNT(*) FROM event WHERE kind = 'spawn'").fetchone()[0]
@@ -107,11 +91,7 @@ def per_person_day(run: dict[str, Any], hours: float, key: str, purpose: str | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--world", default=str(common.ROOT / "worlds" / "smallville.yaml"), help="world file")
     parser.add_argument("--seeds", default="7,8,9", help="comma-separated seeds, one run each (default: 7,8,9)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default: 24)")

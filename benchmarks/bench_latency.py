@@ -28,12 +28,8 @@ the default concurrency. Two wall times are given for the default concurrency, l
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -69,38 +65,15 @@ def command_run(
 ) -> float:
     """Wall seconds of the real command ``python -m sim run ... --llm scripted``, start to exit."""
     out = folder / f"{name}.db"
-    args = [
-        sys.executable,
-        "-m",
-        "sim",
-        "run",
-        str(world),
-        "--llm",
-        "scripted",
-        "--llm-latency-ms",
-        str(latency_ms),
-        "--quiet",
-        "--out",
-        str(out),
-    ]
-    if concurrency:
-        args += ["--concurrency", str(concurrency)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=common.ROOT, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    options = ["--concurrency", str(concurrency)] if concurrency else []
+    wall = common.run_hamlet(common.run_args(world, out, *options, latency_ms=latency_ms), timeout)
     for leftover in folder.glob(out.name + "*"):
         leftover.unlink()
     return wall
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--people", type=int, default=25, help="town size (default: 25)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default: 24)")
     parser.add_argument("--latency-ms", type=float, default=200.0, help="scripted model delay per reply (default: 200)")
@@ -221,10 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     speed_loop = loop_wall["1"] / loop_wall["default"]
     print()
     print(table(["speed-up of the default concurrency over concurrency 1", "x"], [["run loop", speed_loop]]))
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps({"machine": common.machine(), "loops": loops, "commands": commands}, indent=1)
-        )
+    common.write_figures(args.json, loops=loops, commands=commands)
     return 0
 
 

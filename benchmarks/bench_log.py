@@ -16,7 +16,6 @@ Target: >= 200,000 events/s written (median of >= 5 repeats), at every batch siz
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -100,11 +99,7 @@ def file_bytes(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--events", type=int, default=200_000, help="events written per repeat (default: 200,000)")
     parser.add_argument(
         "--batch", type=int, nargs="+", default=[100, 1000, 10_000], help="batch sizes (default: 100 1000 10000)"
@@ -180,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             rows,
         )
     )
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": common.machine(), "results": results}, indent=1))
+    common.write_figures(args.json, results=results)
     return 0
 
 

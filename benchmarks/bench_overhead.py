@@ -28,8 +28,6 @@ at 25; 1,000 people x 1 day in <= 10 minutes and <= 4 GB peak RSS.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
@@ -186,11 +184,7 @@ def profile(people: int, folder: Path, hours: float, top: int, part: str, town: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--people", type=int, nargs="+", default=[25, 1000], help="town sizes (default: 25 1000)")
     parser.add_argument(
         "--repeats", type=int, default=None, help="runs per town size (default: 5 below 500 people, 3 from 500 on)"
@@ -232,8 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nbench_overhead: scripted model at latency 0, {args.hours:g} simulated hours, {kind}, medians over the runs"
     )
     print(report(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": common.machine(), "results": results}, indent=1))
+    common.write_figures(args.json, results=results)
     return 0
 
 

@@ -30,7 +30,6 @@ price on the GPT-4o family (newer models: less); the ``openai`` rows count that.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import sys
@@ -50,22 +49,7 @@ OPENAI_MIN, OPENAI_STEP, OPENAI_DISCOUNT = 1024, 128, 0.5
 
 def one_run(world: Path, out: Path, seed: int, hours: float, timeout: float) -> list[dict[str, Any]]:
     """Run the world once and return each request's figures, in the order sent."""
-    common.run_hamlet(
-        [
-            "run",
-            str(world),
-            "--llm",
-            "scripted-inprocess",
-            "--seed",
-            str(seed),
-            "--hours",
-            str(hours),
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        timeout,
-    )
+    common.run_hamlet(common.run_args(world, out, "--seed", seed, "--hours", hours, llm="scripted-inprocess"), timeout)
     db = sqlite3.connect(out)
     rows = db.execute(
         "SELECT person, purpose, request, prefix_tokens, schema_tokens FROM llm_call"
@@ -138,11 +122,7 @@ def figures(calls: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--world", default=str(common.ROOT / "worlds" / "smallville.yaml"), help="world file")
     parser.add_argument("--seeds", default="7,8,9", help="comma-separated seeds, one run each (default: 7,8,9)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default: 24)")

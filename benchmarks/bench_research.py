@@ -105,18 +105,7 @@ def record_town(folder: Path, timeout: float) -> tuple[Path, float]:
 
     world = write_town(folder, 25, hours=24, mind="generative")
     out = folder / "town25.db"
-    began = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet", "--out", str(out)],
-        cwd=common.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"recording the town failed:\n{proc.stderr[-3000:]}")
-    return out, time.perf_counter() - began
+    return out, common.run_hamlet(common.run_args(world, out), timeout)
 
 
 def one_fork(parent: Path, out: Path, hour: int, until: str | None, timeout: float) -> dict[str, Any]:

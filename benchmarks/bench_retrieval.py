@@ -19,13 +19,10 @@ Each query is a fresh sentence, timed two ways (p50 and p99 over the queries):
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import random
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import common
@@ -196,11 +193,7 @@ def report(results: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument(
         "--sizes",
         type=int,
@@ -225,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nbench_retrieval: one person's stream of {stored}, default weights, top-8, {args.queries} queries per size"
     )
     print(report(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": common.machine(), "results": results}, indent=1))
+    common.write_figures(args.json, results=results)
     return 0
 
 

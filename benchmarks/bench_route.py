@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sqlite3
@@ -166,11 +165,7 @@ def _answered(path: Path, server: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--calls", type=int, default=100_000, help="calls per overhead run (default: 100,000)")
     parser.add_argument("--repeats", type=int, default=5, help="overhead runs (default: 5)")
     parser.add_argument("--hours", type=float, default=3.0, help="simulated hours of the killed run (default: 3)")

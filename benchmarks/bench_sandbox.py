@@ -16,8 +16,6 @@ Target: the sandboxed median is at most 100 ms above the plain median.
 
 from __future__ import annotations
 
-import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -40,11 +38,7 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--runs", type=int, default=50, help="runs of each kind (default: 50)")
     parser.add_argument("--json", metavar="FILE", help="also write every run's figures to FILE")
     args = parser.parse_args(argv)
@@ -101,10 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f'\nbench_sandbox: start-to-exit of print("hi"), {args.runs} runs of each kind, milliseconds')
     print(table(["kind", "median", "p90", "min", "max", "overhead (median)", "target", "verdict"], rows))
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps({"machine": common.machine(), "isolation": isolation, "runs_ms": times}, indent=1)
-        )
+    common.write_figures(args.json, isolation=isolation, runs_ms=times)
     return 0
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sqlite3
 import sys
 import tempfile
@@ -66,11 +65,7 @@ def measured(out: Path, wall: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument(
         "--world",
         default=str(common.ROOT / "worlds" / "smallville.yaml"),
@@ -114,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
     same = report(runs, args)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": common.machine(), "runs": runs}, indent=1))
+    common.write_figures(args.json, runs=runs)
     return 0 if same else 1
 
 

@@ -25,7 +25,6 @@ $0.2967 per program on average; a sample of its published logs, a median of 18 c
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import sys
@@ -154,11 +153,7 @@ def bench_world(name: str, world: Path, seeds: list[int], task: str, timeout: fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--world", help="a team world file (default: software_company.yaml and ChatDev's Default)")
     parser.add_argument(
         "--seeds", default=",".join(map(str, range(1, 11))), help="comma-separated seeds (default 1-10)"

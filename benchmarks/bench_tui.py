@@ -187,23 +187,8 @@ def time_screen_seeks(path: Path, seeks: int, seed: int, size: tuple[int, int], 
 # -- watching a live run -------------------------------------------------------------------
 
 
-def _sim_command(world: Path, out: Path, latency_ms: float, hours: float) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "sim",
-        "run",
-        str(world),
-        "--llm",
-        "scripted",
-        "--llm-latency-ms",
-        str(latency_ms),
-        "--hours",
-        f"{hours:g}",
-        "--quiet",
-        "--out",
-        str(out),
-    ]
+def _sim_args(world: Path, out: Path, latency_ms: float, hours: float) -> list[str]:
+    return common.run_args(world, out, "--hours", f"{hours:g}", latency_ms=latency_ms)
 
 
 def _run_span(out: Path) -> float:
@@ -219,18 +204,7 @@ def _run_span(out: Path) -> float:
 
 def unwatched_run(world: Path, out: Path, latency_ms: float, hours: float, timeout: float) -> dict[str, Any]:
     """The run with nobody watching: its wall time."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        _sim_command(world, out, latency_ms, hours),
-        cwd=common.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"the run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    wall = common.run_hamlet(_sim_args(world, out, latency_ms, hours), timeout)
     return {"wall_s": wall, "span_s": _run_span(out)}
 
 
@@ -243,7 +217,7 @@ def commits_run(world: Path, out: Path, latency_ms: float, hours: float, timeout
     import sqlite3
 
     child = subprocess.Popen(
-        _sim_command(world, out, latency_ms, hours),
+        common.hamlet_command(*_sim_args(world, out, latency_ms, hours)),
         cwd=common.ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -328,7 +302,7 @@ def watched_run(
     figures: dict[str, Any] = {}
     t0 = time.perf_counter()
     child = subprocess.Popen(
-        _sim_command(world, out, latency_ms, hours),
+        common.hamlet_command(*_sim_args(world, out, latency_ms, hours)),
         cwd=common.ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -655,11 +629,7 @@ def live_table(runs: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--only", choices=["seek", "live"], help="run one of the two (default: both)")
     seek = parser.add_argument_group("seek")
     seek.add_argument(

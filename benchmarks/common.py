@@ -7,6 +7,7 @@ even when an old editable install maps ``agents`` to a namespace package).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -21,6 +22,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path[:1]:
     sys.path.insert(0, str(ROOT))
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring's first paragraph as the description, the rest as the epilog."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(doc.split("\n\n")[1:]),
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -58,6 +68,12 @@ def machine_line() -> str:
         f"machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, "
         f"SQLite {m['sqlite']}; load average before the run {load}"
     )
+
+
+def write_figures(path: str | None, **figures: Any) -> None:
+    """With ``--json FILE``: write the machine and ``figures`` to FILE as JSON (nothing without it)."""
+    if path:
+        Path(path).write_text(json.dumps({"machine": machine(), **figures}, indent=1))
 
 
 def median(values: Iterable[float]) -> float:
@@ -143,9 +159,33 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def hamlet_command(*args: object) -> list[str]:
+    """``python -m sim ARGS``: the command line of the CLI as a child process runs it."""
+    return [sys.executable, "-m", "sim", *map(str, args)]
+
+
+def run_args(
+    world: str | Path,
+    out: str | Path,
+    *options: object,
+    llm: str = "scripted",
+    latency_ms: object = None,
+    quiet: bool = True,
+) -> list[str]:
+    """The arguments of ``hamlet run WORLD --llm LLM [--llm-latency-ms MS] OPTIONS --out OUT [--quiet]``."""
+    latency = ["--llm-latency-ms", str(latency_ms)] if latency_ms is not None else []
+    args = ["run", str(world), "--llm", llm, *latency, *map(str, options), "--out", str(out)]
+    return [*args, "--quiet"] if quiet else args
+
+
+def run_command(world: str | Path, out: str | Path, *options: object, **kwargs: Any) -> list[str]:
+    """``python -m sim`` with :func:`run_args`: a run's whole command line, for a child process."""
+    return hamlet_command(*run_args(world, out, *options, **kwargs))
+
+
 def run_hamlet(args: Sequence[str], timeout: float) -> float:
     """Run ``python -m sim ARGS`` in the repository; its wall seconds (raises with its stderr if it fails)."""
-    command = [sys.executable, "-m", "sim", *args]
+    command = hamlet_command(*args)
     began = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False)
     wall = time.perf_counter() - began

@@ -18,7 +18,6 @@ The test suite runs a smaller sample of the same trials (tests/sim/test_crash.py
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -188,21 +187,7 @@ def json_difference(a: Any, b: Any, path: str = "") -> str | None:
 
 def run_args(world: Path, extra: list[str], latency_ms: int, out: Path) -> list[str]:
     """The ``hamlet run`` command line of a trial (scripted model, the given latency)."""
-    return [
-        sys.executable,
-        "-m",
-        "sim",
-        "run",
-        str(world),
-        *extra,
-        "--llm",
-        "scripted",
-        "--llm-latency-ms",
-        str(latency_ms),
-        "--out",
-        str(out),
-        "--quiet",
-    ]
+    return common.run_command(world, out, *extra, latency_ms=latency_ms)
 
 
 def count_events(path: Path) -> int:
@@ -324,11 +309,7 @@ def plan(kills: int, latencies: list[int], worlds: list[str]) -> list[tuple[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-    )
+    parser = common.parser(__doc__)
     parser.add_argument("--kills", type=int, default=100, help="trials in all (default: 100)")
     parser.add_argument(
         "--latency-ms", type=int, nargs="+", default=[0, 50], help="scripted model latencies (default: 0 50)"

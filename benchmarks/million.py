@@ -13,8 +13,6 @@ the ``schedule`` mind, which keeps no memory stream: the file has no memory rows
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,16 +30,7 @@ def record_template(folder: Path, people: int, timeout: float) -> Path:
 
     world = write_town(folder, people, hours=48)
     out = folder / f"template-{people}.db"
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(world), "--llm", "scripted", "--quiet", "--out", str(out)],
-        cwd=common.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"recording the template run failed:\n{proc.stderr[-3000:]}")
+    common.run_hamlet(common.run_args(world, out), timeout)
     return out
 
 
