@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from benchmarks.common import hamlet_command, run_args, run_command  # noqa: F401  (shared with the benchmarks)
 from benchmarks.crash import count_events  # noqa: F401  (shared with the crash harness)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def hamlet_process(
 ) -> Result:
     """Run ``python -m sim ARGS`` as a child process."""
     proc = subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
+        hamlet_command(*args),
         capture_output=True,
         text=True,
         cwd=cwd or ROOT,
@@ -59,6 +60,20 @@ def hamlet_process(
         timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def record_run(world: str | Path, out: Path, *options: object, llm: str = "scripted", timeout: float = 300) -> Path:
+    """``hamlet run WORLD --llm LLM OPTIONS --out OUT --quiet`` as a child process, which must succeed; ``out``."""
+    result = hamlet_process(*run_args(world, out, *options, llm=llm), timeout=timeout)
+    assert result.code == 0, result.err
+    return out
+
+
+def run_in_background(world: str | Path, out: Path, *options: object, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """``hamlet run`` (:func:`run_command`'s arguments) as a child process left running, its output discarded."""
+    return subprocess.Popen(
+        run_command(world, out, *options, **kwargs), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 TINY_WORLD = """\

@@ -17,7 +17,7 @@ from sim.core.rng import Stream
 from sim.core.world import World
 from sim.worldfile.scenario import Scenario, load_scenario
 from tests.agents.test_generative import generative_town
-from tests.conftest import assert_one_line_error, hamlet_process
+from tests.conftest import assert_one_line_error, hamlet_process, record_run
 
 
 def mind_for(scenario: Scenario, name: str, **params: Any) -> GenerativeMind:
@@ -37,27 +37,28 @@ def purposes(run: Path) -> set[str]:
     return {p for (p,) in sqlite3.connect(run).execute("SELECT DISTINCT purpose FROM llm_call")}
 
 
-@pytest.fixture(scope="module")
-def town(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A world of four and a run of it long enough that every component has state and made its calls."""
-    folder = tmp_path_factory.mktemp("components")
-    world, run = generative_town(folder, people=4), folder / "all.db"
-    result = hamlet_process(
-        "run",
+def town_run(world: Path, run: Path, *options: str) -> None:
+    """The town for 14 hours on the eager scripted model, reflecting at 40, with ``options`` besides."""
+    record_run(
         world,
-        "--llm",
-        "scripted-inprocess",
+        run,
         "--llm-profile",
         "eager",
         "--hours",
         "14",
         "--set",
         "reflection_threshold=40",
-        "--out",
-        run,
-        "--quiet",
+        *options,
+        llm="scripted-inprocess",
     )
-    assert result.code == 0, result.err
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A world of four and a run of it long enough that every component has state and made its calls."""
+    folder = tmp_path_factory.mktemp("components")
+    world, run = generative_town(folder, people=4), folder / "all.db"
+    town_run(world, run)
     return world, run
 
 
@@ -114,24 +115,7 @@ def test_an_ablation_leaves_exactly_its_component_out(town: tuple[Path, Path], t
     left_out = whole.components()[part]
 
     run = tmp_path / "r.db"
-    result = hamlet_process(
-        "run",
-        world,
-        "--llm",
-        "scripted-inprocess",
-        "--llm-profile",
-        "eager",
-        "--hours",
-        "14",
-        "--set",
-        "reflection_threshold=40",
-        "--set",
-        f"{switch}=off",
-        "--out",
-        run,
-        "--quiet",
-    )
-    assert result.code == 0, result.err
+    town_run(world, run, "--set", f"{switch}=off")
     made = purposes(run)
     assert not made & set(left_out.PURPOSES), f"{switch}=off still calls {made & set(left_out.PURPOSES)}"
     assert "decompose" in made, "people still act"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import WORLDS, hamlet_process
+from tests.conftest import WORLDS, hamlet_process, record_run
 
 
 def generative_town(folder: Path, people: int | None = None) -> Path:
@@ -33,10 +33,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, sqlite3.Connect
     folder = tmp_path_factory.mktemp("town")
     run = folder / "day.db"
     # The bundled world as it ships: generative minds, its own parameters, a fixed seed.
-    result = hamlet_process(
-        "run", WORLDS / "smallville.yaml", "--llm", "scripted", "--hours", "24", "--seed", "7", "--out", run, "--quiet"
-    )
-    assert result.code == 0, result.err
+    record_run(WORLDS / "smallville.yaml", run, "--hours", "24", "--seed", "7")
     return run, sqlite3.connect(run)
 
 
@@ -126,20 +123,7 @@ def room(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     folder = tmp_path_factory.mktemp(f"room-{request.param}")
     (folder / "room.yaml").write_text(ROOM)
     run = folder / "room.db"
-    result = hamlet_process(
-        "run",
-        folder / "room.yaml",
-        "--llm",
-        "scripted",
-        "--llm-profile",
-        request.param,
-        "--hours",
-        "6",
-        "--out",
-        run,
-        "--quiet",
-    )
-    assert result.code == 0, result.err
+    record_run(folder / "room.yaml", run, "--llm-profile", request.param, "--hours", "6")
     return request.param, sqlite3.connect(run)
 
 
@@ -301,22 +285,9 @@ def test_bad_generative_parameters_are_refused_before_running(tmp_path: Path, se
 @pytest.mark.slow
 def test_ablation_switches_turn_their_component_off(tmp_path: Path, switch: str, absent: tuple[str, str]) -> None:
     run = tmp_path / "r.db"
-    result = hamlet_process(
-        "run",
-        generative_town(tmp_path, people=4),
-        "--llm",
-        "scripted",
-        "--hours",
-        "16",
-        "--set",
-        switch,
-        "--set",
-        "reflection_threshold=40",
-        "--out",
-        run,
-        "--quiet",
+    record_run(
+        generative_town(tmp_path, people=4), run, "--hours", "16", "--set", switch, "--set", "reflection_threshold=40"
     )
-    assert result.code == 0, result.err
     db = sqlite3.connect(run)
     table, kind = absent
     assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE kind = ?", (kind,)).fetchone()[0] == 0
@@ -337,7 +308,7 @@ def test_a_scheduled_whisper_becomes_a_whisper_memory_of_that_person(tmp_path: P
     data["interventions"] = [{"at": "+2h", "kind": "whisper", "person": who, "text": "The mayor is resigning."}]
     world.write_text(yaml.safe_dump(data, sort_keys=False))
     run = tmp_path / "r.db"
-    assert hamlet_process("run", world, "--llm", "scripted", "--hours", "3", "--out", run, "--quiet").code == 0
+    record_run(world, run, "--hours", "3")
     rows = sqlite3.connect(run).execute("SELECT person, t, text FROM memory WHERE kind = 'whisper'").fetchall()
     assert rows == [(who, 7200, "The mayor is resigning.")]
 
@@ -346,7 +317,7 @@ def test_a_scheduled_whisper_becomes_a_whisper_memory_of_that_person(tmp_path: P
 def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_path: Path) -> None:
     world = generative_town(tmp_path, people=3)
     first = tmp_path / "first.db"
-    assert hamlet_process("run", world, "--llm", "scripted", "--hours", "4", "--out", first, "--quiet").code == 0
+    record_run(world, first, "--hours", "4")
     # The same seed and replies give the same walks, so whoever walks at t in the first run walks then again.
     who, start, data = (
         sqlite3.connect(first)
@@ -361,7 +332,7 @@ def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_p
     plan["interventions"] = [{"at": mid_walk, "kind": "whisper", "person": who, "text": "The bridge is closed."}]
     world.write_text(yaml.safe_dump(plan, sort_keys=False))
     second = tmp_path / "second.db"
-    assert hamlet_process("run", world, "--llm", "scripted", "--hours", "4", "--out", second, "--quiet").code == 0
+    record_run(world, second, "--hours", "4")
     db = sqlite3.connect(second)
     on_road = (
         db.execute(
@@ -378,20 +349,7 @@ def test_a_whisper_reaching_someone_on_the_road_still_becomes_their_memory(tmp_p
 @pytest.mark.slow
 def test_a_generative_run_reaches_its_end_when_most_replies_are_broken(tmp_path: Path) -> None:
     run = tmp_path / "faulty.db"
-    result = hamlet_process(
-        "run",
-        generative_town(tmp_path, people=4),
-        "--llm",
-        "scripted",
-        "--hours",
-        "6",
-        "--llm-fault-rate",
-        "0.7",
-        "--out",
-        run,
-        "--quiet",
-    )
-    assert result.code == 0, result.err
+    record_run(generative_town(tmp_path, people=4), run, "--hours", "6", "--llm-fault-rate", "0.7")
     db = sqlite3.connect(run)
     assert db.execute("SELECT status FROM run").fetchone()[0] == "finished"
     statuses = dict(db.execute("SELECT status, COUNT(*) FROM llm_call GROUP BY status").fetchall())

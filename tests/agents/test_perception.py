@@ -17,7 +17,7 @@ from sim.core.events import Event
 from sim.core.mind import Percept
 from sim.worldfile.scenario import load_scenario
 from tests.agents.test_components import mind_for
-from tests.conftest import hamlet_process
+from tests.conftest import record_run
 
 POSTER = "shows a red poster for the party"
 ROOM = f"""\
@@ -50,20 +50,7 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
     folder = tmp_path_factory.mktemp("perception")
     (folder / "room.yaml").write_text(ROOM)
     run = folder / "room.db"
-    result = hamlet_process(
-        "run",
-        folder / "room.yaml",
-        "--llm",
-        "scripted",
-        "--llm-profile",
-        "eager",
-        "--hours",
-        "3",
-        "--out",
-        run,
-        "--quiet",
-    )
-    assert result.code == 0, result.err
+    record_run(folder / "room.yaml", run, "--llm-profile", "eager", "--hours", "3")
     return sqlite3.connect(run)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sim.errors import UserError
-from tests.conftest import ROOT, TINY_WORLD, assert_one_line_error, hamlet_process
+from tests.conftest import ROOT, TINY_WORLD, assert_one_line_error, record_run
 
 # -- world files -----------------------------------------------------------------------------
 
@@ -152,22 +152,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     world = folder / "tiny.yaml"
     world.write_text(TINY_WORLD + TEAMLESS_ADD)
     run = folder / "r.db"
-    result = hamlet_process(
-        "run",
-        world,
-        "--llm",
-        "scripted-inprocess",
-        "--quiet",
-        "--hours",
-        "4",
-        "--out",
-        run,
-        "--set",
-        "mind=generative",
-        "--set",
-        "embeddings=hash",
+    record_run(
+        world, run, "--hours", "4", "--set", "mind=generative", "--set", "embeddings=hash", llm="scripted-inprocess"
     )
-    assert result.code == 0, result.err
     return run
 
 
@@ -304,15 +291,20 @@ def test_a_key_in_an_unreachable_base_url_is_not_in_the_error(hamlet, tiny_world
 # -- people added during a run ----------------------------------------------------------------------
 
 
-def test_a_person_added_during_the_run_can_be_interviewed_after_they_arrive(hamlet, recorded: Path) -> None:
-    result = hamlet("interview", recorded, "Cy", "Who are you?", "--llm", "scripted-inprocess")
+def assert_interviewed_only_once_arrived(hamlet, run: Path, person: str, before: str) -> None:
+    """``person`` answers an interview at the run's end, and at ``before`` is not yet in the world, in one line."""
+    result = hamlet("interview", run, person, "Who are you?", "--llm", "scripted-inprocess")
     assert result.code == 0, result.err
-    assert "Cy:" in result.out
+    assert f"{person}:" in result.out
     assert_one_line_error(
-        hamlet("interview", recorded, "Cy", "Who are you?", "--at", "+1h", "--llm", "scripted-inprocess"),
-        "'Cy'",
+        hamlet("interview", run, person, "Who are you?", "--at", before, "--llm", "scripted-inprocess"),
+        f"'{person}'",
         "not yet in the world",
     )
+
+
+def test_a_person_added_during_the_run_can_be_interviewed_after_they_arrive(hamlet, recorded: Path) -> None:
+    assert_interviewed_only_once_arrived(hamlet, recorded, "Cy", before="+1h")
     assert_one_line_error(
         hamlet("interview", recorded, "Dee", "Who are you?", "--llm", "scripted-inprocess"),
         "unknown person 'Dee' in this run",
@@ -400,14 +392,7 @@ def test_a_person_added_live_can_be_interviewed(hamlet, recorded: Path, tmp_path
             (seq, 5, 3 * 3600, "2026-03-02T09:00:00", "spawn", "Dee", "Home:room", "{}"),
         )
     db.close()
-    result = hamlet("interview", run, "Dee", "Who are you?", "--llm", "scripted-inprocess")
-    assert result.code == 0, result.err
-    assert "Dee:" in result.out
-    assert_one_line_error(
-        hamlet("interview", run, "Dee", "Who are you?", "--at", "+2h", "--llm", "scripted-inprocess"),
-        "'Dee'",
-        "not yet in the world",
-    )
+    assert_interviewed_only_once_arrived(hamlet, run, "Dee", before="+2h")
 
 
 def test_a_stub_left_by_a_dead_process_is_named_as_such(hamlet, tmp_path: Path) -> None:

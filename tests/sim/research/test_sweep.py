@@ -11,13 +11,10 @@ import pytest
 from sim.research.sweep import aggregate, parse_grid, parse_seeds
 from tests.conftest import WORLDS, assert_one_line_error, hamlet_process
 
+THREE_GENERATIVE = ("sweep", WORLDS / "two_rooms.yaml", "--seeds", "1-3", "--set", "mind=generative")
+"""Three seeds of the two rooms' pair on the generative mind."""
 SWEEP = (
-    "sweep",
-    WORLDS / "two_rooms.yaml",
-    "--seeds",
-    "1-3",
-    "--set",
-    "mind=generative",
+    *THREE_GENERATIVE,
     "--set",
     "reflection=on,off",
     "--hours",
@@ -27,6 +24,9 @@ SWEEP = (
     "--llm",
     "scripted-inprocess",
 )
+# Slowed so that a run is still going when a test interrupts it: 4 simulated hours with a snapshot
+# each hour, 200 ms a call, about 6 s a run.
+SLOW_SWEEP = (*THREE_GENERATIVE, "--hours", "4", "--llm", "scripted-inprocess", "--llm-latency-ms", "200")
 
 
 @pytest.mark.slow
@@ -183,34 +183,13 @@ def test_ctrl_c_stops_a_sweep_and_starts_none_of_the_runs_still_waiting(tmp_path
     import os
     import signal
     import subprocess
-    import sys
     import time
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, hamlet_command
 
     out = tmp_path / "s"
     sweep = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "sweep",
-            str(WORLDS / "two_rooms.yaml"),
-            "--seeds",
-            "1-3",
-            "--set",
-            "mind=generative",
-            "--hours",
-            "4",
-            "--llm",
-            "scripted-inprocess",
-            "--llm-latency-ms",
-            "200",
-            "--parallel",
-            "1",
-            "--out",
-            str(out),
-        ],
+        hamlet_command(*SLOW_SWEEP, "--parallel", "1", "--out", out),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

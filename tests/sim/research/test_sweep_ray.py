@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, WORLDS, Result, assert_one_line_error, hamlet_process
+from tests.sim.research.test_sweep import SLOW_SWEEP
 
 
 def _require_ray() -> None:
@@ -30,24 +31,8 @@ def _require_ray() -> None:
     pytest.skip("Ray is not installed (pip install -e '.[cluster]'; .ci/run installs it)")
 
 
-# Three runs of an hour-by-hour generative pair, slowed so that a kill lands mid-run: 4 simulated hours
-# with a snapshot each hour, 200 ms a call, about 6 s a run.
-SWEEP = (
-    "sweep",
-    WORLDS / "two_rooms.yaml",
-    "--seeds",
-    "1-3",
-    "--set",
-    "mind=generative",
-    "--hours",
-    "4",
-    "--llm",
-    "scripted-inprocess",
-    "--llm-latency-ms",
-    "200",
-    "--parallel",
-    "2",
-)
+# The slow sweep, two runs at a time, so that a kill lands mid-run.
+SWEEP = (*SLOW_SWEEP, "--parallel", "2")
 KILLED = "mind-generative_seed1.db"
 
 

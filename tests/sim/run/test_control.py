@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 import yaml
 
 from sim.run import control
-from tests.conftest import ROOT, assert_one_line_error, count_events, hamlet_process
+from tests.conftest import assert_one_line_error, count_events, hamlet_process, record_run, run_in_background
 from tests.sim.run.test_resume import busy_world, events_export, start_run
 
 WHISPER = "The old mill will be turned into a cinema next spring."
@@ -58,27 +56,7 @@ def test_a_whisper_to_a_live_run_becomes_a_memory_and_survives_kill_9_and_resume
     world = _generative_world(tmp_path)
     person = yaml.safe_load(world.read_text())["people"][1]["name"]
     run = tmp_path / "live.db"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(world),
-            "--llm",
-            "scripted-inprocess",
-            "--llm-latency-ms",
-            "40",
-            "--hours",
-            "240",
-            "--out",
-            str(run),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = run_in_background(world, run, "--hours", "240", llm="scripted-inprocess", latency_ms=40)
     try:  # ten simulated days: still running when the whisper lands, however loaded the machine
         _wait(lambda: _live(run), "the run to start")
         said = hamlet_process("interview", run, person, WHISPER, "--whisper")
@@ -135,10 +113,7 @@ def test_pause_holds_the_clock_and_stop_then_resume_gives_the_uninterrupted_log(
 @pytest.mark.slow
 def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
-    assert (
-        hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code
-        == 0
-    )
+    record_run(tiny_world, run, "--hours", "2", llm="scripted-inprocess")
     result = hamlet_process("interview", run, "Ann", "psst", "--whisper")
     assert_one_line_error(result, str(run), "not a live run", "interventions")
     assert _query(run, "SELECT COUNT(*) FROM control")[0][0] == 0, "nothing was written"
@@ -147,10 +122,7 @@ def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny
 @pytest.mark.slow
 def test_a_whisper_to_an_unknown_person_names_the_people(tmp_path: Path, tiny_world: Path) -> None:
     run = tmp_path / "done.db"
-    assert (
-        hamlet_process("run", tiny_world, "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet").code
-        == 0
-    )
+    record_run(tiny_world, run, "--hours", "2", llm="scripted-inprocess")
     result = hamlet_process("interview", run, "Zed", "psst", "--whisper")
     assert_one_line_error(result, "'Zed'", "Ann", "Bo")
 

@@ -11,7 +11,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,27 +18,14 @@ from pathlib import Path
 import pytest
 
 from benchmarks import crash
-from tests.conftest import ROOT, WORLDS, count_events, hamlet_process
+from tests.conftest import ROOT, WORLDS, count_events, hamlet_process, run_command
 
 pytestmark = pytest.mark.slow
 
 
 def run_args(out: Path, backend: str, *extra: str) -> list[str]:
     """``hamlet run`` of worlds/smallville.yaml for two simulated hours on a scripted model."""
-    return [
-        sys.executable,
-        "-m",
-        "sim",
-        "run",
-        str(WORLDS / "smallville.yaml"),
-        "--hours",
-        "2",
-        "--llm",
-        backend,
-        "--out",
-        str(out),
-        *extra,
-    ]
+    return run_command(WORLDS / "smallville.yaml", out, "--hours", "2", *extra, llm=backend, quiet=False)
 
 
 def children_of(pid: int) -> set[int]:

@@ -12,13 +12,12 @@ import pty
 import re
 import struct
 import subprocess
-import sys
 import termios
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, WORLDS, read_terminal
+from tests.conftest import ROOT, WORLDS, hamlet_command, read_terminal, run_args, run_command
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +38,7 @@ def on_a_terminal(args: list[str], columns: int = 80) -> tuple[int, list[str]]:
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args],
+        hamlet_command(*args),
         cwd=ROOT,
         stdout=follower,
         stderr=follower,
@@ -55,20 +54,9 @@ def on_a_terminal(args: list[str], columns: int = 80) -> tuple[int, list[str]]:
 def test_a_terminal_names_each_phase_and_ticks_the_elapsed_time_every_second(tmp_path: Path) -> None:
     # Two calls at a time, 0.3 s each: the first tick (nine people planning their day) takes seconds.
     code, frames = on_a_terminal(
-        [
-            "run",
-            str(WORLDS / "smallville.yaml"),
-            "--hours",
-            "1",
-            "--llm",
-            "scripted",
-            "--llm-latency-ms",
-            "300",
-            "--concurrency",
-            "2",
-            "--out",
-            str(tmp_path / "r.db"),
-        ]
+        run_args(
+            WORLDS / "smallville.yaml", tmp_path / "r.db", "--hours", 1, "--concurrency", 2, latency_ms=300, quiet=False
+        )
     )
     assert code == 0, frames[-3:]
     drawn, closing = frames[:-2], frames[-2:]  # the display's lines, then the run's closing lines
@@ -93,19 +81,7 @@ def test_a_terminal_names_each_phase_and_ticks_the_elapsed_time_every_second(tmp
 def test_piped_output_is_one_plain_line_per_phase_on_stdout(tmp_path: Path) -> None:
     run = tmp_path / "r.db"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(WORLDS / "smallville.yaml"),
-            "--hours",
-            "1",
-            "--llm",
-            "scripted",
-            "--out",
-            str(run),
-        ],
+        run_command(WORLDS / "smallville.yaml", run, "--hours", 1, quiet=False),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -6,13 +6,12 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, count_events, events_export, hamlet_process
+from tests.conftest import count_events, events_export, hamlet_process, record_run, run_in_background
 
 PEOPLE = 24
 
@@ -55,25 +54,7 @@ people:
 
 
 def start_run(world: Path, out: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(world),
-            "--llm",
-            "scripted-inprocess",
-            "--llm-latency-ms",
-            "100",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return run_in_background(world, out, llm="scripted-inprocess", latency_ms=100)
 
 
 @pytest.fixture(scope="module")
@@ -115,23 +96,13 @@ def test_resume_of_a_finished_run_says_so_and_extends_with_hours(tmp_path: Path)
     from tests.conftest import WORLDS
 
     run = tmp_path / "r.db"
-    assert (
-        hamlet_process(
-            "run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "6", "--out", run, "--quiet"
-        ).code
-        == 0
-    )
+    record_run(WORLDS / "two_rooms.yaml", run, "--hours", "6", llm="scripted-inprocess")
     again = hamlet_process("resume", run)
     assert again.code != 0 and "already finished" in again.err and "Traceback" not in again.err
     longer = hamlet_process("resume", run, "--hours", "18", "--quiet")
     assert longer.code == 0, longer.err
     whole = tmp_path / "whole.db"
-    assert (
-        hamlet_process(
-            "run", WORLDS / "two_rooms.yaml", "--llm", "scripted-inprocess", "--hours", "24", "--out", whole, "--quiet"
-        ).code
-        == 0
-    )
+    record_run(WORLDS / "two_rooms.yaml", whole, "--hours", "24", llm="scripted-inprocess")
     assert events_export(run, tmp_path / "a") == events_export(whole, tmp_path / "b")
 
 
@@ -160,28 +131,8 @@ def test_kill_9_of_a_generative_run_then_resume_restores_memories_and_indexes(tm
     world = generative_town(tmp_path, people=5)
 
     def start(out: Path) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sim",
-                "run",
-                str(world),
-                "--llm",
-                "scripted-inprocess",
-                "--llm-latency-ms",
-                "30",
-                "--hours",
-                "24",
-                "--set",
-                "reflection_threshold=60",
-                "--out",
-                str(out),
-                "--quiet",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        return run_in_background(
+            world, out, "--hours", "24", "--set", "reflection_threshold=60", llm="scripted-inprocess", latency_ms=30
         )
 
     whole = tmp_path / "whole.db"

@@ -6,14 +6,13 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import record_run
 
 HOURS = 4
 SEED = 7
@@ -21,31 +20,9 @@ SEED = 7
 
 def record(out: Path, *extra: str) -> Path:
     """Run ``worlds/smallville.yaml`` on the scripted model for four hours, seed 7, into ``out``."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            "worlds/smallville.yaml",
-            "--llm",
-            "scripted-inprocess",
-            "--hours",
-            str(HOURS),
-            "--seed",
-            str(SEED),
-            "--out",
-            str(out),
-            "--quiet",
-            *extra,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return record_run(
+        "worlds/smallville.yaml", out, "--hours", HOURS, "--seed", SEED, *extra, llm="scripted-inprocess", timeout=600
     )
-    assert proc.returncode == 0, proc.stderr
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -61,30 +38,16 @@ TEAM_SEED = 22  # a software company run that needs a cycle of every loop (tests
 def team_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished scripted run of worlds/software_company.yaml ("a snake game"), never modified by a test."""
     out = tmp_path_factory.mktemp("team") / "company.db"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            "worlds/software_company.yaml",
-            "--llm",
-            "scripted-inprocess",
-            "--task",
-            "a snake game",
-            "--seed",
-            str(TEAM_SEED),
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    return record_run(
+        "worlds/software_company.yaml",
+        out,
+        "--task",
+        "a snake game",
+        "--seed",
+        TEAM_SEED,
+        llm="scripted-inprocess",
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr
-    return out
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from textual.pilot import Pilot
 from sim.tui.app import VIEWER_NICENESS, HamletApp
 from sim.tui.clock import ClockBar
 from sim.tui.launch import open_source
-from tests.conftest import ROOT, events_export
+from tests.conftest import ROOT, events_export, run_command
 from tests.sim.tui.conftest import HOURS, SEED, query
 
 pytestmark = pytest.mark.slow
@@ -33,24 +32,7 @@ def test_a_watched_live_run_moves_the_clock_pauses_on_space_and_ends_as_an_unwat
 ) -> None:
     live = tmp_path / "live.db"
     writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            "worlds/smallville.yaml",
-            "--llm",
-            "scripted",
-            "--llm-latency-ms",
-            "100",
-            "--hours",
-            str(HOURS),
-            "--seed",
-            str(SEED),
-            "--out",
-            str(live),
-            "--quiet",
-        ],
+        run_command("worlds/smallville.yaml", live, "--hours", HOURS, "--seed", SEED, latency_ms=100),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

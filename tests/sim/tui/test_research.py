@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from sim.research.metrics import RunMetrics
 from sim.tui.app import HamletApp
 from sim.tui.intervene import InterveneScreen
 from sim.tui.metrics import MetricsScreen, sparkline
-from tests.conftest import ROOT
+from tests.conftest import run_in_background
 from tests.sim.tui.conftest import SEED, query
 from tests.sim.tui.test_app import drive, jump
 
@@ -91,29 +89,7 @@ def test_sparklines_scale_to_the_top_given() -> None:
 @pytest.mark.slow
 def test_an_intervention_typed_in_the_viewer_reaches_the_live_run_and_a_bad_one_is_refused(tmp_path: Path) -> None:
     live = tmp_path / "live.db"
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            "worlds/smallville.yaml",
-            "--llm",
-            "scripted",
-            "--llm-latency-ms",
-            "150",
-            "--hours",
-            "6",
-            "--seed",
-            str(SEED),
-            "--out",
-            str(live),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    writer = run_in_background("worlds/smallville.yaml", live, "--hours", 6, "--seed", SEED, latency_ms=150)
     try:
         began = time.monotonic()
         while (

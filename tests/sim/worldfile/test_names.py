@@ -86,27 +86,22 @@ def test_a_place_in_the_wrong_case_gets_a_suggestion(hamlet, tmp_path: Path) -> 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished two-hour run of the tiny world (Ann and Bo), with minds that remember, to be interviewed."""
-    from tests.conftest import hamlet_process
+    from tests.conftest import record_run
 
     folder = tmp_path_factory.mktemp("names")
     (folder / "tiny.yaml").write_text(TINY_WORLD)
     run = folder / "done.db"
-    result = hamlet_process(
-        "run",
+    record_run(
         folder / "tiny.yaml",
-        "--llm",
-        "scripted-inprocess",
+        run,
         "--hours",
         "2",
-        "--out",
-        run,
-        "--quiet",
         "--set",
         "mind=generative",
         "--set",
         "embeddings=hash",
+        llm="scripted-inprocess",
     )
-    assert result.code == 0, result.err
     return run
 
 
