@@ -120,40 +120,28 @@ def test_a_fork_time_outside_the_run_is_one_line(parent: Path, tmp_path: Path) -
     assert not (tmp_path / "late.db").exists() and not (tmp_path / "early.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("intervention", "needles"),
+    [
+        pytest.param(
+            ("inject", "--place", "Kettle and Crumb", "--text", "A fire alarm rings."),
+            ["place", "'Kettle and Crumb'", "did you mean"],
+            id="a place not in the world",
+        ),
+        pytest.param(
+            ("whisper", "--person", "Sofia Marchetti", "--text", "psst"),
+            ["'Sofia Marchetti'", "Hendrik Achterberg"],
+            id="a person not in the run",
+        ),
+        pytest.param(("inject",), ["inject", "needs place, text"], id="fields missing"),
+    ],
+)
 @pytest.mark.slow
-def test_a_fork_intervention_is_checked_against_the_world_at_that_time(parent: Path, tmp_path: Path) -> None:
-    result = hamlet_process(
-        "fork",
-        parent,
-        "--at",
-        "+2h",
-        "-o",
-        tmp_path / "b.db",
-        "--intervene",
-        "inject",
-        "--place",
-        "Kettle and Crumb",
-        "--text",
-        "A fire alarm rings.",
-    )
-    assert_one_line_error(result, "place", "'Kettle and Crumb'", "did you mean")
-    result = hamlet_process(
-        "fork",
-        parent,
-        "--at",
-        "+2h",
-        "-o",
-        tmp_path / "b.db",
-        "--intervene",
-        "whisper",
-        "--person",
-        "Sofia Marchetti",
-        "--text",
-        "psst",
-    )
-    assert_one_line_error(result, "'Sofia Marchetti'", "Hendrik Achterberg")
-    result = hamlet_process("fork", parent, "--at", "+2h", "-o", tmp_path / "b.db", "--intervene", "inject")
-    assert_one_line_error(result, "inject", "needs place, text")
+def test_a_fork_intervention_is_checked_against_the_world_at_that_time(
+    parent: Path, tmp_path: Path, intervention: tuple[str, ...], needles: list[str]
+) -> None:
+    result = hamlet_process("fork", parent, "--at", "+2h", "-o", tmp_path / "b.db", "--intervene", *intervention)
+    assert_one_line_error(result, *needles)
     assert not (tmp_path / "b.db").exists()
 
 

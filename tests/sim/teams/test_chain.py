@@ -50,7 +50,11 @@ Answer = dict[str, Any] | Callable[[str], dict[str, Any]]
 
 
 class Member(RoleMind):
-    """A role mind whose replies come from a list per phase (a callable gets the prompt's first line)."""
+    """A role mind whose replies come from a list per phase (a callable gets the prompt's first line).
+
+    Its answers take the chain's arguments up to the answer's schema; the fallback, the prompt's
+    values and the time that follow (``*_``) are not needed to answer from a list.
+    """
 
     def __init__(self, spec: PersonSpec, ctx: MindContext, script: dict[str, list[Answer]]) -> None:
         super().__init__(spec, ctx)
@@ -61,16 +65,7 @@ class Member(RoleMind):
         self.asked: list[tuple[str, list[str]]] = []  # dehallucination asks: (role, the lines its prompt held)
         self.answered: list[tuple[str, list[str]]] = []  # dehallucination answers, the same
 
-    async def reply(
-        self,
-        role: str,
-        phase: PhaseSpec,
-        lines: list[Line],
-        schema: type[BaseModel],
-        fallback: BaseModel,
-        values: dict[str, str],
-        now: Any,
-    ) -> Any:
+    async def reply(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel], *_: Any) -> Any:
         self.seen.append((phase.phase, lines[0].text))
         self.heard.append([line.text for line in lines])
         answer = self.script[phase.phase].pop(0)
@@ -78,43 +73,16 @@ class Member(RoleMind):
         defaults = {"text": "...", "end": False, "conclusion": "", "approved": False, "files": []}
         return schema.model_validate({k: v for k, v in {**defaults, **data}.items() if k in schema.model_fields})
 
-    async def needs(
-        self,
-        role: str,
-        phase: PhaseSpec,
-        lines: list[Line],
-        schema: type[BaseModel],
-        fallback: BaseModel,
-        values: dict[str, str],
-        now: Any,
-    ) -> Any:
+    async def needs(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel], *_: Any) -> Any:
         self.asked.append((role, [line.text for line in lines]))
         questions = self.script.get(f"{phase.phase} ask", [])
         return schema.model_validate({"questions": questions.pop(0) if questions else []})
 
-    async def details(
-        self,
-        role: str,
-        phase: PhaseSpec,
-        lines: list[Line],
-        schema: type[BaseModel],
-        fallback: BaseModel,
-        values: dict[str, str],
-        now: Any,
-    ) -> Any:
+    async def details(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel], *_: Any) -> Any:
         self.answered.append((role, [line.text for line in lines]))
         return schema.model_validate({"text": f"details for: {lines[-1].text}"})
 
-    async def conclude(
-        self,
-        role: str,
-        phase: PhaseSpec,
-        lines: list[Line],
-        schema: type[BaseModel],
-        fallback: BaseModel,
-        values: dict[str, str],
-        now: Any,
-    ) -> Any:
+    async def conclude(self, role: str, phase: PhaseSpec, lines: list[Line], schema: type[BaseModel], *_: Any) -> Any:
         self.concluded.append(phase.phase)
         return schema.model_validate({"conclusion": f"extracted from {len(lines)} lines"})
 

@@ -54,7 +54,7 @@ needs_process_limit = pytest.mark.skipif(
 
 
 FORK_BOMB = """
-import time
+import os, time
 while True:
     try:
         os.fork()

@@ -4,7 +4,6 @@ on the scripted model through every phase to a program that runs, the same way e
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -13,8 +12,9 @@ import pytest
 import yaml
 
 from sim.teams import program, sandbox
-from sim.teams.sandbox import available_isolation, run_program
+from sim.teams.sandbox import run_program
 from tests.conftest import WORLDS, assert_one_line_error
+from tests.sim.teams.test_sandbox import FORK_BOMB, needs_namespaces, needs_process_limit
 
 COMPANY = WORLDS / "software_company.yaml"
 EVERY_PHASE_SEED = 3
@@ -292,15 +292,6 @@ team:
         - {{phase: Error summary, instructor: Tester, assistant: Programmer, prompt: "{{test_reports}}", turns: 1,
             extract: reply}}
 """
-ISOLATION = available_isolation()
-FORK_BOMB = """
-import os, time
-while True:
-    try:
-        os.fork()
-    except OSError:
-        time.sleep(0.01)
-"""
 
 
 def run_hostile(hamlet, tmp_path: Path, program: str) -> tuple[dict, Path]:
@@ -315,10 +306,7 @@ def run_hostile(hamlet, tmp_path: Path, program: str) -> tuple[dict, Path]:
     return runs[0], out
 
 
-@pytest.mark.skipif(
-    ISOLATION == "best-effort" and os.geteuid() == 0,
-    reason="as root without namespaces the kernel does not apply RLIMIT_NPROC",
-)
+@needs_process_limit
 @pytest.mark.slow
 def test_a_teams_fork_bomb_is_killed_and_recorded(hamlet, tmp_path: Path) -> None:
     run, _ = run_hostile(hamlet, tmp_path, FORK_BOMB)
@@ -341,10 +329,7 @@ def test_a_teams_program_stopped_at_a_limit_is_recorded_with_the_limit(
     assert events(out, "chain_end")[0]["executability"] == 0.0
 
 
-@pytest.mark.skipif(
-    ISOLATION != "namespaces",
-    reason="best-effort isolation does not keep a program from the host user's files (documented)",
-)
+@needs_namespaces
 def test_a_teams_program_neither_writes_nor_deletes_outside_its_folder(hamlet, tmp_path: Path) -> None:
     canary = tmp_path / "canary.txt"
     canary.write_text("alive")
