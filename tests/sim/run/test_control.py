@@ -110,20 +110,14 @@ def test_pause_holds_the_clock_and_stop_then_resume_gives_the_uninterrupted_log(
     assert events_export(run, tmp_path / "b") == expected
 
 
-@pytest.mark.slow
-def test_a_whisper_to_a_finished_run_is_refused_in_one_line(tmp_path: Path, tiny_world: Path) -> None:
-    run = tmp_path / "done.db"
-    record_run(tiny_world, run, "--hours", "2", llm="scripted-inprocess")
-    result = hamlet_process("interview", run, "Ann", "psst", "--whisper")
-    assert_one_line_error(result, str(run), "not a live run", "interventions")
-    assert _query(run, "SELECT COUNT(*) FROM control")[0][0] == 0, "nothing was written"
+def test_a_whisper_to_a_finished_run_is_refused_in_one_line(finished: Path) -> None:
+    result = hamlet_process("interview", finished, "Ann", "psst", "--whisper")
+    assert_one_line_error(result, str(finished), "not a live run", "interventions")
+    assert _query(finished, "SELECT COUNT(*) FROM control")[0][0] == 0, "nothing was written"
 
 
-@pytest.mark.slow
-def test_a_whisper_to_an_unknown_person_names_the_people(tmp_path: Path, tiny_world: Path) -> None:
-    run = tmp_path / "done.db"
-    record_run(tiny_world, run, "--hours", "2", llm="scripted-inprocess")
-    result = hamlet_process("interview", run, "Zed", "psst", "--whisper")
+def test_a_whisper_to_an_unknown_person_names_the_people(finished: Path) -> None:
+    result = hamlet_process("interview", finished, "Zed", "psst", "--whisper")
     assert_one_line_error(result, "'Zed'", "Ann", "Bo")
 
 
@@ -182,14 +176,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("finished")
     (folder / "tiny.yaml").write_text(TINY_WORLD)
-    run = folder / "done.db"
-    assert (
-        hamlet_process(
-            "run", folder / "tiny.yaml", "--llm", "scripted-inprocess", "--hours", "2", "--out", run, "--quiet"
-        ).code
-        == 0
-    )
-    return run
+    return record_run(folder / "tiny.yaml", folder / "done.db", "--hours", "2", llm="scripted-inprocess")
 
 
 @pytest.mark.parametrize(
