@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.common import hamlet_command, run_args, run_command  # noqa: F401  (shared with the benchmarks)
+from benchmarks.common import hamlet_command, run_args, run_command  # shared with the benchmarks
 from benchmarks.crash import count_events  # noqa: F401  (shared with the crash harness)
 
 ROOT = Path(__file__).resolve().parent.parent
