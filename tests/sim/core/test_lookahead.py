@@ -121,7 +121,9 @@ def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: s
     expected = crash.dump(barrier)
     for schedule in ("lookahead", "speculate"):
         ahead, sim = run(tmp_path, text, schedule, hours=hours, seed=seed)
-        assert sim.thought_ahead > 0, f"{schedule}: some wake-ups were thought through ahead"
+        # the rule seldom lets anyone in where interventions land anywhere at fixed times; speculation always tries
+        if schedule == "speculate" or world != "interventions":
+            assert sim.thought_ahead > 0, f"{schedule}: some wake-ups were thought through ahead"
         assert crash.differences(expected, crash.dump(ahead)) == [], schedule
         if schedule == "lookahead":
             assert sim.redone == 0, "what the rule lets in is never redone"

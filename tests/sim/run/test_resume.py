@@ -53,8 +53,8 @@ people:
     return path
 
 
-def start_run(world: Path, out: Path) -> subprocess.Popen[bytes]:
-    return run_in_background(world, out, llm="scripted-inprocess", latency_ms=100)
+def start_run(world: Path, out: Path, latency_ms: int = 100) -> subprocess.Popen[bytes]:
+    return run_in_background(world, out, llm="scripted-inprocess", latency_ms=latency_ms)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,9 @@ def test_resume_refuses_a_run_that_another_process_is_still_writing(
 ) -> None:
     world, expected = reference
     run = tmp_path / "live.db"
-    proc = start_run(world, run)
+    # A model this slow keeps the run writing for 15 s or more (a call each morning of ten days), so a
+    # loaded machine starting `hamlet resume` cannot find it finished; the events do not depend on it.
+    proc = start_run(world, run, latency_ms=1500)
     try:
         began = time.monotonic()
         while count_events(run) == 0 and time.monotonic() - began < 60:
