@@ -20,13 +20,14 @@ the moment follow in the user message, which repeats nothing the card says.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from agents.generative.text import clip
 from sim.core.mind import MindContext
+from sim.core.simtime import RunTime
 from sim.llm.gateway import CallSite
 from sim.llm.grammar import Words
 from sim.worldfile.scenario import PersonSpec
@@ -72,6 +73,7 @@ class Identity:
         self.bed = bed_of(scenario, self.home)
         self.summary: dict[str, str] | None = None  # the latest summary description (``Summary`` fields)
         self.summary_date: str | None = None
+        self.time = RunTime(scenario.start)  # the run's seconds and datetimes (memories' time)
         self.day: DayPlanning | None = None  # where today's plan is kept (set by the mind; None: no planning)
         self.known = {r.name for r in spec.relationships}
         # The lines of the card that never change: who the person is, where they live, whom they know.
@@ -109,10 +111,6 @@ class Identity:
     def knows(self, other: str) -> bool:
         """Whether ``other`` is one of the people on the card (the world gives their relation)."""
         return other in self.known
-
-    def moment(self, t: int) -> datetime:
-        """Simulated second ``t`` as a date and time (the inverse of ``second``)."""
-        return self.ctx.scenario.start + timedelta(seconds=t)
 
     def due(self, now: datetime) -> bool:
         """Whether today's summary description is still to be made: not made today, and 04:00 or later."""
@@ -156,12 +154,12 @@ class Identity:
 
     def second(self, now: datetime) -> int:
         """``now`` as simulated seconds since the run's start (memories' time)."""
-        return int((now - self.ctx.scenario.start).total_seconds())
+        return self.time.second(now)
 
     async def ask(self, schema: type[BaseModel], purpose: str, task: str, fallback: BaseModel | None, *, t: int) -> Any:
         """One structured call as this person at second ``t``: the card, then ``task`` (``fallback`` None: None when
         the model gave no valid answer)."""
-        messages = [{"role": "system", "content": self.card(self.moment(t))}, {"role": "user", "content": task}]
+        messages = [{"role": "system", "content": self.card(self.time.when(t))}, {"role": "user", "content": task}]
         settings = self.spec.model.over(self.ctx.scenario.model) if self.spec.model else self.ctx.scenario.model
         if fallback is None:
             fallback = schema.model_construct()

@@ -158,7 +158,7 @@ def sql_kind(event: type[Event]) -> str:
 
 def sql_kinds(*events: type[Event]) -> str:
     """The kinds ``events`` declare as an SQL list for ``IN`` (``('say', 'talk_end')``)."""
-    return "(" + ", ".join(f"'{_checked_kind(event)}'" for event in events) + ")"
+    return "(" + ", ".join(sql_kind(event) for event in events) + ")"
 
 
 def _checked_kind(event: type[Event]) -> str:

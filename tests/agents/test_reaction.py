@@ -66,7 +66,7 @@ class Model:
         identity = mind.identity
 
         async def ask(schema: type[BaseModel], purpose: str, task: str, fallback: Any, *, t: int) -> Any:
-            self.asked.append((purpose, identity.card(identity.moment(t)), task))
+            self.asked.append((purpose, identity.card(identity.time.when(t)), task))
             if purpose in self.answers:
                 return self.answers[purpose](schema, task)
             return fallback if fallback is not None else None
