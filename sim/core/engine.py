@@ -63,6 +63,14 @@ wake-up ahead and redoing those the world changed under; or one tick at a time."
 AHEAD_SCAN = 64
 """Wake-ups looked at per lookahead pass, earliest first: enough to fill the gateway, never the whole town."""
 
+AHEAD_DEPTH = 8
+"""Wake-ups of one person a speculation may run ahead by, one after another: a person alone goes on
+with their day while others wait for the model, as far as the gateway has room."""
+
+CHAINED = -1
+"""The clock entry of a speculated wake-up that follows another still uncommitted: it is pushed only
+when that one is committed, so it is recognised by its second and its reason."""
+
 Progress = Callable[["Simulation"], None]
 
 
@@ -77,6 +85,14 @@ class Ahead:
     before: dict[str, Any]  # mind state, stream counter, inbox, calls made: what a snapshot saves meanwhile
     errand: Errand  # dropped on a redo: the old task's late replies then change nothing
     safe: bool = True  # the rule let it in (a redo would be a bug); False: a speculation, checked at its time
+    then: Ahead | None = None  # the person's next wake-up, speculated from this decision while it waits
+
+    def chain(self) -> list[Ahead]:
+        """This wake-up and the ones speculated after it, in order."""
+        out = [self]
+        while out[-1].then is not None:
+            out.append(out[-1].then)
+        return out
 
 
 E = TypeVar("E", bound=Event)
@@ -155,6 +171,8 @@ class Simulation:
         # the tick's uncommitted units (by place in order) -> where, when they act
         self._frontier: dict[int, Source] = {}
         self._woken: dict[str, int] = {}  # person -> the clock entry that woke them this tick
+        # person -> (second, place, task) of their decision in the tick under way
+        self._deciding: dict[str, tuple[int, str | None, asyncio.Future[Decision]]] = {}
         self._walks = Walks(self.world)
         self._end = 0
         self.speculate = self.lookahead and schedule == "speculate"
@@ -316,15 +334,18 @@ class Simulation:
             for name in sorted(due):
                 self._frontier[len(units)] = Source(t, self.world.position.get(name), name)
                 units.append((name, self._decision(name, t, now, due[name])))
+                self._deciding[name] = (t, self.world.position.get(name), units[-1][1])
         try:
             if self.lookahead and units:  # a tick that waits for the model is worth thinking ahead in
                 await asyncio.wait([task for _, task in units], timeout=0.002)
             for index, (unit, task) in enumerate(units):
                 if not task.done():
                     self._flush_events()  # what is committed shows now, not when the whole tick is
+                while not task.done():
                     if self.lookahead:
                         self._look_ahead(t)
-                    await asyncio.wait([task])
+                    # a speculation that finishes meanwhile may be followed by the person's next one
+                    await asyncio.wait([task, *self._thinking()], return_when=asyncio.FIRST_COMPLETED)
                 self._commit_unit(t, unit, task.result())
                 del self._frontier[index]
         except BaseException:
@@ -333,6 +354,8 @@ class Simulation:
             await asyncio.gather(*(task for _, task in units), return_exceptions=True)
             self._frontier.clear()
             raise
+        finally:
+            self._deciding.clear()
 
     def _commit_unit(self, t: int, unit: object, result: Any) -> None:
         if isinstance(unit, Conversation):
@@ -350,13 +373,16 @@ class Simulation:
             sight = self.world.sight(name)
             seen = ahead.percept
             if (
-                self._woken.get(name) == ahead.counter
+                ahead.counter in (self._woken.get(name), CHAINED)  # the wake-up it was, or one its own chain named
                 and ahead.t == t
                 and reason == seen.reason
                 and not self.inbox[name]
                 and (sight.place, sight.people, sight.objects) == (seen.place, seen.people, seen.objects)
             ):
-                del self._ahead[name]
+                if ahead.then is None:
+                    del self._ahead[name]
+                else:  # the next one speculated after it now waits for its own second
+                    self._ahead[name] = ahead.then
                 return ahead.task
             self._redo(name, f"what they perceive at {iso(now)} differs")
         return asyncio.ensure_future(self.minds[name].decide(self._percept(name, now, reason)))
@@ -365,7 +391,9 @@ class Simulation:
 
     def _look_ahead(self, t: int) -> None:
         """Start thinking through the earliest wake-ups that nothing still to happen can reach (``sim.core.lookahead``)."""
-        room = max(8, 4 * self.gateway.concurrency) - len(self._ahead)
+        room = max(8, 4 * self.gateway.concurrency) - len(self._thinking(all_=True))
+        if self.speculate:
+            room -= self._go_on(t, room)
         if room <= 0:
             return
         pending = self.clock.pending()
@@ -393,10 +421,69 @@ class Simulation:
             sure = safe(name, area, entry.t, sources, self._walks)
             if not sure and not self.speculate:
                 continue
-            self._think_ahead(name, entry, sure)
+            reason = entry.payload.get("reason", "due")
+            self._ahead[name] = self._think_ahead(name, entry.t, area, reason, entry.counter, sure)
             room -= 1
             if room == 0:
                 return
+
+    def _thinking(self, *, all_: bool = False) -> list[asyncio.Future[Decision]]:
+        """The decisions thought ahead still being made: the last of each person's (``all_``: every one)."""
+        if not self.speculate and not all_:
+            return []  # nothing follows a safe wake-up ahead: only the tick's own units are waited for
+        chains = [ahead.chain() for ahead in self._ahead.values()]
+        tasks = [a.task for chain in chains for a in (chain if all_ else chain[-1:])]
+        if not all_:  # a decision of this tick may be followed by the person's next one too
+            tasks += [task for name, (_, _, task) in self._deciding.items() if name not in self._ahead]
+        return [task for task in tasks if not task.done()]
+
+    def _go_on(self, t: int, room: int) -> int:
+        """Speculate the wake-up after each finished speculation that keeps the person where they are; how many.
+
+        A decision that only does things (no walk, no word to anyone, no conversation) and names
+        its next wake-up leaves the person in their place until then, so that wake-up can be
+        thought through already, with what they see now; the check when the clock gets there
+        redoes it if the place changed meanwhile.
+        """
+        started = 0
+        for name, (at, place, task) in sorted(self._deciding.items()):  # decided this tick, to be committed
+            if started >= room or name in self._ahead or name not in self.minds or not _decided(task):
+                continue
+            after = self._after(at, place, task.result())
+            if after is not None and after[0] < self._end:
+                self._ahead[name] = self._think_ahead(name, *after, CHAINED, False)
+                started += 1
+        for name, first in sorted(self._ahead.items()):
+            chain = first.chain()
+            last = chain[-1]
+            if started >= room or len(chain) >= AHEAD_DEPTH or not _decided(last.task):
+                continue
+            after = self._after(last.t, last.percept.place, last.task.result())
+            if after is None or after[0] >= self._end or self.busy.get(name, -1) >= t:
+                continue
+            last.then = self._think_ahead(name, *after, CHAINED, False)
+            started += 1
+        return started
+
+    def _after(self, t: int, place: str | None, decision: Decision) -> tuple[int, str | None, str] | None:
+        """When, where and why ``decision`` (made ahead) wakes the person next, if only they take part in it.
+
+        Doing things keeps them where they are until the wake-up it names; one walk at the end
+        wakes them on arrival. Words, conversations, several walks: None (not speculated on).
+        """
+        if place is None or not all(isinstance(a, (Do, Note)) for a in decision.actions[:-1]):
+            return None
+        last = decision.actions[-1] if decision.actions else None
+        if isinstance(last, Go):
+            target = self.scenario.resolve_place(last.place)
+            if target != place:
+                walk = self.world.route(place, target).minutes
+                return t + max(1, round(walk * 60)), target, "arrived"  # as ``ev.Move.arrival``
+        elif last is not None and not isinstance(last, (Do, Note)):
+            return None
+        if decision.wake is None:
+            return None
+        return max(t + 1, self.time.due(decision.wake)), place, "due"
 
     def _source(self, entry: Entry) -> Source:
         """Where and from when a queued entry can change the world."""
@@ -409,7 +496,8 @@ class Simulation:
             return Source(entry.t, entry.payload.get("place"), None)
         return Source(entry.t, None, None)  # interventions, team steps, fixed steps: anywhere
 
-    def _think_ahead(self, name: str, entry: Entry, sure: bool) -> None:
+    def _think_ahead(self, name: str, t: int, area: str | None, reason: str, counter: int, sure: bool) -> Ahead:
+        """Start ``name``'s decision at second ``t`` in ``area`` now, saving the person as they are before it."""
         mind = self.minds[name]
         before = {
             "mind": copy.deepcopy(mind.state()),
@@ -420,12 +508,12 @@ class Simulation:
             # memory rows of a decision committed earlier in this tick, still to be written with it
             "formed": len(self.contexts[name].memories),
         }
-        percept = self._percept(name, self.time.when(entry.t), entry.payload.get("reason", "due"))
+        percept = self._percept(name, self.time.when(t), reason, area)
         errand = Errand()
-        with moment(self.tick, entry.t, errand):  # the tick is stamped when the decision is committed
+        with moment(self.tick, t, errand):  # the tick is stamped when the decision is committed
             task = asyncio.ensure_future(mind.decide(percept))
-        self._ahead[name] = Ahead(entry.counter, entry.t, percept, task, before, errand, sure)
         self.thought_ahead += 1
+        return Ahead(counter, t, percept, task, before, errand, sure)
 
     def _redo(self, name: str, why: str, *, expected: bool = False) -> None:
         """Forget ``name``'s speculation, which the world has changed under: the person as they were before it.
@@ -439,12 +527,13 @@ class Simulation:
             raise LookaheadBroken(
                 f"{name} was thinking ahead about {iso(self.time.when(ahead.t))}, which the rule allowed, but {why}"
             )
-        ahead.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts nothing more
-        ahead.task.cancel()
-        self.redone += 1
+        for dropped in ahead.chain():  # the wake-ups speculated after it go with it
+            dropped.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts no more
+            dropped.task.cancel()
+            self.redone += 1
         others = []
         for row in self._calls:
-            if row["person"] == name and row["t"] == ahead.t:
+            if row["person"] == name and row["t"] >= ahead.t:
                 self.gateway.recorded.setdefault(row["cache_key"], []).append(row)
             else:
                 others.append(row)
@@ -465,13 +554,14 @@ class Simulation:
 
     async def _drop_ahead(self) -> None:
         """Stop thinking ahead (the run stops); what was paid for is committed as calls only."""
-        tasks = [ahead.task for ahead in self._ahead.values()]
+        tasks = [a.task for ahead in self._ahead.values() for a in ahead.chain()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _percept(self, name: str, now: datetime, reason: str) -> Percept:
-        sight = self.world.sight(name)
+    def _percept(self, name: str, now: datetime, reason: str, area: str | None = None) -> Percept:
+        """What ``name`` perceives at ``now``: the place they are in (or will be in: ``area``) and their inbox."""
+        sight = self.world.sight(name) if area is None else self.world.sight_at(area, name)
         events = tuple(self.inbox[name])
         self.inbox[name].clear()
         return Percept(now, sight.place, sight.people, sight.objects, events, reason)
@@ -623,13 +713,17 @@ class Simulation:
                 mind = self.minds.get(other)
                 if other == event.person or mind is None:
                     continue
-                if other in self._ahead:
+                noticed = mind.notices(event)
+                kept = not noticed and _listens(type(mind)) and cast(Listener, mind).hears(event)
+                # A speculation goes on past what it neither notices nor keeps: what it sees is
+                # checked when the clock gets there. The rule's wake-ups see nothing meanwhile.
+                ahead = self._ahead.get(other)
+                if ahead is not None and (ahead.safe or noticed or kept):
                     self._redo(other, f"a {event.kind} at {iso(self.time.when(event.t))} reached them first")
-                    mind = self.minds[other]
-                if mind.notices(event):
+                if noticed:
                     self.inbox[other].append(event)
                     self.clock.wake(other, event.t, "noticed")
-                elif _listens(type(mind)) and cast(Listener, mind).hears(event):  # kept for the next wake, not waking
+                elif kept:  # kept for the next wake, not waking
                     self.inbox[other].append(event)
         return event
 
@@ -690,7 +784,8 @@ class Simulation:
                     self._formed.setdefault(name, []).append(_recorded(row))
             del outbox[:done]
             if ahead is not None:
-                ahead.before["formed"] = 0
+                for later in ahead.chain():  # those speculated after it counted the rows just taken
+                    later.before["formed"] -= done
         return rows
 
     def _commit_calls_only(self) -> None:
@@ -770,6 +865,11 @@ def _recorded(row: dict[str, Any]) -> dict[str, Any]:
     """A memory row as a mind formed it, as the run file gives it back (its evidence a list, not JSON)."""
     evidence = row.get("evidence")
     return {**row, "evidence": json.loads(evidence) if isinstance(evidence, str) else list(evidence or [])}
+
+
+def _decided(task: asyncio.Future[Decision]) -> bool:
+    """Whether ``task`` came to a decision (not cancelled, no error)."""
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 @functools.cache

@@ -177,7 +177,10 @@ class Mind(Protocol):
         ...
 
     def notices(self, event: Event) -> bool:
-        """Whether a perceived event is salient enough to wake the person."""
+        """Whether a perceived event is salient enough to wake the person.
+
+        It must read no state a decision changes: it is asked while the person may be deciding ahead.
+        """
         ...
 
     def state(self) -> dict[str, Any]:
@@ -198,7 +201,7 @@ class Listener(Protocol):
     """
 
     def hears(self, event: Event) -> bool:
-        """Whether a perceived event not worth waking for is kept for the next wake."""
+        """Whether a perceived event not worth waking for is kept for the next wake (reading no state, as ``notices``)."""
         ...
 
 

@@ -148,7 +148,10 @@ class World(WorldState):
 
     def sight(self, person: str) -> Sight:
         """What ``person`` perceives in their current place."""
-        area = self.position.get(person)
+        return self.sight_at(self.position.get(person), person)
+
+    def sight_at(self, area: str | None, person: str) -> Sight:
+        """What ``person`` would perceive in ``area`` as it is now (None: on the road)."""
         if area is None:
             return Sight(None, (), ())
         people = tuple(
