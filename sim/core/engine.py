@@ -45,7 +45,7 @@ from sim.core.mind import (
 )
 from sim.core.rng import Stream
 from sim.core.simtime import RunTime, iso, parse_time
-from sim.core.world import FixedWorld, World
+from sim.core.world import FixedWorld, Sight, World
 from sim.errors import BudgetExceeded
 from sim.llm.gateway import Gateway, GatewayFatal
 from sim.llm.site import Errand, moment
@@ -508,12 +508,56 @@ class Simulation:
             # memory rows of a decision committed earlier in this tick, still to be written with it
             "formed": len(self.contexts[name].memories),
         }
-        percept = self._percept(name, self.time.when(t), reason, area)
+        # The rule's wake-ups see what is there now (nothing can change it); a speculation sees
+        # what the decisions already made ahead foretell.
+        sight = self.world.sight_at(area, name) if sure else self._foresee(area, name, t)
+        percept = self._percept(name, self.time.when(t), reason, sight)
         errand = Errand()
         with moment(self.tick, t, errand):  # the tick is stamped when the decision is committed
             task = asyncio.ensure_future(mind.decide(percept))
         self.thought_ahead += 1
         return Ahead(counter, t, percept, task, before, errand, sure)
+
+    def _foresee(self, area: str | None, name: str, t: int) -> Sight:
+        """What ``name`` will see in ``area`` at second ``t`` if the decisions made ahead of it stand.
+
+        Only a guess: the check when the clock gets there redoes a speculation that guessed wrong.
+        """
+        if area is None:
+            return Sight(None, (), ())
+        heading = {other for other, (to, _) in self.world.travel.items() if to == area}
+        candidates = self.world.occupants[area] | heading | set(self._ahead) | set(self._deciding)
+        people = []
+        for other in sorted(candidates):
+            if other != name and other in self.minds:
+                place, activity = self._whereabouts(other, t)
+                if place == area:
+                    people.append((other, activity))
+        return Sight(area, tuple(people), tuple(self.world.objects[area].items()))
+
+    def _whereabouts(self, name: str, t: int) -> tuple[str | None, str]:
+        """Where ``name`` will be at second ``t``, doing what, by the decisions they made ahead that are done."""
+        place = self.world.position.get(name)
+        activity = self.world.activity.get(name, "")
+        if place is None and name in self.world.travel:
+            to, arrival = self.world.travel[name]
+            place = to if arrival <= t else None
+        made = [self._deciding[name]] if name in self._deciding else []
+        if name in self._ahead:
+            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain()]
+        for at, where, task in made:
+            if at >= t or not _decided(task):  # taken at the same second, a percept does not see it yet
+                break
+            place = where
+            for action in task.result().actions:
+                if isinstance(action, Do):
+                    activity = action.activity
+                elif isinstance(action, Go) and where is not None:
+                    target = self.scenario.resolve_place(action.place)
+                    if target != where:
+                        arrival = at + max(1, round(self.world.route(where, target).minutes * 60))
+                        place = target if arrival <= t else None
+        return place, activity
 
     def _redo(self, name: str, why: str, *, expected: bool = False) -> None:
         """Forget ``name``'s speculation, which the world has changed under: the person as they were before it.
@@ -559,9 +603,9 @@ class Simulation:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _percept(self, name: str, now: datetime, reason: str, area: str | None = None) -> Percept:
-        """What ``name`` perceives at ``now``: the place they are in (or will be in: ``area``) and their inbox."""
-        sight = self.world.sight(name) if area is None else self.world.sight_at(area, name)
+    def _percept(self, name: str, now: datetime, reason: str, sight: Sight | None = None) -> Percept:
+        """What ``name`` perceives at ``now``: their place as it is (or as foreseen: ``sight``) and their inbox."""
+        sight = self.world.sight(name) if sight is None else sight
         events = tuple(self.inbox[name])
         self.inbox[name].clear()
         return Percept(now, sight.place, sight.people, sight.objects, events, reason)
