@@ -213,6 +213,10 @@ class GenerativeMind:
 
     # -- conversations and interviews ----------------------------------------------------
 
+    async def prepare(self, partner: str, now: datetime) -> None:
+        """Sum up the partner of a conversation about to begin (``sim.core.mind.Preparer``)."""
+        await self.dialogue.prepare(partner, now)
+
     async def speak(self, partner: str, topic: str, lines: list[Line], now: datetime) -> Turn:
         """Say the next line, drawing on memories of the partner and the topic."""
         return await self.dialogue.speak(partner, topic, lines, now)

@@ -9,7 +9,8 @@ how they relate to the partner (their card, ``identity``), and on the conversati
 three things learned, rated in the same call, which count toward reflecting, and says whether
 what was said changes their plans for the rest of the day (``reaction`` re-plans at their next
 wake). Differences from the paper: the relationship summary is made once a conversation, not
-before every line; one call keeps the conversation (the paper asks for a summary, a memo and a
+before every line, and both people make it at once as the conversation begins (``prepare``: it
+reads only the speaker's memories, not what is said); one call keeps the conversation (the paper asks for a summary, a memo and a
 planning thought separately).
 """
 
@@ -78,6 +79,7 @@ class Dialogue:
         self.reacts = reacts  # ask after a conversation whether it changes the plans (the reaction component is on)
         self.last_talk: dict[str, int] = {}  # partner -> simulated second of the last conversation (or offer)
         self.about: dict[str, list[Any]] = {}  # partner -> [second made, relationship summary]
+        self.ready_for: str | None = None  # the partner summed up for the conversation about to begin
 
     def about_note(self, partner: str, stranger: str) -> str:
         """What a prompt adds about ``partner`` to the card, in brackets: the latest relationship summary
@@ -108,12 +110,20 @@ class Dialogue:
         self.about[partner] = [t, str(answer.summary)]
         return str(answer.summary)
 
+    async def prepare(self, partner: str, now: datetime) -> None:
+        """Sum up ``partner`` before the conversation's first line, while the other does the same."""
+        t = self.identity.second(now)
+        await self.memory.wake(t)
+        await self.sum_up(partner, t)
+        self.ready_for = partner
+
     async def speak(self, partner: str, topic: str, lines: list[Line], now: datetime) -> Turn:
         """Say the next line, drawing on the relationship, memories of the partner and the topic, and the talk so far."""
         t = self.identity.second(now)
         await self.memory.wake(t)
         me = self.identity.name
-        if any(line.speaker == me for line in lines) and partner in self.about:
+        if self.ready_for == partner or (any(line.speaker == me for line in lines) and partner in self.about):
+            self.ready_for = None
             about = str(self.about[partner][1])
         else:  # the speaker's first line: sum up the partner once for this conversation
             about = await self.sum_up(partner, t)

@@ -7,7 +7,8 @@ reflection passes ``reflection_threshold`` (150, the paper's), the person asks t
 are the statements, and one call draws up to ``insights_per_question`` (5) insights, each citing
 the statements it rests on (its evidence); then the insights' importance is rated in one call,
 as every memory's is, and they are stored as ``reflection`` memories. So a reflection costs
-1 + questions + 1 calls (5 by default). Differences from the paper: the importance counter also
+1 + questions + 1 calls (5 by default), three of them one after another: the questions' insight
+calls are asked at once (the statements for each retrieved in turn first). Differences from the paper: the importance counter also
 adds conversations (the paper counts perceived events only); questions are asked over the newest
 memories by creation, not by last access; the insights' importance is rated in one batched call.
 ``--set reflection=off`` leaves this component out; it keeps no state of its own (the counter is
@@ -17,6 +18,7 @@ keep one shape).
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from typing import Annotated, Any, ClassVar
 
@@ -91,8 +93,14 @@ class Reflection:
         )
         texts: list[str] = []
         evidence: list[list[int]] = []
-        for question in dict.fromkeys(asked.questions):  # the same question twice is asked once
-            found = await self.insights(question, t)
+        questions = list(dict.fromkeys(asked.questions))  # the same question twice is asked once
+        # The statements for each question are retrieved in turn (retrieval marks what it recalls as
+        # accessed); then the questions are asked at once: none reads another's answer.
+        statements = [await self.memory.retrieve(question, t) for question in questions]
+        answers = await asyncio.gather(
+            *(self.insights(q, found, t) for q, found in zip(questions, statements, strict=True))
+        )
+        for found in answers:
             for text, because in found:
                 if text not in texts:
                     texts.append(text)
@@ -100,9 +108,8 @@ class Reflection:
         if texts:
             await memory.remember("reflection", texts, await memory.score(texts, t), t, evidence)
 
-    async def insights(self, question: str, t: int) -> list[tuple[str, list[int]]]:
-        """Up to ``insights_per_question`` insights on ``question`` from the memories retrieved for it, with their ids."""
-        statements: list[Memory] = await self.memory.retrieve(question, t)
+    async def insights(self, question: str, statements: list[Memory], t: int) -> list[tuple[str, list[int]]]:
+        """Up to ``insights_per_question`` insights on ``question`` from the ``statements`` retrieved for it, with their ids."""
         if not statements:
             return []
         per = self.per_question

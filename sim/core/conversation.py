@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sim.core.mind import Line, Talker
+from sim.core.mind import Line, Preparer, Talker
 
 DEFAULT_MAX_TURNS = 8
 SECONDS_PER_TURN = 30
@@ -52,6 +52,9 @@ async def hold(conversation: Conversation, minds: dict[str, Any], now: datetime,
     speakers = (conversation.initiator, conversation.partner)
     first, second = minds[speakers[0]], minds[speakers[1]]
     assert isinstance(first, Talker) and isinstance(second, Talker)
+    if conversation.max_turns >= 2:  # both will speak: they get ready at once, not one after the other
+        pairs = ((first, speakers[1]), (second, speakers[0]))
+        await asyncio.gather(*(mind.prepare(other, now) for mind, other in pairs if isinstance(mind, Preparer)))
     for turn in range(conversation.max_turns):
         name = speakers[turn % 2]
         other = speakers[(turn + 1) % 2]

@@ -219,6 +219,19 @@ class Talker(Protocol):
 
 
 @runtime_checkable
+class Preparer(Protocol):
+    """A talker that readies itself for a conversation before its first line (an optional capability).
+
+    Both people of a conversation prepare at once, so what is prepared must not depend on what is
+    said; it is the first thing each does in the conversation, whoever speaks first.
+    """
+
+    async def prepare(self, partner: str, now: datetime) -> None:
+        """Get ready to talk with ``partner``."""
+        ...
+
+
+@runtime_checkable
 class Interviewee(Protocol):
     """A mind that can answer questions from its memories as of a simulated second."""
 

@@ -133,6 +133,7 @@ class Gateway:
         self.recorded: dict[str, list[dict[str, Any]]] = {}
         # each person's last prompt, to count how much of the next one a server's prefix cache could reuse
         self.prefixes = Prefixes()
+        self.sent = 0  # requests sent to the model by this process (speculation's dropped ones too)
         self.stats = Stats()
 
     async def aclose(self) -> None:
@@ -284,6 +285,7 @@ class Gateway:
             attempt += 1
             self._chained(row.site.tick)
             started = time.perf_counter()
+            self.sent += 1
             try:
                 reply = await self.transport.send(
                     Request(

@@ -137,7 +137,7 @@ def _fork(parent: Path, opts: ForkOptions) -> ForkOutcome:
         outcome = drive(sim, end, path)
     with RunReader(path) as reader:
         sent = runfile.count_calls(reader.db, after_id=copied, statuses=SENT)
-    return ForkOutcome(outcome.path, outcome.status, outcome.message, outcome.summary, int(sent))
+    return ForkOutcome(outcome.path, outcome.status, outcome.message, outcome.summary, outcome.ahead, int(sent))
 
 
 def _branch_world(world: str, spec: InterventionSpec | None) -> str:

@@ -67,6 +67,7 @@ class Outcome:
     status: str
     message: str
     summary: dict[str, Any]
+    ahead: str = ""  # what thinking ahead did, when it did anything
 
     def lines(self, note: str = "", calls: str = "") -> list[str]:
         """The closing lines a command prints: where the run stopped, its totals, ``note`` after the time."""
@@ -77,7 +78,7 @@ class Outcome:
             f"{s['llm_calls']} LLM calls ({calls}) · "
             f"{s['prompt_tokens'] + s['completion_tokens']} tokens · ${s['cost_usd']:.4f}"
         )
-        return [head] + ([self.message] if self.message else [])
+        return [head] + [line for line in (self.ahead, self.message) if line]
 
 
 def end_second(scenario: Scenario, start: datetime, opts: RunOptions, default_hours: float) -> int:
@@ -366,7 +367,17 @@ def _drive(sim: Simulation, end: int, path: Path, link: Link | None) -> Outcome:
             f"{path}: interrupted with {summary['events']} events and {summary['llm_calls']} LLM calls "
             f"recorded; hamlet resume {path} continues it from {summary['sim_now']}"
         )
-    return Outcome(path, status, message, summary)
+    return Outcome(path, status, message, summary, _thinking_ahead(sim))
+
+
+def _thinking_ahead(sim: Simulation) -> str:
+    """What thinking ahead did in this process: wake-ups thought through early, redone, requests sent."""
+    if not sim.thought_ahead:
+        return ""
+    return (
+        f"thought ahead: {sim.thought_ahead} wake-ups, {sim.redone} of them dropped and redone; "
+        f"{sim.gateway.sent} requests sent by this process"
+    )
 
 
 def _cut_short(err: BaseException, what: str) -> tuple[str, str]:
