@@ -16,6 +16,7 @@ import asyncio
 import copy
 import functools
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -178,6 +179,7 @@ class Simulation:
         self.speculate = self.lookahead and schedule == "speculate"
         self.thought_ahead = 0  # wake-ups thought through before the clock got there
         self.redone = 0  # of those, speculations the world changed under, thought through again
+        self.followed = 0  # of those, speculated from a decision not yet committed (one ahead of another)
         # person -> every memory row they formed so far, to rebuild their mind for a redo
         self._formed: dict[str, list[dict[str, Any]]] = {}
         self._specs: dict[str, PersonSpec] = {}  # person -> as the world (or an intervention) gave them
@@ -419,7 +421,7 @@ class Simulation:
             if area is None:
                 continue
             sure = safe(name, area, entry.t, sources, self._walks)
-            if not sure and not self.speculate:
+            if not sure and not (self.speculate and self._foreseeable(area, name, entry.t)):
                 continue
             reason = entry.payload.get("reason", "due")
             self._ahead[name] = self._think_ahead(name, entry.t, area, reason, entry.counter, sure)
@@ -450,9 +452,10 @@ class Simulation:
             if started >= room or name in self._ahead or name not in self.minds or not _decided(task):
                 continue
             after = self._after(at, place, task.result())
-            if after is not None and after[0] < self._end:
+            if after is not None and after[0] < self._end and self._foreseeable(after[1], name, after[0]):
                 self._ahead[name] = self._think_ahead(name, *after, CHAINED, False)
                 started += 1
+                self.followed += 1
         for name, first in sorted(self._ahead.items()):
             chain = first.chain()
             last = chain[-1]
@@ -461,8 +464,11 @@ class Simulation:
             after = self._after(last.t, last.percept.place, last.task.result())
             if after is None or after[0] >= self._end or self.busy.get(name, -1) >= t:
                 continue
+            if not self._foreseeable(after[1], name, after[0]):
+                continue
             last.then = self._think_ahead(name, *after, CHAINED, False)
             started += 1
+            self.followed += 1
         return started
 
     def _after(self, t: int, place: str | None, decision: Decision) -> tuple[int, str | None, str] | None:
@@ -534,6 +540,45 @@ class Simulation:
                 if place == area:
                     people.append((other, activity))
         return Sight(area, tuple(people), tuple(self.world.objects[area].items()))
+
+    def _foreseeable(self, area: str | None, name: str, t: int) -> bool:
+        """Whether everyone in ``area`` (or on their way there) has decided what they do there until second ``t``.
+
+        A speculation whose place someone there will change first is surely redone; it waits
+        until their decision is made. Who may walk in from elsewhere is still a gamble (waiting
+        for everyone nearby to decide too was slower, though it wasted less: docs/architecture.md).
+        """
+        if area is None:
+            return True
+        heading = {other for other, (to, _) in self.world.travel.items() if to == area}
+        for other in self.world.occupants[area] | heading | set(self._ahead) | set(self._deciding):
+            if other == name or other not in self.minds:
+                continue
+            horizon = self._horizon(other)
+            if horizon < t and self._whereabouts(other, int(horizon))[0] == area:
+                return False
+        return True
+
+    def _horizon(self, name: str) -> float:
+        """The second of ``name``'s next decision not made yet: until then, their whereabouts are known."""
+        made = [self._deciding[name]] if name in self._deciding else []
+        if name in self._ahead:
+            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain()]
+        if not made:  # their next wake-up, arrival or conversation in the clock, if any
+            travel = self.world.travel.get(name)
+            talk = self.busy.get(name, -1)  # claimed for a conversation at that second, or talking until then
+            due = [self.clock.wake_at(name), travel[1] if travel else None, talk if talk >= self.clock.now else None]
+            return min((at for at in due if at is not None), default=math.inf)
+        for at, _, task in made:
+            if not _decided(task):
+                return at
+        at, where, task = made[-1]
+        decision = task.result()
+        after = self._after(at, where, decision)
+        if after is not None:
+            return after[0]
+        quiet = decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)
+        return math.inf if quiet else at  # asleep until something wakes them; or words, a talk: not foreseen
 
     def _whereabouts(self, name: str, t: int) -> tuple[str | None, str]:
         """Where ``name`` will be at second ``t``, doing what, by the decisions they made ahead that are done."""

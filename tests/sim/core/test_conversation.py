@@ -50,3 +50,35 @@ def test_both_participants_remember_the_whole_conversation() -> None:
     done, minds = talk(None, 4)
     assert minds["A"].remembered == [("B", 4)] and minds["B"].remembered == [("A", 4)]
     assert done.seconds == 4 * 30
+
+
+class Preparing(Speaker):
+    """A speaker that gets ready before its first line, taking a while, and notes when."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        super().__init__(name, None)
+        self.log = log
+
+    async def prepare(self, partner: str, now: datetime) -> None:
+        self.log.append(f"{self.name} starts getting ready for {partner}")
+        await asyncio.sleep(0.01)
+        self.log.append(f"{self.name} is ready")
+
+    async def speak(self, partner: str, topic: str, lines: list[Line], now: datetime) -> Turn:
+        self.log.append(f"{self.name} speaks")
+        return await super().speak(partner, topic, lines, now)
+
+
+def test_both_get_ready_at_once_before_the_first_line() -> None:
+    log: list[str] = []
+    minds = {"A": Preparing("A", log), "B": Preparing("B", log)}
+    asyncio.run(hold(Conversation("A", "B", "the party", "Cafe:room", 2), minds, datetime(2026, 1, 1)))
+    assert log[:2] == ["A starts getting ready for B", "B starts getting ready for A"], "B did not wait for A"
+    assert log.index("A speaks") > max(log.index("A is ready"), log.index("B is ready"))
+
+
+def test_a_conversation_of_one_line_readies_nobody() -> None:
+    log: list[str] = []
+    minds = {"A": Preparing("A", log), "B": Preparing("B", log)}
+    asyncio.run(hold(Conversation("A", "B", "the party", "Cafe:room", 1), minds, datetime(2026, 1, 1)))
+    assert log == ["A speaks"]

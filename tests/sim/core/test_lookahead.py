@@ -129,6 +129,10 @@ def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: s
             assert sim.redone == 0, "what the rule lets in is never redone"
         elif world in ("town25", "interventions"):
             assert sim.redone > 0, "speculations the world changed under were redone (and the log still matches)"
+        if schedule == "speculate":
+            assert sim.followed > 0, "some wake-ups were speculated from a decision not yet committed"
+        else:
+            assert sim.followed == 0, "the rule thinks only wake-ups in the clock ahead"
 
 
 @pytest.mark.slow
