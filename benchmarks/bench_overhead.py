@@ -47,7 +47,14 @@ TARGET_RSS_MB = 4096.0
 
 
 def measure(
-    people: int, repeats: int, folder: Path, hours: float, concurrency: int | None, timeout: float, town: dict[str, Any]
+    people: int,
+    repeats: int,
+    folder: Path,
+    hours: float,
+    concurrency: int | None,
+    timeout: float,
+    town: dict[str, Any],
+    schedule: str = "lookahead",
 ) -> list[dict[str, Any]]:
     """Run the town of ``people`` ``repeats`` times, each in its own process."""
     from towns import write_town
@@ -59,6 +66,7 @@ def measure(
         args = [str(common.ROOT / "benchmarks" / "runner.py"), str(world), "--out", str(out), "--hours", str(hours)]
         if concurrency:
             args += ["--concurrency", str(concurrency)]
+        args += ["--schedule", schedule]
         t0 = time.perf_counter()
         result = common.run_child(args, timeout)
         result["command_s"] = time.perf_counter() - t0
@@ -206,9 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--one-cafe", action="store_true", help="one café for the whole town (crowded: hundreds in one place at lunch)"
     )
+    parser.add_argument(
+        "--schedule", choices=("lookahead", "speculate", "barrier"), default="lookahead", help="the runs' schedule"
+    )
+    parser.add_argument(
+        "--mind", choices=("schedule", "generative"), default="schedule", help="everyone's mind (default: schedule)"
+    )
     args = parser.parse_args(argv)
 
-    town = {"cafes": 1} if args.one_cafe else {}
+    town: dict[str, Any] = {"cafes": 1} if args.one_cafe else {}
+    if args.mind != "schedule":
+        town["mind"] = args.mind
     with tempfile.TemporaryDirectory(prefix="hamlet-bench-") as tmp:
         if args.profile:
             profile(args.profile, Path(tmp), args.hours, args.top, args.profile_part, town)
@@ -217,13 +233,16 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[int, list[dict[str, Any]]] = {}
         for people in args.people:
             repeats = args.repeats or (5 if people < 500 else 3)
-            results[people] = measure(people, repeats, Path(tmp), args.hours, args.concurrency, args.timeout, town)
+            results[people] = measure(
+                people, repeats, Path(tmp), args.hours, args.concurrency, args.timeout, town, args.schedule
+            )
             for r in results[people]:
                 r["rss_total_mb"] = r["rss_self_mb"] + r["rss_model_server_mb"]
                 r["run_per_person_ms"] = r["run_s"] / r["people"] * 1000
     kind = "one café for all" if args.one_cafe else "one café per 100 people"
     print(
-        f"\nbench_overhead: scripted model at latency 0, {args.hours:g} simulated hours, {kind}, medians over the runs"
+        f"\nbench_overhead: scripted model at latency 0, {args.hours:g} simulated hours, {kind}, {args.mind} minds, "
+        f"--schedule {args.schedule}, medians over the runs"
     )
     print(report(results))
     common.write_figures(args.json, results=results)

@@ -38,6 +38,7 @@ def measured_run(
     hours: float | None = None,
     latency_ms: float = 0.0,
     concurrency: int | None = None,
+    schedule: str = "lookahead",
     loop_profiler: Any = None,
 ) -> dict[str, Any]:
     """Run ``world`` like ``hamlet run WORLD --llm scripted --quiet`` and return its figures.
@@ -63,7 +64,11 @@ def measured_run(
 
     imported = time.perf_counter()
     opts = session.RunOptions(
-        hours=hours, out=out, quiet=True, llm=LLMOptions(llm="scripted", concurrency=concurrency, latency_ms=latency_ms)
+        hours=hours,
+        out=out,
+        quiet=True,
+        llm=LLMOptions(llm="scripted", concurrency=concurrency, latency_ms=latency_ms),
+        schedule=schedule,
     )
     world_path = Path(world)
     scenario = load_scenario(world_path)
@@ -187,9 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, help="simulated hours (default: the world's)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="scripted model: delay per reply")
     parser.add_argument("--concurrency", type=int, help="LLM calls in flight (default: the backend's)")
+    parser.add_argument("--schedule", default="lookahead", help="how the run takes its ticks (default: lookahead)")
     args = parser.parse_args(argv)
     figures = measured_run(
-        args.world, args.out, hours=args.hours, latency_ms=args.latency_ms, concurrency=args.concurrency
+        args.world,
+        args.out,
+        hours=args.hours,
+        latency_ms=args.latency_ms,
+        concurrency=args.concurrency,
+        schedule=args.schedule,
     )
     print(json.dumps(figures))
     return 0

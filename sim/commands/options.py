@@ -123,10 +123,10 @@ def schedule_option(parser: argparse.ArgumentParser) -> None:
         choices=("lookahead", "speculate", "barrier"),
         default="lookahead",
         help="lookahead (default): people whose next wake-up nothing can reach before it comes "
-        "think it through while others wait for the model; speculate: everyone's next wake-up is "
-        "thought through early and redone if the world changed under it (faster; a redo may "
-        "re-send calls); barrier: one tick at a time. All three write the same log "
-        "(docs/architecture.md)",
+        "think it through while others wait for the model; speculate: people go on through their "
+        "wake-ups as far as the decisions already made foretell, redone where the world turned out "
+        "otherwise (faster; a redo may re-send calls, and the closing lines say how many were sent); "
+        "barrier: one tick at a time. All three write the same log (docs/architecture.md)",
     )
 
 

@@ -36,6 +36,7 @@ class Clock:
         self._counter = 0
         # person -> counter of their one valid wake entry; older wake entries are stale
         self._wake: dict[str, int] = {}
+        self._wake_t: dict[str, int] = {}  # person -> the second of that entry (asked often while speculating)
 
     def push(self, t: int, priority: int, kind: str, person: str | None = None, **payload: Any) -> Entry:
         """Queue a happening at second ``t``; never earlier than now, and on the grid in fixed-step mode."""
@@ -51,20 +52,16 @@ class Clock:
         """Wake ``person`` at second ``t``, replacing any wake-up queued before."""
         entry = self.push(t, WAKE, "wake", person, reason=reason)
         self._wake[person] = entry.counter
+        self._wake_t[person] = entry.t
 
     def wake_at(self, person: str) -> int | None:
         """When ``person`` is next woken, if at all."""
-        counter = self._wake.get(person)
-        if counter is None:
-            return None
-        for entry in self._queue:
-            if entry.counter == counter:
-                return entry.t
-        return None
+        return self._wake_t.get(person)
 
     def forget(self, person: str) -> None:
         """Cancel ``person``'s wake-up (they left the world)."""
         self._wake.pop(person, None)
+        self._wake_t.pop(person, None)
 
     def _live(self, entry: Entry) -> bool:
         return entry.kind != "wake" or self._wake.get(entry.person or "") == entry.counter
@@ -86,6 +83,7 @@ class Clock:
             if self._live(entry):
                 if entry.kind == "wake":
                     del self._wake[entry.person or ""]
+                    del self._wake_t[entry.person or ""]
                 entries.append(entry)
         self.now = t
         return t, entries
@@ -116,3 +114,4 @@ class Clock:
         self._queue = [Entry(*row) for row in state["queue"]]
         heapq.heapify(self._queue)
         self._wake = {e.person: e.counter for e in self._queue if e.kind == "wake" and e.person}
+        self._wake_t = {e.person: e.t for e in self._queue if e.kind == "wake" and e.person}

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
+import networkx as nx
+
 from sim.core import events as ev
 from sim.core.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
 from sim.core.conversation import Conversation, hold
@@ -483,7 +485,9 @@ class Simulation:
         if isinstance(last, Go):
             target = self.scenario.resolve_place(last.place)
             if target != place:
-                walk = self.world.route(place, target).minutes
+                walk = self._walk_minutes(place, target)
+                if walk is None:
+                    return None
                 return t + max(1, round(walk * 60)), target, "arrived"  # as ``ev.Move.arrival``
         elif last is not None and not isinstance(last, (Do, Note)):
             return None
@@ -523,6 +527,13 @@ class Simulation:
             task = asyncio.ensure_future(mind.decide(percept))
         self.thought_ahead += 1
         return Ahead(counter, t, percept, task, before, errand, sure)
+
+    def _walk_minutes(self, source: str, target: str) -> float | None:
+        """The route's minutes, or None where no path joins them (the commit says so; a guess need not)."""
+        try:
+            return self.world.route(source, target).minutes
+        except nx.NetworkXNoPath:
+            return None
 
     def _foresee(self, area: str | None, name: str, t: int) -> Sight:
         """What ``name`` will see in ``area`` at second ``t`` if the decisions made ahead of it stand.
@@ -599,8 +610,9 @@ class Simulation:
                     activity = action.activity
                 elif isinstance(action, Go) and where is not None:
                     target = self.scenario.resolve_place(action.place)
-                    if target != where:
-                        arrival = at + max(1, round(self.world.route(where, target).minutes * 60))
+                    walk = self._walk_minutes(where, target)
+                    if target != where and walk is not None:
+                        arrival = at + max(1, round(walk * 60))
                         place = target if arrival <= t else None
         return place, activity
 
