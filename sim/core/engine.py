@@ -13,22 +13,17 @@ writes.
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
-import json
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-import networkx as nx
-
 from sim.core import events as ev
+from sim.core.ahead import CHAINED, Ahead, ThinkingAhead, recorded_row
 from sim.core.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
 from sim.core.conversation import Conversation, hold
 from sim.core.events import Event, event_dict
-from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
+from sim.core.lookahead import LookaheadBroken, Source, Walks
 from sim.core.mind import (
     Chain,
     Decision,
@@ -38,7 +33,6 @@ from sim.core.mind import (
     Mind,
     MindContext,
     Note,
-    Percept,
     Say,
     Step,
     Talk,
@@ -48,10 +42,10 @@ from sim.core.mind import (
 )
 from sim.core.rng import Stream
 from sim.core.simtime import RunTime, iso, parse_time
-from sim.core.world import FixedWorld, Sight, World
+from sim.core.world import FixedWorld, World
 from sim.errors import BudgetExceeded
 from sim.llm.gateway import Gateway, GatewayFatal
-from sim.llm.site import Errand, moment
+from sim.llm.site import moment
 from sim.run.control import Desk
 from sim.runfile.log import Batch, RunLog
 from sim.worldfile.scenario import InterventionSpec, PersonSpec, Scenario
@@ -63,39 +57,7 @@ SCHEDULES = ("lookahead", "speculate", "barrier")
 """How a run takes its ticks: thinking ahead where nothing can interfere (default); thinking every
 wake-up ahead and redoing those the world changed under; or one tick at a time."""
 
-AHEAD_SCAN = 64
-"""Wake-ups looked at per lookahead pass, earliest first: enough to fill the gateway, never the whole town."""
-
-AHEAD_DEPTH = 8
-"""Wake-ups of one person a speculation may run ahead by, one after another: a person alone goes on
-with their day while others wait for the model, as far as the gateway has room."""
-
-CHAINED = -1
-"""The clock entry of a speculated wake-up that follows another still uncommitted: it is pushed only
-when that one is committed, so it is recognised by its second and its reason."""
-
 Progress = Callable[["Simulation"], None]
-
-
-@dataclass(slots=True)
-class Ahead:
-    """A wake-up being thought through before the clock gets there, and the person as they were before it."""
-
-    counter: int  # the clock entry of the wake-up
-    t: int
-    percept: Percept
-    task: asyncio.Future[Decision]
-    before: dict[str, Any]  # mind state, stream counter, inbox, calls made: what a snapshot saves meanwhile
-    errand: Errand  # dropped on a redo: the old task's late replies then change nothing
-    safe: bool = True  # the rule let it in (a redo would be a bug); False: a speculation, checked at its time
-    then: Ahead | None = None  # the person's next wake-up, speculated from this decision while it waits
-
-    def chain(self) -> list[Ahead]:
-        """This wake-up and the ones speculated after it, in order."""
-        out = [self]
-        while out[-1].then is not None:
-            out.append(out[-1].then)
-        return out
 
 
 E = TypeVar("E", bound=Event)
@@ -119,7 +81,7 @@ def _may_think_ahead(schedule: str, fixed_step: int | None, chain: Chain | None,
     )
 
 
-class Simulation:
+class Simulation(ThinkingAhead):
     """One run in memory: world, clock, minds and their random streams, feeding a ``RunLog``.
 
     ``calls`` is where ``gateway`` puts its ``llm_call`` rows (its sink appends to it): the engine
@@ -391,282 +353,6 @@ class Simulation:
             self._redo(name, f"what they perceive at {iso(now)} differs")
         return asyncio.ensure_future(self.minds[name].decide(self._percept(name, now, reason)))
 
-    # -- thinking ahead ------------------------------------------------------------------
-
-    def _look_ahead(self, t: int) -> None:
-        """Start thinking through the earliest wake-ups that nothing still to happen can reach (``sim.core.lookahead``)."""
-        room = max(8, 4 * self.gateway.concurrency) - len(self._thinking(all_=True))
-        if self.speculate:
-            room -= self._go_on(t, room)
-        if room <= 0:
-            return
-        pending = self.clock.pending()
-        sources = sorted(
-            [*self._frontier.values(), *(self._source(entry) for entry in pending)], key=lambda source: source.t
-        )
-        deciding = {source.person for source in self._frontier.values()}
-        # A wake-up later in this same second is taken in the next tick: it is only worth the wait.
-        wakes = sorted(
-            e
-            for e in pending
-            if t < e.t < self._end
-            and e.kind == "wake"
-            and e.person in self.minds
-            and e.person not in self._ahead
-            and e.person not in deciding
-            and self.busy.get(e.person, -1) < t
-        )  # not about to talk (a conversation comes first)
-        for entry in wakes[:AHEAD_SCAN]:
-            name = entry.person
-            assert name is not None
-            area = self.world.position.get(name)
-            if area is None:
-                continue
-            sure = safe(name, area, entry.t, sources, self._walks)
-            if not sure and not (self.speculate and self._foreseeable(area, name, entry.t)):
-                continue
-            reason = entry.payload.get("reason", "due")
-            self._ahead[name] = self._think_ahead(name, entry.t, area, reason, entry.counter, sure)
-            room -= 1
-            if room == 0:
-                return
-
-    def _thinking(self, *, all_: bool = False) -> list[asyncio.Future[Decision]]:
-        """The decisions thought ahead still being made: the last of each person's (``all_``: every one)."""
-        if not self.speculate and not all_:
-            return []  # nothing follows a safe wake-up ahead: only the tick's own units are waited for
-        chains = [ahead.chain() for ahead in self._ahead.values()]
-        tasks = [a.task for chain in chains for a in (chain if all_ else chain[-1:])]
-        if not all_:  # a decision of this tick may be followed by the person's next one too
-            tasks += [task for name, (_, _, task) in self._deciding.items() if name not in self._ahead]
-        return [task for task in tasks if not task.done()]
-
-    def _go_on(self, t: int, room: int) -> int:
-        """Speculate the wake-up after each finished speculation that keeps the person where they are; how many.
-
-        A decision that only does things (no walk, no word to anyone, no conversation) and names
-        its next wake-up leaves the person in their place until then, so that wake-up can be
-        thought through already, with what they see now; the check when the clock gets there
-        redoes it if the place changed meanwhile.
-        """
-        started = 0
-        for name, (at, place, task) in sorted(self._deciding.items()):  # decided this tick, to be committed
-            if started >= room or name in self._ahead or name not in self.minds or not _decided(task):
-                continue
-            after = self._after(at, place, task.result())
-            if after is not None and after[0] < self._end and self._foreseeable(after[1], name, after[0]):
-                self._ahead[name] = self._think_ahead(name, *after, CHAINED, False)
-                started += 1
-                self.followed += 1
-        for name, first in sorted(self._ahead.items()):
-            chain = first.chain()
-            last = chain[-1]
-            if started >= room or len(chain) >= AHEAD_DEPTH or not _decided(last.task):
-                continue
-            after = self._after(last.t, last.percept.place, last.task.result())
-            if after is None or after[0] >= self._end or self.busy.get(name, -1) >= t:
-                continue
-            if not self._foreseeable(after[1], name, after[0]):
-                continue
-            last.then = self._think_ahead(name, *after, CHAINED, False)
-            started += 1
-            self.followed += 1
-        return started
-
-    def _after(self, t: int, place: str | None, decision: Decision) -> tuple[int, str | None, str] | None:
-        """When, where and why ``decision`` (made ahead) wakes the person next, if only they take part in it.
-
-        Doing things keeps them where they are until the wake-up it names; one walk at the end
-        wakes them on arrival. Words, conversations, several walks: None (not speculated on).
-        """
-        if place is None or not all(isinstance(a, (Do, Note)) for a in decision.actions[:-1]):
-            return None
-        last = decision.actions[-1] if decision.actions else None
-        if isinstance(last, Go):
-            target = self.scenario.resolve_place(last.place)
-            if target != place:
-                walk = self._walk_minutes(place, target)
-                if walk is None:
-                    return None
-                return t + max(1, round(walk * 60)), target, "arrived"  # as ``ev.Move.arrival``
-        elif last is not None and not isinstance(last, (Do, Note)):
-            return None
-        if decision.wake is None:
-            return None
-        return max(t + 1, self.time.due(decision.wake)), place, "due"
-
-    def _source(self, entry: Entry) -> Source:
-        """Where and from when a queued entry can change the world."""
-        if entry.kind == "wake":
-            return Source(entry.t, self.world.position.get(entry.person or ""), entry.person)
-        if entry.kind == "arrive":
-            travel = self.world.travel.get(entry.person or "")
-            return Source(entry.t, travel[0] if travel else None, entry.person)
-        if entry.kind == "converse":
-            return Source(entry.t, entry.payload.get("place"), None)
-        return Source(entry.t, None, None)  # interventions, team steps, fixed steps: anywhere
-
-    def _think_ahead(self, name: str, t: int, area: str | None, reason: str, counter: int, sure: bool) -> Ahead:
-        """Start ``name``'s decision at second ``t`` in ``area`` now, saving the person as they are before it."""
-        mind = self.minds[name]
-        before = {
-            "mind": copy.deepcopy(mind.state()),
-            "stream": self.streams[name].counter,
-            "inbox": list(self.inbox[name]),
-            "calls": self.gateway.counters.get(name),
-            "prompt": self.gateway.prefixes.last.get(name),  # their last call's, for prefix_tokens
-            # memory rows of a decision committed earlier in this tick, still to be written with it
-            "formed": len(self.contexts[name].memories),
-        }
-        # The rule's wake-ups see what is there now (nothing can change it); a speculation sees
-        # what the decisions already made ahead foretell.
-        sight = self.world.sight_at(area, name) if sure else self._foresee(area, name, t)
-        percept = self._percept(name, self.time.when(t), reason, sight)
-        errand = Errand()
-        with moment(self.tick, t, errand):  # the tick is stamped when the decision is committed
-            task = asyncio.ensure_future(mind.decide(percept))
-        self.thought_ahead += 1
-        return Ahead(counter, t, percept, task, before, errand, sure)
-
-    def _walk_minutes(self, source: str, target: str) -> float | None:
-        """The route's minutes, or None where no path joins them (the commit says so; a guess need not)."""
-        try:
-            return self.world.route(source, target).minutes
-        except nx.NetworkXNoPath:
-            return None
-
-    def _foresee(self, area: str | None, name: str, t: int) -> Sight:
-        """What ``name`` will see in ``area`` at second ``t`` if the decisions made ahead of it stand.
-
-        Only a guess: the check when the clock gets there redoes a speculation that guessed wrong.
-        """
-        if area is None:
-            return Sight(None, (), ())
-        heading = {other for other, (to, _) in self.world.travel.items() if to == area}
-        candidates = self.world.occupants[area] | heading | set(self._ahead) | set(self._deciding)
-        people = []
-        for other in sorted(candidates):
-            if other != name and other in self.minds:
-                place, activity = self._whereabouts(other, t)
-                if place == area:
-                    people.append((other, activity))
-        return Sight(area, tuple(people), tuple(self.world.objects[area].items()))
-
-    def _foreseeable(self, area: str | None, name: str, t: int) -> bool:
-        """Whether everyone in ``area`` (or on their way there) has decided what they do there until second ``t``.
-
-        A speculation whose place someone there will change first is surely redone; it waits
-        until their decision is made. Who may walk in from elsewhere is still a gamble (waiting
-        for everyone nearby to decide too was slower, though it wasted less: docs/architecture.md).
-        """
-        if area is None:
-            return True
-        heading = {other for other, (to, _) in self.world.travel.items() if to == area}
-        for other in self.world.occupants[area] | heading | set(self._ahead) | set(self._deciding):
-            if other == name or other not in self.minds:
-                continue
-            horizon = self._horizon(other)
-            if horizon < t and self._whereabouts(other, int(horizon))[0] == area:
-                return False
-        return True
-
-    def _horizon(self, name: str) -> float:
-        """The second of ``name``'s next decision not made yet: until then, their whereabouts are known."""
-        made = [self._deciding[name]] if name in self._deciding else []
-        if name in self._ahead:
-            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain()]
-        if not made:  # their next wake-up, arrival or conversation in the clock, if any
-            travel = self.world.travel.get(name)
-            talk = self.busy.get(name, -1)  # claimed for a conversation at that second, or talking until then
-            due = [self.clock.wake_at(name), travel[1] if travel else None, talk if talk >= self.clock.now else None]
-            return min((at for at in due if at is not None), default=math.inf)
-        for at, _, task in made:
-            if not _decided(task):
-                return at
-        at, where, task = made[-1]
-        decision = task.result()
-        after = self._after(at, where, decision)
-        if after is not None:
-            return after[0]
-        quiet = decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)
-        return math.inf if quiet else at  # asleep until something wakes them; or words, a talk: not foreseen
-
-    def _whereabouts(self, name: str, t: int) -> tuple[str | None, str]:
-        """Where ``name`` will be at second ``t``, doing what, by the decisions they made ahead that are done."""
-        place = self.world.position.get(name)
-        activity = self.world.activity.get(name, "")
-        if place is None and name in self.world.travel:
-            to, arrival = self.world.travel[name]
-            place = to if arrival <= t else None
-        made = [self._deciding[name]] if name in self._deciding else []
-        if name in self._ahead:
-            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain()]
-        for at, where, task in made:
-            if at >= t or not _decided(task):  # taken at the same second, a percept does not see it yet
-                break
-            place = where
-            for action in task.result().actions:
-                if isinstance(action, Do):
-                    activity = action.activity
-                elif isinstance(action, Go) and where is not None:
-                    target = self.scenario.resolve_place(action.place)
-                    walk = self._walk_minutes(where, target)
-                    if target != where and walk is not None:
-                        arrival = at + max(1, round(walk * 60))
-                        place = target if arrival <= t else None
-        return place, activity
-
-    def _redo(self, name: str, why: str, *, expected: bool = False) -> None:
-        """Forget ``name``'s speculation, which the world has changed under: the person as they were before it.
-
-        Their mind is rebuilt from its saved state and memory rows, as a resume rebuilds it; the
-        replies the speculation got wait in ``Gateway.recorded``, so a call asked again with the
-        same prompt is answered (and logged) as the in-order run would, without being sent.
-        """
-        ahead = self._ahead.pop(name)
-        if ahead.safe and not expected:
-            raise LookaheadBroken(
-                f"{name} was thinking ahead about {iso(self.time.when(ahead.t))}, which the rule allowed, but {why}"
-            )
-        for dropped in ahead.chain():  # the wake-ups speculated after it go with it
-            dropped.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts no more
-            dropped.task.cancel()
-            self.redone += 1
-        others = []
-        for row in self._calls:
-            if row["person"] == name and row["t"] >= ahead.t:
-                self.gateway.recorded.setdefault(row["cache_key"], []).append(row)
-            else:
-                others.append(row)
-        self._calls[:] = others
-        before = ahead.before
-        outbox = self.contexts[name].memories[: before["formed"]]  # a decision's rows committed this tick
-        formed = [*self._formed.get(name, []), *(_recorded(row) for row in outbox)]
-        arrived = self.inbox[name]
-        mind = self._install(self._specs[name], before["stream"], formed)
-        mind.restore(copy.deepcopy(before["mind"]))
-        self.contexts[name].memories.extend(outbox)
-        self.inbox[name] = [*before["inbox"], *arrived]
-        for table, value in ((self.gateway.counters, before["calls"]), (self.gateway.prefixes.last, before["prompt"])):
-            if value is None:
-                table.pop(name, None)
-            else:
-                table[name] = value
-
-    async def _drop_ahead(self) -> None:
-        """Stop thinking ahead (the run stops); what was paid for is committed as calls only."""
-        tasks = [a.task for ahead in self._ahead.values() for a in ahead.chain()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    def _percept(self, name: str, now: datetime, reason: str, sight: Sight | None = None) -> Percept:
-        """What ``name`` perceives at ``now``: their place as it is (or as foreseen: ``sight``) and their inbox."""
-        sight = self.world.sight(name) if sight is None else sight
-        events = tuple(self.inbox[name])
-        self.inbox[name].clear()
-        return Percept(now, sight.place, sight.people, sight.objects, events, reason)
-
     def _commit(self, t: int, name: str, decision: Decision) -> None:
         moved = refused = False
         for action in decision.actions:
@@ -882,7 +568,7 @@ class Simulation:
             for row in outbox[:done]:
                 rows.append({**row, "person": name, "tick": self.tick})
                 if self.lookahead:  # to rebuild a person whose thinking ahead is dropped
-                    self._formed.setdefault(name, []).append(_recorded(row))
+                    self._formed.setdefault(name, []).append(recorded_row(row))
             del outbox[:done]
             if ahead is not None:
                 for later in ahead.chain():  # those speculated after it counted the rows just taken
@@ -960,17 +646,6 @@ class Simulation:
         if self.chain is not None and "chain" in state:
             self.chain.restore(state["chain"])
         self._snapshot_at = (self.tick, self.clock.now)  # the snapshot restored from stands at the clock's time
-
-
-def _recorded(row: dict[str, Any]) -> dict[str, Any]:
-    """A memory row as a mind formed it, as the run file gives it back (its evidence a list, not JSON)."""
-    evidence = row.get("evidence")
-    return {**row, "evidence": json.loads(evidence) if isinstance(evidence, str) else list(evidence or [])}
-
-
-def _decided(task: asyncio.Future[Decision]) -> bool:
-    """Whether ``task`` came to a decision (not cancelled, no error)."""
-    return task.done() and not task.cancelled() and task.exception() is None
 
 
 @functools.cache

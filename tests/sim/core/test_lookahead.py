@@ -139,7 +139,7 @@ def test_thinking_ahead_writes_the_log_the_tick_by_tick_schedule_writes(world: s
 def test_a_rule_that_lets_in_what_it_should_not_stops_the_run_instead_of_logging_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sim.core.engine.safe", lambda *args: True)  # everyone may think ahead, always
+    monkeypatch.setattr("sim.core.ahead.safe", lambda *args: True)  # everyone may think ahead, always
     with pytest.raises(LookaheadBroken):
         run(tmp_path, SMALLVILLE, "lookahead", hours=4, seed=1)
 
