@@ -93,6 +93,24 @@ def test_walking_times_of_zero_leave_one_second_between_areas() -> None:
     assert walk("Achterberg House:kitchen", "Kettle & Crumb:counter") == 1
 
 
+@pytest.mark.slow
+def test_a_world_of_walks_that_take_no_time_runs_as_barrier_runs_it(tmp_path: Path) -> None:
+    """No lookahead to speak of (everyone is a second away): still the tick-by-tick log, every way."""
+    data = yaml.safe_load(SMALLVILLE)
+    for sector in data["sectors"]:
+        sector["inner_minutes"] = 0
+    for link in data["links"]:
+        link["minutes"] = 0.001
+    text = yaml.safe_dump(data)
+    barrier, _ = run(tmp_path, text, "barrier", hours=2, seed=4)
+    expected = crash.dump(barrier)
+    for schedule in ("lookahead", "speculate"):
+        ahead, sim = run(tmp_path, text, schedule, hours=2, seed=4)
+        assert crash.differences(expected, crash.dump(ahead)) == [], schedule
+        if schedule == "speculate":
+            assert sim.thought_ahead > 0, "speculation still thinks ahead where the rule cannot"
+
+
 # -- the log -----------------------------------------------------------------------------
 
 
