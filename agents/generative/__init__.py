@@ -142,7 +142,7 @@ class GenerativeMind:
     # -- the protocol --------------------------------------------------------------------
 
     async def decide(self, percept: Percept) -> Decision:
-        """Notice, sum up and plan in the morning, reflect, react, then do the next action of the plan."""
+        """Notice, sum up and plan in the morning, react, or do the next action of the plan; ask to reflect if due."""
         now = percept.now
         t = self.identity.second(now)
         memory = self.memory
@@ -171,8 +171,14 @@ class GenerativeMind:
                 self.reaction.new_day()
         if self.acting.asleep(now.hour * 60 + now.minute):
             return self.acting.sleep(percept, now, notes)
-        if self.reflection is not None and self.reflection.due():
-            await self.reflection.reflect(t)
+        decision = await self._respond(percept, now, t, noticed, notes)
+        # Reflection comes after the decision, as in the paper's code (plan, then reflect, then
+        # act): in a unit of its own, so nobody waits for it but the person's own next unit.
+        decision.reflect = self.reflection is not None and self.reflection.due()
+        return decision
+
+    async def _respond(self, percept: Percept, now: datetime, t: int, noticed: list[Any], notes: list[Any]) -> Decision:
+        """React to what was noticed (a conversation, or the day planned again), else the next action of the plan."""
         if self.reaction is not None:
             talk, replan = await self.reaction.react(percept, t, noticed)
             if replan is not None and self.day_planning is not None and self.day_planning.plan_date is not None:
@@ -181,6 +187,14 @@ class GenerativeMind:
             if talk is not None:
                 return Decision([*notes, talk])
         return await self.acting.act(percept, now, t, notes)
+
+    async def reflect(self, now: datetime) -> None:
+        """Reflect, as the last decision asked (``sim.core.mind.Reflector``): questions, insights, their importance."""
+        if self.reflection is None:
+            return
+        t = self.identity.second(now)
+        await self.memory.wake(t)
+        await self.reflection.reflect(t)
 
     def notices(self, event: Event) -> bool:
         """Woken by being spoken to, or by an injected event where the person is."""

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import networkx as nx
 
 from sim.core.clock import Clock, Entry
 from sim.core.events import Event
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
-from sim.core.mind import Decision, Do, Go, Mind, MindContext, Note, Percept
+from sim.core.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Reflector
 from sim.core.rng import Stream
 from sim.core.simtime import RunTime, iso
 from sim.core.world import Sight, World
@@ -64,6 +65,10 @@ class Ahead:
     errand: Errand  # dropped on a redo: the old task's late replies then change nothing
     safe: bool = True  # the rule let it in (a redo would be a bug); False: a speculation, checked at its time
     then: Ahead | None = None  # the person's next wake-up, speculated from this decision while it waits
+    # a reflection thought through early (its task decides nothing), and the wake-up the decision
+    # before it named, when, where and why: what follows it
+    reflection: bool = False
+    after: tuple[int, str | None, str] | None = None
 
     def chain(self) -> list[Ahead]:
         """This wake-up and the ones speculated after it, in order."""
@@ -94,6 +99,7 @@ class ThinkingAhead:
     _ahead: dict[str, Ahead]  # person -> their earliest wake-up being thought through
     _deciding: dict[str, tuple[int, str | None, asyncio.Future[Decision]]]  # this tick's decisions
     _frontier: dict[int, Source]
+    _reflecting: list[str]  # people reflecting in the tick under way
     _end: int
     _walks: Walks
     _calls: list[dict[str, Any]]
@@ -112,8 +118,11 @@ class ThinkingAhead:
         if room <= 0:
             return
         pending = self.clock.pending()
+        # A reflection changes nothing anyone perceives (no source); the person waits for it.
+        reflecting = {e.person for e in pending if e.kind == "reflect"} | set(self._reflecting)
         sources = sorted(
-            [*self._frontier.values(), *(self._source(entry) for entry in pending)], key=lambda source: source.t
+            [*self._frontier.values(), *(self._source(entry) for entry in pending if entry.kind != "reflect")],
+            key=lambda source: source.t,
         )
         deciding = {source.person for source in self._frontier.values()}
         # A wake-up later in this same second is taken in the next tick: it is only worth the wait.
@@ -125,6 +134,7 @@ class ThinkingAhead:
             and e.person in self.minds
             and e.person not in self._ahead
             and e.person not in deciding
+            and e.person not in reflecting
             and self.busy.get(e.person, -1) < t
         )  # not about to talk (a conversation comes first)
         for entry in wakes[:AHEAD_SCAN]:
@@ -164,25 +174,48 @@ class ThinkingAhead:
         for name, (at, place, task) in sorted(self._deciding.items()):  # decided this tick, to be committed
             if started >= room or name in self._ahead or name not in self.minds or not decided(task):
                 continue
-            after = self._after(at, place, task.result())
-            if after is not None and after[0] < self._end and self._foreseeable(after[1], name, after[0]):
-                self._ahead[name] = self._think_ahead(name, *after, CHAINED, False)
+            follower = self._follower(name, at, place, task.result(), t)
+            if follower is not None:
+                self._ahead[name] = follower
                 started += 1
-                self.followed += 1
         for name, first in sorted(self._ahead.items()):
             chain = first.chain()
             last = chain[-1]
             if started >= room or len(chain) >= AHEAD_DEPTH or not decided(last.task):
                 continue
-            after = self._after(last.t, last.percept.place, last.task.result())
-            if after is None or after[0] >= self._end or self.busy.get(name, -1) >= t:
-                continue
-            if not self._foreseeable(after[1], name, after[0]):
-                continue
-            last.then = self._think_ahead(name, *after, CHAINED, False)
-            started += 1
-            self.followed += 1
+            if last.reflection:
+                follower = self._follower(name, last.t, last.percept.place, None, t, last.after)
+            else:
+                follower = self._follower(name, last.t, last.percept.place, last.task.result(), t)
+            if follower is not None:
+                last.then = follower
+                started += 1
         return started
+
+    def _follower(
+        self,
+        name: str,
+        at: int,
+        place: str | None,
+        decision: Decision | None,
+        t: int,
+        after: tuple[int, str | None, str] | None = None,
+    ) -> Ahead | None:
+        """What comes after ``decision`` at second ``at``, thought through now if it can be: its reflection, or the
+        wake-up it names (``after``: the one named by the decision before a reflection), or None."""
+        if decision is not None and decision.reflect:  # (a conversation claiming them later redoes it)
+            if at + 1 >= self._end:
+                return None
+            named = self._after(at, place, dataclasses.replace(decision, reflect=False))
+            return self._think_ahead(name, at + 1, place, "reflect", CHAINED, False, named)
+        if self.busy.get(name, -1) >= t:
+            return None  # claimed for a conversation, or just out of one: it comes first
+        if decision is not None:
+            after = self._after(at, place, decision)
+        if after is None or after[0] >= self._end or not self._foreseeable(after[1], name, after[0]):
+            return None
+        self.followed += 1
+        return self._think_ahead(name, *after, CHAINED, False)
 
     def _after(self, t: int, place: str | None, decision: Decision) -> tuple[int, str | None, str] | None:
         """When, where and why ``decision`` (made ahead) wakes the person next, if only they take part in it.
@@ -190,8 +223,8 @@ class ThinkingAhead:
         Doing things keeps them where they are until the wake-up it names; one walk at the end
         wakes them on arrival. Words, conversations, several walks: None (not speculated on).
         """
-        if place is None or not all(isinstance(a, (Do, Note)) for a in decision.actions[:-1]):
-            return None
+        if place is None or decision.reflect or not all(isinstance(a, (Do, Note)) for a in decision.actions[:-1]):
+            return None  # (a reflection comes first: it is a unit of its own, at this second)
         last = decision.actions[-1] if decision.actions else None
         if isinstance(last, Go):
             target = self.scenario.resolve_place(last.place)
@@ -217,8 +250,20 @@ class ThinkingAhead:
             return Source(entry.t, entry.payload.get("place"), None)
         return Source(entry.t, None, None)  # interventions, team steps, fixed steps: anywhere
 
-    def _think_ahead(self, name: str, t: int, area: str | None, reason: str, counter: int, sure: bool) -> Ahead:
-        """Start ``name``'s decision at second ``t`` in ``area`` now, saving the person as they are before it."""
+    def _think_ahead(
+        self,
+        name: str,
+        t: int,
+        area: str | None,
+        reason: str,
+        counter: int,
+        sure: bool,
+        named: tuple[int, str | None, str] | None = None,
+    ) -> Ahead:
+        """Start ``name``'s decision at second ``t`` in ``area`` now, saving the person as they are before it.
+
+        With ``reason`` "reflect", their reflection instead (``named``: the wake-up after it).
+        """
         mind = self.minds[name]
         before = {
             "mind": copy.deepcopy(mind.state()),
@@ -231,13 +276,20 @@ class ThinkingAhead:
         }
         # The rule's wake-ups see what is there now (nothing can change it); a speculation sees
         # what the decisions already made ahead foretell.
-        sight = self.world.sight_at(area, name) if sure else self._foresee(area, name, t)
-        percept = self._percept(name, self.time.when(t), reason, sight)
+        reflection = reason == "reflect"
+        if reflection:  # it perceives nothing: what waits in the inbox is for the next decision
+            percept = Percept(self.time.when(t), area, (), (), (), reason)
+        else:
+            sight = self.world.sight_at(area, name) if sure else self._foresee(area, name, t)
+            percept = self._percept(name, self.time.when(t), reason, sight)
         errand = Errand()
         with moment(self.tick, t, errand):  # the tick is stamped when the decision is committed
-            task = asyncio.ensure_future(mind.decide(percept))
+            if reflection:
+                task = asyncio.ensure_future(reflected(cast(Reflector, mind), percept.now))
+            else:
+                task = asyncio.ensure_future(mind.decide(percept))
         self.thought_ahead += 1
-        return Ahead(counter, t, percept, task, before, errand, sure)
+        return Ahead(counter, t, percept, task, before, errand, sure, reflection=reflection, after=named)
 
     def _walk_minutes(self, source: str, target: str) -> float | None:
         """The route's minutes, or None where no path joins them (the commit says so; a guess need not)."""
@@ -283,9 +335,7 @@ class ThinkingAhead:
 
     def _horizon(self, name: str) -> float:
         """The second of ``name``'s next decision not made yet: until then, their whereabouts are known."""
-        made = [self._deciding[name]] if name in self._deciding else []
-        if name in self._ahead:
-            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain()]
+        made = self._made(name)
         if not made:  # their next wake-up, arrival or conversation in the clock, if any
             travel = self.world.travel.get(name)
             talk = self.busy.get(name, -1)  # claimed for a conversation at that second, or talking until then
@@ -296,11 +346,18 @@ class ThinkingAhead:
                 return at
         at, where, task = made[-1]
         decision = task.result()
-        after = self._after(at, where, decision)
+        after = self._after(at, where, dataclasses.replace(decision, reflect=False))  # the reflection hides nothing
         if after is not None:
             return after[0]
         quiet = decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)
         return math.inf if quiet else at  # asleep until something wakes them; or words, a talk: not foreseen
+
+    def _made(self, name: str) -> list[tuple[int, str | None, asyncio.Future[Decision]]]:
+        """``name``'s decisions not committed yet, in order: (second, place, task); reflections change nothing seen."""
+        made = [self._deciding[name]] if name in self._deciding else []
+        if name in self._ahead:
+            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain() if not a.reflection]
+        return made
 
     def _whereabouts(self, name: str, t: int) -> tuple[str | None, str]:
         """Where ``name`` will be at second ``t``, doing what, by the decisions they made ahead that are done."""
@@ -309,10 +366,7 @@ class ThinkingAhead:
         if place is None and name in self.world.travel:
             to, arrival = self.world.travel[name]
             place = to if arrival <= t else None
-        made = [self._deciding[name]] if name in self._deciding else []
-        if name in self._ahead:
-            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain()]
-        for at, where, task in made:
+        for at, where, task in self._made(name):
             if at >= t or not decided(task):  # taken at the same second, a percept does not see it yet
                 break
             place = where
@@ -357,7 +411,8 @@ class ThinkingAhead:
         mind = self._install(self._specs[name], before["stream"], formed)
         mind.restore(copy.deepcopy(before["mind"]))
         self.contexts[name].memories.extend(outbox)
-        self.inbox[name] = [*before["inbox"], *arrived]
+        # a reflection takes nothing from the inbox; a decision's percept took what was there
+        self.inbox[name] = arrived if ahead.reflection else [*before["inbox"], *arrived]
         for table, value in ((self.gateway.counters, before["calls"]), (self.gateway.prefixes.last, before["prompt"])):
             if value is None:
                 table.pop(name, None)
@@ -388,3 +443,9 @@ def recorded_row(row: dict[str, Any]) -> dict[str, Any]:
 def decided(task: asyncio.Future[Decision]) -> bool:
     """Whether ``task`` came to a decision (not cancelled, no error)."""
     return task.done() and not task.cancelled() and task.exception() is None
+
+
+async def reflected(reflector: Reflector, now: datetime) -> Decision:
+    """A reflection thought through early, as a task like a decision's (it decides nothing)."""
+    await reflector.reflect(now)
+    return Decision()

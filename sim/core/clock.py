@@ -10,13 +10,13 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-ARRIVE, INTERVENE, CONVERSE, WAKE = 0, 1, 2, 3
-"""Entry priorities: arrivals settle first, then interventions, then conversations, then wake-ups."""
+ARRIVE, INTERVENE, CONVERSE, WAKE, REFLECT = 0, 1, 2, 3, 4
+"""Entry priorities: arrivals settle first, then interventions, conversations, wake-ups, reflections."""
 
 
 @dataclass(order=True, slots=True)
 class Entry:
-    """A queued happening: ``kind`` is ``arrive``, ``intervene``, ``converse``, ``wake`` or ``step``."""
+    """A queued happening: ``kind`` is ``arrive``, ``intervene``, ``converse``, ``wake``, ``reflect`` or ``step``."""
 
     t: int
     priority: int

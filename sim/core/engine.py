@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sim.core import events as ev
-from sim.core.ahead import CHAINED, Ahead, ThinkingAhead, recorded_row
-from sim.core.clock import ARRIVE, CONVERSE, INTERVENE, WAKE, Clock, Entry
+from sim.core.ahead import CHAINED, Ahead, ThinkingAhead, recorded_row, reflected
+from sim.core.clock import ARRIVE, CONVERSE, INTERVENE, REFLECT, WAKE, Clock, Entry
 from sim.core.conversation import Conversation, hold
 from sim.core.events import Event, event_dict
 from sim.core.lookahead import LookaheadBroken, Source, Walks
@@ -33,6 +34,8 @@ from sim.core.mind import (
     Mind,
     MindContext,
     Note,
+    Percept,
+    Reflector,
     Say,
     Step,
     Talk,
@@ -136,6 +139,7 @@ class Simulation(ThinkingAhead):
         # the tick's uncommitted units (by place in order) -> where, when they act
         self._frontier: dict[int, Source] = {}
         self._woken: dict[str, int] = {}  # person -> the clock entry that woke them this tick
+        self._reflecting: list[str] = []  # people reflecting in this tick, as their last decision asked
         # person -> (second, place, task) of their decision in the tick under way
         self._deciding: dict[str, tuple[int, str | None, asyncio.Future[Decision]]] = {}
         self._walks = Walks(self.world)
@@ -259,6 +263,7 @@ class Simulation(ThinkingAhead):
         self._talks = []
         self._chain_due = False
         self._woken = {}
+        self._reflecting = []
         for entry in entries:
             if entry.kind == "arrive" and entry.person in self.minds:
                 self._emit(ev.Arrive.new(t, entry.person, self.world.travel[entry.person][0]))
@@ -272,6 +277,8 @@ class Simulation(ThinkingAhead):
                 talk = Conversation(**entry.payload)
                 if talk.initiator in self.minds and talk.partner in self.minds:
                     self._talks.append(talk)
+            elif entry.kind == "reflect" and entry.person in self.minds:
+                self._reflecting.append(entry.person)
             elif entry.kind == "chain":
                 self._chain_due = self.chain is not None
             elif entry.kind == "step":
@@ -279,8 +286,11 @@ class Simulation(ThinkingAhead):
                     due.setdefault(name, "step")
                 self.clock.push(t + (self.fixed_step or 0), WAKE + 1, "step")
         for talk in self._talks:
-            due.pop(talk.initiator, None)
-            due.pop(talk.partner, None)
+            for person in (talk.initiator, talk.partner):
+                due.pop(person, None)
+                if person in self._reflecting:  # a conversation first; the reflection in the next tick
+                    self._reflecting.remove(person)
+                    self.clock.push(t, REFLECT, "reflect", person)
         return due
 
     async def _think_and_commit(self, t: int, due: dict[str, str]) -> None:
@@ -301,6 +311,10 @@ class Simulation(ThinkingAhead):
                 self._frontier[len(units)] = Source(t, self.world.position.get(name), name)
                 units.append((name, self._decision(name, t, now, due[name])))
                 self._deciding[name] = (t, self.world.position.get(name), units[-1][1])
+            # A reflection changes nothing anyone perceives: it is no source for the rule, only the
+            # person's own next unit waits for it (a decision due now, after it in the same unit).
+            for name in sorted(set(self._reflecting) - set(due)):
+                units.append((_Reflecting(name), self._reflection(name, t, now)))
         try:
             if self.lookahead and units:  # a tick that waits for the model is worth thinking ahead in
                 await asyncio.wait([task for _, task in units], timeout=0.002)
@@ -313,7 +327,7 @@ class Simulation(ThinkingAhead):
                     # a speculation that finishes meanwhile may be followed by the person's next one
                     await asyncio.wait([task, *self._thinking()], return_when=asyncio.FIRST_COMPLETED)
                 self._commit_unit(t, unit, task.result())
-                del self._frontier[index]
+                self._frontier.pop(index, None)
         except BaseException:
             for _, task in units:
                 task.cancel()
@@ -329,8 +343,21 @@ class Simulation(ThinkingAhead):
         elif isinstance(unit, str):
             if unit in self.minds:
                 self._commit(t, unit, result)
-        else:
+        elif not isinstance(unit, _Reflecting):  # a reflection's memories are committed with the tick's
             self._commit_step(t, result)
+
+    def _reflection(self, name: str, t: int, now: datetime) -> asyncio.Future[Decision]:
+        """The task of ``name``'s reflection now: the one thought through early, or a new one."""
+        ahead = self._ahead.get(name)
+        if ahead is not None:
+            if ahead.reflection and ahead.t == t:
+                if ahead.then is None:
+                    del self._ahead[name]
+                else:
+                    self._ahead[name] = ahead.then
+                return ahead.task
+            self._redo(name, f"their reflection at {iso(now)} comes first")
+        return asyncio.ensure_future(reflected(cast(Reflector, self.minds[name]), now))
 
     def _decision(self, name: str, t: int, now: datetime, reason: str) -> asyncio.Future[Decision]:
         """The task deciding ``name``'s wake-up now: the one thought ahead, checked, or a new one."""
@@ -351,10 +378,14 @@ class Simulation(ThinkingAhead):
                     self._ahead[name] = ahead.then
                 return ahead.task
             self._redo(name, f"what they perceive at {iso(now)} differs")
-        return asyncio.ensure_future(self.minds[name].decide(self._percept(name, now, reason)))
+        mind, percept = self.minds[name], self._percept(name, now, reason)
+        if name in self._reflecting:  # their reflection first, then the decision, in one unit
+            return asyncio.ensure_future(_reflect_then_decide(cast(Reflector, mind), mind, percept))
+        return asyncio.ensure_future(mind.decide(percept))
 
     def _commit(self, t: int, name: str, decision: Decision) -> None:
         moved = refused = False
+        where = self.world.position.get(name)  # where they decided
         for action in decision.actions:
             place = self.world.position.get(name)
             if isinstance(action, Go):
@@ -404,6 +435,12 @@ class Simulation(ThinkingAhead):
                 self.clock.wake(name, t + REFUSED_TALK_RETRY_S, "talk refused")
             else:
                 self.clock.forget(name)
+        if decision.reflect and isinstance(self.minds[name], Reflector):
+            self.clock.push(t + 1, REFLECT, "reflect", name)  # a second later, a unit of its own
+            if self.speculate and name not in self._ahead:  # it may start now: nothing it reads changes first
+                follower = self._follower(name, t, where, decision, t)
+                if follower is not None:
+                    self._ahead[name] = follower
 
     # -- conversations -------------------------------------------------------------------
 
@@ -442,6 +479,14 @@ class Simulation(ThinkingAhead):
         for person in (talk.initiator, talk.partner):
             self.busy[person] = until
             self.clock.wake(person, until, "talked")
+        if self.speculate:  # a reflection the decision before asked for may start now, the conversation done
+            due = {e.person: e.t for e in self.clock.pending() if e.kind == "reflect"}
+            for person in (talk.initiator, talk.partner):
+                if person in due and person not in self._ahead and due[person] < self._end:
+                    after = (until, talk.place, "talked") if until < self._end else None
+                    self._ahead[person] = self._think_ahead(
+                        person, due[person], talk.place, "reflect", CHAINED, False, after
+                    )
 
     # -- the team's chain ----------------------------------------------------------------
 
@@ -652,6 +697,19 @@ class Simulation(ThinkingAhead):
 def _listens(kind: type) -> bool:
     """Whether minds of class ``kind`` are ``Listener``s: a protocol check costs microseconds, and every event asks."""
     return issubclass(kind, Listener)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reflecting:
+    """A unit of a tick: ``person`` reflecting, as their last decision asked (``Decision.reflect``)."""
+
+    person: str
+
+
+async def _reflect_then_decide(reflector: Reflector, mind: Mind, percept: Percept) -> Decision:
+    """A person due in the tick of their reflection: the reflection first, then the decision, as one unit."""
+    await reflector.reflect(percept.now)
+    return await mind.decide(percept)
 
 
 def _call_order(call: dict[str, Any]) -> tuple[str, int, int]:

@@ -142,11 +142,14 @@ class Decision:
     """A mind's answer to a wake-up: actions committed in order, and when to wake it next.
 
     ``wake`` is ignored when the actions include ``Go`` (the person wakes on arrival);
-    ``None`` means sleep until something salient happens.
+    ``None`` means sleep until something salient happens. ``reflect``: the mind (a ``Reflector``)
+    asks to reflect after this decision, in a unit of its own at the same second; what it forms
+    is the person's from their next unit on, and gates no one else.
     """
 
     actions: list[Action] = field(default_factory=list)
     wake: datetime | None = None
+    reflect: bool = False
 
 
 @dataclass(slots=True)
@@ -189,6 +192,15 @@ class Mind(Protocol):
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load state saved by ``state``."""
+        ...
+
+
+@runtime_checkable
+class Reflector(Protocol):
+    """A mind that reflects after a decision that asked to (``Decision.reflect``; an optional capability)."""
+
+    async def reflect(self, now: datetime) -> None:
+        """Think over what has happened and keep what it adds up to; nobody else waits for it."""
         ...
 
 

@@ -100,9 +100,11 @@ def ada(gateway: Gateway) -> GenerativeMind:
 
 
 def live_a_day(mind: GenerativeMind, day: datetime) -> None:
-    """Wake with Ben there (notice, sum up, plan, reflect, react and re-plan, act), talk with him, be interviewed."""
+    """Wake with Ben there (notice, sum up, plan, react and re-plan, act, then reflect), talk with him, be interviewed."""
     ben = (("Ben Ortiz", "kneads dough"),)
-    asyncio.run(mind.decide(Percept(day, "Hall:room", ben, (("table", "idle"),), ())))
+    decided = asyncio.run(mind.decide(Percept(day, "Hall:room", ben, (("table", "idle"),), ())))
+    if decided.reflect:  # as the engine does: a unit of its own, a second later
+        asyncio.run(mind.reflect(day + timedelta(seconds=1)))
     later = day + timedelta(hours=3)
     lines = [Line("Ben Ortiz", "Did you hear about the bridge?")]
     turn = asyncio.run(mind.speak("Ben Ortiz", "the bridge", lines, later))

@@ -111,6 +111,26 @@ def test_a_world_of_walks_that_take_no_time_runs_as_barrier_runs_it(tmp_path: Pa
             assert sim.thought_ahead > 0, "speculation still thinks ahead where the rule cannot"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reflections_thought_through_early_write_the_log_barrier_writes(seed: int, tmp_path: Path) -> None:
+    """A reflection is a unit of its own a second after the decision that asked for it; speculation starts it early."""
+    text = SMALLVILLE.replace("reflection_threshold: 150", "reflection_threshold: 20")
+    barrier, _ = run(tmp_path, text, "barrier", hours=3, seed=seed)
+    expected = crash.dump(barrier)
+    with sqlite3.connect(barrier) as db:
+        reflected = db.execute("SELECT COUNT(*) FROM llm_call WHERE purpose = 'reflection_questions'").fetchone()[0]
+        mixed = db.execute(
+            "SELECT COUNT(*) FROM (SELECT tick, person FROM llm_call GROUP BY tick, person"
+            " HAVING SUM(purpose = 'reflection_questions') > 0 AND SUM(purpose = 'decompose') > 0)"
+        ).fetchone()[0]
+    assert reflected >= 3, "people reflected"
+    assert mixed == 0, "a reflection is never in the unit of the decision that asked for it"
+    for schedule in ("lookahead", "speculate"):
+        ahead, _ = run(tmp_path, text, schedule, hours=3, seed=seed)
+        assert crash.differences(expected, crash.dump(ahead)) == [], schedule
+
+
 # -- the log -----------------------------------------------------------------------------
 
 
