@@ -1,8 +1,9 @@
 """The generative agent (Park et al. 2023): a mind composed of components.
 
-Each wake-up: notice what changed, sum up who one is and plan the day in the morning, reflect
-when enough has mattered, react to what matters (a conversation, or the rest of the day planned
-again), then carry on with the current 5–15 minute action, decomposing the hour just in time. Each step is a component with its own prompts and
+Each wake-up: notice what changed, sum up who one is and plan the day in the morning, react to
+what matters (a conversation, or the rest of the day planned again), or carry on with the current
+5–15 minute action, decomposing the hour just in time; then, when enough has mattered, ask to
+reflect (a unit of its own a second later, ``reflect``). Each step is a component with its own prompts and
 state (identity, memory, perception, planning, reflection, reaction, dialogue: one module
 each); ``GenerativeMind`` wires them, and an ablation (``--set reflection=off``) leaves its
 component out. Every constant is a parameter under ``minds: {generative: {...}}`` in the world
@@ -99,8 +100,8 @@ class GenerativeMind:
     """A person with a memory stream who plans, reflects, notices, talks and remembers.
 
     The components, in the order a wake-up runs them: ``memory`` (wakes first), ``perception``,
-    ``day_planning``, ``reflection``, ``reaction``, ``acting``; ``dialogue`` speaks in
-    conversations. A switched-off component is None.
+    ``day_planning``, ``reaction``, ``acting``; ``reflection`` after the decision, in a unit of
+    its own; ``dialogue`` speaks in conversations. A switched-off component is None.
     """
 
     def __init__(self, spec: PersonSpec, ctx: MindContext) -> None:

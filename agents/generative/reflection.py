@@ -8,7 +8,10 @@ are the statements, and one call draws up to ``insights_per_question`` (5) insig
 the statements it rests on (its evidence); then the insights' importance is rated in one call,
 as every memory's is, and they are stored as ``reflection`` memories. So a reflection costs
 1 + questions + 1 calls (5 by default), three of them one after another: the questions' insight
-calls are asked at once (the statements for each retrieved in turn first). Differences from the paper: the importance counter also
+calls are asked at once (the statements for each retrieved in turn first). When: the threshold is
+checked after a decision (the paper's code plans, then reflects, then acts), and the reflection is
+a unit of its own a second later (``Decision.reflect``): nobody waits for it but the person, whose
+next unit sees its memories. Differences from the paper: the importance counter also
 adds conversations (the paper counts perceived events only); questions are asked over the newest
 memories by creation, not by last access; the insights' importance is rated in one batched call.
 ``--set reflection=off`` leaves this component out; it keeps no state of its own (the counter is

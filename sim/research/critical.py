@@ -4,8 +4,8 @@ No schedule can finish a run faster than its longest chain of model calls that h
 one another. This module rebuilds that dependency graph from the run file and measures its
 longest path, so ``hamlet show`` can say how close the run came to the limit.
 
-- A *unit* is one person's decision at one tick (their ``llm_call`` rows of that person and
-  tick), one conversation (both speakers' calls at its tick; a ``talk_end`` event names the
+- A *unit* is one person's decision (or reflection, a tick of its own) at one tick (their
+  ``llm_call`` rows of that person and tick), one conversation (both speakers' calls at its tick; a ``talk_end`` event names the
   two), or a team step (the calls of the team's players at a tick).
 - A unit's calls run one after another, unless the recorded times show two of them overlapping
   (the two partners remembering a conversation with ``asyncio.gather``, say): an attempt ran
