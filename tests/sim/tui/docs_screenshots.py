@@ -60,8 +60,9 @@ def shots() -> dict[str, Step]:
         await pilot.pause()
 
     async def reflections(app: HamletApp, pilot: Pilot[None]) -> None:
-        await memories(app, pilot)
-        await _keys(pilot, "e")
+        await _keys(pilot, "j", *"+11h", "enter")  # Sofia has reflected by then (at 16:22 in the seed-7 run)
+        await app.inspect("Sofia Marchetti")
+        await _keys(pilot, "m", "e")
 
     async def plan(app: HamletApp, pilot: Pilot[None]) -> None:
         await memories(app, pilot)
