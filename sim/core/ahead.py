@@ -31,7 +31,7 @@ import networkx as nx
 from sim.core.clock import Clock, Entry
 from sim.core.events import Event
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
-from sim.core.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Reflector
+from sim.core.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Reflector, Talk
 from sim.core.rng import Stream
 from sim.core.simtime import RunTime, iso
 from sim.core.world import Sight, World
@@ -163,12 +163,13 @@ class ThinkingAhead:
         return [task for task in tasks if not task.done()]
 
     def _go_on(self, t: int, room: int) -> int:
-        """Speculate the wake-up after each finished speculation that keeps the person where they are; how many.
+        """Speculate what follows each finished decision, made ahead or in this tick; how many were started.
 
-        A decision that only does things (no walk, no word to anyone, no conversation) and names
-        its next wake-up leaves the person in their place until then, so that wake-up can be
-        thought through already, with what they see now; the check when the clock gets there
-        redoes it if the place changed meanwhile.
+        A decision that only does things (or ends with one walk) and names its next wake-up says
+        where the person will be and when they wake, so that wake-up can be thought through
+        already, with what the foresight says they will see; the check when the clock gets there
+        redoes it if the place turned out otherwise. A decision that asks to reflect is followed
+        by its reflection first, then by the wake-up it named.
         """
         started = 0
         for name, (at, place, task) in sorted(self._deciding.items()):  # decided this tick, to be committed
@@ -204,8 +205,8 @@ class ThinkingAhead:
         """What comes after ``decision`` at second ``at``, thought through now if it can be: its reflection, or the
         wake-up it names (``after``: the one named by the decision before a reflection), or None."""
         if decision is not None and decision.reflect:  # (a conversation claiming them later redoes it)
-            if at + 1 >= self._end:
-                return None
+            if at + 1 >= self._end or any(isinstance(action, Talk) for action in decision.actions):
+                return None  # a conversation they start comes first; the reflection follows it
             named = self._after(at, place, dataclasses.replace(decision, reflect=False))
             return self._think_ahead(name, at + 1, place, "reflect", CHAINED, False, named)
         if self.busy.get(name, -1) >= t:
@@ -224,7 +225,7 @@ class ThinkingAhead:
         wakes them on arrival. Words, conversations, several walks: None (not speculated on).
         """
         if place is None or decision.reflect or not all(isinstance(a, (Do, Note)) for a in decision.actions[:-1]):
-            return None  # (a reflection comes first: it is a unit of its own, at this second)
+            return None  # (a reflection comes first: a unit of its own, a second later)
         last = decision.actions[-1] if decision.actions else None
         if isinstance(last, Go):
             target = self.scenario.resolve_place(last.place)
