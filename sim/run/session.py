@@ -371,11 +371,11 @@ def _drive(sim: Simulation, end: int, path: Path, link: Link | None) -> Outcome:
 
 
 def _thinking_ahead(sim: Simulation) -> str:
-    """What thinking ahead did in this process: wake-ups thought through early, redone, requests sent."""
-    if not sim.thought_ahead:
+    """What speculation did in this process (wake-ups thought through early, redone, requests sent); else ""."""
+    if not sim.speculate:  # the rule's wake-ups are never redone: nothing is sent twice
         return ""
     return (
-        f"thought ahead: {sim.thought_ahead} wake-ups, {sim.redone} of them dropped and redone; "
+        f"speculation: {sim.thought_ahead} wake-ups thought ahead, {sim.redone} of them dropped and redone; "
         f"{sim.gateway.sent} requests sent by this process"
     )
 
