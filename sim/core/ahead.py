@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -207,7 +206,7 @@ class ThinkingAhead:
         if decision is not None and decision.reflect:  # (a conversation claiming them later redoes it)
             if at + 1 >= self._end or any(isinstance(action, Talk) for action in decision.actions):
                 return None  # a conversation they start comes first; the reflection follows it
-            named = self._after(at, place, dataclasses.replace(decision, reflect=False))
+            named = self._after(at, place, decision)
             return self._think_ahead(name, at + 1, place, "reflect", CHAINED, False, named)
         if self.busy.get(name, -1) >= t:
             return None  # claimed for a conversation, or just out of one: it comes first
@@ -224,8 +223,8 @@ class ThinkingAhead:
         Doing things keeps them where they are until the wake-up it names; one walk at the end
         wakes them on arrival. Words, conversations, several walks: None (not speculated on).
         """
-        if place is None or decision.reflect or not all(isinstance(a, (Do, Note)) for a in decision.actions[:-1]):
-            return None  # (a reflection comes first: a unit of its own, a second later)
+        if place is None or not all(isinstance(a, (Do, Note)) for a in decision.actions[:-1]):
+            return None
         last = decision.actions[-1] if decision.actions else None
         if isinstance(last, Go):
             target = self.scenario.resolve_place(last.place)
@@ -347,7 +346,7 @@ class ThinkingAhead:
                 return at
         at, where, task = made[-1]
         decision = task.result()
-        after = self._after(at, where, dataclasses.replace(decision, reflect=False))  # the reflection hides nothing
+        after = self._after(at, where, decision)  # (a reflection before it changes nothing anyone sees)
         if after is not None:
             return after[0]
         quiet = decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)

@@ -380,7 +380,7 @@ class Simulation(ThinkingAhead):
             self._redo(name, f"what they perceive at {iso(now)} differs")
         mind, percept = self.minds[name], self._percept(name, now, reason)
         if name in self._reflecting:  # their reflection first, then the decision, in one unit
-            return asyncio.ensure_future(_reflect_then_decide(cast(Reflector, mind), mind, percept))
+            return asyncio.ensure_future(_reflect_then_decide(mind, percept))
         return asyncio.ensure_future(mind.decide(percept))
 
     def _commit(self, t: int, name: str, decision: Decision) -> None:
@@ -706,9 +706,9 @@ class _Reflecting:
     person: str
 
 
-async def _reflect_then_decide(reflector: Reflector, mind: Mind, percept: Percept) -> Decision:
+async def _reflect_then_decide(mind: Mind, percept: Percept) -> Decision:
     """A person due in the tick of their reflection: the reflection first, then the decision, as one unit."""
-    await reflector.reflect(percept.now)
+    await cast(Reflector, mind).reflect(percept.now)
     return await mind.decide(percept)
 
 

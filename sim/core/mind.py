@@ -143,7 +143,7 @@ class Decision:
 
     ``wake`` is ignored when the actions include ``Go`` (the person wakes on arrival);
     ``None`` means sleep until something salient happens. ``reflect``: the mind (a ``Reflector``)
-    asks to reflect after this decision, in a unit of its own at the same second; what it forms
+    asks to reflect after this decision, in a unit of its own a second later; what it forms
     is the person's from their next unit on, and gates no one else.
     """
 

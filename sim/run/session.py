@@ -67,7 +67,7 @@ class Outcome:
     status: str
     message: str
     summary: dict[str, Any]
-    ahead: str = ""  # what thinking ahead did, when it did anything
+    ahead: str = ""  # what speculation did (wake-ups redone, requests sent), when the run speculated
 
     def lines(self, note: str = "", calls: str = "") -> list[str]:
         """The closing lines a command prints: where the run stopped, its totals, ``note`` after the time."""
