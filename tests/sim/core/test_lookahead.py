@@ -15,6 +15,7 @@ import agents  # noqa: F401  (registers the minds)
 from benchmarks import crash
 from benchmarks.towns import town
 from sim.core import lookahead
+from sim.core.ahead import ThinkingAhead
 from sim.core.engine import Simulation
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
 from sim.core.world import World
@@ -113,8 +114,19 @@ def test_a_world_of_walks_that_take_no_time_runs_as_barrier_runs_it(tmp_path: Pa
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
-def test_reflections_thought_through_early_write_the_log_barrier_writes(seed: int, tmp_path: Path) -> None:
+def test_reflections_thought_through_early_write_the_log_barrier_writes(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A reflection is a unit of its own a second after the decision that asked for it; speculation starts it early."""
+    early: list[str] = []
+    think_ahead = ThinkingAhead._think_ahead
+
+    def spied(self: ThinkingAhead, name: str, t: int, area: str | None, reason: str, *rest: Any) -> Any:
+        if reason == "reflect":
+            early.append(name)
+        return think_ahead(self, name, t, area, reason, *rest)
+
+    monkeypatch.setattr(ThinkingAhead, "_think_ahead", spied)
     text = SMALLVILLE.replace("reflection_threshold: 150", "reflection_threshold: 20")
     barrier, _ = run(tmp_path, text, "barrier", hours=3, seed=seed)
     expected = crash.dump(barrier)
@@ -129,6 +141,9 @@ def test_reflections_thought_through_early_write_the_log_barrier_writes(seed: in
     for schedule in ("lookahead", "speculate"):
         ahead, _ = run(tmp_path, text, schedule, hours=3, seed=seed)
         assert crash.differences(expected, crash.dump(ahead)) == [], schedule
+        if schedule == "lookahead":
+            assert early == [], "the rule never starts a reflection early"
+    assert early, "speculation started some reflection before its second"
 
 
 # -- the log -----------------------------------------------------------------------------
