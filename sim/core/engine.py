@@ -148,6 +148,8 @@ class Simulation(ThinkingAhead):
         self.thought_ahead = 0  # wake-ups thought through before the clock got there
         self.redone = 0  # of those, speculations the world changed under, thought through again
         self.followed = 0  # of those, speculated from a decision not yet committed (one ahead of another)
+        self.foreseen = 0  # speculations dropped before their second: a decision made since foretold otherwise
+        self._told: set[str] = set()  # this tick's deciders whose decision was held against the foresight
         # person -> every memory row they formed so far, to rebuild their mind for a redo
         self._formed: dict[str, list[dict[str, Any]]] = {}
         self._specs: dict[str, PersonSpec] = {}  # person -> as the world (or an intervention) gave them
@@ -268,6 +270,7 @@ class Simulation(ThinkingAhead):
             if entry.kind == "arrive" and entry.person in self.minds:
                 self._emit(ev.Arrive.new(t, entry.person, self.world.travel[entry.person][0]))
                 due[entry.person] = "arrived"
+                self._woken[entry.person] = entry.counter  # a speculation may have thought this arrival through
             elif entry.kind == "intervene":
                 self._intervene(t, entry.payload["index"], due)
             elif entry.kind == "wake" and entry.person in self.minds:
@@ -336,6 +339,7 @@ class Simulation(ThinkingAhead):
             raise
         finally:
             self._deciding.clear()
+            self._told.clear()
 
     def _commit_unit(self, t: int, unit: object, result: Any) -> None:
         if isinstance(unit, Conversation):

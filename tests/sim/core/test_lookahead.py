@@ -15,7 +15,7 @@ import agents  # noqa: F401  (registers the minds)
 from benchmarks import crash
 from benchmarks.towns import town
 from sim.core import lookahead
-from sim.core.ahead import ThinkingAhead
+from sim.core.ahead import CHAINED, ThinkingAhead
 from sim.core.engine import Simulation
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
 from sim.core.world import World
@@ -144,6 +144,33 @@ def test_reflections_thought_through_early_write_the_log_barrier_writes(
         if schedule == "lookahead":
             assert early == [], "the rule never starts a reflection early"
     assert early, "speculation started some reflection before its second"
+
+
+@pytest.mark.slow
+def test_speculation_thinks_arrivals_through_and_drops_at_once_what_the_tick_foretells_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An arrival waiting in the clock is thought through where the walk ends (not only one its own decision named);
+    a decision of the tick under way that changes a speculated place drops that speculation before its second."""
+    arrivals: list[str] = []
+    think_ahead = ThinkingAhead._think_ahead
+
+    def spied(self: ThinkingAhead, name: str, t: int, area: str | None, reason: str, counter: int, *rest: Any) -> Any:
+        if reason == "arrived" and counter != CHAINED:
+            arrivals.append(name)
+        return think_ahead(self, name, t, area, reason, counter, *rest)
+
+    monkeypatch.setattr(ThinkingAhead, "_think_ahead", spied)
+    text = worlds()["town25"]
+    barrier, _ = run(tmp_path, text, "barrier", hours=2, seed=1)
+    expected = crash.dump(barrier)
+    ahead, sim = run(tmp_path, text, "lookahead", hours=2, seed=1)
+    assert crash.differences(expected, crash.dump(ahead)) == []
+    assert arrivals == [] and sim.foreseen == 0, "the rule thinks through wake-ups of people staying put, only"
+    ahead, sim = run(tmp_path, text, "speculate", hours=2, seed=1)
+    assert crash.differences(expected, crash.dump(ahead)) == []
+    assert arrivals, "some arrival was thought through from the clock's entry"
+    assert sim.foreseen > 0, "some speculation was dropped when a decision of the tick foretold its place otherwise"
 
 
 # -- the log -----------------------------------------------------------------------------
