@@ -10,10 +10,12 @@ time), so one simulated day costs exactly one LLM call a person.
 
     python benchmarks/towns.py 1000 > /tmp/town1000.yaml    # print one
     python benchmarks/towns.py 200 generative > /tmp/town200g.yaml    # everyone on the generative mind
+    python benchmarks/towns.py 25 generative --seed 3 --hours 24 > /tmp/TOWN.yaml    # docs/benchmarks.md §14
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -292,8 +294,22 @@ def write_town(folder: str | Path, people: int, **kwargs: Any) -> Path:
     return path
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Print a generated town as YAML (``python benchmarks/towns.py --help``)."""
+    parser = argparse.ArgumentParser(description="Print a generated town as a world file (YAML) on stdout.")
+    parser.add_argument("people", nargs="?", type=int, default=25, help="how many people (default: 25)")
+    parser.add_argument(
+        "mind", nargs="?", choices=("schedule", "generative"), default="schedule", help="everyone's mind"
+    )
+    parser.add_argument("--seed", type=int, default=11, help="the generator's seed (default: 11)")
+    parser.add_argument("--hours", type=float, default=24, help="the run's simulated hours (default: 24)")
+    args = parser.parse_args(argv)
+    if args.people < 1:
+        parser.error(f"people must be at least 1 (got {args.people})")
+    town_data = town(args.people, seed=args.seed, hours=args.hours, mind=args.mind)
+    sys.stdout.write(yaml.safe_dump(town_data, sort_keys=False, allow_unicode=True))
+    return 0
+
+
 if __name__ == "__main__":
-    # python benchmarks/towns.py [PEOPLE [MIND]]: the town as YAML on stdout (MIND: schedule or generative)
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 25
-    kind = sys.argv[2] if len(sys.argv) > 2 else "schedule"
-    sys.stdout.write(yaml.safe_dump(town(count, mind=kind), sort_keys=False, allow_unicode=True))
+    sys.exit(main())
