@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any, cast
 import networkx as nx
 
 from sim.core.clock import Clock, Entry
+from sim.core.conversation import Conversation, hold
 from sim.core.events import Event
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
-from sim.core.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Reflector, Talk
+from sim.core.mind import Decision, Do, Go, Mind, MindContext, Note, Percept, Reflector, Talk, Talker
 from sim.core.rng import Stream
 from sim.core.simtime import RunTime, iso
 from sim.core.world import Sight, World
@@ -46,6 +47,10 @@ AHEAD_SCAN = 64
 AHEAD_DEPTH = 8
 """Wake-ups of one person a speculation may run ahead by, one after another: a person alone goes on
 with their day while others wait for the model, as far as the gateway has room."""
+
+HELD = -1
+"""The tick stamped on the calls of a conversation thought through early: they are committed with the
+conversation's own tick, which comes after the tick of the decision that started it, at the same second."""
 
 CHAINED = -1
 """The clock entry of a speculated wake-up that follows another still uncommitted: it is pushed only
@@ -68,6 +73,9 @@ class Ahead:
     # before it named, when, where and why: what follows it
     reflection: bool = False
     after: tuple[int, str | None, str] | None = None
+    # a conversation thought through early: both people have an Ahead with the same task, the last of
+    # their chains; dropping either drops the other
+    talk: Conversation | None = None
 
     def chain(self) -> list[Ahead]:
         """This wake-up and the ones speculated after it, in order."""
@@ -183,14 +191,24 @@ class ThinkingAhead:
             if started >= room or name in self._ahead or name not in self.minds or not decided(task):
                 continue
             follower = self._follower(name, at, place, task.result(), t)
+            if follower is None:
+                follower = self._talk_ahead(name, at, place, task.result())
             if follower is not None:
                 self._ahead[name] = follower
                 started += 1
         for name, first in sorted(self._ahead.items()):
+            if self._ahead.get(name) is not first:
+                continue  # dropped meanwhile: a conversation thought through came first
             chain = first.chain()
             last = chain[-1]
-            if started >= room or len(chain) >= AHEAD_DEPTH or not decided(last.task):
+            if started >= room or len(chain) >= AHEAD_DEPTH or last.talk is not None or not decided(last.task):
                 continue
+            if not last.reflection:
+                talk = self._talk_ahead(name, last.t, last.percept.place, last.task.result())
+                if talk is not None:
+                    last.then = talk
+                    started += 1
+                    continue
             if last.reflection:
                 follower = self._follower(name, last.t, last.percept.place, None, t, last.after)
             else:
@@ -220,17 +238,99 @@ class ThinkingAhead:
         if not places:
             return
         for name, first in sorted(self._ahead.items()):
-            if first.safe:
+            if first.safe or self._ahead.get(name) is not first:  # (or dropped with the other side of a conversation)
                 continue  # the rule's wake-ups cannot be wrong; what follows them is checked at its second
             for ahead in first.chain():
                 area = ahead.percept.place
-                if ahead.reflection or area not in places:
+                if ahead.reflection or ahead.talk is not None or area not in places:
                     continue
                 sight = self._foresee(area, name, ahead.t)
                 if (sight.people, sight.objects) != (ahead.percept.people, ahead.percept.objects):
                     self._redo(name, f"a decision at {area} foretells it otherwise now", expected=True)
                     self.foreseen += 1
                     break
+
+    def _talk_ahead(self, name: str, at: int, place: str | None, decision: Decision) -> Ahead | None:
+        """The conversation ``decision`` (made at second ``at`` in ``place``) starts, thought through now if it can be.
+
+        Only where what comes before it is known for both: the partner will be in the place,
+        neither is claimed, and the partner's decisions until then are made (what they speculated
+        from that second on is dropped: the conversation comes first) and none of them walks,
+        speaks or reflects. The partner's chain ends with an Ahead holding the same task; the
+        check when the clock gets there compares the conversation the commit queued.
+        """
+        talks = [action for action in decision.actions if isinstance(action, Talk)]
+        if (
+            place is None
+            or decision.reflect
+            or len(talks) != 1
+            or not all(isinstance(a, (Do, Note, Talk)) for a in decision.actions)
+            or at >= self._end
+        ):
+            return None
+        talk = talks[0]
+        partner = talk.partner
+        if (
+            partner == name
+            or not isinstance(self.minds.get(partner), Talker)
+            or partner in self._reflecting
+            or max(self.busy.get(partner, -1), self.busy.get(name, -1)) >= at
+            or any(e.person == partner and e.kind == "reflect" for e in self.clock.pending())
+        ):
+            return None
+        theirs = self._ahead[partner].chain() if partner in self._ahead else []
+        keep = next((index for index, a in enumerate(theirs) if a.t > at), len(theirs))
+        made = [(a.t, a.percept.place, a.task) for a in theirs[:keep]]
+        if partner in self._deciding:  # decided in the tick under way, before the conversation's second
+            made.insert(0, self._deciding[partner])
+        if not self._settled(partner, made, at) or any(a.reflection or a.talk for a in theirs):
+            return None
+        if self._whereabouts(partner, at)[0] != place:
+            return None
+        if keep < len(theirs):  # what they speculated from then on: the conversation comes first
+            self._redo(partner, f"{name} will talk with them at {iso(self.time.when(at))}", expected=True, keep=keep)
+        conversation = Conversation(name, partner, talk.topic, place, talk.max_turns)
+        errand = Errand()
+        with moment(HELD, at, errand):  # its calls wait for the conversation's own tick
+            task = asyncio.ensure_future(talked(conversation, self.minds, self.time.when(at)))
+        self.thought_ahead += 1
+        percept = Percept(self.time.when(at), place, (), (), (), "talk")
+        heard = Ahead(CHAINED, at, percept, task, self._before(partner), errand, False, talk=conversation)
+        if keep:
+            theirs[keep - 1].then = heard
+        else:
+            self._ahead[partner] = heard
+        return Ahead(CHAINED, at, percept, task, self._before(name), errand, False, talk=conversation)
+
+    def _settled(self, name: str, made: list[tuple[int, str | None, asyncio.Future[Decision]]], at: int) -> bool:
+        """Whether ``name`` decides nothing more until second ``at`` than ``made`` ((second, place, task), in order).
+
+        Each of those decided (one at that very second is taken in its tick, before the conversation's),
+        and the last staying put without waking again until after it.
+        """
+        if not made:
+            wake = self.clock.wake_at(name)
+            return name not in self.world.travel and (wake is None or wake > at)
+        if not all(decided(task) and second <= at for second, _, task in made):
+            return False
+        second, place, task = made[-1]
+        decision = task.result()
+        after = self._after(second, place, decision)
+        if after is not None:
+            return after[0] > at and after[1] == place
+        return decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)
+
+    def _before(self, name: str) -> dict[str, Any]:
+        """``name`` as they are now, to rebuild them from should what they think ahead be dropped."""
+        return {
+            "mind": copy.deepcopy(self.minds[name].state()),
+            "stream": self.streams[name].counter,
+            "inbox": list(self.inbox[name]),
+            "calls": self.gateway.counters.get(name),
+            "prompt": self.gateway.prefixes.last.get(name),  # their last call's, for prefix_tokens
+            # memory rows of a decision committed earlier in this tick, still to be written with it
+            "formed": len(self.contexts[name].memories),
+        }
 
     def _follower(
         self,
@@ -305,15 +405,7 @@ class ThinkingAhead:
         With ``reason`` "reflect", their reflection instead (``named``: the wake-up after it).
         """
         mind = self.minds[name]
-        before = {
-            "mind": copy.deepcopy(mind.state()),
-            "stream": self.streams[name].counter,
-            "inbox": list(self.inbox[name]),
-            "calls": self.gateway.counters.get(name),
-            "prompt": self.gateway.prefixes.last.get(name),  # their last call's, for prefix_tokens
-            # memory rows of a decision committed earlier in this tick, still to be written with it
-            "formed": len(self.contexts[name].memories),
-        }
+        before = self._before(name)
         # The rule's wake-ups see what is there now (nothing can change it); a speculation sees
         # what the decisions already made ahead foretell.
         reflection = reason == "reflect"
@@ -375,6 +467,14 @@ class ThinkingAhead:
 
     def _horizon(self, name: str) -> float:
         """The second of ``name``'s next decision not made yet: until then, their whereabouts are known."""
+        ahead = self._ahead.get(name)
+        talk = ahead.chain()[-1] if ahead is not None else None
+        if talk is not None and talk.talk is not None:  # talking from then on, for as long as it takes
+            return min(talk.t, self._horizon_decided(name))
+        return self._horizon_decided(name)
+
+    def _horizon_decided(self, name: str) -> float:
+        """``_horizon`` by the decisions alone."""
         made = self._made(name)
         if not made:  # their next wake-up, arrival or conversation in the clock, if any
             travel = self.world.travel.get(name)
@@ -396,7 +496,8 @@ class ThinkingAhead:
         """``name``'s decisions not committed yet, in order: (second, place, task); reflections change nothing seen."""
         made = [self._deciding[name]] if name in self._deciding else []
         if name in self._ahead:
-            made += [(a.t, a.percept.place, a.task) for a in self._ahead[name].chain() if not a.reflection]
+            chain = self._ahead[name].chain()
+            made += [(a.t, a.percept.place, a.task) for a in chain if not a.reflection and a.talk is None]
         return made
 
     def _whereabouts(self, name: str, t: int) -> tuple[str | None, str]:
@@ -421,25 +522,33 @@ class ThinkingAhead:
                         place = target if arrival <= t else None
         return place, activity
 
-    def _redo(self, name: str, why: str, *, expected: bool = False) -> None:
+    def _redo(self, name: str, why: str, *, expected: bool = False, keep: int = 0) -> None:
         """Forget ``name``'s speculation, which the world has changed under: the person as they were before it.
 
         Their mind is rebuilt from its saved state and memory rows, as a resume rebuilds it; the
         replies the speculation got wait in ``Gateway.recorded``, so a call asked again with the
         same prompt is answered (and logged) as the in-order run would, without being sent.
+        ``keep``: the first wake-ups of their chain that stand (decided, all of them).
         """
-        ahead = self._ahead.pop(name)
+        whole = self._ahead[name].chain()
+        ahead = whole[keep]
+        if keep:
+            whole[keep - 1].then = None
+        else:
+            del self._ahead[name]
         if ahead.safe and not expected:
             raise LookaheadBroken(
                 f"{name} was thinking ahead about {iso(self.time.when(ahead.t))}, which the rule allowed, but {why}"
             )
-        for dropped in ahead.chain():  # the wake-ups speculated after it go with it
+        chain = whole[keep:]
+        for dropped in chain:  # the wake-ups speculated after it go with it
             dropped.errand.dropped = True  # it thinks on the old mind, which is dropped; it asks and counts no more
             dropped.task.cancel()
             self.redone += 1
         others = []
         for row in self._calls:
-            if row["person"] == name and row["t"] >= ahead.t:
+            # a conversation's calls are told by their tick: the decision starting it has its second
+            if row["person"] == name and (row["tick"] == HELD if ahead.talk else row["t"] >= ahead.t):
                 self.gateway.recorded.setdefault(row["cache_key"], []).append(row)
             else:
                 others.append(row)
@@ -451,13 +560,22 @@ class ThinkingAhead:
         mind = self._install(self._specs[name], before["stream"], formed)
         mind.restore(copy.deepcopy(before["mind"]))
         self.contexts[name].memories.extend(outbox)
-        # a reflection takes nothing from the inbox; a decision's percept took what was there
-        self.inbox[name] = arrived if ahead.reflection else [*before["inbox"], *arrived]
+        # a reflection or a conversation takes nothing from the inbox; a decision's percept took what was there
+        self.inbox[name] = arrived if ahead.reflection or ahead.talk else [*before["inbox"], *arrived]
         for table, value in ((self.gateway.counters, before["calls"]), (self.gateway.prefixes.last, before["prompt"])):
             if value is None:
                 table.pop(name, None)
             else:
                 table[name] = value
+        if chain[-1].talk is not None:  # the other person in the conversation is rebuilt too
+            talk = chain[-1].talk
+            other = talk.partner if name == talk.initiator else talk.initiator
+            theirs = self._ahead[other].chain() if other in self._ahead else []
+            at = next((index for index, a in enumerate(theirs) if a.task is chain[-1].task), None)
+            if at is not None:
+                self._redo(
+                    other, f"{name}, whom they were to talk with, is thought through again", expected=True, keep=at
+                )
 
     async def _drop_ahead(self) -> None:
         """Stop thinking ahead (the run stops); what was paid for is committed as calls only."""
@@ -488,4 +606,10 @@ def decided(task: asyncio.Future[Decision]) -> bool:
 async def reflected(reflector: Reflector, now: datetime) -> Decision:
     """A reflection thought through early, as a task like a decision's (it decides nothing)."""
     await reflector.reflect(now)
+    return Decision()
+
+
+async def talked(conversation: Conversation, minds: dict[str, Mind], now: datetime) -> Decision:
+    """A conversation thought through early, as a task like a decision's (its lines fill ``conversation``)."""
+    await hold(conversation, minds, now)
     return Decision()

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sim.core import events as ev
-from sim.core.ahead import CHAINED, Ahead, ThinkingAhead, recorded_row, reflected
+from sim.core.ahead import CHAINED, HELD, Ahead, ThinkingAhead, recorded_row, reflected
 from sim.core.clock import ARRIVE, CONVERSE, INTERVENE, REFLECT, WAKE, Clock, Entry
 from sim.core.conversation import Conversation, hold
 from sim.core.events import Event, event_dict
@@ -150,6 +150,7 @@ class Simulation(ThinkingAhead):
         self.followed = 0  # of those, speculated from a decision not yet committed (one ahead of another)
         self.foreseen = 0  # speculations dropped before their second: a decision made since foretold otherwise
         self._told: set[str] = set()  # this tick's deciders whose decision was held against the foresight
+        self._released: set[str] = set()  # people whose conversation thought through early is this tick's unit
         # person -> every memory row they formed so far, to rebuild their mind for a redo
         self._formed: dict[str, list[dict[str, Any]]] = {}
         self._specs: dict[str, PersonSpec] = {}  # person -> as the world (or an intervention) gave them
@@ -244,7 +245,8 @@ class Simulation(ThinkingAhead):
             # A request lands at the next tick, as in the in-order run: whatever was thought
             # ahead was thought without it, so it is dropped and thought again.
             for name in list(self._ahead):
-                self._redo(name, "a live request came in", expected=True)
+                if name in self._ahead:  # (dropping one side of a conversation drops the other)
+                    self._redo(name, "a live request came in", expected=True)
         for request in requests:
             self._controls.append({"id": request.id, "tick": self.tick + 1, "t": t})
             if request.kind == "stop":
@@ -302,11 +304,8 @@ class Simulation(ThinkingAhead):
         units: list[tuple[object, asyncio.Future[Any]]] = []
         with moment(self.tick, t):  # every call the tick's tasks make is stamped with this tick and second
             for talk in sorted(self._talks, key=lambda c: c.initiator):
-                for person in (talk.initiator, talk.partner):
-                    if person in self._ahead:  # a conversation speaks with the mind as it is now
-                        self._redo(person, "a conversation with them begins first")
                 self._frontier[len(units)] = Source(t, talk.place, None)
-                units.append((talk, asyncio.ensure_future(hold(talk, self.minds, now))))
+                units.append(self._conversation(talk, t, now))
             if self.chain is not None and self._chain_due:
                 self._frontier[len(units)] = Source(t, None, None)
                 units.append((self.chain, asyncio.ensure_future(self.chain.step(self.minds, now))))
@@ -349,6 +348,25 @@ class Simulation(ThinkingAhead):
                 self._commit(t, unit, result)
         elif not isinstance(unit, _Reflecting):  # a reflection's memories are committed with the tick's
             self._commit_step(t, result)
+
+    def _conversation(self, talk: Conversation, t: int, now: datetime) -> tuple[Conversation, asyncio.Future[Any]]:
+        """The unit of conversation ``talk`` now: the one thought through early, checked, or a new one."""
+        first, second = self._ahead.get(talk.initiator), self._ahead.get(talk.partner)
+        if (
+            first is not None
+            and second is not None
+            and first.talk is not None
+            and first.task is second.task
+            and first.t == t
+            and first.talk.state() == talk.state()
+        ):
+            del self._ahead[talk.initiator], self._ahead[talk.partner]  # nothing follows a conversation ahead
+            self._released.update((talk.initiator, talk.partner))  # its calls, made or to come, are this tick's
+            return first.talk, first.task
+        for person in (talk.initiator, talk.partner):
+            if person in self._ahead:  # a conversation speaks with the mind as it is now
+                self._redo(person, "a conversation with them begins first")
+        return talk, asyncio.ensure_future(hold(talk, self.minds, now))
 
     def _reflection(self, name: str, t: int, now: datetime) -> asyncio.Future[Decision]:
         """The task of ``name``'s reflection now: the one thought through early, or a new one."""
@@ -432,6 +450,9 @@ class Simulation(ThinkingAhead):
                 moved = started or moved
             elif isinstance(action, Note):
                 self._emit(Event(t, action.kind, name, place, action.data))
+        ahead = self._ahead.get(name)
+        if refused and ahead is not None and ahead.talk is not None:  # thought through early, but it did not begin
+            self._redo(name, "the conversation they started did not begin", expected=True)
         if not moved:
             if decision.wake is not None:
                 self.clock.wake(name, max(t + 1, self.time.due(decision.wake)))
@@ -461,8 +482,9 @@ class Simulation(ThinkingAhead):
             or not isinstance(self.minds.get(partner), Talker)
         ):
             return False
-        if partner in self._ahead:
-            self._redo(partner, f"{name} starts a conversation with them")
+        ahead = self._ahead.get(partner)
+        if ahead is not None and not (ahead.talk is not None and ahead.talk.initiator == name and ahead.t == t):
+            self._redo(partner, f"{name} starts a conversation with them")  # (not the one thought through early)
         self.busy[name] = self.busy[partner] = t  # claimed: nobody else talks to them this tick
         for person in (name, partner):
             self.clock.forget(person)
@@ -574,9 +596,11 @@ class Simulation(ThinkingAhead):
         # Replies of a tick arrive in whatever order the server answers; by person, then by the
         # order in which the person asked (calls they make at once finish in any order), then by
         # attempt, the llm_call table is the same on every run.
-        mine = [row for row in self._calls if row["t"] <= t]
+        released, self._released = self._released, set()
+        mine = [row for row in self._calls if row["t"] <= t and (row["tick"] != HELD or row["person"] in released)]
         if len(mine) < len(self._calls):
-            self._calls[:] = [row for row in self._calls if row["t"] > t]
+            taken = {id(row) for row in mine}
+            self._calls[:] = [row for row in self._calls if id(row) not in taken]
         else:
             self._calls.clear()
         for row in mine:

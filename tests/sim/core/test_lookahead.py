@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from benchmarks import crash
 from benchmarks.towns import town
 from sim.core import lookahead
 from sim.core.ahead import CHAINED, ThinkingAhead
+from sim.core.conversation import Conversation
 from sim.core.engine import Simulation
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
 from sim.core.world import World
@@ -171,6 +173,32 @@ def test_speculation_thinks_arrivals_through_and_drops_at_once_what_the_tick_for
     assert crash.differences(expected, crash.dump(ahead)) == []
     assert arrivals, "some arrival was thought through from the clock's entry"
     assert sim.foreseen > 0, "some speculation was dropped when a decision of the tick foretold its place otherwise"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_conversation_thought_through_early_is_the_one_the_clock_gets_to(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conversation started by a decision made ahead runs before its tick; when the clock gets there and the commit
+    queued the same one, its lines are taken as they are (nothing is asked again), and the log is barrier's."""
+    early: list[bool] = []
+    conversation = Simulation._conversation
+
+    def spied(self: Simulation, talk: Conversation, t: int, now: datetime) -> Any:
+        unit, task = conversation(self, talk, t, now)
+        early.append(unit is not talk)  # the one thought through early, not the clock's entry
+        return unit, task
+
+    monkeypatch.setattr(Simulation, "_conversation", spied)
+    text = worlds()["town25"]
+    barrier, _ = run(tmp_path, text, "barrier", hours=3, seed=seed)
+    assert early and not any(early), "the tick-by-tick schedule holds every conversation at its tick"
+    expected = crash.dump(barrier)
+    early.clear()
+    ahead, sim = run(tmp_path, text, "speculate", hours=3, seed=seed)
+    assert crash.differences(expected, crash.dump(ahead)) == []
+    assert any(early), "some conversation was thought through before its tick and kept"
 
 
 # -- the log -----------------------------------------------------------------------------
