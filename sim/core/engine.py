@@ -151,6 +151,7 @@ class Simulation(ThinkingAhead):
         self.foreseen = 0  # speculations dropped before their second: a decision made since foretold otherwise
         self._told: set[str] = set()  # this tick's deciders whose decision was held against the foresight
         self._released: set[str] = set()  # people whose conversation thought through early is this tick's unit
+        self._near: dict[str, set[str]] | None = None  # who may be where, during a look-ahead pass
         # person -> every memory row they formed so far, to rebuild their mind for a redo
         self._formed: dict[str, list[dict[str, Any]]] = {}
         self._specs: dict[str, PersonSpec] = {}  # person -> as the world (or an intervention) gave them
