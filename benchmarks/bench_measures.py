@@ -15,6 +15,7 @@ Run: python benchmarks/bench_measures.py
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -56,8 +57,12 @@ def report(title: str, cases: list[Case], target: float | None = TARGET) -> bool
     return ok
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print both sets' figures; exit 1 if either misses the target."""
+    argparse.ArgumentParser(
+        description="The knowing rule's precision and recall on its labelled sets (target 0.95 each); "
+        "the plan and sentence checks' tables beside them. Takes no options."
+    ).parse_args(argv)
     ok = report("Memories", MEMORIES)
     ok = report("Probe answers", PROBES) and ok
     report("Plans (is a plan for the fact)", PLANS, None)

@@ -106,6 +106,7 @@ class ThinkingAhead:
     foreseen: int  # speculations dropped early, when a decision made since foretold their place otherwise
     _told: set[str]  # people whose decision in this tick has been held against the others' foresight
     _near: dict[str, set[str]] | None  # ``_near_index`` during a look-ahead pass
+    _released: set[str]  # people whose conversation thought through early is this tick's unit
     _ahead: dict[str, Ahead]  # person -> their earliest wake-up being thought through
     _deciding: dict[str, tuple[int, str | None, asyncio.Future[Decision]]]  # this tick's decisions
     _frontier: dict[int, Source]
@@ -119,6 +120,17 @@ class ThinkingAhead:
     if TYPE_CHECKING:
 
         def _install(self, spec: PersonSpec, counter: int, recorded: list[dict[str, Any]] | None = None) -> Mind: ...
+
+    def _start_thinking_ahead(self) -> None:
+        """The state of thinking ahead as a run starts: nobody thinking ahead, nothing counted."""
+        self._ahead = {}  # person -> their next wake-up, being thought through (the first of a chain)
+        self.thought_ahead = 0  # wake-ups thought through before the clock got there
+        self.redone = 0  # of those, speculations the world changed under, thought through again
+        self.followed = 0  # of those, speculated from a decision not yet committed (one ahead of another)
+        self.foreseen = 0  # speculations dropped before their second: a decision made since foretold otherwise
+        self._told = set()  # this tick's deciders whose decision was held against the foresight
+        self._released = set()  # people whose conversation thought through early is this tick's unit
+        self._near = None  # who may be where, during a look-ahead pass
 
     def _look_ahead(self, t: int) -> None:
         """Start thinking through the earliest wake-ups that nothing still to happen can reach (``sim.core.lookahead``)."""
@@ -308,7 +320,8 @@ class ThinkingAhead:
             partner == name
             or not isinstance(self.minds.get(partner), Talker)
             or partner in self._reflecting
-            or max(self.busy.get(partner, -1), self.busy.get(name, -1)) >= at
+            # in a conversation not committed yet (or claimed for one): its mind is talking now
+            or max(self.busy.get(partner, -1), self.busy.get(name, -1)) >= self.clock.now
             or any(e.person == partner and e.kind == "reflect" for e in self.clock.pending())
         ):
             return None

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sim.core import events as ev
-from sim.core.ahead import CHAINED, HELD, Ahead, ThinkingAhead, recorded_row, reflected
+from sim.core.ahead import CHAINED, HELD, ThinkingAhead, recorded_row, reflected
 from sim.core.clock import ARRIVE, CONVERSE, INTERVENE, REFLECT, WAKE, Clock, Entry
 from sim.core.conversation import Conversation, hold
 from sim.core.events import Event, event_dict
@@ -135,7 +135,7 @@ class Simulation(ThinkingAhead):
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
         self.lookahead = _may_think_ahead(schedule, fixed_step, self.chain, gateway)
-        self._ahead: dict[str, Ahead] = {}  # person -> their next wake-up, being thought through
+        self.speculate = self.lookahead and schedule == "speculate"
         # the tick's uncommitted units (by place in order) -> where, when they act
         self._frontier: dict[int, Source] = {}
         self._woken: dict[str, int] = {}  # person -> the clock entry that woke them this tick
@@ -144,14 +144,7 @@ class Simulation(ThinkingAhead):
         self._deciding: dict[str, tuple[int, str | None, asyncio.Future[Decision]]] = {}
         self._walks = Walks(self.world)
         self._end = 0
-        self.speculate = self.lookahead and schedule == "speculate"
-        self.thought_ahead = 0  # wake-ups thought through before the clock got there
-        self.redone = 0  # of those, speculations the world changed under, thought through again
-        self.followed = 0  # of those, speculated from a decision not yet committed (one ahead of another)
-        self.foreseen = 0  # speculations dropped before their second: a decision made since foretold otherwise
-        self._told: set[str] = set()  # this tick's deciders whose decision was held against the foresight
-        self._released: set[str] = set()  # people whose conversation thought through early is this tick's unit
-        self._near: dict[str, set[str]] | None = None  # who may be where, during a look-ahead pass
+        self._start_thinking_ahead()
         # person -> every memory row they formed so far, to rebuild their mind for a redo
         self._formed: dict[str, list[dict[str, Any]]] = {}
         self._specs: dict[str, PersonSpec] = {}  # person -> as the world (or an intervention) gave them
@@ -451,6 +444,10 @@ class Simulation(ThinkingAhead):
                 moved = started or moved
             elif isinstance(action, Note):
                 self._emit(Event(t, action.kind, name, place, action.data))
+        self._next(t, name, decision, where, moved=moved, refused=refused)
+
+    def _next(self, t: int, name: str, decision: Decision, where: str | None, *, moved: bool, refused: bool) -> None:
+        """After a committed decision (made ``where``): when the person wakes next, and their reflection if asked."""
         ahead = self._ahead.get(name)
         if refused and ahead is not None and ahead.talk is not None:  # thought through early, but it did not begin
             self._redo(name, "the conversation they started did not begin", expected=True)

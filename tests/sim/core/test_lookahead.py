@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 import subprocess
@@ -15,14 +16,20 @@ import yaml
 import agents  # noqa: F401  (registers the minds)
 from benchmarks import crash
 from benchmarks.towns import town
+from sim.core import ahead as ahead_module
+from sim.core import conversation as conversation_module
+from sim.core import engine as engine_module
 from sim.core import lookahead
 from sim.core.ahead import CHAINED, ThinkingAhead
 from sim.core.conversation import Conversation
 from sim.core.engine import Simulation
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
+from sim.core.mind import Decision, Talk
 from sim.core.world import World
-from sim.llm.scripted import ScriptConfig, ScriptedModel
-from sim.runfile.log import RunLog
+from sim.llm.gateway import Endpoint, Gateway
+from sim.llm.inprocess import ScriptedTransport
+from sim.llm.scripted import ScriptConfig, ScriptedModel, model_name
+from sim.runfile.log import RunLog, create_run_file
 from sim.worldfile.cast import cast
 from sim.worldfile.scenario import parse_scenario
 from tests.conftest import ROOT
@@ -201,6 +208,39 @@ def test_a_conversation_thought_through_early_is_the_one_the_clock_gets_to(
     assert any(early), "some conversation was thought through before its tick and kept"
 
 
+@pytest.mark.slow
+def test_a_hundred_people_speculating_hold_one_conversation_each_at_a_time_and_write_barriers_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Houses of ten, a hundred people: conversations thought through early among many others under way.
+
+    Nobody is ever in two conversations being held at once (the unit test below pins the rule that
+    keeps it so; here it runs at scale), and every table is the tick-by-tick schedule's.
+    """
+    talking: set[str] = set()
+    overlaps: list[tuple[str, ...]] = []
+    held = conversation_module.hold
+
+    async def spied(talk: Conversation, minds: dict[str, Any], now: datetime, *rest: Any) -> Conversation:
+        pair = (talk.initiator, talk.partner)
+        if talking & set(pair):
+            overlaps.append(pair)
+        talking.update(pair)
+        try:
+            return await held(talk, minds, now, *rest)
+        finally:
+            talking.difference_update(pair)
+
+    monkeypatch.setattr(engine_module, "hold", spied)
+    monkeypatch.setattr(ahead_module, "hold", spied)
+    text = yaml.safe_dump(town(100, seed=3, mind="generative"), allow_unicode=True)
+    barrier, _ = run(tmp_path, text, "barrier", hours=4, seed=5)
+    ahead, sim = run(tmp_path, text, "speculate", hours=4, seed=5)
+    assert overlaps == []
+    assert crash.differences(crash.dump(barrier), crash.dump(ahead)) == []
+    assert sim.thought_ahead > sim.redone > 0
+
+
 # -- the log -----------------------------------------------------------------------------
 
 
@@ -309,3 +349,40 @@ def test_kill_9_while_speculating_then_resume_gives_the_uninterrupted_log(tmp_pa
         result = crash.trial(reference, random.Random(index), tmp_path, index, upto=0.8)
         assert result.resume_code == 0, result.resume_err
         assert result.diffs == [], f"killed at {result.killed_at} events"
+
+
+def test_a_conversation_is_not_thought_through_with_someone_whose_conversation_is_still_held(tmp_path: Path) -> None:
+    """The partner (or the one starting it) claimed for, or in, a conversation not committed yet is never claimed
+    again by one thought through early: their mind is talking, and both would ask the model at once."""
+    log = RunLog(create_run_file(tmp_path / "run.db"))
+    model = ScriptedModel(ScriptConfig(seed=1))
+    endpoint = Endpoint(None, "x", model_name(model.config.profile), "json_schema", 5.0, 0.01)
+    calls: list[dict[str, Any]] = []
+    gateway = Gateway(ScriptedTransport(model, 5.0), calls.append, endpoint, concurrency=8)
+    sim = Simulation(parse_scenario(SMALLVILLE), log, gateway, calls, seed=1, schedule="speculate")
+    sim.begin()
+    sim._end = 3600
+    hendrik, lotte = "Hendrik Achterberg", "Lotte Achterberg"
+    place = sim.world.position[hendrik]
+    assert sim.world.position[lotte] == place
+    sim.clock.forget(lotte)  # she decides nothing before the conversation's second
+    decision = Decision([Talk(lotte, "breakfast")])
+
+    async def attempts() -> tuple[bool, bool, bool]:
+        sim.busy[lotte] = sim.clock.now  # claimed for a conversation being held now
+        claimed = sim._talk_ahead(hendrik, 60, place, decision) is None
+        sim.busy[lotte] = -1
+        sim.busy[hendrik] = sim.clock.now
+        starting = sim._talk_ahead(hendrik, 60, place, decision) is None
+        sim.busy[hendrik] = -1
+        free = sim._talk_ahead(hendrik, 60, place, decision)
+        if free is not None:
+            assert sim._ahead[lotte].task is free.task, "both people's chains end with the same conversation"
+            sim._redo(lotte, "the test is over", expected=True)
+            await asyncio.gather(free.task, return_exceptions=True)
+        return claimed, starting, free is not None
+
+    claimed, starting, free = asyncio.run(attempts())
+    log.close()
+    assert claimed and starting, "nobody in a conversation under way is claimed by one thought through early"
+    assert free, "with both free and nothing to decide first, the conversation is thought through early"
