@@ -14,7 +14,7 @@ memories and counts how often the result is the same:
 With more than ``--most`` memories formed in that second (10 ** n retrievals each), the
 retrieval is counted as not checked.
 
-    python benchmarks/bench_importance.py                         # smallville, 24 h, seed 5 (~1 minute)
+    python benchmarks/bench_importance.py                         # smallville, 24 h, seed 5 (a few seconds)
     python benchmarks/bench_importance.py --hours 4 --seed 7
 
 docs/benchmarks.md (section 14) quotes its figures. They rest on the scripted model: which
