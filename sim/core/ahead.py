@@ -154,11 +154,14 @@ class ThinkingAhead:
             for _, where, task in self._made(name):
                 if not decided(task):
                     break
-                places = [where] if where is not None else []
-                places += [self.scenario.resolve_place(a.place) for a in task.result().actions if isinstance(a, Go)]
-                for place in places:
+                for place in self._places(where, task.result()):
                     near.setdefault(place, set()).add(name)
         return near
+
+    def _places(self, where: str | None, decision: Decision) -> list[str]:
+        """The places ``decision``, made in ``where``, puts its person in: that one, and where they walk to."""
+        places = [where] if where is not None else []
+        return places + [self.scenario.resolve_place(a.place) for a in decision.actions if isinstance(a, Go)]
 
     def _near_to(self, area: str) -> set[str]:
         """Everyone who may be in ``area`` by what is known now (a superset: ``_whereabouts`` says for sure)."""
@@ -236,9 +239,7 @@ class ThinkingAhead:
         for name, (at, place, task) in sorted(self._deciding.items()):  # decided this tick, to be committed
             if started >= room or name in self._ahead or name not in self.minds or not decided(task):
                 continue
-            follower = self._follower(name, at, place, task.result(), t)
-            if follower is None:
-                follower = self._talk_ahead(name, at, place, task.result())
+            follower = self._following(name, at, place, task.result(), t)
             if follower is not None:
                 self._ahead[name] = follower
                 started += 1
@@ -249,20 +250,19 @@ class ThinkingAhead:
             last = chain[-1]
             if started >= room or len(chain) >= AHEAD_DEPTH or last.talk is not None or not decided(last.task):
                 continue
-            if not last.reflection:
-                talk = self._talk_ahead(name, last.t, last.percept.place, last.task.result())
-                if talk is not None:
-                    last.then = talk
-                    started += 1
-                    continue
             if last.reflection:
                 follower = self._follower(name, last.t, last.percept.place, None, t, last.after)
             else:
-                follower = self._follower(name, last.t, last.percept.place, last.task.result(), t)
+                follower = self._following(name, last.t, last.percept.place, last.task.result(), t)
             if follower is not None:
                 last.then = follower
                 started += 1
         return started
+
+    def _following(self, name: str, at: int, place: str | None, decision: Decision, t: int) -> Ahead | None:
+        """What follows ``decision`` thought through now, if it can be: the wake-up or reflection it names, or the
+        conversation it starts (a decision does one or the other)."""
+        return self._follower(name, at, place, decision, t) or self._talk_ahead(name, at, place, decision)
 
     def _recheck(self) -> None:
         """Drop now the speculations that this tick's decisions foretell wrong, so that they start again at once.
@@ -279,8 +279,7 @@ class ThinkingAhead:
         for name, (_, place, task) in self._deciding.items():
             if name not in self._told and decided(task):
                 self._told.add(name)
-                places.update([place] if place is not None else [])
-                places.update(self.scenario.resolve_place(a.place) for a in task.result().actions if isinstance(a, Go))
+                places.update(self._places(place, task.result()))
         if not places:
             return
         for name, first in sorted(self._ahead.items()):
@@ -365,7 +364,7 @@ class ThinkingAhead:
         after = self._after(second, place, decision)
         if after is not None:
             return after[0] > at and after[1] == place
-        return decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)
+        return quiet(decision)
 
     def _before(self, name: str) -> dict[str, Any]:
         """``name`` as they are now, to rebuild them from should what they think ahead be dropped."""
@@ -533,8 +532,7 @@ class ThinkingAhead:
         after = self._after(at, where, decision)  # (a reflection before it changes nothing anyone sees)
         if after is not None:
             return after[0]
-        quiet = decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)
-        return math.inf if quiet else at  # asleep until something wakes them; or words, a talk: not foreseen
+        return math.inf if quiet(decision) else at  # asleep until something wakes them; or words, a talk: not foreseen
 
     def _made(self, name: str) -> list[tuple[int, str | None, asyncio.Future[Decision]]]:
         """``name``'s decisions not committed yet, in order: (second, place, task); reflections change nothing seen."""
@@ -640,6 +638,11 @@ def recorded_row(row: dict[str, Any]) -> dict[str, Any]:
     """A memory row as a mind formed it, as the run file gives it back (its evidence a list, not JSON)."""
     evidence = row.get("evidence")
     return {**row, "evidence": json.loads(evidence) if isinstance(evidence, str) else list(evidence or [])}
+
+
+def quiet(decision: Decision) -> bool:
+    """Whether ``decision`` only does things and names no wake-up: the person stays until something wakes them."""
+    return decision.wake is None and all(isinstance(a, (Do, Note)) for a in decision.actions)
 
 
 def decided(task: asyncio.Future[Decision]) -> bool:
