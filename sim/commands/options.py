@@ -117,7 +117,7 @@ def bus_settings(args: argparse.Namespace) -> BusOptions:
 
 
 def schedule_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--schedule``: think wake-ups through ahead where nothing can interfere, or one tick at a time."""
+    """Add ``--schedule`` and ``--lookahead``: think wake-ups through ahead (how far), or one tick at a time."""
     parser.add_argument(
         "--schedule",
         choices=("lookahead", "speculate", "barrier"),
@@ -127,6 +127,14 @@ def schedule_option(parser: argparse.ArgumentParser) -> None:
         "wake-ups as far as the decisions already made foretell, redone where the world turned out "
         "otherwise (faster; a redo may re-send calls, and the closing lines say how many were sent); "
         "barrier: one tick at a time. All three write the same log (docs/architecture.md)",
+    )
+    parser.add_argument(
+        "--lookahead",
+        metavar="SECONDS",
+        type=bounds.whole(0, 10**9, unit="simulated seconds"),
+        help="think no wake-up through more than SECONDS simulated seconds before the clock gets there "
+        "(default: no limit; 0: none, as barrier). Less thinking ahead, fewer requests sent twice; "
+        "the log is the same whatever the value",
     )
 
 

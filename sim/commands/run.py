@@ -99,6 +99,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         llm=llm_options(args),
         bus=bus_settings(args),
         schedule=args.schedule,
+        lookahead=args.lookahead,
     )
 
 

@@ -95,6 +95,7 @@ class ThinkingAhead:
     time: RunTime
     tick: int
     speculate: bool
+    window: int | None  # --lookahead: simulated seconds ahead of the clock a wake-up may be thought (None: no limit)
     minds: dict[str, Mind]
     streams: dict[str, Stream]
     inbox: dict[str, list[Event]]
@@ -192,6 +193,7 @@ class ThinkingAhead:
             e
             for e in pending
             if t < e.t < self._end
+            and self._within(e.t)
             and e.kind in kinds
             and e.person in self.minds
             and e.person not in self._ahead
@@ -215,6 +217,10 @@ class ThinkingAhead:
             room -= 1
             if room == 0:
                 return
+
+    def _within(self, at: int) -> bool:
+        """Whether second ``at`` is near enough the clock to be thought through now (``--lookahead``)."""
+        return self.window is None or at <= self.clock.now + self.window
 
     def _thinking(self, *, all_: bool = False) -> list[asyncio.Future[Decision]]:
         """The decisions thought ahead still being made: the last of each person's (``all_``: every one)."""
@@ -311,6 +317,7 @@ class ThinkingAhead:
             or len(talks) != 1
             or not all(isinstance(a, (Do, Note, Talk)) for a in decision.actions)
             or at >= self._end
+            or not self._within(at)
         ):
             return None
         talk = talks[0]
@@ -390,7 +397,7 @@ class ThinkingAhead:
         """What comes after ``decision`` at second ``at``, thought through now if it can be: its reflection, or the
         wake-up it names (``after``: the one named by the decision before a reflection), or None."""
         if decision is not None and decision.reflect:  # (a conversation claiming them later redoes it)
-            if at + 1 >= self._end or any(isinstance(action, Talk) for action in decision.actions):
+            if at + 1 >= self._end or not self._within(at + 1) or any(isinstance(a, Talk) for a in decision.actions):
                 return None  # a conversation they start comes first; the reflection follows it
             named = self._after(at, place, decision)
             return self._think_ahead(name, at + 1, place, "reflect", CHAINED, False, named)
@@ -398,7 +405,9 @@ class ThinkingAhead:
             return None  # claimed for a conversation, or just out of one: it comes first
         if decision is not None:
             after = self._after(at, place, decision)
-        if after is None or after[0] >= self._end or not self._foreseeable(after[1], name, after[0]):
+        if after is None or after[0] >= self._end or not self._within(after[0]):
+            return None
+        if not self._foreseeable(after[1], name, after[0]):
             return None
         self.followed += 1
         return self._think_ahead(name, *after, CHAINED, False)

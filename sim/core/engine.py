@@ -101,6 +101,7 @@ class Simulation(ThinkingAhead):
         seed: int,
         fixed_step: int | None = None,
         schedule: str = "lookahead",
+        lookahead: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.time = RunTime(scenario.start)  # the engine's seconds of a moment are due seconds (rounded up)
@@ -134,7 +135,9 @@ class Simulation(ThinkingAhead):
         self.chain = _team_chain(scenario, self.world, gateway, seed) if scenario.team is not None else None
         # where live requests (pause, stop, interventions) come from; None: a run nobody steers
         self.desk: Desk | None = None
-        self.lookahead = _may_think_ahead(schedule, fixed_step, self.chain, gateway)
+        # --lookahead: how many simulated seconds ahead of the clock a wake-up may be thought through
+        self.window = lookahead
+        self.lookahead = _may_think_ahead(schedule, fixed_step, self.chain, gateway) and lookahead != 0
         self.speculate = self.lookahead and schedule == "speculate"
         # the tick's uncommitted units (by place in order) -> where, when they act
         self._frontier: dict[int, Source] = {}

@@ -74,8 +74,11 @@ def simulation(
     budget_usd: float | None,
     fixed_step: int | None = None,
     schedule: str = "lookahead",
+    lookahead: int | None = None,
 ) -> Simulation:
     """A ``Simulation`` writing to ``log`` whose gateway talks to ``backend`` and hands its rows to the tick batch."""
     calls: list[dict[str, Any]] = []
     gateway = gateway_for(backend, calls.append, budget_usd)
-    return Simulation(scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, schedule=schedule)
+    return Simulation(
+        scenario, log, gateway, calls, seed=seed, fixed_step=fixed_step, schedule=schedule, lookahead=lookahead
+    )

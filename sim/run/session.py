@@ -51,6 +51,7 @@ class RunOptions:
     out: str | None = None
     fixed_step: int | None = None
     schedule: str = "lookahead"  # --schedule: think ahead where nothing can interfere, or tick by tick (barrier)
+    lookahead: int | None = None  # --lookahead: simulated seconds ahead of the clock a wake-up may be thought through
     quiet: bool = False
     settings: list[str] = field(default_factory=list)  # --set KEY=VALUE mind parameter overrides
     task: str | None = None  # --task: what a world's team is to make
@@ -181,6 +182,7 @@ def _run_new(
         options = {
             **run_options(opts.llm, backend, opts.fixed_step, opts.settings),
             "schedule": opts.schedule,
+            **({"lookahead": opts.lookahead} if opts.lookahead is not None else {}),
             **({"task": scenario.team.task} if scenario.team is not None else {}),
         }
         if link is not None:
@@ -209,6 +211,7 @@ def _run_new(
                 budget_usd=opts.llm.budget_usd,
                 fixed_step=opts.fixed_step,
                 schedule=opts.schedule,
+                lookahead=opts.lookahead,
             )
             if link is not None:
                 link.attach(log)
@@ -305,6 +308,7 @@ def _resume(
                 budget_usd=llm.budget_usd,
                 fixed_step=past.fixed_step,
                 schedule=opts.schedule,
+                lookahead=opts.lookahead,
             )
             gateway = sim.gateway
             gateway.cache.update(past.replies)

@@ -24,6 +24,7 @@ def run_in_process(
     fixed_step: int | None = None,
     concurrency: int = 8,
     schedule: str = "lookahead",
+    lookahead: int | None = None,
     timeout_s: float = 5.0,
 ) -> Simulation:
     """Run world ``text`` for ``hours`` into ``path`` on ``model`` (the scripted model of ``seed`` if None)."""
@@ -33,7 +34,16 @@ def run_in_process(
     calls: list[dict[str, Any]] = []
     transport = ScriptedTransport(model, endpoint.timeout_s)
     gateway = Gateway(transport, calls.append, endpoint, concurrency=concurrency)
-    sim = Simulation(parse_scenario(text), log, gateway, calls, seed=seed, fixed_step=fixed_step, schedule=schedule)
+    sim = Simulation(
+        parse_scenario(text),
+        log,
+        gateway,
+        calls,
+        seed=seed,
+        fixed_step=fixed_step,
+        schedule=schedule,
+        lookahead=lookahead,
+    )
     sim.begin()
 
     async def go() -> None:

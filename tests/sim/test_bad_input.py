@@ -132,6 +132,8 @@ BAD_RUN_FLAGS = {
     "fixed-step-zero": (["--fixed-step", "0"], ["--fixed-step", "at least 1"]),
     "fixed-step-huge": (["--fixed-step", "99999999999"], ["--fixed-step"]),
     "schedule-unknown": (["--schedule", "optimistic"], ["--schedule", "lookahead", "barrier"]),
+    "lookahead-negative": (["--lookahead=-60"], ["--lookahead", "at least 0"]),
+    "lookahead-fraction": (["--lookahead", "1.5"], ["--lookahead", "whole number"]),
 }
 
 
@@ -166,6 +168,7 @@ BAD_FLAGS_ON_A_RUN = {
     "resume-hours-inf": (["resume", "RUN", "--hours", "inf", "--llm", "scripted-inprocess"], ["--hours"]),
     "resume-hours-nan": (["resume", "RUN", "--hours", "nan", "--llm", "scripted-inprocess"], ["--hours"]),
     "resume-llm-timeout": (["resume", "RUN", "--hours", "1", "--llm-timeout=-5"], ["--llm-timeout"]),
+    "resume-lookahead-negative": (["resume", "RUN", "--hours", "1", "--lookahead=-1"], ["--lookahead"]),
     "resume-until-overflows": (
         ["resume", "RUN", "--until", "+99999999999999h", "--llm", "scripted-inprocess"],
         ["--until"],

@@ -48,6 +48,7 @@ def run(
     latency_ms: float = 20,
     name: str = "",
     concurrency: int = 8,
+    window: int | None = None,
 ) -> tuple[Path, Simulation]:
     """Run ``text`` in this process on the scripted model answering after ``latency_ms``."""
     path = tmp_path / f"{name or schedule}.db"
@@ -59,6 +60,7 @@ def run(
         model=ScriptedModel(ScriptConfig(seed=seed, latency_ms=latency_ms)),
         concurrency=concurrency,
         schedule=schedule,
+        lookahead=window,
         timeout_s=30.0,
     )
     return path, sim
@@ -119,6 +121,43 @@ def test_a_world_of_walks_that_take_no_time_runs_as_barrier_runs_it(tmp_path: Pa
         assert crash.differences(expected, crash.dump(ahead)) == [], schedule
         if schedule == "speculate":
             assert sim.thought_ahead > 0, "speculation still thinks ahead where the rule cannot"
+
+
+@pytest.mark.slow
+def test_a_lookahead_window_thinks_nothing_further_ahead_and_changes_no_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--lookahead 600``: no wake-up, reflection or conversation is started more than 600 simulated seconds before
+    the clock gets there (without the window some are), the log stays barrier's; ``--lookahead 0`` thinks nothing
+    ahead."""
+    reach: list[int] = []  # how far ahead of the clock each piece of thinking ahead started
+    think_ahead, talk_ahead = ThinkingAhead._think_ahead, ThinkingAhead._talk_ahead
+
+    def thought(self: ThinkingAhead, name: str, t: int, *rest: Any) -> Any:
+        reach.append(t - self.clock.now)
+        return think_ahead(self, name, t, *rest)
+
+    def talked(self: ThinkingAhead, name: str, at: int, *rest: Any) -> Any:
+        started = talk_ahead(self, name, at, *rest)
+        if started is not None:
+            reach.append(at - self.clock.now)
+        return started
+
+    monkeypatch.setattr(ThinkingAhead, "_think_ahead", thought)
+    monkeypatch.setattr(ThinkingAhead, "_talk_ahead", talked)
+    barrier, _ = run(tmp_path, SMALLVILLE, "barrier", hours=3, seed=2)
+    expected = crash.dump(barrier)
+    assert reach == []
+    run(tmp_path, SMALLVILLE, "speculate", hours=3, seed=2, name="unlimited")
+    assert max(reach) > 600, "without a window, some wake-up is thought through further ahead"
+    reach.clear()
+    windowed, sim = run(tmp_path, SMALLVILLE, "speculate", hours=3, seed=2, name="window", window=600)
+    assert crash.differences(expected, crash.dump(windowed)) == []
+    assert reach and max(reach) <= 600 and sim.thought_ahead == len(reach)
+    reach.clear()
+    none, sim = run(tmp_path, SMALLVILLE, "speculate", hours=3, seed=2, name="none", window=0)
+    assert crash.differences(expected, crash.dump(none)) == []
+    assert reach == [] and sim.thought_ahead == 0
 
 
 @pytest.mark.slow
