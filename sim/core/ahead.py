@@ -76,6 +76,7 @@ class Ahead:
     # a conversation thought through early: both people have an Ahead with the same task, the last of
     # their chains; dropping either drops the other
     talk: Conversation | None = None
+    told: bool = False  # its decision, made, has been held against the others' foresight (``_recheck``)
 
     def chain(self) -> list[Ahead]:
         """This wake-up and the ones speculated after it, in order."""
@@ -271,21 +272,26 @@ class ThinkingAhead:
         return self._follower(name, at, place, decision, t) or self._talk_ahead(name, at, place, decision)
 
     def _recheck(self) -> None:
-        """Drop now the speculations that this tick's decisions foretell wrong, so that they start again at once.
+        """Drop now the speculations that the decisions made since foretell wrong, so that they start again at once.
 
-        A decision of the tick under way (sure to be committed) may bring its person into a place,
-        or change what they do there, where someone's later wake-up is being speculated with the
-        foresight of before: the check at that wake-up's second would drop it then, on the
-        critical path; dropped now, it is thought through again with what is now known while the
-        clock gets there. Decisions made ahead do not trigger this: they may be dropped themselves,
-        and following them was measured to drop and redo speculations over and over (a 25-person
-        town sent two thirds more requests than it kept, for a few per cent of wall time).
+        A decision of the tick under way (sure to be committed), or the next decision of someone's
+        made ahead, may bring its person into a place, or change what they do there, where someone's
+        later wake-up is being speculated with the foresight of before: the check at that wake-up's
+        second would drop it then, on the critical path; dropped now, it is thought through again
+        with what is now known while the clock gets there. Of the decisions made ahead, only each
+        person's next one (the first of their chain) does this: the later ones are likelier to be
+        dropped themselves, and following every one was measured to drop and redo speculations over
+        and over (docs/architecture.md, "Dropped early").
         """
-        places: set[str] = set()  # where the decisions of this tick change who is there, doing what
+        places: set[str] = set()  # where the decisions made since the last pass change who is there, doing what
         for name, (_, place, task) in self._deciding.items():
             if name not in self._told and decided(task):
                 self._told.add(name)
                 places.update(self._places(place, task.result()))
+        for first in self._ahead.values():
+            if not first.told and not first.reflection and first.talk is None and decided(first.task):
+                first.told = True
+                places.update(self._places(first.percept.place, first.task.result()))
         if not places:
             return
         for name, first in sorted(self._ahead.items()):
