@@ -200,7 +200,7 @@ class ThinkingAhead:
             and e.person not in self._ahead
             and e.person not in deciding
             and e.person not in reflecting
-            and self.busy.get(e.person, -1) < t
+            and (self.busy.get(e.person, -1) < t or (self.speculate and self._after_talk(e)))
         )  # not about to talk (a conversation comes first)
         for entry in wakes[:AHEAD_SCAN]:
             name = entry.person
@@ -210,14 +210,20 @@ class ThinkingAhead:
                 area, sure, reason = (travel[0] if travel else None), False, "arrived"
             else:
                 area = self.world.position.get(name)
-                sure = area is not None and safe(name, area, entry.t, sources, self._walks)
                 reason = entry.payload.get("reason", "due")
+                # (the wake-up after a conversation is a speculation: its percept holds the lines said)
+                sure = area is not None and reason != "talked" and safe(name, area, entry.t, sources, self._walks)
             if area is None or not (sure or (self.speculate and self._foreseeable(area, name, entry.t))):
                 continue
             self._ahead[name] = self._think_ahead(name, entry.t, area, reason, entry.counter, sure)
             room -= 1
             if room == 0:
                 return
+
+    def _after_talk(self, entry: Entry) -> bool:
+        """Whether ``entry`` is the wake-up that ends a committed conversation: its lines are in the person's inbox,
+        and nobody can claim them for another before it."""
+        return entry.payload.get("reason") == "talked" and entry.t == self.busy.get(entry.person or "")
 
     def _within(self, at: int) -> bool:
         """Whether second ``at`` is near enough the clock to be thought through now (``--lookahead``)."""
