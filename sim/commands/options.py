@@ -44,9 +44,7 @@ def model_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--api-key", help="API key (default: OPENAI_API_KEY); never written to any file")
     group.add_argument(
-        "--concurrency",
-        type=bounds.concurrency,
-        help="LLM calls in flight at once (default: 8; local: 1; scripted and replay: 64)",
+        "--concurrency", type=bounds.concurrency, help="LLM calls in flight (default 8; local 1; scripted, replay 64)"
     )
     group.add_argument("--budget-usd", type=bounds.usd, help="stop cleanly once this much has been spent")
     group.add_argument(
