@@ -18,10 +18,8 @@ checks that every window wrote the same events.
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +47,9 @@ def speculated(stdout: str, calls: int) -> dict[str, int]:
 def run_once(base: list[str], window: int | None, out: Path, timeout: float) -> dict[str, Any]:
     """One run with ``window``; its figures."""
     extra = [] if window is None else ["--lookahead", str(window)]
-    command = common.hamlet_command(*base, *extra, "--out", str(out))
-    began = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, cwd=common.ROOT, timeout=timeout, check=False)
-    wall = time.perf_counter() - began
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    wall, stdout = common.run_hamlet_out([*base, *extra, "--out", str(out)], timeout)
     figures = measured(out, wall)
-    return {**figures, **speculated(proc.stdout, int(figures["calls"]))}
+    return {**figures, **speculated(stdout, int(figures["calls"]))}
 
 
 def main(argv: list[str] | None = None) -> int:

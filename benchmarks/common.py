@@ -185,13 +185,18 @@ def run_command(world: str | Path, out: str | Path, *options: object, **kwargs: 
 
 def run_hamlet(args: Sequence[str], timeout: float) -> float:
     """Run ``python -m sim ARGS`` in the repository; its wall seconds (raises with its stderr if it fails)."""
+    return run_hamlet_out(args, timeout)[0]
+
+
+def run_hamlet_out(args: Sequence[str], timeout: float) -> tuple[float, str]:
+    """``run_hamlet``, with what the command printed on stdout."""
     command = hamlet_command(*args)
     began = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False)
     wall = time.perf_counter() - began
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return wall
+    return wall, proc.stdout
 
 
 def run_child(args: Sequence[str], timeout: float) -> dict[str, Any]:
