@@ -20,7 +20,7 @@ from sim.core import ahead as ahead_module
 from sim.core import conversation as conversation_module
 from sim.core import engine as engine_module
 from sim.core import lookahead
-from sim.core.ahead import CHAINED, ThinkingAhead
+from sim.core.ahead import CHAINED, ThinkingAhead, decided
 from sim.core.conversation import Conversation
 from sim.core.engine import Simulation
 from sim.core.lookahead import LookaheadBroken, Source, Walks, safe
@@ -199,9 +199,18 @@ def test_speculation_thinks_arrivals_through_and_drops_at_once_what_the_tick_for
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An arrival waiting in the clock is thought through where the walk ends (not only one its own decision named);
-    a decision of the tick under way that changes a speculated place drops that speculation before its second."""
+    a decision of the tick under way, or someone's next decision made ahead, that changes a speculated place drops
+    that speculation before its second."""
     arrivals: list[str] = []
-    think_ahead = ThinkingAhead._think_ahead
+    by_ahead: list[int] = []  # speculations dropped early when only decisions made ahead were new to the check
+    think_ahead, recheck = ThinkingAhead._think_ahead, ThinkingAhead._recheck
+
+    def rechecked(self: ThinkingAhead) -> None:
+        tick_new = any(name not in self._told and decided(task) for name, (_, _, task) in self._deciding.items())
+        before = self.foreseen
+        recheck(self)
+        if not tick_new and self.foreseen > before:
+            by_ahead.append(self.foreseen - before)
 
     def spied(self: ThinkingAhead, name: str, t: int, area: str | None, reason: str, counter: int, *rest: Any) -> Any:
         if reason == "arrived" and counter != CHAINED:
@@ -209,6 +218,7 @@ def test_speculation_thinks_arrivals_through_and_drops_at_once_what_the_tick_for
         return think_ahead(self, name, t, area, reason, counter, *rest)
 
     monkeypatch.setattr(ThinkingAhead, "_think_ahead", spied)
+    monkeypatch.setattr(ThinkingAhead, "_recheck", rechecked)
     text = worlds()["town25"]
     barrier, _ = run(tmp_path, text, "barrier", hours=2, seed=1)
     expected = crash.dump(barrier)
@@ -219,6 +229,7 @@ def test_speculation_thinks_arrivals_through_and_drops_at_once_what_the_tick_for
     assert crash.differences(expected, crash.dump(ahead)) == []
     assert arrivals, "some arrival was thought through from the clock's entry"
     assert sim.foreseen > 0, "some speculation was dropped when a decision of the tick foretold its place otherwise"
+    assert by_ahead, "some was dropped when someone's next decision, made ahead, foretold its place otherwise"
 
 
 @pytest.mark.slow
