@@ -164,6 +164,47 @@ def read_bound(db: sqlite3.Connection, *, team: Collection[str] = (), since_tick
     return replace(bound, run_s=ended - began if began is not None and ended is not None else None)
 
 
+SCORING = "importance"
+"""The ``purpose`` of the calls ``without_scoring`` takes off the path: a new memory's importance score."""
+
+
+def without_scoring(db: sqlite3.Connection) -> dict[str, Bound]:
+    """The oracle bound of the run file open in ``db`` as run, and were importance scoring off the critical path.
+
+    A what-if for the speed targets (docs/benchmarks.md section 14), not a schedule Hamlet has:
+
+    - ``"as run"``: ``read_bound``'s (no team, no fork prefix).
+    - ``"trailing"``: without the importance calls that end their person's calls of a tick (nothing
+      of theirs after them in that tick waited for the score). The most deferring the score until
+      something reads it could gain: optimistic, since the person's next retrieval and the
+      reflection trigger still read it.
+    - ``"none"``: without any importance call, as if retrieval waited for no score (a departure
+      from the paper, whose retrieval ranks by the score: section 4.1).
+    """
+    rows = db.cursor()
+    rows.row_factory = None
+    rows.execute("SELECT tick, person, status, latency_ms, wall_time, purpose FROM llm_call WHERE tick > 0 ORDER BY id")
+    calls = [(CallRow(*row[:5]), row[5] == SCORING) for row in rows]
+    trailing = [False] * len(calls)
+    seen: set[tuple[int, str | None]] = set()  # (tick, person) whose later calls were looked at (walking backwards)
+    for index in range(len(calls) - 1, -1, -1):
+        call, scoring = calls[index]
+        key = (call.tick, call.person)
+        if key not in seen:
+            trailing[index] = scoring
+            if not scoring:
+                seen.add(key)
+    events = db.cursor()
+    events.row_factory = None
+    events.execute(_EVENTS_SQL)
+    happened = [EventRow(*row) for row in events]
+    return {
+        "as run": critical_path((call for call, _ in calls), happened),
+        "trailing": critical_path((call for (call, _), end in zip(calls, trailing, strict=True) if not end), happened),
+        "none": critical_path((call for call, scoring in calls if not scoring), happened),
+    }
+
+
 def run_bound(reader: RunReader, scenario: Scenario) -> Bound:
     """The oracle bound of ``reader``'s run: its team as ``scenario`` says, a fork's copied prefix weighing 0."""
     fork = reader.options().get("fork") or {}

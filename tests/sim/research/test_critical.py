@@ -12,7 +12,7 @@ import pytest
 
 from sim.core.events import Event
 from sim.llm.scripted import ScriptConfig, ScriptedModel
-from sim.research.critical import CallRow, EventRow, critical_path, read_bound, unit_weight
+from sim.research.critical import CallRow, EventRow, critical_path, read_bound, unit_weight, without_scoring
 from sim.runfile.log import Batch
 from tests.sim.core.test_engine import crowd, simulate
 from tests.sim.research.handmade import HandRun
@@ -178,8 +178,20 @@ def test_a_real_run_never_beats_its_bound_and_its_partners_remember_side_by_side
     assert talks >= 1 and bound.overlapping_units >= 1  # the two remembered their conversation at once
 
 
-def hand_run(path: Path) -> Path:
-    """A handmade run file: Ann decides twice (1 s each) and acts; Bo, in her room, then decides (0.5 s); Cy beside them."""
+HAND_CALLS = (
+    (1, "Ann Reed", 1.0, 1.0, "decide"),
+    (2, "Ann Reed", 1.0, 2.0, "decide"),
+    (3, "Bo Lane", 0.5, 2.5, "decide"),
+    (1, "Cy Moss", 0.25, 0.25, "decide"),
+)
+"""``hand_run``'s requests: (tick, person, latency, end, purpose)."""
+
+
+def hand_run(path: Path, calls: tuple[tuple[int, str, float, float, str], ...] = HAND_CALLS) -> Path:
+    """A handmade run file: Ann decides twice (1 s each) and acts; Bo, in her room, then decides (0.5 s); Cy beside them.
+
+    ``calls``: other requests instead (the events stay).
+    """
     run = HandRun(path)
     happened = [(0, "run_start", None, None, {"world": "Handmade"})]
     happened += [
@@ -195,22 +207,17 @@ def hand_run(path: Path) -> Path:
         )
     )
     rows: list[dict[str, Any]] = []
-    for tick, person, latency, end in (
-        (1, "Ann Reed", 1.0, 1.0),
-        (2, "Ann Reed", 1.0, 2.0),
-        (3, "Bo Lane", 0.5, 2.5),
-        (1, "Cy Moss", 0.25, 0.25),
-    ):
+    for tick, person, latency, end, purpose in calls:
         rows.append(
             {
                 "tick": tick,
                 "t": 60 * tick,
                 "person": person,
-                "purpose": "decide",
+                "purpose": purpose,
                 "model": "scripted",
                 "attempt": 1,
                 "status": "ok",
-                "cache_key": f"{tick}{person}",
+                "cache_key": f"{tick}{person}{end}",
                 "cache_hit": False,
                 "fallback": False,
                 "request": "{}",
@@ -225,6 +232,26 @@ def hand_run(path: Path) -> Path:
         )
     run.log.submit(Batch(llm_calls=rows))
     return run.close()
+
+
+def test_the_what_if_without_scoring_takes_off_the_scores_that_end_a_unit_then_every_score(tmp_path: Path) -> None:
+    # Ann scores, reacts, scores again at tick 1, then decides at 2 and acts; Bo, in her room, decides at 3
+    run = hand_run(
+        tmp_path / "scores.db",
+        (
+            (1, "Ann Reed", 0.5, 0.5, "importance"),
+            (1, "Ann Reed", 1.0, 1.5, "reaction"),
+            (1, "Ann Reed", 0.5, 2.0, "importance"),
+            (2, "Ann Reed", 1.0, 3.0, "decompose"),
+            (3, "Bo Lane", 0.5, 3.5, "reaction"),
+        ),
+    )
+    with sqlite3.connect(run) as db:
+        bounds = without_scoring(db)
+        assert bounds["as run"].critical_s == pytest.approx(read_bound(db).critical_s) == pytest.approx(3.5)
+    assert bounds["trailing"].critical_s == pytest.approx(3.0)  # the score Ann's reaction waited for stays
+    assert bounds["none"].critical_s == pytest.approx(2.5)
+    assert (bounds["as run"].calls, bounds["trailing"].calls, bounds["none"].calls) == (5, 4, 3)
 
 
 def test_show_reports_the_bound_next_to_the_wall_time(hamlet, tmp_path: Path) -> None:
