@@ -87,6 +87,25 @@ class CallsPane(Vertical):
             self.app.push_screen(CallScreen(call))
 
 
+def call_head(c: dict[str, Any]) -> str:
+    """A call's header line: who asked for what, how it went, and the server that answered (with several)."""
+    head = (
+        f"LLM call #{c['id']} · {c['purpose']} · {c['person'] or 'no person'} · {c['model']} · "
+        f"status {c['status']} (attempt {c['attempt']}) · {c['prompt_tokens']}+{c['completion_tokens']} "
+        f"tokens · {float(c['latency_ms']):.0f} ms · ${float(c['cost_usd']):.5f} · "
+        f"cache {'hit' if c['cache_hit'] else 'miss'} · {'FALLBACK' if c['fallback'] else 'no fallback'}"
+    )
+    if c.get("endpoint"):  # written when a run has several servers (older run files have no such column)
+        head += f" · server {c['endpoint']}"
+    try:
+        failovers = json.loads(c.get("failovers") or "[]")
+    except json.JSONDecodeError:
+        failovers = []
+    for left, why in failovers:
+        head += f" · failed over from {left} ({why})"
+    return head + "   (esc closes)"
+
+
 def call_text(call: dict[str, Any]) -> Text:
     """A call's request messages, reply and error, for reading."""
     text = Text()
@@ -129,18 +148,10 @@ class CallScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """The header line and the scrollable exchange."""
-        c = self.call
-        head = (
-            f"LLM call #{c['id']} · {c['purpose']} · {c['person'] or 'no person'} · {c['model']} · "
-            f"status {c['status']} (attempt {c['attempt']}) · {c['prompt_tokens']}+{c['completion_tokens']} "
-            f"tokens · {float(c['latency_ms']):.0f} ms · ${float(c['cost_usd']):.5f} · "
-            f"cache {'hit' if c['cache_hit'] else 'miss'} · {'FALLBACK' if c['fallback'] else 'no fallback'}"
-            "   (esc closes)"
-        )
         with Vertical():
-            yield Static(head, id="call-head")
+            yield Static(call_head(self.call), id="call-head")
             with VerticalScroll(id="call-body"):
-                yield Static(call_text(c), id="call-text")
+                yield Static(call_text(self.call), id="call-text")
 
     async def action_dismiss(self, result: None = None) -> None:
         """Close the dialog."""
