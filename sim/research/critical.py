@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sim.core.events import Leave, ObjectState, TalkEnd
+from sim.core.events import Act, Arrive, Intervene, Leave, Move, ObjectState, RunStart, Spawn, TalkEnd
 from sim.runfile.queries import call_times, run_row, sql_kind, sql_kinds
 
 if TYPE_CHECKING:
@@ -61,7 +61,12 @@ REQUESTS = frozenset({"ok", "repaired", "invalid", "error"})
 TOLERANCE_S = 0.001
 """Two attempts overlap when one starts this much before the other ends (``wall_time`` has milliseconds)."""
 
-_SETTLING = frozenset({"run_start", "spawn", "arrive", "intervene"})
+# The kinds the bound reads, named through their classes (as the queries do: ``sql_kind``).
+_SETTLING = frozenset({RunStart.KIND, Spawn.KIND, Arrive.KIND, Intervene.KIND})  # made as a tick starts
+_CHANGES = frozenset({ObjectState.KIND, Leave.KIND})  # a researcher's when ``by`` says "intervention"
+_ENTERS = frozenset({Spawn.KIND, Arrive.KIND})
+_EXITS = frozenset({Move.KIND, Leave.KIND})
+_ARRIVE, _ACT, _TALK_END, _OBJECT = Arrive.KIND, Act.KIND, TalkEnd.KIND, ObjectState.KIND
 _EVENTS_SQL = (
     "SELECT tick, kind, person, place,"
     f" CASE kind WHEN {sql_kind(TalkEnd)} THEN json_extract(data, '$.with')"
@@ -320,14 +325,14 @@ class _Graph:
         """Add one tick: its settling events, then its units, then what they committed."""
         committed = []
         for event in happened:
-            if event.kind in _SETTLING or (event.kind in ("object", "leave") and event.by == "intervention"):
-                author = self.last.get(event.person) if event.kind == "arrive" and event.person else None
+            if event.kind in _SETTLING or (event.kind in _CHANGES and event.by == "intervention"):
+                author = self.last.get(event.person) if event.kind == _ARRIVE and event.person else None
                 self._apply(event, author)
             else:
                 committed.append(event)
         talks: dict[str, tuple[str, ...]] = {}
         for event in committed:
-            if event.kind == "talk_end" and event.person and event.other:
+            if event.kind == _TALK_END and event.person and event.other:
                 talks[event.person] = talks[event.other] = (event.person, event.other)
         acting = list(spent)
         acting += [event.person for event in committed if event.person is not None and event.person not in spent]
@@ -407,28 +412,28 @@ class _Graph:
         """Follow positions and what stands in each place; the event joins its place's trail."""
         kind, person, place = event.kind, event.person, event.place
         paths = self.paths
-        if kind in ("spawn", "arrive") and person and place:
+        if kind in _ENTERS and person and place:
             self._leave(person)
             self.position[person] = place
             standing = self.standing.setdefault(place, _Standing())
             self._saw(person, (standing.longest(0), standing.longest(1)))  # who is there doing what, the objects
             standing.set(person, author, paths)
-        elif kind in ("move", "leave") and person:
+        elif kind in _EXITS and person:
             self._leave(person)
-        elif kind == "act" and person and place:
+        elif kind == _ACT and person and place:
             self.standing.setdefault(place, _Standing()).set(person, author, paths)
-        elif kind == "talk_end" and person and place and event.other:
+        elif kind == _TALK_END and person and place and event.other:
             standing = self.standing.setdefault(place, _Standing())
             standing.set(person, author, paths)
             standing.set(event.other, author, paths)
-        elif kind == "object" and place and event.other:
+        elif kind == _OBJECT and place and event.other:
             self.standing.setdefault(place, _Standing()).set("\x00" + event.other, author, paths)
         if place is not None and author is not None:
             trail = self.trails.get(place)
             if trail is None:
                 trail = self.trails[place] = _Trail()
             trail.add(author, paths)
-        if kind in ("spawn", "arrive") and person and place:  # from now on, their place's events reach them
+        if kind in _ENTERS and person and place:  # from now on, their place's events reach them
             trail = self.trails.get(place)
             self.mark[person] = trail.events if trail is not None else 0
 

@@ -660,29 +660,30 @@ class _Log:
         here: dict[str, Stay] = {}
         # Bound once: this loop sees every move and arrival of the run (half a million rows in a big one).
         stays, moves, pop = log.stays, log.moves, here.pop
+        move, arrive, spawn, leave, talk = Move.KIND, Arrive.KIND, Spawn.KIND, Leave.KIND, Talk.KIND
         for t, kind, person, place, other, turn in reader.db.execute(_EVENT_SQL):
-            if kind == "move":
+            if kind == move:
                 stay = pop(person, None)
                 if stay is not None:
                     stay.end = t
                 moves.append((t, person))
-            elif kind == "arrive":
+            elif kind == arrive:
                 stay = pop(person, None)
                 if stay is not None:
                     stay.end = t
                 stay = here[person] = Stay(person, place, t)
                 stays.append(stay)
-            elif kind == "spawn":
+            elif kind == spawn:
                 log.joined.setdefault(person, t)
                 log.left.pop(person, None)
                 stay = here[person] = Stay(person, place, t)
                 stays.append(stay)
-            elif kind == "leave":
+            elif kind == leave:
                 stay = pop(person, None)
                 if stay is not None:
                     stay.end = t
                 log.left[person] = t
-            elif kind == "talk":
+            elif kind == talk:
                 log.contacts.append((t, person, other, "conversations"))
             else:  # say
                 log.lines.append((t, person))

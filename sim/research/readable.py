@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sim.core.events import Act, Plan, Say
 from sim.core.mind import clock_minutes, load_minds, plan_spans
 from sim.runfile.reader import RunReader
 from sim.worldfile.scenario import Scenario, parse_scenario
@@ -158,13 +159,13 @@ def schema_prose() -> frozenset[str]:
 def texts(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, str]]:
     """``(kind, text)`` for each model-written text in events ``(kind, data)``: say, act, plan items."""
     for kind, payload in events:
-        if kind == "say":
+        if kind == Say.KIND:
             yield kind, str(payload.get("text", ""))
-        elif kind == "act":
+        elif kind == Act.KIND:
             activity = str(payload.get("activity", ""))
             if activity not in ENGINE_ACTIVITIES:
                 yield kind, activity
-        elif kind == "plan":
+        elif kind == Plan.KIND:
             for item in payload.get("items", []):
                 yield kind, str(item.get("activity", ""))
 
@@ -222,10 +223,12 @@ def check(path: str | Path) -> dict[str, Any]:
     with RunReader(path) as reader:
         run = reader.run()
         scenario = parse_scenario(run["scenario_yaml"], f"{path}:run.scenario_yaml")
-        events = [(e["kind"], e["person"], e["place"], e["data"]) for e in reader.events(["say", "act", "plan"])]
+        events = [
+            (e["kind"], e["person"], e["place"], e["data"]) for e in reader.events([Say.KIND, Act.KIND, Plan.KIND])
+        ]
     shares = share((kind, data) for kind, _, _, data in events)
-    spreads = [plan_spread(data) for kind, _, _, data in events if kind == "plan" and data.get("scope") == "hours"]
-    acts = [(person, place) for kind, person, place, _ in events if kind == "act" and person and place]
+    spreads = [plan_spread(data) for kind, _, _, data in events if kind == Plan.KIND and data.get("scope") == "hours"]
+    acts = [(person, place) for kind, person, place, _ in events if kind == Act.KIND and person and place]
     return {
         "sentences": {
             kind: {"well_formed": good, "texts": total, "share": round(good / total, 3) if total else None}

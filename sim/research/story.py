@@ -45,6 +45,7 @@ _INTERVENTION = (
     " AND json_extract(data, '$.by') = 'intervention'))"
 )
 _WHEREABOUTS = sql_kinds(Spawn, Move, Arrive, Leave)
+_ENTERS = frozenset({Spawn.KIND, Arrive.KIND})  # the kinds that put someone somewhere
 
 
 @dataclass(slots=True)
@@ -176,9 +177,9 @@ def _lines(
     )
     for kind, speaker, data in rows:
         said = json.loads(data)
-        if kind == "talk_end" and speaker == person and said.get("with") == partner:
+        if kind == TalkEnd.KIND and speaker == person and said.get("with") == partner:
             return lines, str(said.get("reason", ""))
-        if kind == "say" and said.get("turn") is not None and {speaker, said.get("to")} == pair:
+        if kind == Say.KIND and said.get("turn") is not None and {speaker, said.get("to")} == pair:
             lines.append((speaker, str(said.get("text", ""))))
     return lines, None
 
@@ -187,8 +188,8 @@ def _intervention(
     t: int, time: str, kind: str, person: str | None, place: str | None, data: dict[str, Any]
 ) -> dict[str, Any]:
     """An intervention's event as what was done: inject, whisper, set_object, add_person or remove_person."""
-    what = {"object": "set_object", "leave": "remove_person"}.get(kind, data.get("kind"))
-    text = data.get("text") or (f"the {data.get('object')} now {data.get('state')}" if kind == "object" else "")
+    what = {ObjectState.KIND: "set_object", Leave.KIND: "remove_person"}.get(kind, data.get("kind"))
+    text = data.get("text") or (f"the {data.get('object')} now {data.get('state')}" if kind == ObjectState.KIND else "")
     return {"t": t, "time": time, "kind": what, "person": person, "place": place, "text": text}
 
 
@@ -294,7 +295,7 @@ def _attendance(metrics: RunMetrics, window: Window) -> list[dict[str, Any]]:
         f"SELECT person, kind, place, MAX(seq) FROM event WHERE kind IN {_WHEREABOUTS} AND t < ? GROUP BY person",
         (window.start,),
     ).fetchall()
-    here = {person: window.start for person, kind, place, _ in before if kind in ("spawn", "arrive") and place in areas}
+    here = {person: window.start for person, kind, place, _ in before if kind in _ENTERS and place in areas}
     stays: dict[str, list[int]] = {}  # person -> [arrived, left, seconds]
 
     def close(person: str, t: int) -> None:
@@ -309,7 +310,7 @@ def _attendance(metrics: RunMetrics, window: Window) -> list[dict[str, Any]]:
         (window.start, finish),
     ):
         close(person, t)
-        if kind in ("spawn", "arrive") and place in areas:
+        if kind in _ENTERS and place in areas:
             here[person] = t
     for person in list(here):
         close(person, finish)
