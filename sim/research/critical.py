@@ -43,7 +43,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -157,13 +157,7 @@ def critical_path(
 
 def read_bound(db: sqlite3.Connection, *, team: Collection[str] = (), since_tick: int = 0) -> Bound:
     """The oracle bound of the run file open in ``db``, with the run row's own span beside it."""
-    events = db.cursor()
-    events.row_factory = None  # plain tuples, whatever the connection's factory
-    # The bound's own reading of the log (whom each event involves), so it stays here, not among the shared queries.
-    events.execute(_EVENTS_SQL)
-    bound = critical_path(
-        (CallRow(*row) for row in call_times(db)), (EventRow(*row) for row in events), team=team, since_tick=since_tick
-    )
+    bound = critical_path((CallRow(*row) for row in call_times(db)), _events(db), team=team, since_tick=since_tick)
     run = run_row(db, ("created_at", "updated_at"))
     began, ended = (_seconds(run["created_at"]), _seconds(run["updated_at"])) if run else (None, None)
     return replace(bound, run_s=ended - began if began is not None and ended is not None else None)
@@ -190,24 +184,28 @@ def without_scoring(db: sqlite3.Connection) -> dict[str, Bound]:
     rows.row_factory = None
     rows.execute("SELECT tick, person, status, latency_ms, wall_time, purpose FROM llm_call WHERE tick > 0 ORDER BY id")
     calls = [(CallRow(*row[:5]), row[5] == SCORING) for row in rows]
-    trailing = [False] * len(calls)
-    seen: set[tuple[int, str | None]] = set()  # (tick, person) whose later calls were looked at (walking backwards)
-    for index in range(len(calls) - 1, -1, -1):
-        call, scoring = calls[index]
-        key = (call.tick, call.person)
-        if key not in seen:
-            trailing[index] = scoring
-            if not scoring:
-                seen.add(key)
-    events = db.cursor()
-    events.row_factory = None
-    events.execute(_EVENTS_SQL)
-    happened = [EventRow(*row) for row in events]
+    last_read: dict[tuple[int, str | None], int] = {}  # (tick, person) -> their last call that is not a score
+    for index, (call, scoring) in enumerate(calls):
+        if not scoring:
+            last_read[call.tick, call.person] = index
+    trailing = [
+        scoring and index > last_read.get((call.tick, call.person), -1) for index, (call, scoring) in enumerate(calls)
+    ]
+    happened = list(_events(db))
     return {
         "as run": critical_path((call for call, _ in calls), happened),
         "trailing": critical_path((call for (call, _), end in zip(calls, trailing, strict=True) if not end), happened),
         "none": critical_path((call for call, scoring in calls if not scoring), happened),
     }
+
+
+def _events(db: sqlite3.Connection) -> Iterator[EventRow]:
+    """Each event of the run file as the bound reads it, in ``seq`` order."""
+    events = db.cursor()
+    events.row_factory = None  # plain tuples, whatever the connection's factory
+    # The bound's own reading of the log (whom each event involves), so it stays here, not among the shared queries.
+    events.execute(_EVENTS_SQL)
+    return (EventRow(*row) for row in events)
 
 
 def run_bound(reader: RunReader, scenario: Scenario) -> Bound:
